@@ -1,0 +1,104 @@
+// The connector port: how the broker makes and removes access in one kind of target. Narrow, one request type per call.
+import type { Grant, Identity, Millis, RemovalEvidence } from "../domain/types.js";
+import type { Secret } from "../support/secret.js";
+
+/** An entitlement as configured on a target: what the credential may do and for how long. */
+export interface EntitlementSpec {
+  /** Full name, `target/entitlement`. */
+  readonly name: string;
+  readonly targetId: string;
+  readonly defaultDurationSeconds: number;
+  readonly maxDurationSeconds: number;
+  readonly risk: "low" | "medium" | "high";
+  /** Connector-specific settings (scopes, roles, ACL rules), validated by the connector at start. */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** The secret part of an issued credential, returned to the caller once and never stored or logged. */
+export interface IssuedCredential {
+  /** Fields the caller needs (token, username, password, connection URL…). */
+  readonly fields: Secret<Readonly<Record<string, string>>>;
+  /** Environment variables for `ephemera exec`. */
+  readonly env: Secret<Readonly<Record<string, string>>>;
+}
+
+export interface PrepareRequest {
+  readonly grantId: string;
+  readonly identity: Identity;
+  readonly entitlement: EntitlementSpec;
+}
+
+export interface IssueRequest {
+  /** The grant as committed in `issuing`: handle and expiry are durable before this call. */
+  readonly grant: Grant;
+  readonly identity: Identity;
+  readonly entitlement: EntitlementSpec;
+  readonly expiresAt: Millis;
+}
+
+export interface IssueResponse {
+  readonly credential: IssuedCredential;
+  /** Non-secret details kept with the grant for removal (merged into handleData). */
+  readonly handleData: Readonly<Record<string, unknown>>;
+}
+
+export interface RenewRequest {
+  readonly grant: Grant;
+  readonly identity: Identity;
+  readonly entitlement: EntitlementSpec;
+  readonly expiresAt: Millis;
+}
+
+export interface RenewResponse {
+  /** A fresh credential when the old one carries its own expiry (a JWT's `exp`); null when the old one stays valid. */
+  readonly credential: IssuedCredential | null;
+  readonly handleData: Readonly<Record<string, unknown>>;
+}
+
+export interface RevokeRequest {
+  readonly grant: Grant;
+}
+
+export interface VerifyRequest {
+  readonly grant: Grant;
+}
+
+export interface VerifyResponse {
+  /** True only when every check saw the access gone. */
+  readonly removed: boolean;
+  readonly evidence: RemovalEvidence;
+}
+
+export interface AccountInfo {
+  readonly handle: string;
+  /** True when the account carries the broker's marker (prefix, comment), so the reconciler may remove it. */
+  readonly managed: boolean;
+  readonly expiresAt: Millis | null;
+}
+
+export interface RotateResponse {
+  readonly rotated: boolean;
+  readonly detail: string;
+}
+
+export interface Connector {
+  readonly type: string;
+  readonly targetId: string;
+  /** Checks an entitlement's settings at start; throws with a message naming the bad setting. */
+  validateEntitlement(entitlement: EntitlementSpec): void;
+  /** Chooses the downstream handle before anything is made downstream. Pure and local: no network. */
+  prepare(request: PrepareRequest): { handle: string; handleData: Readonly<Record<string, unknown>> };
+  issue(request: IssueRequest): Promise<IssueResponse>;
+  renew(request: RenewRequest): Promise<RenewResponse>;
+  /** Removes the access. Idempotent: access that is already gone is success. */
+  revoke(request: RevokeRequest): Promise<void>;
+  /** Proves the access is gone downstream: absent, no session, credential refused. */
+  verifyRemoved(request: VerifyRequest): Promise<VerifyResponse>;
+  /** Accounts the broker can see in the target, for reconciliation and discovery. */
+  listAccounts(): Promise<readonly AccountInfo[]>;
+  /** Rotates the target's admin secret where the target supports it. */
+  rotateAdminSecret(): Promise<RotateResponse>;
+  /** Readiness of the connection to the target. */
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}

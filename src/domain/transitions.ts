@@ -1,0 +1,110 @@
+// The one table of every state change a request or a grant may make, and the pure functions that apply it.
+import type { AccessRequest, EndReason, Grant, GrantState, Millis, RemovalEvidence, RequestState } from "./types.js";
+
+export const REQUEST_TRANSITIONS = {
+  approve: { from: ["pending"], to: "approved" },
+  deny: { from: ["pending"], to: "denied" },
+  cancel: { from: ["pending", "approved"], to: "cancelled" },
+  time_out: { from: ["pending"], to: "timed_out" },
+  issue: { from: ["approved"], to: "issued" },
+  fail: { from: ["approved"], to: "failed" },
+} as const satisfies Record<string, { from: readonly RequestState[]; to: RequestState }>;
+
+export type RequestEvent = keyof typeof REQUEST_TRANSITIONS;
+
+export const GRANT_TRANSITIONS = {
+  /** The downstream call succeeded: the credential exists and is handed out. */
+  issued: { from: ["issuing"], to: "active" },
+  /** The downstream call failed: whatever it may have left behind is removed. */
+  issue_failed: { from: ["issuing"], to: "revoking" },
+  renewed: { from: ["active"], to: "active" },
+  /** Expiry, completion, revocation, offboarding, policy change; `issuing` after a crash is ended too. */
+  end: { from: ["active", "issuing"], to: "revoking" },
+  /** A removal attempt starts again after a failure or after a lapsed claim. */
+  retry: { from: ["revoking", "revoke_failed", "revoked"], to: "revoking" },
+  removed: { from: ["revoking"], to: "revoked" },
+  removal_failed: { from: ["revoking", "revoked"], to: "revoke_failed" },
+  verified: { from: ["revoked"], to: "verified" },
+} as const satisfies Record<string, { from: readonly GrantState[]; to: GrantState }>;
+
+export type GrantEvent = keyof typeof GRANT_TRANSITIONS;
+
+/** Thrown when a change is attempted from a state the table does not allow. */
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly entity: "request" | "grant",
+    readonly event: string,
+    readonly from: string,
+  ) {
+    super(`${entity} cannot '${event}' from state '${from}'`);
+    this.name = "IllegalTransitionError";
+  }
+}
+
+export function canTransitionGrant(state: GrantState, event: GrantEvent): boolean {
+  return (GRANT_TRANSITIONS[event].from as readonly GrantState[]).includes(state);
+}
+
+export function canTransitionRequest(state: RequestState, event: RequestEvent): boolean {
+  return (REQUEST_TRANSITIONS[event].from as readonly RequestState[]).includes(state);
+}
+
+function nextGrant(grant: Grant, event: GrantEvent, patch: Partial<Grant>): Grant {
+  if (!canTransitionGrant(grant.state, event)) throw new IllegalTransitionError("grant", event, grant.state);
+  return { ...grant, ...patch, state: GRANT_TRANSITIONS[event].to, version: grant.version + 1 };
+}
+
+export function transitionRequest(
+  request: AccessRequest,
+  event: RequestEvent,
+  now: Millis,
+  patch: Pick<Partial<AccessRequest>, "grantId" | "stateReason" | "decision"> = {},
+): AccessRequest {
+  if (!canTransitionRequest(request.state, event)) {
+    throw new IllegalTransitionError("request", event, request.state);
+  }
+  return { ...request, ...patch, state: REQUEST_TRANSITIONS[event].to, updatedAt: now, version: request.version + 1 };
+}
+
+/** Marks the credential as handed out; the expiry clock starts at issue. */
+export function grantIssued(grant: Grant, now: Millis, expiresAt: Millis, handleData: Grant["handleData"]): Grant {
+  return nextGrant(grant, "issued", { issuedAt: now, expiresAt, handleData, dueAt: expiresAt });
+}
+
+export function grantRenewed(grant: Grant, expiresAt: Millis, handleData: Grant["handleData"]): Grant {
+  if (expiresAt > grant.maxExpiresAt) {
+    throw new IllegalTransitionError("grant", "renewed past its maximum", grant.state);
+  }
+  return nextGrant(grant, "renewed", { expiresAt, handleData, dueAt: expiresAt, renewals: grant.renewals + 1 });
+}
+
+/** Starts removal. `claimUntil` is when another worker may take the removal over if this one dies. */
+export function grantEnded(
+  grant: Grant,
+  event: "end" | "issue_failed",
+  reason: EndReason,
+  by: string,
+  now: Millis,
+  claimUntil: Millis,
+): Grant {
+  return nextGrant(grant, event, { endReason: reason, endedAt: now, endedBy: by, dueAt: claimUntil });
+}
+
+export function grantRetry(grant: Grant, claimUntil: Millis): Grant {
+  return nextGrant(grant, "retry", { dueAt: claimUntil });
+}
+
+export function grantRemoved(grant: Grant, now: Millis, claimUntil: Millis): Grant {
+  return nextGrant(grant, "removed", { revokedAt: now, dueAt: claimUntil, lastError: null });
+}
+
+export function grantRemovalFailed(grant: Grant, error: string, nextAttemptAt: Millis): Grant {
+  return nextGrant(grant, "removal_failed", { lastError: error, attempts: grant.attempts + 1, dueAt: nextAttemptAt });
+}
+
+export function grantVerified(grant: Grant, now: Millis, evidence: RemovalEvidence): Grant {
+  return nextGrant(grant, "verified", { verifiedAt: now, evidence, dueAt: null, lastError: null });
+}
+
+/** Grant states in which the credential may still work downstream. */
+export const LIVE_GRANT_STATES: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked"];
