@@ -1,0 +1,49 @@
+// Every audit event code, grouped by lifecycle stage, with its severity. Codes are stable: tools and SIEM rules match on them.
+import type { Severity } from "../domain/types.js";
+
+export const AUDIT_CODES = {
+  // authenticate
+  "auth.failed": { severity: "warning", meaning: "a caller presented a missing, malformed or unknown credential" },
+  "auth.forbidden": { severity: "warning", meaning: "an authenticated caller tried something it may not do" },
+  // request
+  "request.rejected": { severity: "notice", meaning: "a request was refused before policy: bad input" },
+  // policy
+  "request.denied": { severity: "notice", meaning: "policy denied a request" },
+  "request.approved": { severity: "info", meaning: "policy allowed a request (auto-approval)" },
+  "request.failed": { severity: "warning", meaning: "an approved request could not be issued" },
+  // issue
+  "grant.issuing": { severity: "info", meaning: "a grant and its handle were committed before the downstream call" },
+  "grant.issued": { severity: "info", meaning: "the credential exists downstream and was handed out" },
+  "grant.issue_failed": { severity: "warning", meaning: "the downstream call failed; removal of leftovers starts" },
+  // renew
+  "grant.renewed": { severity: "info", meaning: "a grant's expiry moved, never past its maximum" },
+  "grant.renew_denied": { severity: "notice", meaning: "a renewal was refused (policy, state or maximum)" },
+  // revoke
+  "grant.revoking": {
+    severity: "info",
+    meaning: "a grant ended (expiry, completion, revocation, recovery) and removal started",
+  },
+  "grant.revoked": { severity: "info", meaning: "the downstream removal call succeeded" },
+  "grant.revoke_failed": { severity: "alert", meaning: "a removal attempt failed; it is retried with backoff" },
+  // verify
+  "grant.verified": { severity: "info", meaning: "the downstream was checked and the access is gone" },
+  // connectors
+  "token.key_created": { severity: "info", meaning: "a token signing key was created" },
+  "token.key_retired": {
+    severity: "info",
+    meaning: "a token signing key stopped signing (still published until its tokens expire)",
+  },
+  "token.revoked": { severity: "info", meaning: "a token id was put on the deny-list" },
+  // broker
+  "broker.started": { severity: "info", meaning: "a broker process started and recovered its state" },
+  "broker.api_key_created": {
+    severity: "notice",
+    meaning: "an API key was created (its hash is stored, never the key)",
+  },
+} as const satisfies Record<string, { severity: Severity; meaning: string }>;
+
+export type AuditCode = keyof typeof AUDIT_CODES;
+
+export function severityOf(code: AuditCode): Severity {
+  return AUDIT_CODES[code].severity;
+}

@@ -1,0 +1,253 @@
+// Reads, validates and freezes the configuration file; the only place that reads the environment and config files.
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import Value from "typebox/value";
+import { parse as parseYaml } from "yaml";
+import type { EntitlementSpec } from "../connectors/connector.js";
+import type { TargetSpec } from "../connectors/registry.js";
+import { parseDuration } from "../domain/duration.js";
+import type { Identity } from "../domain/types.js";
+import { ConfigSchema, type RawConfig } from "./schema.js";
+
+export interface ConfiguredIdentity extends Identity {
+  readonly apiKeys: readonly { readonly id: string; readonly hash: string }[];
+}
+
+export interface AccessRule {
+  readonly index: number;
+  readonly identities: readonly string[];
+  readonly groups: readonly string[];
+  /** "target/entitlement" or "target/*". */
+  readonly entitlements: readonly string[];
+  readonly maxDurationSeconds: number | null;
+}
+
+export interface TargetConfig extends TargetSpec {
+  readonly entitlements: readonly EntitlementSpec[];
+}
+
+export interface Config {
+  readonly dataDir: string;
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string;
+    readonly bodyLimit: number;
+  };
+  readonly storage: { readonly sqlitePath: string };
+  readonly secrets: { readonly masterKeyFile: string; readonly masterKeyFromEnv: string | null };
+  readonly logLevel: string;
+  readonly tokens: { readonly issuer: string; readonly rotationIntervalSeconds: number };
+  readonly lifecycle: {
+    readonly removalClaimMs: number;
+    readonly retryInitialMs: number;
+    readonly retryMaxMs: number;
+    readonly removalConcurrency: number;
+    readonly schedulerBatch: number;
+    readonly pollIntervalMs: number;
+  };
+  readonly identities: ReadonlyMap<string, ConfiguredIdentity>;
+  readonly targets: readonly TargetConfig[];
+  readonly access: readonly AccessRule[];
+  readonly bootstrap: { readonly envFile: string; readonly identity: string; readonly admin: string | null } | null;
+}
+
+/** The configuration is wrong; `problems` lists each one as `path: what is wrong`. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid configuration in ${source}:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? "error"}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(path, [`not valid YAML: ${(error as Error).message.split("\n")[0]}`]);
+  }
+  return buildConfig(raw ?? {}, path, env, cwd);
+}
+
+function dotted(pointer: string): string {
+  const parts = pointer
+    .split("/")
+    .slice(1)
+    .map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"));
+  return parts.length === 0 ? "(top level)" : parts.join(".");
+}
+
+function schemaProblems(raw: unknown): string[] {
+  const problems: string[] = [];
+  for (const error of Value.Errors(ConfigSchema, raw)) {
+    if (error.keyword === "boolean") continue; // reported once more by its additionalProperties error
+    const path = dotted(error.instancePath);
+    if (error.keyword === "additionalProperties") {
+      const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
+      problems.push(`${path}: unknown option${extra.length > 1 ? "s" : ""} ${extra.map((e) => `'${e}'`).join(", ")}`);
+    } else if (error.keyword === "anyOf") {
+      problems.push(`${path}: not one of the allowed values`);
+    } else {
+      problems.push(`${path}: ${error.message}`);
+    }
+  }
+  return [...new Set(problems)];
+}
+
+/** Validates an already-parsed document; exported for tests and for embedding the broker as a library. */
+export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Config {
+  const problems = schemaProblems(raw);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  const doc = raw as RawConfig;
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+
+  const seconds = (value: string | number | undefined, at: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const parsed = parseDuration(value);
+    if (parsed === null) {
+      problems.push(`${at}: '${value}' is not a duration (use 90s, 15m, 1h30m, 2d or whole seconds)`);
+      return fallback;
+    }
+    return parsed;
+  };
+
+  const dataDir = path(doc.dataDir ?? "./data");
+  const [host, port] = parseListen(doc.server?.listen ?? "127.0.0.1:8720", problems);
+  const publicUrl = (doc.server?.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`).replace(
+    /\/$/,
+    "",
+  );
+
+  const identities = new Map<string, ConfiguredIdentity>();
+  for (const [id, spec] of Object.entries(doc.identities ?? {})) {
+    if (spec.kind !== "human" && !spec.owner) {
+      problems.push(`identities.${id}.owner: required for a ${spec.kind} (every non-human identity has an owner)`);
+    }
+    identities.set(id, {
+      id,
+      kind: spec.kind as Identity["kind"],
+      owner: spec.owner ?? null,
+      groups: spec.groups ?? [],
+      attributes: spec.attributes ?? {},
+      status: "active",
+      admin: spec.admin ?? false,
+      apiKeys: spec.apiKeys ?? [],
+    });
+  }
+
+  const targets: TargetConfig[] = [];
+  for (const [targetId, spec] of Object.entries(doc.targets ?? {})) {
+    const { type, entitlements: rawEntitlements, ...settings } = spec;
+    const entitlements: EntitlementSpec[] = [];
+    for (const [name, ent] of Object.entries(rawEntitlements)) {
+      const at = `targets.${targetId}.entitlements.${name}`;
+      const { defaultDuration, maxDuration, risk, description: _description, ...entSettings } = ent;
+      const def = seconds(defaultDuration, `${at}.defaultDuration`, 0);
+      const max = seconds(maxDuration, `${at}.maxDuration`, 0);
+      if (max <= 0) problems.push(`${at}.maxDuration: must be more than zero`);
+      if (def <= 0) problems.push(`${at}.defaultDuration: must be more than zero`);
+      if (def > max) problems.push(`${at}.defaultDuration: ${def}s is above maxDuration (${max}s)`);
+      entitlements.push({
+        name: `${targetId}/${name}`,
+        targetId,
+        defaultDurationSeconds: def,
+        maxDurationSeconds: max,
+        risk: risk ?? "low",
+        settings: entSettings,
+      });
+    }
+    targets.push({ id: targetId, type, settings, entitlements });
+  }
+
+  const known = new Set(targets.flatMap((t) => t.entitlements.map((e) => e.name)));
+  const access: AccessRule[] = (doc.access ?? []).map((rule, index) => {
+    for (const ent of rule.entitlements) {
+      const [target, name] = ent.split("/");
+      const exists = name === "*" ? targets.some((t) => t.id === target) : known.has(ent);
+      if (!exists) problems.push(`access.${index}.entitlements: '${ent}' names no configured entitlement`);
+    }
+    for (const id of rule.identities ?? []) {
+      if (!identities.has(id)) problems.push(`access.${index}.identities: '${id}' is not a configured identity`);
+    }
+    if (!rule.identities?.length && !rule.groups?.length) {
+      problems.push(`access.${index}: names neither identities nor groups, so it would match no one`);
+    }
+    return {
+      index,
+      identities: rule.identities ?? [],
+      groups: rule.groups ?? [],
+      entitlements: rule.entitlements,
+      maxDurationSeconds:
+        rule.maxDuration === undefined ? null : seconds(rule.maxDuration, `access.${index}.maxDuration`, 0),
+    };
+  });
+
+  let bootstrap: Config["bootstrap"] = null;
+  if (doc.bootstrap) {
+    const { envFile, identity, admin } = doc.bootstrap;
+    if (!identities.has(identity)) problems.push(`bootstrap.identity: '${identity}' is not a configured identity`);
+    if (admin !== undefined && !identities.get(admin)?.admin) {
+      problems.push(`bootstrap.admin: '${admin}' is not a configured identity with admin: true`);
+    }
+    bootstrap = { envFile: path(envFile), identity, admin: admin ?? null };
+  }
+
+  const lc = doc.lifecycle ?? {};
+  const config: Config = {
+    dataDir,
+    server: { host, port, publicUrl, bodyLimit: doc.server?.bodyLimit ?? 64 * 1024 },
+    storage: { sqlitePath: path(doc.storage?.sqlite ?? `${dataDir}/ephemera.db`) },
+    secrets: {
+      masterKeyFile: path(doc.secrets?.masterKeyFile ?? `${dataDir}/master.key`),
+      masterKeyFromEnv: env.EPHEMERA_MASTER_KEY ?? null,
+    },
+    logLevel: doc.logging?.level ?? env.EPHEMERA_LOG_LEVEL ?? "info",
+    tokens: {
+      issuer: doc.tokens?.issuer ?? publicUrl,
+      rotationIntervalSeconds: seconds(doc.tokens?.rotationInterval, "tokens.rotationInterval", 86_400),
+    },
+    lifecycle: {
+      removalClaimMs: seconds(lc.removalClaim, "lifecycle.removalClaim", 30) * 1000,
+      retryInitialMs: seconds(lc.retryInitial, "lifecycle.retryInitial", 1) * 1000,
+      retryMaxMs: seconds(lc.retryMax, "lifecycle.retryMax", 300) * 1000,
+      removalConcurrency: lc.removalConcurrency ?? 64,
+      schedulerBatch: lc.schedulerBatch ?? 1000,
+      pollIntervalMs: seconds(lc.pollInterval, "lifecycle.pollInterval", 1) * 1000,
+    },
+    identities,
+    targets,
+    access,
+    bootstrap,
+  };
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze(config);
+}
+
+function parseListen(listen: string, problems: string[]): [string, number] {
+  const match = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port > 65535) {
+    problems.push(`server.listen: '${listen}' must be host:port, e.g. 127.0.0.1:8720`);
+    return ["127.0.0.1", 8720];
+  }
+  return [match[1]!.replace(/^\[|\]$/g, ""), port];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (value instanceof Map) for (const v of value.values()) deepFreeze(v);
+    else for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,158 @@
+// The configuration file's schema: every option, its default and its meaning. Documented in README "Configuration".
+import Type, { type Static } from "typebox";
+
+const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
+  description: 'a duration such as "90s", "15m", "1h30m", "2d", or whole seconds',
+});
+
+const Name = Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$", description: "lower-case letters, digits, - and _" });
+
+export const IdentitySchema = Type.Object(
+  {
+    kind: Type.Union(
+      ["service_account", "workload", "pipeline", "agent", "human"].map((k) => Type.Literal(k)),
+      { description: "what the identity is" },
+    ),
+    owner: Type.Optional(
+      Type.String({ minLength: 1, description: "person or team answerable; required for non-humans" }),
+    ),
+    groups: Type.Optional(Type.Array(Name, { description: "groups the allow-list (and later policy) can name" })),
+    attributes: Type.Optional(Type.Record(Type.String(), Type.String())),
+    admin: Type.Optional(Type.Boolean({ description: "may act on every grant and read the audit log" })),
+    apiKeys: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            id: Type.String({ pattern: "^[0-9a-z]{10,40}$" }),
+            hash: Type.String({ pattern: "^sha256:[0-9a-f]{64}$" }),
+          },
+          { additionalProperties: false },
+        ),
+        { description: "hashes of API keys (from `ephemera keygen`); the keys themselves never go in the file" },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const EntitlementSchema = Type.Object(
+  {
+    defaultDuration: Duration,
+    maxDuration: Duration,
+    risk: Type.Optional(Type.Union([Type.Literal("low"), Type.Literal("medium"), Type.Literal("high")])),
+    description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true, description: "other keys are the connector's settings (scopes, roles…)" },
+);
+
+export const TargetSchema = Type.Object(
+  {
+    type: Type.String({ minLength: 1, description: "connector type (token, …)" }),
+    entitlements: Type.Record(Name, EntitlementSchema, { minProperties: 1 }),
+  },
+  { additionalProperties: true, description: "other keys are the connector's settings" },
+);
+
+export const AccessRuleSchema = Type.Object(
+  {
+    identities: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    groups: Type.Optional(Type.Array(Name)),
+    entitlements: Type.Array(Type.String({ pattern: "^[a-z0-9][a-z0-9_-]*/([a-z0-9][a-z0-9_-]*|\\*)$" }), {
+      minItems: 1,
+      description: '"target/entitlement" or "target/*"',
+    }),
+    maxDuration: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.Optional(
+      Type.String({ minLength: 1, description: "where the broker keeps its files; default ./data" }),
+    ),
+    server: Type.Optional(
+      Type.Object(
+        {
+          listen: Type.Optional(Type.String({ description: "host:port, default 127.0.0.1:8720" })),
+          publicUrl: Type.Optional(Type.String({ description: "the URL callers use; default http://<listen>" })),
+          bodyLimit: Type.Optional(Type.Integer({ minimum: 1024, description: "largest request body in bytes" })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    storage: Type.Optional(
+      Type.Object(
+        {
+          sqlite: Type.Optional(
+            Type.String({ minLength: 1, description: "database file; default <dataDir>/ephemera.db" }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    secrets: Type.Optional(
+      Type.Object(
+        {
+          masterKeyFile: Type.Optional(
+            Type.String({ description: "32 random bytes, base64; created on first start when missing" }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    logging: Type.Optional(
+      Type.Object(
+        {
+          level: Type.Optional(
+            Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    tokens: Type.Optional(
+      Type.Object(
+        {
+          issuer: Type.Optional(Type.String({ description: "`iss` of broker-signed tokens; default the public URL" })),
+          rotationInterval: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    lifecycle: Type.Optional(
+      Type.Object(
+        {
+          removalClaim: Type.Optional(Duration),
+          retryInitial: Type.Optional(Duration),
+          retryMax: Type.Optional(Duration),
+          removalConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
+          schedulerBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+          pollInterval: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    identities: Type.Optional(Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }), IdentitySchema)),
+    targets: Type.Optional(Type.Record(Name, TargetSchema)),
+    access: Type.Optional(
+      Type.Array(AccessRuleSchema, { description: "static allow-list; Cedar policies replace it" }),
+    ),
+    bootstrap: Type.Optional(
+      Type.Object(
+        {
+          envFile: Type.String({
+            minLength: 1,
+            description: "file to write EPHEMERA_URL and EPHEMERA_TOKEN to (mode 0600)",
+          }),
+          identity: Type.String({ minLength: 1, description: "identity whose API key goes in EPHEMERA_TOKEN" }),
+          admin: Type.Optional(Type.String({ description: "identity whose key goes in EPHEMERA_ADMIN_TOKEN" })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;

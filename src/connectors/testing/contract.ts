@@ -1,0 +1,220 @@
+// The contract suite every connector passes against its real target: issue works, revoke removes and proves it, nothing leaks.
+import { inspect } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Grant, Identity, Millis } from "../../domain/types.js";
+import { newId } from "../../support/ids.js";
+import type { Connector, EntitlementSpec, IssuedCredential, IssueResponse } from "../connector.js";
+
+export interface ContractSubject {
+  readonly connector: Connector;
+  readonly identity: Identity;
+  /** An entitlement the connector accepts, with `defaultDurationSeconds` below `maxDurationSeconds` so renewal has room. */
+  readonly entitlement: EntitlementSpec;
+  /** A fresh grant in `issuing`, its handle from `connector.prepare` (see `issuingGrant`). */
+  makeGrant(): Grant;
+  /** True when the target accepts the credential now (a login, an API call). Omit only when it cannot be probed. */
+  readonly useCredential?: (credential: IssuedCredential) => Promise<boolean>;
+  /** The secret strings in a credential; by default every field whose name says token, password, secret, key or URL. */
+  readonly secretsOf?: (credential: IssuedCredential) => readonly string[];
+  cleanup(): Promise<void>;
+}
+
+/** A grant as the lifecycle commits it before the downstream call: handle chosen, expiry durable, state `issuing`. */
+export function issuingGrant(params: {
+  readonly connector: Connector;
+  readonly identity: Identity;
+  readonly entitlement: EntitlementSpec;
+  readonly now: Millis;
+}): Grant {
+  const { connector, identity, entitlement, now } = params;
+  const id = newId("grt");
+  const { handle, handleData } = connector.prepare({ grantId: id, identity, entitlement });
+  const expiresAt = now + entitlement.defaultDurationSeconds * 1000;
+  return {
+    id,
+    requestId: newId("req"),
+    identityId: identity.id,
+    targetId: connector.targetId,
+    entitlement: entitlement.name,
+    connectorType: connector.type,
+    handle,
+    handleData,
+    state: "issuing",
+    createdAt: now,
+    issuedAt: null,
+    expiresAt,
+    maxExpiresAt: now + entitlement.maxDurationSeconds * 1000,
+    renewals: 0,
+    endReason: null,
+    endedAt: null,
+    endedBy: null,
+    attempts: 0,
+    lastError: null,
+    revokedAt: null,
+    verifiedAt: null,
+    evidence: null,
+    dueAt: expiresAt,
+    version: 1,
+  };
+}
+
+/** The grant as committed after a successful issue: `active`, with the connector's handle data merged in. */
+export function activeGrant(grant: Grant, issued: Pick<IssueResponse, "handleData">): Grant {
+  return {
+    ...grant,
+    state: "active",
+    issuedAt: grant.createdAt,
+    handleData: { ...grant.handleData, ...issued.handleData },
+    version: grant.version + 1,
+  };
+}
+
+const SECRET_FIELD = /token|password|passwd|secret|key|url|uri/i;
+
+function defaultSecrets(credential: IssuedCredential): string[] {
+  const fields = Object.entries(credential.fields.reveal()).filter(([name]) => SECRET_FIELD.test(name));
+  return fields.map(([, value]) => value).filter((value) => value.length >= 8);
+}
+
+function expectNoSecret(label: string, text: string, secrets: readonly string[]): void {
+  for (const secret of secrets) {
+    // Reported without the secret itself, so a failing test does not print it either.
+    expect(text.includes(secret), `${label} contains a secret value`).toBe(false);
+  }
+}
+
+export function describeConnectorContract(name: string, setup: () => Promise<ContractSubject>): void {
+  describe(`connector contract: ${name}`, () => {
+    let s: ContractSubject;
+    beforeAll(async () => {
+      s = await setup();
+    });
+    afterAll(async () => {
+      await s?.cleanup();
+    });
+
+    const secretsOf = (credential: IssuedCredential): readonly string[] => (s.secretsOf ?? defaultSecrets)(credential);
+
+    async function issued(): Promise<{ grant: Grant; response: IssueResponse }> {
+      const grant = s.makeGrant();
+      const response = await s.connector.issue({
+        grant,
+        identity: s.identity,
+        entitlement: s.entitlement,
+        expiresAt: grant.expiresAt,
+      });
+      return { grant: activeGrant(grant, response), response };
+    }
+
+    async function works(credential: IssuedCredential): Promise<boolean | null> {
+      return s.useCredential ? s.useCredential(credential) : null;
+    }
+
+    it("accepts its own entitlement", () => {
+      expect(() => s.connector.validateEntitlement(s.entitlement)).not.toThrow();
+    });
+
+    it("prepare is deterministic per grant and returns a handle", () => {
+      const grant = s.makeGrant();
+      const request = { grantId: grant.id, identity: s.identity, entitlement: s.entitlement };
+      const first = s.connector.prepare(request);
+      const second = s.connector.prepare(request);
+      expect(first.handle).toMatch(/\S/);
+      expect(second).toEqual(first);
+      expect(grant.handle).toBe(first.handle);
+      expect(JSON.parse(JSON.stringify(first.handleData))).toEqual(first.handleData);
+      expect(s.makeGrant().handle).not.toBe(first.handle);
+    });
+
+    it("issue returns a credential the target accepts", async () => {
+      const { grant, response } = await issued();
+      expect(Object.keys(response.credential.fields.reveal()).length).toBeGreaterThan(0);
+      expect(await works(response.credential)).not.toBe(false);
+      await s.connector.revoke({ grant });
+    });
+
+    it("verifyRemoved before revoke reports the access as present", async () => {
+      const { grant } = await issued();
+      const result = await s.connector.verifyRemoved({ grant });
+      expect(result.removed).toBe(false);
+      expect(result.evidence.checks.some((c) => !c.passed)).toBe(true);
+      await s.connector.revoke({ grant });
+    });
+
+    it("revoke removes the access, verifyRemoved proves it, and the credential stops working", async () => {
+      const { grant, response } = await issued();
+      await s.connector.revoke({ grant });
+      const result = await s.connector.verifyRemoved({ grant });
+      expect(result.removed).toBe(true);
+      expect(result.evidence.checks.length).toBeGreaterThan(0);
+      for (const check of result.evidence.checks) expect(check, check.check).toMatchObject({ passed: true });
+      expect(await works(response.credential)).not.toBe(true);
+    });
+
+    it("revoke is idempotent, also for a grant that was never issued", async () => {
+      const { grant } = await issued();
+      await s.connector.revoke({ grant });
+      await expect(s.connector.revoke({ grant })).resolves.toBeUndefined();
+      await expect(s.connector.revoke({ grant: s.makeGrant() })).resolves.toBeUndefined();
+    });
+
+    it("renew keeps the access working up to the new expiry, and revoke still removes it", async () => {
+      const { grant, response } = await issued();
+      const expiresAt = Math.min(grant.expiresAt + 60_000, grant.maxExpiresAt);
+      const renewed = await s.connector.renew({ grant, identity: s.identity, entitlement: s.entitlement, expiresAt });
+      expect(JSON.parse(JSON.stringify(renewed.handleData))).toEqual(renewed.handleData);
+      const current = renewed.credential ?? response.credential;
+      expect(await works(current)).not.toBe(false);
+      const after: Grant = {
+        ...grant,
+        expiresAt,
+        renewals: 1,
+        handleData: { ...grant.handleData, ...renewed.handleData },
+      };
+      await s.connector.revoke({ grant: after });
+      expect((await s.connector.verifyRemoved({ grant: after })).removed).toBe(true);
+      expect(await works(current)).not.toBe(true);
+      expect(await works(response.credential)).not.toBe(true);
+    });
+
+    it("never puts a secret in evidence, handle data, printed credentials or error messages", async () => {
+      const { grant, response } = await issued();
+      const secrets = secretsOf(response.credential);
+      expect(secrets.length).toBeGreaterThan(0);
+      expectNoSecret("issue response as JSON", JSON.stringify(response), secrets);
+      expectNoSecret("issue response as inspected", inspect(response, { depth: 10 }), secrets);
+      expectNoSecret("handleData", JSON.stringify(grant.handleData), secrets);
+      const renewed = await s.connector.renew({
+        grant,
+        identity: s.identity,
+        entitlement: s.entitlement,
+        expiresAt: grant.expiresAt,
+      });
+      expectNoSecret("renew response", JSON.stringify(renewed), secrets);
+
+      // Misconfiguration that carries a secret must not echo it back in the error.
+      for (const secret of secrets) {
+        const polluted = Object.fromEntries(Object.keys(s.entitlement.settings).map((k) => [k, [secret]]));
+        const bad = { ...s.entitlement, settings: { ...polluted, injected: secret } };
+        const stray = s.makeGrant();
+        for (const attempt of [
+          async () => s.connector.validateEntitlement(bad),
+          () => s.connector.issue({ grant: stray, identity: s.identity, entitlement: bad, expiresAt: stray.expiresAt }),
+        ]) {
+          try {
+            await attempt();
+          } catch (error) {
+            const text = `${String(error)} ${error instanceof Error ? error.message : ""} ${JSON.stringify(error)}`;
+            expectNoSecret("thrown error", text, secrets);
+          }
+        }
+        // Whatever a lenient connector made from the bad settings is removed again.
+        await s.connector.revoke({ grant: stray });
+      }
+
+      await s.connector.revoke({ grant });
+      const result = await s.connector.verifyRemoved({ grant });
+      expectNoSecret("removal evidence", JSON.stringify(result), secrets);
+    });
+  });
+}

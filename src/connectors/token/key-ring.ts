@@ -1,0 +1,126 @@
+// The token authority's signing keys as stored: Ed25519 pairs whose private half is sealed at rest, and when each is published.
+import type { CryptoKey, JWK } from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose";
+import type { Millis } from "../../domain/types.js";
+import type { Sealer } from "../../support/sealer.js";
+
+/** Connector-state namespace of the signing keys, one row per `kid`. */
+export const KEY_NAMESPACE = "token.keys";
+/** The only algorithm the authority signs with or accepts. */
+export const TOKEN_ALG = "EdDSA";
+
+/** The public half of a key as stored: exactly the members needed, so nothing private can ride along. */
+export interface PublicOkpJwk {
+  readonly kty: "OKP";
+  readonly crv: "Ed25519";
+  readonly x: string;
+}
+
+/** A key as published in the JWKS. */
+export interface PublishedJwk extends PublicOkpJwk {
+  readonly kid: string;
+  readonly alg: "EdDSA";
+  readonly use: "sig";
+}
+
+/** One signing key as stored under `token.keys/<kid>`. */
+export interface StoredKey {
+  /** RFC 7638 thumbprint of the public key: stable, and the same on every replica that reads it. */
+  readonly kid: string;
+  readonly publicJwk: PublicOkpJwk;
+  /**
+   * The private JWK, sealed with context `token-key:<kid>`. Null once the key is retired: a retired key
+   * only verifies, so its private half is destroyed rather than kept at rest for nothing.
+   */
+  readonly sealedPrivateKey: string | null;
+  readonly createdAt: Millis;
+  readonly retiredAt: Millis | null;
+}
+
+function sealContext(kid: string): string {
+  return `token-key:${kid}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A fresh key pair: the record to store (private half sealed) and the private key ready to sign. */
+export async function generateSigningKey(
+  sealer: Sealer,
+  now: Millis,
+): Promise<{ record: StoredKey; privateKey: CryptoKey }> {
+  const pair = await generateKeyPair(TOKEN_ALG, { crv: "Ed25519", extractable: true });
+  const privateJwk = await exportJWK(pair.privateKey);
+  const publicJwk = toPublicJwk(await exportJWK(pair.publicKey));
+  const kid = await calculateJwkThumbprint(publicJwk, "sha256");
+  const record: StoredKey = {
+    kid,
+    publicJwk,
+    sealedPrivateKey: sealer.seal(JSON.stringify(privateJwk), sealContext(kid)),
+    createdAt: now,
+    retiredAt: null,
+  };
+  // Signing only needs a non-extractable key: once sealed, nothing in the process can export it again.
+  const privateKey = await importJWK({ ...privateJwk, alg: TOKEN_ALG }, TOKEN_ALG, { extractable: false });
+  return { record, privateKey: privateKey as CryptoKey };
+}
+
+function toPublicJwk(jwk: JWK): PublicOkpJwk {
+  if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.x !== "string") {
+    throw new Error("token signing key is not an Ed25519 public key");
+  }
+  return { kty: "OKP", crv: "Ed25519", x: jwk.x };
+}
+
+/** Reads a stored row back, refusing anything that is not exactly a key record (a damaged row must not sign or verify). */
+export function parseStoredKey(key: string, value: unknown): StoredKey {
+  const where = `${KEY_NAMESPACE}/${key}`;
+  if (!isRecord(value)) throw new Error(`${where}: stored key is not an object`);
+  const { kid, publicJwk, sealedPrivateKey, createdAt, retiredAt } = value;
+  if (kid !== key) throw new Error(`${where}: stored kid does not match its key`);
+  if (!isRecord(publicJwk) || "d" in publicJwk) throw new Error(`${where}: publicJwk is not a public JWK`);
+  if (sealedPrivateKey !== null && typeof sealedPrivateKey !== "string") {
+    throw new Error(`${where}: sealedPrivateKey must be a sealed string or null`);
+  }
+  if (typeof createdAt !== "number") throw new Error(`${where}: createdAt must be a number`);
+  if (retiredAt !== null && typeof retiredAt !== "number")
+    throw new Error(`${where}: retiredAt must be a number or null`);
+  return { kid, publicJwk: toPublicJwk(publicJwk as JWK), sealedPrivateKey, createdAt, retiredAt };
+}
+
+/** Opens the sealed private half; the sealer binds it to its kid, so a row copied under another kid will not open. */
+export async function openPrivateKey(record: StoredKey, sealer: Sealer): Promise<CryptoKey> {
+  if (record.sealedPrivateKey === null) throw new Error(`signing key ${record.kid} is retired and has no private key`);
+  const jwk = JSON.parse(sealer.open(record.sealedPrivateKey, sealContext(record.kid))) as JWK;
+  const key = await importJWK({ ...jwk, alg: TOKEN_ALG }, TOKEN_ALG, { extractable: false });
+  return key as CryptoKey;
+}
+
+export async function importPublicKey(record: StoredKey): Promise<CryptoKey> {
+  return (await importJWK({ ...record.publicJwk, alg: TOKEN_ALG }, TOKEN_ALG)) as CryptoKey;
+}
+
+/**
+ * Until when a key must stay in the JWKS: null while current; once retired, long enough for the last token it
+ * signed to expire (tokens never live longer than the maximum lifetime), plus leeway for clock skew and caches.
+ */
+export function publishedUntil(record: StoredKey, maxLifetimeMs: number, leewayMs: number): Millis | null {
+  return record.retiredAt === null ? null : record.retiredAt + maxLifetimeMs + leewayMs;
+}
+
+export function toPublishedJwk(record: StoredKey): PublishedJwk {
+  return { ...record.publicJwk, kid: record.kid, alg: TOKEN_ALG, use: "sig" };
+}
+
+/** The key to sign with: the newest unretired one (two replicas racing a rotation may both leave one; the newest wins). */
+export function pickCurrent(records: Iterable<StoredKey>): StoredKey | null {
+  let current: StoredKey | null = null;
+  for (const r of records) {
+    if (r.retiredAt !== null) continue;
+    if (!current || r.createdAt > current.createdAt || (r.createdAt === current.createdAt && r.kid > current.kid)) {
+      current = r;
+    }
+  }
+  return current;
+}

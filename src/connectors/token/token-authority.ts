@@ -1,0 +1,317 @@
+// The broker's token authority: one Ed25519 key ring shared by every token target; signs, verifies, rotates, revokes, introspects.
+import type { CryptoKey } from "jose";
+import { SignJWT } from "jose";
+import type { AuditCode } from "../../audit/codes.js";
+import { severityOf } from "../../audit/codes.js";
+import type { AuditDraft, Millis } from "../../domain/types.js";
+import type { Store, Write } from "../../storage/store.js";
+import type { Clock } from "../../support/clock.js";
+import { EphemeraError } from "../../support/errors.js";
+import type { Sealer } from "../../support/sealer.js";
+import type { RevokedEntry, RevokeInput } from "./deny-list.js";
+import { DenyList } from "./deny-list.js";
+import type { PublishedJwk, StoredKey } from "./key-ring.js";
+import {
+  generateSigningKey,
+  importPublicKey,
+  KEY_NAMESPACE,
+  openPrivateKey,
+  parseStoredKey,
+  pickCurrent,
+  publishedUntil,
+  TOKEN_ALG,
+  toPublishedJwk,
+} from "./key-ring.js";
+import type { AccessTokenClaims } from "./verify-token.js";
+import { ACCESS_TOKEN_TYP, TokenVerificationError, verifyAccessToken } from "./verify-token.js";
+
+export interface TokenAuthorityOptions {
+  /** The `iss` of every token, compared exactly on verification. */
+  readonly issuer: string;
+  readonly store: Store;
+  readonly sealer: Sealer;
+  readonly clock: Clock;
+  /** Age at which `rotateIfDue` replaces the current signing key. */
+  readonly rotationIntervalSeconds: number;
+  /** No token lives longer; a retired key stays published this long after retirement. */
+  readonly maxTokenLifetimeSeconds: number;
+  /** Extra time for clock skew and JWKS caches, added to key publication and deny-list retention. Default 60. */
+  readonly leewaySeconds?: number;
+}
+
+/** What a token target asks to be signed; the authority adds `iss`, `iat`, `nbf` and `exp`. */
+export interface TokenClaimsInput {
+  readonly aud: string;
+  readonly sub: string;
+  readonly scope: string;
+  readonly jti: string;
+  readonly ent: string;
+}
+
+export interface SignedToken {
+  readonly token: string;
+  readonly kid: string;
+  readonly claims: AccessTokenClaims;
+}
+
+export interface JsonWebKeySet {
+  readonly keys: readonly PublishedJwk[];
+}
+
+/** RFC 7662 response. Inactive says nothing more, so a caller cannot probe why a token was refused. */
+export type IntrospectionResponse =
+  | { readonly active: false }
+  | ({ readonly active: true; readonly token_type: "Bearer" } & AccessTokenClaims);
+
+interface LoadedKey {
+  readonly record: StoredKey;
+  readonly publicKey: CryptoKey;
+}
+
+const ACTOR = { type: "system", id: "token-authority" } as const;
+const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
+/** How often an unknown kid may trigger a reload of the key ring (another replica may have rotated). */
+const UNKNOWN_KID_REFRESH_MS = 5_000;
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`token authority: ${name} must be a positive integer`);
+  }
+  return value;
+}
+
+export class TokenAuthority {
+  readonly issuer: string;
+  readonly maxTokenLifetimeSeconds: number;
+  readonly rotationIntervalSeconds: number;
+  readonly #store: Store;
+  readonly #sealer: Sealer;
+  readonly #clock: Clock;
+  readonly #leewayMs: number;
+  readonly #denyList: DenyList;
+  #keys = new Map<string, LoadedKey>();
+  #current: { readonly kid: string; readonly privateKey: CryptoKey } | null = null;
+  #lastRefreshAt = Number.NEGATIVE_INFINITY;
+  #rotation: Promise<string> | null = null;
+  #ready = false;
+
+  constructor(options: TokenAuthorityOptions) {
+    if (typeof options.issuer !== "string" || options.issuer.length === 0) {
+      throw new Error("token authority: issuer must be a non-empty string");
+    }
+    this.issuer = options.issuer;
+    this.rotationIntervalSeconds = positiveInteger("rotationIntervalSeconds", options.rotationIntervalSeconds);
+    this.maxTokenLifetimeSeconds = positiveInteger("maxTokenLifetimeSeconds", options.maxTokenLifetimeSeconds);
+    const leeway = options.leewaySeconds ?? 60;
+    if (!Number.isSafeInteger(leeway) || leeway < 0) throw new Error("token authority: leewaySeconds must be >= 0");
+    this.#leewayMs = leeway * 1000;
+    this.#store = options.store;
+    this.#sealer = options.sealer;
+    this.#clock = options.clock;
+    this.#denyList = new DenyList(options.store, options.clock, this.#leewayMs);
+  }
+
+  /** Loads the key ring and deny-list; creates the first key on a fresh store. A restart reuses the stored keys. */
+  async init(): Promise<void> {
+    await this.refresh();
+    if (!this.#current) await this.rotate("initial");
+    await this.#denyList.load();
+    this.#ready = true;
+  }
+
+  /** True once `init` has loaded a signing key. */
+  get ready(): boolean {
+    return this.#ready && this.#current !== null;
+  }
+
+  /** Reloads the key ring from the store, picking up keys another replica created or retired. */
+  async refresh(): Promise<void> {
+    const now = this.#clock.now();
+    this.#lastRefreshAt = now;
+    const keys = new Map<string, LoadedKey>();
+    for (const row of await this.#store.listState(KEY_NAMESPACE)) {
+      const record = parseStoredKey(row.key, row.value);
+      if (!this.#isPublished(record, now)) continue;
+      const known = this.#keys.get(record.kid);
+      keys.set(record.kid, { record, publicKey: known ? known.publicKey : await importPublicKey(record) });
+    }
+    const current = pickCurrent([...keys.values()].map((k) => k.record));
+    if (current && current.kid !== this.#current?.kid) {
+      this.#current = { kid: current.kid, privateKey: await openPrivateKey(current, this.#sealer) };
+    } else if (!current) {
+      this.#current = null;
+    }
+    this.#keys = keys;
+  }
+
+  /** Rotates when the current key is older than the rotation interval; true when it did. Called by the scheduler. */
+  async rotateIfDue(): Promise<boolean> {
+    await this.refresh();
+    const current = this.#current ? this.#keys.get(this.#current.kid) : undefined;
+    const age = current ? this.#clock.now() - current.record.createdAt : Number.POSITIVE_INFINITY;
+    if (age < this.rotationIntervalSeconds * 1000) return false;
+    await this.rotate("scheduled");
+    return true;
+  }
+
+  /** Makes a new current key and retires every other, in one audited change set. Returns the new kid. */
+  rotate(reason: string): Promise<string> {
+    // One rotation at a time in this process; concurrent callers share it rather than minting several keys.
+    this.#rotation ??= this.#rotate(reason).finally(() => {
+      this.#rotation = null;
+    });
+    return this.#rotation;
+  }
+
+  async #rotate(reason: string): Promise<string> {
+    await this.refresh();
+    const now = this.#clock.now();
+    const { record, privateKey } = await generateSigningKey(this.#sealer, now);
+    const writes: Write[] = [
+      { kind: "putState", namespace: KEY_NAMESPACE, key: record.kid, value: record, expiresAt: null },
+    ];
+    const audit: AuditDraft[] = [this.#audit("token.key_created", { kid: record.kid, reason })];
+    for (const { record: old } of this.#keys.values()) {
+      if (old.retiredAt !== null) continue;
+      // The private half is dropped on retirement: a retired key only verifies.
+      const retired: StoredKey = { ...old, sealedPrivateKey: null, retiredAt: now };
+      const until = publishedUntil(retired, this.maxTokenLifetimeSeconds * 1000, this.#leewayMs);
+      writes.push({ kind: "putState", namespace: KEY_NAMESPACE, key: old.kid, value: retired, expiresAt: until });
+      audit.push(
+        this.#audit("token.key_retired", { kid: old.kid, publishedUntil: new Date(until ?? now).toISOString() }),
+      );
+    }
+    await this.#store.apply({ writes, audit });
+    // The key just made is the newest, so the reload keeps it (and its unsealed private key) as current.
+    this.#current = { kid: record.kid, privateKey };
+    await this.refresh();
+    return record.kid;
+  }
+
+  /** The public keys a resource server needs: the current key and retired keys whose tokens may still be live. */
+  jwks(): JsonWebKeySet {
+    const now = this.#clock.now();
+    const keys = [...this.#keys.values()]
+      .map((k) => k.record)
+      .filter((r) => this.#isPublished(r, now))
+      // Current key first, then the most recently retired.
+      .sort((a, b) => (a.retiredAt === null ? 0 : 1) - (b.retiredAt === null ? 0 : 1) || b.createdAt - a.createdAt)
+      .map(toPublishedJwk);
+    return { keys };
+  }
+
+  /** The kid new tokens are signed with. */
+  currentKid(): string {
+    return this.#requireCurrent().kid;
+  }
+
+  /** Signs an RFC 9068 access token with the current key; `exp` is `expiresAt` rounded down to the second. */
+  async sign(input: TokenClaimsInput, expiresAt: Millis): Promise<SignedToken> {
+    const current = this.#requireCurrent();
+    const iat = Math.floor(this.#clock.now() / 1000);
+    const exp = Math.floor(expiresAt / 1000);
+    if (exp <= iat) throw new EphemeraError("internal", "token expiry must be in the future");
+    if (exp - iat > this.maxTokenLifetimeSeconds) {
+      // Key publication is sized on this maximum: a longer token would outlive its key in the JWKS.
+      throw new EphemeraError("internal", "token lifetime is above the token authority's maximum", {
+        detail: `lifetime ${exp - iat}s > maxTokenLifetimeSeconds ${this.maxTokenLifetimeSeconds}`,
+      });
+    }
+    const claims: AccessTokenClaims = {
+      iss: this.issuer,
+      aud: input.aud,
+      sub: input.sub,
+      scope: input.scope,
+      jti: input.jti,
+      ent: input.ent,
+      iat,
+      nbf: iat,
+      exp,
+    };
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: TOKEN_ALG, kid: current.kid, typ: ACCESS_TOKEN_TYP })
+      .sign(current.privateKey);
+    return { token, kid: current.kid, claims };
+  }
+
+  /** Checks signature (published key by kid), `typ`, `iss`, `aud` when given, `exp`, `nbf`; not revocation. */
+  async verify(token: string, options: { readonly audience?: string } = {}): Promise<AccessTokenClaims> {
+    const { claims } = await verifyAccessToken(token, {
+      issuer: this.issuer,
+      ...(options.audience === undefined ? {} : { audience: options.audience }),
+      now: this.#clock.now(),
+      maxAgeSeconds: this.maxTokenLifetimeSeconds + this.#leewayMs / 1000,
+      resolveKey: (kid) => this.#resolveKey(kid),
+    });
+    return claims;
+  }
+
+  /** True when the jti is on the deny-list (cache first; a miss is confirmed by the store). */
+  isRevoked(jti: string): Promise<boolean> {
+    return this.#denyList.isRevoked(jti);
+  }
+
+  /** The deny-list row as the store holds it, bypassing the cache: for removal verification. */
+  revocationOf(jti: string): Promise<RevokedEntry | null> {
+    return this.#denyList.lookup(jti);
+  }
+
+  /** Puts the jti on the deny-list, audited; already revoked is success. */
+  async revoke(input: RevokeInput): Promise<{ entry: RevokedEntry; alreadyRevoked: boolean }> {
+    const { entry, added } = await this.#denyList.revoke(input);
+    return { entry, alreadyRevoked: !added };
+  }
+
+  /**
+   * RFC 7662 introspection. Any token that fails verification, is revoked or whose grant is no longer active is
+   * `{ active: false }`. A store failure is thrown, not answered: "cannot tell" must not read as a verdict.
+   */
+  async introspect(token: string, isGrantActive: (jti: string) => Promise<boolean>): Promise<IntrospectionResponse> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await this.verify(token);
+    } catch (error) {
+      if (error instanceof TokenVerificationError) return INACTIVE;
+      throw error;
+    }
+    if (await this.isRevoked(claims.jti)) return INACTIVE;
+    if (!(await isGrantActive(claims.jti))) return INACTIVE;
+    const { scope, sub, aud, iss, exp, iat, nbf, jti, ent } = claims;
+    return { active: true, scope, sub, aud, iss, exp, iat, nbf, jti, token_type: "Bearer", ent };
+  }
+
+  async #resolveKey(kid: string): Promise<CryptoKey | null> {
+    const now = this.#clock.now();
+    let key = this.#keys.get(kid);
+    // An unknown kid may be a key another replica just made; reload, but rarely, so junk kids cannot flood the store.
+    if (!key && now - this.#lastRefreshAt >= UNKNOWN_KID_REFRESH_MS) {
+      await this.refresh();
+      key = this.#keys.get(kid);
+    }
+    return key && this.#isPublished(key.record, now) ? key.publicKey : null;
+  }
+
+  #isPublished(record: StoredKey, now: Millis): boolean {
+    const until = publishedUntil(record, this.maxTokenLifetimeSeconds * 1000, this.#leewayMs);
+    return until === null || now < until;
+  }
+
+  #requireCurrent(): { readonly kid: string; readonly privateKey: CryptoKey } {
+    if (!this.#current) throw new EphemeraError("unavailable", "the token authority has no signing key; call init()");
+    return this.#current;
+  }
+
+  #audit(code: AuditCode, data: Record<string, unknown>): AuditDraft {
+    return {
+      time: this.#clock.now(),
+      code,
+      severity: severityOf(code),
+      outcome: "success",
+      actor: ACTOR,
+      requestId: null,
+      grantId: null,
+      identityId: null,
+      data,
+    };
+  }
+}

@@ -1,0 +1,130 @@
+// The `token` connector: access to an internal API as a broker-signed JWT; removal is the deny-list plus the token's own `exp`.
+import type { Grant, Millis, RemovalEvidence } from "../../domain/types.js";
+import { Secret } from "../../support/secret.js";
+import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
+import type { ConnectorContext, TargetSpec } from "../registry.js";
+import { entitlementPath, parseEntitlementSettings, parseTargetSettings } from "./settings.js";
+import type { SignedToken } from "./token-authority.js";
+
+function credentialOf(signed: SignedToken): IssuedCredential {
+  return {
+    fields: new Secret({
+      token: signed.token,
+      tokenType: "Bearer",
+      expiresAt: new Date(signed.claims.exp * 1000).toISOString(),
+    }),
+    env: new Secret({ EPHEMERA_ACCESS_TOKEN: signed.token }),
+  };
+}
+
+/**
+ * The latest `exp` any token of this grant can carry. `maxExpiresAt` rather than `expiresAt`: if a renewal signed a
+ * token but its grant update was lost, `expiresAt` would understate it, and removal must never rest on an understatement.
+ */
+function latestPossibleExpiry(grant: Grant): Millis {
+  return Math.max(grant.expiresAt, grant.maxExpiresAt);
+}
+
+function iso(ms: Millis): string {
+  return new Date(ms).toISOString();
+}
+
+export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext): Connector {
+  const { audience } = parseTargetSettings(target.id, target.settings);
+  const authority = ctx.tokenAuthority;
+
+  async function signFor(
+    grant: Grant,
+    identityId: string,
+    entitlement: EntitlementSpec,
+    expiresAt: Millis,
+  ): Promise<SignedToken> {
+    const { scopes } = parseEntitlementSettings(entitlement);
+    // jti is the handle, which `prepare` made the grant id: introspection looks the grant up by it.
+    return authority.sign(
+      { aud: audience, sub: identityId, scope: scopes.join(" "), jti: grant.handle, ent: entitlement.name },
+      expiresAt,
+    );
+  }
+
+  return {
+    type: "token",
+    targetId: target.id,
+
+    validateEntitlement(entitlement) {
+      parseEntitlementSettings(entitlement);
+      if (entitlement.maxDurationSeconds > authority.maxTokenLifetimeSeconds) {
+        // The key ring keeps a retired key published for the maximum token lifetime; a longer grant would outlive it.
+        throw new Error(
+          `${entitlementPath(entitlement)}.maxDuration: must not exceed the token authority's maximum token lifetime (${authority.maxTokenLifetimeSeconds}s)`,
+        );
+      }
+    },
+
+    prepare({ grantId }) {
+      return { handle: grantId, handleData: {} };
+    },
+
+    async issue({ grant, identity, entitlement, expiresAt }) {
+      const signed = await signFor(grant, identity.id, entitlement, expiresAt);
+      return { credential: credentialOf(signed), handleData: { kid: signed.kid } };
+    },
+
+    async renew({ grant, identity, entitlement, expiresAt }) {
+      // A JWT carries its expiry, so renewal is a fresh token with the same jti; the old one lapses at its own exp.
+      const signed = await signFor(grant, identity.id, entitlement, expiresAt);
+      return { credential: credentialOf(signed), handleData: { kid: signed.kid } };
+    },
+
+    async revoke({ grant }) {
+      await authority.revoke({
+        jti: grant.handle,
+        expiresAt: latestPossibleExpiry(grant),
+        grantId: grant.id,
+        identityId: grant.identityId,
+      });
+    },
+
+    async verifyRemoved({ grant }) {
+      // The checks introspection makes, read from the store (not this replica's cache). Either one refuses the
+      // token on its own, so the evidence lists the one that proves removal, or both when neither does yet.
+      const checkedAt = ctx.clock.now();
+      const entry = await authority.revocationOf(grant.handle);
+      const expiry = latestPossibleExpiry(grant);
+      const denylist = {
+        check: "token.denylist",
+        passed: entry !== null,
+        observed: entry
+          ? `jti ${grant.handle} on the deny-list since ${iso(entry.revokedAt)}, kept until ${iso(entry.expiresAt)}`
+          : `jti ${grant.handle} not on the deny-list`,
+      };
+      const expired = {
+        check: "token.expiry",
+        passed: checkedAt >= expiry,
+        observed: `no token of this grant is valid after ${iso(expiry)}; checked at ${iso(checkedAt)}`,
+      };
+      const checks = denylist.passed ? [denylist] : expired.passed ? [expired] : [denylist, expired];
+      const evidence: RemovalEvidence = { checkedAt, checks };
+      return { removed: checks.every((c) => c.passed), evidence };
+    },
+
+    async listAccounts() {
+      // Tokens are not accounts: nothing lives in the target to reconcile. Expiry and the deny-list cover removal.
+      return [];
+    },
+
+    async rotateAdminSecret() {
+      const kid = await authority.rotate(`requested through target ${target.id}`);
+      return {
+        rotated: true,
+        detail: `token signing key rotated (new kid ${kid}); the key ring is shared by every token target`,
+      };
+    },
+
+    async healthy() {
+      return authority.ready;
+    },
+
+    async close() {},
+  };
+}

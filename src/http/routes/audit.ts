@@ -1,0 +1,72 @@
+// /v1/audit: read the hash-chained audit log and verify it end to end. Admins only.
+import Type from "typebox";
+import { verifyStoreChain } from "../../audit/verify.js";
+import type { Identity } from "../../domain/types.js";
+import { refuse } from "../../lifecycle/refuse.js";
+import { presentAuditEvent } from "../present.js";
+import { AuditEventSchema, ProblemSchema } from "../schemas.js";
+import { type App, callerOf, type HttpServices } from "../server.js";
+
+export function registerAuditRoutes(app: App, services: HttpServices): void {
+  const { deps } = services;
+  const requireAdmin = async (caller: Identity) => {
+    if (caller.admin) return;
+    throw await refuse(deps, caller, {
+      auditCode: "auth.forbidden",
+      errorCode: "forbidden",
+      message: "the audit log is for admins",
+    });
+  };
+
+  app.get(
+    "/v1/audit",
+    {
+      schema: {
+        summary: "Audit events in sequence order",
+        tags: ["audit"],
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.Integer({ minimum: 0, description: "return events with seq > after" })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            grant: Type.Optional(Type.String({ maxLength: 64 })),
+            request: Type.Optional(Type.String({ maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ events: Type.Array(AuditEventSchema), next: Type.Union([Type.Integer(), Type.Null()]) }),
+          "4xx": ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      await requireAdmin(callerOf(request));
+      const { after = 0, limit = 100, grant, request: requestId } = request.query;
+      const events =
+        grant || requestId
+          ? await deps.store.auditFor(
+              { ...(grant ? { grantId: grant } : {}), ...(requestId ? { requestId } : {}) },
+              limit,
+            )
+          : await deps.store.listAudit(after, limit);
+      const next = events.length === limit && !grant && !requestId ? (events.at(-1)?.seq ?? null) : null;
+      return { events: events.map(presentAuditEvent), next };
+    },
+  );
+
+  app.get(
+    "/v1/audit/verify",
+    {
+      schema: {
+        summary: "Verify the audit chain end to end",
+        description: "Recomputes every hash and link; names the first bad event.",
+        tags: ["audit"],
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      await requireAdmin(callerOf(request));
+      return { ...(await verifyStoreChain(deps.store)) };
+    },
+  );
+}

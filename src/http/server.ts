@@ -1,0 +1,136 @@
+// The HTTP API: fastify with schema-validated routes, bearer authentication, problem+json errors and an OpenAPI document.
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import type { TokenAuthority } from "../connectors/token/index.js";
+import type { Identity } from "../domain/types.js";
+import type { AuthenticatorChain } from "../identity/authenticate.js";
+import type { LifecycleDeps } from "../lifecycle/deps.js";
+import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
+import { refuse } from "../lifecycle/refuse.js";
+import { describeError, EphemeraError } from "../support/errors.js";
+import type { Logger } from "../support/logger.js";
+import { fromFrameworkError, sendProblem } from "./problem.js";
+import { registerAuditRoutes } from "./routes/audit.js";
+import { registerGrantRoutes } from "./routes/grants.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import { registerRequestRoutes } from "./routes/requests.js";
+import { registerTokenRoutes } from "./routes/tokens.js";
+
+export interface HttpServices {
+  readonly deps: LifecycleDeps;
+  readonly auth: AuthenticatorChain;
+  readonly tokens: TokenAuthority;
+  readonly metrics: LifecycleMetrics;
+  readonly logger: Logger;
+  readonly bodyLimit: number;
+  readonly version: string;
+  /** Hints the expiry scheduler that a grant is due at the given time. */
+  readonly onGrantDue: (dueAt: number) => void;
+  readonly readiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The authenticated caller; set by the auth hook on every /v1 route. */
+    caller: Identity | null;
+  }
+}
+
+export type App = FastifyInstance<
+  import("node:http").Server,
+  import("node:http").IncomingMessage,
+  import("node:http").ServerResponse,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+/** The authenticated caller of a /v1 route (the hook guarantees one). */
+export function callerOf(request: FastifyRequest): Identity {
+  if (!request.caller) throw new EphemeraError("unauthenticated", "authentication required");
+  return request.caller;
+}
+
+export async function buildServer(services: HttpServices): Promise<App> {
+  const app = Fastify({
+    loggerInstance: services.logger,
+    // Per-request log lines cost throughput and add nothing the audit log and metrics do not already say.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: services.bodyLimit,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Ephemera",
+        version: services.version,
+        description: "Just-in-time access broker for non-human identities. Errors are RFC 9457 problem documents.",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.decorateRequest("caller", null);
+
+  // RFC 7662 asks for form-encoded introspection requests.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (!request.url.startsWith("/v1/")) return;
+    const result = await services.auth.authenticate({ authorization: request.headers.authorization });
+    if (result.ok) {
+      request.caller = result.identity;
+      return;
+    }
+    const error = await refuse(services.deps, null, {
+      auditCode: "auth.failed",
+      errorCode: "unauthenticated",
+      message: result.reason,
+      data: { method: request.method, path: request.routeOptions.url ?? "unknown", source: request.ip },
+    }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
+    reply.header("www-authenticate", 'Bearer realm="ephemera"');
+    return sendProblem(reply, error);
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    let problem = error instanceof EphemeraError ? error : fromFrameworkError(error);
+    if (problem && !(error instanceof EphemeraError)) {
+      // Bad input is refused and the refusal audited; nothing else changes.
+      problem = await refuse(services.deps, request.caller, {
+        auditCode: "request.rejected",
+        errorCode: problem.code,
+        message: problem.publicMessage,
+        data: { method: request.method, path: request.routeOptions.url ?? "unknown" },
+        extensions: { ...problem.extensions },
+      }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
+    }
+    if (!problem) {
+      request.log.error({ err: describeError(error), url: request.routeOptions.url }, "unhandled error");
+      problem = new EphemeraError("internal", "internal error; the operator's log has the detail");
+    } else if (problem.status >= 500) {
+      request.log.error(
+        { code: problem.code, detail: problem.detail, url: request.routeOptions.url },
+        problem.publicMessage,
+      );
+    }
+    return sendProblem(reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new EphemeraError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`)),
+  );
+
+  registerRequestRoutes(app, services);
+  registerGrantRoutes(app, services);
+  registerAuditRoutes(app, services);
+  registerTokenRoutes(app, services);
+  registerHealthRoutes(app, services);
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,21 @@
+// Applies a change set and turns store failures into the one error callers see: nothing is done without its audit record.
+import type { AuditEvent } from "../domain/types.js";
+import { type ChangeSet, ConflictError } from "../storage/store.js";
+import { describeError, EphemeraError } from "../support/errors.js";
+import type { LifecycleDeps } from "./deps.js";
+
+export async function commit(deps: LifecycleDeps, changes: ChangeSet): Promise<readonly AuditEvent[]> {
+  try {
+    return await deps.store.apply(changes);
+  } catch (error) {
+    if (error instanceof ConflictError) throw error;
+    deps.logger.error(
+      { err: describeError(error) },
+      "store write failed; the change and its audit event were not recorded",
+    );
+    throw new EphemeraError("audit_unavailable", "the audit log cannot be written, so nothing was done", {
+      detail: describeError(error),
+      cause: error,
+    });
+  }
+}

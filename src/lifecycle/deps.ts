@@ -1,0 +1,51 @@
+// What every lifecycle stage needs: the ports it uses and the settings that shape removal. Built once in main.ts.
+import type { Connector, EntitlementSpec } from "../connectors/connector.js";
+import type { Grant, Identity } from "../domain/types.js";
+import type { PolicyDecider } from "../policy/decider.js";
+import type { Store } from "../storage/store.js";
+import type { Clock } from "../support/clock.js";
+import type { Logger } from "../support/logger.js";
+
+/** Lookups of what the configuration declares. */
+export interface Catalog {
+  identity(id: string): Identity | undefined;
+  entitlement(name: string): EntitlementSpec | undefined;
+  connector(targetId: string): Connector | undefined;
+}
+
+/** Hooks for metrics; the lifecycle reports, the observer counts. */
+export interface LifecycleObserver {
+  decision(outcome: "allow" | "deny" | "rejected"): void;
+  issued(grant: Grant): void;
+  renewed(grant: Grant): void;
+  removalFailed(grant: Grant): void;
+  /** Removal verified; `overrunMs` is how long after `expiresAt` it happened (negative when ended early). */
+  verified(grant: Grant, overrunMs: number): void;
+}
+
+export interface LifecycleSettings {
+  /** How long a worker owns a grant it is issuing or removing before another may take it over. */
+  readonly removalClaimMs: number;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+}
+
+export interface LifecycleDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly catalog: Catalog;
+  readonly decider: PolicyDecider;
+  readonly observer: LifecycleObserver;
+  readonly settings: LifecycleSettings;
+  /** In [0, 1); injected so backoff jitter is testable. */
+  readonly random: () => number;
+}
+
+export const noopObserver: LifecycleObserver = {
+  decision() {},
+  issued() {},
+  renewed() {},
+  removalFailed() {},
+  verified() {},
+};

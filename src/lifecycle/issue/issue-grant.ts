@@ -1,0 +1,96 @@
+// Stage 4, issue: the downstream call for a grant already committed in `issuing`, then `active` — or removal of leftovers.
+import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+import { grantEnded, grantIssued, transitionRequest } from "../../domain/transitions.js";
+import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
+import { describeError, EphemeraError } from "../../support/errors.js";
+import { actorOf, draft, systemActor } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { driveRemoval } from "../revoke/drive-removal.js";
+
+export interface IssuedGrant {
+  readonly request: AccessRequest;
+  readonly grant: Grant;
+  readonly credential: IssuedCredential;
+}
+
+export async function issueGrant(
+  deps: LifecycleDeps,
+  caller: Identity,
+  request: AccessRequest,
+  grant: Grant,
+  entitlement: EntitlementSpec,
+  connector: Connector,
+): Promise<IssuedGrant> {
+  let credential: IssuedCredential;
+  let handleData: Grant["handleData"];
+  try {
+    const response = await connector.issue({ grant, identity: caller, entitlement, expiresAt: grant.expiresAt });
+    credential = response.credential;
+    handleData = { ...grant.handleData, ...response.handleData };
+  } catch (error) {
+    await failIssue(deps, request, grant, describeError(error));
+    throw new EphemeraError("downstream_unavailable", `target '${grant.targetId}' could not issue the credential`, {
+      detail: describeError(error),
+      cause: error,
+    });
+  }
+
+  const now = deps.clock.now();
+  const active = grantIssued(grant, now, grant.expiresAt, handleData);
+  const issuedRequest = transitionRequest(request, "issue", now);
+  try {
+    await commit(deps, {
+      writes: [
+        { kind: "updateGrant", grant: active, expectedVersion: grant.version },
+        { kind: "updateRequest", request: issuedRequest, expectedVersion: request.version },
+      ],
+      audit: [
+        draft(
+          "grant.issued",
+          now,
+          actorOf(caller),
+          { grant: active },
+          { handle: grant.handle, expiresAt: active.expiresAt },
+        ),
+      ],
+    });
+  } catch (error) {
+    // No audit record, no credential (DESIGN §2): take back what was just made. The grant stays `issuing`
+    // and is removed again by the scheduler once its claim lapses, in case this attempt fails too.
+    await connector.revoke({ grant }).catch((revokeError: unknown) => {
+      deps.logger.error(
+        { grantId: grant.id, err: describeError(revokeError) },
+        "could not take back an unaudited credential",
+      );
+    });
+    throw error;
+  }
+  deps.observer.issued(active);
+  return { request: issuedRequest, grant: active, credential };
+}
+
+async function failIssue(deps: LifecycleDeps, request: AccessRequest, grant: Grant, reason: string): Promise<void> {
+  const now = deps.clock.now();
+  const ending = grantEnded(grant, "issue_failed", "issue_failed", "system", now, now + deps.settings.removalClaimMs);
+  const failed = transitionRequest(request, "fail", now, { stateReason: "the target could not issue the credential" });
+  await commit(deps, {
+    writes: [
+      { kind: "updateGrant", grant: { ...ending, lastError: reason }, expectedVersion: grant.version },
+      { kind: "updateRequest", request: failed, expectedVersion: request.version },
+    ],
+    audit: [
+      draft("grant.issue_failed", now, systemActor("issuer"), { grant: ending }, { error: reason }, "failure"),
+      draft(
+        "request.failed",
+        now,
+        systemActor("issuer"),
+        { request: failed },
+        { reason: failed.stateReason },
+        "failure",
+      ),
+    ],
+  });
+  // Whatever the failed call may have left downstream is removed and the removal verified, like any other grant.
+  await driveRemoval(deps, { ...ending, lastError: reason });
+}

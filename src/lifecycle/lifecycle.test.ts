@@ -1,0 +1,237 @@
+// The lifecycle end to end on a real store and a fake target: issue, expiry, completion, failures, retries and recovery.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { verifyStoreChain } from "../audit/verify.js";
+import { type EphemeraError, isEphemeraError } from "../support/errors.js";
+import { ExpiryScheduler } from "./monitor/expiry-scheduler.js";
+import { renewGrant } from "./renew/renew-grant.js";
+import { requestAccess } from "./request/request-access.js";
+import { endGrantByCaller } from "./revoke/end-grant.js";
+import { type Harness, makeHarness } from "./testing/harness.js";
+
+const meta = { sourceAddress: "127.0.0.1" };
+
+async function rejection(promise: Promise<unknown>): Promise<EphemeraError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isEphemeraError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+async function codes(h: Harness): Promise<string[]> {
+  return (await h.store.listAudit(0, 1000)).map((e) => e.code);
+}
+
+describe("lifecycle", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await makeHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it("issues a credential only after the grant row is committed, and audits each step", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta);
+    expect(result.outcome).toBe("issued");
+    if (result.outcome !== "issued") return;
+    expect(h.target.stateAtIssue).toEqual(["issuing"]);
+    expect(result.grant.state).toBe("active");
+    expect(result.grant.expiresAt).toBe(h.clock.now() + 600_000);
+    expect(result.grant.maxExpiresAt).toBe(h.clock.now() + 1_800_000); // the allow-list's shorter maximum wins
+    expect(h.target.accounts.has(result.grant.handle)).toBe(true);
+    expect(await codes(h)).toEqual(["request.approved", "grant.issuing", "grant.issued"]);
+    expect((await h.store.getRequest(result.request.id))?.state).toBe("issued");
+  });
+
+  it("removes the access at expiry and reports it removed only once verified", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    expect(await h.scheduler.runOnce()).toBe(0);
+    h.clock.advance(60_000);
+    expect(await h.scheduler.runOnce()).toBe(1);
+    const grant = await h.store.getGrant(result.grant.id);
+    expect(grant).toMatchObject({ state: "verified", endReason: "expired", dueAt: null });
+    expect(grant?.evidence?.checks.every((c) => c.passed)).toBe(true);
+    expect(h.target.accounts.size).toBe(0);
+    expect(await codes(h)).toEqual([
+      "request.approved",
+      "grant.issuing",
+      "grant.issued",
+      "grant.revoking",
+      "grant.revoked",
+      "grant.verified",
+    ]);
+    expect((await verifyStoreChain(h.store)).ok).toBe(true);
+  });
+
+  it("a failed issue leaves nothing behind downstream and fails the request", async () => {
+    h.target.failIssue = true;
+    const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+    expect(error.code).toBe("downstream_unavailable");
+    expect(error.publicMessage).not.toContain("pw-");
+    expect(h.target.accounts.size).toBe(0);
+    const [grant] = await h.store.listGrants({ limit: 10 });
+    expect(grant).toMatchObject({ state: "verified", endReason: "issue_failed" });
+    expect((await h.store.getRequest(grant!.requestId))?.state).toBe("failed");
+  });
+
+  it("retries a failing removal with growing backoff, alarms, and never reports it removed early", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    h.target.failRevokes = 2;
+    h.clock.advance(60_000);
+    await h.scheduler.runOnce();
+    let grant = await h.store.getGrant(result.grant.id);
+    expect(grant).toMatchObject({ state: "revoke_failed", attempts: 1 });
+    expect(grant?.lastError).toContain("connection refused");
+    expect(grant!.dueAt! - h.clock.now()).toBe(750); // 1 s initial × jitter 0.75
+    expect(await h.metrics.registry.getSingleMetricAsString("ephemera_grants_revoke_failed")).toMatch(/ 1$/m);
+
+    expect(await h.scheduler.runOnce()).toBe(0); // not yet due
+    h.clock.advance(750);
+    await h.scheduler.runOnce();
+    grant = await h.store.getGrant(result.grant.id);
+    expect(grant).toMatchObject({ state: "revoke_failed", attempts: 2 });
+    expect(grant!.dueAt! - h.clock.now()).toBe(1500); // doubled
+
+    h.clock.advance(1500);
+    await h.scheduler.runOnce();
+    grant = await h.store.getGrant(result.grant.id);
+    expect(grant).toMatchObject({ state: "verified", attempts: 2 });
+    expect(h.target.accounts.size).toBe(0);
+  });
+
+  it("does not mark a grant removed when the account is still there after revoke", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    h.target.revokeLeavesAccount = true;
+    const ended = await endGrantByCaller(h.deps, h.ci, result.grant.id, "completed");
+    expect(ended.state).toBe("revoke_failed");
+    expect(ended.lastError).toContain("still present");
+    h.target.revokeLeavesAccount = false;
+    h.clock.advance(ended.dueAt! - h.clock.now());
+    await h.scheduler.runOnce();
+    expect((await h.store.getGrant(result.grant.id))?.state).toBe("verified");
+  });
+
+  it("completes a grant for its owner at once", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    const ended = await endGrantByCaller(h.deps, h.ci, result.grant.id, "completed");
+    expect(ended).toMatchObject({ state: "verified", endReason: "completed", endedBy: "ci-deploy" });
+    const again = await rejection(endGrantByCaller(h.deps, h.ci, result.grant.id, "completed"));
+    expect(again.code).toBe("invalid_state");
+  });
+
+  it("refuses another identity's grant and lets an admin revoke it, auditing both", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    const error = await rejection(endGrantByCaller(h.deps, h.other, result.grant.id, "revoked"));
+    expect(error.code).toBe("not_owner");
+    expect((await h.store.getGrant(result.grant.id))?.state).toBe("active");
+    const revoked = await endGrantByCaller(h.deps, h.admin, result.grant.id, "revoked");
+    expect(revoked).toMatchObject({ state: "verified", endReason: "revoked", endedBy: "alice" });
+    expect(await codes(h)).toContain("auth.forbidden");
+  });
+
+  it("renewal re-checks policy and never passes the maximum", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    const start = h.clock.now();
+    h.clock.advance(5 * 60_000);
+    const renewed = await renewGrant(h.deps, h.ci, result.grant.id, { duration: "20m" }, meta);
+    expect(renewed.grant.expiresAt).toBe(h.clock.now() + 20 * 60_000);
+    expect(renewed.capped).toBe(false);
+    h.clock.advance(10 * 60_000);
+    const capped = await renewGrant(h.deps, h.ci, result.grant.id, { duration: "1h" }, meta);
+    expect(capped.capped).toBe(true);
+    expect(capped.grant.expiresAt).toBe(start + 1_800_000);
+    const atMax = await rejection(renewGrant(h.deps, h.ci, result.grant.id, { duration: "5m" }, meta));
+    expect(atMax.code).toBe("max_duration_reached");
+    const tooLong = await rejection(renewGrant(h.deps, h.ci, result.grant.id, { duration: "2h" }, meta));
+    expect(tooLong.code).toBe("duration_too_long");
+    expect((await h.store.getGrant(result.grant.id))?.renewals).toBe(2);
+  });
+
+  it.each([
+    [{ entitlement: "db/write" }, "unknown_entitlement"],
+    [{ entitlement: "db/read", duration: 0 }, "invalid_duration"],
+    [{ entitlement: "db/read", duration: -5 }, "invalid_duration"],
+    [{ entitlement: "db/read", duration: "soon" }, "invalid_duration"],
+    [{ entitlement: "db/read", duration: "2h" }, "duration_too_long"],
+    [{ entitlement: "db/read", duration: "45m" }, "duration_too_long"], // above the allow-list's 30m
+  ])("refuses %j with %s, changing nothing but the audit log", async (input, code) => {
+    const error = await rejection(requestAccess(h.deps, h.ci, input, meta));
+    expect(error.code).toBe(code);
+    expect(await h.store.listGrants({ limit: 10 })).toHaveLength(0);
+    expect(h.target.accounts.size).toBe(0);
+    const events = await h.store.listAudit(0, 10);
+    expect(events.map((e) => e.code)).toEqual(["request.rejected"]);
+    expect(events[0]?.outcome).toBe("denied");
+  });
+
+  it("denies an identity no rule names, and records the denial", async () => {
+    const outsider = { ...h.ci, id: "outsider", groups: [] };
+    const result = await requestAccess(h.deps, outsider, { entitlement: "db/read" }, meta);
+    expect(result.outcome).toBe("denied");
+    expect(result.request.state).toBe("denied");
+    expect(await codes(h)).toEqual(["request.denied"]);
+    expect(h.target.accounts.size).toBe(0);
+  });
+
+  it("after a crash, removes a grant left in issuing", async () => {
+    h.target.hangIssue = true;
+    void requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
+    await new Promise((r) => setTimeout(r, 50));
+    const [stuck] = await h.store.listGrants({ limit: 10 });
+    expect(stuck?.state).toBe("issuing");
+    h.target.accounts.set(stuck!.handle, "made before the crash");
+    // A new process on the same store: recovery ends what the old one left mid-issue.
+    const restarted = new ExpiryScheduler(h.deps, { batch: 100, concurrency: 4, pollIntervalMs: 1000 });
+    expect(await restarted.recoverAfterRestart()).toEqual({ ended: 1, resumed: 0 });
+    expect(await h.store.getGrant(stuck!.id)).toMatchObject({ state: "verified", endReason: "recovered" });
+    expect(h.target.accounts.size).toBe(0);
+  });
+
+  it("a grant left issuing by a dead replica is removed once its claim lapses", async () => {
+    h.target.hangIssue = true;
+    void requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await h.scheduler.runOnce()).toBe(0);
+    h.clock.advance(30_000);
+    expect(await h.scheduler.runOnce()).toBe(1);
+    const [grant] = await h.store.listGrants({ limit: 10 });
+    expect(grant).toMatchObject({ state: "verified", endReason: "recovered" });
+  });
+});
+
+describe("fail closed", () => {
+  it("no audit record, no credential: a failed commit of the issue takes the credential back", async () => {
+    const h = await makeHarness({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, prop) {
+            if (prop === "apply") {
+              return async (changes: Parameters<typeof store.apply>[0]) => {
+                if (changes.audit.some((a) => a.code === "grant.issued")) throw new Error("disk full");
+                return target.apply(changes);
+              };
+            }
+            const value: unknown = Reflect.get(target, prop, target);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        }),
+    });
+    try {
+      const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+      expect(error.code).toBe("audit_unavailable");
+      expect(h.target.revokeCalls).toBe(1);
+      expect(h.target.accounts.size).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+});

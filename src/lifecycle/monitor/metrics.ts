@@ -1,0 +1,107 @@
+// Prometheus metrics of the lifecycle. Labels are bounded (target, entitlement, outcome, state) and never carry secrets.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Grant } from "../../domain/types.js";
+import type { Store } from "../../storage/store.js";
+import type { LifecycleObserver } from "../deps.js";
+
+export class LifecycleMetrics implements LifecycleObserver {
+  readonly registry = new Registry();
+  readonly #decisions: Counter<"outcome">;
+  readonly #issued: Counter<"target" | "entitlement">;
+  readonly #renewed: Counter<"target">;
+  readonly #removalFailures: Counter<"target">;
+  readonly #overrun: Histogram<"target">;
+  readonly #privilege: Histogram<"target">;
+
+  constructor(store: Store) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "ephemera_" });
+    this.#decisions = new Counter({
+      name: "ephemera_decisions_total",
+      help: "Access requests decided, by outcome (allow, deny, rejected for bad input).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#issued = new Counter({
+      name: "ephemera_grants_issued_total",
+      help: "Credentials issued.",
+      labelNames: ["target", "entitlement"],
+      registers,
+    });
+    this.#renewed = new Counter({
+      name: "ephemera_grants_renewed_total",
+      help: "Renewals.",
+      labelNames: ["target"],
+      registers,
+    });
+    this.#removalFailures = new Counter({
+      name: "ephemera_removal_failures_total",
+      help: "Failed removal attempts (revoke or verification); each is retried with backoff.",
+      labelNames: ["target"],
+      registers,
+    });
+    this.#overrun = new Histogram({
+      name: "ephemera_removal_overrun_seconds",
+      help: "From a grant's expiry to its verified removal, for grants that ended by expiry.",
+      labelNames: ["target"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.#privilege = new Histogram({
+      name: "ephemera_privilege_duration_seconds",
+      help: "From issue to verified removal: how long access really existed.",
+      labelNames: ["target"],
+      buckets: [1, 10, 60, 300, 900, 1800, 3600, 14_400, 86_400],
+      registers,
+    });
+    new Gauge({
+      name: "ephemera_grants_active",
+      help: "Active grants, by target and entitlement.",
+      labelNames: ["target", "entitlement"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const row of await store.countActiveGrants()) {
+          this.set({ target: row.targetId, entitlement: row.entitlement }, row.count);
+        }
+      },
+    });
+    new Gauge({
+      name: "ephemera_grants",
+      help: "Grants by state.",
+      labelNames: ["state"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const [state, count] of await store.countGrantsByState()) this.set({ state }, count);
+      },
+    });
+    new Gauge({
+      name: "ephemera_grants_revoke_failed",
+      help: "ALARM when above zero: grants whose removal has failed and is being retried.",
+      registers,
+      async collect() {
+        this.set((await store.countGrantsByState()).get("revoke_failed") ?? 0);
+      },
+    });
+  }
+
+  decision(outcome: "allow" | "deny" | "rejected"): void {
+    this.#decisions.inc({ outcome });
+  }
+  issued(grant: Grant): void {
+    this.#issued.inc({ target: grant.targetId, entitlement: grant.entitlement });
+  }
+  renewed(grant: Grant): void {
+    this.#renewed.inc({ target: grant.targetId });
+  }
+  removalFailed(grant: Grant): void {
+    this.#removalFailures.inc({ target: grant.targetId });
+  }
+  verified(grant: Grant, overrunMs: number): void {
+    if (grant.endReason === "expired") this.#overrun.observe({ target: grant.targetId }, Math.max(0, overrunMs) / 1000);
+    if (grant.issuedAt !== null && grant.verifiedAt !== null) {
+      this.#privilege.observe({ target: grant.targetId }, (grant.verifiedAt - grant.issuedAt) / 1000);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// Renewal: policy is asked again and the new expiry never passes the grant's maximum (DESIGN §6.10).
+import type { IssuedCredential } from "../../connectors/connector.js";
+import { parseDuration } from "../../domain/duration.js";
+import { grantRenewed } from "../../domain/transitions.js";
+import type { Grant, Identity } from "../../domain/types.js";
+import { describeError, EphemeraError } from "../../support/errors.js";
+import { actorOf, draft } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { evaluateRequest } from "../policy/evaluate-request.js";
+import { refuse } from "../refuse.js";
+import { loadOwnGrant } from "../revoke/end-grant.js";
+
+export interface RenewResult {
+  readonly grant: Grant;
+  /** A fresh credential when the target's credentials carry their own expiry; null when the old one keeps working. */
+  readonly credential: IssuedCredential | null;
+  /** True when the expiry was cut back to the grant's maximum. */
+  readonly capped: boolean;
+}
+
+export async function renewGrant(
+  deps: LifecycleDeps,
+  caller: Identity,
+  grantId: string,
+  input: { duration?: string | number | undefined },
+  meta: { sourceAddress: string | null },
+): Promise<RenewResult> {
+  const grant = await loadOwnGrant(deps, caller, grantId);
+  const deny = (
+    errorCode: "invalid_state" | "invalid_duration" | "denied" | "max_duration_reached" | "duration_too_long",
+    message: string,
+  ) => refuse(deps, caller, { auditCode: "grant.renew_denied", errorCode, message, grantId: grant.id });
+
+  const entitlement = deps.catalog.entitlement(grant.entitlement);
+  const connector = deps.catalog.connector(grant.targetId);
+  if (grant.state !== "active" || !entitlement || !connector) {
+    throw await deny("invalid_state", `grant '${grant.id}' is ${grant.state}, not active`);
+  }
+  const seconds = input.duration === undefined ? entitlement.defaultDurationSeconds : parseDuration(input.duration);
+  if (seconds === null || seconds <= 0) {
+    throw await deny(
+      "invalid_duration",
+      `duration '${String(input.duration).slice(0, 64)}' is not a positive duration`,
+    );
+  }
+  if (seconds > entitlement.maxDurationSeconds) {
+    throw await deny(
+      "duration_too_long",
+      `duration ${seconds}s is above the maximum of ${entitlement.maxDurationSeconds}s`,
+    );
+  }
+  if (grant.expiresAt >= grant.maxExpiresAt) {
+    throw await deny("max_duration_reached", `grant '${grant.id}' already runs to its maximum`);
+  }
+  const owner = grant.identityId === caller.id ? caller : (deps.catalog.identity(grant.identityId) ?? caller);
+  const decision = evaluateRequest(deps, owner, entitlement, seconds, {}, meta, "renew");
+  if (decision.outcome === "deny") throw await deny("denied", decision.reason);
+
+  const now = deps.clock.now();
+  const wanted = now + seconds * 1000;
+  const expiresAt = Math.max(grant.expiresAt, Math.min(wanted, grant.maxExpiresAt));
+  let response: Awaited<ReturnType<typeof connector.renew>>;
+  try {
+    response = await connector.renew({ grant, identity: owner, entitlement, expiresAt });
+  } catch (error) {
+    throw new EphemeraError("downstream_unavailable", `target '${grant.targetId}' could not renew the credential`, {
+      detail: describeError(error),
+      cause: error,
+    });
+  }
+  const renewed = grantRenewed(grant, expiresAt, { ...grant.handleData, ...response.handleData });
+  await commit(deps, {
+    writes: [{ kind: "updateGrant", grant: renewed, expectedVersion: grant.version }],
+    audit: [
+      draft(
+        "grant.renewed",
+        now,
+        actorOf(caller),
+        { grant: renewed },
+        {
+          previousExpiresAt: grant.expiresAt,
+          expiresAt,
+          maxExpiresAt: grant.maxExpiresAt,
+          capped: wanted > expiresAt,
+          policies: decision.determiningPolicies,
+        },
+      ),
+    ],
+  });
+  deps.observer.renewed(renewed);
+  return { grant: renewed, credential: response.credential, capped: wanted > expiresAt };
+}

@@ -1,0 +1,189 @@
+// Stage 1, request: validate what the caller asks for, ask policy, and hand an allowed request to the issue stage.
+import type { IssuedCredential } from "../../connectors/connector.js";
+import { parseDuration } from "../../domain/duration.js";
+import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
+import { newId } from "../../support/ids.js";
+import { actorOf, draft } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { issueGrant } from "../issue/issue-grant.js";
+import { evaluateRequest } from "../policy/evaluate-request.js";
+import { refuse } from "../refuse.js";
+
+export interface AccessRequestInput {
+  readonly entitlement: string;
+  /** "15m", "1h", or seconds; the entitlement's default when absent. */
+  readonly duration?: string | number | undefined;
+  readonly justification?: string | undefined;
+  readonly ticket?: string | undefined;
+  readonly intent?: string | undefined;
+  readonly breakGlass?: boolean | undefined;
+}
+
+export interface RequestMeta {
+  readonly sourceAddress: string | null;
+}
+
+export type AccessRequestResult =
+  | {
+      readonly outcome: "issued";
+      readonly request: AccessRequest;
+      readonly grant: Grant;
+      readonly credential: IssuedCredential;
+    }
+  | { readonly outcome: "denied"; readonly request: AccessRequest };
+
+/** Short, printable echo of caller input for audit records: never more than 128 characters. */
+function echo(value: unknown): string {
+  return typeof value === "string" ? value.slice(0, 128) : typeof value;
+}
+
+export async function requestAccess(
+  deps: LifecycleDeps,
+  caller: Identity,
+  input: AccessRequestInput,
+  meta: RequestMeta,
+): Promise<AccessRequestResult> {
+  const reject = async (
+    errorCode: "unknown_entitlement" | "invalid_duration" | "duration_too_long" | "invalid_request",
+    message: string,
+    field: string,
+  ) => {
+    deps.observer.decision("rejected");
+    return refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode,
+      message,
+      data: { entitlement: echo(input.entitlement), field },
+      extensions: { field },
+    });
+  };
+
+  const entitlement = deps.catalog.entitlement(input.entitlement);
+  const connector = entitlement ? deps.catalog.connector(entitlement.targetId) : undefined;
+  if (!entitlement || !connector) {
+    throw await reject("unknown_entitlement", `no entitlement named '${echo(input.entitlement)}'`, "entitlement");
+  }
+  if (input.breakGlass) {
+    throw await reject("invalid_request", "break-glass is not enabled on this broker", "breakGlass");
+  }
+
+  const durationSeconds =
+    input.duration === undefined ? entitlement.defaultDurationSeconds : parseDuration(input.duration);
+  if (durationSeconds === null || durationSeconds <= 0) {
+    throw await reject(
+      "invalid_duration",
+      `duration '${echo(String(input.duration))}' is not a positive duration (use 90s, 15m, 1h or whole seconds)`,
+      "duration",
+    );
+  }
+  if (durationSeconds > entitlement.maxDurationSeconds) {
+    throw await reject(
+      "duration_too_long",
+      `duration ${durationSeconds}s is above the maximum of ${entitlement.maxDurationSeconds}s for '${entitlement.name}'`,
+      "duration",
+    );
+  }
+
+  const now = deps.clock.now();
+  const decision = evaluateRequest(deps, caller, entitlement, durationSeconds, input, meta);
+  const base: AccessRequest = {
+    id: newId("req"),
+    identityId: caller.id,
+    entitlement: entitlement.name,
+    targetId: entitlement.targetId,
+    durationSeconds,
+    justification: input.justification ?? null,
+    ticket: input.ticket ?? null,
+    intent: input.intent ?? null,
+    breakGlass: false,
+    state: decision.outcome === "allow" ? "approved" : "denied",
+    decision,
+    grantId: null,
+    stateReason: decision.outcome === "allow" ? null : decision.reason,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  const decisionData = {
+    entitlement: entitlement.name,
+    durationSeconds,
+    decision: decision.outcome,
+    reason: decision.reason,
+    policies: decision.determiningPolicies,
+    policyVersion: deps.decider.version,
+    ticket: base.ticket,
+    sourceAddress: meta.sourceAddress,
+  };
+
+  if (decision.outcome === "deny") {
+    deps.observer.decision("deny");
+    await commit(deps, {
+      writes: [{ kind: "insertRequest", request: base }],
+      audit: [draft("request.denied", now, actorOf(caller), { request: base }, decisionData, "denied")],
+    });
+    return { outcome: "denied", request: base };
+  }
+  if (decision.maxDurationSeconds !== null && durationSeconds > decision.maxDurationSeconds) {
+    throw await reject(
+      "duration_too_long",
+      `duration ${durationSeconds}s is above the ${decision.maxDurationSeconds}s policy allows for '${entitlement.name}'`,
+      "duration",
+    );
+  }
+  deps.observer.decision("allow");
+  const maxSeconds = decision.maxDurationSeconds ?? entitlement.maxDurationSeconds;
+  const grantId = newId("grt");
+  const request: AccessRequest = { ...base, grantId };
+  const { handle, handleData } = connector.prepare({ grantId, identity: caller, entitlement });
+  const grant: Grant = {
+    id: grantId,
+    requestId: request.id,
+    identityId: caller.id,
+    targetId: entitlement.targetId,
+    entitlement: entitlement.name,
+    connectorType: connector.type,
+    handle,
+    handleData,
+    state: "issuing",
+    createdAt: now,
+    issuedAt: null,
+    expiresAt: now + durationSeconds * 1000,
+    maxExpiresAt: now + maxSeconds * 1000,
+    renewals: 0,
+    endReason: null,
+    endedAt: null,
+    endedBy: null,
+    attempts: 0,
+    lastError: null,
+    revokedAt: null,
+    verifiedAt: null,
+    evidence: null,
+    // If this worker dies before the credential is handed out, the grant is removed once this claim lapses.
+    dueAt: now + deps.settings.removalClaimMs,
+    version: 1,
+  };
+  // The grant row, its handle and its expiry are durable before anything exists downstream (DESIGN §2).
+  await commit(deps, {
+    writes: [
+      { kind: "insertRequest", request },
+      { kind: "insertGrant", grant },
+    ],
+    audit: [
+      draft("request.approved", now, actorOf(caller), { request }, { ...decisionData, approval: decision.approval }),
+      draft(
+        "grant.issuing",
+        now,
+        actorOf(caller),
+        { grant },
+        {
+          handle,
+          expiresAt: grant.expiresAt,
+          maxExpiresAt: grant.maxExpiresAt,
+        },
+      ),
+    ],
+  });
+  const issued = await issueGrant(deps, caller, request, grant, entitlement, connector);
+  return { outcome: "issued", ...issued };
+}

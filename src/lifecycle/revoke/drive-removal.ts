@@ -1,0 +1,45 @@
+// Stage 6, revoke: drives a grant that is being removed through revoke and verification, recording every step.
+import type { Connector } from "../../connectors/connector.js";
+import { grantRemoved } from "../../domain/transitions.js";
+import type { Grant } from "../../domain/types.js";
+import { ConflictError } from "../../storage/store.js";
+import { describeError } from "../../support/errors.js";
+import { draft, systemActor } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { verifyRemoval } from "../verify/verify-removal.js";
+import { recordRemovalFailure } from "./record-removal-failure.js";
+
+const actor = systemActor("remover");
+
+/** Takes a grant in `revoking` or `revoked` as far as it can go: `verified`, or `revoke_failed` with a retry scheduled. */
+export async function driveRemoval(deps: LifecycleDeps, grant: Grant): Promise<Grant> {
+  try {
+    const connector = deps.catalog.connector(grant.targetId);
+    if (!connector)
+      return await recordRemovalFailure(deps, grant, `target '${grant.targetId}' is no longer configured`);
+    let current = grant;
+    if (current.state === "revoking") current = await revokeDownstream(deps, connector, current);
+    if (current.state === "revoked") current = await verifyRemoval(deps, connector, current);
+    return current;
+  } catch (error) {
+    // Another worker moved the grant first; it owns the rest of the removal.
+    if (error instanceof ConflictError) return (await deps.store.getGrant(grant.id)) ?? grant;
+    throw error;
+  }
+}
+
+async function revokeDownstream(deps: LifecycleDeps, connector: Connector, grant: Grant): Promise<Grant> {
+  try {
+    await connector.revoke({ grant });
+  } catch (error) {
+    return recordRemovalFailure(deps, grant, `revoke failed: ${describeError(error)}`);
+  }
+  const now = deps.clock.now();
+  const revoked = grantRemoved(grant, now, now + deps.settings.removalClaimMs);
+  await commit(deps, {
+    writes: [{ kind: "updateGrant", grant: revoked, expectedVersion: grant.version }],
+    audit: [draft("grant.revoked", now, actor, { grant: revoked }, { handle: grant.handle, reason: grant.endReason })],
+  });
+  return revoked;
+}

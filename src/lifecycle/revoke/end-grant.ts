@@ -1,0 +1,94 @@
+// Ends a grant — expiry, completion, revocation, recovery — and starts its removal, in one audited step.
+import { canTransitionGrant, grantEnded, grantRetry } from "../../domain/transitions.js";
+import type { Actor, EndReason, Grant, Identity } from "../../domain/types.js";
+import { actorOf, draft, systemActor } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { refuse } from "../refuse.js";
+import { driveRemoval } from "./drive-removal.js";
+
+/** Commits the end of a grant (`active`/`issuing` → `revoking`) with its audit event; returns the claimed grant. */
+export async function markEnded(deps: LifecycleDeps, grant: Grant, reason: EndReason, actor: Actor): Promise<Grant> {
+  const now = deps.clock.now();
+  const ending = grantEnded(grant, "end", reason, actor.id, now, now + deps.settings.removalClaimMs);
+  await commit(deps, {
+    writes: [{ kind: "updateGrant", grant: ending, expectedVersion: grant.version }],
+    audit: [
+      draft(
+        "grant.revoking",
+        now,
+        actor,
+        { grant: ending },
+        { handle: grant.handle, reason, expiresAt: grant.expiresAt },
+      ),
+    ],
+  });
+  return ending;
+}
+
+/** Claims a grant whose removal failed or whose previous remover died, and starts the removal again. */
+export async function retryRemoval(deps: LifecycleDeps, grant: Grant): Promise<Grant> {
+  const now = deps.clock.now();
+  const claimed = grantRetry(grant, now + deps.settings.removalClaimMs);
+  await commit(deps, {
+    writes: [{ kind: "updateGrant", grant: claimed, expectedVersion: grant.version }],
+    audit: [
+      draft(
+        "grant.revoking",
+        now,
+        systemActor("scheduler"),
+        { grant: claimed },
+        {
+          handle: grant.handle,
+          reason: grant.endReason,
+          retry: true,
+          attempts: grant.attempts,
+          previousState: grant.state,
+        },
+      ),
+    ],
+  });
+  return driveRemoval(deps, claimed);
+}
+
+/** Loads a grant the caller may act on: their own, or any grant for an admin. Refusals are audited. */
+export async function loadOwnGrant(deps: LifecycleDeps, caller: Identity, grantId: string): Promise<Grant> {
+  const grant = await deps.store.getGrant(grantId);
+  if (!grant) {
+    throw await refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode: "not_found",
+      message: `no grant '${grantId.slice(0, 64)}'`,
+    });
+  }
+  if (grant.identityId !== caller.id && !caller.admin) {
+    throw await refuse(deps, caller, {
+      auditCode: "auth.forbidden",
+      errorCode: "not_owner",
+      message: `grant '${grant.id}' belongs to another identity`,
+      grantId: grant.id,
+    });
+  }
+  return grant;
+}
+
+/** A caller ends a grant: `completed` when its task is done, `revoked` by decision. Returns once removal is verified or has failed. */
+export async function endGrantByCaller(
+  deps: LifecycleDeps,
+  caller: Identity,
+  grantId: string,
+  reason: "completed" | "revoked",
+): Promise<Grant> {
+  const grant = await loadOwnGrant(deps, caller, grantId);
+  if (!canTransitionGrant(grant.state, "end") || grant.state === "issuing") {
+    throw await refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode: "invalid_state",
+      message: `grant '${grant.id}' is ${grant.state}, not active`,
+      grantId: grant.id,
+      extensions: { state: grant.state },
+    });
+  }
+  const ending = await markEnded(deps, grant, reason, actorOf(caller));
+  return driveRemoval(deps, ending);
+}

@@ -1,0 +1,96 @@
+// A connector over an in-memory "target", with switches to make each step fail: for lifecycle tests of the failure paths.
+import type {
+  AccountInfo,
+  Connector,
+  IssueRequest,
+  IssueResponse,
+  RenewResponse,
+  RevokeRequest,
+  VerifyRequest,
+  VerifyResponse,
+} from "../../connectors/connector.js";
+import type { Store } from "../../storage/store.js";
+import type { Clock } from "../../support/clock.js";
+import { Secret } from "../../support/secret.js";
+
+export class FakeConnector implements Connector {
+  readonly type = "fake";
+  /** Handles that exist downstream, with the password issued for each. */
+  readonly accounts = new Map<string, string>();
+  /** The grant state the store held when each issue call began: proves the row is committed first. */
+  readonly stateAtIssue: (string | null)[] = [];
+  failIssue = false;
+  /** How many revoke calls still fail. */
+  failRevokes = 0;
+  /** Revoke reports success but leaves the account behind, so verification must catch it. */
+  revokeLeavesAccount = false;
+  hangIssue = false;
+  revokeCalls = 0;
+
+  constructor(
+    readonly targetId: string,
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  validateEntitlement(): void {}
+
+  prepare(request: { grantId: string }) {
+    return { handle: `fake_${request.grantId.slice(4, 16)}`, handleData: { marker: "ephemera" } };
+  }
+
+  async issue(request: IssueRequest): Promise<IssueResponse> {
+    this.stateAtIssue.push((await this.store.getGrant(request.grant.id))?.state ?? null);
+    if (this.hangIssue) await new Promise(() => {});
+    // The account may be half-made before the failure: removal must clean it up.
+    this.accounts.set(request.grant.handle, "pw-not-a-real-secret");
+    if (this.failIssue) throw new Error("target refused the create call");
+    return {
+      credential: {
+        fields: new Secret({ username: request.grant.handle, password: "pw-not-a-real-secret" }),
+        env: new Secret({ FAKE_USER: request.grant.handle }),
+      },
+      handleData: { issuedAt: this.clock.now() },
+    };
+  }
+
+  async renew(): Promise<RenewResponse> {
+    return { credential: null, handleData: {} };
+  }
+
+  async revoke(request: RevokeRequest): Promise<void> {
+    this.revokeCalls++;
+    if (this.failRevokes > 0) {
+      this.failRevokes--;
+      throw new Error("connection refused");
+    }
+    if (!this.revokeLeavesAccount) this.accounts.delete(request.grant.handle);
+  }
+
+  async verifyRemoved(request: VerifyRequest): Promise<VerifyResponse> {
+    const present = this.accounts.has(request.grant.handle);
+    return {
+      removed: !present,
+      evidence: {
+        checkedAt: this.clock.now(),
+        checks: [
+          { check: "fake.account_absent", passed: !present, observed: present ? "account present" : "no account" },
+        ],
+      },
+    };
+  }
+
+  async listAccounts(): Promise<readonly AccountInfo[]> {
+    return [...this.accounts.keys()].map((handle) => ({ handle, managed: true, expiresAt: null }));
+  }
+
+  async rotateAdminSecret() {
+    return { rotated: false, detail: "the fake target has no admin secret" };
+  }
+
+  async healthy(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}

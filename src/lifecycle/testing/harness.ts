@@ -1,0 +1,93 @@
+// Builds a lifecycle over a real SQLite store in a temp directory, a fake target and a clock tests move by hand.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EntitlementSpec } from "../../connectors/connector.js";
+import type { Identity } from "../../domain/types.js";
+import { AllowListDecider } from "../../policy/allow-list.js";
+import { openSqliteStore } from "../../storage/sqlite/index.js";
+import type { Store } from "../../storage/store.js";
+import { ManualClock } from "../../support/clock.js";
+import { silentLogger } from "../../support/logger.js";
+import type { LifecycleDeps } from "../deps.js";
+import { ExpiryScheduler } from "../monitor/expiry-scheduler.js";
+import { LifecycleMetrics } from "../monitor/metrics.js";
+import { FakeConnector } from "./fake-connector.js";
+
+export interface Harness {
+  readonly deps: LifecycleDeps;
+  readonly store: Store;
+  readonly clock: ManualClock;
+  readonly target: FakeConnector;
+  readonly scheduler: ExpiryScheduler;
+  readonly metrics: LifecycleMetrics;
+  readonly ci: Identity;
+  readonly other: Identity;
+  readonly admin: Identity;
+  close(): Promise<void>;
+}
+
+const identity = (id: string, groups: string[], admin = false): Identity => ({
+  id,
+  kind: admin ? "human" : "pipeline",
+  owner: "team-test",
+  groups,
+  attributes: {},
+  status: "active",
+  admin,
+});
+
+export const READ: EntitlementSpec = {
+  name: "db/read",
+  targetId: "db",
+  defaultDurationSeconds: 300,
+  maxDurationSeconds: 3600,
+  risk: "low",
+  settings: {},
+};
+
+export async function makeHarness(options: { wrapStore?: (store: Store) => Store } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), "ephemera-lifecycle-"));
+  const realStore = await openSqliteStore(join(dir, "test.db"));
+  const store = options.wrapStore ? options.wrapStore(realStore) : realStore;
+  const clock = new ManualClock();
+  const target = new FakeConnector("db", realStore, clock);
+  const ci = identity("ci-deploy", ["ci"]);
+  const other = identity("other-job", ["ci"]);
+  const admin = identity("alice", [], true);
+  const identities = new Map([ci, other, admin].map((i) => [i.id, i]));
+  const metrics = new LifecycleMetrics(realStore);
+  const deps: LifecycleDeps = {
+    store,
+    clock,
+    logger: silentLogger(),
+    catalog: {
+      identity: (id) => identities.get(id),
+      entitlement: (name) => (name === READ.name ? READ : undefined),
+      connector: (id) => (id === "db" ? target : undefined),
+    },
+    decider: new AllowListDecider([
+      { index: 0, identities: [], groups: ["ci"], entitlements: ["db/read"], maxDurationSeconds: 1800 },
+    ]),
+    observer: metrics,
+    settings: { removalClaimMs: 30_000, retryInitialMs: 1_000, retryMaxMs: 60_000 },
+    random: () => 0.5,
+  };
+  const scheduler = new ExpiryScheduler(deps, { batch: 100, concurrency: 8, pollIntervalMs: 1_000 });
+  return {
+    deps,
+    store,
+    clock,
+    target,
+    scheduler,
+    metrics,
+    ci,
+    other,
+    admin,
+    async close() {
+      await scheduler.stop();
+      await realStore.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

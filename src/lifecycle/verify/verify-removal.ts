@@ -1,0 +1,43 @@
+// Stage 7, verify: asks the target whether the access is really gone; only then is the grant reported removed.
+import type { Connector } from "../../connectors/connector.js";
+import { grantVerified } from "../../domain/transitions.js";
+import type { Grant } from "../../domain/types.js";
+import { describeError } from "../../support/errors.js";
+import { draft, systemActor } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { recordRemovalFailure } from "../revoke/record-removal-failure.js";
+
+export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, grant: Grant): Promise<Grant> {
+  let outcome: Awaited<ReturnType<Connector["verifyRemoved"]>>;
+  try {
+    outcome = await connector.verifyRemoved({ grant });
+  } catch (error) {
+    return recordRemovalFailure(deps, grant, `verification failed: ${describeError(error)}`);
+  }
+  if (!outcome.removed) {
+    const failing = outcome.evidence.checks.filter((c) => !c.passed).map((c) => `${c.check}: ${c.observed}`);
+    return recordRemovalFailure(deps, grant, `verification saw the access still present (${failing.join("; ")})`);
+  }
+  const now = deps.clock.now();
+  const verified = grantVerified(grant, now, outcome.evidence);
+  await commit(deps, {
+    writes: [{ kind: "updateGrant", grant: verified, expectedVersion: grant.version }],
+    audit: [
+      draft(
+        "grant.verified",
+        now,
+        systemActor("verifier"),
+        { grant: verified },
+        {
+          handle: grant.handle,
+          reason: grant.endReason,
+          evidence: outcome.evidence,
+          overrunMs: now - grant.expiresAt,
+        },
+      ),
+    ],
+  });
+  deps.observer.verified(verified, now - grant.expiresAt);
+  return verified;
+}

@@ -1,0 +1,175 @@
+// Composition root: load config, build the store, key authority, connectors and lifecycle; start the scheduler and HTTP.
+import { mkdirSync, readFileSync } from "node:fs";
+import { ensureBootstrapKeys, loadMasterKey } from "./bootstrap.js";
+import type { Config } from "./config/load.js";
+import type { Connector, EntitlementSpec } from "./connectors/connector.js";
+import { createConnector } from "./connectors/registry.js";
+import { TokenAuthority } from "./connectors/token/index.js";
+import type { Identity } from "./domain/types.js";
+import type { App } from "./http/server.js";
+import { buildServer } from "./http/server.js";
+import { ApiKeyAuthenticator } from "./identity/api-keys.js";
+import { AuthenticatorChain } from "./identity/authenticate.js";
+import { draft, systemActor } from "./lifecycle/audit-draft.js";
+import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
+import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
+import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
+import { AllowListDecider } from "./policy/allow-list.js";
+import { openSqliteStore } from "./storage/sqlite/index.js";
+import { type Clock, systemClock } from "./support/clock.js";
+import { describeError } from "./support/errors.js";
+import { createLogger, type Logger } from "./support/logger.js";
+import { Sealer } from "./support/sealer.js";
+
+export interface Broker {
+  readonly config: Config;
+  readonly app: App;
+  readonly deps: LifecycleDeps;
+  readonly tokens: TokenAuthority;
+  readonly scheduler: ExpiryScheduler;
+  /** Base URL the server listens on (with the real port when 0 was configured). */
+  readonly url: string;
+  /** Env-file values written by the bootstrap option (demo keys), if any. */
+  readonly bootstrapEnv: ReadonlyMap<string, string> | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Listen for HTTP (default true); tests may drive `app.inject` instead. */
+  readonly listen?: boolean;
+  /** Start the expiry scheduler's timer (default true). */
+  readonly schedule?: boolean;
+}
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function startBroker(config: Config, options: StartOptions = {}): Promise<Broker> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const sealer = new Sealer(loadMasterKey(config));
+  const store = await openSqliteStore(config.storage.sqlitePath);
+
+  const entitlements = new Map<string, EntitlementSpec>();
+  for (const target of config.targets) for (const e of target.entitlements) entitlements.set(e.name, e);
+  const tokenLifetimes = config.targets
+    .filter((t) => t.type === "token")
+    .flatMap((t) => t.entitlements.map((e) => e.maxDurationSeconds));
+  const tokens = new TokenAuthority({
+    issuer: config.tokens.issuer,
+    store,
+    sealer,
+    clock,
+    rotationIntervalSeconds: config.tokens.rotationIntervalSeconds,
+    maxTokenLifetimeSeconds: Math.max(3600, ...tokenLifetimes),
+  });
+  await tokens.init();
+
+  const connectors = new Map<string, Connector>();
+  for (const target of config.targets) {
+    const connector = createConnector(target, { store, clock, sealer, logger, tokenAuthority: tokens });
+    for (const entitlement of target.entitlements) connector.validateEntitlement(entitlement);
+    connectors.set(target.id, connector);
+  }
+  const catalog: Catalog = {
+    identity: (id) => config.identities.get(id),
+    entitlement: (name) => entitlements.get(name),
+    connector: (id) => connectors.get(id),
+  };
+  const metrics = new LifecycleMetrics(store);
+  const deps: LifecycleDeps = {
+    store,
+    clock,
+    logger,
+    catalog,
+    decider: new AllowListDecider(config.access),
+    observer: metrics,
+    settings: {
+      removalClaimMs: config.lifecycle.removalClaimMs,
+      retryInitialMs: config.lifecycle.retryInitialMs,
+      retryMaxMs: config.lifecycle.retryMaxMs,
+    },
+    random: Math.random,
+  };
+
+  const bootstrap = await ensureBootstrapKeys(config, store, clock);
+  const keyEntries = [...config.identities.values()].flatMap((identity) =>
+    identity.apiKeys.map((k) => ({ keyId: k.id, identityId: identity.id, hash: k.hash })),
+  );
+  const apiKeys = new ApiKeyAuthenticator([...keyEntries, ...(bootstrap?.entries ?? [])], (id): Identity | undefined =>
+    config.identities.get(id),
+  );
+
+  const scheduler = new ExpiryScheduler(deps, {
+    batch: config.lifecycle.schedulerBatch,
+    concurrency: config.lifecycle.removalConcurrency,
+    pollIntervalMs: config.lifecycle.pollIntervalMs,
+  });
+  // SQLite is one process's store: whatever a previous process left mid-flight is this process's to finish.
+  const recovered = await scheduler.recoverAfterRestart();
+  await store.apply({
+    writes: [],
+    audit: [
+      draft("broker.started", clock.now(), systemActor("broker"), {}, { version: packageVersion(), ...recovered }),
+    ],
+  });
+  if (options.schedule ?? true) scheduler.start();
+
+  let storeHealthy = true;
+  const app = await buildServer({
+    deps,
+    auth: new AuthenticatorChain([apiKeys]),
+    tokens,
+    metrics,
+    logger,
+    bodyLimit: config.server.bodyLimit,
+    version: packageVersion(),
+    onGrantDue: (dueAt) => scheduler.hint(dueAt),
+    readiness: async () => {
+      storeHealthy = await store.ping().catch(() => false);
+      const checks: Record<string, boolean> = { store: storeHealthy, tokenKeys: tokens.ready };
+      for (const [id, connector] of connectors) checks[`target:${id}`] = await connector.healthy().catch(() => false);
+      return { ready: Object.values(checks).every(Boolean), checks };
+    },
+  });
+
+  const housekeeping = setInterval(() => {
+    tokens.rotateIfDue().catch((e: unknown) => logger.error({ err: describeError(e) }, "signing key rotation failed"));
+    store.purgeExpiredState(clock.now()).catch((e: unknown) => logger.error({ err: describeError(e) }, "purge failed"));
+  }, 60_000);
+  housekeeping.unref();
+
+  let url = config.server.publicUrl;
+  if (options.listen ?? true) {
+    const address = await app.listen({ host: config.server.host, port: config.server.port });
+    url = config.server.port === 0 ? address : config.server.publicUrl;
+    logger.info({ url, recovered }, "ephemera broker listening");
+  } else {
+    await app.ready();
+  }
+
+  let closed = false;
+  return {
+    config,
+    app,
+    deps,
+    tokens,
+    scheduler,
+    url,
+    bootstrapEnv: bootstrap?.env ?? null,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(housekeeping);
+      await app.close();
+      await scheduler.stop();
+      for (const connector of connectors.values()) await connector.close().catch(() => undefined);
+      await store.close();
+    },
+  };
+}

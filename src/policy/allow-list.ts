@@ -1,0 +1,44 @@
+// The static allow-list from the config file: the first policy engine, until Cedar replaces it behind the same port.
+import { createHash } from "node:crypto";
+import type { AccessRule } from "../config/load.js";
+import type { Decision } from "../domain/types.js";
+import type { DecisionInput, PolicyDecider } from "./decider.js";
+
+function ruleMatches(rule: AccessRule, input: DecisionInput): boolean {
+  const who = rule.identities.includes(input.identity.id) || input.identity.groups.some((g) => rule.groups.includes(g));
+  if (!who) return false;
+  const target = input.entitlement.targetId;
+  return rule.entitlements.some((e) => e === input.entitlement.name || e === `${target}/*`);
+}
+
+export class AllowListDecider implements PolicyDecider {
+  readonly version: string;
+
+  constructor(private readonly rules: readonly AccessRule[]) {
+    this.version = `allow-list:${createHash("sha256").update(JSON.stringify(rules)).digest("hex").slice(0, 12)}`;
+  }
+
+  decide(input: DecisionInput): Decision {
+    if (input.identity.status !== "active") {
+      return deny(`identity '${input.identity.id}' is ${input.identity.status}`);
+    }
+    const matching = this.rules.filter((rule) => ruleMatches(rule, input));
+    if (matching.length === 0) {
+      return deny(`no access rule lets '${input.identity.id}' ${input.action} '${input.entitlement.name}'`);
+    }
+    // Where several rules match, the shortest maximum wins (DESIGN §3: the strictest limit applies).
+    const limits = matching.map((r) => r.maxDurationSeconds).filter((m): m is number => m !== null);
+    const maxDurationSeconds = Math.min(input.entitlement.maxDurationSeconds, ...limits);
+    return {
+      outcome: "allow",
+      approval: "auto",
+      determiningPolicies: matching.map((r) => `access.${r.index}`),
+      reason: `allowed by ${matching.map((r) => `access.${r.index}`).join(", ")}`,
+      maxDurationSeconds,
+    };
+  }
+}
+
+function deny(reason: string): Decision {
+  return { outcome: "deny", approval: "auto", determiningPolicies: [], reason, maxDurationSeconds: null };
+}

@@ -1,0 +1,24 @@
+// The policy port: who may do what on which entitlement, decided at request time. Cedar will implement it later.
+import type { EntitlementSpec } from "../connectors/connector.js";
+import type { Decision, Identity } from "../domain/types.js";
+
+export type PolicyAction = "request" | "renew";
+
+export interface DecisionInput {
+  readonly identity: Identity;
+  readonly action: PolicyAction;
+  readonly entitlement: EntitlementSpec;
+  readonly durationSeconds: number;
+  readonly context: {
+    readonly justification: string | null;
+    readonly ticket: string | null;
+    readonly intent: string | null;
+    readonly sourceAddress: string | null;
+  };
+}
+
+export interface PolicyDecider {
+  decide(input: DecisionInput): Decision;
+  /** A label of the policy set in force, recorded with each decision. */
+  readonly version: string;
+}

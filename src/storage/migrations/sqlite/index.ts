@@ -1,0 +1,7 @@
+// Every SQLite migration, in the order they apply. Append new ones; never edit or reorder a released one.
+import { assertOrdered, type Migration } from "../migration.js";
+import { initialSchema } from "./001-initial.js";
+
+export const sqliteMigrations: readonly Migration[] = [initialSchema];
+
+assertOrdered(sqliteMigrations);

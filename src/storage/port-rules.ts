@@ -1,0 +1,45 @@
+// Rules every Store implementation applies the same way, so SQLite and PostgreSQL refuse the same inputs.
+import type { GrantState } from "../domain/types.js";
+import type { ChangeSet } from "./store.js";
+
+/** Every grant state, for reports that must show zeros (a gauge that drops to nothing must read 0, not vanish). */
+export const GRANT_STATES = [
+  "issuing",
+  "active",
+  "revoking",
+  "revoke_failed",
+  "revoked",
+  "verified",
+] as const satisfies readonly GrantState[];
+
+// Stops compiling when the domain gains a grant state that is missing above.
+type MissingGrantStates = Exclude<GrantState, (typeof GRANT_STATES)[number]>;
+const _everyGrantState: [MissingGrantStates] extends [never] ? true : MissingGrantStates = true;
+void _everyGrantState;
+
+/**
+ * Refuses a change set that can never be right, before it reaches the database.
+ * No audit event: every change is audited (DESIGN §6.9). An update must move the version by exactly one,
+ * otherwise two writers could both pass the optimistic check and the second would silently overwrite the first.
+ */
+export function validateChangeSet(changes: ChangeSet): void {
+  if (changes.audit.length === 0) {
+    throw new Error("refused a change set without audit events: every change is audited");
+  }
+  for (const write of changes.writes) {
+    if (write.kind === "updateRequest" || write.kind === "updateGrant") {
+      const entity = write.kind === "updateRequest" ? write.request : write.grant;
+      if (entity.version !== write.expectedVersion + 1) {
+        throw new Error(
+          `${write.kind} ${entity.id}: new version ${entity.version} must be expectedVersion ${write.expectedVersion} + 1`,
+        );
+      }
+    }
+  }
+}
+
+/** A page size must be a non-negative integer: SQLite reads `LIMIT -1` as "no limit", which would hide a bug. */
+export function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}

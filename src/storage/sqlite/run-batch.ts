@@ -1,0 +1,77 @@
+// Commits one batch of queued change sets: one transaction and one fsync, one savepoint per change set.
+import Database from "better-sqlite3";
+import type { ChainHead } from "../../audit/append.js";
+import { GENESIS_HASH } from "../../audit/chain.js";
+import type { AuditEvent } from "../../domain/types.js";
+import { type ChangeSet, ConflictError, StoreUnavailableError } from "../store.js";
+import { applyChangeSet } from "./apply-change-set.js";
+import type { Pending } from "./group-commit.js";
+import type { Statements } from "./statements.js";
+
+/** `commits` counts transactions, so `changeSets / commits` is how well group commit batches. */
+export interface BatchStats {
+  commits: number;
+  changeSets: number;
+  failedChangeSets: number;
+  largestBatch: number;
+}
+
+type Job = Pending<ChangeSet, readonly AuditEvent[]>;
+type Outcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: unknown };
+
+/**
+ * Runs the batch without awaiting between BEGIN and COMMIT, so no other code in this process can observe a
+ * half-applied batch. A failing change set rolls back to its savepoint and fails alone; the others commit.
+ * The chain head is read under the write lock (BEGIN IMMEDIATE), so a second process on the same file cannot
+ * fork the chain. Callers are settled only after COMMIT: nobody hears "done" for data that is not durable.
+ */
+export function runBatch(db: Database.Database, s: Statements, batch: readonly Job[], stats: BatchStats): void {
+  const outcomes: Outcome[] = [];
+  try {
+    s.begin.run();
+    let head: ChainHead = s.auditHead.get() ?? { seq: 0, hash: GENESIS_HASH };
+    for (const job of batch) {
+      s.savepoint.run();
+      try {
+        const applied = applyChangeSet(s, job.input, head);
+        s.release.run();
+        head = applied.head;
+        outcomes.push({ job, events: applied.events });
+      } catch (error) {
+        // Disk full or an I/O error may roll back the whole transaction: then nothing in the batch is written.
+        if (!db.inTransaction) throw error;
+        s.rollbackTo.run();
+        s.release.run();
+        outcomes.push({ job, error: classify(error) });
+      }
+    }
+    s.commit.run();
+  } catch (error) {
+    if (db.open && db.inTransaction) db.exec("ROLLBACK");
+    const failure = new StoreUnavailableError("the store could not commit: nothing in the batch was written", {
+      cause: error,
+    });
+    for (const job of batch) job.reject(failure);
+    return;
+  }
+  stats.commits += 1;
+  stats.largestBatch = Math.max(stats.largestBatch, batch.length);
+  for (const outcome of outcomes) {
+    if ("events" in outcome) {
+      stats.changeSets += 1;
+      outcome.job.resolve(outcome.events);
+    } else {
+      stats.failedChangeSets += 1;
+      outcome.job.reject(outcome.error);
+    }
+  }
+}
+
+/** A failed change set keeps its own error unless it is the storage failing, which callers treat as "try later". */
+function classify(error: unknown): unknown {
+  if (error instanceof ConflictError) return error;
+  if (error instanceof Database.SqliteError && !error.code.startsWith("SQLITE_CONSTRAINT")) {
+    return new StoreUnavailableError("the store could not apply the change set", { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,268 @@
+// The embedded Store: one SQLite file in WAL mode with durable commits, where concurrent change sets share a transaction.
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { GENESIS_HASH } from "../../audit/chain.js";
+import type { AccessRequest, AuditEvent, Grant, GrantState, Millis } from "../../domain/types.js";
+import { sqliteMigrations } from "../migrations/sqlite/index.js";
+import { checkLimit, GRANT_STATES, validateChangeSet } from "../port-rules.js";
+import {
+  type ApiKeyRecord,
+  type ChangeSet,
+  type GrantFilter,
+  type Store,
+  type StoredState,
+  StoreUnavailableError,
+} from "../store.js";
+import { GroupCommit } from "./group-commit.js";
+import { type GrantRow, rowToApiKey, rowToEvent, rowToGrant, rowToRequest, rowToState } from "./rows.js";
+import { type BatchStats, runBatch } from "./run-batch.js";
+import { GRANT_SELECT, prepareStatements, type Statements } from "./statements.js";
+
+export interface SqliteStoreOptions {
+  /** A file path (its directory is created if missing), or ":memory:" for a throwaway database. */
+  readonly path: string;
+  /** Most change sets committed in one transaction. Default 512. */
+  readonly maxBatch?: number;
+  /** How long to wait for another process's write lock before giving up, in ms. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Counters for tests and metrics: `commits` is the number of transactions, so `changeSets / commits` is the batching. */
+export type SqliteStoreStats = Readonly<BatchStats>;
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #queue: GroupCommit<ChangeSet, readonly AuditEvent[]>;
+  readonly #listStatements = new Map<string, Database.Statement<Record<string, string | number>, GrantRow>>();
+  #statements: Statements | null = null;
+  #closed = false;
+  readonly #stats: BatchStats = { commits: 0, changeSets: 0, failedChangeSets: 0, largestBatch: 0 };
+
+  constructor(options: SqliteStoreOptions) {
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError("busyTimeoutMs must be an integer");
+    if (options.path !== ":memory:" && options.path !== "") {
+      mkdirSync(dirname(resolve(options.path)), { recursive: true });
+    }
+    this.#db = new Database(options.path, { timeout: busyTimeoutMs });
+    this.#db.pragma("journal_mode = WAL");
+    // FULL syncs the WAL on every commit: a change set reported applied survives power loss, not just a crash.
+    this.#db.pragma("synchronous = FULL");
+    this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    this.#db.pragma("foreign_keys = ON");
+    this.#queue = new GroupCommit((batch) => runBatch(this.#db, this.#s, batch, this.#stats), options.maxBatch ?? 512);
+  }
+
+  get stats(): SqliteStoreStats {
+    return { ...this.#stats };
+  }
+
+  /** The connection's settings as SQLite reports them, for diagnostics. */
+  settings(): { journalMode: string; synchronous: number; foreignKeys: number; busyTimeout: number } {
+    const get = (name: string) => this.#db.pragma(name, { simple: true });
+    return {
+      journalMode: String(get("journal_mode")),
+      synchronous: Number(get("synchronous")),
+      foreignKeys: Number(get("foreign_keys")),
+      busyTimeout: Number(get("busy_timeout")),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    const db = this.#open();
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    const upgrade = db.transaction(() => {
+      const applied = new Set(db.prepare<[], number>("SELECT version FROM schema_migrations").pluck().all());
+      const known = new Set(sqliteMigrations.map((m) => m.version));
+      for (const version of applied) {
+        if (!known.has(version)) throw new Error(`database schema version ${version} is newer than this broker`);
+      }
+      const record = db.prepare<[number, string]>(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000)",
+      );
+      for (const m of sqliteMigrations) {
+        if (applied.has(m.version)) continue;
+        db.exec(m.up);
+        record.run(m.version, m.name);
+      }
+    });
+    // IMMEDIATE takes the write lock first, so two processes starting together cannot both run a migration.
+    upgrade.immediate();
+    this.#statements = null;
+    this.#listStatements.clear();
+  }
+
+  apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
+    try {
+      validateChangeSet(changes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#queue.submit(changes);
+  }
+
+  async getRequest(id: string): Promise<AccessRequest | null> {
+    const row = this.#s.getRequest.get(id);
+    return row === undefined ? null : rowToRequest(row);
+  }
+
+  async getGrant(id: string): Promise<Grant | null> {
+    const row = this.#s.getGrant.get(id);
+    return row === undefined ? null : rowToGrant(row);
+  }
+
+  async listGrants(filter: GrantFilter): Promise<readonly Grant[]> {
+    const params: Record<string, string | number> = { limit: checkLimit(filter.limit) };
+    const where: string[] = [];
+    if (filter.states !== undefined) {
+      if (filter.states.length === 0) return [];
+      where.push("state IN (SELECT value FROM json_each(@states))");
+      params.states = JSON.stringify(filter.states);
+    }
+    if (filter.identityId !== undefined) {
+      where.push("identity_id = @identity");
+      params.identity = filter.identityId;
+    }
+    if (filter.targetId !== undefined) {
+      where.push("target_id = @target");
+      params.target = filter.targetId;
+    }
+    if (filter.after !== undefined) {
+      where.push("id > @after");
+      params.after = filter.after;
+    }
+    const sql = `${GRANT_SELECT}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`;
+    // At most 16 shapes of this query exist; each is prepared once.
+    let statement = this.#listStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#open().prepare<Record<string, string | number>, GrantRow>(sql);
+      this.#listStatements.set(sql, statement);
+    }
+    return statement.all(params).map(rowToGrant);
+  }
+
+  async dueGrants(now: Millis, limit: number): Promise<readonly Grant[]> {
+    return this.#s.dueGrants.all({ now, limit: checkLimit(limit) }).map(rowToGrant);
+  }
+
+  async nextDueAt(): Promise<Millis | null> {
+    return this.#s.nextDueAt.get()?.due ?? null;
+  }
+
+  async grantsInStates(states: readonly GrantState[], limit: number): Promise<readonly Grant[]> {
+    checkLimit(limit);
+    if (states.length === 0) return [];
+    return this.#s.grantsInStates.all({ states: JSON.stringify(states), limit }).map(rowToGrant);
+  }
+
+  async countGrantsByState(): Promise<ReadonlyMap<GrantState, number>> {
+    const counts = new Map<GrantState, number>(GRANT_STATES.map((state) => [state, 0]));
+    for (const row of this.#s.countByState.all()) counts.set(row.state as GrantState, row.n);
+    return counts;
+  }
+
+  async countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]> {
+    return this.#s.countActive.all();
+  }
+
+  async listAudit(afterSeq: number, limit: number): Promise<readonly AuditEvent[]> {
+    return this.#s.listAudit.all({ after: afterSeq, limit: checkLimit(limit) }).map(rowToEvent);
+  }
+
+  async auditFor(subject: { grantId?: string; requestId?: string }, limit: number): Promise<readonly AuditEvent[]> {
+    const s = this.#s;
+    checkLimit(limit);
+    const { grantId, requestId } = subject;
+    const rows =
+      grantId !== undefined && requestId !== undefined
+        ? s.auditForEither.all({ grant: grantId, request: requestId, limit })
+        : grantId !== undefined
+          ? s.auditForGrant.all({ grant: grantId, limit })
+          : requestId !== undefined
+            ? s.auditForRequest.all({ request: requestId, limit })
+            : null;
+    if (rows === null) throw new TypeError("auditFor needs a grantId or a requestId");
+    return rows.map(rowToEvent);
+  }
+
+  async auditHead(): Promise<{ seq: number; hash: string }> {
+    return this.#s.auditHead.get() ?? { seq: 0, hash: GENESIS_HASH };
+  }
+
+  async putApiKey(record: ApiKeyRecord): Promise<void> {
+    this.#s.putApiKey.run({
+      keyId: record.keyId,
+      identityId: record.identityId,
+      hash: record.hash,
+      createdAt: record.createdAt,
+      revokedAt: record.revokedAt,
+    });
+  }
+
+  async findApiKey(keyId: string): Promise<ApiKeyRecord | null> {
+    const row = this.#s.findApiKey.get(keyId);
+    return row === undefined ? null : rowToApiKey(row);
+  }
+
+  /** Returns the entry even past its expiry until it is purged: the store reads no clock, so callers compare `expiresAt`. */
+  async getState(namespace: string, key: string): Promise<StoredState | null> {
+    const row = this.#s.getState.get(namespace, key);
+    return row === undefined ? null : rowToState(row);
+  }
+
+  async listState(namespace: string): Promise<readonly StoredState[]> {
+    return this.#s.listState.all(namespace).map(rowToState);
+  }
+
+  async purgeExpiredState(now: Millis): Promise<number> {
+    return this.#s.purgeState.run(now).changes;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return this.#s.ping.get()?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Commits whatever is queued, then closes; later calls fail with StoreUnavailableError. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#queue.drain();
+    this.#closed = true;
+    this.#statements = null;
+    this.#listStatements.clear();
+    this.#db.close();
+  }
+
+  #open(): Database.Database {
+    if (this.#closed) throw new StoreUnavailableError("the store is closed");
+    return this.#db;
+  }
+
+  /** Statements are prepared on first use, after migrate() has created the tables they name. */
+  get #s(): Statements {
+    const db = this.#open();
+    this.#statements ??= prepareStatements(db);
+    return this.#statements;
+  }
+}
+
+/** Opens the database at `path` (creating it and its directory if needed) and brings its schema up to date. */
+export async function openSqliteStore(
+  path: string,
+  options: Omit<SqliteStoreOptions, "path"> = {},
+): Promise<SqliteStore> {
+  const store = new SqliteStore({ ...options, path });
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}

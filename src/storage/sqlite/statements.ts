@@ -1,0 +1,201 @@
+// Every SQL statement the SQLite store runs, prepared once per connection; column lists come from the row types.
+import type Database from "better-sqlite3";
+import type { ApiKeyRecord } from "../store.js";
+import type { ApiKeyRow, AuditRow, GrantRow, RequestRow, StateRow } from "./rows.js";
+
+/** Column names of a row type; the record literal makes the compiler flag a missing or unknown column. */
+function columns<Row>(names: { [K in keyof Row]: true }): readonly string[] {
+  return Object.keys(names);
+}
+
+const REQUEST_COLUMNS = columns<RequestRow>({
+  id: true,
+  identity_id: true,
+  entitlement: true,
+  target_id: true,
+  duration_seconds: true,
+  justification: true,
+  ticket: true,
+  intent: true,
+  break_glass: true,
+  state: true,
+  decision: true,
+  grant_id: true,
+  state_reason: true,
+  created_at: true,
+  updated_at: true,
+  version: true,
+});
+
+const GRANT_COLUMNS = columns<GrantRow>({
+  id: true,
+  request_id: true,
+  identity_id: true,
+  target_id: true,
+  entitlement: true,
+  connector_type: true,
+  handle: true,
+  handle_data: true,
+  state: true,
+  created_at: true,
+  issued_at: true,
+  expires_at: true,
+  max_expires_at: true,
+  renewals: true,
+  end_reason: true,
+  ended_at: true,
+  ended_by: true,
+  attempts: true,
+  last_error: true,
+  revoked_at: true,
+  verified_at: true,
+  evidence: true,
+  due_at: true,
+  version: true,
+});
+
+const AUDIT_COLUMNS = columns<AuditRow>({
+  seq: true,
+  id: true,
+  time: true,
+  code: true,
+  severity: true,
+  outcome: true,
+  actor_type: true,
+  actor_id: true,
+  request_id: true,
+  grant_id: true,
+  identity_id: true,
+  data: true,
+  prev_hash: true,
+  hash: true,
+});
+
+export const GRANT_SELECT = `SELECT ${GRANT_COLUMNS.join(", ")} FROM grants`;
+const REQUEST_SELECT = `SELECT ${REQUEST_COLUMNS.join(", ")} FROM requests`;
+const AUDIT_SELECT = `SELECT ${AUDIT_COLUMNS.join(", ")} FROM audit_events`;
+
+// `due_at IS NOT NULL` repeats the partial index's condition so the planner knows it may use grants_due.
+// Exported so a test can EXPLAIN the exact statements and prove the index is used.
+export const DUE_GRANTS_SQL = `${GRANT_SELECT} WHERE due_at IS NOT NULL AND due_at <= @now ORDER BY due_at LIMIT @limit`;
+export const NEXT_DUE_SQL = "SELECT min(due_at) AS due FROM grants WHERE due_at IS NOT NULL";
+
+function insertSql(table: string, cols: readonly string[]): string {
+  return `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map((c) => `@${c}`).join(", ")})`;
+}
+
+/** The optimistic write: changes one row only when it still has the version the caller read. */
+function updateSql(table: string, cols: readonly string[]): string {
+  const set = cols.filter((c) => c !== "id").map((c) => `${c} = @${c}`);
+  return `UPDATE ${table} SET ${set.join(", ")} WHERE id = @id AND version = @expected_version`;
+}
+
+type Expected = { expected_version: number };
+type Limit = { limit: number };
+type Stmt<Params extends unknown[] | object = [], Row = unknown> = Database.Statement<Params, Row>;
+
+export interface Statements {
+  readonly begin: Stmt;
+  readonly commit: Stmt;
+  readonly rollback: Stmt;
+  readonly savepoint: Stmt;
+  readonly release: Stmt;
+  readonly rollbackTo: Stmt;
+  readonly ping: Stmt<[], { ok: number }>;
+  readonly insertRequest: Stmt<RequestRow>;
+  readonly updateRequest: Stmt<RequestRow & Expected>;
+  readonly getRequest: Stmt<[string], RequestRow>;
+  readonly insertGrant: Stmt<GrantRow>;
+  readonly updateGrant: Stmt<GrantRow & Expected>;
+  readonly getGrant: Stmt<[string], GrantRow>;
+  readonly dueGrants: Stmt<{ now: number } & Limit, GrantRow>;
+  readonly nextDueAt: Stmt<[], { due: number | null }>;
+  readonly grantsInStates: Stmt<{ states: string } & Limit, GrantRow>;
+  readonly countByState: Stmt<[], { state: string; n: number }>;
+  readonly countActive: Stmt<[], { targetId: string; entitlement: string; count: number }>;
+  readonly insertEvent: Stmt<AuditRow>;
+  readonly auditHead: Stmt<[], { seq: number; hash: string }>;
+  readonly listAudit: Stmt<{ after: number } & Limit, AuditRow>;
+  readonly auditForGrant: Stmt<{ grant: string } & Limit, AuditRow>;
+  readonly auditForRequest: Stmt<{ request: string } & Limit, AuditRow>;
+  readonly auditForEither: Stmt<{ grant: string; request: string } & Limit, AuditRow>;
+  readonly putApiKey: Stmt<ApiKeyRecord>;
+  readonly findApiKey: Stmt<[string], ApiKeyRow>;
+  readonly putState: Stmt<{ namespace: string; key: string; value: string; expires_at: number | null }>;
+  readonly deleteState: Stmt<[string, string]>;
+  readonly getState: Stmt<[string, string], StateRow>;
+  readonly listState: Stmt<[string], StateRow>;
+  readonly purgeState: Stmt<[number]>;
+}
+
+export function prepareStatements(db: Database.Database): Statements {
+  return {
+    begin: db.prepare("BEGIN IMMEDIATE"),
+    commit: db.prepare("COMMIT"),
+    rollback: db.prepare("ROLLBACK"),
+    savepoint: db.prepare("SAVEPOINT change_set"),
+    release: db.prepare("RELEASE change_set"),
+    rollbackTo: db.prepare("ROLLBACK TO change_set"),
+    ping: db.prepare<[], { ok: number }>("SELECT 1 AS ok"),
+
+    insertRequest: db.prepare<RequestRow>(insertSql("requests", REQUEST_COLUMNS)),
+    updateRequest: db.prepare<RequestRow & Expected>(updateSql("requests", REQUEST_COLUMNS)),
+    getRequest: db.prepare<[string], RequestRow>(`${REQUEST_SELECT} WHERE id = ?`),
+
+    insertGrant: db.prepare<GrantRow>(insertSql("grants", GRANT_COLUMNS)),
+    updateGrant: db.prepare<GrantRow & Expected>(updateSql("grants", GRANT_COLUMNS)),
+    getGrant: db.prepare<[string], GrantRow>(`${GRANT_SELECT} WHERE id = ?`),
+    dueGrants: db.prepare<{ now: number } & Limit, GrantRow>(DUE_GRANTS_SQL),
+    nextDueAt: db.prepare<[], { due: number | null }>(NEXT_DUE_SQL),
+    grantsInStates: db.prepare<{ states: string } & Limit, GrantRow>(
+      `${GRANT_SELECT} WHERE state IN (SELECT value FROM json_each(@states)) ORDER BY id LIMIT @limit`,
+    ),
+    countByState: db.prepare<[], { state: string; n: number }>(
+      "SELECT state, count(*) AS n FROM grants GROUP BY state",
+    ),
+    countActive: db.prepare<[], { targetId: string; entitlement: string; count: number }>(
+      `SELECT target_id AS targetId, entitlement, count(*) AS count FROM grants WHERE state = 'active'
+       GROUP BY target_id, entitlement ORDER BY target_id, entitlement`,
+    ),
+
+    insertEvent: db.prepare<AuditRow>(insertSql("audit_events", AUDIT_COLUMNS)),
+    auditHead: db.prepare<[], { seq: number; hash: string }>(
+      "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
+    ),
+    listAudit: db.prepare<{ after: number } & Limit, AuditRow>(
+      `${AUDIT_SELECT} WHERE seq > @after ORDER BY seq LIMIT @limit`,
+    ),
+    auditForGrant: db.prepare<{ grant: string } & Limit, AuditRow>(
+      `${AUDIT_SELECT} WHERE grant_id = @grant ORDER BY seq LIMIT @limit`,
+    ),
+    auditForRequest: db.prepare<{ request: string } & Limit, AuditRow>(
+      `${AUDIT_SELECT} WHERE request_id = @request ORDER BY seq LIMIT @limit`,
+    ),
+    auditForEither: db.prepare<{ grant: string; request: string } & Limit, AuditRow>(
+      `${AUDIT_SELECT} WHERE grant_id = @grant OR request_id = @request ORDER BY seq LIMIT @limit`,
+    ),
+
+    putApiKey: db.prepare<ApiKeyRecord>(
+      `INSERT INTO api_keys (key_id, identity_id, hash, created_at, revoked_at)
+       VALUES (@keyId, @identityId, @hash, @createdAt, @revokedAt)
+       ON CONFLICT (key_id) DO UPDATE SET identity_id = excluded.identity_id, hash = excluded.hash,
+         created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
+    ),
+    findApiKey: db.prepare<[string], ApiKeyRow>(
+      "SELECT key_id, identity_id, hash, created_at, revoked_at FROM api_keys WHERE key_id = ?",
+    ),
+
+    putState: db.prepare<{ namespace: string; key: string; value: string; expires_at: number | null }>(
+      `INSERT INTO connector_state (namespace, key, value, expires_at) VALUES (@namespace, @key, @value, @expires_at)
+       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+    ),
+    deleteState: db.prepare<[string, string]>("DELETE FROM connector_state WHERE namespace = ? AND key = ?"),
+    getState: db.prepare<[string, string], StateRow>(
+      "SELECT key, value, expires_at FROM connector_state WHERE namespace = ? AND key = ?",
+    ),
+    listState: db.prepare<[string], StateRow>(
+      "SELECT key, value, expires_at FROM connector_state WHERE namespace = ? ORDER BY key",
+    ),
+    purgeState: db.prepare<[number]>("DELETE FROM connector_state WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+  };
+}

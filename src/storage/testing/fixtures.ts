@@ -1,0 +1,97 @@
+// Builders of requests, grants and audit drafts for store tests: valid by default, every field overridable.
+import type { AccessRequest, AuditDraft, Grant } from "../../domain/types.js";
+import { newId } from "../../support/ids.js";
+import type { ChangeSet, Store } from "../store.js";
+
+export const T0 = Date.UTC(2026, 0, 1);
+
+export function makeRequest(overrides: Partial<AccessRequest> = {}): AccessRequest {
+  return {
+    id: newId("req"),
+    identityId: "ci-deploy",
+    entitlement: "orders-db/read",
+    targetId: "orders-db",
+    durationSeconds: 900,
+    justification: null,
+    ticket: null,
+    intent: null,
+    breakGlass: false,
+    state: "approved",
+    decision: null,
+    grantId: null,
+    stateReason: null,
+    createdAt: T0,
+    updatedAt: T0,
+    version: 1,
+    ...overrides,
+  };
+}
+
+export function makeGrant(request: AccessRequest, overrides: Partial<Grant> = {}): Grant {
+  return {
+    id: newId("grt"),
+    requestId: request.id,
+    identityId: request.identityId,
+    targetId: request.targetId,
+    entitlement: request.entitlement,
+    connectorType: "postgres",
+    handle: `eph_${request.id.slice(4, 14)}`,
+    handleData: {},
+    state: "issuing",
+    createdAt: T0,
+    issuedAt: null,
+    expiresAt: T0 + 900_000,
+    maxExpiresAt: T0 + 3_600_000,
+    renewals: 0,
+    endReason: null,
+    endedAt: null,
+    endedBy: null,
+    attempts: 0,
+    lastError: null,
+    revokedAt: null,
+    verifiedAt: null,
+    evidence: null,
+    dueAt: T0 + 900_000,
+    version: 1,
+    ...overrides,
+  };
+}
+
+export function makeDraft(overrides: Partial<AuditDraft> = {}): AuditDraft {
+  return {
+    time: T0,
+    code: "test.event",
+    severity: "info",
+    outcome: "success",
+    actor: { type: "system", id: "test" },
+    requestId: null,
+    grantId: null,
+    identityId: null,
+    data: {},
+    ...overrides,
+  };
+}
+
+/** A change set creating a request and, when given, its grant, with one audit event naming both. */
+export function creation(request: AccessRequest, grant?: Grant): ChangeSet {
+  return {
+    writes: [
+      { kind: "insertRequest", request },
+      ...(grant === undefined ? [] : [{ kind: "insertGrant", grant } as const]),
+    ],
+    audit: [makeDraft({ code: "request.created", requestId: request.id, grantId: grant?.id ?? null })],
+  };
+}
+
+/** Inserts grants (one request each) in one change set per grant, concurrently; returns them in input order. */
+export async function insertGrants(store: Store, grants: readonly Partial<Grant>[]): Promise<Grant[]> {
+  const made = grants.map((overrides) => {
+    const request = makeRequest({
+      ...(overrides.identityId === undefined ? {} : { identityId: overrides.identityId }),
+      ...(overrides.targetId === undefined ? {} : { targetId: overrides.targetId }),
+    });
+    return { request, grant: makeGrant(request, overrides) };
+  });
+  await Promise.all(made.map(({ request, grant }) => store.apply(creation(request, grant))));
+  return made.map(({ grant }) => grant);
+}

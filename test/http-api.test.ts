@@ -1,0 +1,269 @@
+// The HTTP API against a real broker: the contract of DESIGN §4 for requests, grants, tokens, audit and bad input.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { createLocalJWKSet, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../src/support/logger.js";
+import { startTestBroker, type TestBroker } from "./support/broker.js";
+
+let t: TestBroker;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  t = await startTestBroker({ logger: createLogger({ level: "debug", destination }) });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+async function post(path: string, key: string | null, body?: unknown) {
+  return t.broker.app.inject({
+    method: "POST",
+    url: path,
+    headers: key ? auth(key) : {},
+    ...(body === undefined ? {} : { payload: body as object }),
+  });
+}
+async function get(path: string, key: string | null) {
+  return t.broker.app.inject({ method: "GET", url: path, headers: key ? auth(key) : {} });
+}
+
+async function issue(entitlement = "demo-api/read", duration: string | number = "5m", key = t.keys.ci) {
+  const response = await post("/v1/requests", key, { entitlement, duration, justification: "deploy 42" });
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json();
+}
+
+describe("requesting and using a token", () => {
+  it("issues a signed JWT with the claims the entitlement names, verifiable with the JWKS", async () => {
+    const body = await issue("demo-api/write", "10m");
+    expect(body.grant.state).toBe("active");
+    expect(body.request.decision.outcome).toBe("allow");
+    const token: string = body.credential.fields.token;
+    expect(body.credential.env.EPHEMERA_ACCESS_TOKEN).toBe(token);
+    const jwks = (await get("/.well-known/jwks.json", null)).json();
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), {
+      issuer: "http://127.0.0.1:8720",
+      audience: "https://demo-api.test",
+    });
+    expect(protectedHeader.alg).toBe("EdDSA");
+    expect(payload).toMatchObject({ sub: "ci-deploy", scope: "demo.read demo.write", jti: body.grant.id });
+    expect(payload.exp).toBe(Math.floor(Date.parse(body.grant.expiresAt) / 1000));
+  });
+
+  it("introspection answers active until the grant is completed, then inactive at once", async () => {
+    const body = await issue();
+    const token: string = body.credential.fields.token;
+    const before = await post("/v1/introspect", t.keys.other, { token });
+    expect(before.json()).toMatchObject({ active: true, sub: "ci-deploy", jti: body.grant.id });
+    const form = await t.broker.app.inject({
+      method: "POST",
+      url: "/v1/introspect",
+      headers: { ...auth(t.keys.other), "content-type": "application/x-www-form-urlencoded" },
+      payload: `token=${encodeURIComponent(token)}`,
+    });
+    expect(form.json().active).toBe(true);
+
+    const done = await post(`/v1/grants/${body.grant.id}/complete`, t.keys.ci);
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ state: "verified", removed: true, endReason: "completed" });
+    expect(done.json().evidence.checks.length).toBeGreaterThan(0);
+    expect((await post("/v1/introspect", t.keys.other, { token })).json()).toEqual({ active: false });
+  });
+
+  it("renews with a fresh token whose exp follows the grant, never past the maximum", async () => {
+    const body = await issue("demo-api/write", "5m");
+    const renewed = await post(`/v1/grants/${body.grant.id}/renew`, t.keys.ci, { duration: "1h" });
+    expect(renewed.statusCode, renewed.body).toBe(400); // above the entitlement's 15m maximum
+    const ok = await post(`/v1/grants/${body.grant.id}/renew`, t.keys.ci, { duration: "15m" });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(Date.parse(ok.json().grant.expiresAt)).toBeLessThanOrEqual(Date.parse(body.grant.maxExpiresAt));
+    expect(ok.json().credential.fields.token).not.toBe(body.credential.fields.token);
+  });
+
+  it("shows a caller its own grants and requests only; an admin sees all", async () => {
+    const mine = await issue();
+    await issue("demo-api/read", "5m", t.keys.other);
+    const list = (await get("/v1/grants?state=active", t.keys.ci)).json();
+    expect(list.grants.length).toBeGreaterThan(0);
+    expect(list.grants.every((g: { identity: string }) => g.identity === "ci-deploy")).toBe(true);
+    const all = (await get("/v1/grants?state=active&limit=500", t.keys.admin)).json();
+    expect(new Set(all.grants.map((g: { identity: string }) => g.identity))).toEqual(
+      new Set(["ci-deploy", "other-job"]),
+    );
+    const request = await get(`/v1/requests/${mine.request.id}`, t.keys.ci);
+    expect(request.json().grant.id).toBe(mine.grant.id);
+    expect((await get(`/v1/requests/${mine.request.id}`, t.keys.other)).statusCode).toBe(403);
+  });
+
+  it("lets an admin revoke anyone's grant", async () => {
+    const body = await issue();
+    const revoked = await post(`/v1/grants/${body.grant.id}/revoke`, t.keys.admin, { reason: "incident 7" });
+    expect(revoked.json()).toMatchObject({ state: "verified", endReason: "revoked", endedBy: "alice" });
+  });
+});
+
+describe("bad input is refused with a problem naming what was wrong, and only the refusal is recorded", () => {
+  const cases: [string, () => Promise<{ statusCode: number; json(): Record<string, unknown> }>, number, string][] = [
+    [
+      "malformed JSON",
+      () =>
+        t.broker.app.inject({
+          method: "POST",
+          url: "/v1/requests",
+          headers: { ...auth(t.keys.ci), "content-type": "application/json" },
+          payload: '{"entitlement": "demo-api/read",',
+        }),
+      400,
+      "invalid_request",
+    ],
+    [
+      "unknown entitlement",
+      () => post("/v1/requests", t.keys.ci, { entitlement: "demo-api/admin" }),
+      400,
+      "unknown_entitlement",
+    ],
+    [
+      "a zero duration",
+      () => post("/v1/requests", t.keys.ci, { entitlement: "demo-api/read", duration: 0 }),
+      400,
+      "invalid_duration",
+    ],
+    [
+      "a negative duration",
+      () => post("/v1/requests", t.keys.ci, { entitlement: "demo-api/read", duration: -60 }),
+      400,
+      "invalid_duration",
+    ],
+    [
+      "an unparsable duration",
+      () => post("/v1/requests", t.keys.ci, { entitlement: "demo-api/read", duration: "tomorrow" }),
+      400,
+      "invalid_duration",
+    ],
+    [
+      "a duration above the maximum",
+      () => post("/v1/requests", t.keys.ci, { entitlement: "demo-api/read", duration: "2h" }),
+      400,
+      "duration_too_long",
+    ],
+    [
+      "an unknown field",
+      () => post("/v1/requests", t.keys.ci, { entitlement: "demo-api/read", admin: true }),
+      400,
+      "invalid_request",
+    ],
+    ["a missing entitlement", () => post("/v1/requests", t.keys.ci, { duration: "5m" }), 400, "invalid_request"],
+    ["an unknown grant", () => get("/v1/grants/grt_doesnotexist", t.keys.ci), 404, "not_found"],
+    ["a missing key", () => post("/v1/requests", null, { entitlement: "demo-api/read" }), 401, "unauthenticated"],
+    [
+      "a wrong key",
+      () =>
+        post("/v1/requests", "ephk_aaaaaaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", {
+          entitlement: "demo-api/read",
+        }),
+      401,
+      "unauthenticated",
+    ],
+    [
+      "a malformed key",
+      () => post("/v1/requests", "hunter2", { entitlement: "demo-api/read" }),
+      401,
+      "unauthenticated",
+    ],
+    ["the audit log without admin", () => get("/v1/audit", t.keys.ci), 403, "forbidden"],
+  ];
+
+  for (const [what, send, status, code] of cases) {
+    it(`${what} → ${status} ${code}`, async () => {
+      const before = (await t.broker.deps.store.auditHead()).seq;
+      const grantsBefore = (await t.broker.deps.store.listGrants({ limit: 500 })).length;
+      const response = await send();
+      expect(response.statusCode).toBe(status);
+      const problem = response.json();
+      expect(problem).toMatchObject({ type: `urn:ephemera:problem:${code}`, status, code });
+      expect(String(problem.detail).length).toBeGreaterThan(5);
+      expect((await t.broker.deps.store.listGrants({ limit: 500 })).length).toBe(grantsBefore);
+      const events = await t.broker.deps.store.listAudit(before, 10);
+      expect(events).toHaveLength(1);
+      expect(events[0]?.outcome).toBe("denied");
+    });
+  }
+
+  it("another identity's grant → 403 not_owner, and the grant stays active", async () => {
+    const body = await issue();
+    for (const action of ["complete", "revoke", "renew"]) {
+      const response = await post(`/v1/grants/${body.grant.id}/${action}`, t.keys.other, {});
+      expect(response.statusCode).toBe(403);
+      expect(response.json().code).toBe("not_owner");
+    }
+    expect((await get(`/v1/grants/${body.grant.id}`, t.keys.other)).statusCode).toBe(403);
+    expect((await get(`/v1/grants/${body.grant.id}`, t.keys.ci)).json().state).toBe("active");
+  });
+});
+
+describe("operations", () => {
+  it("serves an OpenAPI 3.1 document covering the endpoints", async () => {
+    const doc = (await get("/openapi.json", null)).json();
+    expect(doc.openapi).toBe("3.1.0");
+    for (const path of [
+      "/v1/requests",
+      "/v1/requests/{id}",
+      "/v1/grants",
+      "/v1/grants/{id}/renew",
+      "/v1/grants/{id}/complete",
+      "/v1/grants/{id}/revoke",
+      "/v1/audit",
+      "/v1/audit/verify",
+      "/v1/introspect",
+      "/.well-known/jwks.json",
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+  });
+
+  it("answers health, readiness and metrics", async () => {
+    expect((await get("/healthz", null)).statusCode).toBe(200);
+    const ready = await get("/readyz", null);
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks.store).toBe(true);
+    const metrics = (await get("/metrics", null)).body;
+    expect(metrics).toContain("ephemera_grants_issued_total");
+    expect(metrics).toContain("ephemera_grants_revoke_failed");
+  });
+
+  it("the audit chain verifies and an admin can read it", async () => {
+    const verify = (await get("/v1/audit/verify", t.keys.admin)).json();
+    expect(verify.ok).toBe(true);
+    const events = (await get("/v1/audit?limit=5", t.keys.admin)).json();
+    expect(events.events[0].seq).toBe(1);
+  });
+
+  it("no secret — API key, token — appears in the logs, the audit log or the database file", async () => {
+    const body = await issue();
+    const token: string = body.credential.fields.token;
+    await post(`/v1/grants/${body.grant.id}/complete`, t.keys.ci);
+    await post("/v1/requests", `${t.keys.ci}x`, { entitlement: "demo-api/read" }); // a wrong key, logged nowhere
+    const audit = JSON.stringify(await t.broker.deps.store.listAudit(0, 100_000));
+    const database = readFileSync(join(t.dataDir, "ephemera.db")).toString("latin1");
+    const wal = readFileSync(join(t.dataDir, "ephemera.db-wal")).toString("latin1");
+    const logs = logLines.join("");
+    const tokenSignature = token.split(".")[2]!;
+    for (const secret of [t.keys.ci, t.keys.other, t.keys.admin, tokenSignature]) {
+      const part = secret.slice(-20);
+      expect(audit).not.toContain(part);
+      expect(logs).not.toContain(part);
+      expect(database).not.toContain(part);
+      expect(wal).not.toContain(part);
+    }
+  });
+});
