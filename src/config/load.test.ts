@@ -1,0 +1,94 @@
+// The config file is validated once at start; every problem is reported with the path that holds it.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildConfig, ConfigError, loadConfigFile } from "./load.js";
+
+const valid = () => ({
+  identities: { "ci-deploy": { kind: "pipeline", owner: "team", groups: ["ci"] } },
+  targets: {
+    "demo-api": {
+      type: "token",
+      audience: "https://x",
+      entitlements: { read: { scopes: ["a"], defaultDuration: "5m", maxDuration: "1h" } },
+    },
+  },
+  access: [{ groups: ["ci"], entitlements: ["demo-api/read"] }],
+});
+
+function problems(doc: unknown): readonly string[] {
+  try {
+    buildConfig(doc, "test.yaml");
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("fills defaults and freezes the result", () => {
+    const config = buildConfig(valid(), "t", {}, "/srv");
+    expect(config.dataDir).toBe("/srv/data");
+    expect(config.storage.sqlitePath).toBe("/srv/data/ephemera.db");
+    expect(config.server).toMatchObject({ host: "127.0.0.1", port: 8720, publicUrl: "http://127.0.0.1:8720" });
+    expect(config.targets[0]?.entitlements[0]).toMatchObject({
+      name: "demo-api/read",
+      defaultDurationSeconds: 300,
+      maxDurationSeconds: 3600,
+      settings: { scopes: ["a"] },
+    });
+    expect(config.targets[0]?.settings).toEqual({ audience: "https://x" });
+    expect(Object.isFrozen(config.server)).toBe(true);
+  });
+
+  it.each([
+    [{ surprise: 1 }, "(top level): unknown option 'surprise'"],
+    [{ server: { listen: "nowhere" } }, "server.listen: 'nowhere' must be host:port"],
+    [{ identities: { "ci-deploy": { kind: "robot", owner: "x" } } }, "identities.ci-deploy.kind"],
+    [{ identities: { "ci-deploy": { kind: "pipeline" } } }, "identities.ci-deploy.owner: required"],
+    [
+      {
+        targets: {
+          "demo-api": { type: "token", entitlements: { read: { defaultDuration: "5x", maxDuration: "1h" } } },
+        },
+      },
+      "targets.demo-api.entitlements.read.defaultDuration: '5x' is not a duration",
+    ],
+    [
+      {
+        targets: {
+          "demo-api": { type: "token", entitlements: { read: { defaultDuration: "2h", maxDuration: "1h" } } },
+        },
+      },
+      "targets.demo-api.entitlements.read.defaultDuration: 7200s is above maxDuration",
+    ],
+    [
+      { access: [{ groups: ["ci"], entitlements: ["demo-api/write"] }] },
+      "access.0.entitlements: 'demo-api/write' names no configured entitlement",
+    ],
+    [{ access: [{ entitlements: ["demo-api/read"] }] }, "access.0: names neither identities nor groups"],
+    [{ bootstrap: { envFile: "x", identity: "nobody" } }, "bootstrap.identity: 'nobody' is not a configured identity"],
+  ])("reports %j as a problem at its path", (patch, expected) => {
+    const found = problems({ ...valid(), ...patch });
+    expect(found.join("\n")).toContain(expected);
+  });
+
+  it("names the file and refuses to start on unreadable or non-YAML files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ephemera-config-"));
+    try {
+      expect(() => loadConfigFile(join(dir, "missing.yaml"))).toThrow(/cannot read the file: ENOENT/);
+      writeFileSync(join(dir, "bad.yaml"), "targets: [unclosed");
+      expect(() => loadConfigFile(join(dir, "bad.yaml"))).toThrow(/not valid YAML/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("loads the demo configuration shipped with the project", () => {
+    const config = loadConfigFile(new URL("../../examples/demo.yaml", import.meta.url).pathname, {});
+    expect(config.targets.map((t) => t.id)).toEqual(["demo-api"]);
+    expect(config.bootstrap?.identity).toBe("demo-workload");
+  });
+});
