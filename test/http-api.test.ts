@@ -267,3 +267,23 @@ describe("operations", () => {
     }
   });
 });
+
+describe("bodies that are optional", () => {
+  it("complete accepts an empty JSON body, and revoke records its reason in the audit log", async () => {
+    const first = await issue();
+    const empty = await t.broker.app.inject({
+      method: "POST",
+      url: `/v1/grants/${first.grant.id}/complete`,
+      headers: { ...auth(t.keys.ci), "content-type": "application/json" },
+      payload: "",
+    });
+    expect(empty.statusCode, empty.body).toBe(200);
+    const second = await issue();
+    await post(`/v1/grants/${second.grant.id}/revoke`, t.keys.ci, { reason: "task cancelled by operator" });
+    const events = await t.broker.deps.store.auditFor({ grantId: second.grant.id }, 20);
+    expect(events.find((e) => e.code === "grant.revoking")?.data).toMatchObject({
+      reason: "revoked",
+      note: "task cancelled by operator",
+    });
+  });
+});

@@ -76,6 +76,17 @@ export async function buildServer(services: HttpServices): Promise<App> {
 
   app.decorateRequest("caller", null);
 
+  // An empty JSON body means "no options" (POST …/complete with a content type but nothing in it); anything else
+  // goes through fastify's own parser, which also refuses prototype poisoning.
+  const jsonParser = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (String(body).trim() === "") {
+      done(null, undefined);
+      return;
+    }
+    jsonParser(request, body as string, done);
+  });
+
   // RFC 7662 asks for form-encoded introspection requests.
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

@@ -138,7 +138,10 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
         },
         preValidation: emptyBodyAsObject,
       },
-      async (request) => presentGrant(await endGrantByCaller(deps, callerOf(request), request.params.id, reason)),
+      async (request) =>
+        presentGrant(
+          await endGrantByCaller(deps, callerOf(request), request.params.id, reason, request.body.reason ?? null),
+        ),
     );
   }
 }

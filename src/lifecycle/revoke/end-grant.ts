@@ -8,7 +8,13 @@ import { refuse } from "../refuse.js";
 import { driveRemoval } from "./drive-removal.js";
 
 /** Commits the end of a grant (`active`/`issuing` → `revoking`) with its audit event; returns the claimed grant. */
-export async function markEnded(deps: LifecycleDeps, grant: Grant, reason: EndReason, actor: Actor): Promise<Grant> {
+export async function markEnded(
+  deps: LifecycleDeps,
+  grant: Grant,
+  reason: EndReason,
+  actor: Actor,
+  note: string | null = null,
+): Promise<Grant> {
   const now = deps.clock.now();
   const ending = grantEnded(grant, "end", reason, actor.id, now, now + deps.settings.removalClaimMs);
   await commit(deps, {
@@ -19,7 +25,7 @@ export async function markEnded(deps: LifecycleDeps, grant: Grant, reason: EndRe
         now,
         actor,
         { grant: ending },
-        { handle: grant.handle, reason, expiresAt: grant.expiresAt },
+        { handle: grant.handle, reason, expiresAt: grant.expiresAt, ...(note === null ? {} : { note }) },
       ),
     ],
   });
@@ -78,6 +84,7 @@ export async function endGrantByCaller(
   caller: Identity,
   grantId: string,
   reason: "completed" | "revoked",
+  note: string | null = null,
 ): Promise<Grant> {
   const grant = await loadOwnGrant(deps, caller, grantId);
   if (!canTransitionGrant(grant.state, "end") || grant.state === "issuing") {
@@ -89,6 +96,6 @@ export async function endGrantByCaller(
       extensions: { state: grant.state },
     });
   }
-  const ending = await markEnded(deps, grant, reason, actorOf(caller));
+  const ending = await markEnded(deps, grant, reason, actorOf(caller), note);
   return driveRemoval(deps, ending);
 }

@@ -1,0 +1,135 @@
+// `ephemera exec --entitlement E -- CMD`: run CMD with a credential in its environment and end the grant when it exits.
+import { type ChildProcess, spawn } from "node:child_process";
+import { constants } from "node:os";
+import type { Command } from "commander";
+import { completeGrant, type EphemeraClient, type RequestResult } from "../../client/index.js";
+import type { Cli, Env } from "../context.js";
+import { withConnection } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+import { durationOf } from "../format.js";
+
+const FORWARDED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+/** The broker API keys stay with this process: the child gets the task's credential, not the power to ask for more. */
+const WITHHELD = ["EPHEMERA_TOKEN", "EPHEMERA_ADMIN_TOKEN"];
+
+interface ExecOptions {
+  entitlement: string;
+  duration?: string;
+  justification?: string;
+  ticket?: string;
+  intent?: string;
+}
+
+export function registerExec(program: Command, cli: Cli): void {
+  withConnection(
+    program
+      .command("exec")
+      .description("run a command with a credential in its environment; the grant ends when the command exits")
+      .requiredOption("--entitlement <entitlement>", "target/entitlement, e.g. demo-api/read")
+      .option("--duration <duration>", "how long, e.g. 15m (default: the entitlement's)")
+      .option("--justification <text>", "why the access is needed")
+      .option("--ticket <id>", "change or incident ticket")
+      .option("--intent <text>", "what the task will do")
+      .argument("<command>", "the program to run (no shell)")
+      .argument("[args...]", "its arguments (put -- before the command)")
+      .passThroughOptions(),
+  ).action(async (file: string, args: string[], options: ExecOptions, command: Command) => {
+    cli.exitCode = await runExec(cli, cli.client(command), file, args, options);
+  });
+}
+
+export async function runExec(
+  cli: Cli,
+  client: EphemeraClient,
+  file: string,
+  args: readonly string[],
+  options: ExecOptions,
+): Promise<number> {
+  let child: ChildProcess | null = null;
+  let pending: NodeJS.Signals | null = null;
+  let grantId: string | null = null;
+  // Installed before the request so a signal while asking never leaves a grant nobody ends.
+  const handlers = FORWARDED.map((signal) => {
+    const handler = () => {
+      if (child !== null && child.exitCode === null && child.signalCode === null) child.kill(signal);
+      else if (grantId !== null) cli.warn(`ephemera: ${signal} received; ending grant ${grantId} first`);
+      else pending ??= signal;
+    };
+    cli.io.signals.on(signal, handler);
+    return [signal, handler] as const;
+  });
+
+  try {
+    const duration = durationOf(options.duration);
+    const result = await client.request({
+      entitlement: options.entitlement,
+      ...(duration === undefined ? {} : { duration }),
+      ...(options.justification === undefined ? {} : { justification: options.justification }),
+      ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
+      ...(options.intent === undefined ? {} : { intent: options.intent }),
+    });
+    grantId = result.grant.id;
+
+    let code: number;
+    try {
+      if (pending !== null) {
+        code = signalExit(pending);
+      } else {
+        const started = spawn(file, [...args], { stdio: "inherit", env: childEnv(cli.io.env, result) });
+        child = started;
+        code = await exitOf(started);
+      }
+    } catch (error) {
+      code = cannotRun(cli, file, error);
+    } finally {
+      child = null;
+    }
+    return await finish(cli, client, result, code);
+  } finally {
+    for (const [signal, handler] of handlers) cli.io.signals.off(signal, handler);
+  }
+}
+
+function childEnv(env: Env, result: RequestResult): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !WITHHELD.includes(key)) out[key] = value;
+  }
+  return { ...out, ...result.credential.env, EPHEMERA_GRANT_ID: result.grant.id };
+}
+
+/** Resolves with the child's exit code, 128 + n when a signal ended it; rejects when it could not be started. */
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve(code ?? (signal ? signalExit(signal) : EXIT.error)));
+  });
+}
+
+function signalExit(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+function cannotRun(cli: Cli, file: string, error: unknown): number {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  cli.warn(`error: cannot run '${file}' (${code ?? (error instanceof Error ? error.message : String(error))})`);
+  return code === "ENOENT" ? EXIT.commandNotFound : EXIT.cannotRun;
+}
+
+/** Ends the grant whatever the command did; a failure to end it turns a success into exit 1. */
+async function finish(cli: Cli, client: EphemeraClient, result: RequestResult, code: number): Promise<number> {
+  const id = result.grant.id;
+  try {
+    const ended = await completeGrant(client, id);
+    if (ended !== null && !ended.removed) {
+      cli.warn(
+        `warning: grant ${id} ended but removal is not verified yet (${ended.state}${ended.lastError ? `: ${ended.lastError}` : ""}); the broker keeps retrying`,
+      );
+    }
+    return code;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    cli.warn(`warning: could not end grant ${id}: ${why}; it ends at its expiry (${result.grant.expiresAt ?? "-"})`);
+    return code === EXIT.ok ? EXIT.error : code;
+  }
+}

@@ -1,0 +1,108 @@
+// What every command shares: injectable output and environment, the exit code, the API client and error reporting.
+import type { Command } from "commander";
+import { EphemeraApiError, EphemeraClient } from "../client/index.js";
+import { exitCodeForError, UsageError } from "./exit-codes.js";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where signals come from: `process` in production, an EventEmitter in tests. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: () => void): unknown;
+  off(signal: NodeJS.Signals, listener: () => void): unknown;
+}
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Env;
+  readonly signals: SignalSource;
+}
+
+export const DEFAULT_URL = "http://127.0.0.1:8720";
+
+let pipesGuarded = false;
+
+/** `ephemera grants | head` closes stdout early; that must not crash the CLI (nor stop `exec` from ending its grant). */
+function ignoreBrokenPipes(): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
+  }
+}
+
+export function defaultIo(): CliIo {
+  ignoreBrokenPipes();
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    signals: process,
+  };
+}
+
+export interface ConnectionOptions {
+  url?: string;
+  token?: string;
+}
+
+/** Adds --url and --token to a command that talks to the broker. */
+export function withConnection(command: Command): Command {
+  return command
+    .option("--url <url>", `broker URL (default: EPHEMERA_URL or ${DEFAULT_URL})`)
+    .option("--token <key>", "API key (default: EPHEMERA_TOKEN; prefer the variable, arguments show in ps)");
+}
+
+export class Cli {
+  exitCode = 0;
+
+  constructor(readonly io: CliIo) {}
+
+  /** Writes one line (or several) to stdout. */
+  print(text: string): void {
+    this.io.stdout(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  warn(text: string): void {
+    this.io.stderr(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  json(value: unknown): void {
+    this.print(JSON.stringify(value, null, 2));
+  }
+
+  /**
+   * A client for the broker: `--url`/`--token` on the command (or before it) win over the environment.
+   * `tokenVariables` are tried in order (the audit commands prefer EPHEMERA_ADMIN_TOKEN).
+   */
+  client(command: Command, tokenVariables: readonly string[] = ["EPHEMERA_TOKEN"]): EphemeraClient {
+    const url = optionOf(command, "url") ?? this.io.env.EPHEMERA_URL ?? DEFAULT_URL;
+    let token = optionOf(command, "token");
+    for (const name of tokenVariables) token ??= this.io.env[name] || undefined;
+    if (!token) throw new UsageError(`no API key: set ${tokenVariables.join(" or ")}, or pass --token`);
+    return new EphemeraClient({ url, token });
+  }
+
+  /** Reports an error on stderr (`error: <detail> (<code>)` for problems) and returns its exit code. */
+  fail(error: unknown): number {
+    if (error instanceof EphemeraApiError) {
+      this.warn(`error: ${error.detail} (${error.code})`);
+      const requestId = error.problem?.requestId;
+      if (typeof requestId === "string") this.warn(`request: ${requestId}`);
+    } else {
+      this.warn(`error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return exitCodeForError(error);
+  }
+}
+
+/** The nearest value of a string option, looking from the command up to the program. */
+function optionOf(command: Command, name: string): string | undefined {
+  for (let current: Command | null = command; current; current = current.parent) {
+    const value: unknown = current.opts()[name];
+    if (typeof value === "string" && value.length > 0) return value;
+  }
+  return undefined;
+}

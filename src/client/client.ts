@@ -1,0 +1,226 @@
+// A small typed client for the broker's HTTP API over global fetch; problems become EphemeraApiError.
+import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError, isProblem } from "./errors.js";
+import type {
+  AuditPage,
+  AuditVerification,
+  Duration,
+  Grant,
+  GrantFilter,
+  GrantPage,
+  Introspection,
+  RenewResult,
+  RequestInput,
+  RequestResult,
+  RequestView,
+} from "./types.js";
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** The broker's base URL, e.g. http://127.0.0.1:8720. */
+  readonly url: string;
+  /** An API key (`ephk_…`) or workload JWT, sent as `Authorization: Bearer`. */
+  readonly token: string;
+  /** Defaults to the global fetch. */
+  readonly fetch?: FetchLike;
+  /** Give up on one call after this long (default 30 s; completing waits for removal to be verified). */
+  readonly timeoutMs?: number;
+}
+
+type Body = { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> };
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class EphemeraClient {
+  /** The base URL without a trailing slash or userinfo; safe to show. */
+  readonly url: string;
+  readonly #token: string;
+  readonly #fetch: FetchLike;
+  readonly #timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.url = normaliseUrl(options.url, "url");
+    if (!/^[\x21-\x7e]+$/.test(options.token)) {
+      throw new EphemeraConfigError("token: must be a non-empty API key or JWT without spaces");
+    }
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Asks for an entitlement; resolves with the grant and the credential (shown once) when policy approves. */
+  request(input: RequestInput): Promise<RequestResult> {
+    return this.#call("POST", "/v1/requests", { json: input });
+  }
+
+  getRequest(id: string): Promise<RequestView> {
+    return this.#call("GET", `/v1/requests/${segment(id)}`);
+  }
+
+  listGrants(filter: GrantFilter = {}): Promise<GrantPage> {
+    const query = new URLSearchParams();
+    if (filter.state !== undefined) {
+      const states: readonly string[] = typeof filter.state === "string" ? [filter.state] : filter.state;
+      if (states.length > 0) query.set("state", states.join(","));
+    }
+    if (filter.identity !== undefined) query.set("identity", filter.identity);
+    if (filter.target !== undefined) query.set("target", filter.target);
+    if (filter.after !== undefined) query.set("after", filter.after);
+    if (filter.limit !== undefined) query.set("limit", String(filter.limit));
+    const qs = query.toString();
+    return this.#call("GET", `/v1/grants${qs ? `?${qs}` : ""}`);
+  }
+
+  getGrant(id: string): Promise<Grant> {
+    return this.#call("GET", `/v1/grants/${segment(id)}`);
+  }
+
+  renew(id: string, duration?: Duration): Promise<RenewResult> {
+    return this.#call("POST", `/v1/grants/${segment(id)}/renew`, { json: duration === undefined ? {} : { duration } });
+  }
+
+  /** Ends a grant because its task is done; resolves once removal was verified (`removed`) or has failed. */
+  complete(id: string): Promise<Grant> {
+    return this.#call("POST", `/v1/grants/${segment(id)}/complete`, { json: {} });
+  }
+
+  /** Ends a grant by decision; resolves once removal was verified (`removed`) or has failed. */
+  revoke(id: string, reason?: string): Promise<Grant> {
+    return this.#call("POST", `/v1/grants/${segment(id)}/revoke`, { json: reason === undefined ? {} : { reason } });
+  }
+
+  /** Audit events with `seq > after` (admins only). */
+  audit(after?: number, limit?: number): Promise<AuditPage> {
+    const query = new URLSearchParams();
+    if (after !== undefined) query.set("after", String(after));
+    if (limit !== undefined) query.set("limit", String(limit));
+    const qs = query.toString();
+    return this.#call("GET", `/v1/audit${qs ? `?${qs}` : ""}`);
+  }
+
+  /** Recomputes the audit chain on the broker (admins only). */
+  verifyAudit(): Promise<AuditVerification> {
+    return this.#call("GET", "/v1/audit/verify");
+  }
+
+  /** RFC 7662: is this broker-issued token still active? */
+  introspect(token: string): Promise<Introspection> {
+    return this.#call("POST", "/v1/introspect", { form: { token } });
+  }
+
+  async #call<T>(method: "GET" | "POST", path: string, body?: Body): Promise<T> {
+    const headers: Record<string, string> = {
+      accept: "application/json, application/problem+json",
+      authorization: `Bearer ${this.#token}`,
+    };
+    let payload: string | undefined;
+    if (body && "json" in body) {
+      headers["content-type"] = "application/json";
+      payload = JSON.stringify(body.json);
+    } else if (body) {
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      payload = new URLSearchParams(body.form).toString();
+    }
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        ...(payload === undefined ? {} : { body: payload }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw this.#connectionError(error);
+    }
+
+    const parsed = parseJson(text);
+    if (response.ok) {
+      if (parsed === undefined) {
+        throw new EphemeraApiError(response.status, "invalid_response", "the broker's answer was not JSON", null);
+      }
+      return parsed as T;
+    }
+    if (isProblem(parsed)) throw new EphemeraApiError(response.status, parsed.code, parsed.detail, parsed);
+    const detail = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""} from ${method} ${path.split("?")[0]}`;
+    throw new EphemeraApiError(response.status, `http_${response.status}`, detail, null);
+  }
+
+  #connectionError(error: unknown): EphemeraConnectionError {
+    if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+      return new EphemeraConnectionError(
+        this.url,
+        `no answer from the broker at ${this.url} within ${Math.round(this.#timeoutMs / 1000)}s`,
+        { cause: error },
+      );
+    }
+    return new EphemeraConnectionError(this.url, `cannot reach the broker at ${this.url} (${reasonOf(error)})`, {
+      cause: error,
+    });
+  }
+}
+
+/** Builds a client from EPHEMERA_URL and EPHEMERA_TOKEN; names the variable that is missing. */
+export function fromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: Omit<ClientOptions, "url" | "token"> = {},
+): EphemeraClient {
+  const url = env.EPHEMERA_URL;
+  const token = env.EPHEMERA_TOKEN;
+  if (!url) throw new EphemeraConfigError("EPHEMERA_URL is not set: the broker's URL, e.g. http://127.0.0.1:8720");
+  if (!token) throw new EphemeraConfigError("EPHEMERA_TOKEN is not set: an API key for the broker");
+  normaliseUrl(url, "EPHEMERA_URL");
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new EphemeraConfigError("EPHEMERA_TOKEN: must not contain spaces");
+  return new EphemeraClient({ ...options, url, token });
+}
+
+function normaliseUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new EphemeraConfigError(`${name}: not a URL (expected e.g. http://127.0.0.1:8720)`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new EphemeraConfigError(`${name}: must be an http or https URL`);
+  }
+  url.username = "";
+  url.password = "";
+  url.search = "";
+  url.hash = "";
+  return url.toString().replace(/\/+$/, "");
+}
+
+function segment(id: string): string {
+  if (id.length === 0) throw new EphemeraConfigError("id: must not be empty");
+  return encodeURIComponent(id);
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short reason from fetch's nested causes (ECONNREFUSED, ENOTFOUND…); never a header or body. */
+function reasonOf(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === "string") return code;
+    if (current instanceof AggregateError) {
+      const first: unknown = current.errors[0];
+      if (first !== undefined) {
+        current = first;
+        continue;
+      }
+    }
+    current = current.cause;
+  }
+  return error instanceof Error ? error.message : "unknown error";
+}

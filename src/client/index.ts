@@ -1,0 +1,26 @@
+// Public surface of the TypeScript client (`ephemera/client`): the API client, withAccess and their errors.
+export type { ClientOptions, FetchLike } from "./client.js";
+export { EphemeraClient, fromEnv } from "./client.js";
+export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
+export type {
+  AccessRequest,
+  AuditEvent,
+  AuditPage,
+  AuditVerification,
+  Decision,
+  Duration,
+  Grant,
+  GrantFilter,
+  GrantPage,
+  GrantState,
+  Introspection,
+  Problem,
+  RemovalEvidence,
+  RenewResult,
+  RequestInput,
+  RequestResult,
+  RequestView,
+  WireCredential,
+} from "./types.js";
+export type { Credential, WithAccessOptions } from "./with-access.js";
+export { completeGrant, withAccess } from "./with-access.js";

@@ -1,0 +1,165 @@
+// The HTTP API's bodies as the client sees them: plain JSON types mirroring src/http/schemas.ts, with no server imports.
+
+export type GrantState = "issuing" | "active" | "revoking" | "revoke_failed" | "revoked" | "verified";
+
+/** A duration such as "15m", "1h30m", "90s", or whole seconds. */
+export type Duration = string | number;
+
+export interface RemovalEvidence {
+  readonly checkedAt: string | null;
+  readonly checks: readonly { readonly check: string; readonly passed: boolean; readonly observed: string }[];
+}
+
+export interface Grant {
+  readonly id: string;
+  readonly requestId: string;
+  readonly identity: string;
+  readonly target: string;
+  readonly entitlement: string;
+  readonly connectorType: string;
+  /** The downstream handle (username, token id, serial); never a secret. */
+  readonly handle: string;
+  readonly state: GrantState;
+  /** True only once removal was verified downstream. */
+  readonly removed: boolean;
+  readonly createdAt: string | null;
+  readonly issuedAt: string | null;
+  readonly expiresAt: string | null;
+  readonly maxExpiresAt: string | null;
+  readonly renewals: number;
+  readonly endReason: string | null;
+  readonly endedAt: string | null;
+  readonly endedBy: string | null;
+  readonly removalAttempts: number;
+  readonly lastError: string | null;
+  readonly revokedAt: string | null;
+  readonly verifiedAt: string | null;
+  readonly evidence: RemovalEvidence | null;
+}
+
+export interface Decision {
+  readonly outcome: string;
+  readonly approval: string;
+  readonly reason: string;
+  readonly policies: readonly string[];
+  readonly maxDurationSeconds: number | null;
+}
+
+export interface AccessRequest {
+  readonly id: string;
+  readonly identity: string;
+  readonly entitlement: string;
+  readonly durationSeconds: number;
+  readonly justification: string | null;
+  readonly ticket: string | null;
+  readonly intent: string | null;
+  readonly state: string;
+  readonly stateReason: string | null;
+  readonly decision: Decision | null;
+  readonly grantId: string | null;
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+}
+
+/** What the broker hands out once: `fields` for code, `env` for `ephemera exec`. */
+export interface WireCredential {
+  readonly fields: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface RequestInput {
+  /** "target/entitlement", e.g. "demo-api/read". */
+  readonly entitlement: string;
+  readonly duration?: Duration;
+  readonly justification?: string;
+  readonly ticket?: string;
+  readonly intent?: string;
+}
+
+export interface RequestResult {
+  readonly request: AccessRequest;
+  readonly grant: Grant;
+  readonly credential: WireCredential;
+}
+
+export interface RequestView {
+  readonly request: AccessRequest;
+  readonly grant: Grant | null;
+}
+
+export interface GrantFilter {
+  /** One state or several (sent comma-separated). */
+  readonly state?: GrantState | readonly GrantState[];
+  readonly identity?: string;
+  readonly target?: string;
+  /** The last grant id of the previous page. */
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+export interface GrantPage {
+  readonly grants: readonly Grant[];
+  /** Pass as `after` for the next page; null on the last page. */
+  readonly next: string | null;
+}
+
+export interface RenewResult {
+  readonly grant: Grant;
+  /** A fresh credential when the connector issues one on renewal (token targets do). */
+  readonly credential: WireCredential | null;
+  /** True when the renewal was shortened to the grant's maximum. */
+  readonly capped: boolean;
+}
+
+export interface AuditEvent {
+  readonly seq: number;
+  readonly id: string;
+  readonly time: string | null;
+  readonly code: string;
+  readonly severity: string;
+  readonly outcome: string;
+  readonly actor: { readonly type: string; readonly id: string };
+  readonly requestId: string | null;
+  readonly grantId: string | null;
+  readonly identityId: string | null;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export interface AuditPage {
+  readonly events: readonly AuditEvent[];
+  /** Pass as `after` for the next page; null on the last page. */
+  readonly next: number | null;
+}
+
+/** GET /v1/audit/verify: every hash and link recomputed; when broken, the first event that cannot be trusted. */
+export interface AuditVerification {
+  readonly ok: boolean;
+  /** Events verified (when broken: those before `firstBadSeq`). */
+  readonly count: number;
+  readonly headSeq?: number;
+  readonly headHash?: string;
+  readonly firstBadSeq?: number;
+  /** hash_mismatch, broken_link, gap, reordered, truncated or checkpoint_mismatch. */
+  readonly problem?: string;
+  readonly detail?: string;
+  readonly [key: string]: unknown;
+}
+
+/** RFC 7662 introspection response. */
+export interface Introspection {
+  readonly active: boolean;
+  readonly [key: string]: unknown;
+}
+
+/** An RFC 9457 problem document as the broker sends it. */
+export interface Problem {
+  /** `urn:ephemera:problem:<code>`. */
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: string;
+  readonly [extension: string]: unknown;
+}

@@ -1,0 +1,99 @@
+// withAccess: get a credential, run a task with it, and end the grant afterwards whatever the task did.
+import type { EphemeraClient } from "./client.js";
+import { fromEnv } from "./client.js";
+import { EphemeraApiError, EphemeraConnectionError } from "./errors.js";
+import type { Duration, Grant } from "./types.js";
+
+/** The credential a task receives; `env` is what `ephemera exec` puts in a child's environment. */
+export interface Credential {
+  readonly grantId: string;
+  /** ISO time the access ends unless renewed. */
+  readonly expiresAt: string;
+  readonly fields: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface WithAccessOptions {
+  readonly duration?: Duration;
+  readonly justification?: string;
+  readonly ticket?: string;
+  readonly intent?: string;
+  /** Defaults to `fromEnv()` (EPHEMERA_URL and EPHEMERA_TOKEN). */
+  readonly client?: EphemeraClient;
+  /**
+   * Told when ending the grant failed after the task threw (the task's error is the one rethrown). When the task
+   * succeeded, the failure is thrown instead. Either way the broker still ends the grant at its expiry.
+   */
+  readonly onCompleteError?: (error: unknown, grantId: string) => void;
+}
+
+/**
+ * Requests `entitlement`, calls `fn` with the credential and completes the grant in a `finally`, so access is removed
+ * whether `fn` returns or throws. Returns what `fn` returns; rethrows what `fn` throws.
+ */
+export async function withAccess<T>(
+  entitlement: string,
+  fn: (credential: Credential) => Promise<T> | T,
+  options: WithAccessOptions = {},
+): Promise<T> {
+  const client = options.client ?? fromEnv();
+  const { grant, credential } = await client.request({
+    entitlement,
+    ...(options.duration === undefined ? {} : { duration: options.duration }),
+    ...(options.justification === undefined ? {} : { justification: options.justification }),
+    ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
+    ...(options.intent === undefined ? {} : { intent: options.intent }),
+  });
+  const given: Credential = Object.freeze({
+    grantId: grant.id,
+    expiresAt: grant.expiresAt ?? credential.fields.expiresAt ?? "",
+    fields: Object.freeze({ ...credential.fields }),
+    env: Object.freeze({ ...credential.env }),
+  });
+
+  // Completion runs on both paths (the `finally` of the task); written out so a failed completion never hides fn's error.
+  let result: T;
+  try {
+    result = await fn(given);
+  } catch (error) {
+    try {
+      await completeGrant(client, grant.id);
+    } catch (completeError) {
+      reportQuietly(options, completeError, grant.id);
+    }
+    throw error;
+  }
+  await completeGrant(client, grant.id);
+  return result;
+}
+
+function reportQuietly(options: WithAccessOptions, error: unknown, grantId: string): void {
+  try {
+    options.onCompleteError?.(error, grantId);
+  } catch {
+    // The task's own error is what the caller must see.
+  }
+}
+
+/**
+ * Completes a grant, retrying briefly when the broker cannot be reached or is not ready. Resolves with the ended grant,
+ * or null when the grant had already ended (expired or revoked meanwhile: 409 invalid_state), which is not a failure.
+ */
+export async function completeGrant(
+  client: EphemeraClient,
+  grantId: string,
+  attempts = 3,
+  delayMs = 250,
+): Promise<Grant | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.complete(grantId);
+    } catch (error) {
+      if (error instanceof EphemeraApiError && error.status === 409 && error.code === "invalid_state") return null;
+      const transient =
+        error instanceof EphemeraConnectionError || (error instanceof EphemeraApiError && error.status === 503);
+      if (!transient || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
+    }
+  }
+}
