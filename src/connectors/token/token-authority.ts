@@ -208,9 +208,12 @@ export class TokenAuthority {
   /** Signs an RFC 9068 access token with the current key; `exp` is `expiresAt` rounded down to the second. */
   async sign(input: TokenClaimsInput, expiresAt: Millis): Promise<SignedToken> {
     const current = this.#requireCurrent();
-    const iat = Math.floor(this.#clock.now() / 1000);
+    const now = this.#clock.now();
+    if (expiresAt <= now) throw new EphemeraError("internal", "token expiry must be in the future");
+    const iat = Math.floor(now / 1000);
+    // Never later than the grant: with under a second left across a second boundary, exp equals iat and the
+    // token is born expired, which is honest; rounding up would let it outlive its grant.
     const exp = Math.floor(expiresAt / 1000);
-    if (exp <= iat) throw new EphemeraError("internal", "token expiry must be in the future");
     if (exp - iat > this.maxTokenLifetimeSeconds) {
       // Key publication is sized on this maximum: a longer token would outlive its key in the JWKS.
       throw new EphemeraError("internal", "token lifetime is above the token authority's maximum", {
