@@ -1,10 +1,10 @@
 // Through the API of a restarted broker: an audit log edited, cut or reordered behind the broker's back is reported.
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { openDatabase, type SqliteConnection } from "../src/storage/sqlite/driver.js";
 import { startTestBroker } from "./support/broker.js";
 
-type Tamper = (db: Database.Database) => void;
+type Tamper = (db: SqliteConnection) => void;
 
 async function runAndTamper(tamper: Tamper) {
   const first = await startTestBroker();
@@ -25,7 +25,7 @@ async function runAndTamper(tamper: Tamper) {
   const dataDir = first.dataDir;
   await first.broker.close();
 
-  const db = new Database(join(dataDir, "ephemera.db"));
+  const db = openDatabase(join(dataDir, "ephemera.db"));
   db.exec("DROP TRIGGER IF EXISTS audit_events_no_update; DROP TRIGGER IF EXISTS audit_events_no_delete;");
   tamper(db);
   db.close();

@@ -2,9 +2,9 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../domain/types.js";
+import { openDatabase, type SqliteConnection } from "../storage/sqlite/driver.js";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.js";
 import { creation, makeDraft, makeGrant, makeRequest } from "../storage/testing/fixtures.js";
 import { GENESIS_HASH, hashEvent } from "./chain.js";
@@ -41,10 +41,10 @@ afterAll(() => {
 });
 
 /** Copies the pristine log, lets `tamper` loose on it with raw SQL (guards dropped, as an intruder would), verifies. */
-async function verifyTampered(tamper: (db: Database.Database) => void) {
+async function verifyTampered(tamper: (db: SqliteConnection) => void) {
   const path = join(dir, `tampered-${copies++}.db`);
   copyFileSync(pristine, path);
-  const db = new Database(path);
+  const db = openDatabase(path);
   db.exec("DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;");
   tamper(db);
   db.close();

@@ -2,13 +2,13 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { StoreUnavailableError } from "../store.js";
 import { creation, insertGrants, makeDraft, makeRequest, T0 } from "../testing/fixtures.js";
 import { describeStoreContract } from "../testing/store-contract.js";
+import { openDatabase, type SqliteConnection } from "./driver.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.js";
 import { DUE_GRANTS_SQL, NEXT_DUE_SQL } from "./statements.js";
 
@@ -48,8 +48,8 @@ describe("SqliteStore", () => {
     return { store, path };
   }
 
-  function sideConnection(path: string): Database.Database {
-    const db = new Database(path);
+  function sideConnection(path: string): SqliteConnection {
+    const db = openDatabase(path);
     cleanups.push(async () => void db.close());
     return db;
   }

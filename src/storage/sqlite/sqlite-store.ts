@@ -1,7 +1,7 @@
 // The embedded Store: one SQLite file in WAL mode with durable commits, where concurrent change sets share a transaction.
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AccessRequest, AuditEvent, Grant, GrantState, Millis } from "../../domain/types.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
@@ -14,6 +14,7 @@ import {
   type StoredState,
   StoreUnavailableError,
 } from "../store.js";
+import { openDatabase } from "./driver.js";
 import { GroupCommit } from "./group-commit.js";
 import { type GrantRow, rowToApiKey, rowToEvent, rowToGrant, rowToRequest, rowToState } from "./rows.js";
 import { type BatchStats, runBatch } from "./run-batch.js";
@@ -45,7 +46,7 @@ export class SqliteStore implements Store {
     if (options.path !== ":memory:" && options.path !== "") {
       mkdirSync(dirname(resolve(options.path)), { recursive: true });
     }
-    this.#db = new Database(options.path, { timeout: busyTimeoutMs });
+    this.#db = openDatabase(options.path, { timeout: busyTimeoutMs });
     this.#db.pragma("journal_mode = WAL");
     // FULL syncs the WAL on every commit: a change set reported applied survives power loss, not just a crash.
     this.#db.pragma("synchronous = FULL");
