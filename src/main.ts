@@ -81,7 +81,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     entitlement: (name) => entitlements.get(name),
     connector: (id) => connectors.get(id),
   };
-  const metrics = new LifecycleMetrics(store);
+  const metrics = new LifecycleMetrics(store, () => store.stats);
   const deps: LifecycleDeps = {
     store,
     clock,

@@ -84,6 +84,12 @@ export interface RotateResponse {
 export interface Connector {
   readonly type: string;
   readonly targetId: string;
+  /**
+   * True when `issue` makes nothing outside the broker's process (a signed token exists only in memory until it is
+   * handed out). The broker then commits the grant, already active, in one transaction after `issue` returns: a crash
+   * before that commit leaves nothing behind anywhere. False or absent for every connector that touches a target.
+   */
+  readonly issuesInProcess?: boolean;
   /** Checks an entitlement's settings at start; throws with a message naming the bad setting. */
   validateEntitlement(entitlement: EntitlementSpec): void;
   /** Chooses the downstream handle before anything is made downstream. Pure and local: no network. */

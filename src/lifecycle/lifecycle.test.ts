@@ -208,6 +208,57 @@ describe("lifecycle", () => {
   });
 });
 
+describe("credentials made inside the broker", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await makeHarness();
+    h.target.issuesInProcess = true;
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it("commits the grant active in one step, after the credential is made and before it is handed out", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    expect(h.target.stateAtIssue).toEqual([null]); // nothing stored yet: the credential exists only in memory
+    expect(await h.store.getGrant(result.grant.id)).toMatchObject({ state: "active", version: 2 });
+    const events = await h.store.listAudit(0, 10);
+    expect(events.map((e) => e.code)).toEqual(["request.approved", "grant.issuing", "grant.issued"]);
+    expect(new Set(events.map((e) => e.seq)).size).toBe(3);
+    h.clock.advance(300_000);
+    await h.scheduler.runOnce();
+    expect((await h.store.getGrant(result.grant.id))?.state).toBe("verified");
+  });
+
+  it("a failed issue records the request as failed and leaves no grant", async () => {
+    h.target.failIssue = true;
+    h.target.accounts.clear();
+    const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+    expect(error.code).toBe("downstream_unavailable");
+    expect(await h.store.listGrants({ limit: 10 })).toHaveLength(0);
+    expect(await codes(h)).toEqual(["request.approved", "request.failed"]);
+  });
+
+  it("a failed commit hands nothing out", async () => {
+    await h.close();
+    h = await makeHarness({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, prop) {
+            if (prop === "apply") return async () => Promise.reject(new Error("disk full"));
+            const value: unknown = Reflect.get(target, prop, target);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        }),
+    });
+    h.target.issuesInProcess = true;
+    const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+    expect(error.code).toBe("audit_unavailable");
+    expect(await h.store.listGrants({ limit: 10 })).toHaveLength(0);
+  });
+});
+
 describe("fail closed", () => {
   it("no audit record, no credential: a failed commit of the issue takes the credential back", async () => {
     const h = await makeHarness({

@@ -1,16 +1,26 @@
 // Identifiers: random, URL-safe, prefixed by what they name (`req_`, `grt_`, `evt_`) so a reader knows what a bare id is.
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-/** `length` characters of [0-9a-z] from a CSPRNG, without modulo bias. */
+// Random bytes are drawn from the CSPRNG 4 KiB at a time: one call per id cost 5% of a busy broker's thread.
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+
+function randomByte(): number {
+  if (poolAt === POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  return POOL[poolAt++]!;
+}
+
+/** `length` characters of [0-9a-z] from a CSPRNG, without modulo bias (bytes ≥ 252 are dropped). */
 export function randomToken(length: number): string {
   let out = "";
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 252) out += ALPHABET[byte % 36];
-      if (out.length === length) break;
-    }
+    const byte = randomByte();
+    if (byte < 252) out += ALPHABET[byte % 36];
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // The broker's token authority: one Ed25519 key ring shared by every token target; signs, verifies, rotates, revokes, introspects.
+import { type KeyObject, sign as signBytes } from "node:crypto";
 import type { CryptoKey } from "jose";
-import { SignJWT } from "jose";
 import type { AuditCode } from "../../audit/codes.js";
 import { severityOf } from "../../audit/codes.js";
 import type { AuditDraft, Millis } from "../../domain/types.js";
@@ -63,6 +63,12 @@ export type IntrospectionResponse =
   | { readonly active: false }
   | ({ readonly active: true; readonly token_type: "Bearer" } & AccessTokenClaims);
 
+/** The current signing key with its encoded JWS header, built once per key. */
+function signer(kid: string, privateKey: KeyObject): { kid: string; privateKey: KeyObject; header: string } {
+  const header = Buffer.from(JSON.stringify({ alg: TOKEN_ALG, kid, typ: ACCESS_TOKEN_TYP })).toString("base64url");
+  return { kid, privateKey, header };
+}
+
 interface LoadedKey {
   readonly record: StoredKey;
   readonly publicKey: CryptoKey;
@@ -90,7 +96,7 @@ export class TokenAuthority {
   readonly #leewayMs: number;
   readonly #denyList: DenyList;
   #keys = new Map<string, LoadedKey>();
-  #current: { readonly kid: string; readonly privateKey: CryptoKey } | null = null;
+  #current: { readonly kid: string; readonly privateKey: KeyObject; readonly header: string } | null = null;
   #lastRefreshAt = Number.NEGATIVE_INFINITY;
   #rotation: Promise<string> | null = null;
   #ready = false;
@@ -137,7 +143,7 @@ export class TokenAuthority {
     }
     const current = pickCurrent([...keys.values()].map((k) => k.record));
     if (current && current.kid !== this.#current?.kid) {
-      this.#current = { kid: current.kid, privateKey: await openPrivateKey(current, this.#sealer) };
+      this.#current = signer(current.kid, openPrivateKey(current, this.#sealer));
     } else if (!current) {
       this.#current = null;
     }
@@ -183,7 +189,7 @@ export class TokenAuthority {
     }
     await this.#store.apply({ writes, audit });
     // The key just made is the newest, so the reload keeps it (and its unsealed private key) as current.
-    this.#current = { kid: record.kid, privateKey };
+    this.#current = signer(record.kid, privateKey);
     await this.refresh();
     return record.kid;
   }
@@ -231,9 +237,10 @@ export class TokenAuthority {
       nbf: iat,
       exp,
     };
-    const token = await new SignJWT({ ...claims })
-      .setProtectedHeader({ alg: TOKEN_ALG, kid: current.kid, typ: ACCESS_TOKEN_TYP })
-      .sign(current.privateKey);
+    // JWS compact serialisation (RFC 7515 §7.1) with Ed25519 (RFC 8037): header.payload.signature, base64url.
+    const signingInput = `${current.header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+    const signature = signBytes(null, Buffer.from(signingInput), current.privateKey).toString("base64url");
+    const token = `${signingInput}.${signature}`;
     return { token, kid: current.kid, claims };
   }
 
@@ -299,7 +306,7 @@ export class TokenAuthority {
     return until === null || now < until;
   }
 
-  #requireCurrent(): { readonly kid: string; readonly privateKey: CryptoKey } {
+  #requireCurrent(): { readonly kid: string; readonly privateKey: KeyObject; readonly header: string } {
     if (!this.#current) throw new EphemeraError("unavailable", "the token authority has no signing key; call init()");
     return this.#current;
   }

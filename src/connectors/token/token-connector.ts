@@ -50,6 +50,8 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
   return {
     type: "token",
     targetId: target.id,
+    // A token exists only in this process until the broker hands it out, so issuing needs one durable write.
+    issuesInProcess: true,
 
     validateEntitlement(entitlement) {
       parseEntitlementSettings(entitlement);

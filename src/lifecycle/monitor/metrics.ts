@@ -13,7 +13,7 @@ export class LifecycleMetrics implements LifecycleObserver {
   readonly #overrun: Histogram<"target">;
   readonly #privilege: Histogram<"target">;
 
-  constructor(store: Store) {
+  constructor(store: Store, storeStats?: () => { commits: number; changeSets: number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "ephemera_" });
     this.#decisions = new Counter({
@@ -76,6 +76,26 @@ export class LifecycleMetrics implements LifecycleObserver {
         for (const [state, count] of await store.countGrantsByState()) this.set({ state }, count);
       },
     });
+    if (storeStats) {
+      new Counter({
+        name: "ephemera_store_commits_total",
+        help: "Durable store transactions; change sets ÷ commits is how many writes share one fsync.",
+        registers,
+        collect() {
+          this.reset();
+          this.inc(storeStats().commits);
+        },
+      });
+      new Counter({
+        name: "ephemera_store_change_sets_total",
+        help: "Change sets (a state change and its audit events) committed.",
+        registers,
+        collect() {
+          this.reset();
+          this.inc(storeStats().changeSets);
+        },
+      });
+    }
     new Gauge({
       name: "ephemera_grants_revoke_failed",
       help: "ALARM when above zero: grants whose removal has failed and is being retried.",

@@ -7,6 +7,7 @@ import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { issueGrant } from "../issue/issue-grant.js";
+import { issueInProcess } from "../issue/issue-in-process.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
 
@@ -163,26 +164,31 @@ export async function requestAccess(
     dueAt: now + deps.settings.removalClaimMs,
     version: 1,
   };
+  const opening = [
+    draft("request.approved", now, actorOf(caller), { request }, { ...decisionData, approval: decision.approval }),
+    draft(
+      "grant.issuing",
+      now,
+      actorOf(caller),
+      { grant },
+      {
+        handle,
+        expiresAt: grant.expiresAt,
+        maxExpiresAt: grant.maxExpiresAt,
+      },
+    ),
+  ];
+  if (connector.issuesInProcess) {
+    const issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening);
+    return { outcome: "issued", ...issued };
+  }
   // The grant row, its handle and its expiry are durable before anything exists downstream (DESIGN §2).
   await commit(deps, {
     writes: [
       { kind: "insertRequest", request },
       { kind: "insertGrant", grant },
     ],
-    audit: [
-      draft("request.approved", now, actorOf(caller), { request }, { ...decisionData, approval: decision.approval }),
-      draft(
-        "grant.issuing",
-        now,
-        actorOf(caller),
-        { grant },
-        {
-          handle,
-          expiresAt: grant.expiresAt,
-          maxExpiresAt: grant.maxExpiresAt,
-        },
-      ),
-    ],
+    audit: opening,
   });
   const issued = await issueGrant(deps, caller, request, grant, entitlement, connector);
   return { outcome: "issued", ...issued };

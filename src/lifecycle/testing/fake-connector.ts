@@ -15,6 +15,8 @@ import { Secret } from "../../support/secret.js";
 
 export class FakeConnector implements Connector {
   readonly type = "fake";
+  /** Set to imitate a connector whose credential exists only inside the broker until handed out. */
+  issuesInProcess = false;
   /** Handles that exist downstream, with the password issued for each. */
   readonly accounts = new Map<string, string>();
   /** The grant state the store held when each issue call began: proves the row is committed first. */

@@ -48,6 +48,9 @@ export class SqliteStore implements Store {
     }
     this.#db = openDatabase(options.path, { timeout: busyTimeoutMs });
     this.#db.pragma("journal_mode = WAL");
+    // Each change set runs in a savepoint whose sub-journal spills to a temp file past 64 KiB, one pwrite per page;
+    // kept in memory it costs nothing in durability (it only serves ROLLBACK TO inside the open transaction).
+    this.#db.pragma("temp_store = MEMORY");
     // FULL syncs the WAL on every commit: a change set reported applied survives power loss, not just a crash.
     this.#db.pragma("synchronous = FULL");
     this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);

@@ -1,0 +1,79 @@
+// Stage 4, issue, for credentials made inside the broker (signed tokens): the grant is committed active in one step.
+//
+// Crash safety needs the grant durable before anything exists outside the broker. A token exists nowhere but in this
+// process until the response carries it, and the response is sent only after this commit; so committing the grant
+// together with its issue keeps the invariant with one durable write instead of two.
+import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+import { grantIssued, transitionRequest } from "../../domain/transitions.js";
+import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
+import { describeError, EphemeraError } from "../../support/errors.js";
+import { actorOf, draft, systemActor } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import type { IssuedGrant } from "./issue-grant.js";
+
+export async function issueInProcess(
+  deps: LifecycleDeps,
+  caller: Identity,
+  request: AccessRequest,
+  grant: Grant,
+  entitlement: EntitlementSpec,
+  connector: Connector,
+  opening: readonly AuditDraft[],
+): Promise<IssuedGrant> {
+  let credential: IssuedCredential;
+  let handleData: Grant["handleData"];
+  try {
+    const response = await connector.issue({ grant, identity: caller, entitlement, expiresAt: grant.expiresAt });
+    credential = response.credential;
+    handleData = { ...grant.handleData, ...response.handleData };
+  } catch (error) {
+    // Nothing was made anywhere; the request is recorded as failed, the grant never existed.
+    const now = deps.clock.now();
+    const failed = transitionRequest(request, "fail", now, {
+      grantId: null,
+      stateReason: "the target could not issue the credential",
+    });
+    await commit(deps, {
+      writes: [{ kind: "insertRequest", request: failed }],
+      audit: [
+        ...opening.filter((a) => a.code === "request.approved"),
+        draft(
+          "request.failed",
+          now,
+          systemActor("issuer"),
+          { request: failed },
+          { error: describeError(error) },
+          "failure",
+        ),
+      ],
+    });
+    throw new EphemeraError("downstream_unavailable", `target '${grant.targetId}' could not issue the credential`, {
+      detail: describeError(error),
+      cause: error,
+    });
+  }
+
+  const now = deps.clock.now();
+  const active = grantIssued(grant, now, grant.expiresAt, handleData);
+  const issuedRequest = transitionRequest(request, "issue", now);
+  // If this commit fails the credential is dropped unseen: it was never handed out and nothing else knows it.
+  await commit(deps, {
+    writes: [
+      { kind: "insertRequest", request: issuedRequest },
+      { kind: "insertGrant", grant: active },
+    ],
+    audit: [
+      ...opening,
+      draft(
+        "grant.issued",
+        now,
+        actorOf(caller),
+        { grant: active },
+        { handle: grant.handle, expiresAt: active.expiresAt },
+      ),
+    ],
+  });
+  deps.observer.issued(active);
+  return { request: issuedRequest, grant: active, credential };
+}
