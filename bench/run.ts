@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     log("1/4 token issue over HTTP (broker child process)");
     const http = await httpScenario(root);
 
-    log("2/4 raw floor: jose EdDSA sign + one durable SQLite insert");
+    log("2/4 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
     const floorDir = join(root, "floor");
     mkdirSync(floorDir);
     const floorRun = await withOtherCpu(() => runFloor(floorDir, { maxMs: 2000, maxOps: 50_000 }));
