@@ -77,7 +77,8 @@ function seedPair(now: number, expiresAt: number, kid: string): { request: Acces
     updatedAt: now,
     version: 2,
   };
-  const grant: Grant = {
+  // Seeded as the lifecycle makes them: opened in `issuing`, then issued (active, version 2).
+  const opened = ephemera.openGrant({
     id: grantId,
     requestId,
     identityId: IDENTITY_ID,
@@ -85,24 +86,13 @@ function seedPair(now: number, expiresAt: number, kid: string): { request: Acces
     entitlement: ENTITLEMENT,
     connectorType: "token",
     handle: grantId,
-    handleData: { kid },
-    state: "active",
+    handleData: {},
     createdAt: now,
-    issuedAt: now,
     expiresAt,
     maxExpiresAt: expiresAt,
-    renewals: 0,
-    endReason: null,
-    endedAt: null,
-    endedBy: null,
-    attempts: 0,
-    lastError: null,
-    revokedAt: null,
-    verifiedAt: null,
-    evidence: null,
     dueAt: expiresAt,
-    version: 2,
-  };
+  });
+  const grant: Grant = ephemera.grantIssued(opened, now, expiresAt, { kid });
   return { request, grant };
 }
 

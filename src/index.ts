@@ -6,7 +6,7 @@ export { buildConfig, ConfigError, loadConfigFile } from "./config/index.js";
 export type { Connector, ConnectorFactory, EntitlementSpec } from "./connectors/index.js";
 export { CONNECTOR_TYPES, TokenAuthority } from "./connectors/index.js";
 export type { AccessRequest, AuditEvent, Grant, GrantState, Identity } from "./domain/index.js";
-export { GRANT_TRANSITIONS, parseDuration, REQUEST_TRANSITIONS } from "./domain/index.js";
+export { GRANT_TRANSITIONS, grantIssued, openGrant, parseDuration, REQUEST_TRANSITIONS } from "./domain/index.js";
 export { generateApiKey, hashApiKey } from "./identity/index.js";
 export type { Broker, StartOptions } from "./main.js";
 export { startBroker } from "./main.js";

@@ -1,12 +1,14 @@
 // The domain's public surface: types, durations and the transitions table.
 export { formatDuration, parseDuration } from "./duration.js";
-export type { GrantEvent, RequestEvent } from "./transitions.js";
+export type { GrantEvent, GrantOpening, RequestEvent } from "./transitions.js";
 export {
   canTransitionGrant,
   canTransitionRequest,
   GRANT_TRANSITIONS,
+  grantIssued,
   IllegalTransitionError,
   LIVE_GRANT_STATES,
+  openGrant,
   REQUEST_TRANSITIONS,
 } from "./transitions.js";
 export type {

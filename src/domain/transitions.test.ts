@@ -12,6 +12,7 @@ import {
   grantRetry,
   grantVerified,
   IllegalTransitionError,
+  openGrant,
   REQUEST_TRANSITIONS,
   type RequestEvent,
   transitionRequest,
@@ -22,7 +23,7 @@ const GRANT_STATES: GrantState[] = ["issuing", "active", "revoking", "revoke_fai
 const REQUEST_STATES: RequestState[] = ["pending", "approved", "denied", "cancelled", "timed_out", "issued", "failed"];
 
 function grant(state: GrantState): Grant {
-  return {
+  const opened = openGrant({
     id: "grt_1",
     requestId: "req_1",
     identityId: "ci",
@@ -31,23 +32,12 @@ function grant(state: GrantState): Grant {
     connectorType: "token",
     handle: "grt_1",
     handleData: {},
-    state,
     createdAt: 0,
-    issuedAt: null,
     expiresAt: 60_000,
     maxExpiresAt: 120_000,
-    renewals: 0,
-    endReason: null,
-    endedAt: null,
-    endedBy: null,
-    attempts: 0,
-    lastError: null,
-    revokedAt: null,
-    verifiedAt: null,
-    evidence: null,
     dueAt: 60_000,
-    version: 1,
-  };
+  });
+  return { ...opened, state };
 }
 
 function request(state: RequestState): AccessRequest {

@@ -49,6 +49,42 @@ export function canTransitionRequest(state: RequestState, event: RequestEvent): 
   return (REQUEST_TRANSITIONS[event].from as readonly RequestState[]).includes(state);
 }
 
+/** What a new grant is made of: who, what, the downstream handle chosen before the downstream call, and its times. */
+export interface GrantOpening {
+  readonly id: string;
+  readonly requestId: string;
+  readonly identityId: string;
+  readonly targetId: string;
+  readonly entitlement: string;
+  readonly connectorType: string;
+  readonly handle: string;
+  readonly handleData: Grant["handleData"];
+  readonly createdAt: Millis;
+  readonly expiresAt: Millis;
+  readonly maxExpiresAt: Millis;
+  /** When the scheduler takes the grant over if its issuer never finishes. */
+  readonly dueAt: Millis;
+}
+
+/** A grant as it is first committed: `issuing`, nothing ended, nothing removed. */
+export function openGrant(opening: GrantOpening): Grant {
+  return {
+    ...opening,
+    state: "issuing",
+    issuedAt: null,
+    renewals: 0,
+    endReason: null,
+    endedAt: null,
+    endedBy: null,
+    attempts: 0,
+    lastError: null,
+    revokedAt: null,
+    verifiedAt: null,
+    evidence: null,
+    version: 1,
+  };
+}
+
 function nextGrant(grant: Grant, event: GrantEvent, patch: Partial<Grant>): Grant {
   if (!canTransitionGrant(grant.state, event)) throw new IllegalTransitionError("grant", event, grant.state);
   return { ...grant, ...patch, state: GRANT_TRANSITIONS[event].to, version: grant.version + 1 };

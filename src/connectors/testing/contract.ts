@@ -1,6 +1,7 @@
 // The contract suite every connector passes against its real target: issue works, revoke removes and proves it, nothing leaks.
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openGrant } from "../../domain/transitions.js";
 import type { Grant, Identity, Millis } from "../../domain/types.js";
 import { newId } from "../../support/ids.js";
 import type { Connector, EntitlementSpec, IssuedCredential, IssueResponse } from "../connector.js";
@@ -30,7 +31,7 @@ export function issuingGrant(params: {
   const id = newId("grt");
   const { handle, handleData } = connector.prepare({ grantId: id, identity, entitlement });
   const expiresAt = now + entitlement.defaultDurationSeconds * 1000;
-  return {
+  return openGrant({
     id,
     requestId: newId("req"),
     identityId: identity.id,
@@ -39,23 +40,11 @@ export function issuingGrant(params: {
     connectorType: connector.type,
     handle,
     handleData,
-    state: "issuing",
     createdAt: now,
-    issuedAt: null,
     expiresAt,
     maxExpiresAt: now + entitlement.maxDurationSeconds * 1000,
-    renewals: 0,
-    endReason: null,
-    endedAt: null,
-    endedBy: null,
-    attempts: 0,
-    lastError: null,
-    revokedAt: null,
-    verifiedAt: null,
-    evidence: null,
     dueAt: expiresAt,
-    version: 1,
-  };
+  });
 }
 
 /** The grant as committed after a successful issue: `active`, with the connector's handle data merged in. */

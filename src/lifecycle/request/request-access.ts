@@ -1,6 +1,7 @@
 // Stage 1, request: validate what the caller asks for, ask policy, and hand an allowed request to the issue stage.
 import type { IssuedCredential } from "../../connectors/connector.js";
 import { parseDuration } from "../../domain/duration.js";
+import { openGrant } from "../../domain/transitions.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
 import { newId } from "../../support/ids.js";
 import { actorOf, draft } from "../audit-draft.js";
@@ -137,7 +138,7 @@ export async function requestAccess(
   const grantId = newId("grt");
   const request: AccessRequest = { ...base, grantId };
   const { handle, handleData } = connector.prepare({ grantId, identity: caller, entitlement });
-  const grant: Grant = {
+  const grant = openGrant({
     id: grantId,
     requestId: request.id,
     identityId: caller.id,
@@ -146,24 +147,12 @@ export async function requestAccess(
     connectorType: connector.type,
     handle,
     handleData,
-    state: "issuing",
     createdAt: now,
-    issuedAt: null,
     expiresAt: now + durationSeconds * 1000,
     maxExpiresAt: now + maxSeconds * 1000,
-    renewals: 0,
-    endReason: null,
-    endedAt: null,
-    endedBy: null,
-    attempts: 0,
-    lastError: null,
-    revokedAt: null,
-    verifiedAt: null,
-    evidence: null,
     // If this worker dies before the credential is handed out, the grant is removed once this claim lapses.
     dueAt: now + deps.settings.removalClaimMs,
-    version: 1,
-  };
+  });
   const opening = [
     draft("request.approved", now, actorOf(caller), { request }, { ...decisionData, approval: decision.approval }),
     draft(

@@ -1,4 +1,6 @@
 // Builders of requests, grants and audit drafts for store tests: valid by default, every field overridable.
+
+import { openGrant } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant } from "../../domain/types.js";
 import { newId } from "../../support/ids.js";
 import type { ChangeSet, Store } from "../store.js";
@@ -28,7 +30,7 @@ export function makeRequest(overrides: Partial<AccessRequest> = {}): AccessReque
 }
 
 export function makeGrant(request: AccessRequest, overrides: Partial<Grant> = {}): Grant {
-  return {
+  const grant = openGrant({
     id: newId("grt"),
     requestId: request.id,
     identityId: request.identityId,
@@ -37,24 +39,12 @@ export function makeGrant(request: AccessRequest, overrides: Partial<Grant> = {}
     connectorType: "postgres",
     handle: `eph_${request.id.slice(4, 14)}`,
     handleData: {},
-    state: "issuing",
     createdAt: T0,
-    issuedAt: null,
     expiresAt: T0 + 900_000,
     maxExpiresAt: T0 + 3_600_000,
-    renewals: 0,
-    endReason: null,
-    endedAt: null,
-    endedBy: null,
-    attempts: 0,
-    lastError: null,
-    revokedAt: null,
-    verifiedAt: null,
-    evidence: null,
     dueAt: T0 + 900_000,
-    version: 1,
-    ...overrides,
-  };
+  });
+  return { ...grant, ...overrides };
 }
 
 export function makeDraft(overrides: Partial<AuditDraft> = {}): AuditDraft {
