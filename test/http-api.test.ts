@@ -287,3 +287,29 @@ describe("bodies that are optional", () => {
     });
   });
 });
+
+describe("races", () => {
+  it("complete and revoke at once: one wins, the other gets 409, never a 500", async () => {
+    for (let i = 0; i < 5; i++) {
+      const body = await issue();
+      const [a, b] = await Promise.all([
+        post(`/v1/grants/${body.grant.id}/complete`, t.keys.ci),
+        post(`/v1/grants/${body.grant.id}/revoke`, t.keys.ci),
+      ]);
+      const statuses = [a.statusCode, b.statusCode].sort();
+      expect(statuses, `${a.body} ${b.body}`).toEqual([200, 409]);
+      const loser = a.statusCode === 409 ? a : b;
+      expect(loser.json().code).toBe("invalid_state");
+    }
+  });
+
+  it("renew racing complete never answers 500", async () => {
+    const body = await issue();
+    const [renewed, completed] = await Promise.all([
+      post(`/v1/grants/${body.grant.id}/renew`, t.keys.ci, { duration: "10m" }),
+      post(`/v1/grants/${body.grant.id}/complete`, t.keys.ci),
+    ]);
+    expect([renewed.statusCode, completed.statusCode].every((s) => s < 500)).toBe(true);
+    expect((await get(`/v1/grants/${body.grant.id}`, t.keys.ci)).json().state).toBe("verified");
+  });
+});

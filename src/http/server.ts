@@ -8,6 +8,7 @@ import type { AuthenticatorChain } from "../identity/authenticate.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { refuse } from "../lifecycle/refuse.js";
+import { ConflictError } from "../storage/store.js";
 import { describeError, EphemeraError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { fromFrameworkError, sendProblem } from "./problem.js";
@@ -110,7 +111,15 @@ export async function buildServer(services: HttpServices): Promise<App> {
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    let problem = error instanceof EphemeraError ? error : fromFrameworkError(error);
+    let problem =
+      error instanceof EphemeraError
+        ? error
+        : error instanceof ConflictError
+          ? // Another request or the scheduler changed the grant first (e.g. complete racing expiry): 409, not 500.
+            new EphemeraError("invalid_state", "the grant changed while this request ran; read it again", {
+              extensions: { retryable: true },
+            })
+          : fromFrameworkError(error);
     if (problem && !(error instanceof EphemeraError)) {
       // Bad input is refused and the refusal audited; nothing else changes.
       problem = await refuse(services.deps, request.caller, {

@@ -156,6 +156,56 @@ describe("lifecycle", () => {
     expect((await h.store.getGrant(result.grant.id))?.renewals).toBe(2);
   });
 
+  it("refuses to renew a grant whose expiry has passed, even before the scheduler has ended it", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    h.clock.advance(60_000);
+    const error = await rejection(renewGrant(h.deps, h.ci, result.grant.id, { duration: "5m" }, meta));
+    expect(error.code).toBe("invalid_state");
+    expect((await h.store.getGrant(result.grant.id))?.expiresAt).toBe(result.grant.expiresAt);
+  });
+
+  it("an admin may renew another identity's grant but never receives its credential", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "5m" }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    h.target.renewCredential = true;
+    const byAdmin = await renewGrant(h.deps, h.admin, result.grant.id, { duration: "10m" }, meta);
+    expect(byAdmin.credential).toBeNull();
+    const byOwner = await renewGrant(h.deps, h.ci, result.grant.id, { duration: "20m" }, meta);
+    expect(byOwner.credential).not.toBeNull();
+  });
+
+  it("a scheduler pass that keeps failing waits for the poll interval instead of spinning", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
+    if (result.outcome !== "issued") throw new Error("not issued");
+    h.clock.advance(60_000);
+    let passes = 0;
+    const realDue = h.store.dueGrants.bind(h.store);
+    const failing = new ExpiryScheduler(
+      {
+        ...h.deps,
+        store: new Proxy(h.store, {
+          get(target, prop) {
+            if (prop === "dueGrants") {
+              return (now: number, limit: number) => {
+                passes++;
+                return realDue(now, limit);
+              };
+            }
+            if (prop === "apply") return async () => Promise.reject(new Error("disk full"));
+            const value: unknown = Reflect.get(target, prop, target);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        }),
+      },
+      { batch: 100, concurrency: 4, pollIntervalMs: 200 },
+    );
+    failing.start();
+    await new Promise((r) => setTimeout(r, 500));
+    await failing.stop();
+    expect(passes).toBeLessThanOrEqual(8); // ~3 passes at 200 ms, not hundreds
+  });
+
   it.each([
     [{ entitlement: "db/write" }, "unknown_entitlement"],
     [{ entitlement: "db/read", duration: 0 }, "invalid_duration"],

@@ -22,6 +22,7 @@ export class ExpiryScheduler {
   #running: Promise<void> | null = null;
   #stopped = true;
   #wakeAt = Number.POSITIVE_INFINITY;
+  #failures = 0;
 
   constructor(
     private readonly deps: LifecycleDeps,
@@ -104,9 +105,13 @@ export class ExpiryScheduler {
     }
     this.#running = (async () => {
       try {
+        const failuresBefore = this.#failures;
         await this.runOnce();
         const next = await this.deps.store.nextDueAt();
-        this.#schedule(next === null ? this.options.pollIntervalMs : next - this.deps.clock.now());
+        const delay = next === null ? this.options.pollIntervalMs : next - this.deps.clock.now();
+        // A grant whose processing failed outright (the store refused even the failure record) is still due:
+        // wait a poll interval rather than spin on it. Grants that merely became due meanwhile go at once.
+        this.#schedule(this.#failures > failuresBefore ? Math.max(delay, this.options.pollIntervalMs) : delay);
       } catch (error) {
         this.deps.logger.error({ err: describeError(error) }, "expiry scheduler pass failed; retrying");
         this.#schedule(this.options.pollIntervalMs);
@@ -136,6 +141,7 @@ export class ExpiryScheduler {
       }
     } catch (error) {
       if (error instanceof ConflictError) return; // someone else moved it first
+      this.#failures++;
       this.deps.logger.error({ grantId: grant.id, err: describeError(error) }, "could not process a due grant");
     }
   }

@@ -37,6 +37,10 @@ export async function renewGrant(
   if (grant.state !== "active" || !entitlement || !connector) {
     throw await deny("invalid_state", `grant '${grant.id}' is ${grant.state}, not active`);
   }
+  // Past its expiry a grant is over, even if the scheduler has not ended it yet: renewal must not revive it.
+  if (grant.expiresAt <= deps.clock.now()) {
+    throw await deny("invalid_state", `grant '${grant.id}' has expired`);
+  }
   const seconds = input.duration === undefined ? entitlement.defaultDurationSeconds : parseDuration(input.duration);
   if (seconds === null || seconds <= 0) {
     throw await deny(
@@ -53,7 +57,9 @@ export async function renewGrant(
   if (grant.expiresAt >= grant.maxExpiresAt) {
     throw await deny("max_duration_reached", `grant '${grant.id}' already runs to its maximum`);
   }
-  const owner = grant.identityId === caller.id ? caller : (deps.catalog.identity(grant.identityId) ?? caller);
+  // Policy is asked about the grant's owner, whoever renews; an owner no longer configured cannot be renewed for.
+  const owner = grant.identityId === caller.id ? caller : deps.catalog.identity(grant.identityId);
+  if (!owner) throw await deny("denied", `identity '${grant.identityId}' is no longer configured`);
   const decision = evaluateRequest(deps, owner, entitlement, seconds, {}, meta, "renew");
   if (decision.outcome === "deny") throw await deny("denied", decision.reason);
 
@@ -89,5 +95,7 @@ export async function renewGrant(
     ],
   });
   deps.observer.renewed(renewed);
-  return { grant: renewed, credential: response.credential, capped: wanted > expiresAt };
+  // A fresh credential goes only to the grant's owner: an admin extending someone's access does not get to use it.
+  const credential = caller.id === grant.identityId ? response.credential : null;
+  return { grant: renewed, credential, capped: wanted > expiresAt };
 }

@@ -1,6 +1,7 @@
 // Ends a grant — expiry, completion, revocation, recovery — and starts its removal, in one audited step.
 import { canTransitionGrant, grantEnded, grantRetry } from "../../domain/transitions.js";
 import type { Actor, EndReason, Grant, Identity } from "../../domain/types.js";
+import { ConflictError } from "../../storage/store.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
@@ -86,16 +87,23 @@ export async function endGrantByCaller(
   reason: "completed" | "revoked",
   note: string | null = null,
 ): Promise<Grant> {
-  const grant = await loadOwnGrant(deps, caller, grantId);
-  if (!canTransitionGrant(grant.state, "end") || grant.state === "issuing") {
-    throw await refuse(deps, caller, {
-      auditCode: "request.rejected",
-      errorCode: "invalid_state",
-      message: `grant '${grant.id}' is ${grant.state}, not active`,
-      grantId: grant.id,
-      extensions: { state: grant.state },
-    });
+  // A renewal may move the grant between our read and our write; then read it again and end what is there.
+  for (let attempt = 1; ; attempt++) {
+    const grant = await loadOwnGrant(deps, caller, grantId);
+    if (!canTransitionGrant(grant.state, "end") || grant.state === "issuing") {
+      throw await refuse(deps, caller, {
+        auditCode: "request.rejected",
+        errorCode: "invalid_state",
+        message: `grant '${grant.id}' is ${grant.state}, not active`,
+        grantId: grant.id,
+        extensions: { state: grant.state },
+      });
+    }
+    try {
+      const ending = await markEnded(deps, grant, reason, actorOf(caller), note);
+      return await driveRemoval(deps, ending);
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= 3) throw error;
+    }
   }
-  const ending = await markEnded(deps, grant, reason, actorOf(caller), note);
-  return driveRemoval(deps, ending);
 }

@@ -27,6 +27,8 @@ export class FakeConnector implements Connector {
   /** Revoke reports success but leaves the account behind, so verification must catch it. */
   revokeLeavesAccount = false;
   hangIssue = false;
+  /** Renewal hands out a fresh credential, as a token connector does. */
+  renewCredential = false;
   revokeCalls = 0;
 
   constructor(
@@ -57,7 +59,11 @@ export class FakeConnector implements Connector {
   }
 
   async renew(): Promise<RenewResponse> {
-    return { credential: null, handleData: {} };
+    if (!this.renewCredential) return { credential: null, handleData: {} };
+    return {
+      credential: { fields: new Secret({ password: "renewed-not-a-real-secret" }), env: new Secret({}) },
+      handleData: {},
+    };
   }
 
   async revoke(request: RevokeRequest): Promise<void> {
