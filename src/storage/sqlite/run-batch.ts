@@ -1,4 +1,4 @@
-// Commits one batch of queued change sets: one transaction and one fsync, one savepoint per change set.
+// Commits one batch of queued change sets: one transaction and one fsync; a failing change set fails alone.
 import Database from "better-sqlite3";
 import type { ChainHead } from "../../audit/append.js";
 import { GENESIS_HASH } from "../../audit/chain.js";
@@ -26,24 +26,20 @@ type Outcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: 
  * fork the chain. Callers are settled only after COMMIT: nobody hears "done" for data that is not durable.
  */
 export function runBatch(db: Database.Database, s: Statements, batch: readonly Job[], stats: BatchStats): void {
-  const outcomes: Outcome[] = [];
+  let outcomes: Outcome[];
   try {
     s.begin.run();
-    let head: ChainHead = s.auditHead.get() ?? { seq: 0, hash: GENESIS_HASH };
-    for (const job of batch) {
-      s.savepoint.run();
-      try {
-        const applied = applyChangeSet(s, job.input, head);
-        s.release.run();
-        head = applied.head;
-        outcomes.push({ job, events: applied.events });
-      } catch (error) {
-        // Disk full or an I/O error may roll back the whole transaction: then nothing in the batch is written.
-        if (!db.inTransaction) throw error;
-        s.rollbackTo.run();
-        s.release.run();
-        outcomes.push({ job, error: classify(error) });
-      }
+    const head: ChainHead = s.auditHead.get() ?? { seq: 0, hash: GENESIS_HASH };
+    // Almost every batch applies cleanly, so it first runs without a savepoint per change set (two statements
+    // each). If any set fails, the whole transaction is rolled back and the batch runs again with savepoints,
+    // so the failing set fails alone.
+    const clean = applyAll(s, batch, head);
+    if (clean === null) {
+      if (db.inTransaction) s.rollback.run();
+      s.begin.run();
+      outcomes = applyEachInSavepoint(db, s, batch, s.auditHead.get() ?? { seq: 0, hash: GENESIS_HASH });
+    } else {
+      outcomes = clean;
     }
     s.commit.run();
   } catch (error) {
@@ -65,6 +61,48 @@ export function runBatch(db: Database.Database, s: Statements, batch: readonly J
       outcome.job.reject(outcome.error);
     }
   }
+}
+
+/** Applies every change set in the open transaction; null (transaction left to roll back) when one fails. */
+function applyAll(s: Statements, batch: readonly Job[], start: ChainHead): Outcome[] | null {
+  const outcomes: Outcome[] = [];
+  let head = start;
+  for (const job of batch) {
+    try {
+      const applied = applyChangeSet(s, job.input, head);
+      head = applied.head;
+      outcomes.push({ job, events: applied.events });
+    } catch {
+      return null;
+    }
+  }
+  return outcomes;
+}
+
+function applyEachInSavepoint(
+  db: Database.Database,
+  s: Statements,
+  batch: readonly Job[],
+  start: ChainHead,
+): Outcome[] {
+  const outcomes: Outcome[] = [];
+  let head = start;
+  for (const job of batch) {
+    s.savepoint.run();
+    try {
+      const applied = applyChangeSet(s, job.input, head);
+      s.release.run();
+      head = applied.head;
+      outcomes.push({ job, events: applied.events });
+    } catch (error) {
+      // Disk full or an I/O error may roll back the whole transaction: then nothing in the batch is written.
+      if (!db.inTransaction) throw error;
+      s.rollbackTo.run();
+      s.release.run();
+      outcomes.push({ job, error: classify(error) });
+    }
+  }
+  return outcomes;
 }
 
 /** A failed change set keeps its own error unless it is the storage failing, which callers treat as "try later". */
