@@ -132,7 +132,7 @@ async function stateCounts(store: Store): Promise<Record<string, number>> {
 
 export async function runExpiry(options: ExpiryOptions): Promise<ExpiryResult> {
   const config = ephemera.buildConfig(options.document, "bench", {}, options.cwd);
-  const logger = pino({ level: "silent" });
+  const logger = pino({ level: process.env.BENCH_BROKER_LOG ?? "silent" });
   const broker = await ephemera.startBroker(config, { listen: false, schedule: false, logger });
   try {
     const store = broker.deps.store;

@@ -110,8 +110,9 @@ export class ExpiryScheduler {
         const next = await this.deps.store.nextDueAt();
         const delay = next === null ? this.options.pollIntervalMs : next - this.deps.clock.now();
         // A grant whose processing failed outright (the store refused even the failure record) is still due:
-        // wait a poll interval rather than spin on it. Grants that merely became due meanwhile go at once.
-        this.#schedule(this.#failures > failuresBefore ? Math.max(delay, this.options.pollIntervalMs) : delay);
+        // pause briefly rather than spin on it; grants that merely became due meanwhile go at once.
+        const pause = Math.min(this.options.pollIntervalMs, 250);
+        this.#schedule(this.#failures > failuresBefore ? Math.max(delay, pause) : delay);
       } catch (error) {
         this.deps.logger.error({ err: describeError(error) }, "expiry scheduler pass failed; retrying");
         this.#schedule(this.options.pollIntervalMs);
