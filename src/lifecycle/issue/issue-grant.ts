@@ -2,11 +2,12 @@
 import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
 import { grantEnded, grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
+import { describeError } from "../../support/errors.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
+import { callIssue } from "./call-issue.js";
 
 export interface IssuedGrant {
   readonly request: AccessRequest;
@@ -22,19 +23,12 @@ export async function issueGrant(
   entitlement: EntitlementSpec,
   connector: Connector,
 ): Promise<IssuedGrant> {
-  let credential: IssuedCredential;
-  let handleData: Grant["handleData"];
-  try {
-    const response = await connector.issue({ grant, identity: caller, entitlement, expiresAt: grant.expiresAt });
-    credential = response.credential;
-    handleData = { ...grant.handleData, ...response.handleData };
-  } catch (error) {
-    await failIssue(deps, request, grant, describeError(error));
-    throw new EphemeraError("downstream_unavailable", `target '${grant.targetId}' could not issue the credential`, {
-      detail: describeError(error),
-      cause: error,
-    });
+  const issued = await callIssue(connector, grant, caller, entitlement);
+  if (!issued.ok) {
+    await failIssue(deps, request, grant, issued.reason);
+    throw issued.error;
   }
+  const { credential, handleData } = issued;
 
   const now = deps.clock.now();
   const active = grantIssued(grant, now, grant.expiresAt, handleData);

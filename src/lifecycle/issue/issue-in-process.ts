@@ -3,13 +3,13 @@
 // Crash safety needs the grant durable before anything exists outside the broker. A token exists nowhere but in this
 // process until the response carries it, and the response is sent only after this commit; so committing the grant
 // together with its issue keeps the invariant with one durable write instead of two.
-import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
 import { grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
+import { callIssue } from "./call-issue.js";
 import type { IssuedGrant } from "./issue-grant.js";
 
 export async function issueInProcess(
@@ -21,13 +21,8 @@ export async function issueInProcess(
   connector: Connector,
   opening: readonly AuditDraft[],
 ): Promise<IssuedGrant> {
-  let credential: IssuedCredential;
-  let handleData: Grant["handleData"];
-  try {
-    const response = await connector.issue({ grant, identity: caller, entitlement, expiresAt: grant.expiresAt });
-    credential = response.credential;
-    handleData = { ...grant.handleData, ...response.handleData };
-  } catch (error) {
+  const issued = await callIssue(connector, grant, caller, entitlement);
+  if (!issued.ok) {
     // Nothing was made anywhere; the request is recorded as failed, the grant never existed.
     const now = deps.clock.now();
     const failed = transitionRequest(request, "fail", now, {
@@ -38,21 +33,12 @@ export async function issueInProcess(
       writes: [{ kind: "insertRequest", request: failed }],
       audit: [
         ...opening.filter((a) => a.code === "request.approved"),
-        draft(
-          "request.failed",
-          now,
-          systemActor("issuer"),
-          { request: failed },
-          { error: describeError(error) },
-          "failure",
-        ),
+        draft("request.failed", now, systemActor("issuer"), { request: failed }, { error: issued.reason }, "failure"),
       ],
     });
-    throw new EphemeraError("downstream_unavailable", `target '${grant.targetId}' could not issue the credential`, {
-      detail: describeError(error),
-      cause: error,
-    });
+    throw issued.error;
   }
+  const { credential, handleData } = issued;
 
   const now = deps.clock.now();
   const active = grantIssued(grant, now, grant.expiresAt, handleData);

@@ -1,0 +1,30 @@
+// The downstream issue call both issue paths make: the credential and merged handle data, or the failure to record.
+import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+import type { Grant, Identity } from "../../domain/types.js";
+import { describeError, EphemeraError } from "../../support/errors.js";
+
+export type IssueOutcome =
+  | { readonly ok: true; readonly credential: IssuedCredential; readonly handleData: Grant["handleData"] }
+  | { readonly ok: false; readonly reason: string; readonly error: EphemeraError };
+
+export async function callIssue(
+  connector: Connector,
+  grant: Grant,
+  identity: Identity,
+  entitlement: EntitlementSpec,
+): Promise<IssueOutcome> {
+  try {
+    const response = await connector.issue({ grant, identity, entitlement, expiresAt: grant.expiresAt });
+    return { ok: true, credential: response.credential, handleData: { ...grant.handleData, ...response.handleData } };
+  } catch (error) {
+    const reason = describeError(error);
+    return {
+      ok: false,
+      reason,
+      error: new EphemeraError("downstream_unavailable", `target '${grant.targetId}' could not issue the credential`, {
+        detail: reason,
+        cause: error,
+      }),
+    };
+  }
+}
