@@ -239,6 +239,10 @@ describe("operations", () => {
     const metrics = (await get("/metrics", null)).body;
     expect(metrics).toContain("ephemera_grants_issued_total");
     expect(metrics).toContain("ephemera_grants_revoke_failed");
+    const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+    expect(counter("ephemera_store_change_sets_total")).toBeGreaterThan(0);
+    expect(counter("ephemera_store_commits_total")).toBeGreaterThan(0);
+    expect(counter("ephemera_store_commits_total")).toBeLessThanOrEqual(counter("ephemera_store_change_sets_total"));
   });
 
   it("the audit chain verifies and an admin can read it", async () => {

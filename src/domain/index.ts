@@ -7,7 +7,6 @@ export {
   GRANT_TRANSITIONS,
   grantIssued,
   IllegalTransitionError,
-  LIVE_GRANT_STATES,
   openGrant,
   REQUEST_TRANSITIONS,
 } from "./transitions.js";

@@ -50,21 +50,24 @@ export function canTransitionRequest(state: RequestState, event: RequestEvent): 
 }
 
 /** What a new grant is made of: who, what, the downstream handle chosen before the downstream call, and its times. */
-export interface GrantOpening {
-  readonly id: string;
-  readonly requestId: string;
-  readonly identityId: string;
-  readonly targetId: string;
-  readonly entitlement: string;
-  readonly connectorType: string;
-  readonly handle: string;
-  readonly handleData: Grant["handleData"];
-  readonly createdAt: Millis;
-  readonly expiresAt: Millis;
-  readonly maxExpiresAt: Millis;
+export type GrantOpening = Pick<
+  Grant,
+  | "id"
+  | "requestId"
+  | "identityId"
+  | "targetId"
+  | "entitlement"
+  | "connectorType"
+  | "handle"
+  | "handleData"
+  | "createdAt"
+  | "expiresAt"
+  | "maxExpiresAt"
+  | "dueAt"
+> & {
   /** When the scheduler takes the grant over if its issuer never finishes. */
   readonly dueAt: Millis;
-}
+};
 
 /** A grant as it is first committed: `issuing`, nothing ended, nothing removed. */
 export function openGrant(opening: GrantOpening): Grant {
@@ -141,6 +144,3 @@ export function grantRemovalFailed(grant: Grant, error: string, nextAttemptAt: M
 export function grantVerified(grant: Grant, now: Millis, evidence: RemovalEvidence): Grant {
   return nextGrant(grant, "verified", { verifiedAt: now, evidence, dueAt: null, lastError: null });
 }
-
-/** Grant states in which the credential may still work downstream. */
-export const LIVE_GRANT_STATES: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked"];

@@ -1,5 +1,5 @@
 // Applies a change set and turns store failures into the one error callers see: nothing is done without its audit record.
-import type { AuditEvent } from "../domain/types.js";
+import type { AuditDraft, AuditEvent, Grant } from "../domain/types.js";
 import { type ChangeSet, ConflictError } from "../storage/store.js";
 import { describeError, EphemeraError } from "../support/errors.js";
 import type { LifecycleDeps } from "./deps.js";
@@ -18,4 +18,12 @@ export async function commit(deps: LifecycleDeps, changes: ChangeSet): Promise<r
       cause: error,
     });
   }
+}
+
+/** Commits one grant's move from `before` to `after` with the audit event that records it. */
+export async function commitGrant(deps: LifecycleDeps, before: Grant, after: Grant, event: AuditDraft): Promise<void> {
+  await commit(deps, {
+    writes: [{ kind: "updateGrant", grant: after, expectedVersion: before.version }],
+    audit: [event],
+  });
 }

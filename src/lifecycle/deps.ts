@@ -41,11 +41,3 @@ export interface LifecycleDeps {
   /** In [0, 1); injected so backoff jitter is testable. */
   readonly random: () => number;
 }
-
-export const noopObserver: LifecycleObserver = {
-  decision() {},
-  issued() {},
-  renewed() {},
-  removalFailed() {},
-  verified() {},
-};

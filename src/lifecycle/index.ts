@@ -1,14 +1,14 @@
 // Public surface of the lifecycle: one use-case function per stage, in the order a grant lives through them.
 export type { Catalog, LifecycleDeps, LifecycleObserver, LifecycleSettings } from "./deps.js";
-export { noopObserver } from "./deps.js";
 export type { IssuedGrant } from "./issue/issue-grant.js";
 export type { SchedulerOptions } from "./monitor/expiry-scheduler.js";
 export { ExpiryScheduler } from "./monitor/expiry-scheduler.js";
 export { introspectToken } from "./monitor/introspect.js";
 export { LifecycleMetrics } from "./monitor/metrics.js";
+export { loadOwnGrant, loadOwnRequest } from "./ownership.js";
 export { refuse } from "./refuse.js";
 export type { RenewResult } from "./renew/renew-grant.js";
 export { renewGrant } from "./renew/renew-grant.js";
 export type { AccessRequestInput, AccessRequestResult, RequestMeta } from "./request/request-access.js";
 export { requestAccess } from "./request/request-access.js";
-export { endGrantByCaller, loadOwnGrant } from "./revoke/end-grant.js";
+export { endGrantByCaller } from "./revoke/end-grant.js";

@@ -8,6 +8,7 @@ import { Sealer } from "../../support/sealer.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
 import { TokenAuthority } from "../token/token-authority.js";
 import { createTokenConnector } from "../token/token-connector.js";
+import type { ContractSubject } from "./contract.js";
 import { issuingGrant } from "./contract.js";
 import { MemoryStore } from "./memory-store.js";
 
@@ -78,5 +79,17 @@ export async function tokenFixture(
     entitlement,
     makeGrant: () => issuingGrant({ connector, identity, entitlement, now: clock.now() }),
     tokenOf: (credential) => credential.fields.reveal().token ?? "",
+  };
+}
+
+/** The fixture as the connector contract suite takes it: the target accepts a credential while introspection says active. */
+export function contractSubject(f: TokenFixture): ContractSubject {
+  return {
+    connector: f.connector,
+    identity: f.identity,
+    entitlement: f.entitlement,
+    makeGrant: f.makeGrant,
+    useCredential: async (credential) => (await f.authority.introspect(f.tokenOf(credential), async () => true)).active,
+    cleanup: async () => {},
   };
 }

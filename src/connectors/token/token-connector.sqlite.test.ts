@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteStore } from "../../storage/sqlite/index.js";
 import type { Store } from "../../storage/store.js";
 import { describeConnectorContract } from "../testing/contract.js";
-import { tokenFixture } from "../testing/token-fixture.js";
+import { contractSubject, tokenFixture } from "../testing/token-fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ephemera-token-"));
 const stores: Store[] = [];
@@ -22,14 +22,7 @@ afterAll(async () => {
 
 describeConnectorContract("token on sqlite", async () => {
   const f = await tokenFixture({ store: await sqlite("contract") });
-  return {
-    connector: f.connector,
-    identity: f.identity,
-    entitlement: f.entitlement,
-    makeGrant: f.makeGrant,
-    useCredential: async (credential) => (await f.authority.introspect(f.tokenOf(credential), async () => true)).active,
-    cleanup: async () => {},
-  };
+  return contractSubject(f);
 });
 
 describe("token authority on sqlite", () => {

@@ -4,19 +4,12 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../support/logger.js";
 import { describeConnectorContract } from "../testing/contract.js";
 import { MemoryStore } from "../testing/memory-store.js";
-import { AUDIENCE, ISSUER, MAX_LIFETIME_SECONDS, tokenFixture } from "../testing/token-fixture.js";
+import { AUDIENCE, contractSubject, ISSUER, MAX_LIFETIME_SECONDS, tokenFixture } from "../testing/token-fixture.js";
 import { createTokenConnector } from "./token-connector.js";
 
 describeConnectorContract("token", async () => {
   const f = await tokenFixture();
-  return {
-    connector: f.connector,
-    identity: f.identity,
-    entitlement: f.entitlement,
-    makeGrant: f.makeGrant,
-    useCredential: async (credential) => (await f.authority.introspect(f.tokenOf(credential), async () => true)).active,
-    cleanup: async () => {},
-  };
+  return contractSubject(f);
 });
 
 describe("token connector", () => {

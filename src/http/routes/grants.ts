@@ -2,9 +2,10 @@
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { GrantState } from "../../domain/types.js";
+import { loadOwnGrant } from "../../lifecycle/ownership.js";
 import { refuse } from "../../lifecycle/refuse.js";
 import { renewGrant } from "../../lifecycle/renew/renew-grant.js";
-import { endGrantByCaller, loadOwnGrant } from "../../lifecycle/revoke/end-grant.js";
+import { endGrantByCaller } from "../../lifecycle/revoke/end-grant.js";
 import { presentGrant } from "../present.js";
 import {
   CredentialSchema,

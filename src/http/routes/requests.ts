@@ -1,6 +1,6 @@
 // /v1/requests: ask for an entitlement; read a request with its decision and grant.
 import Type from "typebox";
-import { refuse } from "../../lifecycle/refuse.js";
+import { loadOwnRequest } from "../../lifecycle/ownership.js";
 import { requestAccess } from "../../lifecycle/request/request-access.js";
 import { EphemeraError } from "../../support/errors.js";
 import { presentGrant, presentRequest } from "../present.js";
@@ -65,23 +65,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      const found = await deps.store.getRequest(request.params.id);
-      if (!found) {
-        throw await refuse(deps, caller, {
-          auditCode: "request.rejected",
-          errorCode: "not_found",
-          message: `no request '${request.params.id}'`,
-        });
-      }
-      if (found.identityId !== caller.id && !caller.admin) {
-        throw await refuse(deps, caller, {
-          auditCode: "auth.forbidden",
-          errorCode: "not_owner",
-          message: `request '${found.id}' belongs to another identity`,
-          requestId: found.id,
-        });
-      }
+      const found = await loadOwnRequest(deps, callerOf(request), request.params.id);
       const grant = found.grantId ? await deps.store.getGrant(found.grantId) : null;
       return { request: presentRequest(found), grant: grant ? presentGrant(grant) : null };
     },

@@ -5,11 +5,11 @@ import { grantRenewed } from "../../domain/transitions.js";
 import type { Grant, Identity } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
 import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
+import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
+import { loadOwnGrant } from "../ownership.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
-import { loadOwnGrant } from "../revoke/end-grant.js";
 
 export interface RenewResult {
   readonly grant: Grant;
@@ -76,24 +76,24 @@ export async function renewGrant(
     });
   }
   const renewed = grantRenewed(grant, expiresAt, { ...grant.handleData, ...response.handleData });
-  await commit(deps, {
-    writes: [{ kind: "updateGrant", grant: renewed, expectedVersion: grant.version }],
-    audit: [
-      draft(
-        "grant.renewed",
-        now,
-        actorOf(caller),
-        { grant: renewed },
-        {
-          previousExpiresAt: grant.expiresAt,
-          expiresAt,
-          maxExpiresAt: grant.maxExpiresAt,
-          capped: wanted > expiresAt,
-          policies: decision.determiningPolicies,
-        },
-      ),
-    ],
-  });
+  await commitGrant(
+    deps,
+    grant,
+    renewed,
+    draft(
+      "grant.renewed",
+      now,
+      actorOf(caller),
+      { grant: renewed },
+      {
+        previousExpiresAt: grant.expiresAt,
+        expiresAt,
+        maxExpiresAt: grant.maxExpiresAt,
+        capped: wanted > expiresAt,
+        policies: decision.determiningPolicies,
+      },
+    ),
+  );
   deps.observer.renewed(renewed);
   // A fresh credential goes only to the grant's owner: an admin extending someone's access does not get to use it.
   const credential = caller.id === grant.identityId ? response.credential : null;

@@ -5,7 +5,7 @@ import type { Grant } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
 import { draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
+import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { verifyRemoval } from "../verify/verify-removal.js";
 import { recordRemovalFailure } from "./record-removal-failure.js";
@@ -37,9 +37,11 @@ async function revokeDownstream(deps: LifecycleDeps, connector: Connector, grant
   }
   const now = deps.clock.now();
   const revoked = grantRemoved(grant, now, now + deps.settings.removalClaimMs);
-  await commit(deps, {
-    writes: [{ kind: "updateGrant", grant: revoked, expectedVersion: grant.version }],
-    audit: [draft("grant.revoked", now, actor, { grant: revoked }, { handle: grant.handle, reason: grant.endReason })],
-  });
+  await commitGrant(
+    deps,
+    grant,
+    revoked,
+    draft("grant.revoked", now, actor, { grant: revoked }, { handle: grant.handle, reason: grant.endReason }),
+  );
   return revoked;
 }

@@ -3,8 +3,9 @@ import { canTransitionGrant, grantEnded, grantRetry } from "../../domain/transit
 import type { Actor, EndReason, Grant, Identity } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
+import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
+import { loadOwnGrant } from "../ownership.js";
 import { refuse } from "../refuse.js";
 import { driveRemoval } from "./drive-removal.js";
 
@@ -18,18 +19,18 @@ export async function markEnded(
 ): Promise<Grant> {
   const now = deps.clock.now();
   const ending = grantEnded(grant, "end", reason, actor.id, now, now + deps.settings.removalClaimMs);
-  await commit(deps, {
-    writes: [{ kind: "updateGrant", grant: ending, expectedVersion: grant.version }],
-    audit: [
-      draft(
-        "grant.revoking",
-        now,
-        actor,
-        { grant: ending },
-        { handle: grant.handle, reason, expiresAt: grant.expiresAt, ...(note === null ? {} : { note }) },
-      ),
-    ],
-  });
+  await commitGrant(
+    deps,
+    grant,
+    ending,
+    draft(
+      "grant.revoking",
+      now,
+      actor,
+      { grant: ending },
+      { handle: grant.handle, reason, expiresAt: grant.expiresAt, ...(note === null ? {} : { note }) },
+    ),
+  );
   return ending;
 }
 
@@ -37,46 +38,25 @@ export async function markEnded(
 export async function retryRemoval(deps: LifecycleDeps, grant: Grant): Promise<Grant> {
   const now = deps.clock.now();
   const claimed = grantRetry(grant, now + deps.settings.removalClaimMs);
-  await commit(deps, {
-    writes: [{ kind: "updateGrant", grant: claimed, expectedVersion: grant.version }],
-    audit: [
-      draft(
-        "grant.revoking",
-        now,
-        systemActor("scheduler"),
-        { grant: claimed },
-        {
-          handle: grant.handle,
-          reason: grant.endReason,
-          retry: true,
-          attempts: grant.attempts,
-          previousState: grant.state,
-        },
-      ),
-    ],
-  });
+  await commitGrant(
+    deps,
+    grant,
+    claimed,
+    draft(
+      "grant.revoking",
+      now,
+      systemActor("scheduler"),
+      { grant: claimed },
+      {
+        handle: grant.handle,
+        reason: grant.endReason,
+        retry: true,
+        attempts: grant.attempts,
+        previousState: grant.state,
+      },
+    ),
+  );
   return driveRemoval(deps, claimed);
-}
-
-/** Loads a grant the caller may act on: their own, or any grant for an admin. Refusals are audited. */
-export async function loadOwnGrant(deps: LifecycleDeps, caller: Identity, grantId: string): Promise<Grant> {
-  const grant = await deps.store.getGrant(grantId);
-  if (!grant) {
-    throw await refuse(deps, caller, {
-      auditCode: "request.rejected",
-      errorCode: "not_found",
-      message: `no grant '${grantId.slice(0, 64)}'`,
-    });
-  }
-  if (grant.identityId !== caller.id && !caller.admin) {
-    throw await refuse(deps, caller, {
-      auditCode: "auth.forbidden",
-      errorCode: "not_owner",
-      message: `grant '${grant.id}' belongs to another identity`,
-      grantId: grant.id,
-    });
-  }
-  return grant;
 }
 
 /** A caller ends a grant: `completed` when its task is done, `revoked` by decision. Returns once removal is verified or has failed. */

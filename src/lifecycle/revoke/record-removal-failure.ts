@@ -2,7 +2,7 @@
 import { grantRemovalFailed } from "../../domain/transitions.js";
 import type { Grant } from "../../domain/types.js";
 import { draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
+import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { backoffDelay } from "./backoff.js";
 
@@ -13,19 +13,19 @@ export async function recordRemovalFailure(deps: LifecycleDeps, grant: Grant, er
   const now = deps.clock.now();
   const delay = backoffDelay(grant.attempts, deps.settings.retryInitialMs, deps.settings.retryMaxMs, deps.random());
   const failed = grantRemovalFailed(grant, error, now + delay);
-  await commit(deps, {
-    writes: [{ kind: "updateGrant", grant: failed, expectedVersion: grant.version }],
-    audit: [
-      draft(
-        "grant.revoke_failed",
-        now,
-        actor,
-        { grant: failed },
-        { handle: grant.handle, error, attempts: failed.attempts, nextAttemptAt: failed.dueAt },
-        "failure",
-      ),
-    ],
-  });
+  await commitGrant(
+    deps,
+    grant,
+    failed,
+    draft(
+      "grant.revoke_failed",
+      now,
+      actor,
+      { grant: failed },
+      { handle: grant.handle, error, attempts: failed.attempts, nextAttemptAt: failed.dueAt },
+      "failure",
+    ),
+  );
   deps.observer.removalFailed(failed);
   deps.logger.warn(
     { grantId: grant.id, target: grant.targetId, attempts: failed.attempts, error },

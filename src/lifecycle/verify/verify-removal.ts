@@ -4,7 +4,7 @@ import { grantVerified } from "../../domain/transitions.js";
 import type { Grant } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
 import { draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
+import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { recordRemovalFailure } from "../revoke/record-removal-failure.js";
 
@@ -21,23 +21,23 @@ export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, g
   }
   const now = deps.clock.now();
   const verified = grantVerified(grant, now, outcome.evidence);
-  await commit(deps, {
-    writes: [{ kind: "updateGrant", grant: verified, expectedVersion: grant.version }],
-    audit: [
-      draft(
-        "grant.verified",
-        now,
-        systemActor("verifier"),
-        { grant: verified },
-        {
-          handle: grant.handle,
-          reason: grant.endReason,
-          evidence: outcome.evidence,
-          overrunMs: now - grant.expiresAt,
-        },
-      ),
-    ],
-  });
+  await commitGrant(
+    deps,
+    grant,
+    verified,
+    draft(
+      "grant.verified",
+      now,
+      systemActor("verifier"),
+      { grant: verified },
+      {
+        handle: grant.handle,
+        reason: grant.endReason,
+        evidence: outcome.evidence,
+        overrunMs: now - grant.expiresAt,
+      },
+    ),
+  );
   deps.observer.verified(verified, now - grant.expiresAt);
   return verified;
 }
