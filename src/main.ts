@@ -13,6 +13,7 @@ import { AuthenticatorChain } from "./identity/authenticate.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
+import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
 import { AllowListDecider } from "./policy/allow-list.js";
 import { openSqliteStore } from "./storage/sqlite/index.js";
@@ -27,6 +28,8 @@ export interface Broker {
   readonly deps: LifecycleDeps;
   readonly tokens: TokenAuthority;
   readonly scheduler: ExpiryScheduler;
+  /** Reconciliation, discovery and scheduled admin rotation. */
+  readonly maintenance: Maintenance;
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -83,6 +86,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   };
   const metrics = new LifecycleMetrics(store, () => store.stats);
   const deps: LifecycleDeps = {
+    sealer,
     store,
     clock,
     logger,
@@ -118,7 +122,21 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       draft("broker.started", clock.now(), systemActor("broker"), {}, { version: packageVersion(), ...recovered }),
     ],
   });
-  if (options.schedule ?? true) scheduler.start();
+  const maintenance = new Maintenance(
+    deps,
+    connectors,
+    {
+      reconcileIntervalMs: config.reconcileIntervalMs,
+      rotations: new Map(
+        config.targets.flatMap((t) => (t.adminRotationSeconds === null ? [] : [[t.id, t.adminRotationSeconds]])),
+      ),
+    },
+    metrics,
+  );
+  if (options.schedule ?? true) {
+    scheduler.start();
+    maintenance.start();
+  }
 
   let storeHealthy = true;
   const app = await buildServer({
@@ -130,6 +148,8 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     bodyLimit: config.server.bodyLimit,
     version: packageVersion(),
     onGrantDue: (dueAt) => scheduler.hint(dueAt),
+    maintenance,
+    connectors,
     readiness: async () => {
       storeHealthy = await store.ping().catch(() => false);
       const checks: Record<string, boolean> = { store: storeHealthy, tokenKeys: tokens.ready };
@@ -160,6 +180,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     deps,
     tokens,
     scheduler,
+    maintenance,
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -168,6 +189,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       clearInterval(housekeeping);
       await app.close();
       await scheduler.stop();
+      await maintenance.stop();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();
     },

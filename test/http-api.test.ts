@@ -317,3 +317,37 @@ describe("races", () => {
     expect((await get(`/v1/grants/${body.grant.id}`, t.keys.ci)).json().state).toBe("verified");
   });
 });
+
+describe("discovery, targets and admin rotation", () => {
+  it("admins reconcile on demand and read the last report; others get 403", async () => {
+    expect((await post("/v1/discovery", t.keys.ci, {})).statusCode).toBe(403);
+    expect((await get("/v1/discovery", t.keys.ci)).statusCode).toBe(403);
+    const fresh = await post("/v1/discovery", t.keys.admin, {});
+    expect(fresh.statusCode, fresh.body).toBe(200);
+    const report = fresh.json();
+    expect(report.targets).toEqual([
+      expect.objectContaining({ target: "demo-api", type: "token", ok: true, accounts: 0, removed: [], standing: [] }),
+    ]);
+    expect(report.totals).toMatchObject({ accounts: 0, removed: 0, unreachableTargets: 0 });
+    const last = (await get("/v1/discovery", t.keys.admin)).json();
+    expect(last.generatedAt).toBe(report.generatedAt);
+  });
+
+  it("lists targets and rotates one's admin secret, auditing who asked; an unknown target is 404", async () => {
+    const targets = (await get("/v1/targets", t.keys.admin)).json();
+    expect(targets.targets).toEqual([{ id: "demo-api", type: "token", healthy: true, lastRotation: null }]);
+    expect((await post("/v1/targets/demo-api/rotate", t.keys.ci, {})).statusCode).toBe(403);
+    const rotated = await post("/v1/targets/demo-api/rotate", t.keys.admin, {});
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    expect(rotated.json()).toMatchObject({ target: "demo-api", rotated: true });
+    expect((await get("/v1/targets", t.keys.admin)).json().targets[0].lastRotation).toBe(rotated.json().rotatedAt);
+    const events = await t.broker.deps.store.listAudit(0, 100_000);
+    expect(events.find((e) => e.code === "target.rotation_run")).toMatchObject({
+      actor: { type: "identity", id: "alice" },
+      data: { target: "demo-api", rotated: true },
+    });
+    const missing = await post("/v1/targets/nope/rotate", t.keys.admin, {});
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe("not_found");
+  });
+});

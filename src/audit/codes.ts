@@ -34,6 +34,31 @@ export const AUDIT_CODES = {
     meaning: "a token signing key stopped signing (still published until its tokens expire)",
   },
   "token.revoked": { severity: "info", meaning: "a token id was put on the deny-list" },
+  "target.rotation_run": {
+    severity: "notice",
+    meaning: "an admin-secret rotation of a target was run (by an operator or the schedule), with its outcome",
+  },
+  "target.admin_rotation_started": {
+    severity: "notice",
+    meaning: "a target's new admin secret was sealed in the store, before the target was changed",
+  },
+  "target.admin_rotated": {
+    severity: "notice",
+    meaning: "a target took its new admin secret and the old one is retired",
+  },
+  "target.admin_rotation_recovered": {
+    severity: "warning",
+    meaning: "a rotation a crash interrupted was finished or abandoned, leaving a working admin secret",
+  },
+  // reconcile
+  "reconcile.account_removed": {
+    severity: "alert",
+    meaning: "the reconciler removed a broker-made account that no live grant holds (it survived its window)",
+  },
+  "reconcile.completed": {
+    severity: "info",
+    meaning: "every target's accounts were compared with the live grants; the totals are in the event",
+  },
   // broker
   "broker.started": { severity: "info", meaning: "a broker process started and recovered its state" },
   "broker.api_key_created": {

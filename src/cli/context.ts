@@ -106,3 +106,6 @@ function optionOf(command: Command, name: string): string | undefined {
   }
   return undefined;
 }
+
+/** Admin commands prefer the admin key, so `set -a; . demo.env` is enough for both kinds of command. */
+export const ADMIN_TOKEN_VARIABLES = ["EPHEMERA_ADMIN_TOKEN", "EPHEMERA_TOKEN"] as const;

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
 import { registerComplete } from "./commands/complete.js";
+import { registerDiscover } from "./commands/discover.js";
 import { registerExec } from "./commands/exec.js";
 import { registerGrant } from "./commands/grant.js";
 import { registerGrants } from "./commands/grants.js";
@@ -52,6 +53,7 @@ function buildProgram(cli: Cli): Command {
   registerRevoke(program, cli);
   registerExec(program, cli);
   registerAudit(program, cli);
+  registerDiscover(program, cli);
   registerKeygen(program, cli);
   return program;
 }

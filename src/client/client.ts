@@ -3,6 +3,7 @@ import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError, isProbl
 import type {
   AuditPage,
   AuditVerification,
+  DiscoveryReport,
   Duration,
   Grant,
   GrantFilter,
@@ -12,6 +13,8 @@ import type {
   RequestInput,
   RequestResult,
   RequestView,
+  RotationResult,
+  TargetSummary,
 } from "./types.js";
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -101,6 +104,26 @@ export class EphemeraClient {
   /** Recomputes the audit chain on the broker (admins only). */
   verifyAudit(): Promise<AuditVerification> {
     return this.#call("GET", "/v1/audit/verify");
+  }
+
+  /** Reconciles every target now and returns the report (admins only). */
+  discover(): Promise<DiscoveryReport> {
+    return this.#call("POST", "/v1/discovery", { json: {} });
+  }
+
+  /** The last reconciliation report, without running a new one unless none exists (admins only). */
+  lastDiscovery(): Promise<DiscoveryReport> {
+    return this.#call("GET", "/v1/discovery");
+  }
+
+  /** Configured targets with their health and last admin rotation (admins only). */
+  async targets(): Promise<readonly TargetSummary[]> {
+    return (await this.#call<{ targets: TargetSummary[] }>("GET", "/v1/targets")).targets;
+  }
+
+  /** Rotates a target's admin secret now (admins only). */
+  rotateTarget(target: string): Promise<RotationResult> {
+    return this.#call("POST", `/v1/targets/${segment(target)}/rotate`, { json: {} });
   }
 
   /** RFC 7662: is this broker-issued token still active? */

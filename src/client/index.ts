@@ -8,6 +8,7 @@ export type {
   AuditPage,
   AuditVerification,
   Decision,
+  DiscoveryReport,
   Duration,
   Grant,
   GrantFilter,
@@ -20,6 +21,9 @@ export type {
   RequestInput,
   RequestResult,
   RequestView,
+  RotationResult,
+  TargetDiscovery,
+  TargetSummary,
   WireCredential,
 } from "./types.js";
 export type { Credential, WithAccessOptions } from "./with-access.js";

@@ -147,6 +147,51 @@ export interface AuditVerification {
   readonly [key: string]: unknown;
 }
 
+/** One target's part of a reconciliation report. */
+export interface TargetDiscovery {
+  readonly target: string;
+  readonly type: string;
+  /** False when the target's accounts could not be listed; `error` says why. */
+  readonly ok: boolean;
+  readonly error: string | null;
+  readonly accounts: number;
+  /** Broker-made accounts a live grant holds. */
+  readonly held: number;
+  /** Broker-made accounts no live grant held, removed by the run (they survived their window). */
+  readonly removed: readonly string[];
+  readonly removeFailed: readonly { readonly handle: string; readonly error: string }[];
+  /** Accounts the broker does not manage: standing privilege. */
+  readonly standing: readonly {
+    readonly handle: string;
+    readonly privileges: readonly string[];
+    readonly admin: boolean;
+    readonly broker: boolean;
+  }[];
+}
+
+/** GET/POST /v1/discovery. */
+export interface DiscoveryReport {
+  readonly generatedAt: string;
+  readonly targets: readonly TargetDiscovery[];
+  readonly totals: Readonly<Record<string, number>>;
+}
+
+/** GET /v1/targets. */
+export interface TargetSummary {
+  readonly id: string;
+  readonly type: string;
+  readonly healthy: boolean;
+  readonly lastRotation: string | null;
+}
+
+/** POST /v1/targets/{target}/rotate. */
+export interface RotationResult {
+  readonly target: string;
+  readonly rotated: boolean;
+  readonly detail: string;
+  readonly rotatedAt: string;
+}
+
 /** RFC 7662 introspection response. */
 export interface Introspection {
   readonly active: boolean;

@@ -86,6 +86,48 @@ describe("configuration", () => {
     }
   });
 
+  it("resolves secret references in target settings from the environment or a file, and names a missing one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ephemera-config-"));
+    try {
+      writeFileSync(join(dir, "pg.pass"), "from-a-file\n");
+      const doc = valid();
+      const target = {
+        ...doc.targets["demo-api"],
+        password: { env: "TEST_ADMIN_PASSWORD" },
+        nested: { token: { file: "pg.pass" }, plain: "kept" },
+      };
+      const config = buildConfig(
+        { ...doc, targets: { "demo-api": target } },
+        "t",
+        { TEST_ADMIN_PASSWORD: "from-env" },
+        dir,
+      );
+      expect(config.targets[0]?.settings).toMatchObject({
+        password: "from-env",
+        nested: { token: "from-a-file", plain: "kept" },
+      });
+      const missing = problems({ ...doc, targets: { "demo-api": { ...target, nested: { token: { file: "nope" } } } } });
+      expect(missing.join("\n")).toContain(
+        "targets.demo-api.password: environment variable TEST_ADMIN_PASSWORD is not set",
+      );
+      expect(missing.join("\n")).toContain("targets.demo-api.nested.token: cannot read nope: ENOENT");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads the reconciler interval and per-target admin rotation, refusing rotation more often than a minute", () => {
+    expect(buildConfig(valid(), "t").reconcileIntervalMs).toBe(300_000);
+    const doc = valid();
+    const rotating = { ...doc.targets["demo-api"], adminRotation: "30d" };
+    const config = buildConfig({ ...doc, reconciler: { interval: "1m" }, targets: { "demo-api": rotating } }, "t");
+    expect(config.reconcileIntervalMs).toBe(60_000);
+    expect(config.targets[0]?.adminRotationSeconds).toBe(30 * 86_400);
+    expect(config.targets[0]?.settings).not.toHaveProperty("adminRotation");
+    const tooOften = problems({ ...doc, targets: { "demo-api": { ...rotating, adminRotation: "10s" } } });
+    expect(tooOften.join("\n")).toContain("targets.demo-api.adminRotation: must be at least 60s");
+  });
+
   it("loads the demo configuration shipped with the project", () => {
     const config = loadConfigFile(new URL("../../examples/demo.yaml", import.meta.url).pathname, {});
     expect(config.targets.map((t) => t.id)).toEqual(["demo-api"]);

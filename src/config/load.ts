@@ -24,6 +24,8 @@ export interface AccessRule {
 
 export interface TargetConfig extends TargetSpec {
   readonly entitlements: readonly EntitlementSpec[];
+  /** How often the broker rotates this target's admin secret on its own; null when only `ephemera rotate` does. */
+  readonly adminRotationSeconds: number | null;
 }
 
 export interface Config {
@@ -48,6 +50,8 @@ export interface Config {
   };
   readonly identities: ReadonlyMap<string, ConfiguredIdentity>;
   readonly targets: readonly TargetConfig[];
+  /** How often the reconciler compares every target's accounts with the live grants; 0 turns the schedule off. */
+  readonly reconcileIntervalMs: number;
   readonly access: readonly AccessRule[];
   readonly bootstrap: { readonly envFile: string; readonly identity: string; readonly admin: string | null } | null;
 }
@@ -147,7 +151,8 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
 
   const targets: TargetConfig[] = [];
   for (const [targetId, spec] of Object.entries(doc.targets ?? {})) {
-    const { type, entitlements: rawEntitlements, ...settings } = spec;
+    const { type, entitlements: rawEntitlements, adminRotation, ...rawSettings } = spec;
+    const settings = resolveSecretRefs(rawSettings, `targets.${targetId}`, env, path, problems);
     const entitlements: EntitlementSpec[] = [];
     for (const [name, ent] of Object.entries(rawEntitlements)) {
       const at = `targets.${targetId}.entitlements.${name}`;
@@ -166,7 +171,10 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
         settings: entSettings,
       });
     }
-    targets.push({ id: targetId, type, settings, entitlements });
+    const rotation =
+      adminRotation === undefined ? null : seconds(adminRotation, `targets.${targetId}.adminRotation`, 0);
+    if (rotation !== null && rotation < 60) problems.push(`targets.${targetId}.adminRotation: must be at least 60s`);
+    targets.push({ id: targetId, type, settings, entitlements, adminRotationSeconds: rotation });
   }
 
   const known = new Set(targets.flatMap((t) => t.entitlements.map((e) => e.name)));
@@ -219,18 +227,63 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     lifecycle: {
       removalClaimMs: seconds(lc.removalClaim, "lifecycle.removalClaim", 30) * 1000,
       retryInitialMs: seconds(lc.retryInitial, "lifecycle.retryInitial", 1) * 1000,
-      retryMaxMs: seconds(lc.retryMax, "lifecycle.retryMax", 300) * 1000,
+      retryMaxMs: seconds(lc.retryMax, "lifecycle.retryMax", 30) * 1000,
       removalConcurrency: lc.removalConcurrency ?? 64,
       schedulerBatch: lc.schedulerBatch ?? 1000,
       pollIntervalMs: seconds(lc.pollInterval, "lifecycle.pollInterval", 1) * 1000,
     },
     identities,
     targets,
+    reconcileIntervalMs: seconds(doc.reconciler?.interval, "reconciler.interval", 300) * 1000,
     access,
     bootstrap,
   };
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);
+}
+
+/**
+ * Target settings may name a secret instead of holding it: `{ env: NAME }` reads an environment variable, `{ file: PATH }`
+ * a file (trailing newline dropped). Resolved here, once, so connectors see plain strings and no other code reads either.
+ */
+function resolveSecretRefs(
+  settings: Record<string, unknown>,
+  at: string,
+  env: NodeJS.ProcessEnv,
+  path: (p: string) => string,
+  problems: string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    out[key] = resolveSecretRef(value, `${at}.${key}`, env, path, problems);
+  }
+  return out;
+}
+
+function resolveSecretRef(
+  value: unknown,
+  at: string,
+  env: NodeJS.ProcessEnv,
+  path: (p: string) => string,
+  problems: string[],
+): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  const ref = value as { env?: unknown; file?: unknown };
+  if (keys.length === 1 && typeof ref.env === "string") {
+    const found = env[ref.env];
+    if (found === undefined) problems.push(`${at}: environment variable ${ref.env} is not set`);
+    return found ?? "";
+  }
+  if (keys.length === 1 && typeof ref.file === "string") {
+    try {
+      return readFileSync(path(ref.file), "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      problems.push(`${at}: cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+      return "";
+    }
+  }
+  return resolveSecretRefs(value as Record<string, unknown>, at, env, path, problems);
 }
 
 function parseListen(listen: string, problems: string[]): [string, number] {

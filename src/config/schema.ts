@@ -47,7 +47,11 @@ export const EntitlementSchema = Type.Object(
 
 export const TargetSchema = Type.Object(
   {
-    type: Type.String({ minLength: 1, description: "connector type (token, …)" }),
+    type: Type.String({
+      minLength: 1,
+      description: "connector type: token, postgres, postgres-elevation, mariadb, redis, rabbitmq, http",
+    }),
+    adminRotation: Type.Optional(Duration),
     entitlements: Type.Record(Name, EntitlementSchema, { minProperties: 1 }),
   },
   { additionalProperties: true, description: "other keys are the connector's settings" },
@@ -135,6 +139,14 @@ export const ConfigSchema = Type.Object(
     ),
     identities: Type.Optional(Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }), IdentitySchema)),
     targets: Type.Optional(Type.Record(Name, TargetSchema)),
+    reconciler: Type.Optional(
+      Type.Object(
+        {
+          interval: Type.Optional(Duration),
+        },
+        { additionalProperties: false, description: "how often accounts in every target are reconciled; 0 = off" },
+      ),
+    ),
     access: Type.Optional(
       Type.Array(AccessRuleSchema, { description: "static allow-list; Cedar policies replace it" }),
     ),

@@ -40,6 +40,12 @@ export interface IssueResponse {
   readonly credential: IssuedCredential;
   /** Non-secret details kept with the grant for removal (merged into handleData). */
   readonly handleData: Readonly<Record<string, unknown>>;
+  /**
+   * The secret a login probe needs to prove, at removal, that the credential is refused (a password). The broker keeps
+   * it sealed under its master key, hands it back in `VerifyRequest.probe`, and destroys it once removal is verified.
+   * Omitted by connectors whose credential needs no probe (signed tokens, role elevation of an existing account).
+   */
+  readonly probe?: Secret<string>;
 }
 
 export interface RenewRequest {
@@ -53,6 +59,8 @@ export interface RenewResponse {
   /** A fresh credential when the old one carries its own expiry (a JWT's `exp`); null when the old one stays valid. */
   readonly credential: IssuedCredential | null;
   readonly handleData: Readonly<Record<string, unknown>>;
+  /** A new probe secret when renewal changed the credential's secret; it replaces the kept one. */
+  readonly probe?: Secret<string>;
 }
 
 export interface RevokeRequest {
@@ -61,6 +69,11 @@ export interface RevokeRequest {
 
 export interface VerifyRequest {
   readonly grant: Grant;
+  /**
+   * The probe secret from `IssueResponse.probe`, opened from its seal; null when the connector gave none or the grant
+   * never reached `active` (no credential was handed out, so there is nothing a caller could log in with).
+   */
+  readonly probe: Secret<string> | null;
 }
 
 export interface VerifyResponse {
@@ -70,14 +83,26 @@ export interface VerifyResponse {
 }
 
 export interface AccountInfo {
+  /** What a grant's `handle` would be for this account (user name, membership `login:role`…). */
   readonly handle: string;
   /** True when the account carries the broker's marker (prefix, comment), so the reconciler may remove it. */
   readonly managed: boolean;
+  /** The target's own expiry of the account (`VALID UNTIL`), when it has one. */
   readonly expiresAt: Millis | null;
+  /**
+   * What the account may do, in the target's words, for the standing-privilege report: `superuser`, `createrole`,
+   * `global: ALL PRIVILEGES`, `+@all`, `tag: administrator`, `member of app_rw`… Empty when it holds nothing notable.
+   */
+  readonly privileges: readonly string[];
+  /** True when the privileges amount to administration of the target (superuser, all commands, admin tag…). */
+  readonly admin: boolean;
+  /** True for the account the broker itself connects as: reported, never removed. */
+  readonly broker?: boolean;
 }
 
 export interface RotateResponse {
   readonly rotated: boolean;
+  /** What was rotated and how it was checked; never the secret. */
   readonly detail: string;
 }
 
@@ -102,6 +127,11 @@ export interface Connector {
   verifyRemoved(request: VerifyRequest): Promise<VerifyResponse>;
   /** Accounts the broker can see in the target, for reconciliation and discovery. */
   listAccounts(): Promise<readonly AccountInfo[]>;
+  /**
+   * Removes a managed account no live grant holds (found by the reconciler), the way `revoke` would: sessions ended,
+   * account gone. Idempotent. Resolves true when something was there to remove.
+   */
+  removeAccount(handle: string): Promise<boolean>;
   /** Rotates the target's admin secret where the target supports it. */
   rotateAdminSecret(): Promise<RotateResponse>;
   /** Readiness of the connection to the target. */

@@ -5,6 +5,7 @@ import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
 import type { Connector } from "./connector.js";
+import { withDeadline } from "./deadline.js";
 import type { TokenAuthority } from "./token/index.js";
 import { createTokenConnector } from "./token/index.js";
 
@@ -37,5 +38,5 @@ export function createConnector(target: TargetSpec, context: ConnectorContext): 
       `targets.${target.id}.type: unknown connector type '${target.type}' (known: ${Object.keys(CONNECTOR_TYPES).join(", ")})`,
     );
   }
-  return factory(target, context);
+  return withDeadline(factory(target, context));
 }

@@ -2,10 +2,12 @@
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import type { Connector } from "../connectors/connector.js";
 import type { TokenAuthority } from "../connectors/token/index.js";
 import type { Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
+import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { refuse } from "../lifecycle/refuse.js";
 import { ConflictError } from "../storage/store.js";
@@ -13,6 +15,7 @@ import { describeError, EphemeraError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { fromFrameworkError, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
+import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import { registerGrantRoutes } from "./routes/grants.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerRequestRoutes } from "./routes/requests.js";
@@ -28,6 +31,10 @@ export interface HttpServices {
   readonly version: string;
   /** Hints the expiry scheduler that a grant is due at the given time. */
   readonly onGrantDue: (dueAt: number) => void;
+  /** Reconciliation and admin rotation, run on demand by admins. */
+  readonly maintenance: Maintenance;
+  /** Every configured target's connector, by target id. */
+  readonly connectors: ReadonlyMap<string, Connector>;
   readonly readiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }
 
@@ -50,6 +57,16 @@ export type App = FastifyInstance<
 export function callerOf(request: FastifyRequest): Identity {
   if (!request.caller) throw new EphemeraError("unauthenticated", "authentication required");
   return request.caller;
+}
+
+/** Refuses (403, audited) a caller who is not an admin. */
+export async function requireAdmin(services: HttpServices, caller: Identity, what: string): Promise<void> {
+  if (caller.admin) return;
+  throw await refuse(services.deps, caller, {
+    auditCode: "auth.forbidden",
+    errorCode: "forbidden",
+    message: `${what} is for admins`,
+  });
 }
 
 export async function buildServer(services: HttpServices): Promise<App> {
@@ -150,6 +167,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerGrantRoutes(app, services);
   registerAuditRoutes(app, services);
   registerTokenRoutes(app, services);
+  registerDiscoveryRoutes(app, services);
   registerHealthRoutes(app, services);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

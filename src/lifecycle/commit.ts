@@ -1,6 +1,6 @@
 // Applies a change set and turns store failures into the one error callers see: nothing is done without its audit record.
 import type { AuditDraft, AuditEvent, Grant } from "../domain/types.js";
-import { type ChangeSet, ConflictError } from "../storage/store.js";
+import { type ChangeSet, ConflictError, type Write } from "../storage/store.js";
 import { describeError, EphemeraError } from "../support/errors.js";
 import type { LifecycleDeps } from "./deps.js";
 
@@ -20,10 +20,16 @@ export async function commit(deps: LifecycleDeps, changes: ChangeSet): Promise<r
   }
 }
 
-/** Commits one grant's move from `before` to `after` with the audit event that records it. */
-export async function commitGrant(deps: LifecycleDeps, before: Grant, after: Grant, event: AuditDraft): Promise<void> {
+/** Commits one grant's move from `before` to `after` with the audit event that records it (and writes that go with it). */
+export async function commitGrant(
+  deps: LifecycleDeps,
+  before: Grant,
+  after: Grant,
+  event: AuditDraft,
+  alongside: readonly Write[] = [],
+): Promise<void> {
   await commit(deps, {
-    writes: [{ kind: "updateGrant", grant: after, expectedVersion: before.version }],
+    writes: [{ kind: "updateGrant", grant: after, expectedVersion: before.version }, ...alongside],
     audit: [event],
   });
 }

@@ -5,6 +5,7 @@ import type { PolicyDecider } from "../policy/decider.js";
 import type { Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
+import type { Sealer } from "../support/sealer.js";
 
 /** Lookups of what the configuration declares. */
 export interface Catalog {
@@ -34,6 +35,8 @@ export interface LifecycleDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Seals the probe secrets kept until removal is verified. */
+  readonly sealer: Sealer;
   readonly catalog: Catalog;
   readonly decider: PolicyDecider;
   readonly observer: LifecycleObserver;

@@ -1,12 +1,9 @@
 // `ephemera audit verify` and `ephemera audit list`: check the hash chain, read events. Admins only.
 import type { Command } from "commander";
 import type { Cli } from "../context.js";
-import { withConnection } from "../context.js";
+import { ADMIN_TOKEN_VARIABLES, withConnection } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { integerOption, table } from "../format.js";
-
-/** The admin key is preferred so `set -a; . demo.env` is enough for both kinds of command. */
-const ADMIN_TOKEN_VARIABLES = ["EPHEMERA_ADMIN_TOKEN", "EPHEMERA_TOKEN"] as const;
 
 export function registerAudit(program: Command, cli: Cli): void {
   const audit = program

@@ -17,7 +17,20 @@ export interface ContractSubject {
   readonly useCredential?: (credential: IssuedCredential) => Promise<boolean>;
   /** The secret strings in a credential; by default every field whose name says token, password, secret, key or URL. */
   readonly secretsOf?: (credential: IssuedCredential) => readonly string[];
+  /** True for connectors that hand out no secret (role elevation of an account the caller already has). */
+  readonly credentialHasNoSecret?: boolean;
+  /** Opens a session with the credential and keeps it open; omit only when the target has no sessions. */
+  readonly openSession?: (credential: IssuedCredential, grant: Grant) => Promise<OpenSession>;
+  /** False for connectors that make nothing in the target to list (signed tokens). */
+  readonly listsAccounts?: boolean;
   cleanup(): Promise<void>;
+}
+
+/** A live session of an issued credential, for checking that removal ends it. */
+export interface OpenSession {
+  /** True while the session can still act in the target (a query, a command). */
+  usable(): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** A grant as the lifecycle commits it before the downstream call: handle chosen, expiry durable, state `issuing`. */
@@ -84,6 +97,9 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
 
     const secretsOf = (credential: IssuedCredential): readonly string[] => (s.secretsOf ?? defaultSecrets)(credential);
 
+    const verify = (grant: Grant, response: IssueResponse) =>
+      s.connector.verifyRemoved({ grant, probe: response.probe ?? null });
+
     async function issued(): Promise<{ grant: Grant; response: IssueResponse }> {
       const grant = s.makeGrant();
       const response = await s.connector.issue({
@@ -123,8 +139,8 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
     });
 
     it("verifyRemoved before revoke reports the access as present", async () => {
-      const { grant } = await issued();
-      const result = await s.connector.verifyRemoved({ grant });
+      const { grant, response } = await issued();
+      const result = await verify(grant, response);
       expect(result.removed).toBe(false);
       expect(result.evidence.checks.some((c) => !c.passed)).toBe(true);
       await s.connector.revoke({ grant });
@@ -133,11 +149,45 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
     it("revoke removes the access, verifyRemoved proves it, and the credential stops working", async () => {
       const { grant, response } = await issued();
       await s.connector.revoke({ grant });
-      const result = await s.connector.verifyRemoved({ grant });
+      const result = await verify(grant, response);
       expect(result.removed).toBe(true);
       expect(result.evidence.checks.length).toBeGreaterThan(0);
       for (const check of result.evidence.checks) expect(check, check.check).toMatchObject({ passed: true });
+      if (response.probe) expect(result.evidence.checks.map((c) => c.check)).toContain("login.refused");
       expect(await works(response.credential)).not.toBe(true);
+    });
+
+    it("verifyRemoved without the probe secret of an issued credential does not claim removal", async () => {
+      const { grant, response } = await issued();
+      await s.connector.revoke({ grant });
+      if (!response.probe) return;
+      const result = await s.connector.verifyRemoved({ grant, probe: null });
+      expect(result.removed).toBe(false);
+    });
+
+    it("revoke ends the sessions the credential opened", async () => {
+      if (!s.openSession) return;
+      const { grant, response } = await issued();
+      const session = await s.openSession(response.credential, grant);
+      try {
+        expect(await session.usable()).toBe(true);
+        await s.connector.revoke({ grant });
+        expect(await session.usable()).toBe(false);
+        expect((await verify(grant, response)).removed).toBe(true);
+      } finally {
+        await session.close();
+      }
+    });
+
+    it("lists the accounts it made as managed, and removeAccount removes one no grant holds", async () => {
+      if (s.listsAccounts === false) return;
+      const { grant, response } = await issued();
+      const listed = (await s.connector.listAccounts()).find((a) => a.handle === grant.handle);
+      expect(listed, "issued account listed").toMatchObject({ managed: true, admin: false });
+      expect(await s.connector.removeAccount(grant.handle)).toBe(true);
+      expect((await s.connector.listAccounts()).some((a) => a.handle === grant.handle)).toBe(false);
+      expect((await verify(grant, response)).removed).toBe(true);
+      expect(await s.connector.removeAccount(grant.handle)).toBe(false);
     });
 
     it("revoke is idempotent, also for a grant that was never issued", async () => {
@@ -161,7 +211,9 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
         handleData: { ...grant.handleData, ...renewed.handleData },
       };
       await s.connector.revoke({ grant: after });
-      expect((await s.connector.verifyRemoved({ grant: after })).removed).toBe(true);
+      expect(
+        (await s.connector.verifyRemoved({ grant: after, probe: renewed.probe ?? response.probe ?? null })).removed,
+      ).toBe(true);
       expect(await works(current)).not.toBe(true);
       expect(await works(response.credential)).not.toBe(true);
     });
@@ -169,7 +221,7 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
     it("never puts a secret in evidence, handle data, printed credentials or error messages", async () => {
       const { grant, response } = await issued();
       const secrets = secretsOf(response.credential);
-      expect(secrets.length).toBeGreaterThan(0);
+      expect(secrets.length > 0).toBe(!s.credentialHasNoSecret);
       expectNoSecret("issue response as JSON", JSON.stringify(response), secrets);
       expectNoSecret("issue response as inspected", inspect(response, { depth: 10 }), secrets);
       expectNoSecret("handleData", JSON.stringify(grant.handleData), secrets);
@@ -202,7 +254,7 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
       }
 
       await s.connector.revoke({ grant });
-      const result = await s.connector.verifyRemoved({ grant });
+      const result = await verify(grant, response);
       expectNoSecret("removal evidence", JSON.stringify(result), secrets);
     });
   });

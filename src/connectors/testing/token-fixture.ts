@@ -89,6 +89,7 @@ export function contractSubject(f: TokenFixture): ContractSubject {
     identity: f.identity,
     entitlement: f.entitlement,
     makeGrant: f.makeGrant,
+    listsAccounts: false,
     useCredential: async (credential) => (await f.authority.introspect(f.tokenOf(credential), async () => true)).active,
     cleanup: async () => {},
   };

@@ -1,5 +1,8 @@
 // Settings of a token target and its entitlements, checked at start with errors that name the configuration path.
 import type { EntitlementSpec } from "../connector.js";
+import { entitlementPath } from "../support/settings.js";
+
+export { entitlementPath };
 
 export interface TokenTargetSettings {
   /** The `aud` of every token for this target: the internal API that accepts them. */
@@ -23,13 +26,6 @@ export function parseTargetSettings(
     throw new Error(`targets.${targetId}.audience: must be a non-empty string`);
   }
   return { audience };
-}
-
-/** The config path of an entitlement: `targets.<target>.entitlements.<short name>`. */
-export function entitlementPath(entitlement: EntitlementSpec): string {
-  const prefix = `${entitlement.targetId}/`;
-  const short = entitlement.name.startsWith(prefix) ? entitlement.name.slice(prefix.length) : entitlement.name;
-  return `targets.${entitlement.targetId}.entitlements.${short}`;
 }
 
 /** Validates scopes. Messages name the path and the rule, never echo the value: a misplaced secret must not reach a log. */

@@ -119,9 +119,9 @@ describe("token connector", () => {
       entitlement: replicaA.entitlement,
       expiresAt: grant.expiresAt,
     });
-    expect((await replicaB.connector.verifyRemoved({ grant })).removed).toBe(false);
+    expect((await replicaB.connector.verifyRemoved({ grant, probe: null })).removed).toBe(false);
     await replicaA.connector.revoke({ grant });
-    const result = await replicaB.connector.verifyRemoved({ grant });
+    const result = await replicaB.connector.verifyRemoved({ grant, probe: null });
     expect(result.removed).toBe(true);
     expect(result.evidence.checks).toEqual([expect.objectContaining({ check: "token.denylist", passed: true })]);
     expect((await replicaB.authority.introspect(replicaB.tokenOf(issued.credential), async () => true)).active).toBe(
@@ -134,7 +134,7 @@ describe("token connector", () => {
     const grant = f.makeGrant();
     await f.connector.issue({ grant, identity: f.identity, entitlement: f.entitlement, expiresAt: grant.expiresAt });
     f.clock.set(grant.maxExpiresAt);
-    const result = await f.connector.verifyRemoved({ grant });
+    const result = await f.connector.verifyRemoved({ grant, probe: null });
     expect(result.removed).toBe(true);
     expect(result.evidence.checks).toEqual([expect.objectContaining({ check: "token.expiry", passed: true })]);
   });

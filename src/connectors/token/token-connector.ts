@@ -115,6 +115,10 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
       return [];
     },
 
+    async removeAccount() {
+      return false;
+    },
+
     async rotateAdminSecret() {
       const kid = await authority.rotate(`requested through target ${target.id}`);
       return {

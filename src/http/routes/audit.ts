@@ -2,21 +2,13 @@
 import Type from "typebox";
 import { verifyStoreChain } from "../../audit/verify.js";
 import type { Identity } from "../../domain/types.js";
-import { refuse } from "../../lifecycle/refuse.js";
 import { presentAuditEvent } from "../present.js";
 import { AuditEventSchema, ProblemSchema } from "../schemas.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
-  const requireAdmin = async (caller: Identity) => {
-    if (caller.admin) return;
-    throw await refuse(deps, caller, {
-      auditCode: "auth.forbidden",
-      errorCode: "forbidden",
-      message: "the audit log is for admins",
-    });
-  };
+  const adminOnly = (caller: Identity) => requireAdmin(services, caller, "the audit log");
 
   app.get(
     "/v1/audit",
@@ -40,7 +32,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      await requireAdmin(callerOf(request));
+      await adminOnly(callerOf(request));
       const { after = 0, limit = 100, grant, request: requestId } = request.query;
       const events =
         grant || requestId
@@ -65,7 +57,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      await requireAdmin(callerOf(request));
+      await adminOnly(callerOf(request));
       return { ...(await verifyStoreChain(deps.store)) };
     },
   );

@@ -2,9 +2,15 @@
 import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
 import type { Grant, Identity } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
+import type { Secret } from "../../support/secret.js";
 
 export type IssueOutcome =
-  | { readonly ok: true; readonly credential: IssuedCredential; readonly handleData: Grant["handleData"] }
+  | {
+      readonly ok: true;
+      readonly credential: IssuedCredential;
+      readonly handleData: Grant["handleData"];
+      readonly probe: Secret<string> | null;
+    }
   | { readonly ok: false; readonly reason: string; readonly error: EphemeraError };
 
 export async function callIssue(
@@ -15,7 +21,12 @@ export async function callIssue(
 ): Promise<IssueOutcome> {
   try {
     const response = await connector.issue({ grant, identity, entitlement, expiresAt: grant.expiresAt });
-    return { ok: true, credential: response.credential, handleData: { ...grant.handleData, ...response.handleData } };
+    return {
+      ok: true,
+      credential: response.credential,
+      handleData: { ...grant.handleData, ...response.handleData },
+      probe: response.probe ?? null,
+    };
   } catch (error) {
     const reason = describeError(error);
     return {

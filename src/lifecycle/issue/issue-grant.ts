@@ -7,6 +7,7 @@ import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
+import { keepProbeSecret } from "../verify/probe-secret.js";
 import { callIssue } from "./call-issue.js";
 
 export interface IssuedGrant {
@@ -28,7 +29,7 @@ export async function issueGrant(
     await failIssue(deps, request, grant, issued.reason);
     throw issued.error;
   }
-  const { credential, handleData } = issued;
+  const { credential, handleData, probe } = issued;
 
   const now = deps.clock.now();
   const active = grantIssued(grant, now, grant.expiresAt, handleData);
@@ -38,6 +39,7 @@ export async function issueGrant(
       writes: [
         { kind: "updateGrant", grant: active, expectedVersion: grant.version },
         { kind: "updateRequest", request: issuedRequest, expectedVersion: request.version },
+        ...(probe ? [keepProbeSecret(deps, grant, probe)] : []),
       ],
       audit: [
         draft(

@@ -3,8 +3,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { Grant } from "../../domain/types.js";
 import type { Store } from "../../storage/store.js";
 import type { LifecycleObserver } from "../deps.js";
+import type { DiscoveryReport, ReconcileObserver } from "./reconcile.js";
 
-export class LifecycleMetrics implements LifecycleObserver {
+export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
   readonly registry = new Registry();
   readonly #decisions: Counter<"outcome">;
   readonly #issued: Counter<"target" | "entitlement">;
@@ -12,6 +13,9 @@ export class LifecycleMetrics implements LifecycleObserver {
   readonly #removalFailures: Counter<"target">;
   readonly #overrun: Histogram<"target">;
   readonly #privilege: Histogram<"target">;
+  readonly #survived: Counter<"target">;
+  readonly #standing: Gauge<"target" | "admin">;
+  readonly #unreachable: Gauge<"target">;
 
   constructor(store: Store, storeStats?: () => { commits: number; changeSets: number }) {
     const registers = [this.registry];
@@ -52,6 +56,24 @@ export class LifecycleMetrics implements LifecycleObserver {
       help: "From issue to verified removal: how long access really existed.",
       labelNames: ["target"],
       buckets: [1, 10, 60, 300, 900, 1800, 3600, 14_400, 86_400],
+      registers,
+    });
+    this.#survived = new Counter({
+      name: "ephemera_accounts_survived_total",
+      help: "ALARM when it grows: broker-made accounts found with no live grant (survived their window) and removed by the reconciler.",
+      labelNames: ["target"],
+      registers,
+    });
+    this.#standing = new Gauge({
+      name: "ephemera_standing_accounts",
+      help: "Accounts in each target the broker does not manage (standing privilege), at the last reconciliation.",
+      labelNames: ["target", "admin"],
+      registers,
+    });
+    this.#unreachable = new Gauge({
+      name: "ephemera_reconcile_target_unreachable",
+      help: "1 when the last reconciliation could not list the target's accounts.",
+      labelNames: ["target"],
       registers,
     });
     new Gauge({
@@ -117,6 +139,16 @@ export class LifecycleMetrics implements LifecycleObserver {
   }
   removalFailed(grant: Grant): void {
     this.#removalFailures.inc({ target: grant.targetId });
+  }
+  reconciled(report: DiscoveryReport): void {
+    for (const t of report.targets) {
+      if (t.removed.length > 0) this.#survived.inc({ target: t.target }, t.removed.length);
+      this.#unreachable.set({ target: t.target }, t.ok ? 0 : 1);
+      if (!t.ok) continue;
+      const admins = t.standing.filter((a) => a.admin).length;
+      this.#standing.set({ target: t.target, admin: "true" }, admins);
+      this.#standing.set({ target: t.target, admin: "false" }, t.standing.length - admins);
+    }
   }
   verified(grant: Grant, overrunMs: number): void {
     if (grant.endReason === "expired") this.#overrun.observe({ target: grant.targetId }, Math.max(0, overrunMs) / 1000);

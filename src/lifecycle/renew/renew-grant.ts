@@ -10,6 +10,7 @@ import type { LifecycleDeps } from "../deps.js";
 import { loadOwnGrant } from "../ownership.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
+import { keepProbeSecret } from "../verify/probe-secret.js";
 
 export interface RenewResult {
   readonly grant: Grant;
@@ -93,6 +94,7 @@ export async function renewGrant(
         policies: decision.determiningPolicies,
       },
     ),
+    response.probe ? [keepProbeSecret(deps, grant, response.probe)] : [],
   );
   deps.observer.renewed(renewed);
   // A fresh credential goes only to the grant's owner: an admin extending someone's access does not get to use it.

@@ -30,6 +30,8 @@ export class FakeConnector implements Connector {
   /** Renewal hands out a fresh credential, as a token connector does. */
   renewCredential = false;
   revokeCalls = 0;
+  /** The probe secret each verifyRemoved call was given (null when none): proves the broker kept and returned it. */
+  readonly probesSeen: (string | null)[] = [];
 
   constructor(
     readonly targetId: string,
@@ -55,6 +57,7 @@ export class FakeConnector implements Connector {
         env: new Secret({ FAKE_USER: request.grant.handle }),
       },
       handleData: { issuedAt: this.clock.now() },
+      probe: new Secret("pw-not-a-real-secret"),
     };
   }
 
@@ -76,20 +79,38 @@ export class FakeConnector implements Connector {
   }
 
   async verifyRemoved(request: VerifyRequest): Promise<VerifyResponse> {
+    const probe = request.probe?.reveal() ?? null;
+    this.probesSeen.push(probe);
     const present = this.accounts.has(request.grant.handle);
+    const loginWorks = probe !== null && this.accounts.get(request.grant.handle) === probe;
     return {
-      removed: !present,
+      removed: !present && !loginWorks,
       evidence: {
         checkedAt: this.clock.now(),
         checks: [
           { check: "fake.account_absent", passed: !present, observed: present ? "account present" : "no account" },
+          {
+            check: "login.refused",
+            passed: !loginWorks,
+            observed: probe === null ? "no probe secret" : loginWorks ? "login accepted" : "login refused",
+          },
         ],
       },
     };
   }
 
   async listAccounts(): Promise<readonly AccountInfo[]> {
-    return [...this.accounts.keys()].map((handle) => ({ handle, managed: true, expiresAt: null }));
+    return [...this.accounts.keys()].map((handle) => ({
+      handle,
+      managed: handle.startsWith("fake_"),
+      expiresAt: null,
+      privileges: handle.startsWith("fake_") ? [] : ["superuser"],
+      admin: !handle.startsWith("fake_"),
+    }));
+  }
+
+  async removeAccount(handle: string): Promise<boolean> {
+    return this.accounts.delete(handle);
   }
 
   async rotateAdminSecret() {

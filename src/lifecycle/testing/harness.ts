@@ -1,4 +1,5 @@
 // Builds a lifecycle over a real SQLite store in a temp directory, a fake target and a clock tests move by hand.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { openSqliteStore } from "../../storage/sqlite/index.js";
 import type { Store } from "../../storage/store.js";
 import { ManualClock } from "../../support/clock.js";
 import { silentLogger } from "../../support/logger.js";
+import { Sealer } from "../../support/sealer.js";
 import type { LifecycleDeps } from "../deps.js";
 import { ExpiryScheduler } from "../monitor/expiry-scheduler.js";
 import { LifecycleMetrics } from "../monitor/metrics.js";
@@ -61,6 +63,7 @@ export async function makeHarness(options: { wrapStore?: (store: Store) => Store
     store,
     clock,
     logger: silentLogger(),
+    sealer: new Sealer(randomBytes(32)),
     catalog: {
       identity: (id) => identities.get(id),
       entitlement: (name) => (name === READ.name ? READ : undefined),

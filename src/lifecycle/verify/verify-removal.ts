@@ -7,11 +7,12 @@ import { draft, systemActor } from "../audit-draft.js";
 import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { recordRemovalFailure } from "../revoke/record-removal-failure.js";
+import { destroyProbeSecret, openProbeSecret } from "./probe-secret.js";
 
 export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, grant: Grant): Promise<Grant> {
   let outcome: Awaited<ReturnType<Connector["verifyRemoved"]>>;
   try {
-    outcome = await connector.verifyRemoved({ grant });
+    outcome = await connector.verifyRemoved({ grant, probe: await openProbeSecret(deps, grant) });
   } catch (error) {
     return recordRemovalFailure(deps, grant, `verification failed: ${describeError(error)}`);
   }
@@ -21,6 +22,7 @@ export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, g
   }
   const now = deps.clock.now();
   const verified = grantVerified(grant, now, outcome.evidence);
+  // The probe secret has done its job: it is destroyed in the commit that records the proof.
   await commitGrant(
     deps,
     grant,
@@ -35,8 +37,10 @@ export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, g
         reason: grant.endReason,
         evidence: outcome.evidence,
         overrunMs: now - grant.expiresAt,
+        probeSecret: "destroyed",
       },
     ),
+    [destroyProbeSecret(grant)],
   );
   deps.observer.verified(verified, now - grant.expiresAt);
   return verified;

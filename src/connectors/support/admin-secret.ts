@@ -1,0 +1,145 @@
+// The admin secret a connector logs in to its target with, and its crash-safe rotation: the new secret is sealed in the
+// store before the target changes, checked after, and only then made current, so a crash at any step leaves one that works.
+import { type AuditCode, severityOf } from "../../audit/codes.js";
+import type { AuditDraft } from "../../domain/types.js";
+import type { Store } from "../../storage/store.js";
+import type { Clock } from "../../support/clock.js";
+import type { Sealer } from "../../support/sealer.js";
+import { Secret } from "../../support/secret.js";
+import { newPassword } from "./accounts.js";
+
+const NAMESPACE = "admin-secret";
+
+interface StoredAdminSecret {
+  /** Sealed secret the broker logs in with. */
+  readonly current: string;
+  /** Sealed secret of a rotation that started and has not been confirmed. */
+  readonly pending: string | null;
+  readonly rotatedAt: number | null;
+}
+
+/** The target-specific steps of a rotation. */
+export interface RotationSteps {
+  /** True when the target accepts `secret` as the admin secret now. */
+  works(secret: string): Promise<boolean>;
+  /** Makes `next` valid downstream (set or add the password), logged in with `current`. */
+  apply(next: string, current: string): Promise<void>;
+  /** Makes `old` invalid where the target keeps several secrets at once (Redis ACL); omit when `apply` replaced it. */
+  retire?(old: string, next: string): Promise<void>;
+}
+
+export interface AdminSecretOptions {
+  readonly targetId: string;
+  readonly store: Store;
+  readonly sealer: Sealer;
+  readonly clock: Clock;
+  /** The secret from the configuration, used until the broker first rotates it. */
+  readonly configured: string;
+}
+
+export class AdminSecret {
+  readonly #o: AdminSecretOptions;
+  constructor(options: AdminSecretOptions) {
+    this.#o = options;
+  }
+
+  get #context(): string {
+    return `${NAMESPACE}:${this.#o.targetId}`;
+  }
+
+  async #read(): Promise<StoredAdminSecret | null> {
+    const row = await this.#o.store.getState(NAMESPACE, this.#o.targetId);
+    return row ? (row.value as StoredAdminSecret) : null;
+  }
+
+  #open(sealed: string): string {
+    return this.#o.sealer.open(sealed, this.#context);
+  }
+
+  async #write(value: StoredAdminSecret, code: AuditCode, data: Record<string, unknown>): Promise<void> {
+    const audit: AuditDraft = {
+      time: this.#o.clock.now(),
+      code,
+      severity: severityOf(code),
+      outcome: "success",
+      actor: { type: "system", id: "rotation" },
+      requestId: null,
+      grantId: null,
+      identityId: null,
+      data: { target: this.#o.targetId, ...data },
+    };
+    await this.#o.store.apply({
+      writes: [{ kind: "putState", namespace: NAMESPACE, key: this.#o.targetId, value, expiresAt: null }],
+      audit: [audit],
+    });
+  }
+
+  /** The secret to log in with now: the last one the broker rotated to, else the configured one. */
+  async current(): Promise<Secret<string>> {
+    const stored = await this.#read();
+    return new Secret(stored ? this.#open(stored.current) : this.#o.configured);
+  }
+
+  /** When the last rotation finished, or null when the configured secret is still in use. */
+  async rotatedAt(): Promise<number | null> {
+    return (await this.#read())?.rotatedAt ?? null;
+  }
+
+  /**
+   * Finishes or abandons a rotation a crash interrupted: the pending secret becomes current when the target takes it,
+   * else the current one stays. Fails only when the target takes neither, which needs an operator.
+   */
+  async settle(steps: RotationSteps): Promise<Secret<string>> {
+    const stored = await this.#read();
+    if (!stored?.pending) return this.current();
+    const current = this.#open(stored.current);
+    const pending = this.#open(stored.pending);
+    if (await steps.works(pending)) {
+      if (steps.retire) await steps.retire(current, pending);
+      const now = this.#o.clock.now();
+      await this.#write({ current: stored.pending, pending: null, rotatedAt: now }, "target.admin_rotation_recovered", {
+        outcome: "the interrupted rotation's new secret works and is now current",
+      });
+      return new Secret(pending);
+    }
+    if (await steps.works(current)) {
+      await this.#write({ ...stored, pending: null }, "target.admin_rotation_recovered", {
+        outcome: "the interrupted rotation never reached the target; the old secret stays current",
+      });
+      return new Secret(current);
+    }
+    throw new Error(
+      `targets.${this.#o.targetId}: the target accepts neither the current nor the pending admin secret; an operator must reset it`,
+    );
+  }
+
+  /** Creates a new secret, makes the target take it, proves it works, retires the old one, then records it as current. */
+  async rotate(steps: RotationSteps): Promise<{ rotatedAt: number }> {
+    const current = (await this.settle(steps)).reveal();
+    if (!(await steps.works(current))) {
+      throw new Error(`targets.${this.#o.targetId}: the current admin secret does not work, so it cannot be rotated`);
+    }
+    const next = newPassword().reveal();
+    const sealedCurrent = this.#o.sealer.seal(current, this.#context);
+    const sealedNext = this.#o.sealer.seal(next, this.#context);
+    const previous = await this.#read();
+    // Durable before the target changes: a crash from here on is settled by trying both.
+    await this.#write(
+      { current: sealedCurrent, pending: sealedNext, rotatedAt: previous?.rotatedAt ?? null },
+      "target.admin_rotation_started",
+      {},
+    );
+    await steps.apply(next, current);
+    if (!(await steps.works(next))) {
+      throw new Error(
+        `targets.${this.#o.targetId}: the target did not accept the new admin secret; the old one is kept`,
+      );
+    }
+    if (steps.retire) await steps.retire(current, next);
+    const rotatedAt = this.#o.clock.now();
+    await this.#write({ current: sealedNext, pending: null, rotatedAt }, "target.admin_rotated", {
+      retired: steps.retire ? "old secret removed from the target" : "old secret replaced by the new one",
+    });
+    return { rotatedAt };
+  }
+}

@@ -1,0 +1,155 @@
+// /v1/discovery and /v1/targets: what accounts exist in each target (standing privilege, survivors), and admin-secret
+// rotation on demand. Admins only.
+import Type, { type Static } from "typebox";
+import { type DiscoveryReport, latestDiscovery } from "../../lifecycle/monitor/reconcile.js";
+import { lastRotation, rotateTargetSecret } from "../../lifecycle/monitor/rotate-target-secret.js";
+import { EphemeraError } from "../../support/errors.js";
+import { ProblemSchema } from "../schemas.js";
+import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
+
+const StandingSchema = Type.Object({
+  handle: Type.String(),
+  privileges: Type.Array(Type.String()),
+  admin: Type.Boolean({ description: "administers the target (superuser, +@all, administrator tag…)" }),
+  broker: Type.Boolean({ description: "the account the broker itself logs in as" }),
+});
+
+const TargetReportSchema = Type.Object({
+  target: Type.String(),
+  type: Type.String(),
+  ok: Type.Boolean({ description: "false when the target's accounts could not be listed" }),
+  error: Type.Union([Type.String(), Type.Null()]),
+  accounts: Type.Integer(),
+  held: Type.Integer({ description: "broker-made accounts a live grant holds" }),
+  removed: Type.Array(Type.String(), {
+    description: "broker-made accounts no live grant held, removed by this run (survived past window)",
+  }),
+  removeFailed: Type.Array(Type.Object({ handle: Type.String(), error: Type.String() })),
+  standing: Type.Array(StandingSchema, { description: "accounts the broker does not manage: standing privilege" }),
+});
+
+const ReportSchema = Type.Object({
+  generatedAt: Type.String({ format: "date-time" }),
+  targets: Type.Array(TargetReportSchema),
+  totals: Type.Record(Type.String(), Type.Integer()),
+});
+
+export function registerDiscoveryRoutes(app: App, services: HttpServices): void {
+  const { deps, maintenance } = services;
+  const present = (report: DiscoveryReport): Static<typeof ReportSchema> => ({
+    generatedAt: new Date(report.generatedAt).toISOString(),
+    totals: { ...report.totals },
+    targets: report.targets.map((t) => ({
+      ...t,
+      removed: [...t.removed],
+      removeFailed: t.removeFailed.map((f) => ({ ...f })),
+      standing: t.standing.map((a) => ({ ...a, privileges: [...a.privileges] })),
+    })),
+  });
+
+  app.get(
+    "/v1/discovery",
+    {
+      schema: {
+        summary: "The last reconciliation report: standing privilege and removed survivors in every target",
+        description: "Runs a reconciliation first when none was recorded yet, or when `refresh=true`.",
+        tags: ["discovery"],
+        querystring: Type.Object({ refresh: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: { 200: ReportSchema, "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      await requireAdmin(services, callerOf(request), "discovery");
+      const latest = request.query.refresh ? null : await latestDiscovery(deps);
+      return present(latest ?? (await maintenance.reconcile()));
+    },
+  );
+
+  app.post(
+    "/v1/discovery",
+    {
+      schema: {
+        summary: "Reconcile every target now and return the report",
+        tags: ["discovery"],
+        response: { 200: ReportSchema, "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      await requireAdmin(services, callerOf(request), "discovery");
+      return present(await maintenance.reconcile());
+    },
+  );
+
+  app.get(
+    "/v1/targets",
+    {
+      schema: {
+        summary: "Configured targets, their health and last admin rotation",
+        tags: ["targets"],
+        response: {
+          200: Type.Object({
+            targets: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                type: Type.String(),
+                healthy: Type.Boolean(),
+                lastRotation: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+              }),
+            ),
+          }),
+          "4xx": ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      await requireAdmin(services, callerOf(request), "the target list");
+      const targets = [];
+      for (const [id, connector] of services.connectors) {
+        const last = await lastRotation(deps, id);
+        targets.push({
+          id,
+          type: connector.type,
+          healthy: await connector.healthy().catch(() => false),
+          lastRotation: last ? new Date(last.rotatedAt).toISOString() : null,
+        });
+      }
+      return { targets };
+    },
+  );
+
+  app.post(
+    "/v1/targets/:target/rotate",
+    {
+      schema: {
+        summary: "Rotate the target's admin secret now",
+        description:
+          "The new secret is sealed in the store before the target changes and checked before it becomes current; a crash at any step leaves a working secret.",
+        tags: ["targets"],
+        params: Type.Object({ target: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" }) }),
+        response: {
+          200: Type.Object({
+            target: Type.String(),
+            rotated: Type.Boolean(),
+            detail: Type.String(),
+            rotatedAt: Type.String(),
+          }),
+          "4xx": ProblemSchema,
+          "5xx": ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      await requireAdmin(services, caller, "admin-secret rotation");
+      const { target } = request.params;
+      if (!services.connectors.has(target)) throw new EphemeraError("not_found", `no target '${target}' is configured`);
+      const record = await rotateTargetSecret(deps, target, { type: "identity", id: caller.id });
+      return {
+        target,
+        rotated: record.rotated,
+        detail: record.detail,
+        rotatedAt: new Date(record.rotatedAt).toISOString(),
+      };
+    },
+  );
+}

@@ -1,0 +1,88 @@
+// The maintenance loop: reconciles every target on an interval and rotates admin secrets whose schedule is due.
+// One timer; a pass never overlaps the previous one.
+import type { Connector } from "../../connectors/connector.js";
+import { describeError } from "../../support/errors.js";
+import { systemActor } from "../audit-draft.js";
+import type { LifecycleDeps } from "../deps.js";
+import { type DiscoveryReport, type ReconcileObserver, reconcileTargets } from "./reconcile.js";
+import { lastRotation, rotateTargetSecret } from "./rotate-target-secret.js";
+
+export interface MaintenanceOptions {
+  /** Between reconciliation passes; 0 turns the schedule off (`ephemera discover` still runs one). */
+  readonly reconcileIntervalMs: number;
+  /** Target id → rotation interval in seconds, for targets with `adminRotation` set. */
+  readonly rotations: ReadonlyMap<string, number>;
+}
+
+export class Maintenance {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly deps: LifecycleDeps,
+    private readonly connectors: ReadonlyMap<string, Connector>,
+    private readonly options: MaintenanceOptions,
+    private readonly observer?: ReconcileObserver,
+  ) {}
+
+  /** One reconciliation now, after any maintenance pass already running. */
+  reconcile(): Promise<DiscoveryReport> {
+    return this.#exclusive(() => reconcileTargets(this.deps, this.connectors, this.observer));
+  }
+
+  /** Rotates every target whose schedule is due (a target never rotated by the broker is due at once). */
+  rotateDue(): Promise<string[]> {
+    return this.#exclusive(async () => {
+      const rotated: string[] = [];
+      const now = this.deps.clock.now();
+      for (const [targetId, seconds] of this.options.rotations) {
+        const last = await lastRotation(this.deps, targetId);
+        if (last && now - last.rotatedAt < seconds * 1000) continue;
+        try {
+          await rotateTargetSecret(this.deps, targetId, systemActor("schedule"));
+          rotated.push(targetId);
+        } catch (error) {
+          // Audited by rotateTargetSecret; the next pass tries again.
+          this.deps.logger.warn({ target: targetId, err: describeError(error) }, "scheduled admin rotation failed");
+        }
+      }
+      return rotated;
+    });
+  }
+
+  start(): void {
+    const interval = this.options.reconcileIntervalMs;
+    if (interval <= 0 && this.options.rotations.size === 0) return;
+    const period = interval > 0 ? interval : 60_000;
+    const tick = () => {
+      this.#timer = setTimeout(async () => {
+        try {
+          if (interval > 0) await this.reconcile();
+          await this.rotateDue();
+        } catch (error) {
+          this.deps.logger.warn({ err: describeError(error) }, "maintenance pass failed");
+        }
+        if (this.#timer) tick();
+      }, period);
+      this.#timer.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => {});
+  }
+
+  async #exclusive<T>(run: () => Promise<T>): Promise<T> {
+    while (this.#running) await this.#running.catch(() => {});
+    const pass = run();
+    this.#running = pass;
+    try {
+      return await pass;
+    } finally {
+      if (this.#running === pass) this.#running = null;
+    }
+  }
+}

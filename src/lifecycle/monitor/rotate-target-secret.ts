@@ -1,0 +1,58 @@
+// Admin-secret rotation of one target, asked for by an operator (`ephemera rotate`) or by the maintenance schedule.
+// The connector does the crash-safe steps; this records who asked, what happened and when, for the schedule.
+import type { Actor, Millis } from "../../domain/types.js";
+import { describeError, EphemeraError } from "../../support/errors.js";
+import { draft } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+
+const NAMESPACE = "admin-rotation";
+
+export interface RotationRecord {
+  readonly rotatedAt: Millis;
+  readonly rotated: boolean;
+  readonly detail: string;
+}
+
+export async function rotateTargetSecret(deps: LifecycleDeps, targetId: string, actor: Actor): Promise<RotationRecord> {
+  const connector = deps.catalog.connector(targetId);
+  if (!connector) throw new EphemeraError("not_found", `no target '${targetId}' is configured`);
+  let record: RotationRecord;
+  try {
+    const result = await connector.rotateAdminSecret();
+    record = { rotatedAt: deps.clock.now(), rotated: result.rotated, detail: result.detail };
+  } catch (error) {
+    const reason = describeError(error);
+    await commit(deps, {
+      writes: [],
+      audit: [
+        draft("target.rotation_run", deps.clock.now(), actor, {}, { target: targetId, error: reason }, "failure"),
+      ],
+    });
+    throw new EphemeraError("downstream_unavailable", `target '${targetId}' could not rotate its admin secret`, {
+      detail: reason,
+      cause: error,
+    });
+  }
+  await commit(deps, {
+    writes: record.rotated
+      ? [{ kind: "putState", namespace: NAMESPACE, key: targetId, value: record, expiresAt: null }]
+      : [],
+    audit: [
+      draft(
+        "target.rotation_run",
+        record.rotatedAt,
+        actor,
+        {},
+        { target: targetId, rotated: record.rotated, detail: record.detail },
+      ),
+    ],
+  });
+  return record;
+}
+
+/** When the target's admin secret was last rotated by the broker, or null when never. */
+export async function lastRotation(deps: LifecycleDeps, targetId: string): Promise<RotationRecord | null> {
+  const row = await deps.store.getState(NAMESPACE, targetId);
+  return row ? (row.value as RotationRecord) : null;
+}

@@ -1,0 +1,39 @@
+// The issued credential's probe secret: sealed in the store with the grant's activation, opened only for the login
+// probe that proves removal, and destroyed in the same commit that records the removal as verified.
+
+import type { Grant } from "../../domain/types.js";
+import type { Write } from "../../storage/store.js";
+import { describeError } from "../../support/errors.js";
+import { Secret } from "../../support/secret.js";
+import type { LifecycleDeps } from "../deps.js";
+
+const NAMESPACE = "probe-secret";
+
+/** Sealing context: a sealed probe secret copied to another grant's row does not open. */
+const context = (grantId: string) => `${NAMESPACE}:${grantId}`;
+
+export function keepProbeSecret(deps: LifecycleDeps, grant: Grant, probe: Secret<string>): Write {
+  return {
+    kind: "putState",
+    namespace: NAMESPACE,
+    key: grant.id,
+    value: deps.sealer.seal(probe.reveal(), context(grant.id)),
+    expiresAt: null,
+  };
+}
+
+/** The probe secret, or null when the connector gave none or it cannot be opened (then the login check fails closed). */
+export async function openProbeSecret(deps: LifecycleDeps, grant: Grant): Promise<Secret<string> | null> {
+  const row = await deps.store.getState(NAMESPACE, grant.id);
+  if (!row || typeof row.value !== "string") return null;
+  try {
+    return new Secret(deps.sealer.open(row.value, context(grant.id)));
+  } catch (error) {
+    deps.logger.error({ grantId: grant.id, err: describeError(error) }, "the probe secret of a grant did not open");
+    return null;
+  }
+}
+
+export function destroyProbeSecret(grant: Grant): Write {
+  return { kind: "deleteState", namespace: NAMESPACE, key: grant.id };
+}
