@@ -6,6 +6,11 @@ import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
 import type { Connector } from "./connector.js";
 import { withDeadline } from "./deadline.js";
+import { createHttpConnector } from "./http/index.js";
+import { createMariadbConnector } from "./mariadb/index.js";
+import { createPostgresConnector, createPostgresElevationConnector } from "./postgres/index.js";
+import { createRabbitmqConnector } from "./rabbitmq/index.js";
+import { createRedisConnector } from "./redis/index.js";
 import type { TokenAuthority } from "./token/index.js";
 import { createTokenConnector } from "./token/index.js";
 
@@ -29,6 +34,12 @@ export type ConnectorFactory = (target: TargetSpec, context: ConnectorContext) =
 
 export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorFactory>> = {
   token: createTokenConnector,
+  postgres: createPostgresConnector,
+  "postgres-elevation": createPostgresElevationConnector,
+  mariadb: createMariadbConnector,
+  redis: createRedisConnector,
+  rabbitmq: createRabbitmqConnector,
+  http: createHttpConnector,
 };
 
 export function createConnector(target: TargetSpec, context: ConnectorContext): Connector {

@@ -1,0 +1,205 @@
+// PostgreSQL connector benchmark: broker-path issue and proven removal beside the raw statements an operator would
+// type, plus the two levers measured for issue latency (SCRAM iteration count) and temporary role elevation.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { Client, escapeIdentifier, escapeLiteral } from "pg";
+import type { Connector, EntitlementSpec } from "../../src/connectors/connector.js";
+import { createPostgresConnector, createPostgresElevationConnector } from "../../src/connectors/postgres/index.js";
+import type { ConnectorContext } from "../../src/connectors/registry.js";
+import { TokenAuthority } from "../../src/connectors/token/index.js";
+import { openGrant } from "../../src/domain/transitions.js";
+import type { Grant, Identity } from "../../src/domain/types.js";
+import { openSqliteStore } from "../../src/storage/index.js";
+import { systemClock } from "../../src/support/clock.js";
+import { newId, randomToken } from "../../src/support/ids.js";
+import { silentLogger } from "../../src/support/logger.js";
+import { Sealer } from "../../src/support/sealer.js";
+import type { ConnectorBench } from "./types.js";
+
+const TARGET = "bench-db";
+
+/** The server to measure: `EPHEMERA_BENCH_PG_URL` (an admin login, no password in it) and `EPHEMERA_BENCH_PG_PASSWORD`. */
+const URL_SETTING = process.env.EPHEMERA_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const PASSWORD = process.env.EPHEMERA_BENCH_PG_PASSWORD ?? "";
+
+const identity = (login: string): Identity => ({
+  id: "bench-client",
+  kind: "service_account",
+  owner: "bench",
+  groups: [],
+  attributes: { postgres_role: login },
+  status: "active",
+  admin: false,
+});
+
+function since(start: number): number {
+  return performance.now() - start;
+}
+
+function spec(settings: Record<string, unknown>): EntitlementSpec {
+  return {
+    name: `${TARGET}/read`,
+    targetId: TARGET,
+    defaultDurationSeconds: 300,
+    maxDurationSeconds: 3600,
+    risk: "low",
+    settings,
+  };
+}
+
+function grantFor(connector: Connector, entitlement: EntitlementSpec, who: Identity): Grant {
+  const now = systemClock.now();
+  const id = newId("grt");
+  const { handle, handleData } = connector.prepare({ grantId: id, identity: who, entitlement });
+  return openGrant({
+    id,
+    requestId: newId("req"),
+    identityId: who.id,
+    targetId: TARGET,
+    entitlement: entitlement.name,
+    connectorType: connector.type,
+    handle,
+    handleData,
+    createdAt: now,
+    expiresAt: now + 300_000,
+    maxExpiresAt: now + 3_600_000,
+    dueAt: now + 300_000,
+  });
+}
+
+/** Issues, then revokes and verifies with the probe; returns [issue ms, removal ms]. */
+async function cycle(connector: Connector, entitlement: EntitlementSpec, who: Identity): Promise<[number, number]> {
+  const opened = grantFor(connector, entitlement, who);
+  let start = performance.now();
+  const issued = await connector.issue({ grant: opened, identity: who, entitlement, expiresAt: opened.expiresAt });
+  const issueMs = since(start);
+  const grant: Grant = {
+    ...opened,
+    state: "active",
+    issuedAt: opened.createdAt,
+    handleData: { ...opened.handleData, ...issued.handleData },
+    version: 2,
+  };
+  start = performance.now();
+  await connector.revoke({ grant });
+  const verified = await connector.verifyRemoved({ grant, probe: issued.probe ?? null });
+  const removalMs = since(start);
+  if (!verified.removed) throw new Error(`postgres bench: removal of ${grant.handle} was not verified`);
+  return [issueMs, removalMs];
+}
+
+export async function runPostgresBench(iterations: number): Promise<ConnectorBench> {
+  const dir = mkdtempSync(join(tmpdir(), "ephemera-pg-bench-"));
+  const store = await openSqliteStore(join(dir, "bench.db"));
+  const sealer = new Sealer(randomBytes(32));
+  const tokenAuthority = new TokenAuthority({
+    issuer: "https://ephemera.bench",
+    store,
+    sealer,
+    clock: systemClock,
+    rotationIntervalSeconds: 3600,
+    maxTokenLifetimeSeconds: 3600,
+    leewaySeconds: 60,
+  });
+  const ctx: ConnectorContext = { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority };
+  const tag = randomToken(6);
+  const prefix = `eph_b${tag}_`;
+  const group = `${prefix}read`;
+  const login = `${prefix}app`;
+  const base = { url: URL_SETTING, password: PASSWORD };
+  const connector = createPostgresConnector({ id: TARGET, type: "postgres", settings: { ...base, prefix } }, ctx);
+  const fast = createPostgresConnector(
+    { id: TARGET, type: "postgres", settings: { ...base, prefix, scramIterations: 16 } },
+    ctx,
+  );
+  const elevation = createPostgresElevationConnector({ id: TARGET, type: "postgres-elevation", settings: base }, ctx);
+  const readSpec = spec({ roles: [group] });
+  const elevateSpec = spec({ role: group });
+
+  const url = new URL(URL_SETTING);
+  const admin = new Client({
+    host: url.hostname,
+    port: url.port === "" ? 5432 : Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: PASSWORD,
+    database: url.pathname.slice(1) || "postgres",
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 10_000,
+  });
+  admin.on("error", () => {});
+
+  const result = {
+    issue: [] as number[],
+    removal: [] as number[],
+    rawIssue: [] as number[],
+    rawRemoval: [] as number[],
+    fastIssue: [] as number[],
+    fastRemoval: [] as number[],
+    elevationIssue: [] as number[],
+    elevationRemoval: [] as number[],
+  };
+  try {
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${escapeIdentifier(group)} NOLOGIN`);
+    await admin.query(`CREATE ROLE ${escapeIdentifier(login)} LOGIN`);
+    for (let i = 0; i < iterations; i += 1) {
+      const [issueMs, removalMs] = await cycle(connector, readSpec, identity(login));
+      result.issue.push(issueMs);
+      result.removal.push(removalMs);
+      const [fastIssueMs, fastRemovalMs] = await cycle(fast, readSpec, identity(login));
+      result.fastIssue.push(fastIssueMs);
+      result.fastRemoval.push(fastRemovalMs);
+      const [elevationIssueMs, elevationRemovalMs] = await cycle(elevation, elevateSpec, identity(login));
+      result.elevationIssue.push(elevationIssueMs);
+      result.elevationRemoval.push(elevationRemovalMs);
+
+      const raw = escapeIdentifier(`${prefix}raw${i}`);
+      const until = escapeLiteral(new Date(systemClock.now() + 360_000).toISOString());
+      let start = performance.now();
+      await admin.query(
+        `CREATE ROLE ${raw} LOGIN PASSWORD ${escapeLiteral(randomToken(32))} VALID UNTIL ${until} IN ROLE ${escapeIdentifier(group)}`,
+      );
+      result.rawIssue.push(since(start));
+      start = performance.now();
+      await admin.query(`ALTER ROLE ${raw} NOLOGIN`);
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usesysid = (SELECT oid FROM pg_roles WHERE rolname = $1)",
+        [`${prefix}raw${i}`],
+      );
+      await admin.query(`DROP ROLE ${raw}`);
+      result.rawRemoval.push(since(start));
+    }
+  } finally {
+    const left = await admin
+      .query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [prefix])
+      .catch(() => ({ rows: [] as { rolname: string }[] }));
+    for (const { rolname } of left.rows) {
+      if (rolname !== group) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(rolname)}`).catch(() => {});
+    }
+    await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(group)}`).catch(() => {});
+    await admin.end().catch(() => {});
+    for (const c of [connector, fast, elevation]) await c.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  return {
+    connector: "postgres",
+    issue: result.issue,
+    removal: result.removal,
+    rawIssue: result.rawIssue,
+    rawIssueLabel:
+      "CREATE ROLE <user> LOGIN PASSWORD '<plain>' VALID UNTIL '<t>' IN ROLE <group> (server hashes, 4096 iterations)",
+    rawRemoval: result.rawRemoval,
+    rawRemovalLabel: "ALTER ROLE <user> NOLOGIN; SELECT pg_terminate_backend(…usesysid…); DROP ROLE <user> (no proof)",
+    extra: {
+      "issue, scramIterations 16": result.fastIssue,
+      "removal, scramIterations 16": result.fastRemoval,
+      "postgres-elevation issue (GRANT under advisory lock)": result.elevationIssue,
+      "postgres-elevation removal (count + REVOKE + end sessions + verify)": result.elevationRemoval,
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// Removal of a login role the broker made, in the order that really ends access on PostgreSQL (each step measured in
+// postgres-facts.test.ts): an open session survives VALID UNTIL in the past, NOLOGIN and DROP ROLE, and after the drop
+// pg_stat_activity no longer names it. So: block new logins, end every backend by oid, revoke memberships, move or drop
+// what the role owns in every database that has any, and only then drop the role. Each step is idempotent.
+
+import { GRANT_MARKER, grantMarker } from "./accounts.js";
+import { escapeIdentifier, type PgAdmin, sqlStateOf } from "./admin-connection.js";
+
+/** How long removal waits for terminated backends to leave pg_stat_activity before it fails (and is retried). */
+const SESSION_END_WAIT_MS = 5_000;
+
+export interface SessionFilter {
+  /** The role the sessions logged in as (pg_stat_activity.usesysid, which survives DROP ROLE). */
+  readonly oid: number;
+  /** Only sessions that began before this instant (ISO), when later ones cannot hold what is being removed. */
+  readonly startedBefore?: string;
+}
+
+/** Terminates every backend matching `filter` and waits, bounded, until they are gone. Returns how many there were. */
+export async function endSessions(admin: PgAdmin, filter: SessionFilter): Promise<number> {
+  const where = "usesysid = $1 AND pid <> pg_backend_pid() AND ($2::timestamptz IS NULL OR backend_start < $2)";
+  const values = [filter.oid, filter.startedBefore ?? null];
+  // pg_terminate_backend raises 42501 without pg_signal_backend (or membership): that error is the right failure.
+  const ended = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${where}`, values);
+  if (ended.rowCount === 0) return 0;
+  const deadline = Date.now() + SESSION_END_WAIT_MS;
+  for (;;) {
+    const left = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${where}`,
+      values,
+    );
+    if ((left.rows[0]?.n ?? 0) === 0) return ended.rowCount ?? 0;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${left.rows[0]?.n} session(s) of role oid ${filter.oid} did not end within ${SESSION_END_WAIT_MS} ms`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+interface RoleState {
+  readonly oid: string;
+  readonly rolsuper: boolean;
+  readonly comment: string | null;
+}
+
+export interface RoleToRemove {
+  /** The role name: a grant's handle, a validated identifier. */
+  readonly name: string;
+  /** The oid recorded at issue, so sessions are found even when the role was already dropped. */
+  readonly knownOid: number | null;
+  /** The grant whose marker the role must carry; null accepts any broker marker (reconciler). */
+  readonly grantId: string | null;
+}
+
+/** Removes the role and everything that keeps its access alive. Resolves true when something was there to remove. */
+export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<boolean> {
+  const ident = escapeIdentifier(target.name);
+  const found = await admin.query<RoleState>(
+    "SELECT oid::int8 AS oid, rolsuper, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1",
+    [target.name],
+  );
+  const row = found.rows[0];
+  if (!row) {
+    // Already dropped (a retry, or removed by hand): sessions may still be open under the old oid.
+    if (target.knownOid === null) return false;
+    const stillUsed = await admin.query("SELECT 1 FROM pg_roles WHERE oid = $1", [target.knownOid]);
+    if (stillUsed.rowCount !== 0) return false;
+    return (await endSessions(admin, { oid: target.knownOid })) > 0;
+  }
+  const marked =
+    target.grantId === null ? row.comment?.startsWith(GRANT_MARKER) : row.comment === grantMarker(target.grantId);
+  if (!marked || row.rolsuper) {
+    throw new Error(`role ${target.name} exists but does not carry this grant's marker; refusing to remove it`);
+  }
+  const oid = Number(row.oid);
+
+  await admin.query(`ALTER ROLE ${ident} NOLOGIN`);
+  await endSessions(admin, { oid });
+
+  const groups = await admin.query<{ rolname: string }>(
+    "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = $1",
+    [oid],
+  );
+  for (const { rolname } of groups.rows) {
+    await admin.query(`REVOKE ${escapeIdentifier(rolname)} FROM ${ident}`);
+  }
+
+  await removeOwned(admin, target.name, oid);
+  await admin.query(`DROP ROLE IF EXISTS ${ident}`);
+  // A login that passed authentication just before NOLOGIN may have registered after the first sweep.
+  await endSessions(admin, { oid });
+  return true;
+}
+
+/**
+ * REASSIGN OWNED to the admin, then DROP OWNED (privileges, default ACLs, policies), in each database where
+ * pg_shdepend (a shared catalog, so one query sees every database) records something of the role. Shared objects
+ * (dbid 0) are handled from the configured database. A database the admin cannot connect to makes removal fail with
+ * its name, for an operator; DROP ROLE would fail anyway.
+ */
+async function removeOwned(admin: PgAdmin, name: string, oid: number): Promise<void> {
+  const found = await admin.query<{ datname: string | null }>(
+    `SELECT DISTINCT d.datname FROM pg_shdepend s LEFT JOIN pg_database d ON d.oid = s.dbid
+      WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1`,
+    [oid],
+  );
+  if (found.rowCount === 0) return;
+  const home = admin.endpoint.database;
+  const databases = [...new Set(found.rows.map((r) => r.datname ?? home))].sort((a, b) =>
+    a === home ? -1 : b === home ? 1 : a.localeCompare(b),
+  );
+  const ident = escapeIdentifier(name);
+  const adminIdent = escapeIdentifier(admin.endpoint.user);
+  // REASSIGN and DROP OWNED need the privileges of the role: a superuser has them, a CREATEROLE admin (PostgreSQL 15)
+  // gets them by membership, which DROP ROLE then removes with the role.
+  if (!(await admin.adminRole()).superuser) await admin.query(`GRANT ${ident} TO ${adminIdent}`);
+  for (const database of databases) {
+    try {
+      await admin.inDatabase(database, async (client) => {
+        await client.query(`REASSIGN OWNED BY ${ident} TO ${adminIdent}`);
+        await client.query(`DROP OWNED BY ${ident}`);
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `objects of role ${name} in database ${database} could not be reassigned or dropped (${sqlStateOf(error) ?? "connection"}: ${reason})`,
+      );
+    }
+  }
+}
