@@ -1,8 +1,9 @@
 // The config file is validated once at start; every problem is reported with the path that holds it.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { buildConfig, ConfigError, loadConfigFile } from "./load.js";
 
 const valid = () => ({
@@ -126,6 +127,31 @@ describe("configuration", () => {
     expect(config.targets[0]?.settings).not.toHaveProperty("adminRotation");
     const tooOften = problems({ ...doc, targets: { "demo-api": { ...rotating, adminRotation: "10s" } } });
     expect(tooOften.join("\n")).toContain("targets.demo-api.adminRotation: must be at least 60s");
+  });
+
+  it("the demo's commented target examples, uncommented, are valid configuration and valid connector settings", async () => {
+    const text = readFileSync(new URL("../../examples/demo.yaml", import.meta.url), "utf8");
+    const uncommented = text
+      .split("\n")
+      .map((line) => {
+        const m = /^ {2}# ?( *[A-Za-z0-9-]+:.*| *)$/.exec(line);
+        return m && !line.includes("Real targets") ? `  ${m[1]}`.replace(/ +#.*$/, "") : line;
+      })
+      .join("\n");
+    const env = Object.fromEntries(
+      [...uncommented.matchAll(/env: ([A-Z_]+)/g)].map((m) => [m[1] ?? "", "not-a-real-secret"]),
+    );
+    const config = buildConfig(parseYaml(uncommented), "demo.yaml (uncommented)", env);
+    expect(config.targets.map((t) => t.type).sort()).toEqual(
+      ["http", "mariadb", "postgres", "postgres-elevation", "rabbitmq", "redis", "token"].sort(),
+    );
+    const { createConnector } = await import("../connectors/registry.js");
+    const { connectorContext } = await import("../connectors/testing/target-fixture.js");
+    for (const target of config.targets) {
+      const connector = createConnector(target, connectorContext());
+      for (const entitlement of target.entitlements) connector.validateEntitlement(entitlement);
+      await connector.close();
+    }
   });
 
   it("loads the demo configuration shipped with the project", () => {
