@@ -322,6 +322,9 @@ describe("discovery, targets and admin rotation", () => {
   it("admins reconcile on demand and read the last report; others get 403", async () => {
     expect((await post("/v1/discovery", t.keys.ci, {})).statusCode).toBe(403);
     expect((await get("/v1/discovery", t.keys.ci)).statusCode).toBe(403);
+    const before = await get("/v1/discovery", t.keys.admin);
+    expect(before.statusCode).toBe(404);
+    expect(before.json().code).toBe("not_found");
     const fresh = await post("/v1/discovery", t.keys.admin, {});
     expect(fresh.statusCode, fresh.body).toBe(200);
     const report = fresh.json();

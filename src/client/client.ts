@@ -111,7 +111,7 @@ export class EphemeraClient {
     return this.#call("POST", "/v1/discovery", { json: {} });
   }
 
-  /** The last reconciliation report, without running a new one unless none exists (admins only). */
+  /** The last reconciliation report, without running a new one; 404 before the first (admins only). */
   lastDiscovery(): Promise<DiscoveryReport> {
     return this.#call("GET", "/v1/discovery");
   }

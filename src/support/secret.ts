@@ -1,4 +1,5 @@
 // A value that must never be printed: it redacts itself in logs, JSON and inspection; only `reveal()` gives it out.
+import { createHash, timingSafeEqual } from "node:crypto";
 import { inspect } from "node:util";
 
 const REDACTED = "[REDACTED]";
@@ -21,4 +22,10 @@ export class Secret<T = string> {
   [inspect.custom](): string {
     return REDACTED;
   }
+}
+
+/** Compares two secrets in time that does not depend on where they differ (digests of equal length). */
+export function sameSecret(a: string, b: string): boolean {
+  const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+  return timingSafeEqual(digest(a), digest(b));
 }

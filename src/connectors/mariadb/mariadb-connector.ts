@@ -1,6 +1,6 @@
 // The `mariadb` connector: a short-lived MariaDB account per grant with the entitlement's privileges; removal locks it,
 // kills its sessions and drops it, and is proven by the catalogue, the process list and a refused login.
-import { Secret } from "../../support/secret.js";
+import { Secret, sameSecret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
@@ -177,7 +177,9 @@ export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext
       const before = (await admin.current()).reveal();
       await admin.rotate(db.rotationSteps);
       await db.rebuild();
-      const oldRefused = before === (await admin.current()).reveal() ? false : !(await db.rotationSteps.works(before));
+      const oldRefused = sameSecret(before, (await admin.current()).reveal())
+        ? false
+        : !(await db.rotationSteps.works(before));
       // The pool's open sessions would survive the change like any other; it was rebuilt so the next login uses the new one.
       return {
         rotated: true,

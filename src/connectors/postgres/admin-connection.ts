@@ -191,9 +191,11 @@ export class PgAdmin {
       return { accepted: true };
     } catch (error) {
       const code = sqlStateOf(error);
-      // Class 28 (invalid authorization) is a refusal. Any other server answer (CONNECT privilege, too many
-      // connections, shutting down) comes after or beside authentication and proves nothing about the credential.
-      if (code?.startsWith("28")) {
+      // A refusal of this role: a wrong password (28P01), or 28000 naming the role as missing or not permitted to
+      // log in. Other class-28 answers (no pg_hba.conf entry, SSL required) and anything else (CONNECT privilege, too
+      // many connections, shutting down) say nothing about the credential.
+      const message = error instanceof Error ? error.message : "";
+      if (code === "28P01" || (code === "28000" && /does not exist|not permitted to log in/.test(message))) {
         return { accepted: false, refusal: `${code} ${(error as Error).message}`.slice(0, 200) };
       }
       return { accepted: null, error: describeError(error) };

@@ -204,7 +204,7 @@ describe.skipIf(!up)("postgres connector", () => {
     expect(await su.roleExists(grant.handle)).toBe(false);
   });
 
-  it("revoke reassigns and drops what the role owns in every database it used, then drops it", async () => {
+  it("revoke reassigns what the role owns to a NOLOGIN owner without privileges (never the admin), then drops it", async () => {
     const connector = connectorFor();
     const other = pgClient({ database: "postgres" });
     await other.connect();
@@ -217,6 +217,10 @@ describe.skipIf(!up)("postgres connector", () => {
       const client = pgClient({ user: grant.handle, password: fields.password ?? "", database });
       await client.connect();
       await client.query(`CREATE TABLE ${schema}.made_${database} (x int)`);
+      // A planted SECURITY DEFINER function: reassigned to the admin it would run as the admin (a superuser here).
+      await client.query(
+        `CREATE FUNCTION ${schema}.whoami_${database}() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT current_user::text'`,
+      );
       await client.end();
     }
     await connector.revoke({ grant });
@@ -225,12 +229,14 @@ describe.skipIf(!up)("postgres connector", () => {
       `SELECT tableowner AS owner FROM pg_tables WHERE schemaname = $1 AND tablename = 'made_test'`,
       [schema],
     );
-    expect(owners.rows).toEqual([{ owner: "postgres" }]);
+    expect(owners.rows).toEqual([{ owner: "ephemera_orphan_owner" }]);
+    const planted = await su.query<{ who: string }>(`SELECT ${schema}.whoami_test() AS who`);
+    expect(planted.rows).toEqual([{ who: "ephemera_orphan_owner" }]);
     const elsewhere = pgClient({ database: "postgres" });
     await elsewhere.connect();
     const there = await elsewhere.query(`SELECT tableowner FROM pg_tables WHERE schemaname = $1`, [schema]);
     await elsewhere.end();
-    expect(there.rows).toEqual([{ tableowner: "postgres" }]);
+    expect(there.rows).toEqual([{ tableowner: "ephemera_orphan_owner" }]);
   });
 
   it("ends the sessions of a role someone already dropped, found by the oid kept at issue", async () => {

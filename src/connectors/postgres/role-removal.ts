@@ -100,6 +100,22 @@ export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<
  * (dbid 0) are handled from the configured database. A database the admin cannot connect to makes removal fail with
  * its name, for an operator; DROP ROLE would fail anyway.
  */
+/** The role that keeps objects removed grants created: `ephemera_orphan_owner`, NOLOGIN, no privileges, made once. */
+export const ORPHAN_OWNER = "ephemera_orphan_owner";
+
+async function ensureOrphanOwner(admin: PgAdmin): Promise<string> {
+  const exists = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [ORPHAN_OWNER]);
+  if (exists.rowCount === 0) {
+    try {
+      await admin.query(`CREATE ROLE ${escapeIdentifier(ORPHAN_OWNER)} NOLOGIN NOINHERIT`);
+    } catch (error) {
+      // Another removal made it first.
+      if (sqlStateOf(error) !== "42710") throw error;
+    }
+  }
+  return ORPHAN_OWNER;
+}
+
 async function removeOwned(admin: PgAdmin, name: string, oid: number): Promise<void> {
   const found = await admin.query<{ datname: string | null }>(
     `SELECT DISTINCT d.datname FROM pg_shdepend s LEFT JOIN pg_database d ON d.oid = s.dbid
@@ -113,13 +129,19 @@ async function removeOwned(admin: PgAdmin, name: string, oid: number): Promise<v
   );
   const ident = escapeIdentifier(name);
   const adminIdent = escapeIdentifier(admin.endpoint.user);
-  // REASSIGN and DROP OWNED need the privileges of the role: a superuser has them, a CREATEROLE admin (PostgreSQL 15)
-  // gets them by membership, which DROP ROLE then removes with the role.
-  if (!(await admin.adminRole()).superuser) await admin.query(`GRANT ${ident} TO ${adminIdent}`);
+  // What the role created goes to a NOLOGIN owner with no privileges, never to the admin: a SECURITY DEFINER function
+  // or a view the grant holder planted would otherwise run with the admin's rights once reassigned.
+  const ownerIdent = escapeIdentifier(await ensureOrphanOwner(admin));
+  // REASSIGN and DROP OWNED need the privileges of both roles: a superuser has them, a CREATEROLE admin
+  // (PostgreSQL 15) gets them by membership, which DROP ROLE then removes with the role.
+  if (!(await admin.adminRole()).superuser) {
+    await admin.query(`GRANT ${ident} TO ${adminIdent}`);
+    await admin.query(`GRANT ${ownerIdent} TO ${adminIdent}`);
+  }
   for (const database of databases) {
     try {
       await admin.inDatabase(database, async (client) => {
-        await client.query(`REASSIGN OWNED BY ${ident} TO ${adminIdent}`);
+        await client.query(`REASSIGN OWNED BY ${ident} TO ${ownerIdent}`);
         await client.query(`DROP OWNED BY ${ident}`);
       });
     } catch (error) {

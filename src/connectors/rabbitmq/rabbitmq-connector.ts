@@ -2,7 +2,7 @@
 // removal is DELETE of the user (which also closes its connections), then proof: user absent, no connection, login refused.
 import type { Grant } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
-import { Secret } from "../../support/secret.js";
+import { Secret, sameSecret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
@@ -87,7 +87,7 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
     if (response.status !== 401) return response;
     // Refused: a rotation may have stopped after RabbitMQ took the new secret. Settle it, and try once more if it moved.
     const settled = await admin.settle(steps);
-    if (settled.reveal() === password.reveal()) return response;
+    if (sameSecret(settled.reveal(), password.reveal())) return response;
     return api.request({ username: adminUsername, password: settled }, method, path, options);
   }
 

@@ -2,7 +2,7 @@
 // gone from ACL USERS, CLIENT LIST and a refused AUTH. Redis has no expiry on ACL users: the reconciler is the fail-safe.
 import type { Redis } from "ioredis";
 import type { Grant } from "../../domain/types.js";
-import { Secret } from "../../support/secret.js";
+import { Secret, sameSecret } from "../../support/secret.js";
 import type { AccountInfo, Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
@@ -62,7 +62,7 @@ export function createRedisConnector(target: TargetSpec, ctx: ConnectorContext):
       } catch (error) {
         // A rotation that crashed after Redis dropped the old password leaves the stored one refused: settle it once.
         const settled = (await adminSecret.settle(adminRotationSteps(endpoint, adminUser))).reveal();
-        if (settled === current) throw error;
+        if (sameSecret(settled, current)) throw error;
         await authenticate(client, adminUser, settled);
       }
     } catch (error) {

@@ -1,9 +1,16 @@
 // What a connector test against a real server needs from the broker: a context, an identity, entitlements, grants.
 import { randomBytes } from "node:crypto";
-import type { Grant, Identity } from "../../domain/types.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Grant, GrantState, Identity } from "../../domain/types.js";
+import { draft, systemActor } from "../../lifecycle/audit-draft.js";
+import { openSqliteStore } from "../../storage/sqlite/index.js";
+import type { Store } from "../../storage/store.js";
+import { makeRequest } from "../../storage/testing/fixtures.js";
 import { systemClock } from "../../support/clock.js";
 import { randomToken } from "../../support/ids.js";
-import { silentLogger } from "../../support/logger.js";
+import { type Logger, silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
 import type { Connector, EntitlementSpec } from "../connector.js";
 import type { ConnectorContext } from "../registry.js";
@@ -15,9 +22,8 @@ export interface TestContext extends ConnectorContext {
   readonly store: MemoryStore;
 }
 
-/** A connector context on an in-memory store and the real clock (targets compare expiry with their own clock). */
-export function connectorContext(): TestContext {
-  const store = new MemoryStore();
+/** A connector context over `store`, the real clock (targets compare expiry with their own) and a fresh master key. */
+function contextOn<S extends Store>(store: S, logger: Logger = silentLogger()) {
   const sealer = new Sealer(randomBytes(32));
   const tokenAuthority = new TokenAuthority({
     issuer: "https://ephemera.test",
@@ -28,7 +34,29 @@ export function connectorContext(): TestContext {
     maxTokenLifetimeSeconds: 3600,
     leewaySeconds: 60,
   });
-  return { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority };
+  return { store, clock: systemClock, sealer, logger, tokenAuthority };
+}
+
+/** A connector context on an in-memory store (connector state only: no grant reads). */
+export function connectorContext(): TestContext {
+  return contextOn(new MemoryStore());
+}
+
+/** A connector context on a real SQLite store in a temporary directory, for connectors that read grants. */
+export interface SqliteContext extends ConnectorContext {
+  close(): Promise<void>;
+}
+
+export async function sqliteConnectorContext(options: { logger?: Logger } = {}): Promise<SqliteContext> {
+  const dir = mkdtempSync(join(tmpdir(), "ephemera-connector-"));
+  const store = await openSqliteStore(join(dir, "broker.db"));
+  return {
+    ...contextOn(store, options.logger),
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export const testIdentity: Identity = {
@@ -64,4 +92,39 @@ export function grantFor(connector: Connector, spec: EntitlementSpec, identity: 
 /** A unique lower-case name for objects a test creates (databases, roles, vhosts, key prefixes). */
 export function uniqueName(label: string): string {
   return `${label}_${randomToken(8)}`;
+}
+
+/** Commits a grant (and the request it came from) to the store in `state`, as the lifecycle would. */
+export async function storeGrant(store: Store, grant: Grant, state: GrantState = "active"): Promise<Grant> {
+  const now = systemClock.now();
+  const request = makeRequest({
+    id: grant.requestId,
+    identityId: grant.identityId,
+    targetId: grant.targetId,
+    entitlement: grant.entitlement,
+    state: "issued",
+    grantId: grant.id,
+  });
+  const stored: Grant = { ...grant, state, issuedAt: state === "issuing" ? null : now };
+  await store.apply({
+    writes: [
+      { kind: "insertRequest", request },
+      { kind: "insertGrant", grant: stored },
+    ],
+    audit: [draft("grant.issuing", now, systemActor("test"), { grant: stored })],
+  });
+  return stored;
+}
+
+/** Moves a stored grant to `state` (`active` once issued, `revoking` once its end is decided…). */
+export async function moveGrant(store: Store, grant: Grant, state: GrantState): Promise<Grant> {
+  const current = await store.getGrant(grant.id);
+  if (!current) throw new Error("grant not stored");
+  const issuedAt = current.issuedAt ?? (state === "active" ? systemClock.now() : null);
+  const next: Grant = { ...current, state, issuedAt, version: current.version + 1 };
+  await store.apply({
+    writes: [{ kind: "updateGrant", grant: next, expectedVersion: current.version }],
+    audit: [draft("grant.revoking", systemClock.now(), systemActor("test"), { grant: next }, { state })],
+  });
+  return next;
 }

@@ -52,16 +52,18 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
     {
       schema: {
         summary: "The last reconciliation report: standing privilege and removed survivors in every target",
-        description: "Runs a reconciliation first when none was recorded yet, or when `refresh=true`.",
+        description: "Reads only; 404 until a reconciliation has run (`POST /v1/discovery` runs one now).",
         tags: ["discovery"],
-        querystring: Type.Object({ refresh: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
         response: { 200: ReportSchema, "4xx": ProblemSchema },
       },
     },
     async (request) => {
       await requireAdmin(services, callerOf(request), "discovery");
-      const latest = request.query.refresh ? null : await latestDiscovery(deps);
-      return present(latest ?? (await maintenance.reconcile()));
+      const latest = await latestDiscovery(deps);
+      if (!latest) {
+        throw new EphemeraError("not_found", "no reconciliation has run yet; POST /v1/discovery runs one");
+      }
+      return present(latest);
     },
   );
 

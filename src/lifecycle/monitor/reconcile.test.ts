@@ -43,6 +43,17 @@ describe("reconciliation and discovery", () => {
     expect(metrics).toMatch(/ephemera_standing_accounts\{target="db",admin="true"\} 1/);
   });
 
+  it("an account a grant of another target holds is held: two targets may see the same accounts", async () => {
+    const live = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 600 }, meta);
+    if (live.outcome !== "issued") throw new Error("not issued");
+    const FakeConnector = h.target.constructor as typeof import("../testing/fake-connector.js").FakeConnector;
+    const sameCluster = new FakeConnector("db-other", h.store, h.clock);
+    sameCluster.accounts.set(live.grant.handle, "x");
+    const report = await reconcileTargets(h.deps, new Map<string, Connector>([["db-other", sameCluster]]));
+    expect(report.targets[0]).toMatchObject({ removed: [], held: 1 });
+    expect(sameCluster.accounts.has(live.grant.handle)).toBe(true);
+  });
+
   it("never removes the account of a grant whose removal is still in progress", async () => {
     const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
     if (result.outcome !== "issued") throw new Error("not issued");

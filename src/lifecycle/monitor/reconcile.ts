@@ -55,12 +55,15 @@ export interface ReconcileObserver {
 
 export const DISCOVERY_STATE = { namespace: "discovery", key: "latest" } as const;
 
-async function heldHandles(deps: LifecycleDeps, targetId: string): Promise<Set<string>> {
+/**
+ * Handles of every grant that holds or may hold its account, over all targets: two targets can see the same accounts
+ * (two databases of one PostgreSQL cluster share its roles), so an account another target's grant holds is held.
+ */
+async function heldHandles(deps: LifecycleDeps): Promise<Set<string>> {
   const handles = new Set<string>();
   let after: string | undefined;
   for (;;) {
     const page = await deps.store.listGrants({
-      targetId,
       states: HOLDING,
       limit: PAGE,
       ...(after === undefined ? {} : { after }),
@@ -71,18 +74,29 @@ async function heldHandles(deps: LifecycleDeps, targetId: string): Promise<Set<s
   }
 }
 
-async function reconcileTarget(deps: LifecycleDeps, targetId: string, connector: Connector): Promise<TargetReport> {
-  const base = { target: targetId, type: connector.type };
-  let accounts: readonly AccountInfo[];
+type Listing = { ok: true; accounts: readonly AccountInfo[] } | { ok: false; error: string };
+
+async function listTarget(connector: Connector): Promise<Listing> {
   try {
-    // Accounts first, grants second: an account listed here was made after its grant was committed (`issuing`), so
-    // its grant is in the second read unless it finished in between, and then the account is already gone.
-    accounts = await connector.listAccounts();
+    return { ok: true, accounts: await connector.listAccounts() };
   } catch (error) {
+    return { ok: false, error: describeError(error) };
+  }
+}
+
+async function reconcileTarget(
+  deps: LifecycleDeps,
+  targetId: string,
+  connector: Connector,
+  listing: Listing,
+  held: ReadonlySet<string>,
+): Promise<TargetReport> {
+  const base = { target: targetId, type: connector.type };
+  if (!listing.ok) {
     return {
       ...base,
       ok: false,
-      error: describeError(error),
+      error: listing.error,
       accounts: 0,
       held: 0,
       removed: [],
@@ -90,7 +104,7 @@ async function reconcileTarget(deps: LifecycleDeps, targetId: string, connector:
       standing: [],
     };
   }
-  const held = await heldHandles(deps, targetId);
+  const accounts = listing.accounts;
   const removed: string[] = [];
   const removeFailed: { handle: string; error: string }[] = [];
   let heldCount = 0;
@@ -141,8 +155,16 @@ export async function reconcileTargets(
   connectors: ReadonlyMap<string, Connector>,
   observer?: ReconcileObserver,
 ): Promise<DiscoveryReport> {
+  // Accounts first, grants second: an account listed was made after its grant was committed (`issuing`), so its grant
+  // is in the second read unless it finished in between, and then the account is already gone.
+  const listings = new Map<string, Listing>();
+  for (const [targetId, connector] of connectors) listings.set(targetId, await listTarget(connector));
+  const held = await heldHandles(deps);
   const targets: TargetReport[] = [];
-  for (const [targetId, connector] of connectors) targets.push(await reconcileTarget(deps, targetId, connector));
+  for (const [targetId, connector] of connectors) {
+    const listing = listings.get(targetId) ?? { ok: false, error: "not listed" };
+    targets.push(await reconcileTarget(deps, targetId, connector, listing, held));
+  }
   const sum = (f: (t: TargetReport) => number) => targets.reduce((n, t) => n + f(t), 0);
   const report: DiscoveryReport = {
     generatedAt: deps.clock.now(),

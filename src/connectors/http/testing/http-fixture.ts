@@ -1,26 +1,23 @@
-// What the http connector's tests share: the ticketing service, a real SQLite grant store, a context, connectors.
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Grant, GrantState, Identity } from "../../../domain/types.js";
-import { draft, systemActor } from "../../../lifecycle/audit-draft.js";
-import { openSqliteStore, type SqliteStore } from "../../../storage/index.js";
-import { makeRequest } from "../../../storage/testing/fixtures.js";
-import { systemClock } from "../../../support/clock.js";
-import { type Logger, silentLogger } from "../../../support/logger.js";
-import { Sealer } from "../../../support/sealer.js";
+import type { Store } from "../../../storage/index.js";
+import type { Logger } from "../../../support/logger.js";
 import type { Connector, EntitlementSpec } from "../../connector.js";
 import type { ConnectorContext } from "../../registry.js";
-import { activeGrant } from "../../testing/contract.js";
-import { entitlement, grantFor, testIdentity, uniqueName } from "../../testing/target-fixture.js";
-import { TokenAuthority } from "../../token/index.js";
+import {
+  entitlement,
+  grantFor,
+  moveGrant,
+  sqliteConnectorContext,
+  storeGrant,
+  testIdentity,
+  uniqueName,
+} from "../../testing/target-fixture.js";
 import { createHttpConnector } from "../index.js";
 import { TicketingService } from "../testing-service.js";
 
 export interface HttpFixture {
   readonly service: TicketingService;
-  readonly store: SqliteStore;
+  readonly store: Store;
   readonly context: ConnectorContext;
   /** Target settings for the service at `baseUrl` (default the service itself), with `overrides` merged on top. */
   settings(overrides?: Record<string, unknown>, baseUrl?: string): Record<string, unknown>;
@@ -39,25 +36,8 @@ export interface HttpFixture {
 export async function httpFixture(options: { logger?: Logger } = {}): Promise<HttpFixture> {
   const service = await TicketingService.start();
   service.addUser("ephemera-bot", ["admin"]);
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-http-"));
-  const store = await openSqliteStore(join(dir, "grants.db"));
-  const sealer = new Sealer(randomBytes(32));
-  const tokenAuthority = new TokenAuthority({
-    issuer: "https://ephemera.test",
-    store,
-    sealer,
-    clock: systemClock,
-    rotationIntervalSeconds: 3600,
-    maxTokenLifetimeSeconds: 3600,
-    leewaySeconds: 60,
-  });
-  const context: ConnectorContext = {
-    store,
-    clock: systemClock,
-    sealer,
-    logger: options.logger ?? silentLogger(),
-    tokenAuthority,
-  };
+  const context = await sqliteConnectorContext(options.logger ? { logger: options.logger } : {});
+  const store = context.store;
   const made: Connector[] = [];
 
   const settings = (overrides: Record<string, unknown> = {}, baseUrl = service.url): Record<string, unknown> => ({
@@ -101,41 +81,12 @@ export async function httpFixture(options: { logger?: Logger } = {}): Promise<Ht
     grant(connector, spec, identity) {
       return grantFor(connector, spec, identity);
     },
-    async insert(grant) {
-      const request = makeRequest({
-        id: grant.requestId,
-        identityId: grant.identityId,
-        targetId: grant.targetId,
-        entitlement: grant.entitlement,
-        state: "issued",
-        grantId: grant.id,
-      });
-      await store.apply({
-        writes: [
-          { kind: "insertRequest", request },
-          { kind: "insertGrant", grant },
-        ],
-        audit: [draft("grant.issuing", systemClock.now(), systemActor("test"), { grant })],
-      });
-      return grant;
-    },
-    async setState(grant, state) {
-      const current = (await store.getGrant(grant.id)) ?? grant;
-      const next: Grant =
-        state === "active" && current.state === "issuing"
-          ? { ...activeGrant(current, { handleData: {} }), version: current.version + 1 }
-          : { ...current, state, version: current.version + 1 };
-      await store.apply({
-        writes: [{ kind: "updateGrant", grant: next, expectedVersion: current.version }],
-        audit: [draft("grant.revoking", systemClock.now(), systemActor("test"), { grant: next }, { state })],
-      });
-      return next;
-    },
+    insert: (grant) => storeGrant(store, grant, grant.state),
+    setState: (grant, state) => moveGrant(store, grant, state),
     async close() {
       for (const connector of made) await connector.close();
       await service.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await context.close();
     },
   };
 }

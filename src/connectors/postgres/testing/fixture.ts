@@ -1,21 +1,6 @@
-// What the PostgreSQL connector tests share: the real server on 127.0.0.1:5432 (trust auth, superuser postgres),
-// unique names per test file, a superuser client for setup and inspection, and a broker context on a real SQLite store.
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client, escapeIdentifier } from "pg";
-import type { AccessRequest, Grant, GrantState } from "../../../domain/types.js";
-import { draft, systemActor } from "../../../lifecycle/audit-draft.js";
-import { openSqliteStore } from "../../../storage/index.js";
-import type { Store } from "../../../storage/store.js";
-import { systemClock } from "../../../support/clock.js";
 import { randomToken } from "../../../support/ids.js";
-import { silentLogger } from "../../../support/logger.js";
-import { Sealer } from "../../../support/sealer.js";
-import type { ConnectorContext } from "../../registry.js";
 import { requireService } from "../../testing/services.js";
-import { TokenAuthority } from "../../token/token-authority.js";
 
 export const PG_HOST = "127.0.0.1";
 export const PG_PORT = 5432;
@@ -130,79 +115,7 @@ export async function runAs(user: string, password: string, sql: string, port = 
   }
 }
 
-/** A connector context on a real SQLite store (grant reads work, unlike the in-memory test store). */
-export interface SqliteContext extends ConnectorContext {
-  close(): Promise<void>;
-}
-
-export async function sqliteContext(): Promise<SqliteContext> {
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-pg-"));
-  const store: Store = await openSqliteStore(join(dir, "broker.db"));
-  const sealer = new Sealer(randomBytes(32));
-  const tokenAuthority = new TokenAuthority({
-    issuer: "https://ephemera.test",
-    store,
-    sealer,
-    clock: systemClock,
-    rotationIntervalSeconds: 3600,
-    maxTokenLifetimeSeconds: 3600,
-    leewaySeconds: 60,
-  });
-  return {
-    store,
-    clock: systemClock,
-    sealer,
-    logger: silentLogger(),
-    tokenAuthority,
-    async close() {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Commits a grant (and the request it came from) to the store in `state`, as the lifecycle would. */
-export async function storeGrant(store: Store, grant: Grant, state: GrantState = "active"): Promise<Grant> {
-  const now = systemClock.now();
-  const request: AccessRequest = {
-    id: grant.requestId,
-    identityId: grant.identityId,
-    entitlement: grant.entitlement,
-    targetId: grant.targetId,
-    durationSeconds: 300,
-    justification: null,
-    ticket: null,
-    intent: null,
-    breakGlass: false,
-    state: "issued",
-    decision: null,
-    grantId: grant.id,
-    stateReason: null,
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  };
-  const stored: Grant = { ...grant, state, issuedAt: state === "issuing" ? null : now };
-  await store.apply({
-    writes: [
-      { kind: "insertRequest", request },
-      { kind: "insertGrant", grant: stored },
-    ],
-    audit: [draft("grant.issuing", now, systemActor("test"), { grant: stored })],
-  });
-  return stored;
-}
-
-/** Moves a stored grant to `state` (e.g. `revoking` once its end is decided). */
-export async function moveGrant(store: Store, grant: Grant, state: GrantState): Promise<Grant> {
-  const current = await store.getGrant(grant.id);
-  if (!current) throw new Error("grant not stored");
-  const next: Grant = { ...current, state, version: current.version + 1 };
-  await store.apply({
-    writes: [{ kind: "updateGrant", grant: next, expectedVersion: current.version }],
-    audit: [draft("grant.revoking", systemClock.now(), systemActor("test"), { grant: next })],
-  });
-  return next;
-}
+export type { SqliteContext } from "../../testing/target-fixture.js";
+export { moveGrant, sqliteConnectorContext as sqliteContext, storeGrant } from "../../testing/target-fixture.js";
 
 export { randomToken };
