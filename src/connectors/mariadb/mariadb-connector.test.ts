@@ -149,10 +149,10 @@ describe.skipIf(!up)("mariadb connector", () => {
       [{ database: "a`b", privileges: ["SELECT"] }, /read\.database: must be 1-63 characters/],
       [{ database: "x", table: "t", scope: "database", privileges: ["SELECT"] }, /read\.table: must be absent/],
       [{ privileges: ["SELECT"] }, /read\.database: must be a non-empty string/],
-      [{ scope: "global", privileges: ["INSERT"] }, /read\.privileges\[0\]: must be one of SELECT, SHOW DATABASES/],
+      [{ scope: "global", privileges: ["INSERT"] }, /read\.privileges\[0\]: must be one of SHOW DATABASES, SHOW VIEW/],
       [{ scope: "global", privileges: ["ALL PRIVILEGES"] }, /read\.privileges\[0\]: must be one of/],
       [
-        { scope: "global", database: "x", privileges: ["SELECT"] },
+        { scope: "global", database: "x", privileges: ["SHOW DATABASES"] },
         /read\.database: must be absent when scope is global/,
       ],
       [{ scope: "server", privileges: ["SELECT"] }, /read\.scope: must be database, table or global/],
@@ -162,7 +162,7 @@ describe.skipIf(!up)("mariadb connector", () => {
       expect(() => f.connector.validateEntitlement(entitlement(TARGET_ID, "read", settings))).toThrow(message);
     }
     expect(() =>
-      f.connector.validateEntitlement(entitlement(TARGET_ID, "read", { scope: "global", privileges: ["process"] })),
+      f.connector.validateEntitlement(entitlement(TARGET_ID, "read", { scope: "global", privileges: ["show databases"] })),
     ).not.toThrow();
 
     const ctx = connectorContext();

@@ -46,18 +46,12 @@ const TABLE_PRIVILEGES = [
 ] as const;
 
 /**
- * Server-wide privileges, only with `scope: global`: read and monitoring rights. Never ALL, SUPER, CREATE USER, FILE,
+ * Server-wide privileges, only with `scope: global`: monitoring rights. Never ALL, SUPER, CREATE USER, FILE,
  * SHUTDOWN, RELOAD, GRANT OPTION or any write privilege on `*.*` — a write on `*.*` includes the mysql schema, which is
- * the account catalogue, so each of those amounts to administering the server.
+ * the account catalogue. Not SELECT on `*.*` either (it reads every account's password hash in `mysql.global_priv`),
+ * nor PROCESS (the process list shows other sessions' statements, including the hashes the broker sets).
  */
-const GLOBAL_PRIVILEGES = [
-  "SELECT",
-  "SHOW DATABASES",
-  "SHOW VIEW",
-  "PROCESS",
-  "BINLOG MONITOR",
-  "SLAVE MONITOR",
-] as const;
+const GLOBAL_PRIVILEGES = ["SHOW DATABASES", "SHOW VIEW", "BINLOG MONITOR", "SLAVE MONITOR"] as const;
 
 export function privilegesFor(scope: GrantScope): readonly string[] {
   if (scope === "global") return GLOBAL_PRIVILEGES;
