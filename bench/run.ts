@@ -1,8 +1,10 @@
-// `npm run bench`: credential issue over HTTP, the raw sign+fsync floor, expiry lag and restart time, in one run and one table.
+// `npm run bench`: credential issue over HTTP, the raw sign+fsync floor, expiry lag, restart time and each connector's
+// issue and removal beside the raw statements, in one run and one table. `--connectors-only` runs the last part alone.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { type ChildBroker, ENTITLEMENT, startChildBroker, writeBenchConfig } from "./broker-process.js";
+import { runConnectorBenches } from "./connectors/run-connectors.js";
 import { withOtherCpu } from "./cpu.js";
 import { type ExpiryResult, runExpiry } from "./expiry.js";
 import { type FloorResult, runFloor } from "./floor.js";
@@ -20,9 +22,30 @@ const TARGETS = {
   restartReadyMs: 3000,
 } as const;
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+
+/** The value of `--name value` or `--name=value`, if given. */
+function option(name: string): string | undefined {
+  const at = argv.indexOf(name);
+  if (at >= 0) return argv[at + 1];
+  return argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
+const ONLY = option("--only");
+if ((ONLY !== undefined || args.has("--only")) && ONLY !== "connectors") {
+  throw new Error(`--only takes "connectors", not ${ONLY ?? "nothing"}`);
+}
+/** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
+const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
+const ITERATIONS_OPTION = option("--connector-iterations");
+/** `--connector-iterations N`: measured iterations for every connector instead of each one's default. */
+const CONNECTOR_ITERATIONS = ITERATIONS_OPTION === undefined ? undefined : Number(ITERATIONS_OPTION);
+if (CONNECTOR_ITERATIONS !== undefined && !(Number.isInteger(CONNECTOR_ITERATIONS) && CONNECTOR_ITERATIONS > 0)) {
+  throw new Error(`--connector-iterations takes a positive integer, not ${ITERATIONS_OPTION}`);
+}
 
 interface Row {
   readonly scenario: string;
@@ -162,6 +185,150 @@ function loadRows(name: string, r: LoadResult, withTarget: boolean): void {
   );
 }
 
+/** Steps 1–4: the broker itself (HTTP issue, raw floor, expiry, restart). Adds its rows; returns its JSON and notes. */
+async function brokerSections(root: string): Promise<{ json: Record<string, unknown>; after: string[] }> {
+  log("1/5 token issue over HTTP (broker child process)");
+  const http = await httpScenario(root);
+
+  log("2/5 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
+  const floorDir = join(root, "floor");
+  mkdirSync(floorDir);
+  const floorRun = await withOtherCpu(() => runFloor(floorDir, { maxMs: 2000, maxOps: 50_000 }));
+  const floor: FloorResult = floorRun.result;
+  quiet("raw floor", floorRun.otherCpuPercent);
+
+  log("3/5 expiry lag with 100,000 active grants (in process)");
+  const expiryDir = join(root, "expiry");
+  mkdirSync(expiryDir);
+  const expiryConfig = await writeBenchConfig(expiryDir, join(expiryDir, "data"), "1s");
+  const expiryRun = await withOtherCpu(() =>
+    runExpiry({
+      document: expiryConfig.document,
+      cwd: REPO_ROOT,
+      expiring: 20_000,
+      longLived: 80_000,
+      windowMs: 15_000,
+      leadMs: 3000,
+      drainTimeoutMs: 60_000,
+    }),
+  );
+  const expiry: ExpiryResult = expiryRun.result;
+  quiet("expiry", expiryRun.otherCpuPercent);
+  log(`expiry: ${expiry.verified}/${expiry.expiring} verified, lag p99 ${round(expiry.lag.p99)} ms`);
+
+  log("4/5 restart to ready (CLI child process)");
+  const restartFull = await restartTimes(expiryConfig, 3);
+  const emptyTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const dir = join(root, `empty-${i}`);
+    mkdirSync(dir);
+    emptyTimes.push(...(await restartTimes(await writeBenchConfig(dir, join(dir, "data")), 1)));
+  }
+
+  const throughputRatio = http.c32.credentialsPerSecond / floor.opsPerSecond;
+  const latencyRatio = http.c1.latency.p50 / floor.latency.p50;
+  const restartMedian = median(restartFull);
+  const emptyMedian = median(emptyTimes);
+
+  loadRows("issue over HTTP, c=1", http.c1, false);
+  loadRows("issue over HTTP, c=32", http.c32, true);
+  row("raw floor (sign + fsync)", "ops/s", fmt(floor.opsPerSecond));
+  row("raw floor (sign + fsync)", "latency p50 / p99", `${fmt(floor.latency.p50)} / ${fmt(floor.latency.p99, " ms")}`);
+  row("raw floor (sign + fsync)", "sign p50 / insert p50", `${fmt(floor.signP50)} / ${fmt(floor.insertP50, " ms")}`);
+  row(
+    "broker ÷ floor",
+    "cred/s at 32 ÷ floor ops/s",
+    fmt(throughputRatio),
+    `≥ ${TARGETS.floorRatio}`,
+    throughputRatio >= TARGETS.floorRatio,
+  );
+  row("broker ÷ floor", "p50 at c=1 ÷ floor p50", fmt(latencyRatio));
+  const ex = "expiry, 100k active grants";
+  row(ex, "seeded grants / time", `${expiry.seeded.toLocaleString("en-US")} / ${fmt(expiry.seedMs / 1000, " s")}`);
+  row(
+    ex,
+    "verified in window",
+    `${expiry.verified.toLocaleString("en-US")} / ${expiry.expiring.toLocaleString("en-US")} in ${fmt(expiry.windowMs / 1000, " s")}`,
+    "all",
+    expiry.completed,
+  );
+  row(ex, "lag p50 (verifiedAt − expiresAt)", fmt(expiry.lag.p50, " ms"));
+  row(
+    ex,
+    "lag p99",
+    fmt(expiry.lag.p99, " ms"),
+    `≤ ${TARGETS.expiryLagP99Ms} ms`,
+    expiry.lag.p99 <= TARGETS.expiryLagP99Ms,
+  );
+  row(ex, "lag max", fmt(expiry.lag.max, " ms"));
+  row(ex, "pickup lag p99 (endedAt)", fmt(expiry.pickupLag.p99, " ms"));
+  row(ex, "still active after", (expiry.states.active ?? 0).toLocaleString("en-US"));
+  row(
+    "restart to /readyz 200",
+    "100k grants (median of 3)",
+    `${fmt(restartMedian, " ms")} [${restartFull.map((t) => round(t)).join(", ")}]`,
+    `≤ ${TARGETS.restartReadyMs} ms`,
+    restartMedian <= TARGETS.restartReadyMs,
+  );
+  row(
+    "restart to /readyz 200",
+    "empty data dir (median of 3)",
+    `${fmt(emptyMedian, " ms")} [${emptyTimes.map((t) => round(t)).join(", ")}]`,
+  );
+
+  const after: string[] = [];
+  for (const r of [http.c1, http.c32]) {
+    if (r.firstError !== null) after.push(`first error at c=${r.concurrency}: ${r.firstError}`);
+  }
+  const json = {
+    http: Object.fromEntries(
+      [http.c1, http.c32].map((r) => [
+        `c${r.concurrency}`,
+        {
+          credentialsPerSecond: round(r.credentialsPerSecond),
+          p50Ms: round(r.latency.p50),
+          p99Ms: round(r.latency.p99),
+          maxMs: round(r.latency.max),
+          credentials: r.credentials,
+          errors: r.errorCount,
+          brokerCpuPercent: r.brokerCpuPercent === null ? null : round(r.brokerCpuPercent),
+          clientCpuPercent: round(r.clientCpuPercent),
+          otherCpuPercent: r.otherCpuPercent === null ? null : round(r.otherCpuPercent),
+        },
+      ]),
+    ),
+    floor: {
+      opsPerSecond: round(floor.opsPerSecond),
+      p50Ms: round(floor.latency.p50),
+      p99Ms: round(floor.latency.p99),
+      signP50Ms: round(floor.signP50),
+      insertP50Ms: round(floor.insertP50),
+    },
+    ratios: { throughputAt32OverFloor: round(throughputRatio), p50AtC1OverFloorP50: round(latencyRatio) },
+    expiry: {
+      seeded: expiry.seeded,
+      seedMs: round(expiry.seedMs),
+      expiring: expiry.expiring,
+      verified: expiry.verified,
+      windowMs: expiry.windowMs,
+      lagP50Ms: round(expiry.lag.p50),
+      lagP99Ms: round(expiry.lag.p99),
+      lagMaxMs: round(expiry.lag.max),
+      pickupP99Ms: round(expiry.pickupLag.p99),
+      drainAfterWindowMs: round(expiry.drainAfterWindowMs),
+      states: expiry.states,
+    },
+    restart: {
+      fullMedianMs: round(restartMedian),
+      fullMs: restartFull.map(round),
+      emptyMedianMs: round(emptyMedian),
+      emptyMs: emptyTimes.map(round),
+    },
+  };
+  if (http.profile !== null) after.push(http.profile);
+  return { json, after };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg()
@@ -169,159 +336,42 @@ async function main(): Promise<void> {
     .join(" ");
   const root = mkdtempSync(join(tmpdir(), "ephemera-bench-"));
   try {
-    log("1/4 token issue over HTTP (broker child process)");
-    const http = await httpScenario(root);
+    const broker = CONNECTORS_ONLY ? { json: {}, after: [] } : await brokerSections(root);
 
-    log("2/4 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
-    const floorDir = join(root, "floor");
-    mkdirSync(floorDir);
-    const floorRun = await withOtherCpu(() => runFloor(floorDir, { maxMs: 2000, maxOps: 50_000 }));
-    const floor: FloorResult = floorRun.result;
-    quiet("raw floor", floorRun.otherCpuPercent);
+    log(
+      `${CONNECTORS_ONLY ? "connectors only" : "5/5"}: each connector's issue and proven removal beside the raw statements`,
+    );
+    const connectors = await runConnectorBenches({
+      log,
+      ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
+    });
+    rows.push(...connectors.rows);
+    warnings.push(...connectors.warnings);
 
-    log("3/4 expiry lag with 100,000 active grants (in process)");
-    const expiryDir = join(root, "expiry");
-    mkdirSync(expiryDir);
-    const expiryConfig = await writeBenchConfig(expiryDir, join(expiryDir, "data"), "1s");
-    const expiryRun = await withOtherCpu(() =>
-      runExpiry({
-        document: expiryConfig.document,
-        cwd: REPO_ROOT,
-        expiring: 20_000,
-        longLived: 80_000,
-        windowMs: 15_000,
-        leadMs: 3000,
-        drainTimeoutMs: 60_000,
-      }),
-    );
-    const expiry: ExpiryResult = expiryRun.result;
-    quiet("expiry", expiryRun.otherCpuPercent);
-    log(`expiry: ${expiry.verified}/${expiry.expiring} verified, lag p99 ${round(expiry.lag.p99)} ms`);
-
-    log("4/4 restart to ready (CLI child process)");
-    const restartFull = await restartTimes(expiryConfig, 3);
-    const emptyTimes: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const dir = join(root, `empty-${i}`);
-      mkdirSync(dir);
-      emptyTimes.push(...(await restartTimes(await writeBenchConfig(dir, join(dir, "data")), 1)));
-    }
-
-    const throughputRatio = http.c32.credentialsPerSecond / floor.opsPerSecond;
-    const latencyRatio = http.c1.latency.p50 / floor.latency.p50;
-    const restartMedian = median(restartFull);
-    const emptyMedian = median(emptyTimes);
-
-    loadRows("issue over HTTP, c=1", http.c1, false);
-    loadRows("issue over HTTP, c=32", http.c32, true);
-    row("raw floor (sign + fsync)", "ops/s", fmt(floor.opsPerSecond));
-    row(
-      "raw floor (sign + fsync)",
-      "latency p50 / p99",
-      `${fmt(floor.latency.p50)} / ${fmt(floor.latency.p99, " ms")}`,
-    );
-    row("raw floor (sign + fsync)", "sign p50 / insert p50", `${fmt(floor.signP50)} / ${fmt(floor.insertP50, " ms")}`);
-    row(
-      "broker ÷ floor",
-      "cred/s at 32 ÷ floor ops/s",
-      fmt(throughputRatio),
-      `≥ ${TARGETS.floorRatio}`,
-      throughputRatio >= TARGETS.floorRatio,
-    );
-    row("broker ÷ floor", "p50 at c=1 ÷ floor p50", fmt(latencyRatio));
-    const ex = "expiry, 100k active grants";
-    row(ex, "seeded grants / time", `${expiry.seeded.toLocaleString("en-US")} / ${fmt(expiry.seedMs / 1000, " s")}`);
-    row(
-      ex,
-      "verified in window",
-      `${expiry.verified.toLocaleString("en-US")} / ${expiry.expiring.toLocaleString("en-US")} in ${fmt(expiry.windowMs / 1000, " s")}`,
-      "all",
-      expiry.completed,
-    );
-    row(ex, "lag p50 (verifiedAt − expiresAt)", fmt(expiry.lag.p50, " ms"));
-    row(
-      ex,
-      "lag p99",
-      fmt(expiry.lag.p99, " ms"),
-      `≤ ${TARGETS.expiryLagP99Ms} ms`,
-      expiry.lag.p99 <= TARGETS.expiryLagP99Ms,
-    );
-    row(ex, "lag max", fmt(expiry.lag.max, " ms"));
-    row(ex, "pickup lag p99 (endedAt)", fmt(expiry.pickupLag.p99, " ms"));
-    row(ex, "still active after", (expiry.states.active ?? 0).toLocaleString("en-US"));
-    row(
-      "restart to /readyz 200",
-      "100k grants (median of 3)",
-      `${fmt(restartMedian, " ms")} [${restartFull.map((t) => round(t)).join(", ")}]`,
-      `≤ ${TARGETS.restartReadyMs} ms`,
-      restartMedian <= TARGETS.restartReadyMs,
-    );
-    row(
-      "restart to /readyz 200",
-      "empty data dir (median of 3)",
-      `${fmt(emptyMedian, " ms")} [${emptyTimes.map((t) => round(t)).join(", ")}]`,
-    );
-
+    const loadEnd = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ");
     process.stdout.write(
-      `\nEphemera bench: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, ${round((Date.now() - started) / 1000)} s\n\n`,
+      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
     );
     printTable();
-    for (const r of [http.c1, http.c32]) {
-      if (r.firstError !== null) process.stdout.write(`\nfirst error at c=${r.concurrency}: ${r.firstError}\n`);
+    if (connectors.notes.length > 0) {
+      process.stdout.write(`\nraw baselines (one admin connection, no proof of removal):\n`);
+      for (const n of connectors.notes) process.stdout.write(`  ${n}\n`);
     }
+    for (const a of broker.after) process.stdout.write(`\n${a}\n`);
     for (const w of warnings) process.stdout.write(`\nwarning: ${w}\n`);
-    if (http.profile !== null) process.stdout.write(`\n${http.profile}\n`);
 
     const machine = {
       node: process.version,
       cpus: cpus().length,
-      http: Object.fromEntries(
-        [http.c1, http.c32].map((r) => [
-          `c${r.concurrency}`,
-          {
-            credentialsPerSecond: round(r.credentialsPerSecond),
-            p50Ms: round(r.latency.p50),
-            p99Ms: round(r.latency.p99),
-            maxMs: round(r.latency.max),
-            credentials: r.credentials,
-            errors: r.errorCount,
-            brokerCpuPercent: r.brokerCpuPercent === null ? null : round(r.brokerCpuPercent),
-            clientCpuPercent: round(r.clientCpuPercent),
-            otherCpuPercent: r.otherCpuPercent === null ? null : round(r.otherCpuPercent),
-          },
-        ]),
-      ),
-      floor: {
-        opsPerSecond: round(floor.opsPerSecond),
-        p50Ms: round(floor.latency.p50),
-        p99Ms: round(floor.latency.p99),
-        signP50Ms: round(floor.signP50),
-        insertP50Ms: round(floor.insertP50),
-      },
-      ratios: { throughputAt32OverFloor: round(throughputRatio), p50AtC1OverFloorP50: round(latencyRatio) },
-      expiry: {
-        seeded: expiry.seeded,
-        seedMs: round(expiry.seedMs),
-        expiring: expiry.expiring,
-        verified: expiry.verified,
-        windowMs: expiry.windowMs,
-        lagP50Ms: round(expiry.lag.p50),
-        lagP99Ms: round(expiry.lag.p99),
-        lagMaxMs: round(expiry.lag.max),
-        pickupP99Ms: round(expiry.pickupLag.p99),
-        drainAfterWindowMs: round(expiry.drainAfterWindowMs),
-        states: expiry.states,
-      },
-      restart: {
-        fullMedianMs: round(restartMedian),
-        fullMs: restartFull.map(round),
-        emptyMedianMs: round(emptyMedian),
-        emptyMs: emptyTimes.map(round),
-      },
+      ...broker.json,
+      connectors: connectors.json,
       targetsMet: Object.fromEntries(
         rows.filter((r) => r.met !== null).map((r) => [`${r.scenario}: ${r.metric}`, r.met]),
       ),
       loadAverageAtStart: loadStart,
+      loadAverageAtEnd: loadEnd,
       warnings,
       totalSeconds: round((Date.now() - started) / 1000),
     };
