@@ -162,7 +162,9 @@ describe.skipIf(!up)("mariadb connector", () => {
       expect(() => f.connector.validateEntitlement(entitlement(TARGET_ID, "read", settings))).toThrow(message);
     }
     expect(() =>
-      f.connector.validateEntitlement(entitlement(TARGET_ID, "read", { scope: "global", privileges: ["show databases"] })),
+      f.connector.validateEntitlement(
+        entitlement(TARGET_ID, "read", { scope: "global", privileges: ["show databases"] }),
+      ),
     ).not.toThrow();
 
     const ctx = connectorContext();
