@@ -6,7 +6,12 @@ import { promisify } from "node:util";
 const pbkdf2Async = promisify(pbkdf2);
 
 /** PostgreSQL's own default iteration count (`scram_iterations` from PostgreSQL 16). */
-export const DEFAULT_SCRAM_ITERATIONS = 4096;
+/**
+ * Iterations in the verifiers the broker computes. Stretching protects guessable passwords; the broker's are 32 random
+ * characters (~165 bits), where 16 iterations lose nothing and cut issue from ~11 ms to ~2 ms (PostgreSQL runs one
+ * PBKDF2 at this count on every CREATE ROLE). Operators may set PostgreSQL's own 4096 with `scramIterations`.
+ */
+export const DEFAULT_SCRAM_ITERATIONS = 16;
 
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
