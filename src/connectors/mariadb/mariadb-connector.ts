@@ -4,7 +4,7 @@ import { Secret, sameSecret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
-import { AdminSecret } from "../support/admin-secret.js";
+import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";
 import { listAccounts } from "./accounts.js";
 import { AdminConnection } from "./admin-connection.js";
@@ -47,13 +47,7 @@ function credentialOf(
 
 export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext): Connector {
   const settings = parseTargetSettings(target.id, target.settings);
-  const admin = new AdminSecret({
-    targetId: target.id,
-    store: ctx.store,
-    sealer: ctx.sealer,
-    clock: ctx.clock,
-    configured: settings.password,
-  });
+  const admin = adminSecretFor(target.id, ctx, settings.password);
   const db = new AdminConnection(target.id, settings, admin);
 
   /** The handle, checked: only a name `accountName` could have made reaches a statement. */

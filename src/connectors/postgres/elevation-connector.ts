@@ -20,7 +20,7 @@ import type { Grant, Identity } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
-import { AdminSecret } from "../support/admin-secret.js";
+import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf } from "../support/evidence.js";
 import { entitlementPath, OBJECT_NAME_PATTERN, OBJECT_NAME_RULE } from "../support/settings.js";
 import { accountOf, membershipAccount, readBrokerMemberships, readRoles } from "./accounts.js";
@@ -72,13 +72,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function createPostgresElevationConnector(target: TargetSpec, ctx: ConnectorContext): Connector {
   const settings = parseElevationTarget(target.id, target.settings);
   const { loginAttribute, endpoint } = settings;
-  const secret = new AdminSecret({
-    targetId: target.id,
-    store: ctx.store,
-    sealer: ctx.sealer,
-    clock: ctx.clock,
-    configured: settings.password,
-  });
+  const secret = adminSecretFor(target.id, ctx, settings.password);
   const admin = new PgAdmin({ targetId: target.id, settings, secret, logger: ctx.logger });
 
   /** The identity's login and the entitlement's role; throws naming the attribute or setting that is wrong. */

@@ -5,7 +5,7 @@ import { Secret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
-import { AdminSecret } from "../support/admin-secret.js";
+import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";
 import { entitlementPath } from "../support/settings.js";
 import { accountOf, GRANT_MARKER, grantMarker, readRoles } from "./accounts.js";
@@ -46,13 +46,7 @@ function knownOid(grant: Grant): number | null {
 export function createPostgresConnector(target: TargetSpec, ctx: ConnectorContext): Connector {
   const settings = parsePostgresTarget(target.id, target.settings);
   const { prefix, validUntilMargin } = settings;
-  const secret = new AdminSecret({
-    targetId: target.id,
-    store: ctx.store,
-    sealer: ctx.sealer,
-    clock: ctx.clock,
-    configured: settings.password,
-  });
+  const secret = adminSecretFor(target.id, ctx, settings.password);
   const admin = new PgAdmin({ targetId: target.id, settings, secret, logger: ctx.logger });
   const endpoint = settings.endpoint;
 

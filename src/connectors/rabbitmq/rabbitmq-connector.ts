@@ -6,7 +6,7 @@ import { Secret, sameSecret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
-import { AdminSecret } from "../support/admin-secret.js";
+import { adminSecretFor } from "../support/admin-secret.js";
 import { type Check, check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";
 import { entitlementPath } from "../support/settings.js";
 import { rotationSteps, tagsOf } from "./admin-rotation.js";
@@ -64,13 +64,7 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
     timeoutMs: REQUEST_TIMEOUT_MS,
     maxConcurrent: 8,
   });
-  const admin = new AdminSecret({
-    targetId: target.id,
-    store: ctx.store,
-    sealer: ctx.sealer,
-    clock: ctx.clock,
-    configured: settings.password,
-  });
+  const admin = adminSecretFor(target.id, ctx, settings.password);
   const steps = rotationSteps(api, adminUsername);
   const logins = new Limiter(4);
   let closed = false;

@@ -6,7 +6,7 @@ import { Secret, sameSecret } from "../../support/secret.js";
 import type { AccountInfo, Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
-import { AdminSecret } from "../support/admin-secret.js";
+import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";
 import { PREFIX_PATTERN } from "../support/settings.js";
 import { clientUsers, isAdmin, parseAclList, privilegesOf } from "./acl-text.js";
@@ -41,13 +41,7 @@ export function createRedisConnector(target: TargetSpec, ctx: ConnectorContext):
   const settings = parseTargetSettings(target.id, target.settings);
   const endpoint: Endpoint = { host: settings.host, port: settings.port, tls: settings.tls };
   const { adminUser, prefix } = settings;
-  const adminSecret = new AdminSecret({
-    targetId: target.id,
-    store: ctx.store,
-    sealer: ctx.sealer,
-    clock: ctx.clock,
-    configured: settings.password,
-  });
+  const adminSecret = adminSecretFor(target.id, ctx, settings.password);
 
   // One admin connection, multiplexed (Redis runs one command at a time anyway). It never reconnects by itself: a
   // dropped one is replaced on the next call, which reads the admin secret afresh (it may have been rotated).

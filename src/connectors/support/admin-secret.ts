@@ -37,6 +37,15 @@ export interface AdminSecretOptions {
   readonly configured: string;
 }
 
+/** The admin secret of a configured target: the broker's store, sealer and clock, and the secret from its settings. */
+export function adminSecretFor(
+  targetId: string,
+  ctx: Pick<AdminSecretOptions, "store" | "sealer" | "clock">,
+  configured: string,
+): AdminSecret {
+  return new AdminSecret({ targetId, store: ctx.store, sealer: ctx.sealer, clock: ctx.clock, configured });
+}
+
 export class AdminSecret {
   readonly #o: AdminSecretOptions;
   constructor(options: AdminSecretOptions) {
