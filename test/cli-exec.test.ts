@@ -201,3 +201,29 @@ describe("ephemera server", () => {
     expect(signals.listenerCount("SIGTERM")).toBe(0);
   });
 });
+
+describe("ephemera discover, targets and rotate", () => {
+  const admin = () => ({ ...env, EPHEMERA_ADMIN_TOKEN: adminKey });
+
+  it("discover reconciles and prints the report; --last reads it back; a non-admin exits 3", async () => {
+    expect((await run(["discover"], env)).code).toBe(EXIT.forbidden);
+    const fresh = await run(["discover"], admin());
+    expect(fresh).toMatchObject({ code: EXIT.ok, stderr: "" });
+    expect(fresh.stdout).toContain("demo-api (token): 0 accounts, 0 held by live grants");
+    expect(fresh.stdout).toContain("total: 0 standing accounts (0 admin), 0 survivors removed, 0 targets unreachable");
+    const last = await run(["discover", "--last", "--json"], admin());
+    expect(last.code).toBe(EXIT.ok);
+    expect(JSON.parse(last.stdout).targets[0]).toMatchObject({ target: "demo-api", ok: true });
+  });
+
+  it("targets lists health and rotation; rotate rotates, and an unknown target exits 4", async () => {
+    const before = await run(["targets"], admin());
+    expect(before.stdout).toMatch(/demo-api\s+token\s+yes\s+never/);
+    const rotated = await run(["rotate", "demo-api"], admin());
+    expect(rotated.code).toBe(EXIT.ok);
+    expect(rotated.stdout).toMatch(/^ROTATED demo-api: token signing key rotated/);
+    const after = JSON.parse((await run(["targets", "--json"], admin())).stdout);
+    expect(after.targets[0].lastRotation).not.toBeNull();
+    expect((await run(["rotate", "nope"], admin())).code).toBe(EXIT.notFound);
+  });
+});

@@ -112,6 +112,20 @@ describe("reconciliation and discovery", () => {
     ]);
   });
 
+  it("the maintenance timer reconciles on its interval and stops when asked", async () => {
+    h.target.accounts.set("fake_survivor02", "x");
+    const maintenance = new Maintenance(h.deps, connectors, { reconcileIntervalMs: 20, rotations: new Map() });
+    maintenance.start();
+    for (let i = 0; i < 100 && h.target.accounts.has("fake_survivor02"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await maintenance.stop();
+    expect(h.target.accounts.has("fake_survivor02")).toBe(false);
+    const runs = (await h.store.listAudit(0, 1000)).filter((e) => e.code === "reconcile.completed").length;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect((await h.store.listAudit(0, 1000)).filter((e) => e.code === "reconcile.completed").length).toBe(runs);
+  });
+
   it("a failed rotation is audited as a failure and reported as a downstream error", async () => {
     h.target.rotateAdminSecret = async () => {
       throw new Error("connect ECONNREFUSED");
