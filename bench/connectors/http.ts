@@ -1,23 +1,11 @@
 // Benchmark of the http connector against the in-memory ticketing tool: issue and revoke+verify through the connector,
 // beside the same REST calls an operator would send by hand on one keep-alive connection.
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { EntitlementSpec } from "../../src/connectors/connector.js";
 import { createHttpConnector } from "../../src/connectors/http/index.js";
 import { TicketingService } from "../../src/connectors/http/testing-service.js";
-import type { ConnectorContext } from "../../src/connectors/registry.js";
-import { TokenAuthority } from "../../src/connectors/token/index.js";
-import { openGrant } from "../../src/domain/transitions.js";
-import type { Identity } from "../../src/domain/types.js";
-import { openSqliteStore } from "../../src/storage/index.js";
-import { systemClock } from "../../src/support/clock.js";
-import { newId } from "../../src/support/ids.js";
-import { silentLogger } from "../../src/support/logger.js";
-import { Sealer } from "../../src/support/sealer.js";
+import { benchContext, benchIdentity, expectRemoved, since, timedIssue, timedRemoval } from "./context.js";
 import type { ConnectorBench } from "./types.js";
 
 function call(agent: Agent, port: number, method: string, path: string, token: string): Promise<number> {
@@ -36,19 +24,7 @@ function call(agent: Agent, port: number, method: string, path: string, token: s
 
 export async function runHttpBench(iterations: number): Promise<ConnectorBench> {
   const service = await TicketingService.start();
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-bench-http-"));
-  const store = await openSqliteStore(join(dir, "bench.db"));
-  const sealer = new Sealer(randomBytes(32));
-  const tokenAuthority = new TokenAuthority({
-    issuer: "https://ephemera.bench",
-    store,
-    sealer,
-    clock: systemClock,
-    rotationIntervalSeconds: 3600,
-    maxTokenLifetimeSeconds: 3600,
-    leewaySeconds: 60,
-  });
-  const ctx: ConnectorContext = { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority };
+  const { ctx, close } = await benchContext("http");
   const connector = createHttpConnector(
     {
       id: "tickets",
@@ -82,57 +58,27 @@ export async function runHttpBench(iterations: number): Promise<ConnectorBench> 
     for (let i = 0; i < iterations; i += 1) {
       const subject = `bench-${i}`;
       service.addUser(subject);
-      const identity: Identity = {
-        id: `bench-${i}`,
-        kind: "agent",
-        owner: "bench",
-        groups: [],
-        attributes: { http_subject: subject },
-        status: "active",
-        admin: false,
-      };
-      const id = newId("grt");
-      const now = systemClock.now();
-      const { handle, handleData } = connector.prepare({ grantId: id, identity, entitlement });
-      const grant = openGrant({
-        id,
-        requestId: newId("req"),
-        identityId: identity.id,
-        targetId: "tickets",
-        entitlement: entitlement.name,
-        connectorType: "http",
-        handle,
-        handleData,
-        createdAt: now,
-        expiresAt: now + 300_000,
-        maxExpiresAt: now + 3_600_000,
-        dueAt: now + 300_000,
-      });
-
-      let t = performance.now();
-      await connector.issue({ grant, identity, entitlement, expiresAt: grant.expiresAt });
-      issue.push(performance.now() - t);
-      t = performance.now();
-      await connector.revoke({ grant });
-      const verified = await connector.verifyRemoved({ grant, probe: null });
-      removal.push(performance.now() - t);
-      if (!verified.removed) throw new Error("bench: removal was not verified");
+      const identity = benchIdentity({ id: `bench-${i}`, kind: "agent", attributes: { http_subject: subject } });
+      const { issued, grant, issueMs } = await timedIssue(connector, entitlement, identity);
+      issue.push(issueMs);
+      const removed = await timedRemoval(connector, grant, issued);
+      removal.push(removed.removalMs);
+      expectRemoved(connector, grant, removed);
 
       const path = `/api/users/${subject}/roles/triage`;
-      t = performance.now();
+      let t = performance.now();
       if ((await call(agent, service.port, "PUT", path, service.adminToken)) !== 204) throw new Error("bench: raw PUT");
-      rawIssue.push(performance.now() - t);
+      rawIssue.push(since(t));
       t = performance.now();
       await call(agent, service.port, "DELETE", path, service.adminToken);
       if ((await call(agent, service.port, "GET", path, service.adminToken)) !== 404) throw new Error("bench: raw GET");
-      rawRemoval.push(performance.now() - t);
+      rawRemoval.push(since(t));
     }
   } finally {
     agent.destroy();
     await connector.close();
     await service.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
   return {
     connector: "http",

@@ -1,22 +1,12 @@
 // MariaDB connector benchmark: broker-path issue and proven removal beside the raw statements an operator would type
 // for the same account, plus removal while the account holds an open session (the kill path).
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Connection, createConnection, escapeId, type RowDataPacket } from "mysql2/promise";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../../src/connectors/connector.js";
 import { createMariadbConnector } from "../../src/connectors/mariadb/index.js";
-import type { ConnectorContext } from "../../src/connectors/registry.js";
-import { TokenAuthority } from "../../src/connectors/token/index.js";
-import { openGrant } from "../../src/domain/transitions.js";
-import type { Grant, Identity } from "../../src/domain/types.js";
-import { openSqliteStore } from "../../src/storage/index.js";
-import { systemClock } from "../../src/support/clock.js";
-import { newId, randomToken } from "../../src/support/ids.js";
-import { silentLogger } from "../../src/support/logger.js";
-import { Sealer } from "../../src/support/sealer.js";
+import { randomToken } from "../../src/support/ids.js";
+import { benchContext, benchIdentity, expectRemoved, since, timedIssue, timedRemoval } from "./context.js";
 import type { ConnectorBench } from "./types.js";
 
 const TARGET = "bench-mariadb";
@@ -25,39 +15,7 @@ const TARGET = "bench-mariadb";
 const URL_SETTING = process.env.EPHEMERA_BENCH_MARIADB_URL ?? "mysql://root@127.0.0.1:3306";
 const PASSWORD = process.env.EPHEMERA_BENCH_MARIADB_PASSWORD ?? "";
 
-const identity: Identity = {
-  id: "bench-client",
-  kind: "service_account",
-  owner: "bench",
-  groups: [],
-  attributes: {},
-  status: "active",
-  admin: false,
-};
-
-function since(start: number): number {
-  return performance.now() - start;
-}
-
-function grantFor(connector: Connector, entitlement: EntitlementSpec): Grant {
-  const now = systemClock.now();
-  const id = newId("grt");
-  const { handle, handleData } = connector.prepare({ grantId: id, identity, entitlement });
-  return openGrant({
-    id,
-    requestId: newId("req"),
-    identityId: identity.id,
-    targetId: TARGET,
-    entitlement: entitlement.name,
-    connectorType: connector.type,
-    handle,
-    handleData,
-    createdAt: now,
-    expiresAt: now + 300_000,
-    maxExpiresAt: now + 3_600_000,
-    dueAt: now + 300_000,
-  });
-}
+const identity = benchIdentity();
 
 /** A session of the issued account, held open across removal (the case that needs KILL). */
 async function sessionOf(credential: IssuedCredential): Promise<Connection> {
@@ -79,41 +37,16 @@ async function cycle(
   entitlement: EntitlementSpec,
   withSession: boolean,
 ): Promise<[number, number]> {
-  const opened = grantFor(connector, entitlement);
-  let start = performance.now();
-  const issued = await connector.issue({ grant: opened, identity, entitlement, expiresAt: opened.expiresAt });
-  const issueMs = since(start);
-  const grant: Grant = {
-    ...opened,
-    state: "active",
-    issuedAt: opened.createdAt,
-    handleData: { ...opened.handleData, ...issued.handleData },
-    version: 2,
-  };
+  const { issued, grant, issueMs } = await timedIssue(connector, entitlement, identity);
   const session = withSession ? await sessionOf(issued.credential) : null;
-  start = performance.now();
-  await connector.revoke({ grant });
-  const verified = await connector.verifyRemoved({ grant, probe: issued.probe ?? null });
-  const removalMs = since(start);
+  const removal = await timedRemoval(connector, grant, issued);
   session?.destroy();
-  if (!verified.removed) throw new Error(`mariadb bench: removal of ${grant.handle} was not verified`);
-  return [issueMs, removalMs];
+  expectRemoved(connector, grant, removal);
+  return [issueMs, removal.removalMs];
 }
 
 export async function runMariadbBench(iterations: number): Promise<ConnectorBench> {
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-mariadb-bench-"));
-  const store = await openSqliteStore(join(dir, "bench.db"));
-  const sealer = new Sealer(randomBytes(32));
-  const tokenAuthority = new TokenAuthority({
-    issuer: "https://ephemera.bench",
-    store,
-    sealer,
-    clock: systemClock,
-    rotationIntervalSeconds: 3600,
-    maxTokenLifetimeSeconds: 3600,
-    leewaySeconds: 60,
-  });
-  const ctx: ConnectorContext = { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority };
+  const { ctx, close } = await benchContext("mariadb");
   const tag = randomToken(6);
   const prefix = `eph_b${tag}_`;
   const database = `ephbench_${tag}`;
@@ -137,6 +70,10 @@ export async function runMariadbBench(iterations: number): Promise<ConnectorBenc
     user: decodeURIComponent(url.username),
     password: PASSWORD,
     connectTimeout: 5_000,
+  }).catch(async (error: unknown) => {
+    await connector.close();
+    await close();
+    throw error;
   });
   admin.on("error", () => {});
   const pattern = `${escapeId(database.replace(/_/g, "\\_"))}.*`;
@@ -189,8 +126,7 @@ export async function runMariadbBench(iterations: number): Promise<ConnectorBenc
     await admin.query(`DROP DATABASE IF EXISTS ${escapeId(database)}`).catch(() => {});
     await admin.end().catch(() => {});
     await connector.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 
   return {

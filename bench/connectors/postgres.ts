@@ -1,22 +1,13 @@
 // PostgreSQL connector benchmark: broker-path issue and proven removal beside the raw statements an operator would
 // type, plus the two levers measured for issue latency (SCRAM iteration count) and temporary role elevation.
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client, escapeIdentifier, escapeLiteral } from "pg";
 import type { Connector, EntitlementSpec } from "../../src/connectors/connector.js";
 import { createPostgresConnector, createPostgresElevationConnector } from "../../src/connectors/postgres/index.js";
-import type { ConnectorContext } from "../../src/connectors/registry.js";
-import { TokenAuthority } from "../../src/connectors/token/index.js";
-import { openGrant } from "../../src/domain/transitions.js";
-import type { Grant, Identity } from "../../src/domain/types.js";
-import { openSqliteStore } from "../../src/storage/index.js";
+import type { Identity } from "../../src/domain/types.js";
 import { systemClock } from "../../src/support/clock.js";
-import { newId, randomToken } from "../../src/support/ids.js";
-import { silentLogger } from "../../src/support/logger.js";
-import { Sealer } from "../../src/support/sealer.js";
+import { randomToken } from "../../src/support/ids.js";
+import { benchContext, benchIdentity, expectRemoved, since, timedIssue, timedRemoval } from "./context.js";
 import type { ConnectorBench } from "./types.js";
 
 const TARGET = "bench-db";
@@ -25,19 +16,7 @@ const TARGET = "bench-db";
 const URL_SETTING = process.env.EPHEMERA_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const PASSWORD = process.env.EPHEMERA_BENCH_PG_PASSWORD ?? "";
 
-const identity = (login: string): Identity => ({
-  id: "bench-client",
-  kind: "service_account",
-  owner: "bench",
-  groups: [],
-  attributes: { postgres_role: login },
-  status: "active",
-  admin: false,
-});
-
-function since(start: number): number {
-  return performance.now() - start;
-}
+const identity = (login: string): Identity => benchIdentity({ attributes: { postgres_role: login } });
 
 function spec(settings: Record<string, unknown>): EntitlementSpec {
   return {
@@ -50,61 +29,16 @@ function spec(settings: Record<string, unknown>): EntitlementSpec {
   };
 }
 
-function grantFor(connector: Connector, entitlement: EntitlementSpec, who: Identity): Grant {
-  const now = systemClock.now();
-  const id = newId("grt");
-  const { handle, handleData } = connector.prepare({ grantId: id, identity: who, entitlement });
-  return openGrant({
-    id,
-    requestId: newId("req"),
-    identityId: who.id,
-    targetId: TARGET,
-    entitlement: entitlement.name,
-    connectorType: connector.type,
-    handle,
-    handleData,
-    createdAt: now,
-    expiresAt: now + 300_000,
-    maxExpiresAt: now + 3_600_000,
-    dueAt: now + 300_000,
-  });
-}
-
 /** Issues, then revokes and verifies with the probe; returns [issue ms, removal ms]. */
 async function cycle(connector: Connector, entitlement: EntitlementSpec, who: Identity): Promise<[number, number]> {
-  const opened = grantFor(connector, entitlement, who);
-  let start = performance.now();
-  const issued = await connector.issue({ grant: opened, identity: who, entitlement, expiresAt: opened.expiresAt });
-  const issueMs = since(start);
-  const grant: Grant = {
-    ...opened,
-    state: "active",
-    issuedAt: opened.createdAt,
-    handleData: { ...opened.handleData, ...issued.handleData },
-    version: 2,
-  };
-  start = performance.now();
-  await connector.revoke({ grant });
-  const verified = await connector.verifyRemoved({ grant, probe: issued.probe ?? null });
-  const removalMs = since(start);
-  if (!verified.removed) throw new Error(`postgres bench: removal of ${grant.handle} was not verified`);
-  return [issueMs, removalMs];
+  const { issued, grant, issueMs } = await timedIssue(connector, entitlement, who);
+  const removal = await timedRemoval(connector, grant, issued);
+  expectRemoved(connector, grant, removal);
+  return [issueMs, removal.removalMs];
 }
 
 export async function runPostgresBench(iterations: number): Promise<ConnectorBench> {
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-pg-bench-"));
-  const store = await openSqliteStore(join(dir, "bench.db"));
-  const sealer = new Sealer(randomBytes(32));
-  const tokenAuthority = new TokenAuthority({
-    issuer: "https://ephemera.bench",
-    store,
-    sealer,
-    clock: systemClock,
-    rotationIntervalSeconds: 3600,
-    maxTokenLifetimeSeconds: 3600,
-    leewaySeconds: 60,
-  });
-  const ctx: ConnectorContext = { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority };
+  const { ctx, close } = await benchContext("pg");
   const tag = randomToken(6);
   const prefix = `eph_b${tag}_`;
   const group = `${prefix}read`;
@@ -141,8 +75,11 @@ export async function runPostgresBench(iterations: number): Promise<ConnectorBen
     elevationIssue: [] as number[],
     elevationRemoval: [] as number[],
   };
+  // Cleaned up only once connected: a client whose connect failed has made nothing, and its end() can wait forever.
+  let connected = false;
   try {
     await admin.connect();
+    connected = true;
     await admin.query(`CREATE ROLE ${escapeIdentifier(group)} NOLOGIN`);
     await admin.query(`CREATE ROLE ${escapeIdentifier(login)} LOGIN`);
     for (let i = 0; i < iterations; i += 1) {
@@ -173,17 +110,18 @@ export async function runPostgresBench(iterations: number): Promise<ConnectorBen
       result.rawRemoval.push(since(start));
     }
   } finally {
-    const left = await admin
-      .query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [prefix])
-      .catch(() => ({ rows: [] as { rolname: string }[] }));
-    for (const { rolname } of left.rows) {
-      if (rolname !== group) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(rolname)}`).catch(() => {});
+    if (connected) {
+      const left = await admin
+        .query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [prefix])
+        .catch(() => ({ rows: [] as { rolname: string }[] }));
+      for (const { rolname } of left.rows) {
+        if (rolname !== group) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(rolname)}`).catch(() => {});
+      }
+      await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(group)}`).catch(() => {});
+      await admin.end().catch(() => {});
     }
-    await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(group)}`).catch(() => {});
-    await admin.end().catch(() => {});
     for (const c of [connector, pgCount, elevation]) await c.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 
   return {

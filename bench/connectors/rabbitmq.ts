@@ -1,20 +1,10 @@
 // RabbitMQ connector benchmark: broker-path issue and proven removal beside the management API calls an operator would make.
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { connect } from "amqplib";
 import type { EntitlementSpec } from "../../src/connectors/connector.js";
 import { createRabbitmqConnector } from "../../src/connectors/rabbitmq/index.js";
-import { TokenAuthority } from "../../src/connectors/token/index.js";
-import { openGrant } from "../../src/domain/transitions.js";
-import type { Grant, Identity } from "../../src/domain/types.js";
-import { openSqliteStore } from "../../src/storage/index.js";
-import { systemClock } from "../../src/support/clock.js";
-import { newId, randomToken } from "../../src/support/ids.js";
-import { silentLogger } from "../../src/support/logger.js";
-import { Sealer } from "../../src/support/sealer.js";
+import { randomToken } from "../../src/support/ids.js";
+import { benchContext, benchIdentity, expectRemoved, since, timedIssue, timedRemoval } from "./context.js";
 import type { ConnectorBench } from "./types.js";
 
 const TARGET = "bench-mq";
@@ -28,21 +18,9 @@ const AMQP_URL = process.env.EPHEMERA_BENCH_RABBITMQ_AMQP_URL ?? "amqp://127.0.0
 const ADMIN_USER = process.env.EPHEMERA_BENCH_RABBITMQ_USER ?? "guest";
 const ADMIN_PASSWORD = process.env.EPHEMERA_BENCH_RABBITMQ_PASSWORD ?? "guest";
 
-const identity: Identity = {
-  id: "bench-client",
-  kind: "service_account",
-  owner: "bench",
-  groups: [],
-  attributes: {},
-  status: "active",
-  admin: false,
-};
+const identity = benchIdentity();
 
 const PERMISSIONS = { configure: "^bench\\..*", write: "^(amq\\.default|bench\\..*)$", read: "^bench\\..*" };
-
-function since(start: number): number {
-  return performance.now() - start;
-}
 
 /** One management call as the administrator, on fetch's kept-alive connection (what `curl` in a loop would cost more). */
 async function raw(method: string, path: string, body?: unknown): Promise<number> {
@@ -65,18 +43,7 @@ async function expectStatus(ok: readonly number[], method: string, path: string,
 }
 
 export async function runRabbitmqBench(iterations: number): Promise<ConnectorBench> {
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-rabbitmq-bench-"));
-  const store = await openSqliteStore(join(dir, "bench.db"));
-  const sealer = new Sealer(randomBytes(32));
-  const tokenAuthority = new TokenAuthority({
-    issuer: "https://ephemera.bench",
-    store,
-    sealer,
-    clock: systemClock,
-    rotationIntervalSeconds: 3600,
-    maxTokenLifetimeSeconds: 3600,
-    leewaySeconds: 60,
-  });
+  const { ctx, close } = await benchContext("rabbitmq");
   const prefix = `eph_b${randomToken(6)}_`;
   const vhost = `eph_bench_${randomToken(8)}`;
   const connector = createRabbitmqConnector(
@@ -91,7 +58,7 @@ export async function runRabbitmqBench(iterations: number): Promise<ConnectorBen
         prefix,
       },
     },
-    { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority },
+    ctx,
   );
   const spec: EntitlementSpec = {
     name: `${TARGET}/queues`,
@@ -117,38 +84,12 @@ export async function runRabbitmqBench(iterations: number): Promise<ConnectorBen
   try {
     await expectStatus([201, 204], "PUT", `/vhosts/${v}`, {});
     for (let i = 0; i < iterations; i += 1) {
-      const now = systemClock.now();
-      const id = newId("grt");
-      const { handle, handleData } = connector.prepare({ grantId: id, identity, entitlement: spec });
-      const opened: Grant = openGrant({
-        id,
-        requestId: newId("req"),
-        identityId: identity.id,
-        targetId: TARGET,
-        entitlement: spec.name,
-        connectorType: "rabbitmq",
-        handle,
-        handleData,
-        createdAt: now,
-        expiresAt: now + 300_000,
-        maxExpiresAt: now + 3_600_000,
-        dueAt: now + 300_000,
-      });
-
-      let start = performance.now();
-      const issued = await connector.issue({ grant: opened, identity, entitlement: spec, expiresAt: opened.expiresAt });
-      result.issue.push(since(start));
-      const grant: Grant = {
-        ...opened,
-        state: "active",
-        issuedAt: now,
-        handleData: { ...opened.handleData, ...issued.handleData },
-        version: 2,
-      };
+      const { issued, grant, issueMs } = await timedIssue(connector, spec, identity);
+      result.issue.push(issueMs);
 
       // One real login with the credential, as a client would make it (noDelay: the connector's probe does the same).
       const fields = issued.credential.fields.reveal();
-      start = performance.now();
+      let start = performance.now();
       const model = await connect(
         {
           protocol: amqp.protocol.replace(":", ""),
@@ -164,14 +105,11 @@ export async function runRabbitmqBench(iterations: number): Promise<ConnectorBen
       model.on("error", () => {});
       await model.close();
 
-      start = performance.now();
-      await connector.revoke({ grant });
-      const revoked = performance.now();
-      const verified = await connector.verifyRemoved({ grant, probe: issued.probe ?? null });
-      result.removal.push(since(start));
-      result.revoke.push(revoked - start);
-      result.verify.push(since(revoked));
-      if (!verified.removed) throw new Error(`rabbitmq bench: removal of ${handle} was not verified`);
+      const removal = await timedRemoval(connector, grant, issued);
+      result.removal.push(removal.removalMs);
+      result.revoke.push(removal.revokeMs);
+      result.verify.push(removal.verifyMs);
+      expectRemoved(connector, grant, removal);
 
       const user = encodeURIComponent(`${prefix}raw${i}`);
       start = performance.now();
@@ -189,8 +127,7 @@ export async function runRabbitmqBench(iterations: number): Promise<ConnectorBen
     }
     await raw("DELETE", `/vhosts/${v}`).catch(() => 0);
     await connector.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 
   return {

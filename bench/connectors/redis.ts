@@ -1,20 +1,10 @@
 // Redis connector benchmark: broker-path issue and proven removal beside the raw ACL commands an operator would type.
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import type { EntitlementSpec } from "../../src/connectors/connector.js";
 import { createRedisConnector } from "../../src/connectors/redis/index.js";
-import { TokenAuthority } from "../../src/connectors/token/index.js";
-import { openGrant } from "../../src/domain/transitions.js";
-import type { Grant, Identity } from "../../src/domain/types.js";
-import { openSqliteStore } from "../../src/storage/index.js";
-import { systemClock } from "../../src/support/clock.js";
-import { newId, randomToken } from "../../src/support/ids.js";
-import { silentLogger } from "../../src/support/logger.js";
-import { Sealer } from "../../src/support/sealer.js";
+import { randomToken } from "../../src/support/ids.js";
+import { benchContext, benchIdentity, expectRemoved, since, timedIssue, timedRemoval } from "./context.js";
 import type { ConnectorBench } from "./types.js";
 
 const TARGET = "bench-cache";
@@ -28,39 +18,13 @@ function targetSettings(prefix: string): Record<string, unknown> {
   };
 }
 
-const identity: Identity = {
-  id: "bench-client",
-  kind: "service_account",
-  owner: "bench",
-  groups: [],
-  attributes: {},
-  status: "active",
-  admin: false,
-};
-
-function since(start: number): number {
-  return performance.now() - start;
-}
+const identity = benchIdentity();
 
 export async function runRedisBench(iterations: number): Promise<ConnectorBench> {
-  const dir = mkdtempSync(join(tmpdir(), "ephemera-redis-bench-"));
-  const store = await openSqliteStore(join(dir, "bench.db"));
-  const sealer = new Sealer(randomBytes(32));
-  const tokenAuthority = new TokenAuthority({
-    issuer: "https://ephemera.bench",
-    store,
-    sealer,
-    clock: systemClock,
-    rotationIntervalSeconds: 3600,
-    maxTokenLifetimeSeconds: 3600,
-    leewaySeconds: 60,
-  });
+  const { ctx, close } = await benchContext("redis");
   const prefix = `eph_b${randomToken(6)}_`;
   const settings = targetSettings(prefix);
-  const connector = createRedisConnector(
-    { id: TARGET, type: "redis", settings },
-    { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority },
-  );
+  const connector = createRedisConnector({ id: TARGET, type: "redis", settings }, ctx);
   const keyspace = `${prefix}k`;
   const spec: EntitlementSpec = {
     name: `${TARGET}/rw`,
@@ -100,41 +64,17 @@ export async function runRedisBench(iterations: number): Promise<ConnectorBench>
   try {
     await admin.connect();
     for (let i = 0; i < iterations; i += 1) {
-      const now = systemClock.now();
-      const id = newId("grt");
-      const { handle, handleData } = connector.prepare({ grantId: id, identity, entitlement: spec });
-      const opened: Grant = openGrant({
-        id,
-        requestId: newId("req"),
-        identityId: identity.id,
-        targetId: TARGET,
-        entitlement: spec.name,
-        connectorType: "redis",
-        handle,
-        handleData,
-        createdAt: now,
-        expiresAt: now + 300_000,
-        maxExpiresAt: now + 3_600_000,
-        dueAt: now + 300_000,
-      });
-
-      let start = performance.now();
-      const issued = await connector.issue({ grant: opened, identity, entitlement: spec, expiresAt: opened.expiresAt });
-      result.issue.push(since(start));
-      const grant: Grant = { ...opened, state: "active", issuedAt: now, version: 2 };
-
-      start = performance.now();
-      await connector.revoke({ grant });
-      const revoked = performance.now();
-      const verified = await connector.verifyRemoved({ grant, probe: issued.probe ?? null });
-      result.removal.push(since(start));
-      result.revoke.push(revoked - start);
-      result.verify.push(since(revoked));
-      if (!verified.removed) throw new Error(`redis bench: removal of ${handle} was not verified`);
+      const { issued, grant, issueMs } = await timedIssue(connector, spec, identity);
+      result.issue.push(issueMs);
+      const removal = await timedRemoval(connector, grant, issued);
+      result.removal.push(removal.removalMs);
+      result.revoke.push(removal.revokeMs);
+      result.verify.push(removal.verifyMs);
+      expectRemoved(connector, grant, removal);
 
       const raw = `${prefix}raw${i}`;
       const password = randomToken(32);
-      start = performance.now();
+      let start = performance.now();
       await admin.call(
         "ACL",
         "SETUSER",
@@ -160,8 +100,7 @@ export async function runRedisBench(iterations: number): Promise<ConnectorBench>
     if (ours.length > 0) await admin.call("ACL", "DELUSER", ...ours).catch(() => {});
     admin.disconnect();
     await connector.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 
   return {
