@@ -5,11 +5,11 @@ import type { Config } from "./config/load.js";
 import type { Connector, EntitlementSpec } from "./connectors/connector.js";
 import { createConnector } from "./connectors/registry.js";
 import { TokenAuthority } from "./connectors/token/index.js";
-import type { Identity } from "./domain/types.js";
 import type { App } from "./http/server.js";
 import { buildServer } from "./http/server.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { AuthenticatorChain } from "./identity/authenticate.js";
+import { IdentityRegistry } from "./identity/registry.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
@@ -30,6 +30,8 @@ export interface Broker {
   readonly scheduler: ExpiryScheduler;
   /** Reconciliation, discovery and scheduled admin rotation. */
   readonly maintenance: Maintenance;
+  /** Every identity the broker knows, with status and sightings. */
+  readonly identities: IdentityRegistry;
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -79,8 +81,12 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     for (const entitlement of target.entitlements) connector.validateEntitlement(entitlement);
     connectors.set(target.id, connector);
   }
+  // Identities live in the store's registry: the config file defines them, the registry keeps their status (offboarded,
+  // dormant) and sightings, so every replica sees the same thing.
+  const identities = new IdentityRegistry(store, clock, logger);
+  const synced = await identities.syncConfigured(config.identities.values());
   const catalog: Catalog = {
-    identity: (id) => config.identities.get(id),
+    identity: (id) => identities.get(id),
     entitlement: (name) => entitlements.get(name),
     connector: (id) => connectors.get(id),
   };
@@ -105,9 +111,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   const keyEntries = [...config.identities.values()].flatMap((identity) =>
     identity.apiKeys.map((k) => ({ keyId: k.id, identityId: identity.id, hash: k.hash })),
   );
-  const apiKeys = new ApiKeyAuthenticator([...keyEntries, ...(bootstrap?.entries ?? [])], (id): Identity | undefined =>
-    config.identities.get(id),
-  );
+  const apiKeys = new ApiKeyAuthenticator([...keyEntries, ...(bootstrap?.entries ?? [])], (id) => identities.get(id));
 
   const scheduler = new ExpiryScheduler(deps, {
     batch: config.lifecycle.schedulerBatch,
@@ -119,7 +123,13 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   await store.apply({
     writes: [],
     audit: [
-      draft("broker.started", clock.now(), systemActor("broker"), {}, { version: packageVersion(), ...recovered }),
+      draft(
+        "broker.started",
+        clock.now(),
+        systemActor("broker"),
+        {},
+        { version: packageVersion(), ...recovered, identities: synced },
+      ),
     ],
   });
   const maintenance = new Maintenance(
@@ -142,6 +152,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   const app = await buildServer({
     deps,
     auth: new AuthenticatorChain([apiKeys]),
+    identities,
     tokens,
     metrics,
     logger,
@@ -181,6 +192,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     tokens,
     scheduler,
     maintenance,
+    identities,
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -190,6 +202,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await app.close();
       await scheduler.stop();
       await maintenance.stop();
+      await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();
     },

@@ -354,3 +354,55 @@ describe("discovery, targets and admin rotation", () => {
     expect(missing.json().code).toBe("not_found");
   });
 });
+
+describe("identity registry", () => {
+  it("registers the configured identities at start and records when each is seen", async () => {
+    await get("/v1/grants", t.keys.other);
+    await t.broker.identities.flush();
+    const other = await t.broker.deps.store.getIdentity("other-job");
+    expect(other).toMatchObject({ source: "config", status: "active" });
+    expect(other?.lastSeenAt).toEqual(expect.any(Number));
+    const started = (await t.broker.deps.store.listAudit(0, 100_000)).find((e) => e.code === "broker.started");
+    expect(started?.data.identities).toMatchObject({ registered: expect.any(Number) });
+  });
+
+  it("refuses an identity whose registered status is no longer active, on its very next call", async () => {
+    const store = t.broker.deps.store;
+    const setStatus = async (status: "active" | "offboarded") => {
+      const before = await store.getIdentity("other-job");
+      if (!before) throw new Error("other-job is not registered");
+      const after = {
+        ...before,
+        status,
+        statusReason: status === "active" ? null : "test",
+        version: before.version + 1,
+      };
+      await store.apply({
+        writes: [{ kind: "updateIdentity", identity: after, expectedVersion: before.version }],
+        audit: [
+          {
+            time: Date.now(),
+            code: "identity.updated",
+            severity: "notice",
+            outcome: "success",
+            actor: { type: "system", id: "test" },
+            requestId: null,
+            grantId: null,
+            identityId: "other-job",
+            data: { status },
+          },
+        ],
+      });
+    };
+    expect((await get("/v1/grants", t.keys.other)).statusCode).toBe(200);
+    await setStatus("offboarded");
+    try {
+      const refused = await get("/v1/grants", t.keys.other);
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().detail).toContain("offboarded");
+    } finally {
+      await setStatus("active");
+    }
+    expect((await get("/v1/grants", t.keys.other)).statusCode).toBe(200);
+  });
+});

@@ -5,6 +5,15 @@ export const AUDIT_CODES = {
   // authenticate
   "auth.failed": { severity: "warning", meaning: "a caller presented a missing, malformed or unknown credential" },
   "auth.forbidden": { severity: "warning", meaning: "an authenticated caller tried something it may not do" },
+  // identities
+  "identity.registered": {
+    severity: "notice",
+    meaning: "the broker registered an identity (from the config file or a trust rule), with its owner and attributes",
+  },
+  "identity.updated": {
+    severity: "notice",
+    meaning: "an identity's definition changed (kind, owner, groups, attributes or admin); the event lists each change",
+  },
   // request
   "request.rejected": { severity: "notice", meaning: "a request was refused before policy: bad input" },
   // policy

@@ -18,6 +18,25 @@ export interface Identity {
   readonly admin: boolean;
 }
 
+/**
+ * An identity as the broker's registry keeps it: the definition (from the config file or from the trust rule that
+ * first admitted it) plus what the broker has learnt of it. Status lives here, not in config, so offboarding and
+ * dormancy survive restarts and hold across replicas.
+ */
+export interface IdentityRecord extends Identity {
+  /** Where the definition comes from: `config`, or the trust rule that first admitted the identity (`oidc:<rule>`). */
+  readonly source: string;
+  /** Why the status is what it is (who offboarded it, how long it was unseen); null while active. */
+  readonly statusReason: string | null;
+  /** First and last time the identity authenticated; null until it has. */
+  readonly firstSeenAt: Millis | null;
+  readonly lastSeenAt: Millis | null;
+  readonly createdAt: Millis;
+  readonly updatedAt: Millis;
+  /** Optimistic-concurrency counter, as for requests and grants. */
+  readonly version: number;
+}
+
 export type RequestState = "pending" | "approved" | "denied" | "cancelled" | "timed_out" | "issued" | "failed";
 
 export interface Decision {

@@ -6,6 +6,7 @@ import type { Connector } from "../connectors/connector.js";
 import type { TokenAuthority } from "../connectors/token/index.js";
 import type { Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
+import type { IdentityRegistry } from "../identity/registry.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
@@ -24,6 +25,8 @@ import { registerTokenRoutes } from "./routes/tokens.js";
 export interface HttpServices {
   readonly deps: LifecycleDeps;
   readonly auth: AuthenticatorChain;
+  /** Records when each identity was last seen authenticating. */
+  readonly identities: IdentityRegistry;
   readonly tokens: TokenAuthority;
   readonly metrics: LifecycleMetrics;
   readonly logger: Logger;
@@ -115,6 +118,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
     const result = await services.auth.authenticate({ authorization: request.headers.authorization });
     if (result.ok) {
       request.caller = result.identity;
+      services.identities.seen(result.identity.id);
       return;
     }
     const error = await refuse(services.deps, null, {

@@ -27,7 +27,7 @@ describe("API keys", () => {
   it("authenticate the right key and refuse a wrong secret, an unknown id and malformed input", async () => {
     const key = generateApiKey();
     const other = generateApiKey();
-    const auth = new ApiKeyAuthenticator([{ keyId: key.keyId, identityId: "ci-deploy", hash: key.hash }], (id) =>
+    const auth = new ApiKeyAuthenticator([{ keyId: key.keyId, identityId: "ci-deploy", hash: key.hash }], async (id) =>
       id === "ci-deploy" ? ci : undefined,
     );
     const chain = new AuthenticatorChain([auth]);
@@ -47,9 +47,9 @@ describe("API keys", () => {
   it("refuse a key whose identity is offboarded or no longer configured", async () => {
     const key = generateApiKey();
     const entry = { keyId: key.keyId, identityId: "ci-deploy", hash: key.hash };
-    const offboarded = new ApiKeyAuthenticator([entry], () => ({ ...ci, status: "offboarded" }));
+    const offboarded = new ApiKeyAuthenticator([entry], async () => ({ ...ci, status: "offboarded" }));
     expect((await offboarded.authenticate({ authorization: `Bearer ${key.key}` })).ok).toBe(false);
-    const gone = new ApiKeyAuthenticator([entry], () => undefined);
+    const gone = new ApiKeyAuthenticator([entry], async () => undefined);
     expect((await gone.authenticate({ authorization: `Bearer ${key.key}` })).ok).toBe(false);
   });
 });

@@ -51,7 +51,8 @@ export class ApiKeyAuthenticator implements Authenticator {
 
   constructor(
     entries: Iterable<ApiKeyEntry>,
-    private readonly identities: (id: string) => Identity | undefined,
+    /** The identity as registered now, so an offboarded identity's keys stop working on every replica at once. */
+    private readonly identities: (id: string) => Promise<Identity | undefined>,
   ) {
     for (const entry of entries) this.#keys.set(entry.keyId, entry);
   }
@@ -72,7 +73,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     const entry = this.#keys.get(parsed.keyId);
     const matches = sameHash(hashApiKey(key), entry?.hash ?? DUMMY_HASH);
     if (!entry || !matches) return { ok: false, reason: "the API key is not recognised" };
-    const identity = this.identities(entry.identityId);
+    const identity = await this.identities(entry.identityId);
     if (!identity) return { ok: false, reason: "the API key's identity is no longer configured" };
     if (identity.status !== "active") return { ok: false, reason: `identity '${identity.id}' is ${identity.status}` };
     return { ok: true, identity, method: this.type, credentialId: entry.keyId };

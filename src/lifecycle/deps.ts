@@ -9,7 +9,8 @@ import type { Sealer } from "../support/sealer.js";
 
 /** Lookups of what the configuration declares. */
 export interface Catalog {
-  identity(id: string): Identity | undefined;
+  /** The identity as registered now (status included), or undefined when the broker does not know it. */
+  identity(id: string): Promise<Identity | undefined>;
   entitlement(name: string): EntitlementSpec | undefined;
   connector(targetId: string): Connector | undefined;
 }

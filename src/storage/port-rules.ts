@@ -27,8 +27,9 @@ export function validateChangeSet(changes: ChangeSet): void {
     throw new Error("refused a change set without audit events: every change is audited");
   }
   for (const write of changes.writes) {
-    if (write.kind === "updateRequest" || write.kind === "updateGrant") {
-      const entity = write.kind === "updateRequest" ? write.request : write.grant;
+    if (write.kind === "updateRequest" || write.kind === "updateGrant" || write.kind === "updateIdentity") {
+      const entity =
+        write.kind === "updateRequest" ? write.request : write.kind === "updateGrant" ? write.grant : write.identity;
       if (entity.version !== write.expectedVersion + 1) {
         throw new Error(
           `${write.kind} ${entity.id}: new version ${entity.version} must be expectedVersion ${write.expectedVersion} + 1`,

@@ -1,5 +1,15 @@
 // The store port: everything the broker keeps durably. Writes are change sets applied atomically with their audit events.
-import type { AccessRequest, AuditDraft, AuditEvent, Grant, GrantState, Millis } from "../domain/types.js";
+import type {
+  AccessRequest,
+  AuditDraft,
+  AuditEvent,
+  Grant,
+  GrantState,
+  IdentityKind,
+  IdentityRecord,
+  IdentityStatus,
+  Millis,
+} from "../domain/types.js";
 
 /** One write inside a change set. Updates name the version they read; a mismatch fails the whole set. */
 export type Write =
@@ -7,6 +17,8 @@ export type Write =
   | { readonly kind: "updateRequest"; readonly request: AccessRequest; readonly expectedVersion: number }
   | { readonly kind: "insertGrant"; readonly grant: Grant }
   | { readonly kind: "updateGrant"; readonly grant: Grant; readonly expectedVersion: number }
+  | { readonly kind: "insertIdentity"; readonly identity: IdentityRecord }
+  | { readonly kind: "updateIdentity"; readonly identity: IdentityRecord; readonly expectedVersion: number }
   | {
       readonly kind: "putState";
       readonly namespace: string;
@@ -32,6 +44,21 @@ export interface GrantFilter {
   /** Page after this grant id (ids sort by creation). */
   readonly after?: string;
   readonly limit: number;
+}
+
+export interface IdentityFilter {
+  readonly statuses?: readonly IdentityStatus[];
+  readonly kinds?: readonly IdentityKind[];
+  readonly owner?: string;
+  /** Page after this identity id (identities list in id order). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** An identity authenticated at `at`; recorded outside change sets because a sighting changes no state. */
+export interface IdentitySighting {
+  readonly id: string;
+  readonly at: Millis;
 }
 
 export interface ApiKeyRecord {
@@ -73,6 +100,14 @@ export interface Store {
   /** Audit events of one grant or request, in order. */
   auditFor(subject: { grantId?: string; requestId?: string }, limit: number): Promise<readonly AuditEvent[]>;
   auditHead(): Promise<{ seq: number; hash: string }>;
+
+  getIdentity(id: string): Promise<IdentityRecord | null>;
+  listIdentities(filter: IdentityFilter): Promise<readonly IdentityRecord[]>;
+  /**
+   * Records sightings: `lastSeenAt` moves forward to `at` (never back), `firstSeenAt` is set once. Not audited and not
+   * versioned: a sighting is telemetry, and it must not conflict with a concurrent status change.
+   */
+  markIdentitiesSeen(sightings: readonly IdentitySighting[]): Promise<void>;
 
   putApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKey(keyId: string): Promise<ApiKeyRecord | null>;

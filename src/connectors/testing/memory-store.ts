@@ -119,6 +119,15 @@ export class MemoryStore implements Store {
   auditFor(): never {
     return notInFake("auditFor");
   }
+  getIdentity(): never {
+    return notInFake("getIdentity");
+  }
+  listIdentities(): never {
+    return notInFake("listIdentities");
+  }
+  markIdentitiesSeen(): never {
+    return notInFake("markIdentitiesSeen");
+  }
   putApiKey(): never {
     return notInFake("putApiKey");
   }

@@ -59,7 +59,7 @@ export async function renewGrant(
     throw await deny("max_duration_reached", `grant '${grant.id}' already runs to its maximum`);
   }
   // Policy is asked about the grant's owner, whoever renews; an owner no longer configured cannot be renewed for.
-  const owner = grant.identityId === caller.id ? caller : deps.catalog.identity(grant.identityId);
+  const owner = grant.identityId === caller.id ? caller : await deps.catalog.identity(grant.identityId);
   if (!owner) throw await deny("denied", `identity '${grant.identityId}' is no longer configured`);
   const decision = evaluateRequest(deps, owner, entitlement, seconds, {}, meta, "renew");
   if (decision.outcome === "deny") throw await deny("denied", decision.reason);

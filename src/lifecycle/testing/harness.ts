@@ -65,7 +65,7 @@ export async function makeHarness(options: { wrapStore?: (store: Store) => Store
     logger: silentLogger(),
     sealer: new Sealer(randomBytes(32)),
     catalog: {
-      identity: (id) => identities.get(id),
+      identity: async (id) => identities.get(id),
       entitlement: (name) => (name === READ.name ? READ : undefined),
       connector: (id) => (id === "db" ? target : undefined),
     },

@@ -3,7 +3,7 @@ import Database from "better-sqlite3";
 import { type ChainHead, chainDraft } from "../../audit/append.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { type ChangeSet, ConflictError, type Write } from "../store.js";
-import { eventToRow, grantToRow, requestToRow, toJson } from "./rows.js";
+import { eventToRow, grantToRow, identityToRow, requestToRow, toJson } from "./rows.js";
 import type { Statements } from "./statements.js";
 
 /**
@@ -43,6 +43,14 @@ function applyWrite(s: Statements, write: Write): void {
     case "updateGrant": {
       const row = { ...grantToRow(write.grant), expected_version: write.expectedVersion };
       if (s.updateGrant.run(row).changes === 0) throw stale("grant", write.grant.id, write.expectedVersion);
+      return;
+    }
+    case "insertIdentity":
+      insertOnce(() => s.insertIdentity.run(identityToRow(write.identity)), `identity ${write.identity.id}`);
+      return;
+    case "updateIdentity": {
+      const row = { ...identityToRow(write.identity), expected_version: write.expectedVersion };
+      if (s.updateIdentity.run(row).changes === 0) throw stale("identity", write.identity.id, write.expectedVersion);
       return;
     }
     case "putState":

@@ -8,6 +8,9 @@ import type {
   EndReason,
   Grant,
   GrantState,
+  IdentityKind,
+  IdentityRecord,
+  IdentityStatus,
   RemovalEvidence,
   RequestState,
   Severity,
@@ -75,6 +78,23 @@ export interface AuditRow {
   data: string;
   prev_hash: string;
   hash: string;
+}
+
+export interface IdentityRow {
+  id: string;
+  kind: string;
+  owner: string | null;
+  groups: string;
+  attributes: string;
+  admin: number;
+  status: string;
+  status_reason: string | null;
+  source: string;
+  first_seen_at: number | null;
+  last_seen_at: number | null;
+  created_at: number;
+  updated_at: number;
+  version: number;
 }
 
 export interface ApiKeyRow {
@@ -236,6 +256,44 @@ export function rowToEvent(row: AuditRow): AuditEvent {
     data: JSON.parse(row.data) as Record<string, unknown>,
     prevHash: row.prev_hash,
     hash: row.hash,
+  };
+}
+
+export function identityToRow(i: IdentityRecord): IdentityRow {
+  return {
+    id: i.id,
+    kind: i.kind,
+    owner: i.owner,
+    groups: toJson(i.groups, "identity groups"),
+    attributes: toJson(i.attributes, "identity attributes"),
+    admin: i.admin ? 1 : 0,
+    status: i.status,
+    status_reason: i.statusReason,
+    source: i.source,
+    first_seen_at: i.firstSeenAt,
+    last_seen_at: i.lastSeenAt,
+    created_at: i.createdAt,
+    updated_at: i.updatedAt,
+    version: i.version,
+  };
+}
+
+export function rowToIdentity(row: IdentityRow): IdentityRecord {
+  return {
+    id: row.id,
+    kind: row.kind as IdentityKind,
+    owner: row.owner,
+    groups: JSON.parse(row.groups) as string[],
+    attributes: JSON.parse(row.attributes) as Record<string, string>,
+    admin: row.admin !== 0,
+    status: row.status as IdentityStatus,
+    statusReason: row.status_reason,
+    source: row.source,
+    firstSeenAt: row.first_seen_at,
+    lastSeenAt: row.last_seen_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
   };
 }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
 import type { AuditEvent } from "../../domain/types.js";
+import { sqliteMigrations } from "../migrations/sqlite/index.js";
 import { StoreUnavailableError } from "../store.js";
 import { creation, insertGrants, makeDraft, makeRequest, T0 } from "../testing/fixtures.js";
 import { describeStoreContract } from "../testing/store-contract.js";
@@ -67,9 +68,9 @@ describe("SqliteStore", () => {
     const { store, path } = await open();
     await store.migrate();
     const side = sideConnection(path);
-    expect(side.prepare("SELECT version, name FROM schema_migrations").all()).toStrictEqual([
-      { version: 1, name: "initial-schema" },
-    ]);
+    const applied = side.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
+    expect(applied).toStrictEqual(sqliteMigrations.map((m) => ({ version: m.version, name: m.name })));
+    expect(applied[0]).toStrictEqual({ version: 1, name: "initial-schema" });
     side.prepare("INSERT INTO schema_migrations VALUES (999, 'from-the-future', 0)").run();
     await expect(store.migrate()).rejects.toThrow(/newer/);
   });

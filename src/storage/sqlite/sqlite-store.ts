@@ -3,22 +3,33 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "../../audit/chain.js";
-import type { AccessRequest, AuditEvent, Grant, GrantState, Millis } from "../../domain/types.js";
+import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
 import { checkLimit, GRANT_STATES, validateChangeSet } from "../port-rules.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
   type GrantFilter,
+  type IdentityFilter,
+  type IdentitySighting,
   type Store,
   type StoredState,
   StoreUnavailableError,
 } from "../store.js";
 import { openDatabase } from "./driver.js";
 import { GroupCommit } from "./group-commit.js";
-import { type GrantRow, rowToApiKey, rowToEvent, rowToGrant, rowToRequest, rowToState } from "./rows.js";
+import {
+  type GrantRow,
+  type IdentityRow,
+  rowToApiKey,
+  rowToEvent,
+  rowToGrant,
+  rowToIdentity,
+  rowToRequest,
+  rowToState,
+} from "./rows.js";
 import { type BatchStats, runBatch } from "./run-batch.js";
-import { GRANT_SELECT, prepareStatements, type Statements } from "./statements.js";
+import { GRANT_SELECT, IDENTITY_SELECT, prepareStatements, type Statements } from "./statements.js";
 
 export interface SqliteStoreOptions {
   /** A file path (its directory is created if missing), or ":memory:" for a throwaway database. */
@@ -36,6 +47,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #queue: GroupCommit<ChangeSet, readonly AuditEvent[]>;
   readonly #listStatements = new Map<string, Database.Statement<Record<string, string | number>, GrantRow>>();
+  readonly #identityStatements = new Map<string, Database.Statement<Record<string, string | number>, IdentityRow>>();
   #statements: Statements | null = null;
   #closed = false;
   readonly #stats: BatchStats = { commits: 0, changeSets: 0, failedChangeSets: 0, largestBatch: 0 };
@@ -96,6 +108,7 @@ export class SqliteStore implements Store {
     upgrade.immediate();
     this.#statements = null;
     this.#listStatements.clear();
+    this.#identityStatements.clear();
   }
 
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
@@ -196,6 +209,57 @@ export class SqliteStore implements Store {
     return this.#s.auditHead.get() ?? { seq: 0, hash: GENESIS_HASH };
   }
 
+  async getIdentity(id: string): Promise<IdentityRecord | null> {
+    const row = this.#s.getIdentity.get(id);
+    return row === undefined ? null : rowToIdentity(row);
+  }
+
+  async listIdentities(filter: IdentityFilter): Promise<readonly IdentityRecord[]> {
+    const params: Record<string, string | number> = { limit: checkLimit(filter.limit) };
+    const where: string[] = [];
+    if (filter.statuses !== undefined) {
+      if (filter.statuses.length === 0) return [];
+      where.push("status IN (SELECT value FROM json_each(@statuses))");
+      params.statuses = JSON.stringify(filter.statuses);
+    }
+    if (filter.kinds !== undefined) {
+      if (filter.kinds.length === 0) return [];
+      where.push("kind IN (SELECT value FROM json_each(@kinds))");
+      params.kinds = JSON.stringify(filter.kinds);
+    }
+    if (filter.owner !== undefined) {
+      where.push("owner = @owner");
+      params.owner = filter.owner;
+    }
+    if (filter.after !== undefined) {
+      where.push("id > @after");
+      params.after = filter.after;
+    }
+    const sql = `${IDENTITY_SELECT}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`;
+    let statement = this.#identityStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#open().prepare<Record<string, string | number>, IdentityRow>(sql);
+      this.#identityStatements.set(sql, statement);
+    }
+    return statement.all(params).map(rowToIdentity);
+  }
+
+  async markIdentitiesSeen(sightings: readonly IdentitySighting[]): Promise<void> {
+    if (sightings.length === 0) return;
+    const db = this.#open();
+    const s = this.#s;
+    // Outside the group-commit queue on purpose: a sighting is telemetry, not a state change, and carries no audit
+    // event. Synchronous between BEGIN and COMMIT, so it never interleaves with a group-commit batch.
+    s.begin.run();
+    try {
+      for (const sighting of sightings) s.markSeen.run({ id: sighting.id, at: sighting.at });
+      s.commit.run();
+    } catch (error) {
+      if (db.inTransaction) s.rollback.run();
+      throw new StoreUnavailableError("could not record identity sightings", { cause: error });
+    }
+  }
+
   async putApiKey(record: ApiKeyRecord): Promise<void> {
     this.#s.putApiKey.run({
       keyId: record.keyId,
@@ -240,6 +304,7 @@ export class SqliteStore implements Store {
     this.#closed = true;
     this.#statements = null;
     this.#listStatements.clear();
+    this.#identityStatements.clear();
     this.#db.close();
   }
 

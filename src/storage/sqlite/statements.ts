@@ -1,7 +1,7 @@
 // Every SQL statement the SQLite store runs, prepared once per connection; column lists come from the row types.
 import type Database from "better-sqlite3";
 import type { ApiKeyRecord } from "../store.js";
-import type { ApiKeyRow, AuditRow, GrantRow, RequestRow, StateRow } from "./rows.js";
+import type { ApiKeyRow, AuditRow, GrantRow, IdentityRow, RequestRow, StateRow } from "./rows.js";
 
 /** Column names of a row type; the record literal makes the compiler flag a missing or unknown column. */
 function columns<Row>(names: { [K in keyof Row]: true }): readonly string[] {
@@ -71,6 +71,24 @@ const AUDIT_COLUMNS = columns<AuditRow>({
   hash: true,
 });
 
+const IDENTITY_COLUMNS = columns<IdentityRow>({
+  id: true,
+  kind: true,
+  owner: true,
+  groups: true,
+  attributes: true,
+  admin: true,
+  status: true,
+  status_reason: true,
+  source: true,
+  first_seen_at: true,
+  last_seen_at: true,
+  created_at: true,
+  updated_at: true,
+  version: true,
+});
+
+export const IDENTITY_SELECT = `SELECT ${IDENTITY_COLUMNS.join(", ")} FROM identities`;
 export const GRANT_SELECT = `SELECT ${GRANT_COLUMNS.join(", ")} FROM grants`;
 const REQUEST_SELECT = `SELECT ${REQUEST_COLUMNS.join(", ")} FROM requests`;
 const AUDIT_SELECT = `SELECT ${AUDIT_COLUMNS.join(", ")} FROM audit_events`;
@@ -119,6 +137,10 @@ export interface Statements {
   readonly auditForGrant: Stmt<{ grant: string } & Limit, AuditRow>;
   readonly auditForRequest: Stmt<{ request: string } & Limit, AuditRow>;
   readonly auditForEither: Stmt<{ grant: string; request: string } & Limit, AuditRow>;
+  readonly insertIdentity: Stmt<IdentityRow>;
+  readonly updateIdentity: Stmt<IdentityRow & Expected>;
+  readonly getIdentity: Stmt<[string], IdentityRow>;
+  readonly markSeen: Stmt<{ id: string; at: number }>;
   readonly putApiKey: Stmt<ApiKeyRecord>;
   readonly findApiKey: Stmt<[string], ApiKeyRow>;
   readonly putState: Stmt<{ namespace: string; key: string; value: string; expires_at: number | null }>;
@@ -173,6 +195,20 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
     auditForEither: db.prepare<{ grant: string; request: string } & Limit, AuditRow>(
       `${AUDIT_SELECT} WHERE grant_id = @grant OR request_id = @request ORDER BY seq LIMIT @limit`,
+    ),
+
+    insertIdentity: db.prepare<IdentityRow>(insertSql("identities", IDENTITY_COLUMNS)),
+    // A sighting must not fight a status change: first/last seen are written without a version bump.
+    updateIdentity: db.prepare<IdentityRow & Expected>(
+      updateSql(
+        "identities",
+        IDENTITY_COLUMNS.filter((c) => c !== "first_seen_at" && c !== "last_seen_at"),
+      ),
+    ),
+    getIdentity: db.prepare<[string], IdentityRow>(`${IDENTITY_SELECT} WHERE id = ?`),
+    markSeen: db.prepare<{ id: string; at: number }>(
+      `UPDATE identities SET first_seen_at = coalesce(first_seen_at, @at),
+         last_seen_at = max(coalesce(last_seen_at, @at), @at) WHERE id = @id`,
     ),
 
     putApiKey: db.prepare<ApiKeyRecord>(

@@ -1,7 +1,7 @@
 // Builders of requests, grants and audit drafts for store tests: valid by default, every field overridable.
 
 import { openGrant } from "../../domain/transitions.js";
-import type { AccessRequest, AuditDraft, Grant } from "../../domain/types.js";
+import type { AccessRequest, AuditDraft, Grant, IdentityRecord } from "../../domain/types.js";
 import { newId } from "../../support/ids.js";
 import type { ChangeSet, Store } from "../store.js";
 
@@ -45,6 +45,26 @@ export function makeGrant(request: AccessRequest, overrides: Partial<Grant> = {}
     dueAt: T0 + 900_000,
   });
   return { ...grant, ...overrides };
+}
+
+export function makeIdentity(overrides: Partial<IdentityRecord> = {}): IdentityRecord {
+  return {
+    id: "ci-deploy",
+    kind: "pipeline",
+    owner: "team-payments",
+    groups: ["ci"],
+    attributes: { env: "prod" },
+    admin: false,
+    status: "active",
+    statusReason: null,
+    source: "config",
+    firstSeenAt: null,
+    lastSeenAt: null,
+    createdAt: T0,
+    updatedAt: T0,
+    version: 1,
+    ...overrides,
+  };
 }
 
 export function makeDraft(overrides: Partial<AuditDraft> = {}): AuditDraft {

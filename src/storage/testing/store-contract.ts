@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../store.js";
 import { auditContract } from "./contract-audit.js";
+import { identitiesContract } from "./contract-identities.js";
 import { keysAndStateContract } from "./contract-keys-state.js";
 import { queriesContract } from "./contract-queries.js";
 import { writesContract } from "./contract-writes.js";
@@ -38,5 +39,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describe("grant queries", () => queriesContract(context));
     describe("audit log", () => auditContract(context));
     describe("api keys and connector state", () => keysAndStateContract(context));
+    describe("identity registry", () => identitiesContract(context));
   });
 }
