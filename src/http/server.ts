@@ -6,6 +6,7 @@ import type { Connector } from "../connectors/connector.js";
 import type { TokenAuthority } from "../connectors/token/index.js";
 import type { Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
+import type { AuthenticationFacts } from "../identity/authenticator.js";
 import type { IdentityRegistry } from "../identity/registry.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
@@ -45,6 +46,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The authenticated caller; set by the auth hook on every /v1 route. */
     caller: Identity | null;
+    /** How the caller authenticated and what that proved (claims, single-use token); set with `caller`. */
+    authentication: AuthenticationFacts | null;
   }
 }
 
@@ -60,6 +63,14 @@ export type App = FastifyInstance<
 export function callerOf(request: FastifyRequest): Identity {
   if (!request.caller) throw new EphemeraError("unauthenticated", "authentication required");
   return request.caller;
+}
+
+/** What a lifecycle stage is told about the HTTP request it serves: where it came from and how the caller proved itself. */
+export function requestMeta(request: FastifyRequest): {
+  sourceAddress: string;
+  authentication: AuthenticationFacts | null;
+} {
+  return { sourceAddress: request.ip, authentication: request.authentication };
 }
 
 /** Refuses (403, audited) a caller who is not an admin. */
@@ -96,6 +107,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   });
 
   app.decorateRequest("caller", null);
+  app.decorateRequest("authentication", null);
 
   // An empty JSON body means "no options" (POST …/complete with a content type but nothing in it); anything else
   // goes through fastify's own parser, which also refuses prototype poisoning.
@@ -117,8 +129,10 @@ export async function buildServer(services: HttpServices): Promise<App> {
     if (!request.url.startsWith("/v1/")) return;
     const result = await services.auth.authenticate({ authorization: request.headers.authorization });
     if (result.ok) {
-      request.caller = result.identity;
-      services.identities.seen(result.identity.id);
+      const { ok: _ok, identity, ...facts } = result;
+      request.caller = identity;
+      request.authentication = facts;
+      services.identities.seen(identity.id);
       return;
     }
     const error = await refuse(services.deps, null, {

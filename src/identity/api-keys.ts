@@ -76,7 +76,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     const identity = await this.identities(entry.identityId);
     if (!identity) return { ok: false, reason: "the API key's identity is no longer configured" };
     if (identity.status !== "active") return { ok: false, reason: `identity '${identity.id}' is ${identity.status}` };
-    return { ok: true, identity, method: this.type, credentialId: entry.keyId };
+    return { ok: true, identity, method: this.type, credentialId: entry.keyId, claims: {}, singleUse: null };
   }
 }
 

@@ -1,5 +1,5 @@
 // The authenticator port: turns what a caller presents into a verified identity. API keys today; OIDC, SPIFFE and mTLS later.
-import type { Identity } from "../domain/types.js";
+import type { Identity, Millis } from "../domain/types.js";
 
 export interface Presented {
   /** The raw `Authorization` header, if any. */
@@ -8,8 +8,23 @@ export interface Presented {
   readonly peerCertificate?: unknown;
 }
 
+/**
+ * What authentication proved about the caller, beyond who it is: passed to policy as context and, for a presented
+ * token that must be used once, to the request stage, which claims it in the same commit as the request.
+ */
+export interface AuthenticationFacts {
+  /** The authenticator that accepted the credential: `api_key`, `oidc`, `spiffe_jwt`, `mtls`… */
+  readonly method: string;
+  /** A non-secret id of the credential: the API key id, a token's `jti` or hash, a certificate serial. */
+  readonly credentialId: string;
+  /** Verified claims (issuer, subject, repository, ref, SPIFFE ID…): non-secret, for policy and audit. Empty for API keys. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** When set, the credential may be used to issue only once, until `until` (its expiry), under `key`. */
+  readonly singleUse: { readonly key: string; readonly until: Millis } | null;
+}
+
 export type AuthResult =
-  | { readonly ok: true; readonly identity: Identity; readonly method: string; readonly credentialId: string }
+  | ({ readonly ok: true; readonly identity: Identity } & AuthenticationFacts)
   /** `reason` names what was wrong without echoing the credential. */
   | { readonly ok: false; readonly reason: string };
 

@@ -1,11 +1,19 @@
 // What every lifecycle stage needs: the ports it uses and the settings that shape removal. Built once in main.ts.
 import type { Connector, EntitlementSpec } from "../connectors/connector.js";
 import type { Grant, Identity } from "../domain/types.js";
+import type { AuthenticationFacts } from "../identity/authenticator.js";
 import type { PolicyDecider } from "../policy/decider.js";
 import type { Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
+
+/** What a use case is told about the call it serves: where it came from and how the caller proved itself. */
+export interface RequestMeta {
+  readonly sourceAddress: string | null;
+  /** How the caller authenticated; null or absent when the use case runs outside HTTP (tests, library use). */
+  readonly authentication?: AuthenticationFacts | null;
+}
 
 /** Lookups of what the configuration declares. */
 export interface Catalog {

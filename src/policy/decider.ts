@@ -14,6 +14,10 @@ export interface DecisionInput {
     readonly ticket: string | null;
     readonly intent: string | null;
     readonly sourceAddress: string | null;
+    /** How the caller authenticated (`api_key`, `oidc`…); null outside HTTP. */
+    readonly authMethod: string | null;
+    /** Verified workload claims from the authenticator (empty for API keys). */
+    readonly claims: Readonly<Record<string, unknown>>;
   };
 }
 

@@ -26,7 +26,20 @@ export type Write =
       readonly value: unknown;
       readonly expiresAt: Millis | null;
     }
-  | { readonly kind: "deleteState"; readonly namespace: string; readonly key: string };
+  | { readonly kind: "deleteState"; readonly namespace: string; readonly key: string }
+  /**
+   * Takes `namespace/key` for the caller until `expiresAt`: fails the whole change set with ConflictError while
+   * another claim on it is live (no expiry, or an expiry after `now`); an expired claim is taken over. Atomic in the
+   * store, so it holds across every process that shares it (single-use workload tokens, one-shot operations).
+   */
+  | {
+      readonly kind: "claimOnce";
+      readonly namespace: string;
+      readonly key: string;
+      readonly value: unknown;
+      readonly expiresAt: Millis;
+      readonly now: Millis;
+    };
 
 /**
  * A unit of work: its writes and the audit events that record them commit together or not at all.

@@ -16,7 +16,7 @@ import {
   ProblemSchema,
   RenewBody,
 } from "../schemas.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
 const GRANT_STATES: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked", "verified"];
 
@@ -108,9 +108,7 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request, reply) => {
-      const result = await renewGrant(deps, callerOf(request), request.params.id, request.body, {
-        sourceAddress: request.ip,
-      });
+      const result = await renewGrant(deps, callerOf(request), request.params.id, request.body, requestMeta(request));
       services.onGrantDue(result.grant.expiresAt);
       reply.header("cache-control", "no-store");
       return {

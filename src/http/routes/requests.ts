@@ -12,7 +12,7 @@ import {
   ProblemSchema,
   RequestSchema,
 } from "../schemas.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
 export function registerRequestRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
@@ -35,7 +35,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const result = await requestAccess(deps, caller, request.body, { sourceAddress: request.ip });
+      const result = await requestAccess(deps, caller, request.body, requestMeta(request));
       if (result.outcome === "denied") {
         throw new EphemeraError("denied", result.request.decision?.reason ?? "denied by policy", {
           extensions: { requestId: result.request.id },

@@ -2,7 +2,7 @@
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import type { Decision, Identity } from "../../domain/types.js";
 import type { PolicyAction } from "../../policy/decider.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps, RequestMeta } from "../deps.js";
 
 export function evaluateRequest(
   deps: LifecycleDeps,
@@ -10,7 +10,7 @@ export function evaluateRequest(
   entitlement: EntitlementSpec,
   durationSeconds: number,
   context: { justification?: string | undefined; ticket?: string | undefined; intent?: string | undefined },
-  meta: { sourceAddress: string | null },
+  meta: RequestMeta,
   action: PolicyAction = "request",
 ): Decision {
   return deps.decider.decide({
@@ -23,6 +23,8 @@ export function evaluateRequest(
       ticket: context.ticket ?? null,
       intent: context.intent ?? null,
       sourceAddress: meta.sourceAddress,
+      authMethod: meta.authentication?.method ?? null,
+      claims: meta.authentication?.claims ?? {},
     },
   });
 }

@@ -6,7 +6,7 @@ import type { Grant, Identity } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commitGrant } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { loadOwnGrant } from "../ownership.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
@@ -25,7 +25,7 @@ export async function renewGrant(
   caller: Identity,
   grantId: string,
   input: { duration?: string | number | undefined },
-  meta: { sourceAddress: string | null },
+  meta: RequestMeta,
 ): Promise<RenewResult> {
   const grant = await loadOwnGrant(deps, caller, grantId);
   const deny = (

@@ -6,7 +6,7 @@ import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
 import { newId } from "../../support/ids.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { issueGrant } from "../issue/issue-grant.js";
 import { issueInProcess } from "../issue/issue-in-process.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
@@ -22,9 +22,7 @@ export interface AccessRequestInput {
   readonly breakGlass?: boolean | undefined;
 }
 
-export interface RequestMeta {
-  readonly sourceAddress: string | null;
-}
+export type { RequestMeta } from "../deps.js";
 
 export type AccessRequestResult =
   | {

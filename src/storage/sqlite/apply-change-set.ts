@@ -64,6 +64,17 @@ function applyWrite(s: Statements, write: Write): void {
     case "deleteState":
       s.deleteState.run(write.namespace, write.key);
       return;
+    case "claimOnce": {
+      const claimed = s.claimOnce.run({
+        namespace: write.namespace,
+        key: write.key,
+        value: toJson(write.value, `claim ${write.namespace}/${write.key}`),
+        expires_at: write.expiresAt,
+        now: write.now,
+      });
+      if (claimed.changes === 0) throw new ConflictError(`${write.namespace}/${write.key} is already claimed`);
+      return;
+    }
   }
 }
 

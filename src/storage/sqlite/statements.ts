@@ -145,6 +145,7 @@ export interface Statements {
   readonly findApiKey: Stmt<[string], ApiKeyRow>;
   readonly putState: Stmt<{ namespace: string; key: string; value: string; expires_at: number | null }>;
   readonly deleteState: Stmt<[string, string]>;
+  readonly claimOnce: Stmt<{ namespace: string; key: string; value: string; expires_at: number; now: number }>;
   readonly getState: Stmt<[string, string], StateRow>;
   readonly listState: Stmt<[string], StateRow>;
   readonly purgeState: Stmt<[number]>;
@@ -226,6 +227,12 @@ export function prepareStatements(db: Database.Database): Statements {
        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
     ),
     deleteState: db.prepare<[string, string]>("DELETE FROM connector_state WHERE namespace = ? AND key = ?"),
+    // Inserts, or takes over a lapsed claim; a live claim leaves the row as it is and `changes` at 0.
+    claimOnce: db.prepare<{ namespace: string; key: string; value: string; expires_at: number; now: number }>(
+      `INSERT INTO connector_state (namespace, key, value, expires_at) VALUES (@namespace, @key, @value, @expires_at)
+       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+       WHERE connector_state.expires_at IS NOT NULL AND connector_state.expires_at <= @now`,
+    ),
     getState: db.prepare<[string, string], StateRow>(
       "SELECT key, value, expires_at FROM connector_state WHERE namespace = ? AND key = ?",
     ),
