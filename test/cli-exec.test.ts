@@ -55,7 +55,8 @@ afterAll(async () => {
 
 const node = process.execPath;
 /** The child reports, in a file, whether it got a token (and which grant), so the test can check both afterwards. */
-const REPORT = `require("node:fs").writeFileSync(process.argv[1], JSON.stringify({ present: typeof process.env.EPHEMERA_ACCESS_TOKEN === "string" && process.env.EPHEMERA_ACCESS_TOKEN.length > 0, token: process.env.EPHEMERA_ACCESS_TOKEN, grantId: process.env.EPHEMERA_GRANT_ID, brokerKey: process.env.EPHEMERA_TOKEN ?? null }));`;
+// Written to a temporary name and renamed, so a reader polling for the file never sees it half-written.
+const REPORT = `const fs = require("node:fs"); fs.writeFileSync(process.argv[1] + ".tmp", JSON.stringify({ present: typeof process.env.EPHEMERA_ACCESS_TOKEN === "string" && process.env.EPHEMERA_ACCESS_TOKEN.length > 0, token: process.env.EPHEMERA_ACCESS_TOKEN, grantId: process.env.EPHEMERA_GRANT_ID, brokerKey: process.env.EPHEMERA_TOKEN ?? null })); fs.renameSync(process.argv[1] + ".tmp", process.argv[1]);`;
 
 let n = 0;
 async function execChild(tail: string, signals?: EventEmitter) {
