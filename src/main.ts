@@ -9,6 +9,7 @@ import type { App } from "./http/server.js";
 import { buildServer } from "./http/server.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { AuthenticatorChain } from "./identity/authenticate.js";
+import { createAuthenticator } from "./identity/catalogue.js";
 import { IdentityRegistry } from "./identity/registry.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
@@ -112,6 +113,11 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     identity.apiKeys.map((k) => ({ keyId: k.id, identityId: identity.id, hash: k.hash })),
   );
   const apiKeys = new ApiKeyAuthenticator([...keyEntries, ...(bootstrap?.entries ?? [])], (id) => identities.get(id));
+  // Workload authenticators first, in configured order; API keys (for development) last. None fetches anything at
+  // start: an issuer's keys are fetched when its first token arrives.
+  const authenticators = config.authenticators.map((a) =>
+    createAuthenticator(a, { registry: identities, clock, logger: logger.child({ authenticator: a.name }) }),
+  );
 
   const scheduler = new ExpiryScheduler(deps, {
     batch: config.lifecycle.schedulerBatch,
@@ -151,7 +157,11 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   let storeHealthy = true;
   const app = await buildServer({
     deps,
-    auth: new AuthenticatorChain([apiKeys]),
+    auth: new AuthenticatorChain([...authenticators, apiKeys]),
+    publicUrl: config.server.publicUrl,
+    tls: config.server.tls
+      ? { cert: config.server.tls.cert, key: config.server.tls.key.reveal(), clientCa: config.server.tls.clientCa }
+      : null,
     identities,
     tokens,
     metrics,

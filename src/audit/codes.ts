@@ -5,6 +5,10 @@ export const AUDIT_CODES = {
   // authenticate
   "auth.failed": { severity: "warning", meaning: "a caller presented a missing, malformed or unknown credential" },
   "auth.forbidden": { severity: "warning", meaning: "an authenticated caller tried something it may not do" },
+  "auth.replayed": {
+    severity: "warning",
+    meaning: "a single-use workload token or DPoP proof was presented again to request access; refused",
+  },
   // identities
   "identity.registered": {
     severity: "notice",
@@ -43,6 +47,18 @@ export const AUDIT_CODES = {
     meaning: "a token signing key stopped signing (still published until its tokens expire)",
   },
   "token.revoked": { severity: "info", meaning: "a token id was put on the deny-list" },
+  "x509.ca_created": {
+    severity: "notice",
+    meaning: "an x509 target made a new issuing CA (first start or rotation); its key is sealed at rest",
+  },
+  "x509.ca_retired": {
+    severity: "notice",
+    meaning: "an x509 CA stopped issuing; it stays published until the last certificate it signed expires",
+  },
+  "x509.revoked": {
+    severity: "info",
+    meaning: "certificate serials were put on an x509 target's deny-list (CRL) until they expire",
+  },
   "target.rotation_run": {
     severity: "notice",
     meaning: "an admin-secret rotation of a target was run (by an operator or the schedule), with its outcome",

@@ -7,6 +7,8 @@ import type { EntitlementSpec } from "../connectors/connector.js";
 import type { TargetSpec } from "../connectors/registry.js";
 import { parseDuration } from "../domain/duration.js";
 import type { Identity } from "../domain/types.js";
+import { type AuthenticatorConfig, parseAuthenticators } from "../identity/catalogue.js";
+import { Secret } from "../support/secret.js";
 import { ConfigSchema, type RawConfig } from "./schema.js";
 
 export interface ConfiguredIdentity extends Identity {
@@ -35,6 +37,13 @@ export interface Config {
     readonly port: number;
     readonly publicUrl: string;
     readonly bodyLimit: number;
+    /** HTTPS material, read at load; null serves plain HTTP. */
+    readonly tls: {
+      readonly cert: string;
+      readonly key: Secret<string>;
+      /** PEM of the CAs client certificates must chain to; when set the server asks for client certificates. */
+      readonly clientCa: string | null;
+    } | null;
   };
   readonly storage: { readonly sqlitePath: string };
   readonly secrets: { readonly masterKeyFile: string; readonly masterKeyFromEnv: string | null };
@@ -49,6 +58,8 @@ export interface Config {
     readonly pollIntervalMs: number;
   };
   readonly identities: ReadonlyMap<string, ConfiguredIdentity>;
+  /** How workloads authenticate besides API keys, in the order they are consulted. */
+  readonly authenticators: readonly AuthenticatorConfig[];
   readonly targets: readonly TargetConfig[];
   /** How often the reconciler compares every target's accounts with the live grants; 0 turns the schedule off. */
   readonly reconcileIntervalMs: number;
@@ -127,7 +138,8 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
 
   const dataDir = path(doc.dataDir ?? "./data");
   const [host, port] = parseListen(doc.server?.listen ?? "127.0.0.1:8720", problems);
-  const publicUrl = (doc.server?.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`).replace(
+  const scheme = doc.server?.tls ? "https" : "http";
+  const publicUrl = (doc.server?.publicUrl ?? `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`).replace(
     /\/$/,
     "",
   );
@@ -147,6 +159,40 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
       admin: spec.admin ?? false,
       apiKeys: spec.apiKeys ?? [],
     });
+  }
+
+  const readText = (file: string, at: string): string | null => {
+    try {
+      return readFileSync(path(file), "utf8");
+    } catch (error) {
+      problems.push(`${at}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+      return null;
+    }
+  };
+  const authenticators = parseAuthenticators((doc as { authenticators?: unknown }).authenticators, {
+    identities,
+    problems,
+    readFile: readText,
+  });
+  let tls: Config["server"]["tls"] = null;
+  if (doc.server?.tls) {
+    const t = doc.server.tls;
+    const cert = readText(t.cert, "server.tls.cert");
+    const key = readText(t.key, "server.tls.key");
+    const clientCa = t.clientCa === undefined ? null : readText(t.clientCa, "server.tls.clientCa");
+    if (cert !== null && !cert.includes("BEGIN CERTIFICATE"))
+      problems.push("server.tls.cert: holds no PEM certificate");
+    if (key !== null && !/BEGIN [A-Z ]*PRIVATE KEY/.test(key))
+      problems.push("server.tls.key: holds no PEM private key");
+    if (clientCa !== null && !clientCa.includes("BEGIN CERTIFICATE")) {
+      problems.push("server.tls.clientCa: holds no PEM certificate");
+    }
+    tls = { cert: cert ?? "", key: new Secret(key ?? ""), clientCa };
+  }
+  if (authenticators.some((a) => a.type === "mtls") && !tls?.clientCa) {
+    problems.push(
+      "authenticators: an mtls authenticator needs server.tls.clientCa (the server must ask for client certificates)",
+    );
   }
 
   const targets: TargetConfig[] = [];
@@ -213,7 +259,7 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   const lc = doc.lifecycle ?? {};
   const config: Config = {
     dataDir,
-    server: { host, port, publicUrl, bodyLimit: doc.server?.bodyLimit ?? 64 * 1024 },
+    server: { host, port, publicUrl, bodyLimit: doc.server?.bodyLimit ?? 64 * 1024, tls },
     storage: { sqlitePath: path(doc.storage?.sqlite ?? `${dataDir}/ephemera.db`) },
     secrets: {
       masterKeyFile: path(doc.secrets?.masterKeyFile ?? `${dataDir}/master.key`),
@@ -233,6 +279,7 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
       pollIntervalMs: seconds(lc.pollInterval, "lifecycle.pollInterval", 1) * 1000,
     },
     identities,
+    authenticators,
     targets,
     reconcileIntervalMs: seconds(doc.reconciler?.interval, "reconciler.interval", 300) * 1000,
     access,

@@ -49,7 +49,7 @@ export const TargetSchema = Type.Object(
   {
     type: Type.String({
       minLength: 1,
-      description: "connector type: token, postgres, postgres-elevation, mariadb, redis, rabbitmq, http",
+      description: "connector type: token, x509, postgres, postgres-elevation, mariadb, redis, rabbitmq, http",
     }),
     adminRotation: Type.Optional(Duration),
     entitlements: Type.Record(Name, EntitlementSchema, { minProperties: 1 }),
@@ -81,6 +81,25 @@ export const ConfigSchema = Type.Object(
           listen: Type.Optional(Type.String({ description: "host:port, default 127.0.0.1:8720" })),
           publicUrl: Type.Optional(Type.String({ description: "the URL callers use; default http://<listen>" })),
           bodyLimit: Type.Optional(Type.Integer({ minimum: 1024, description: "largest request body in bytes" })),
+          tls: Type.Optional(
+            Type.Object(
+              {
+                cert: Type.String({ minLength: 1, description: "PEM file of the server certificate (and chain)" }),
+                key: Type.String({ minLength: 1, description: "PEM file of the server's private key" }),
+                clientCa: Type.Optional(
+                  Type.String({
+                    minLength: 1,
+                    description:
+                      "PEM file of the CAs client certificates must chain to; set to ask for client certificates",
+                  }),
+                ),
+              },
+              {
+                additionalProperties: false,
+                description: "serve HTTPS; with clientCa, also ask for client certificates (mTLS)",
+              },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -138,6 +157,11 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     identities: Type.Optional(Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }), IdentitySchema)),
+    authenticators: Type.Optional(
+      Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true }), {
+        description: "how workloads prove who they are (oidc, spiffe-jwt, mtls); each type checks its own options",
+      }),
+    ),
     targets: Type.Optional(Type.Record(Name, TargetSchema)),
     reconciler: Type.Optional(
       Type.Object(

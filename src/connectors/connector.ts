@@ -28,12 +28,22 @@ export interface PrepareRequest {
   readonly entitlement: EntitlementSpec;
 }
 
+/** A key the caller proved it holds (a DPoP proof at request): the credential is bound to it. */
+export interface CredentialBinding {
+  /** RFC 7638 SHA-256 thumbprint of the public key. */
+  readonly jkt: string;
+  /** The public key as a JWK (kty, crv, x, y, n, e only). */
+  readonly publicJwk: Readonly<Record<string, unknown>>;
+}
+
 export interface IssueRequest {
   /** The grant as committed in `issuing`: handle and expiry are durable before this call. */
   readonly grant: Grant;
   readonly identity: Identity;
   readonly entitlement: EntitlementSpec;
   readonly expiresAt: Millis;
+  /** Set when the caller proved a key and the connector binds credentials (`bindsCredentials`). */
+  readonly binding?: CredentialBinding | undefined;
 }
 
 export interface IssueResponse {
@@ -115,6 +125,11 @@ export interface Connector {
    * before that commit leaves nothing behind anywhere. False or absent for every connector that touches a target.
    */
   readonly issuesInProcess?: boolean;
+  /**
+   * True when the connector can bind a credential to a key the caller proved (`IssueRequest.binding`): a token's
+   * `cnf.jkt`, a certificate for the caller's own public key. A proof sent for another connector is refused.
+   */
+  readonly bindsCredentials?: boolean;
   /** Checks an entitlement's settings at start; throws with a message naming the bad setting. */
   validateEntitlement(entitlement: EntitlementSpec): void;
   /** Chooses the downstream handle before anything is made downstream. Pure and local: no network. */

@@ -1,4 +1,5 @@
 // The HTTP API: fastify with schema-validated routes, bearer authentication, problem+json errors and an OpenAPI document.
+import type { TLSSocket } from "node:tls";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
@@ -6,7 +7,7 @@ import type { Connector } from "../connectors/connector.js";
 import type { TokenAuthority } from "../connectors/token/index.js";
 import type { Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
-import type { AuthenticationFacts } from "../identity/authenticator.js";
+import type { AuthenticationFacts, PeerCertificate } from "../identity/authenticator.js";
 import type { IdentityRegistry } from "../identity/registry.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
@@ -40,6 +41,24 @@ export interface HttpServices {
   /** Every configured target's connector, by target id. */
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly readiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** The URL callers reach the broker at; DPoP proofs name it (`htu`). */
+  readonly publicUrl?: string;
+  /** Serve HTTPS with this material; with `clientCa`, ask for client certificates (they are checked, not required). */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa: string | null } | null;
+}
+
+/** The client certificate of the request's TLS connection, if it sent one. */
+function peerCertificateOf(request: FastifyRequest): PeerCertificate | undefined {
+  const socket = request.raw.socket as Partial<TLSSocket>;
+  if (typeof socket.getPeerX509Certificate !== "function") return undefined;
+  const certificate = socket.getPeerX509Certificate();
+  if (!certificate) return undefined;
+  const error = socket.authorizationError;
+  return {
+    certificate,
+    authorized: socket.authorized === true,
+    authorizationError: error === undefined || error === null ? null : String(error),
+  };
 }
 
 declare module "fastify" {
@@ -84,14 +103,28 @@ export async function requireAdmin(services: HttpServices, caller: Identity, wha
 }
 
 export async function buildServer(services: HttpServices): Promise<App> {
+  const tls = services.tls;
   const app = Fastify({
+    ...(tls
+      ? {
+          https: {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.clientCa
+              ? // Asked for, not required: callers with a bearer credential need no certificate. The mtls authenticator
+                // accepts only certificates the handshake verified against clientCa.
+                { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }
+              : {}),
+          },
+        }
+      : {}),
     loggerInstance: services.logger,
     // Per-request log lines cost throughput and add nothing the audit log and metrics do not already say.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: services.bodyLimit,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   await app.register(swagger, {
     openapi: {
@@ -127,7 +160,10 @@ export async function buildServer(services: HttpServices): Promise<App> {
 
   app.addHook("onRequest", async (request, reply) => {
     if (!request.url.startsWith("/v1/")) return;
-    const result = await services.auth.authenticate({ authorization: request.headers.authorization });
+    const result = await services.auth.authenticate({
+      authorization: request.headers.authorization,
+      peerCertificate: peerCertificateOf(request),
+    });
     if (result.ok) {
       const { ok: _ok, identity, ...facts } = result;
       request.caller = identity;

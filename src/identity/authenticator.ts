@@ -1,11 +1,21 @@
-// The authenticator port: turns what a caller presents into a verified identity. API keys today; OIDC, SPIFFE and mTLS later.
+// The authenticator port: turns what a caller presents (API key, workload JWT, client certificate) into a verified identity.
+import type { X509Certificate } from "node:crypto";
 import type { Identity, Millis } from "../domain/types.js";
+
+/** The client certificate of a mutual-TLS connection, as the TLS layer saw it. */
+export interface PeerCertificate {
+  readonly certificate: X509Certificate;
+  /** True when the chain verified against `server.tls.clientCa` during the handshake. */
+  readonly authorized: boolean;
+  /** Why it did not, when it did not (OpenSSL's code). */
+  readonly authorizationError: string | null;
+}
 
 export interface Presented {
   /** The raw `Authorization` header, if any. */
   readonly authorization: string | undefined;
-  /** The peer certificate of a mutual-TLS connection, when the server asks for one (later). */
-  readonly peerCertificate?: unknown;
+  /** The client certificate of a mutual-TLS connection, when the server asked for one and the client sent it. */
+  readonly peerCertificate?: PeerCertificate | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 // What every lifecycle stage needs: the ports it uses and the settings that shape removal. Built once in main.ts.
-import type { Connector, EntitlementSpec } from "../connectors/connector.js";
-import type { Grant, Identity } from "../domain/types.js";
+import type { Connector, CredentialBinding, EntitlementSpec } from "../connectors/connector.js";
+import type { Grant, Identity, Millis } from "../domain/types.js";
 import type { AuthenticationFacts } from "../identity/authenticator.js";
 import type { PolicyDecider } from "../policy/decider.js";
 import type { Store } from "../storage/store.js";
@@ -13,6 +13,11 @@ export interface RequestMeta {
   readonly sourceAddress: string | null;
   /** How the caller authenticated; null or absent when the use case runs outside HTTP (tests, library use). */
   readonly authentication?: AuthenticationFacts | null;
+  /**
+   * A key the caller proved it holds (a verified DPoP proof): the credential is bound to it. `replayKey` names the
+   * proof, which, like a workload token, is used for issuing once, until `until`.
+   */
+  readonly proof?: { readonly binding: CredentialBinding; readonly replayKey: string; readonly until: Millis } | null;
 }
 
 /** Lookups of what the configuration declares. */

@@ -46,6 +46,8 @@ export interface TokenClaimsInput {
   readonly scope: string;
   readonly jti: string;
   readonly ent: string;
+  /** Thumbprint of the key the token is bound to (RFC 9449); the token then carries `cnf.jkt`. */
+  readonly jkt?: string | undefined;
 }
 
 export interface SignedToken {
@@ -61,7 +63,7 @@ export interface JsonWebKeySet {
 /** RFC 7662 response. Inactive says nothing more, so a caller cannot probe why a token was refused. */
 export type IntrospectionResponse =
   | { readonly active: false }
-  | ({ readonly active: true; readonly token_type: "Bearer" } & AccessTokenClaims);
+  | ({ readonly active: true; readonly token_type: "Bearer" | "DPoP" } & AccessTokenClaims);
 
 /** The current signing key with its encoded JWS header, built once per key. */
 function signer(kid: string, privateKey: KeyObject): { kid: string; privateKey: KeyObject; header: string } {
@@ -236,6 +238,7 @@ export class TokenAuthority {
       iat,
       nbf: iat,
       exp,
+      ...(input.jkt === undefined ? {} : { cnf: { jkt: input.jkt } }),
     };
     // JWS compact serialisation (RFC 7515 §7.1) with Ed25519 (RFC 8037): header.payload.signature, base64url.
     const signingInput = `${current.header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
@@ -286,8 +289,22 @@ export class TokenAuthority {
     }
     if (await this.isRevoked(claims.jti)) return INACTIVE;
     if (!(await isGrantActive(claims.jti))) return INACTIVE;
-    const { scope, sub, aud, iss, exp, iat, nbf, jti, ent } = claims;
-    return { active: true, scope, sub, aud, iss, exp, iat, nbf, jti, token_type: "Bearer", ent };
+    const { scope, sub, aud, iss, exp, iat, nbf, jti, ent, cnf } = claims;
+    return {
+      active: true,
+      scope,
+      sub,
+      aud,
+      iss,
+      exp,
+      iat,
+      nbf,
+      jti,
+      // RFC 9449 §6.2: a bound token introspects as token_type DPoP with its confirmation.
+      token_type: cnf ? "DPoP" : "Bearer",
+      ent,
+      ...(cnf ? { cnf } : {}),
+    };
   }
 
   async #resolveKey(kid: string): Promise<CryptoKey | null> {

@@ -10,7 +10,8 @@ function credentialOf(signed: SignedToken): IssuedCredential {
   return {
     fields: new Secret({
       token: signed.token,
-      tokenType: "Bearer",
+      // A bound token is presented as `Authorization: DPoP <token>` with a fresh proof (RFC 9449 §7.1).
+      tokenType: signed.claims.cnf ? "DPoP" : "Bearer",
       expiresAt: new Date(signed.claims.exp * 1000).toISOString(),
     }),
     env: new Secret({ EPHEMERA_ACCESS_TOKEN: signed.token }),
@@ -38,20 +39,26 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
     identityId: string,
     entitlement: EntitlementSpec,
     expiresAt: Millis,
+    jkt: string | undefined,
   ): Promise<SignedToken> {
     const { scopes } = parseEntitlementSettings(entitlement);
     // jti is the handle, which `prepare` made the grant id: introspection looks the grant up by it.
     return authority.sign(
-      { aud: audience, sub: identityId, scope: scopes.join(" "), jti: grant.handle, ent: entitlement.name },
+      { aud: audience, sub: identityId, scope: scopes.join(" "), jti: grant.handle, ent: entitlement.name, jkt },
       expiresAt,
     );
   }
+
+  /** The key a grant's tokens are bound to: from the issue request, then kept in handle data for renewals. */
+  const boundKey = (grant: Grant): string | undefined =>
+    typeof grant.handleData.jkt === "string" ? grant.handleData.jkt : undefined;
 
   return {
     type: "token",
     targetId: target.id,
     // A token exists only in this process until the broker hands it out, so issuing needs one durable write.
     issuesInProcess: true,
+    bindsCredentials: true,
 
     validateEntitlement(entitlement) {
       parseEntitlementSettings(entitlement);
@@ -67,15 +74,19 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
       return { handle: grantId, handleData: {} };
     },
 
-    async issue({ grant, identity, entitlement, expiresAt }) {
-      const signed = await signFor(grant, identity.id, entitlement, expiresAt);
-      return { credential: credentialOf(signed), handleData: { kid: signed.kid } };
+    async issue({ grant, identity, entitlement, expiresAt, binding }) {
+      const signed = await signFor(grant, identity.id, entitlement, expiresAt, binding?.jkt);
+      return {
+        credential: credentialOf(signed),
+        handleData: binding ? { kid: signed.kid, jkt: binding.jkt } : { kid: signed.kid },
+      };
     },
 
     async renew({ grant, identity, entitlement, expiresAt }) {
       // A JWT carries its expiry, so renewal is a fresh token with the same jti; the old one lapses at its own exp.
-      const signed = await signFor(grant, identity.id, entitlement, expiresAt);
-      return { credential: credentialOf(signed), handleData: { kid: signed.kid } };
+      const jkt = boundKey(grant);
+      const signed = await signFor(grant, identity.id, entitlement, expiresAt, jkt);
+      return { credential: credentialOf(signed), handleData: jkt ? { kid: signed.kid, jkt } : { kid: signed.kid } };
     },
 
     async revoke({ grant }) {

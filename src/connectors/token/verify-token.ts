@@ -21,6 +21,8 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly nbf: number;
   readonly exp: number;
+  /** RFC 7800 confirmation: present when the token is bound to a key the caller proved (RFC 9449 `jkt`). */
+  readonly cnf?: { readonly jkt: string };
 }
 
 export type TokenRejection =
@@ -164,5 +166,9 @@ function readClaims(p: JWTPayload): AccessTokenClaims {
   ) {
     throw new TokenVerificationError("bad_claims");
   }
-  return { iss, aud, sub, scope, jti, ent, iat, nbf, exp };
+  const cnf = p.cnf as { jkt?: unknown } | undefined;
+  if (cnf !== undefined && (typeof cnf !== "object" || cnf === null || typeof cnf.jkt !== "string")) {
+    throw new TokenVerificationError("bad_claims");
+  }
+  return { iss, aud, sub, scope, jti, ent, iat, nbf, exp, ...(cnf ? { cnf: { jkt: cnf.jkt as string } } : {}) };
 }

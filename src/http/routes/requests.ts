@@ -1,6 +1,10 @@
 // /v1/requests: ask for an entitlement; read a request with its decision and grant.
 import Type from "typebox";
+import { DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "../../connectors/token/dpop.js";
+import type { Identity } from "../../domain/types.js";
+import type { RequestMeta } from "../../lifecycle/deps.js";
 import { loadOwnRequest } from "../../lifecycle/ownership.js";
+import { refuse } from "../../lifecycle/refuse.js";
 import { requestAccess } from "../../lifecycle/request/request-access.js";
 import { EphemeraError } from "../../support/errors.js";
 import { presentGrant, presentRequest } from "../present.js";
@@ -16,6 +20,34 @@ import { type App, callerOf, type HttpServices, requestMeta } from "../server.js
 
 export function registerRequestRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
+  const url = `${services.publicUrl ?? ""}/v1/requests`;
+
+  /** A `DPoP` header proves the caller holds a key; the credential is then bound to it (RFC 9449). */
+  async function proofOf(
+    header: string | string[] | undefined,
+    caller: Identity,
+  ): Promise<NonNullable<RequestMeta["proof"]> | null> {
+    if (header === undefined) return null;
+    try {
+      if (typeof header !== "string") throw new DpopError("malformed");
+      const now = deps.clock.now();
+      const proof = await verifyDpopProof(header, { method: "POST", url, now });
+      return {
+        binding: { jkt: proof.jkt, publicJwk: proof.publicJwk },
+        replayKey: `${proof.jkt}:${proof.jti}`,
+        until: (proof.iat + 2 * DPOP_WINDOW_SECONDS) * 1000,
+      };
+    } catch (error) {
+      if (!(error instanceof DpopError)) throw error;
+      throw await refuse(deps, caller, {
+        auditCode: "request.rejected",
+        errorCode: "invalid_dpop_proof",
+        message: error.message,
+        data: { field: "dpop", reason: error.reason },
+        extensions: { field: "dpop" },
+      });
+    }
+  }
 
   app.post(
     "/v1/requests",
@@ -35,7 +67,8 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const result = await requestAccess(deps, caller, request.body, requestMeta(request));
+      const meta: RequestMeta = { ...requestMeta(request), proof: await proofOf(request.headers.dpop, caller) };
+      const result = await requestAccess(deps, caller, request.body, meta);
       if (result.outcome === "denied") {
         throw new EphemeraError("denied", result.request.decision?.reason ?? "denied by policy", {
           extensions: { requestId: result.request.id },

@@ -1,5 +1,5 @@
 // The downstream issue call both issue paths make: the credential and merged handle data, or the failure to record.
-import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
 import type { Grant, Identity } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
 import type { Secret } from "../../support/secret.js";
@@ -18,9 +18,16 @@ export async function callIssue(
   grant: Grant,
   identity: Identity,
   entitlement: EntitlementSpec,
+  binding: CredentialBinding | null = null,
 ): Promise<IssueOutcome> {
   try {
-    const response = await connector.issue({ grant, identity, entitlement, expiresAt: grant.expiresAt });
+    const response = await connector.issue({
+      grant,
+      identity,
+      entitlement,
+      expiresAt: grant.expiresAt,
+      ...(binding ? { binding } : {}),
+    });
     return {
       ok: true,
       credential: response.credential,

@@ -1,5 +1,5 @@
 // Stage 4, issue: the downstream call for a grant already committed in `issuing`, then `active` — or removal of leftovers.
-import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
 import { grantEnded, grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
@@ -23,8 +23,9 @@ export async function issueGrant(
   grant: Grant,
   entitlement: EntitlementSpec,
   connector: Connector,
+  binding: CredentialBinding | null = null,
 ): Promise<IssuedGrant> {
-  const issued = await callIssue(connector, grant, caller, entitlement);
+  const issued = await callIssue(connector, grant, caller, entitlement, binding);
   if (!issued.ok) {
     await failIssue(deps, request, grant, issued.reason);
     throw issued.error;

@@ -3,9 +3,10 @@
 // Crash safety needs the grant durable before anything exists outside the broker. A token exists nowhere but in this
 // process until the response carries it, and the response is sent only after this commit; so committing the grant
 // together with its issue keeps the invariant with one durable write instead of two.
-import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
+import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/connector.js";
 import { grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
+import type { Write } from "../../storage/store.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
@@ -20,8 +21,11 @@ export async function issueInProcess(
   entitlement: EntitlementSpec,
   connector: Connector,
   opening: readonly AuditDraft[],
+  /** Writes that commit with the outcome, whichever it is (single-use claims of the presented credentials). */
+  alongside: readonly Write[] = [],
+  binding: CredentialBinding | null = null,
 ): Promise<IssuedGrant> {
-  const issued = await callIssue(connector, grant, caller, entitlement);
+  const issued = await callIssue(connector, grant, caller, entitlement, binding);
   if (!issued.ok) {
     // Nothing was made anywhere; the request is recorded as failed, the grant never existed.
     const now = deps.clock.now();
@@ -30,7 +34,7 @@ export async function issueInProcess(
       stateReason: "the target could not issue the credential",
     });
     await commit(deps, {
-      writes: [{ kind: "insertRequest", request: failed }],
+      writes: [{ kind: "insertRequest", request: failed }, ...alongside],
       audit: [
         ...opening.filter((a) => a.code === "request.approved"),
         draft("request.failed", now, systemActor("issuer"), { request: failed }, { error: issued.reason }, "failure"),
@@ -45,10 +49,7 @@ export async function issueInProcess(
   const issuedRequest = transitionRequest(request, "issue", now);
   // If this commit fails the credential is dropped unseen: it was never handed out and nothing else knows it.
   await commit(deps, {
-    writes: [
-      { kind: "insertRequest", request: issuedRequest },
-      { kind: "insertGrant", grant: active },
-    ],
+    writes: [{ kind: "insertRequest", request: issuedRequest }, { kind: "insertGrant", grant: active }, ...alongside],
     audit: [
       ...opening,
       draft(

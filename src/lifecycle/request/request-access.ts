@@ -11,6 +11,7 @@ import { issueGrant } from "../issue/issue-grant.js";
 import { issueInProcess } from "../issue/issue-in-process.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
+import { commitClaimed, singleUseClaims } from "./single-use.js";
 
 export interface AccessRequestInput {
   readonly entitlement: string;
@@ -64,6 +65,13 @@ export async function requestAccess(
   if (!entitlement || !connector) {
     throw await reject("unknown_entitlement", `no entitlement named '${echo(input.entitlement)}'`, "entitlement");
   }
+  if (meta.proof && !connector.bindsCredentials) {
+    throw await reject(
+      "invalid_request",
+      `target '${entitlement.targetId}' cannot bind its credentials to a key; send the request without a DPoP proof`,
+      "dpop",
+    );
+  }
   if (input.breakGlass) {
     throw await reject("invalid_request", "break-glass is not enabled on this broker", "breakGlass");
   }
@@ -116,12 +124,16 @@ export async function requestAccess(
     sourceAddress: meta.sourceAddress,
   };
 
+  // A single-use credential is claimed with the decision it obtains, denials included: a replay gets no decision.
+  const claims = singleUseClaims(meta, base.id, now);
   if (decision.outcome === "deny") {
+    await commitClaimed(deps, caller, meta, claims, () =>
+      commit(deps, {
+        writes: [{ kind: "insertRequest", request: base }, ...claims],
+        audit: [draft("request.denied", now, actorOf(caller), { request: base }, decisionData, "denied")],
+      }),
+    );
     deps.observer.decision("deny");
-    await commit(deps, {
-      writes: [{ kind: "insertRequest", request: base }],
-      audit: [draft("request.denied", now, actorOf(caller), { request: base }, decisionData, "denied")],
-    });
     return { outcome: "denied", request: base };
   }
   if (decision.maxDurationSeconds !== null && durationSeconds > decision.maxDurationSeconds) {
@@ -165,18 +177,23 @@ export async function requestAccess(
       },
     ),
   ];
+  const binding = meta.proof?.binding ?? null;
   if (connector.issuesInProcess) {
-    const issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening);
+    let issued: Awaited<ReturnType<typeof issueInProcess>> | undefined;
+    await commitClaimed(deps, caller, meta, claims, async () => {
+      issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening, claims, binding);
+    });
+    if (!issued) throw new Error("issueInProcess returned nothing");
     return { outcome: "issued", ...issued };
   }
-  // The grant row, its handle and its expiry are durable before anything exists downstream (DESIGN §2).
-  await commit(deps, {
-    writes: [
-      { kind: "insertRequest", request },
-      { kind: "insertGrant", grant },
-    ],
-    audit: opening,
-  });
-  const issued = await issueGrant(deps, caller, request, grant, entitlement, connector);
+  // The grant row, its handle and its expiry are durable before anything exists downstream (DESIGN §2); the
+  // single-use claim commits with them, so a replayed token never reaches the target.
+  await commitClaimed(deps, caller, meta, claims, () =>
+    commit(deps, {
+      writes: [{ kind: "insertRequest", request }, { kind: "insertGrant", grant }, ...claims],
+      audit: opening,
+    }),
+  );
+  const issued = await issueGrant(deps, caller, request, grant, entitlement, connector, binding);
   return { outcome: "issued", ...issued };
 }
