@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
 import { registerComplete } from "./commands/complete.js";
+import { registerDevIssuer } from "./commands/dev-issuer.js";
 import { registerDiscover } from "./commands/discover.js";
 import { registerExec } from "./commands/exec.js";
 import { registerGrant } from "./commands/grant.js";
@@ -55,6 +56,7 @@ function buildProgram(cli: Cli): Command {
   registerAudit(program, cli);
   registerDiscover(program, cli);
   registerKeygen(program, cli);
+  registerDevIssuer(program, cli);
   return program;
 }
 
