@@ -13,6 +13,7 @@ import { createRabbitmqConnector } from "./rabbitmq/index.js";
 import { createRedisConnector } from "./redis/index.js";
 import type { TokenAuthority } from "./token/index.js";
 import { createTokenConnector } from "./token/index.js";
+import { createX509Connector } from "./x509/index.js";
 
 /** What every connector may use from the broker. */
 export interface ConnectorContext {
@@ -34,6 +35,7 @@ export type ConnectorFactory = (target: TargetSpec, context: ConnectorContext) =
 
 export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorFactory>> = {
   token: createTokenConnector,
+  x509: createX509Connector,
   postgres: createPostgresConnector,
   "postgres-elevation": createPostgresElevationConnector,
   mariadb: createMariadbConnector,

@@ -1,5 +1,6 @@
 // Readers for connector settings: each checks one value and, when it is wrong, names its configuration path and the
 // rule it broke, never the value itself (a secret pasted into the wrong key must not reach a log).
+import { parseDuration } from "../../domain/duration.js";
 import type { EntitlementSpec } from "../connector.js";
 
 /** The config path of an entitlement: `targets.<target>.entitlements.<short name>`. */
@@ -80,6 +81,15 @@ export class SettingsReader {
       if (typeof item !== "string" || !options.pattern.test(item)) this.fail(`${key}[${index}]`, options.rule);
       return item;
     });
+  }
+
+  /** A positive duration ("15m", "30d" or whole seconds), in seconds. */
+  duration(key: string, fallback: number): number {
+    const value = this.settings[key];
+    if (value === undefined) return fallback;
+    const parsed = typeof value === "string" || typeof value === "number" ? parseDuration(value) : null;
+    if (parsed === null || parsed <= 0) this.fail(key, "must be a positive duration (30d, 24h, 15m or whole seconds)");
+    return parsed;
   }
 
   /** A nested object, read with its own path. */

@@ -1,0 +1,119 @@
+// The deny-list of an x509 target: revoked serials, durable in the store until the certificate expires, published as
+// a CRL per CA (what TLS servers load) and as JSON.
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import { severityOf } from "../../audit/codes.js";
+import type { Millis } from "../../domain/types.js";
+import type { Store, Write } from "../../storage/store.js";
+import type { Clock } from "../../support/clock.js";
+import { algorithmOf, type CaRing, forX509 } from "./ca-ring.js";
+import type { KeyAlgorithm } from "./settings.js";
+
+export interface RevokedSerial {
+  readonly serial: string;
+  /** The CA that signed it: its CRL lists the serial. */
+  readonly ca: string;
+  readonly revokedAt: Millis;
+  readonly notAfter: Millis;
+}
+
+/** How long a published CRL is valid; relying parties fetch it again before then. */
+export const CRL_VALIDITY_MS = 5 * 60_000;
+
+export class Revocations {
+  readonly namespace: string;
+
+  constructor(
+    private readonly targetId: string,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly leewayMs: number,
+  ) {
+    this.namespace = `x509.revoked:${targetId}`;
+  }
+
+  async lookup(serial: string): Promise<RevokedSerial | null> {
+    const row = await this.store.getState(this.namespace, serial);
+    return row ? (row.value as RevokedSerial) : null;
+  }
+
+  /** Live entries: a serial leaves the list once its certificate has expired (and the leeway passed). */
+  async list(): Promise<RevokedSerial[]> {
+    const now = this.clock.now();
+    return (await this.store.listState(this.namespace))
+      .map((row) => row.value as RevokedSerial)
+      .filter((entry) => entry.notAfter + this.leewayMs > now)
+      .sort((a, b) => a.revokedAt - b.revokedAt || (a.serial < b.serial ? -1 : 1));
+  }
+
+  /** Adds serials not yet on the list, durably and audited in one change set; serials already there are left alone. */
+  async revoke(
+    entries: readonly Omit<RevokedSerial, "revokedAt">[],
+    context: { grantId: string | null; identityId: string | null },
+  ): Promise<number> {
+    const now = this.clock.now();
+    const writes: Write[] = [];
+    const added: string[] = [];
+    for (const entry of entries) {
+      if (await this.lookup(entry.serial)) continue;
+      const value: RevokedSerial = { ...entry, revokedAt: now };
+      writes.push({
+        kind: "putState",
+        namespace: this.namespace,
+        key: entry.serial,
+        value,
+        expiresAt: Math.max(entry.notAfter, now) + this.leewayMs,
+      });
+      added.push(entry.serial);
+    }
+    if (writes.length === 0) return 0;
+    await this.store.apply({
+      writes,
+      audit: [
+        {
+          time: now,
+          code: "x509.revoked",
+          severity: severityOf("x509.revoked"),
+          outcome: "success",
+          actor: { type: "system", id: "x509-ca" },
+          requestId: null,
+          grantId: context.grantId,
+          identityId: context.identityId,
+          data: { target: this.targetId, serials: added },
+        },
+      ],
+    });
+    return added.length;
+  }
+
+  /**
+   * One CRL per published CA, PEM, signed now and valid for CRL_VALIDITY_MS. Each is signed by the CA that issued the
+   * serials it lists (RFC 5280 §5: the CRL issuer is the certificate issuer), which is why a retired CA keeps its key,
+   * for CRLs only, until its last certificate has expired.
+   */
+  async crlPems(ring: CaRing, keyAlgorithm: KeyAlgorithm): Promise<string[]> {
+    const now = this.clock.now();
+    const revoked = await this.list();
+    const pems: string[] = [];
+    for (const ca of await ring.crlSigners()) {
+      const crl = await x509.X509CrlGenerator.create({
+        issuer: ca.certificate.subject,
+        thisUpdate: new Date(now - 60_000),
+        nextUpdate: new Date(now + CRL_VALIDITY_MS),
+        signingAlgorithm: algorithmOf(keyAlgorithm),
+        signingKey: forX509(ca.privateKey),
+        entries: revoked
+          .filter((entry) => entry.ca === ca.record.id)
+          .map((entry) => ({
+            serialNumber: entry.serial,
+            revocationDate: new Date(entry.revokedAt),
+            reason: x509.X509CrlReason.cessationOfOperation,
+          })),
+        extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca.certificate)],
+      });
+      // "X509 CRL" is the PEM label OpenSSL (and so Node's TLS `crl` option) reads.
+      pems.push(x509.PemConverter.encode(crl.rawData, "X509 CRL"));
+    }
+    return pems;
+  }
+}
