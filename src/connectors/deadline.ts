@@ -41,5 +41,7 @@ export function withDeadline(connector: Connector, ms = DEFAULT_CALL_DEADLINE_MS
     healthy: () => bounded(id, "healthy", Math.min(ms, 5_000), () => connector.healthy()).catch(() => false),
     close: () => connector.close(),
   };
-  return connector.issuesInProcess ? { ...wrapped, issuesInProcess: true } : wrapped;
+  // Flags (issuesInProcess, bindsCredentials) and a connector's own extras (an x509 target's publisher) pass through.
+  const extras = Object.fromEntries(Object.entries(connector).filter(([key]) => !(key in wrapped)));
+  return { ...extras, ...wrapped };
 }

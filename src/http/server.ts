@@ -23,6 +23,7 @@ import { registerGrantRoutes } from "./routes/grants.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerRequestRoutes } from "./routes/requests.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
+import { registerX509Routes } from "./routes/x509.js";
 
 export interface HttpServices {
   readonly deps: LifecycleDeps;
@@ -221,6 +222,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerGrantRoutes(app, services);
   registerAuditRoutes(app, services);
   registerTokenRoutes(app, services);
+  registerX509Routes(app, services);
   registerDiscoveryRoutes(app, services);
   registerHealthRoutes(app, services);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -1,7 +1,16 @@
-// Public surface of identity: the authenticator port, the chain and API keys.
+// Public surface of identity: the authenticator port and catalogue, the chain, API keys, trust rules and the dev issuer.
 export type { ApiKeyEntry, NewApiKey } from "./api-keys.js";
 export { API_KEY_PREFIX, ApiKeyAuthenticator, generateApiKey, hashApiKey, parseApiKey } from "./api-keys.js";
 export { AuthenticatorChain } from "./authenticate.js";
-export type { AuthenticationFacts, Authenticator, AuthResult, Presented } from "./authenticator.js";
+export type { AuthenticationFacts, Authenticator, AuthResult, PeerCertificate, Presented } from "./authenticator.js";
+export type { AuthenticatorConfig, AuthenticatorDeps, AuthenticatorTypeName } from "./catalogue.js";
+export { AUTHENTICATOR_TYPES, createAuthenticator, parseAuthenticators } from "./catalogue.js";
+export type { DevIssuerKey, MintOptions, RunningDevIssuer } from "./dev-issuer/dev-issuer.js";
+export { loadOrCreateDevIssuerKey, mintDevToken, serveDevIssuer } from "./dev-issuer/dev-issuer.js";
+export type { WorkloadJwtRejection } from "./jwt/verify-workload-jwt.js";
+export { KeysUnavailableError, WorkloadJwtError } from "./jwt/verify-workload-jwt.js";
+export type { SpiffeId } from "./spiffe/spiffe-id.js";
+export { parseSpiffeId } from "./spiffe/spiffe-id.js";
+export type { TrustRule } from "./trust-rules.js";
 export type { IdentityDefinition, RegistryOptions } from "./registry.js";
 export { IdentityRegistry } from "./registry.js";
