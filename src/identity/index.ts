@@ -9,8 +9,8 @@ export type { DevIssuerKey, MintOptions, RunningDevIssuer } from "./dev-issuer/d
 export { loadOrCreateDevIssuerKey, mintDevToken, serveDevIssuer } from "./dev-issuer/dev-issuer.js";
 export type { WorkloadJwtRejection } from "./jwt/verify-workload-jwt.js";
 export { KeysUnavailableError, WorkloadJwtError } from "./jwt/verify-workload-jwt.js";
+export type { IdentityDefinition, RegistryOptions } from "./registry.js";
+export { IdentityRegistry } from "./registry.js";
 export type { SpiffeId } from "./spiffe/spiffe-id.js";
 export { parseSpiffeId } from "./spiffe/spiffe-id.js";
 export type { TrustRule } from "./trust-rules.js";
-export type { IdentityDefinition, RegistryOptions } from "./registry.js";
-export { IdentityRegistry } from "./registry.js";
