@@ -143,7 +143,7 @@ describe("configuration", () => {
     );
     const config = buildConfig(parseYaml(uncommented), "demo.yaml (uncommented)", env);
     expect(config.targets.map((t) => t.type).sort()).toEqual(
-      ["http", "mariadb", "postgres", "postgres-elevation", "rabbitmq", "redis", "token"].sort(),
+      ["http", "mariadb", "postgres", "postgres-elevation", "rabbitmq", "redis", "token", "x509"].sort(),
     );
     const { createConnector } = await import("../connectors/registry.js");
     const { connectorContext } = await import("../connectors/testing/target-fixture.js");
@@ -158,5 +158,6 @@ describe("configuration", () => {
     const config = loadConfigFile(new URL("../../examples/demo.yaml", import.meta.url).pathname, {});
     expect(config.targets.map((t) => t.id)).toEqual(["demo-api"]);
     expect(config.bootstrap?.identity).toBe("demo-workload");
+    expect(config.authenticators.map((a) => [a.type, a.name])).toEqual([["oidc", "dev-issuer"]]);
   });
 });
