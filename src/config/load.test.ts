@@ -154,6 +154,26 @@ describe("configuration", () => {
     }
   });
 
+  it("checks authenticators and TLS with path-named errors: unknown type, mtls without a client CA, unreadable files", () => {
+    const doc = valid();
+    const rule = { match: { sub: "x" }, identity: "job", owner: "team" };
+    expect(problems({ ...doc, authenticators: [{ type: "saml" }] }).join("\n")).toContain(
+      "authenticators.0.type: must be one of oidc, spiffe-jwt, mtls",
+    );
+    const mtls = problems({ ...doc, authenticators: [{ type: "mtls", trustDomains: ["example.org"], rules: [rule] }] });
+    expect(mtls.join("\n")).toContain("an mtls authenticator needs server.tls.clientCa");
+    const tls = problems({ ...doc, server: { tls: { cert: "/nonexistent/c.pem", key: "/nonexistent/k.pem" } } });
+    expect(tls.join("\n")).toContain("server.tls.cert: cannot read /nonexistent/c.pem: ENOENT");
+    const twice = problems({
+      ...doc,
+      authenticators: [
+        { type: "oidc", name: "ci", issuer: "https://a.example", audience: "x", rules: [rule] },
+        { type: "oidc", name: "ci", issuer: "https://b.example", audience: "x", rules: [rule] },
+      ],
+    });
+    expect(twice.join("\n")).toContain("authenticators.1.name: 'ci' names another authenticator too");
+  });
+
   it("loads the demo configuration shipped with the project", () => {
     const config = loadConfigFile(new URL("../../examples/demo.yaml", import.meta.url).pathname, {});
     expect(config.targets.map((t) => t.id)).toEqual(["demo-api"]);
