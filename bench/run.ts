@@ -12,6 +12,7 @@ import { type LoadResult, runLoad } from "./http-load.js";
 import { REPO_ROOT } from "./library.js";
 import { formatProfile, latestProfile, summarizeProfile } from "./profile.js";
 import { round } from "./stats.js";
+import { runWorkloadJwtBench } from "./workload-jwt.js";
 
 const TARGETS = {
   credentialsPerSecondAt32: 3000,
@@ -35,9 +36,11 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-if ((ONLY !== undefined || args.has("--only")) && ONLY !== "connectors") {
-  throw new Error(`--only takes "connectors", not ${ONLY ?? "nothing"}`);
+if ((ONLY !== undefined || args.has("--only")) && ONLY !== "connectors" && ONLY !== "jwt") {
+  throw new Error(`--only takes "connectors" or "jwt", not ${ONLY ?? "nothing"}`);
 }
+/** `--only jwt`: just the workload-JWT verification section. */
+const JWT_ONLY = ONLY === "jwt";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
 const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
 const ITERATIONS_OPTION = option("--connector-iterations");
@@ -187,17 +190,17 @@ function loadRows(name: string, r: LoadResult, withTarget: boolean): void {
 
 /** Steps 1–4: the broker itself (HTTP issue, raw floor, expiry, restart). Adds its rows; returns its JSON and notes. */
 async function brokerSections(root: string): Promise<{ json: Record<string, unknown>; after: string[] }> {
-  log("1/5 token issue over HTTP (broker child process)");
+  log("1/6 token issue over HTTP (broker child process)");
   const http = await httpScenario(root);
 
-  log("2/5 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
+  log("2/6 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
   const floorDir = join(root, "floor");
   mkdirSync(floorDir);
   const floorRun = await withOtherCpu(() => runFloor(floorDir, { maxMs: 2000, maxOps: 50_000 }));
   const floor: FloorResult = floorRun.result;
   quiet("raw floor", floorRun.otherCpuPercent);
 
-  log("3/5 expiry lag with 100,000 active grants (in process)");
+  log("3/6 expiry lag with 100,000 active grants (in process)");
   const expiryDir = join(root, "expiry");
   mkdirSync(expiryDir);
   const expiryConfig = await writeBenchConfig(expiryDir, join(expiryDir, "data"), "1s");
@@ -216,7 +219,7 @@ async function brokerSections(root: string): Promise<{ json: Record<string, unkn
   quiet("expiry", expiryRun.otherCpuPercent);
   log(`expiry: ${expiry.verified}/${expiry.expiring} verified, lag p99 ${round(expiry.lag.p99)} ms`);
 
-  log("4/5 restart to ready (CLI child process)");
+  log("4/6 restart to ready (CLI child process)");
   const restartFull = await restartTimes(expiryConfig, 3);
   const emptyTimes: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -329,6 +332,27 @@ async function brokerSections(root: string): Promise<{ json: Record<string, unkn
   return { json, after };
 }
 
+/** Workload-JWT authentication beside a bare jose verify of the same tokens (p50, p99, ratio). */
+async function jwtSection(): Promise<Record<string, unknown>[]> {
+  log(`${JWT_ONLY ? "jwt only" : "5/6"}: workload JWT through the OIDC authenticator beside a bare jose jwtVerify`);
+  const results = await runWorkloadJwtBench();
+  for (const r of results) {
+    const name = `workload JWT ${r.alg} (${r.tokens.toLocaleString("en-US")} tokens)`;
+    row(name, "authenticator p50 / p99", `${fmt(r.broker.p50)} / ${fmt(r.broker.p99, " ms")}`);
+    row(name, "bare jose jwtVerify p50 / p99", `${fmt(r.bare.p50)} / ${fmt(r.bare.p99, " ms")}`);
+    row(name, "authenticator ÷ bare (p50)", fmt(r.broker.p50 / r.bare.p50));
+  }
+  return results.map((r) => ({
+    alg: r.alg,
+    tokens: r.tokens,
+    authenticatorP50Ms: round(r.broker.p50),
+    authenticatorP99Ms: round(r.broker.p99),
+    bareP50Ms: round(r.bare.p50),
+    bareP99Ms: round(r.bare.p99),
+    ratioP50: round(r.broker.p50 / r.bare.p50),
+  }));
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg()
@@ -336,15 +360,20 @@ async function main(): Promise<void> {
     .join(" ");
   const root = mkdtempSync(join(tmpdir(), "ephemera-bench-"));
   try {
-    const broker = CONNECTORS_ONLY ? { json: {}, after: [] } : await brokerSections(root);
+    const broker = CONNECTORS_ONLY || JWT_ONLY ? { json: {}, after: [] } : await brokerSections(root);
 
-    log(
-      `${CONNECTORS_ONLY ? "connectors only" : "5/5"}: each connector's issue and proven removal beside the raw statements`,
-    );
-    const connectors = await runConnectorBenches({
-      log,
-      ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
-    });
+    const jwt = CONNECTORS_ONLY ? [] : await jwtSection();
+    const connectors = JWT_ONLY
+      ? { rows: [], warnings: [], notes: [], json: {} }
+      : await (async () => {
+          log(
+            `${CONNECTORS_ONLY ? "connectors only" : "6/6"}: each connector's issue and proven removal beside the raw statements`,
+          );
+          return runConnectorBenches({
+            log,
+            ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
+          });
+        })();
     rows.push(...connectors.rows);
     warnings.push(...connectors.warnings);
 
@@ -366,6 +395,7 @@ async function main(): Promise<void> {
       node: process.version,
       cpus: cpus().length,
       ...broker.json,
+      workloadJwt: jwt,
       connectors: connectors.json,
       targetsMet: Object.fromEntries(
         rows.filter((r) => r.met !== null).map((r) => [`${r.scenario}: ${r.metric}`, r.met]),
