@@ -206,7 +206,7 @@ describe("workload identity through the broker", () => {
     const url = "https://demo-api.test/orders";
     const { accessTokenHash } = await import("../src/connectors/token/dpop.js");
     const ath = accessTokenHash(credential.token);
-    const ok = await checkTokenBinding(payload as never, await proof(url, "GET", ath), {
+    const ok = await checkTokenBinding(payload, await proof(url, "GET", ath), {
       method: "GET",
       url,
       now: Date.now(),
@@ -214,7 +214,7 @@ describe("workload identity through the broker", () => {
     });
     expect(ok).toEqual({ bound: true });
     await expect(
-      checkTokenBinding(payload as never, undefined, {
+      checkTokenBinding(payload, undefined, {
         method: "GET",
         url,
         now: Date.now(),
@@ -228,7 +228,7 @@ describe("workload identity through the broker", () => {
       .setJti("x")
       .sign(thief.privateKey);
     await expect(
-      checkTokenBinding(payload as never, stolenProof, {
+      checkTokenBinding(payload, stolenProof, {
         method: "GET",
         url,
         now: Date.now(),

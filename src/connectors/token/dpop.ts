@@ -125,12 +125,15 @@ export async function verifyDpopProof(proof: string, expected: ProofExpectations
  * A token without `cnf` is a bearer token and passes unchanged.
  */
 export async function checkTokenBinding(
-  claims: { readonly cnf?: { readonly jkt?: unknown } | undefined },
+  claims: Readonly<Record<string, unknown>>,
   proof: string | undefined,
   expected: ProofExpectations & { readonly accessToken: string },
 ): Promise<{ bound: boolean }> {
-  const jkt = claims.cnf?.jkt;
-  if (jkt === undefined) return { bound: false };
+  const cnf = claims.cnf;
+  if (cnf === undefined) return { bound: false };
+  const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+  // A confirmation the check does not understand (x5t#S256, jwk…) is refused, never read as "not bound".
+  if (typeof jkt !== "string") throw new DpopError("key_mismatch");
   if (proof === undefined) throw new DpopError("malformed");
   const verified = await verifyDpopProof(proof, expected);
   if (verified.jkt !== jkt) throw new DpopError("key_mismatch");

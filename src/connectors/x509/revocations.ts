@@ -17,6 +17,9 @@ export interface RevokedSerial {
   readonly notAfter: Millis;
 }
 
+/** The CA of a serial revoked before any certificate of its grant was recorded. */
+export const UNKNOWN_CA = "unknown";
+
 /** How long a published CRL is valid; relying parties fetch it again before then. */
 export const CRL_VALIDITY_MS = 5 * 60_000;
 
@@ -103,7 +106,9 @@ export class Revocations {
         signingAlgorithm: algorithmOf(keyAlgorithm),
         signingKey: forX509(ca.privateKey),
         entries: revoked
-          .filter((entry) => entry.ca === ca.record.id)
+          // A serial whose CA is unknown (a grant whose issue commit was lost) is listed by every CA: harmless, and
+          // whichever signed it, if any did, refuses it.
+          .filter((entry) => entry.ca === ca.record.id || entry.ca === UNKNOWN_CA)
           .map((entry) => ({
             serialNumber: entry.serial,
             revocationDate: new Date(entry.revokedAt),

@@ -9,7 +9,7 @@ import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } 
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { entitlementPath } from "../support/settings.js";
 import { algorithmOf, CaRing, forX509, generateKeyPair, serialFrom } from "./ca-ring.js";
-import { Revocations, type RevokedSerial } from "./revocations.js";
+import { Revocations, type RevokedSerial, UNKNOWN_CA } from "./revocations.js";
 import { type KeyAlgorithm, parseX509EntitlementSettings, parseX509TargetSettings } from "./settings.js";
 
 const LEEWAY_MS = 60_000;
@@ -192,7 +192,7 @@ export function createX509Connector(target: TargetSpec, ctx: ConnectorContext): 
       const entries =
         serials.length > 0
           ? serials
-          : [{ serial: grant.handle, ca: "unknown", notAfter: Math.max(grant.expiresAt, grant.maxExpiresAt) }];
+          : [{ serial: grant.handle, ca: UNKNOWN_CA, notAfter: Math.max(grant.expiresAt, grant.maxExpiresAt) }];
       await revocations.revoke(entries, { grantId: grant.id, identityId: grant.identityId });
     },
 
