@@ -4,5 +4,6 @@ export { chainDraft } from "./append.js";
 export { canonicalJson, GENESIS_HASH, hashEvent } from "./chain.js";
 export type { AuditCode } from "./codes.js";
 export { AUDIT_CODES, severityOf } from "./codes.js";
+export { systemEvent } from "./system-event.js";
 export type { ChainProblem, ChainVerification, VerifyOptions } from "./verify.js";
 export { verifyChain, verifyStoreChain } from "./verify.js";

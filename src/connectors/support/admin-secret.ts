@@ -1,7 +1,7 @@
 // The admin secret a connector logs in to its target with, and its crash-safe rotation: the new secret is sealed in the
 // store before the target changes, checked after, and only then made current, so a crash at any step leaves one that works.
-import { type AuditCode, severityOf } from "../../audit/codes.js";
-import type { AuditDraft } from "../../domain/types.js";
+import type { AuditCode } from "../../audit/codes.js";
+import { systemEvent } from "../../audit/system-event.js";
 import type { Store } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import type { Sealer } from "../../support/sealer.js";
@@ -66,17 +66,7 @@ export class AdminSecret {
   }
 
   async #write(value: StoredAdminSecret, code: AuditCode, data: Record<string, unknown>): Promise<void> {
-    const audit: AuditDraft = {
-      time: this.#o.clock.now(),
-      code,
-      severity: severityOf(code),
-      outcome: "success",
-      actor: { type: "system", id: "rotation" },
-      requestId: null,
-      grantId: null,
-      identityId: null,
-      data: { target: this.#o.targetId, ...data },
-    };
+    const audit = systemEvent(code, this.#o.clock.now(), "rotation", { target: this.#o.targetId, ...data });
     await this.#o.store.apply({
       writes: [{ kind: "putState", namespace: NAMESPACE, key: this.#o.targetId, value, expiresAt: null }],
       audit: [audit],

@@ -1,5 +1,5 @@
 // The deny-list of revoked token ids: durable in the store, with an in-memory cache so introspection rarely waits.
-import { severityOf } from "../../audit/codes.js";
+import { systemEvent } from "../../audit/system-event.js";
 import type { Actor, Millis } from "../../domain/types.js";
 import type { Store } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
@@ -104,17 +104,13 @@ export class DenyList {
         },
       ],
       audit: [
-        {
-          time: now,
-          code: "token.revoked",
-          severity: severityOf("token.revoked"),
-          outcome: "success",
-          actor: ACTOR,
-          requestId: null,
-          grantId: input.grantId,
-          identityId: input.identityId,
-          data: { jti: input.jti, deniedUntil: new Date(entry.expiresAt).toISOString() },
-        },
+        systemEvent(
+          "token.revoked",
+          now,
+          ACTOR.id,
+          { jti: input.jti, deniedUntil: new Date(entry.expiresAt).toISOString() },
+          input,
+        ),
       ],
     });
     this.#cache.set(input.jti, entry);

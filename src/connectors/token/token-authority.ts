@@ -2,7 +2,7 @@
 import { type KeyObject, sign as signBytes } from "node:crypto";
 import type { CryptoKey } from "jose";
 import type { AuditCode } from "../../audit/codes.js";
-import { severityOf } from "../../audit/codes.js";
+import { systemEvent } from "../../audit/system-event.js";
 import type { AuditDraft, Millis } from "../../domain/types.js";
 import type { Store, Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
@@ -329,16 +329,6 @@ export class TokenAuthority {
   }
 
   #audit(code: AuditCode, data: Record<string, unknown>): AuditDraft {
-    return {
-      time: this.#clock.now(),
-      code,
-      severity: severityOf(code),
-      outcome: "success",
-      actor: ACTOR,
-      requestId: null,
-      grantId: null,
-      identityId: null,
-      data,
-    };
+    return systemEvent(code, this.#clock.now(), ACTOR.id, data);
   }
 }

@@ -3,7 +3,7 @@
 import "reflect-metadata";
 import { createHash, randomBytes, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { severityOf } from "../../audit/codes.js";
+import { systemEvent } from "../../audit/system-event.js";
 import type { AuditDraft, Millis } from "../../domain/types.js";
 import type { Store, Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
@@ -62,7 +62,7 @@ export function serialFrom(seed: string): string {
   return bytes.toString("hex");
 }
 
-const ACTOR = { type: "system", id: "x509-ca" } as const;
+const COMPONENT = "x509-ca";
 
 export interface CaRingOptions {
   readonly targetId: string;
@@ -212,16 +212,6 @@ export class CaRing {
   }
 
   #audit(code: "x509.ca_created" | "x509.ca_retired", data: Record<string, unknown>): AuditDraft {
-    return {
-      time: this.#o.clock.now(),
-      code,
-      severity: severityOf(code),
-      outcome: "success",
-      actor: ACTOR,
-      requestId: null,
-      grantId: null,
-      identityId: null,
-      data,
-    };
+    return systemEvent(code, this.#o.clock.now(), COMPONENT, data);
   }
 }

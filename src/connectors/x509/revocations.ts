@@ -2,7 +2,7 @@
 // a CRL per CA (what TLS servers load) and as JSON.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { severityOf } from "../../audit/codes.js";
+import { systemEvent } from "../../audit/system-event.js";
 import type { Millis } from "../../domain/types.js";
 import type { Store, Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
@@ -72,19 +72,7 @@ export class Revocations {
     if (writes.length === 0) return 0;
     await this.store.apply({
       writes,
-      audit: [
-        {
-          time: now,
-          code: "x509.revoked",
-          severity: severityOf("x509.revoked"),
-          outcome: "success",
-          actor: { type: "system", id: "x509-ca" },
-          requestId: null,
-          grantId: context.grantId,
-          identityId: context.identityId,
-          data: { target: this.targetId, serials: added },
-        },
-      ],
+      audit: [systemEvent("x509.revoked", now, "x509-ca", { target: this.targetId, serials: added }, context)],
     });
     return added.length;
   }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemEvent } from "../../audit/system-event.js";
 import { SINGLE_USE_NAMESPACE } from "../../lifecycle/request/single-use.js";
 import { openSqliteStore, type SqliteStore } from "../../storage/sqlite/index.js";
 import { ConflictError } from "../../storage/store.js";
@@ -318,19 +319,7 @@ describe("forged workload tokens", () => {
                 now: t,
               },
             ],
-            audit: [
-              {
-                time: t,
-                code: "request.approved",
-                severity: "info",
-                outcome: "success",
-                actor: { type: "system", id: "test" },
-                requestId: null,
-                grantId: null,
-                identityId: null,
-                data: {},
-              },
-            ],
+            audit: [systemEvent("request.approved", t, "test", {})],
           });
         await claim(clock.now());
         forged++;
