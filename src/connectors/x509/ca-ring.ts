@@ -1,20 +1,17 @@
 // The issuing CAs of one x509 target: the current one signs, retired ones stay published while their certificates live.
 // Private keys are sealed at rest under the master key; rotation is one audited change set, as for token signing keys.
-import "reflect-metadata";
 import { createHash, randomBytes, webcrypto } from "node:crypto";
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
 import { systemEvent } from "../../audit/system-event.js";
 import type { AuditDraft, Millis } from "../../domain/types.js";
 import type { Store, Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import type { Sealer } from "../../support/sealer.js";
+import { pkix } from "./pkix.js";
 import type { KeyAlgorithm } from "./settings.js";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
-type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[0];
-
-x509.cryptoProvider.set(webcrypto as unknown as X509Crypto);
 
 export interface StoredCa {
   readonly id: string;
@@ -31,7 +28,7 @@ export interface StoredCa {
 
 export interface LoadedCa {
   readonly record: StoredCa;
-  readonly certificate: x509.X509Certificate;
+  readonly certificate: X509.X509Certificate;
 }
 
 export interface SigningCa extends LoadedCa {
@@ -100,6 +97,7 @@ export class CaRing {
   }
 
   async refresh(): Promise<void> {
+    const x509 = await pkix();
     const now = this.#o.clock.now();
     this.#refreshedAt = now;
     const cas: LoadedCa[] = [];
@@ -116,6 +114,7 @@ export class CaRing {
   }
 
   async #privateKey(record: StoredCa): Promise<CryptoKey> {
+    const x509 = await pkix();
     let key = this.#keys.get(record.id);
     if (!key) {
       const pem = this.#o.sealer.open(record.sealedKey, this.#context(record.id));
@@ -164,6 +163,7 @@ export class CaRing {
   }
 
   async #rotate(reason: string): Promise<string> {
+    const x509 = await pkix();
     await this.refresh();
     const now = this.#o.clock.now();
     const id = randomBytes(8).toString("hex");

@@ -1,12 +1,11 @@
 // The deny-list of an x509 target: revoked serials, durable in the store until the certificate expires, published as
 // a CRL per CA (what TLS servers load) and as JSON.
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { systemEvent } from "../../audit/system-event.js";
 import type { Millis } from "../../domain/types.js";
 import type { Store, Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import { algorithmOf, type CaRing, forX509 } from "./ca-ring.js";
+import { pkix } from "./pkix.js";
 import type { KeyAlgorithm } from "./settings.js";
 
 export interface RevokedSerial {
@@ -83,6 +82,7 @@ export class Revocations {
    * for CRLs only, until its last certificate has expired.
    */
   async crlPems(ring: CaRing, keyAlgorithm: KeyAlgorithm): Promise<string[]> {
+    const x509 = await pkix();
     const now = this.clock.now();
     const revoked = await this.list();
     const pems: string[] = [];

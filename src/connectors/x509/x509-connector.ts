@@ -1,14 +1,13 @@
 // The `x509` connector: short-lived client certificates (X.509-SVIDs) from the broker's own CA. Removal puts the serial
 // on the CA's published deny-list (a CRL and a JSON list) until the certificate's notAfter, which ends it anyway.
-import "reflect-metadata";
 import { webcrypto } from "node:crypto";
-import * as x509 from "@peculiar/x509";
 import type { Grant, Millis, RemovalEvidence } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
 import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
 import { entitlementPath } from "../support/settings.js";
 import { algorithmOf, CaRing, forX509, generateKeyPair, serialFrom } from "./ca-ring.js";
+import { pkix } from "./pkix.js";
 import { Revocations, type RevokedSerial, UNKNOWN_CA } from "./revocations.js";
 import { type KeyAlgorithm, parseX509EntitlementSettings, parseX509TargetSettings } from "./settings.js";
 
@@ -80,6 +79,7 @@ export function createX509Connector(target: TargetSpec, ctx: ConnectorContext): 
     serial: string,
     binding: CredentialBinding | undefined,
   ): Promise<{ credential: IssuedCredential; issued: IssuedSerial }> {
+    const x509 = await pkix();
     const { spiffePath } = parseX509EntitlementSettings(entitlement);
     const ca = await ring.signing();
     const now = ctx.clock.now();
@@ -197,6 +197,7 @@ export function createX509Connector(target: TargetSpec, ctx: ConnectorContext): 
     },
 
     async verifyRemoved({ grant }) {
+      const x509 = await pkix();
       const checkedAt = ctx.clock.now();
       const serials = serialsOf(grant);
       const checks: RemovalEvidence["checks"][number][] = [];
