@@ -118,7 +118,7 @@ describe("workload identity through the broker", () => {
       payload: body,
     });
 
-  it("issues to a CI token admitted by a trust rule, registering the identity with the rule's owner; policy sees the claims", async () => {
+  it("issues to a CI token admitted by a trust rule, registering the identity with the rule's owner; the decision records how", async () => {
     const response = await request(token(), { entitlement: "demo-api/read" });
     expect(response.statusCode, response.body).toBe(201);
     expect(response.json()).toMatchObject({ grant: { identity: "gh-deploy" } });
@@ -126,6 +126,10 @@ describe("workload identity through the broker", () => {
     const events = await broker.deps.store.listAudit(0, 200);
     const approved = events.find((e) => e.code === "request.approved" && e.identityId === "gh-deploy");
     expect(approved?.actor).toEqual({ type: "identity", id: "gh-deploy" });
+    expect(approved?.data).toMatchObject({
+      authentication: { method: "oidc", credentialId: expect.stringMatching(/^jti:run-/), authenticator: "github" },
+    });
+    expect(approved?.data.authentication).toMatchObject({ rule: "deploy-main" });
   });
 
   it("issues once per token: the second request is refused 401 token_replayed, audited, while reads with it still work", async () => {

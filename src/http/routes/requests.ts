@@ -55,7 +55,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       schema: {
         summary: "Ask for an entitlement for one task",
         description:
-          "201 with the grant and the credential when policy auto-approves; 403 when policy denies. The credential is shown once.",
+          "201 with the grant and the credential when policy auto-approves; 403 when policy denies. The credential is shown once. A workload token obtains one decision: a second request with it is 401 token_replayed. An optional `DPoP` header (RFC 9449 proof for this URL) binds the credential to the caller's key.",
         tags: ["requests"],
         body: CreateRequestBody,
         response: {

@@ -122,6 +122,19 @@ export async function requestAccess(
     policyVersion: deps.decider.version,
     ticket: base.ticket,
     sourceAddress: meta.sourceAddress,
+    // How the caller proved itself: never the credential, only its kind and non-secret id (key id, jti or hash).
+    ...(meta.authentication
+      ? {
+          authentication: {
+            method: meta.authentication.method,
+            credentialId: meta.authentication.credentialId,
+            ...(typeof meta.authentication.claims.rule === "string"
+              ? { authenticator: meta.authentication.claims.authenticator, rule: meta.authentication.claims.rule }
+              : {}),
+          },
+        }
+      : {}),
+    ...(meta.proof ? { boundTo: meta.proof.binding.jkt } : {}),
   };
 
   // A single-use credential is claimed with the decision it obtains, denials included: a replay gets no decision.
