@@ -1,6 +1,6 @@
 // Workload identity through the whole broker: OIDC tokens admitted by trust rules, single use across concurrent
 // requests, DPoP-bound tokens a resource server refuses without the key, x509 publication, and mTLS on real TLS.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,6 +85,9 @@ describe("workload identity through the broker", () => {
     });
   });
 
+  /** Every workload token presented in this suite: none may be found in the data directory afterwards. */
+  const presented: string[] = [];
+
   afterAll(async () => {
     await broker?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -92,22 +95,28 @@ describe("workload identity through the broker", () => {
 
   const token = (extra: Record<string, unknown> = {}) => {
     const now = Math.floor(Date.now() / 1000);
-    return signCompact(
-      { alg: "ES256", kid: "gh-1", typ: "JWT" },
-      {
-        iss: ISSUER,
-        aud: AUD,
-        sub: "repo:acme/deploy:ref:refs/heads/main",
-        repository: "acme/deploy",
-        ref: "refs/heads/main",
-        jti: `run-${Math.random().toString(36).slice(2)}`,
-        iat: now,
-        nbf: now,
-        exp: now + 300,
-        ...extra,
-      },
-      key,
+    return remember(
+      signCompact(
+        { alg: "ES256", kid: "gh-1", typ: "JWT" },
+        {
+          iss: ISSUER,
+          aud: AUD,
+          sub: "repo:acme/deploy:ref:refs/heads/main",
+          repository: "acme/deploy",
+          ref: "refs/heads/main",
+          jti: `run-${Math.random().toString(36).slice(2)}`,
+          iat: now,
+          nbf: now,
+          exp: now + 300,
+          ...extra,
+        },
+        key,
+      ),
     );
+  };
+  const remember = (t: string) => {
+    presented.push(t);
+    return t;
   };
 
   const request = (bearer: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -275,6 +284,18 @@ describe("workload identity through the broker", () => {
     expect(
       (await broker.app.inject({ method: "GET", url: "/.well-known/ephemera/x509/nope/crl.pem" })).statusCode,
     ).toBe(404);
+  });
+
+  it("keeps no workload token at rest: neither the token nor its signature is in any file of the data directory", async () => {
+    expect(presented.length).toBeGreaterThanOrEqual(10);
+    const files = readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString("latin1"));
+    for (const t of presented) {
+      const signature = t.split(".")[2] ?? "";
+      for (const text of files) {
+        expect(text.includes(t), "a workload token is stored").toBe(false);
+        expect(text.includes(signature), "a workload token's signature is stored").toBe(false);
+      }
+    }
   });
 });
 

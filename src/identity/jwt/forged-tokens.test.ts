@@ -279,11 +279,16 @@ describe("forged workload tokens", () => {
   it("expired beyond the leeway", () =>
     run(fc.integer({ min: LEEWAY + 1, max: 10 * 365 * 86_400 }).map((ago) => good(valid({ exp: now() - ago })))));
 
-  it("not yet valid beyond the leeway", () =>
+  it("not yet valid beyond the leeway (nbf or iat in the future), or living longer than the issuer allows", () =>
     run(
       fc
-        .integer({ min: LEEWAY + 1, max: 86_400 })
-        .map((ahead) => good(valid({ nbf: now() + ahead, iat: now(), exp: now() + ahead + 300 }))),
+        .tuple(fc.integer({ min: LEEWAY + 1, max: 86_400 }), fc.constantFrom("nbf", "iat", "lifetime"))
+        .map(([ahead, how]) => {
+          if (how === "nbf") return good(valid({ nbf: now() + ahead, iat: now(), exp: now() + ahead + 300 }));
+          // An iat set at exp would make the lifetime look short; it is refused as not yet valid.
+          if (how === "iat") return good(valid({ iat: now() + ahead, nbf: undefined, exp: now() + ahead }));
+          return good(valid({ exp: now() + 86_400 + ahead }));
+        }),
     ));
 
   it("one flipped bit anywhere in header, payload or signature", () =>

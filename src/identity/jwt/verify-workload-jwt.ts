@@ -199,7 +199,10 @@ export async function verifyWorkloadJwt(
     throw fail(rejectionOf(error));
   }
   const exp = verified.exp as number;
-  const start = typeof verified.iat === "number" ? verified.iat : Math.floor(now / 1000);
+  const nowSeconds = Math.floor(now / 1000);
+  // An `iat` in the future is refused, and never shortens the lifetime measured: `exp` counts from now at the latest.
+  if (typeof verified.iat === "number" && verified.iat > nowSeconds + rules.leewaySeconds) throw fail("not_yet_valid");
+  const start = Math.min(typeof verified.iat === "number" ? verified.iat : nowSeconds, nowSeconds);
   if (exp - start > rules.maxLifetimeSeconds) throw fail("too_long_lived");
   if (typeof verified.sub !== "string" || verified.sub.length === 0) throw fail("bad_claims");
   if (verified.jti !== undefined && (typeof verified.jti !== "string" || verified.jti.length > 256)) {
