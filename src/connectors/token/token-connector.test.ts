@@ -13,6 +13,39 @@ describeConnectorContract("token", async () => {
 });
 
 describe("token connector", () => {
+  it("binds a token to a proven key: cnf.jkt in the token, kept by renewal, reported by introspection as DPoP", async () => {
+    const f = await tokenFixture();
+    const grant = f.makeGrant();
+    const binding = {
+      jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+      publicJwk: { kty: "OKP", crv: "Ed25519", x: "x" },
+    };
+    const issued = await f.connector.issue({
+      grant,
+      identity: f.identity,
+      entitlement: f.entitlement,
+      expiresAt: grant.expiresAt,
+      binding,
+    });
+    expect(issued.handleData).toMatchObject({ jkt: binding.jkt });
+    expect(decodeJwt(f.tokenOf(issued.credential)).cnf).toEqual({ jkt: binding.jkt });
+    expect(issued.credential.fields.reveal().tokenType).toBe("DPoP");
+    const active = { ...grant, state: "active" as const, handleData: { ...grant.handleData, ...issued.handleData } };
+    const renewed = await f.connector.renew({
+      grant: active,
+      identity: f.identity,
+      entitlement: f.entitlement,
+      expiresAt: grant.expiresAt + 60_000,
+    });
+    const token = f.tokenOf(renewed.credential ?? issued.credential);
+    expect(decodeJwt(token).cnf).toEqual({ jkt: binding.jkt });
+    expect(await f.authority.introspect(token, async () => true)).toMatchObject({
+      active: true,
+      token_type: "DPoP",
+      cnf: { jkt: binding.jkt },
+    });
+  });
+
   it("issues a JWT with exactly the specified header and claims", async () => {
     const f = await tokenFixture();
     const grant = f.makeGrant();
