@@ -1,8 +1,11 @@
 // OIDC authentication end to end in-process: CI- and Kubernetes-shaped tokens, trust rules, registration, key fetching.
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { issueTestCert, makeTestCa } from "../../connectors/x509/testing/pki.js";
 import type { Identity } from "../../domain/types.js";
 import { openSqliteStore, type SqliteStore } from "../../storage/sqlite/index.js";
 import { ManualClock } from "../../support/clock.js";
@@ -237,6 +240,35 @@ describe("OIDC authenticator", () => {
       expect(elsewhere.total()).toBe(0);
     } finally {
       await elsewhere.close();
+    }
+  });
+});
+
+describe("JWKS over HTTPS", () => {
+  it("verifies the issuer's TLS certificate: a JWKS server with a certificate no trusted CA signed is not read", async () => {
+    const ca = await makeTestCa("untrusted CA");
+    const cert = await issueTestCert(ca, { server: true });
+    const key = await makeKey("k", "ES256");
+    let hits = 0;
+    const server = createHttpsServer({ cert: cert.certificatePem, key: cert.keyPem }, (_req, res) => {
+      hits++;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [key.publicJwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/keys`;
+      const jwks = new RemoteJwks({
+        issuer: "https://issuer.test",
+        source: { url },
+        allowInsecureLoopback: false,
+        clock: new ManualClock(),
+        timeoutMs: 2_000,
+      });
+      await expect(jwks.key("k", "ES256")).rejects.toThrow(/could not be fetched/);
+      expect(hits).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
