@@ -69,6 +69,7 @@ describe("SqliteStore", () => {
     const side = sideConnection(path);
     expect(side.prepare("SELECT version, name FROM schema_migrations").all()).toStrictEqual([
       { version: 1, name: "initial-schema" },
+      { version: 7, name: "replica-leases" },
     ]);
     side.prepare("INSERT INTO schema_migrations VALUES (999, 'from-the-future', 0)").run();
     await expect(store.migrate()).rejects.toThrow(/newer/);

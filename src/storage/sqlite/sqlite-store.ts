@@ -9,14 +9,25 @@ import { checkLimit, GRANT_STATES, validateChangeSet } from "../port-rules.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
+  type ClaimRequest,
   type GrantFilter,
+  type HeldLease,
+  type LeaseRequest,
   type Store,
   type StoredState,
   StoreUnavailableError,
 } from "../store.js";
 import { openDatabase } from "./driver.js";
 import { GroupCommit } from "./group-commit.js";
-import { type GrantRow, rowToApiKey, rowToEvent, rowToGrant, rowToRequest, rowToState } from "./rows.js";
+import {
+  type GrantRow,
+  rowToApiKey,
+  rowToEvent,
+  rowToGrant,
+  rowToLease,
+  rowToRequest,
+  rowToState,
+} from "./rows.js";
 import { type BatchStats, runBatch } from "./run-batch.js";
 import { GRANT_SELECT, prepareStatements, type Statements } from "./statements.js";
 
@@ -152,6 +163,24 @@ export class SqliteStore implements Store {
     return this.#s.dueGrants.all({ now, limit: checkLimit(limit) }).map(rowToGrant);
   }
 
+  async claimDue(request: ClaimRequest): Promise<readonly Grant[]> {
+    const limit = checkLimit(request.limit);
+    const db = this.#open();
+    const s = this.#s;
+    const claim = db.transaction(() => {
+      const dueAt = request.now + request.leaseMs;
+      const claimed: Grant[] = [];
+      for (const row of s.dueGrants.all({ now: request.now, limit })) {
+        if (s.claimGrant.run({ id: row.id, due_at: dueAt, version: row.version }).changes === 1) {
+          claimed.push({ ...rowToGrant(row), dueAt, version: row.version + 1 });
+        }
+      }
+      return claimed;
+    });
+    // IMMEDIATE: the write lock first, so a second process on the same file cannot claim the same rows meanwhile.
+    return claim.immediate();
+  }
+
   async nextDueAt(): Promise<Millis | null> {
     return this.#s.nextDueAt.get()?.due ?? null;
   }
@@ -223,6 +252,20 @@ export class SqliteStore implements Store {
 
   async purgeExpiredState(now: Millis): Promise<number> {
     return this.#s.purgeState.run(now).changes;
+  }
+
+  async acquireLease(request: LeaseRequest): Promise<HeldLease | null> {
+    const row = this.#s.acquireLease.get({
+      name: request.name,
+      holder: request.holder,
+      expires_at: request.now + request.ttlMs,
+      now: request.now,
+    });
+    return row === undefined ? null : rowToLease(row);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.#s.releaseLease.run(name, holder);
   }
 
   async ping(): Promise<boolean> {

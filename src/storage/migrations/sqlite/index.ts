@@ -1,7 +1,8 @@
 // Every SQLite migration, in the order they apply. Append new ones; never edit or reorder a released one.
 import { assertOrdered, type Migration } from "../migration.js";
 import { initialSchema } from "./001-initial.js";
+import { replicaLeases } from "./007-replicas.js";
 
-export const sqliteMigrations: readonly Migration[] = [initialSchema];
+export const sqliteMigrations: readonly Migration[] = [initialSchema, replicaLeases];
 
 assertOrdered(sqliteMigrations);
