@@ -19,15 +19,7 @@ import {
 } from "../store.js";
 import { openDatabase } from "./driver.js";
 import { GroupCommit } from "./group-commit.js";
-import {
-  type GrantRow,
-  rowToApiKey,
-  rowToEvent,
-  rowToGrant,
-  rowToLease,
-  rowToRequest,
-  rowToState,
-} from "./rows.js";
+import { type GrantRow, rowToApiKey, rowToEvent, rowToGrant, rowToLease, rowToRequest, rowToState } from "./rows.js";
 import { type BatchStats, runBatch } from "./run-batch.js";
 import { GRANT_SELECT, prepareStatements, type Statements } from "./statements.js";
 

@@ -1,0 +1,166 @@
+// Commits one batch of change sets in one PostgreSQL transaction that holds the audit head: the whole cluster of
+// replicas appends to one contiguous chain. A failing change set fails alone; the others commit.
+import type { PoolClient } from "pg";
+import { type ChainHead, chainDraft } from "../../audit/append.js";
+import type { AuditEvent } from "../../domain/types.js";
+import type { Pending } from "../sqlite/group-commit.js";
+import { eventToRow } from "../sqlite/rows.js";
+import { type ChangeSet, ConflictError, StoreUnavailableError } from "../store.js";
+import { applyWrites } from "./apply-change-set.js";
+import { sqlState } from "./connection.js";
+import { AUDIT_COLUMN_LIST, insertEventsSql, SQL } from "./statements.js";
+
+export interface PgBatchStats {
+  commits: number;
+  changeSets: number;
+  failedChangeSets: number;
+  largestBatch: number;
+}
+
+type Job = Pending<ChangeSet, readonly AuditEvent[]>;
+type Outcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: unknown };
+
+/** Insert events in slices of this many rows: PostgreSQL takes at most 65,535 parameters per statement. */
+const EVENTS_PER_INSERT = 1000;
+
+/**
+ * BEGIN; lock the head row; apply every change set and chain its events after the head; move the head; COMMIT.
+ * Callers hear "done" only after COMMIT. When the commit's outcome is unknown (the connection died during COMMIT)
+ * every caller is told the store is unavailable: the safe reading, since nothing is handed out on a failed write.
+ */
+export async function runBatch(client: PoolClient, batch: readonly Job[], stats: PgBatchStats): Promise<void> {
+  let outcomes: Outcome[];
+  try {
+    await client.query("BEGIN");
+    let head = await lockHead(client);
+    // Almost every batch applies cleanly, so it first runs without a savepoint per change set. If one fails, the
+    // transaction is rolled back and the batch runs again with savepoints, so the failing set fails alone.
+    const clean = await applyAll(client, batch, head);
+    if (clean === null) {
+      await client.query("ROLLBACK");
+      await client.query("BEGIN");
+      head = await lockHead(client);
+      outcomes = await applyEachInSavepoint(client, batch, head);
+    } else {
+      outcomes = clean;
+    }
+    const last = lastHead(outcomes);
+    if (last !== null) await client.query(SQL.moveHead, [last.seq, last.hash]);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    const failure = new StoreUnavailableError("the store could not commit: nothing in the batch was written", {
+      cause: error,
+    });
+    for (const job of batch) job.reject(failure);
+    // The caller's client wrapper discards a connection that failed this way.
+    if (sqlState(error) === null) throw error;
+    return;
+  }
+  stats.commits += 1;
+  stats.largestBatch = Math.max(stats.largestBatch, batch.length);
+  for (const outcome of outcomes) {
+    if ("events" in outcome) {
+      stats.changeSets += 1;
+      outcome.job.resolve(outcome.events);
+    } else {
+      stats.failedChangeSets += 1;
+      outcome.job.reject(outcome.error);
+    }
+  }
+}
+
+async function lockHead(client: PoolClient): Promise<ChainHead> {
+  const row = (await client.query<{ seq: number; hash: string }>(SQL.headForUpdate)).rows[0];
+  if (!row) throw new Error("audit_head has no row: the schema is damaged");
+  return { seq: row.seq, hash: row.hash };
+}
+
+function chain(changes: ChangeSet, head: ChainHead): { events: AuditEvent[]; head: ChainHead } {
+  const events: AuditEvent[] = [];
+  let last = head;
+  for (const draft of changes.audit) {
+    const event = chainDraft(draft, last);
+    events.push(event);
+    last = { seq: event.seq, hash: event.hash };
+  }
+  return { events, head: last };
+}
+
+async function insertEvents(client: PoolClient, events: readonly AuditEvent[]): Promise<void> {
+  for (let at = 0; at < events.length; at += EVENTS_PER_INSERT) {
+    const slice = events.slice(at, at + EVENTS_PER_INSERT);
+    const values: unknown[] = [];
+    for (const event of slice) {
+      const row = eventToRow(event) as unknown as Record<string, unknown>;
+      for (const column of AUDIT_COLUMN_LIST) values.push(row[column]);
+    }
+    await client.query(insertEventsSql(slice.length), values);
+  }
+}
+
+/** Every change set in the open transaction, then all their events in as few INSERTs as fit; null when one fails. */
+async function applyAll(client: PoolClient, batch: readonly Job[], start: ChainHead): Promise<Outcome[] | null> {
+  const outcomes: Outcome[] = [];
+  const events: AuditEvent[] = [];
+  let head = start;
+  for (const job of batch) {
+    try {
+      await applyWrites(client, job.input.writes);
+      const chained = chain(job.input, head);
+      head = chained.head;
+      events.push(...chained.events);
+      outcomes.push({ job, events: chained.events });
+    } catch (error) {
+      if (isStorageFailure(error)) throw error;
+      return null;
+    }
+  }
+  await insertEvents(client, events);
+  return outcomes;
+}
+
+async function applyEachInSavepoint(client: PoolClient, batch: readonly Job[], start: ChainHead): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  let head = start;
+  for (const job of batch) {
+    await client.query("SAVEPOINT change_set");
+    try {
+      await applyWrites(client, job.input.writes);
+      const chained = chain(job.input, head);
+      await insertEvents(client, chained.events);
+      await client.query("RELEASE SAVEPOINT change_set");
+      head = chained.head;
+      outcomes.push({ job, events: chained.events });
+    } catch (error) {
+      if (isStorageFailure(error)) throw error;
+      await client.query("ROLLBACK TO SAVEPOINT change_set");
+      await client.query("RELEASE SAVEPOINT change_set");
+      outcomes.push({ job, error });
+    }
+  }
+  return outcomes;
+}
+
+function lastHead(outcomes: readonly Outcome[]): ChainHead | null {
+  for (let i = outcomes.length - 1; i >= 0; i--) {
+    const outcome = outcomes[i]!;
+    if ("events" in outcome && outcome.events.length > 0) {
+      const event = outcome.events.at(-1)!;
+      return { seq: event.seq, hash: event.hash };
+    }
+  }
+  return null;
+}
+
+/**
+ * The database or the connection failing (as opposed to this change set being wrong): the whole batch fails and
+ * every caller hears "unavailable". A change set's own fault is a conflict, a JSON/type error raised before any SQL,
+ * or an integrity or data error (SQLSTATE classes 23 and 22) from its rows.
+ */
+function isStorageFailure(error: unknown): boolean {
+  if (error instanceof ConflictError || error instanceof TypeError) return false;
+  const state = sqlState(error);
+  if (state === null) return true;
+  return !(state.startsWith("23") || state.startsWith("22"));
+}
