@@ -180,16 +180,16 @@ describe("lifecycle", () => {
     if (result.outcome !== "issued") throw new Error("not issued");
     h.clock.advance(60_000);
     let passes = 0;
-    const realDue = h.store.dueGrants.bind(h.store);
+    const realClaim = h.store.claimDue.bind(h.store);
     const failing = new ExpiryScheduler(
       {
         ...h.deps,
         store: new Proxy(h.store, {
           get(target, prop) {
-            if (prop === "dueGrants") {
-              return (now: number, limit: number) => {
+            if (prop === "claimDue") {
+              return (request: Parameters<typeof realClaim>[0]) => {
                 passes++;
-                return realDue(now, limit);
+                return realClaim(request);
               };
             }
             if (prop === "apply") return async () => Promise.reject(new Error("disk full"));
@@ -244,6 +244,17 @@ describe("lifecycle", () => {
     expect(await restarted.recoverAfterRestart()).toEqual({ ended: 1, resumed: 0 });
     expect(await h.store.getGrant(stuck!.id)).toMatchObject({ state: "verified", endReason: "recovered" });
     expect(h.target.accounts.size).toBe(0);
+  });
+
+  it("on a shared store, a starting replica leaves another replica's grant in issuing alone", async () => {
+    h.target.hangIssue = true;
+    void requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
+    await new Promise((r) => setTimeout(r, 50));
+    const [inFlight] = await h.store.listGrants({ limit: 10 });
+    const starting = new ExpiryScheduler(h.deps, { batch: 100, concurrency: 4, pollIntervalMs: 1000 });
+    expect(await starting.recoverAfterRestart({ exclusive: false })).toEqual({ ended: 0, resumed: 0 });
+    expect(await starting.runOnce()).toBe(0);
+    expect(await h.store.getGrant(inFlight!.id)).toStrictEqual(inFlight);
   });
 
   it("a grant left issuing by a dead replica is removed once its claim lapses", async () => {
