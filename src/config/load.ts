@@ -271,7 +271,9 @@ function postgresStorage(
   let resolved: string | null = null;
   if (password !== undefined) {
     const value =
-      typeof password === "object" ? resolveSecretRef(password, "storage.postgres.password", env, path, problems) : null;
+      typeof password === "object"
+        ? resolveSecretRef(password, "storage.postgres.password", env, path, problems)
+        : null;
     if (typeof value === "string") resolved = value;
     else problems.push("storage.postgres.password: must be { env: NAME } or { file: PATH }, never the password itself");
   }

@@ -52,6 +52,8 @@ export class ApiKeyAuthenticator implements Authenticator {
   constructor(
     entries: Iterable<ApiKeyEntry>,
     private readonly identities: (id: string) => Identity | undefined,
+    /** Asked for a key id not in `entries` (found ones are kept); a store failure refuses the key. */
+    private readonly lookup?: (keyId: string) => Promise<ApiKeyEntry | null>,
   ) {
     for (const entry of entries) this.#keys.set(entry.keyId, entry);
   }
@@ -69,7 +71,11 @@ export class ApiKeyAuthenticator implements Authenticator {
     if (key === undefined) return { ok: false, reason: "no bearer credential" };
     const parsed = parseApiKey(key);
     if (!parsed) return { ok: false, reason: "the API key is malformed" };
-    const entry = this.#keys.get(parsed.keyId);
+    let entry = this.#keys.get(parsed.keyId);
+    if (!entry && this.lookup) {
+      entry = (await this.lookup(parsed.keyId).catch(() => null)) ?? undefined;
+      if (entry) this.#keys.set(entry.keyId, entry);
+    }
     const matches = sameHash(hashApiKey(key), entry?.hash ?? DUMMY_HASH);
     if (!entry || !matches) return { ok: false, reason: "the API key is not recognised" };
     const identity = this.identities(entry.identityId);

@@ -6,6 +6,7 @@
 import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
 import { grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
+import type { Write } from "../../storage/store.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
@@ -20,6 +21,8 @@ export async function issueInProcess(
   entitlement: EntitlementSpec,
   connector: Connector,
   opening: readonly AuditDraft[],
+  /** Written with the request whatever the outcome (the Idempotency-Key record). */
+  alongside: readonly Write[] = [],
 ): Promise<IssuedGrant> {
   const issued = await callIssue(connector, grant, caller, entitlement);
   if (!issued.ok) {
@@ -30,7 +33,7 @@ export async function issueInProcess(
       stateReason: "the target could not issue the credential",
     });
     await commit(deps, {
-      writes: [{ kind: "insertRequest", request: failed }],
+      writes: [{ kind: "insertRequest", request: failed }, ...alongside],
       audit: [
         ...opening.filter((a) => a.code === "request.approved"),
         draft("request.failed", now, systemActor("issuer"), { request: failed }, { error: issued.reason }, "failure"),
@@ -45,10 +48,7 @@ export async function issueInProcess(
   const issuedRequest = transitionRequest(request, "issue", now);
   // If this commit fails the credential is dropped unseen: it was never handed out and nothing else knows it.
   await commit(deps, {
-    writes: [
-      { kind: "insertRequest", request: issuedRequest },
-      { kind: "insertGrant", grant: active },
-    ],
+    writes: [{ kind: "insertRequest", request: issuedRequest }, { kind: "insertGrant", grant: active }, ...alongside],
     audit: [
       ...opening,
       draft(

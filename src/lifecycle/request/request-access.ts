@@ -3,6 +3,8 @@ import type { IssuedCredential } from "../../connectors/connector.js";
 import { parseDuration } from "../../domain/duration.js";
 import { openGrant } from "../../domain/transitions.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
+import { ConflictError } from "../../storage/store.js";
+import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
@@ -11,6 +13,7 @@ import { issueGrant } from "../issue/issue-grant.js";
 import { issueInProcess } from "../issue/issue-in-process.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
+import { type Idempotency, idempotencyOf, recordedRequest, recordRequest } from "./idempotency.js";
 
 export interface AccessRequestInput {
   readonly entitlement: string;
@@ -24,6 +27,8 @@ export interface AccessRequestInput {
 
 export interface RequestMeta {
   readonly sourceAddress: string | null;
+  /** The caller's Idempotency-Key: a retry with the same key and parameters answers the first request's outcome. */
+  readonly idempotencyKey?: string | undefined;
 }
 
 export type AccessRequestResult =
@@ -33,7 +38,12 @@ export type AccessRequestResult =
       readonly grant: Grant;
       readonly credential: IssuedCredential;
     }
-  | { readonly outcome: "denied"; readonly request: AccessRequest };
+  | { readonly outcome: "denied"; readonly request: AccessRequest }
+  /**
+   * The Idempotency-Key named an earlier request: its request and grant as they are now. The credential is not
+   * stored anywhere, so it is not shown again.
+   */
+  | { readonly outcome: "replayed"; readonly request: AccessRequest; readonly grant: Grant | null };
 
 /** Short, printable echo of caller input for audit records: never more than 128 characters. */
 function echo(value: unknown): string {
@@ -45,6 +55,43 @@ export async function requestAccess(
   caller: Identity,
   input: AccessRequestInput,
   meta: RequestMeta,
+): Promise<AccessRequestResult> {
+  if (meta.idempotencyKey === undefined) return requestOnce(deps, caller, input, meta, null);
+  const idem = idempotencyOf(caller, meta.idempotencyKey, {
+    entitlement: input.entitlement,
+    duration: input.duration ?? null,
+    justification: input.justification ?? null,
+    ticket: input.ticket ?? null,
+    intent: input.intent ?? null,
+    breakGlass: input.breakGlass ?? false,
+  });
+  const earlier = await recordedRequest(deps, idem);
+  if (earlier !== null) return replay(deps, earlier);
+  try {
+    return await requestOnce(deps, caller, input, meta, idem);
+  } catch (error) {
+    // Another attempt with the same key (on this replica or another) committed first: answer what it made.
+    if (!(error instanceof ConflictError)) throw error;
+    const winner = await recordedRequest(deps, idem);
+    if (winner === null) throw error;
+    return replay(deps, winner);
+  }
+}
+
+async function replay(deps: LifecycleDeps, requestId: string): Promise<AccessRequestResult> {
+  const request = await deps.store.getRequest(requestId);
+  if (!request) throw new EphemeraError("not_found", `request '${requestId}' named by the Idempotency-Key is gone`);
+  if (request.state === "denied") return { outcome: "denied", request };
+  const grant = request.grantId === null ? null : await deps.store.getGrant(request.grantId);
+  return { outcome: "replayed", request, grant };
+}
+
+async function requestOnce(
+  deps: LifecycleDeps,
+  caller: Identity,
+  input: AccessRequestInput,
+  meta: RequestMeta,
+  idem: Idempotency | null,
 ): Promise<AccessRequestResult> {
   const reject = async (
     errorCode: "unknown_entitlement" | "invalid_duration" | "duration_too_long" | "invalid_request",
@@ -121,7 +168,7 @@ export async function requestAccess(
   if (decision.outcome === "deny") {
     deps.observer.decision("deny");
     await commit(deps, {
-      writes: [{ kind: "insertRequest", request: base }],
+      writes: [{ kind: "insertRequest", request: base }, ...(idem ? [recordRequest(idem, base.id, now)] : [])],
       audit: [draft("request.denied", now, actorOf(caller), { request: base }, decisionData, "denied")],
     });
     return { outcome: "denied", request: base };
@@ -167,16 +214,14 @@ export async function requestAccess(
       },
     ),
   ];
+  const remember = idem ? [recordRequest(idem, request.id, now)] : [];
   if (connector.issuesInProcess) {
-    const issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening);
+    const issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening, remember);
     return { outcome: "issued", ...issued };
   }
   // The grant row, its handle and its expiry are durable before anything exists downstream (DESIGN §2).
   await commit(deps, {
-    writes: [
-      { kind: "insertRequest", request },
-      { kind: "insertGrant", grant },
-    ],
+    writes: [{ kind: "insertRequest", request }, { kind: "insertGrant", grant }, ...remember],
     audit: opening,
   });
   const issued = await issueGrant(deps, caller, request, grant, entitlement, connector);
