@@ -46,6 +46,41 @@ describe("lifecycle", () => {
     expect((await h.store.getRequest(result.request.id))?.state).toBe("issued");
   });
 
+  it("an Idempotency-Key names one request: a retry answers it without a credential, another body is refused", async () => {
+    const keyed = { ...meta, idempotencyKey: "deploy-42-attempt" };
+    const input = { entitlement: "db/read", duration: "10m" };
+    const first = await requestAccess(h.deps, h.ci, input, keyed);
+    if (first.outcome !== "issued") throw new Error("not issued");
+    const again = await requestAccess(h.deps, h.ci, input, keyed);
+    expect(again).toMatchObject({
+      outcome: "replayed",
+      request: { id: first.request.id },
+      grant: { id: first.grant.id },
+    });
+    expect("credential" in again).toBe(false);
+    expect((await rejection(requestAccess(h.deps, h.ci, { ...input, duration: "5m" }, keyed))).code).toBe(
+      "idempotency_key_reused",
+    );
+    // Scoped to the caller: another identity's same key is its own request.
+    const other = await requestAccess(h.deps, { ...h.ci, id: "other-ci" }, input, keyed);
+    expect(other.outcome === "issued" && other.grant.id).not.toBe(first.grant.id);
+    expect((await rejection(requestAccess(h.deps, h.ci, input, { ...meta, idempotencyKey: "has space" }))).code).toBe(
+      "invalid_request",
+    );
+  });
+
+  it("of concurrent requests with one Idempotency-Key exactly one makes a grant; the rest answer it", async () => {
+    const keyed = { ...meta, idempotencyKey: "burst-1" };
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => requestAccess(h.deps, h.ci, { entitlement: "db/read" }, keyed)),
+    );
+    expect(results.filter((r) => r.outcome === "issued")).toHaveLength(1);
+    expect(await h.store.listGrants({ limit: 100 })).toHaveLength(1);
+    expect(h.target.accounts.size).toBe(1);
+    const grantIds = new Set(results.map((r) => (r.outcome === "denied" ? null : r.grant?.id)));
+    expect(grantIds.size).toBe(1);
+  });
+
   it("removes the access at expiry and reports it removed only once verified", async () => {
     const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
     if (result.outcome !== "issued") throw new Error("not issued");
