@@ -11,7 +11,12 @@ import { startTcpProxy, type TcpProxy } from "../src/connectors/testing/tcp-prox
 import { generateApiKey } from "../src/identity/api-keys.js";
 import { type Broker, startBroker } from "../src/main.js";
 import { openPostgresStore } from "../src/storage/postgres/index.js";
-import { postgresStoreUp, STORE_TEST_URL, type TestSchema, testSchema } from "../src/storage/postgres/testing/schemas.js";
+import {
+  postgresStoreUp,
+  STORE_TEST_URL,
+  type TestSchema,
+  testSchema,
+} from "../src/storage/postgres/testing/schemas.js";
 import { silentLogger } from "../src/support/logger.js";
 import { testConfigDocument } from "./support/broker.js";
 
@@ -50,7 +55,8 @@ describe.skipIf(!up)("the broker when its PostgreSQL store is lost and comes bac
       },
       payload: { entitlement: "demo-api/read", duration: "5m" },
     });
-  const get = (url: string) => broker.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${keys.admin.key}` } });
+  const get = (url: string) =>
+    broker.app.inject({ method: "GET", url, headers: { authorization: `Bearer ${keys.admin.key}` } });
 
   it("fails closed while the store is gone and resumes by itself", async () => {
     expect((await request()).statusCode).toBe(201);

@@ -72,20 +72,33 @@ process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
-export async function createProcessBroker(): Promise<ProcessBroker> {
+export type BrokerKeys = Record<"ci" | "other" | "admin", ReturnType<typeof generateApiKey>>;
+
+export interface ProcessBrokerOptions {
+  /** API keys to configure (replicas of one deployment share them); fresh ones by default. */
+  readonly keys?: BrokerKeys;
+  /** Changes to the config document (a shared store, more targets, other lifecycle settings). */
+  readonly configure?: (document: Record<string, unknown>) => Record<string, unknown>;
+  /** How long `start` waits for /readyz 200. Default 10 s. */
+  readonly readyTimeoutMs?: number;
+}
+
+export async function createProcessBroker(options: ProcessBrokerOptions = {}): Promise<ProcessBroker> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-proc-"));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "ephemera.yaml");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const keys = { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };
-  const document = {
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  const keys = options.keys ?? { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };
+  const base: Record<string, unknown> = {
     ...testConfigDocument(dataDir, keys),
     server: { listen: `127.0.0.1:${port}`, publicUrl: url },
     logging: { level: "warn" },
     lifecycle: { pollInterval: "1s", retryInitial: "1s" },
   };
-  buildConfig(document, configPath); // fail here, with the schema's message, rather than in the child
+  const document = options.configure ? options.configure(base) : base;
+  buildConfig(document, configPath, process.env); // fail here, with the schema's message, rather than in the child
   writeFileSync(configPath, stringify(document), { mode: 0o600 });
 
   const lifetimes: Lifetime[] = [];
@@ -100,14 +113,15 @@ export async function createProcessBroker(): Promise<ProcessBroker> {
   };
 
   async function ready(lifetime: Lifetime): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + readyTimeoutMs;
+    let last = "no answer";
     while (Date.now() < deadline) {
       if (lifetime.exit !== null) {
         throw new Error(`the broker exited during start (${JSON.stringify(lifetime.exit)}):\n${output}`);
       }
       try {
         const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
-        await response.arrayBuffer();
+        last = `${response.status} ${await response.text()}`;
         if (response.status === 200) {
           lifetime.readyAt = Date.now();
           return;
@@ -117,7 +131,7 @@ export async function createProcessBroker(): Promise<ProcessBroker> {
       }
       await sleep(25);
     }
-    throw new Error(`the broker was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`);
+    throw new Error(`the broker was not ready within ${readyTimeoutMs} ms (last /readyz: ${last}):\n${output}`);
   }
 
   async function start(): Promise<void> {
