@@ -81,7 +81,7 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
   const admin = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 5_000 });
   admin.on("error", () => {});
   await admin.connect();
-  const serverVersion = (await admin.query<{ v: string }>("SHOW server_version AS v")).rows[0]?.v ?? "?";
+  const serverVersion = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "?";
   const dir = join(root, "postgres");
   mkdirSync(dir, { recursive: true });
   const config = await writeBenchConfig(dir, join(dir, "data"), "1s", {

@@ -1,6 +1,6 @@
 // Commits one batch of change sets in one PostgreSQL transaction that holds the audit head: the whole cluster of
 // replicas appends to one contiguous chain. A failing change set fails alone; the others commit.
-import type { PoolClient } from "pg";
+import type { PoolClient, QueryResult } from "pg";
 import { type ChainHead, chainDraft } from "../../audit/append.js";
 import type { AuditEvent } from "../../domain/types.js";
 import type { Pending } from "../sqlite/group-commit.js";
@@ -8,6 +8,7 @@ import { eventToRow } from "../sqlite/rows.js";
 import { type ChangeSet, ConflictError, StoreUnavailableError } from "../store.js";
 import { applyWrites } from "./apply-change-set.js";
 import { sqlState } from "./connection.js";
+import { applyFused, fusable } from "./fused-writes.js";
 import { AUDIT_COLUMN_LIST, insertEventsSql, SQL } from "./statements.js";
 
 export interface PgBatchStats {
@@ -31,22 +32,18 @@ const EVENTS_PER_INSERT = 1000;
 export async function runBatch(client: PoolClient, batch: readonly Job[], stats: PgBatchStats): Promise<void> {
   let outcomes: Outcome[];
   try {
-    await client.query("BEGIN");
-    let head = await lockHead(client);
+    let head = await beginAndLockHead(client);
     // Almost every batch applies cleanly, so it first runs without a savepoint per change set. If one fails, the
     // transaction is rolled back and the batch runs again with savepoints, so the failing set fails alone.
     const clean = await applyAll(client, batch, head);
     if (clean === null) {
       await client.query("ROLLBACK");
-      await client.query("BEGIN");
-      head = await lockHead(client);
+      head = await beginAndLockHead(client);
       outcomes = await applyEachInSavepoint(client, batch, head);
     } else {
       outcomes = clean;
     }
-    const last = lastHead(outcomes);
-    if (last !== null) await client.query(SQL.moveHead, [last.seq, last.hash]);
-    await client.query("COMMIT");
+    await moveHeadAndCommit(client, lastHead(outcomes));
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     const failure = new StoreUnavailableError("the store could not commit: nothing in the batch was written", {
@@ -70,10 +67,30 @@ export async function runBatch(client: PoolClient, batch: readonly Job[], stats:
   }
 }
 
-async function lockHead(client: PoolClient): Promise<ChainHead> {
-  const row = (await client.query<{ seq: number; hash: string }>(SQL.headForUpdate)).rows[0];
+/** BEGIN and the head lock in one round trip (simple protocol: no parameters, nothing but constant text). */
+async function beginAndLockHead(client: PoolClient): Promise<ChainHead> {
+  const results = (await client.query(`BEGIN; ${SQL.headForUpdate}`)) as unknown as QueryResult<{
+    seq: number;
+    hash: string;
+  }>[];
+  const row = results.at(-1)?.rows[0];
   if (!row) throw new Error("audit_head has no row: the schema is damaged");
   return { seq: row.seq, hash: row.hash };
+}
+
+/**
+ * Moves the head and commits in one round trip. The values are the chain's own (an integer this process counted and a
+ * SHA-256 it computed), checked for shape before they are written into the statement text; no caller input is.
+ */
+async function moveHeadAndCommit(client: PoolClient, head: ChainHead | null): Promise<void> {
+  if (head === null) {
+    await client.query("COMMIT");
+    return;
+  }
+  if (!Number.isSafeInteger(head.seq) || !/^[0-9a-f]{64}$/.test(head.hash)) {
+    throw new Error("refusing to write a malformed audit head");
+  }
+  await client.query(`UPDATE audit_head SET seq = ${head.seq}, hash = '${head.hash}' WHERE id = 1; COMMIT`);
 }
 
 function chain(changes: ChangeSet, head: ChainHead): { events: AuditEvent[]; head: ChainHead } {
@@ -99,22 +116,30 @@ async function insertEvents(client: PoolClient, events: readonly AuditEvent[]): 
   }
 }
 
-/** Every change set in the open transaction, then all their events in as few INSERTs as fit; null when one fails. */
+/**
+ * Every change set in the open transaction, then all their events in as few INSERTs as fit; null when one fails. The
+ * writes of the whole batch go as one statement per kind when no row is written twice (the common case), else one by one.
+ */
 async function applyAll(client: PoolClient, batch: readonly Job[], start: ChainHead): Promise<Outcome[] | null> {
   const outcomes: Outcome[] = [];
   const events: AuditEvent[] = [];
   let head = start;
-  for (const job of batch) {
-    try {
-      await applyWrites(client, job.input.writes);
+  try {
+    for (const job of batch) {
       const chained = chain(job.input, head);
       head = chained.head;
       events.push(...chained.events);
       outcomes.push({ job, events: chained.events });
-    } catch (error) {
-      if (isStorageFailure(error)) throw error;
-      return null;
     }
+    const writes = batch.flatMap((job) => job.input.writes);
+    if (fusable(writes)) {
+      if (!(await applyFused(client, writes, (write) => applyWrites(client, [write])))) return null;
+    } else {
+      for (const job of batch) await applyWrites(client, job.input.writes);
+    }
+  } catch (error) {
+    if (isStorageFailure(error)) throw error;
+    return null;
   }
   await insertEvents(client, events);
   return outcomes;

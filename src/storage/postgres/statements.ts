@@ -45,7 +45,6 @@ export const SQL = {
     GROUP BY target_id, entitlement ORDER BY target_id, entitlement`,
 
   headForUpdate: "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-  moveHead: "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
   auditHead: "SELECT seq, hash FROM audit_head WHERE id = 1",
   listAudit: `SELECT ${list(AUDIT_COLUMNS)} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
   auditForGrant: `SELECT ${list(AUDIT_COLUMNS)} FROM audit_events WHERE grant_id = $1 ORDER BY seq LIMIT $2`,

@@ -1,8 +1,9 @@
 // Store contract, what several replicas on one store rely on: due-grant claims with a fencing version, leases,
 // insert-once and compare-and-set state writes.
 import { expect, it } from "vitest";
+import type { Grant } from "../../domain/types.js";
 import { ConflictError, type Write } from "../store.js";
-import { insertGrants, makeDraft, T0 } from "./fixtures.js";
+import { creation, insertGrants, makeDraft, makeRequest, T0 } from "./fixtures.js";
 import type { ContractContext } from "./store-contract.js";
 
 const LEASE_MS = 30_000;
@@ -62,6 +63,39 @@ export function replicasContract(ctx: ContractContext): void {
     expect(new Set(ids).size).toBe(ids.length);
     const leftover = await ctx.store.claimDue({ now: T0 + 100, limit: 100, leaseMs: LEASE_MS });
     expect(ids.length + leftover.length).toBe(60);
+  });
+
+  it("a stale update among a burst of writes to different rows fails alone; the rest commit in order", async () => {
+    const [stale, fresh] = await insertGrants(ctx.store, [{}, {}]);
+    const others = Array.from({ length: 4 }, () => makeRequest());
+    const update = (grant: Grant, expectedVersion: number) =>
+      ctx.store.apply({
+        writes: [
+          { kind: "updateGrant", grant: { ...grant, renewals: 9, version: expectedVersion + 1 }, expectedVersion },
+          { kind: "putState", namespace: "burst", key: grant.id, value: expectedVersion, expiresAt: null },
+        ],
+        audit: [makeDraft({ grantId: grant.id })],
+      });
+    const results = await Promise.allSettled([
+      ctx.store.apply(creation(others[0]!)),
+      update(stale!, 7),
+      update(fresh!, 1),
+      ...others.slice(1).map((r) => ctx.store.apply(creation(r))),
+    ]);
+    expect(results.map((r) => r.status)).toStrictEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    expect(await ctx.store.getGrant(stale!.id)).toStrictEqual(stale);
+    expect(await ctx.store.getState("burst", stale!.id)).toBeNull();
+    expect((await ctx.store.getGrant(fresh!.id))?.renewals).toBe(9);
+    for (const r of others) expect(await ctx.store.getRequest(r.id)).toStrictEqual(r);
+    expect((await ctx.store.auditHead()).seq).toBe(2 + 5);
   });
 
   it("insertState writes once: a live entry refuses the whole change set, an expired one is replaced", async () => {
