@@ -25,6 +25,7 @@ export interface PostgresBenchOptions {
   readonly windowMs: number;
   readonly leadMs: number;
   readonly drainTimeoutMs: number;
+  readonly removalConcurrency: number;
   readonly log: (message: string) => void;
 }
 
@@ -86,6 +87,9 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
   mkdirSync(dir, { recursive: true });
   const config = await writeBenchConfig(dir, join(dir, "data"), "1s", {
     storage: { postgres: { url: options.url, schema } },
+    // Each removal waits for a few commits in turn; on a shared store a commit is a network round trip, so more
+    // removals in flight fill each batch (see docs/high-availability.md, sizing).
+    lifecycle: { pollInterval: "1s", removalConcurrency: options.removalConcurrency },
   });
   try {
     const logger = pino({ level: process.env.BENCH_BROKER_LOG ?? "silent" });
@@ -168,6 +172,8 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
         );
       while ((verified = await countVerified()) < options.expiring && Date.now() < giveUp) await sleep(200);
       await broker.scheduler.stop();
+      const stats = (broker.deps.store as unknown as { stats?: { commits: number; changeSets: number } }).stats;
+      if (stats) options.log(`store: ${stats.changeSets} change sets in ${stats.commits} transactions`);
       const rows = (
         await admin.query<{ lag: string; pickup: string }>(
           `SELECT verified_at - expires_at AS lag, ended_at - expires_at AS pickup FROM grants

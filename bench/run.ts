@@ -353,6 +353,7 @@ async function postgresSection(root: string): Promise<Record<string, unknown>> {
           windowMs: 15_000,
           leadMs: 3_000,
           drainTimeoutMs: 60_000,
+          removalConcurrency: 512,
           log,
         },
         root,

@@ -82,44 +82,60 @@ export function fusable(writes: readonly Write[]): boolean {
 
 type Rows = Record<string, unknown>[];
 
-function placeholders(rows: Rows, columns: readonly string[], types: Record<string, string> | null, values: unknown[]) {
-  return rows
-    .map((row) => {
-      const cells = columns.map((c) => {
-        values.push(row[c]);
-        return types ? `$${values.length}::${types[c]}` : `$${values.length}`;
-      });
-      return `(${cells.join(", ")})`;
-    })
-    .join(", ");
+/**
+ * `unnest($1::text[], $2::bigint[], …) AS v (col, …)`: a whole column per parameter, so the statement text is the same
+ * whatever the batch size (PostgreSQL parses and plans it once per connection, as a named statement).
+ */
+function unnest(columns: readonly string[], types: Record<string, string>): string {
+  return `unnest(${columns.map((c, i) => `$${i + 1}::${types[c]}[]`).join(", ")}) AS v (${columns.join(", ")})`;
 }
 
-async function insertMany(client: PoolClient, table: string, columns: readonly string[], rows: Rows): Promise<void> {
-  if (rows.length === 0) return;
-  const values: unknown[] = [];
-  const list = placeholders(rows, columns, null, values);
-  await client.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${list}`, values);
+function columnsOf(rows: Rows, columns: readonly string[]): unknown[][] {
+  return columns.map((c) => rows.map((row) => row[c] ?? null));
 }
 
-/** One UPDATE … FROM (VALUES …) guarded by each row's expected version; false when any row was stale or missing. */
-async function updateMany(
-  client: PoolClient,
-  table: string,
-  columns: readonly string[],
-  types: Record<string, string>,
-  rows: Rows,
-): Promise<boolean> {
-  if (rows.length === 0) return true;
-  const values: unknown[] = [];
+const STATE_TYPES: Record<string, string> = { namespace: "text", key: "text", value: "text", expires_at: "bigint" };
+const STATE_COLUMNS = ["namespace", "key", "value", "expires_at"] as const;
+
+function insertSql(table: string, columns: readonly string[], types: Record<string, string>): string {
+  return `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${columns.join(", ")} FROM ${unnest(columns, types)}`;
+}
+
+function updateSql(table: string, columns: readonly string[], types: Record<string, string>): string {
   const all = [...columns, "expected_version"];
-  const list = placeholders(rows, all, { ...types, expected_version: "int" }, values);
   const set = columns.filter((c) => c !== "id").map((c) => `${c} = v.${c}`);
-  const result = await client.query(
-    `UPDATE ${table} AS t SET ${set.join(", ")} FROM (VALUES ${list}) AS v (${all.join(", ")})
-     WHERE t.id = v.id AND t.version = v.expected_version`,
-    values,
-  );
-  return result.rowCount === rows.length;
+  return `UPDATE ${table} AS t SET ${set.join(", ")} FROM ${unnest(all, { ...types, expected_version: "int" })}
+    WHERE t.id = v.id AND t.version = v.expected_version`;
+}
+
+const FUSED = {
+  insertRequests: { name: "eph_insert_requests", text: insertSql("requests", REQUEST_COLUMNS, REQUEST_TYPES) },
+  insertGrants: { name: "eph_insert_grants", text: insertSql("grants", GRANT_COLUMNS, GRANT_TYPES) },
+  updateRequests: { name: "eph_update_requests", text: updateSql("requests", REQUEST_COLUMNS, REQUEST_TYPES) },
+  updateGrants: { name: "eph_update_grants", text: updateSql("grants", GRANT_COLUMNS, GRANT_TYPES) },
+  putStates: {
+    name: "eph_put_states",
+    text: `INSERT INTO connector_state (namespace, key, value, expires_at)
+      SELECT namespace, key, value, expires_at FROM ${unnest(STATE_COLUMNS, STATE_TYPES)}
+      ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+  },
+  deleteStates: {
+    name: "eph_delete_states",
+    text: `DELETE FROM connector_state AS s USING ${unnest(["namespace", "key"], STATE_TYPES)}
+      WHERE s.namespace = v.namespace AND s.key = v.key`,
+  },
+} as const;
+
+/** Runs one of the fused statements over `rows`; resolves how many rows it changed. */
+async function fused(
+  client: PoolClient,
+  statement: { name: string; text: string },
+  columns: readonly string[],
+  rows: Rows,
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const result = await client.query({ name: statement.name, text: statement.text, values: columnsOf(rows, columns) });
+  return result.rowCount ?? 0;
 }
 
 /**
@@ -165,24 +181,15 @@ export async function applyFused(
         oneByOne.push(w);
     }
   }
-  await insertMany(client, "requests", REQUEST_COLUMNS, rows.insertRequest);
-  await insertMany(client, "grants", GRANT_COLUMNS, rows.insertGrant);
-  if (!(await updateMany(client, "requests", REQUEST_COLUMNS, REQUEST_TYPES, rows.updateRequest))) return false;
-  if (!(await updateMany(client, "grants", GRANT_COLUMNS, GRANT_TYPES, rows.updateGrant))) return false;
-  if (rows.putState.length > 0) {
-    const values: unknown[] = [];
-    const list = placeholders(rows.putState, ["namespace", "key", "value", "expires_at"], null, values);
-    await client.query(
-      `INSERT INTO connector_state (namespace, key, value, expires_at) VALUES ${list}
-       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
-      values,
-    );
-  }
-  if (rows.deleteState.length > 0) {
-    const values: unknown[] = [];
-    const list = placeholders(rows.deleteState, ["namespace", "key"], { namespace: "text", key: "text" }, values);
-    await client.query(`DELETE FROM connector_state WHERE (namespace, key) IN (VALUES ${list})`, values);
-  }
+  await fused(client, FUSED.insertRequests, REQUEST_COLUMNS, rows.insertRequest);
+  await fused(client, FUSED.insertGrants, GRANT_COLUMNS, rows.insertGrant);
+  const withExpected = (columns: readonly string[]) => [...columns, "expected_version"];
+  const requests = await fused(client, FUSED.updateRequests, withExpected(REQUEST_COLUMNS), rows.updateRequest);
+  if (requests !== rows.updateRequest.length) return false;
+  const grants = await fused(client, FUSED.updateGrants, withExpected(GRANT_COLUMNS), rows.updateGrant);
+  if (grants !== rows.updateGrant.length) return false;
+  await fused(client, FUSED.putStates, STATE_COLUMNS, rows.putState);
+  await fused(client, FUSED.deleteStates, ["namespace", "key"], rows.deleteState);
   for (const w of oneByOne) await applyOne(w);
   return true;
 }

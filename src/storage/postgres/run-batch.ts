@@ -9,7 +9,7 @@ import { type ChangeSet, ConflictError, StoreUnavailableError } from "../store.j
 import { applyWrites } from "./apply-change-set.js";
 import { sqlState } from "./connection.js";
 import { applyFused, fusable } from "./fused-writes.js";
-import { AUDIT_COLUMN_LIST, insertEventsSql, SQL } from "./statements.js";
+import { AUDIT_COLUMN_LIST, INSERT_EVENTS_SQL, SQL } from "./statements.js";
 
 export interface PgBatchStats {
   commits: number;
@@ -20,9 +20,6 @@ export interface PgBatchStats {
 
 type Job = Pending<ChangeSet, readonly AuditEvent[]>;
 type Outcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: unknown };
-
-/** Insert events in slices of this many rows: PostgreSQL takes at most 65,535 parameters per statement. */
-const EVENTS_PER_INSERT = 1000;
 
 /**
  * BEGIN; lock the head row; apply every change set and chain its events after the head; move the head; COMMIT.
@@ -104,16 +101,12 @@ function chain(changes: ChangeSet, head: ChainHead): { events: AuditEvent[]; hea
   return { events, head: last };
 }
 
+/** All the events in one statement: a column per parameter (see fused-writes.ts), a named statement per connection. */
 async function insertEvents(client: PoolClient, events: readonly AuditEvent[]): Promise<void> {
-  for (let at = 0; at < events.length; at += EVENTS_PER_INSERT) {
-    const slice = events.slice(at, at + EVENTS_PER_INSERT);
-    const values: unknown[] = [];
-    for (const event of slice) {
-      const row = eventToRow(event) as unknown as Record<string, unknown>;
-      for (const column of AUDIT_COLUMN_LIST) values.push(row[column]);
-    }
-    await client.query(insertEventsSql(slice.length), values);
-  }
+  if (events.length === 0) return;
+  const rows = events.map((event) => eventToRow(event) as unknown as Record<string, unknown>);
+  const values = AUDIT_COLUMN_LIST.map((column) => rows.map((row) => row[column] ?? null));
+  await client.query({ name: "eph_insert_events", text: INSERT_EVENTS_SQL, values });
 }
 
 /**

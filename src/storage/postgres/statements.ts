@@ -73,12 +73,24 @@ export const SQL = {
   releaseLease: "UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2",
 } as const;
 
-/** One multi-row INSERT of `count` audit events: one round trip for a change set's (or a batch's) events. */
-export function insertEventsSql(count: number): string {
-  const width = AUDIT_COLUMNS.length;
-  const rows = Array.from(
-    { length: count },
-    (_, r) => `(${AUDIT_COLUMNS.map((_c, c) => `$${r * width + c + 1}`).join(", ")})`,
-  );
-  return `INSERT INTO audit_events (${list(AUDIT_COLUMNS)}) VALUES ${rows.join(", ")}`;
-}
+const AUDIT_TYPES: Record<string, string> = {
+  seq: "bigint",
+  id: "text",
+  time: "bigint",
+  code: "text",
+  severity: "text",
+  outcome: "text",
+  actor_type: "text",
+  actor_id: "text",
+  request_id: "text",
+  grant_id: "text",
+  identity_id: "text",
+  data: "text",
+  prev_hash: "text",
+  hash: "text",
+};
+
+/** Every audit event of a batch in one INSERT: a column per parameter, so the text never changes. */
+export const INSERT_EVENTS_SQL = `INSERT INTO audit_events (${list(AUDIT_COLUMNS)})
+  SELECT ${list(AUDIT_COLUMNS)} FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${AUDIT_TYPES[c]}[]`).join(", ")})
+  AS v (${list(AUDIT_COLUMNS)})`;
