@@ -82,7 +82,8 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
   const admin = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 5_000 });
   admin.on("error", () => {});
   await admin.connect();
-  const serverVersion = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "?";
+  const serverVersion =
+    (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "?";
   const dir = join(root, "postgres");
   mkdirSync(dir, { recursive: true });
   const config = await writeBenchConfig(dir, join(dir, "data"), "1s", {
@@ -170,7 +171,11 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
             )
           ).rows[0]?.n ?? 0,
         );
-      while ((verified = await countVerified()) < options.expiring && Date.now() < giveUp) await sleep(200);
+      verified = await countVerified();
+      while (verified < options.expiring && Date.now() < giveUp) {
+        await sleep(200);
+        verified = await countVerified();
+      }
       await broker.scheduler.stop();
       const stats = (broker.deps.store as unknown as { stats?: { commits: number; changeSets: number } }).stats;
       if (stats) options.log(`store: ${stats.changeSets} change sets in ${stats.commits} transactions`);
