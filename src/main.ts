@@ -154,7 +154,9 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       rotations: new Map(
         config.targets.flatMap((t) => (t.adminRotationSeconds === null ? [] : [[t.id, t.adminRotationSeconds]])),
       ),
-      replicaId,
+      // Only replicas on a shared store take turns; a process alone on SQLite runs every pass (and after a crash its
+      // successor must not wait for a lease the dead process held).
+      ...(shared ? { replicaId } : {}),
     },
     metrics,
   );

@@ -138,7 +138,7 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
       },
       access: [{ groups: ["ci"], entitlements: ["demo-api/read", "demo-api/write", "cache/rw"] }],
     });
-    replicas = await Promise.all([0, 1, 2].map(() => createProcessBroker({ keys, configure, readyTimeoutMs: 30_000 })));
+    replicas = await Promise.all([0, 1, 2].map(() => createProcessBroker({ keys, configure })));
     // All three start at once on the empty store: one makes the schema and the signing key, the others use them.
     await Promise.all(replicas.map((r) => r.start()));
   }, 60_000);

@@ -12,7 +12,8 @@ import { testConfigDocument } from "./broker.js";
 
 const REPO_ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const CLI = join(REPO_ROOT, "bin", "ephemera.js");
-const READY_TIMEOUT_MS = 10_000;
+// Generous: a loaded 2-core machine has taken 7 s to start a broker; this bounds a hang, it measures nothing.
+const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -38,7 +39,7 @@ export interface ProcessBroker {
   readonly running: boolean;
   /** Recent stdout and stderr of all children (bounded), for failure messages. */
   output(): string;
-  /** Spawns the broker and waits for GET /readyz 200 (≤ 10 s); rejects with the child's output if it exits first. */
+  /** Spawns the broker and waits for GET /readyz 200 (≤ 30 s by default); rejects with the child's output if it exits first. */
   start(): Promise<void>;
   /** SIGKILL: no cleanup, no flush beyond what the store already committed. */
   kill9(): Promise<void>;
