@@ -13,6 +13,7 @@ import {
   TARGET_ID,
   writeBenchConfig,
 } from "./broker-process.js";
+import { seedAudit } from "./expiry.js";
 import { type LoadResult, runLoad } from "./http-load.js";
 import { ephemera, REPO_ROOT } from "./library.js";
 import { type LatencySummary, nowMs, sleep, summarize } from "./stats.js";
@@ -138,22 +139,7 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
         now,
       });
       await admin.query("ANALYZE requests; ANALYZE grants");
-      await broker.deps.store.apply({
-        writes: [],
-        audit: [
-          {
-            time: Date.now(),
-            code: "grant.issued",
-            severity: "info",
-            outcome: "success",
-            actor: { type: "system", id: "bench-seed" },
-            requestId: null,
-            grantId: null,
-            identityId: IDENTITY_ID,
-            data: { seeded: options.total },
-          },
-        ],
-      });
+      await broker.deps.store.apply({ writes: [], audit: [seedAudit(Date.now(), options.total)] });
       seedMs = nowMs() - seedStart;
       if (Date.now() >= windowStart) throw new Error("seeding ran past the start of the expiry window; raise leadMs");
       options.log(`seeded in ${Math.round(seedMs / 1000)} s; expiry window opens in ${windowStart - Date.now()} ms`);

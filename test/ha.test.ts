@@ -6,7 +6,6 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireService } from "../src/connectors/testing/services.js";
 import { generateApiKey } from "../src/identity/api-keys.js";
@@ -18,7 +17,9 @@ import {
   testSchema,
 } from "../src/storage/postgres/testing/schemas.js";
 import { randomToken } from "../src/support/ids.js";
+import { call, type Reply } from "./support/http.js";
 import { createProcessBroker, type ProcessBroker } from "./support/process-broker.js";
+import { createRedisBrokerUser, redisAnswers, redisCommand } from "./support/redis.js";
 
 const TARGET_LIFECYCLES = 1_000;
 const TARGET_KILLS = 6;
@@ -31,21 +32,7 @@ const SETTLE_MS = 20_000;
 const ISSUER = "https://ephemera.ha.test";
 
 const pgUp = await postgresStoreUp();
-const redisUp = await requireService("redis on 127.0.0.1:6379", async () => {
-  const r = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true, maxRetriesPerRequest: 0 });
-  await r.connect();
-  r.disconnect();
-});
-
-async function redis(...args: string[]): Promise<unknown> {
-  const r = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true, maxRetriesPerRequest: 0 });
-  await r.connect();
-  try {
-    return await r.call(args[0] ?? "PING", ...args.slice(1));
-  } finally {
-    r.disconnect();
-  }
-}
+const redisUp = await requireService("redis on 127.0.0.1:6379", redisAnswers);
 
 interface GrantView {
   id: string;
@@ -56,41 +43,10 @@ interface GrantView {
   lastError: string | null;
   removalAttempts: number;
 }
-interface Reply {
-  status: number;
-  body: unknown;
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const randInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const ms = (iso: string | null) => (iso === null ? Number.NaN : Date.parse(iso));
-
-async function call(
-  b: ProcessBroker,
-  method: "GET" | "POST",
-  path: string,
-  key: string | null,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Reply> {
-  const all: Record<string, string> = { ...headers };
-  if (key !== null) all.authorization = `Bearer ${key}`;
-  if (body !== undefined) all["content-type"] = "application/json";
-  const response = await fetch(`${b.url}${path}`, {
-    method,
-    headers: all,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: response.status, body: parsed };
-}
 
 describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL store", () => {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-ha-"));
@@ -103,20 +59,7 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
     schema = testSchema("eph_ha");
     const masterKeyFile = join(dir, "master.key");
     writeFileSync(masterKeyFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
-    const password = randomToken(32);
-    process.env.HA_REDIS_PASSWORD = password;
-    await redis(
-      "ACL",
-      "SETUSER",
-      `${prefix}broker`,
-      "reset",
-      "on",
-      `>${password}`,
-      "-@all",
-      "+acl",
-      "+client|list",
-      "+ping",
-    );
+    await createRedisBrokerUser(prefix, "HA_REDIS_PASSWORD");
     const configure = (doc: Record<string, unknown>) => ({
       ...doc,
       storage: { postgres: { url: STORE_TEST_URL, schema: schema.schema, poolSize: 6 } },
@@ -146,8 +89,10 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
   afterAll(async () => {
     for (const r of replicas) await r.close();
     await schema?.drop();
-    const users = ((await redis("ACL", "USERS").catch(() => [])) as string[]).filter((u) => u.startsWith(prefix));
-    if (users.length > 0) await redis("ACL", "DELUSER", ...users);
+    const users = ((await redisCommand("ACL", "USERS").catch(() => [])) as string[]).filter((u) =>
+      u.startsWith(prefix),
+    );
+    if (users.length > 0) await redisCommand("ACL", "DELUSER", ...users);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -380,7 +325,7 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
 
     const verify = await admin("/v1/audit/verify");
     expect(verify.body, JSON.stringify(verify.body)).toMatchObject({ ok: true });
-    const leftovers = ((await redis("ACL", "USERS")) as string[]).filter(
+    const leftovers = ((await redisCommand("ACL", "USERS")) as string[]).filter(
       (u) => u.startsWith(prefix) && u !== `${prefix}broker`,
     );
     expect(leftovers, "Redis users left behind").toEqual([]);

@@ -2,8 +2,9 @@
 // grants claimed with FOR UPDATE SKIP LOCKED, and concurrent change sets of one process grouped into one transaction.
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 import type { AccessRequest, AuditEvent, Grant, GrantState, Millis } from "../../domain/types.js";
+import { pendingMigrations } from "../migrations/migration.js";
 import { postgresMigrations } from "../migrations/postgres/index.js";
-import { checkLimit, GRANT_STATES, validateChangeSet } from "../port-rules.js";
+import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
 import type { Pending } from "../sqlite/group-commit.js";
 import {
   type ApiKeyRow,
@@ -68,12 +69,7 @@ export class PostgresStore implements Store {
         const applied = new Set(
           (await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version),
         );
-        const known = new Set(postgresMigrations.map((m) => m.version));
-        for (const version of applied) {
-          if (!known.has(version)) throw new Error(`database schema version ${version} is newer than this broker`);
-        }
-        for (const m of postgresMigrations) {
-          if (applied.has(m.version)) continue;
+        for (const m of pendingMigrations(postgresMigrations, applied)) {
           await client.query(m.up);
           await client.query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::bigint)",
@@ -89,13 +85,7 @@ export class PostgresStore implements Store {
   }
 
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
-    try {
-      validateChangeSet(changes);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#batcher.submit(changes);
+    return admitChangeSet(this.#closed, changes, (admitted) => this.#batcher.submit(admitted));
   }
 
   async getRequest(id: string): Promise<AccessRequest | null> {

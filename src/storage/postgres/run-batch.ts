@@ -3,23 +3,16 @@
 import type { PoolClient, QueryResult } from "pg";
 import { type ChainHead, chainDraft } from "../../audit/append.js";
 import type { AuditEvent } from "../../domain/types.js";
-import type { Pending } from "../sqlite/group-commit.js";
 import { eventToRow } from "../sqlite/rows.js";
-import { type ChangeSet, ConflictError, StoreUnavailableError } from "../store.js";
+import { type BatchOutcome, type BatchStats, failBatch, type Job, settleBatch } from "../sqlite/run-batch.js";
+import { type ChangeSet, ConflictError } from "../store.js";
 import { applyWrites } from "./apply-change-set.js";
 import { sqlState } from "./connection.js";
 import { applyFused, fusable } from "./fused-writes.js";
 import { AUDIT_COLUMN_LIST, INSERT_EVENTS_SQL, SQL } from "./statements.js";
 
-export interface PgBatchStats {
-  commits: number;
-  changeSets: number;
-  failedChangeSets: number;
-  largestBatch: number;
-}
-
-type Job = Pending<ChangeSet, readonly AuditEvent[]>;
-type Outcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: unknown };
+export type PgBatchStats = BatchStats;
+type Outcome = BatchOutcome;
 
 /**
  * BEGIN; lock the head row; apply every change set and chain its events after the head; move the head; COMMIT.
@@ -43,25 +36,12 @@ export async function runBatch(client: PoolClient, batch: readonly Job[], stats:
     await moveHeadAndCommit(client, lastHead(outcomes));
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    const failure = new StoreUnavailableError("the store could not commit: nothing in the batch was written", {
-      cause: error,
-    });
-    for (const job of batch) job.reject(failure);
+    failBatch(batch, error);
     // The caller's client wrapper discards a connection that failed this way.
     if (sqlState(error) === null) throw error;
     return;
   }
-  stats.commits += 1;
-  stats.largestBatch = Math.max(stats.largestBatch, batch.length);
-  for (const outcome of outcomes) {
-    if ("events" in outcome) {
-      stats.changeSets += 1;
-      outcome.job.resolve(outcome.events);
-    } else {
-      stats.failedChangeSets += 1;
-      outcome.job.reject(outcome.error);
-    }
-  }
+  settleBatch(outcomes, batch.length, stats);
 }
 
 /** BEGIN and the head lock in one round trip (simple protocol: no parameters, nothing but constant text). */

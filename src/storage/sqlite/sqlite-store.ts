@@ -4,8 +4,9 @@ import { dirname, resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AccessRequest, AuditEvent, Grant, GrantState, Millis } from "../../domain/types.js";
+import { pendingMigrations } from "../migrations/migration.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
-import { checkLimit, GRANT_STATES, validateChangeSet } from "../port-rules.js";
+import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
@@ -82,15 +83,10 @@ export class SqliteStore implements Store {
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
     const upgrade = db.transaction(() => {
       const applied = new Set(db.prepare<[], number>("SELECT version FROM schema_migrations").pluck().all());
-      const known = new Set(sqliteMigrations.map((m) => m.version));
-      for (const version of applied) {
-        if (!known.has(version)) throw new Error(`database schema version ${version} is newer than this broker`);
-      }
       const record = db.prepare<[number, string]>(
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000)",
       );
-      for (const m of sqliteMigrations) {
-        if (applied.has(m.version)) continue;
+      for (const m of pendingMigrations(sqliteMigrations, applied)) {
         db.exec(m.up);
         record.run(m.version, m.name);
       }
@@ -102,13 +98,7 @@ export class SqliteStore implements Store {
   }
 
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
-    try {
-      validateChangeSet(changes);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#queue.submit(changes);
+    return admitChangeSet(this.#closed, changes, (admitted) => this.#queue.submit(admitted));
   }
 
   async getRequest(id: string): Promise<AccessRequest | null> {
