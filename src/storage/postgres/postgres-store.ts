@@ -39,6 +39,8 @@ import { SQL } from "./statements.js";
 
 export type PostgresStoreStats = Readonly<PgBatchStats>;
 
+const PING_TIMEOUT_MS = 2_000;
+
 export class PostgresStore implements Store {
   readonly schema: string;
   readonly #pool: Pool;
@@ -215,13 +217,22 @@ export class PostgresStore implements Store {
     await this.#rows(SQL.releaseLease, [name, holder]);
   }
 
+  /** False when the server does not answer within PING_TIMEOUT_MS: a hung server must not hang readiness too. */
   async ping(): Promise<boolean> {
     if (this.#closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+      timer.unref();
+    });
+    const answer = this.#rows<{ ok: number }>("SELECT 1 AS ok", []).then(
+      ([row]) => row?.ok === 1,
+      () => false,
+    );
     try {
-      const [row] = await this.#rows<{ ok: number }>("SELECT 1 AS ok", []);
-      return row?.ok === 1;
-    } catch {
-      return false;
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
