@@ -36,7 +36,12 @@ export function freePort(): Promise<number> {
 }
 
 /** Writes `<dir>/ephemera.yaml`: one token target with one entitlement, one identity with a fresh API key, one rule. */
-export async function writeBenchConfig(dir: string, dataDir: string, pollInterval = "1s"): Promise<BenchConfig> {
+export async function writeBenchConfig(
+  dir: string,
+  dataDir: string,
+  pollInterval = "1s",
+  extra: Record<string, unknown> = {},
+): Promise<BenchConfig> {
   const port = await freePort();
   const key = ephemera.generateApiKey();
   const listen = `127.0.0.1:${port}`;
@@ -61,6 +66,7 @@ export async function writeBenchConfig(dir: string, dataDir: string, pollInterva
       },
     },
     access: [{ identities: [IDENTITY_ID], entitlements: [ENTITLEMENT] }],
+    ...extra,
   };
   const path = join(dir, "ephemera.yaml");
   writeFileSync(path, stringify(document), { mode: 0o600 });

@@ -96,7 +96,7 @@ function seedPair(now: number, expiresAt: number, kid: string): { request: Acces
   return { request, grant };
 }
 
-function seedAudit(now: number, count: number): AuditDraft {
+export function seedAudit(now: number, count: number): AuditDraft {
   return {
     time: now,
     code: "grant.issued",

@@ -10,6 +10,7 @@ import { type ExpiryResult, runExpiry } from "./expiry.js";
 import { type FloorResult, runFloor } from "./floor.js";
 import { type LoadResult, runLoad } from "./http-load.js";
 import { REPO_ROOT } from "./library.js";
+import { type PostgresBenchResult, runPostgresBench } from "./postgres.js";
 import { formatProfile, latestProfile, summarizeProfile } from "./profile.js";
 import { round } from "./stats.js";
 import { runWorkloadJwtBench } from "./workload-jwt.js";
@@ -36,13 +37,21 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-if ((ONLY !== undefined || args.has("--only")) && ONLY !== "connectors" && ONLY !== "jwt") {
-  throw new Error(`--only takes "connectors" or "jwt", not ${ONLY ?? "nothing"}`);
+const ONLY_SECTIONS = ["connectors", "jwt", "postgres"] as const;
+if ((ONLY !== undefined || args.has("--only")) && !ONLY_SECTIONS.some((o) => o === ONLY)) {
+  throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY ?? "nothing"}`);
 }
 /** `--only jwt`: just the workload-JWT verification section. */
 const JWT_ONLY = ONLY === "jwt";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
 const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
+/** `--postgres-only` (or `--only postgres`): just the PostgreSQL store at 1,000,000 grants. */
+const POSTGRES_ONLY = args.has("--postgres-only") || ONLY === "postgres";
+if ([CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY].filter(Boolean).length > 1) {
+  throw new Error("--connectors-only, --postgres-only and --only jwt exclude each other");
+}
+/** The PostgreSQL the store scenario uses (a schema of its own, dropped after). */
+const STORE_URL = process.env.EPHEMERA_BENCH_STORE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const ITERATIONS_OPTION = option("--connector-iterations");
 /** `--connector-iterations N`: measured iterations for every connector instead of each one's default. */
 const CONNECTOR_ITERATIONS = ITERATIONS_OPTION === undefined ? undefined : Number(ITERATIONS_OPTION);
@@ -190,17 +199,17 @@ function loadRows(name: string, r: LoadResult, withTarget: boolean): void {
 
 /** Steps 1–4: the broker itself (HTTP issue, raw floor, expiry, restart). Adds its rows; returns its JSON and notes. */
 async function brokerSections(root: string): Promise<{ json: Record<string, unknown>; after: string[] }> {
-  log("1/6 token issue over HTTP (broker child process)");
+  log("1/7 token issue over HTTP (broker child process)");
   const http = await httpScenario(root);
 
-  log("2/6 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
+  log("2/7 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
   const floorDir = join(root, "floor");
   mkdirSync(floorDir);
   const floorRun = await withOtherCpu(() => runFloor(floorDir, { maxMs: 2000, maxOps: 50_000 }));
   const floor: FloorResult = floorRun.result;
   quiet("raw floor", floorRun.otherCpuPercent);
 
-  log("3/6 expiry lag with 100,000 active grants (in process)");
+  log("3/7 expiry lag with 100,000 active grants (in process)");
   const expiryDir = join(root, "expiry");
   mkdirSync(expiryDir);
   const expiryConfig = await writeBenchConfig(expiryDir, join(expiryDir, "data"), "1s");
@@ -219,7 +228,7 @@ async function brokerSections(root: string): Promise<{ json: Record<string, unkn
   quiet("expiry", expiryRun.otherCpuPercent);
   log(`expiry: ${expiry.verified}/${expiry.expiring} verified, lag p99 ${round(expiry.lag.p99)} ms`);
 
-  log("4/6 restart to ready (CLI child process)");
+  log("4/7 restart to ready (CLI child process)");
   const restartFull = await restartTimes(expiryConfig, 3);
   const emptyTimes: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -334,7 +343,7 @@ async function brokerSections(root: string): Promise<{ json: Record<string, unkn
 
 /** Workload-JWT authentication beside a bare jose verify of the same tokens (p50, p99, ratio). */
 async function jwtSection(): Promise<Record<string, unknown>[]> {
-  log(`${JWT_ONLY ? "jwt only" : "5/6"}: workload JWT through the OIDC authenticator beside a bare jose jwtVerify`);
+  log(`${JWT_ONLY ? "jwt only" : "5/7"}: workload JWT through the OIDC authenticator beside a bare jose jwtVerify`);
   const results = await runWorkloadJwtBench();
   for (const r of results) {
     const name = `workload JWT ${r.alg} (${r.tokens.toLocaleString("en-US")} tokens)`;
@@ -353,6 +362,100 @@ async function jwtSection(): Promise<Record<string, unknown>[]> {
   }));
 }
 
+/** Step 7: the PostgreSQL store with 1,000,000 grants. Adds its rows; returns its JSON. */
+async function postgresSection(root: string): Promise<Record<string, unknown>> {
+  log(
+    `${POSTGRES_ONLY ? "PostgreSQL only" : "7/7"}: the PostgreSQL store with 1,000,000 grants (${STORE_URL.replace(/:[^:@/]*@/, ":…@")})`,
+  );
+  const scenario = "PostgreSQL, 1M grants (100k active)";
+  let result: PostgresBenchResult;
+  try {
+    const run = await withOtherCpu(() =>
+      runPostgresBench(
+        {
+          url: STORE_URL,
+          total: 1_000_000,
+          active: 100_000,
+          expiring: 20_000,
+          windowMs: 15_000,
+          leadMs: 3_000,
+          drainTimeoutMs: 60_000,
+          removalConcurrency: 512,
+          log,
+        },
+        root,
+      ),
+    );
+    result = run.result;
+    quiet(scenario, run.otherCpuPercent);
+  } catch (error) {
+    row(scenario, "not measured", String(error instanceof Error ? error.message : error).slice(0, 120), "", false);
+    return { error: String(error) };
+  }
+  const restartMedian = median(result.restartMs);
+  row(
+    scenario,
+    "seeded grants / time",
+    `${result.seeded.toLocaleString("en-US")} / ${fmt(result.seedMs / 1000, " s")}`,
+  );
+  row(
+    scenario,
+    "verified in window",
+    `${result.verified.toLocaleString("en-US")} / ${result.expiring.toLocaleString("en-US")}`,
+    "all",
+    result.verified >= result.expiring,
+  );
+  row(scenario, "expiry lag p50 (verifiedAt − expiresAt)", fmt(result.lag.p50, " ms"));
+  row(
+    scenario,
+    "expiry lag p99",
+    fmt(result.lag.p99, " ms"),
+    `≤ ${TARGETS.expiryLagP99Ms} ms`,
+    result.lag.p99 <= TARGETS.expiryLagP99Ms,
+  );
+  row(scenario, "expiry lag max", fmt(result.lag.max, " ms"));
+  row(scenario, "pickup lag p99 (endedAt)", fmt(result.pickupLag.p99, " ms"));
+  row(
+    scenario,
+    "issue over HTTP c=1 p50 / p99",
+    `${fmt(result.c1.latency.p50)} / ${fmt(result.c1.latency.p99, " ms")}`,
+  );
+  row(
+    scenario,
+    "issue over HTTP c=32 cred/s, p50 / p99",
+    `${fmt(result.c32.credentialsPerSecond)}, ${fmt(result.c32.latency.p50)} / ${fmt(result.c32.latency.p99, " ms")}`,
+  );
+  const errors = result.c1.errorCount + result.c32.errorCount;
+  row(scenario, "HTTP errors", String(errors), "0 errors", errors === 0);
+  row(
+    scenario,
+    "restart to /readyz 200 (median of 3)",
+    `${fmt(restartMedian, " ms")} [${result.restartMs.map((t) => round(t)).join(", ")}]`,
+    `≤ ${TARGETS.restartReadyMs} ms`,
+    restartMedian <= TARGETS.restartReadyMs,
+  );
+  return {
+    server: result.serverVersion,
+    seeded: result.seeded,
+    seedMs: round(result.seedMs),
+    expiring: result.expiring,
+    verified: result.verified,
+    lagP50Ms: round(result.lag.p50),
+    lagP99Ms: round(result.lag.p99),
+    lagMaxMs: round(result.lag.max),
+    pickupP99Ms: round(result.pickupLag.p99),
+    c1: { p50Ms: round(result.c1.latency.p50), p99Ms: round(result.c1.latency.p99), errors: result.c1.errorCount },
+    c32: {
+      credentialsPerSecond: round(result.c32.credentialsPerSecond),
+      p50Ms: round(result.c32.latency.p50),
+      p99Ms: round(result.c32.latency.p99),
+      errors: result.c32.errorCount,
+    },
+    restartMedianMs: round(restartMedian),
+    restartMs: result.restartMs.map(round),
+  };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg()
@@ -360,28 +463,30 @@ async function main(): Promise<void> {
     .join(" ");
   const root = mkdtempSync(join(tmpdir(), "ephemera-bench-"));
   try {
-    const broker = CONNECTORS_ONLY || JWT_ONLY ? { json: {}, after: [] } : await brokerSections(root);
+    const broker = CONNECTORS_ONLY || JWT_ONLY || POSTGRES_ONLY ? { json: {}, after: [] } : await brokerSections(root);
 
-    const jwt = CONNECTORS_ONLY ? [] : await jwtSection();
-    const connectors = JWT_ONLY
-      ? { rows: [], warnings: [], notes: [], json: {} }
-      : await (async () => {
-          log(
-            `${CONNECTORS_ONLY ? "connectors only" : "6/6"}: each connector's issue and proven removal beside the raw statements`,
-          );
-          return runConnectorBenches({
-            log,
-            ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
-          });
-        })();
+    const jwt = CONNECTORS_ONLY || POSTGRES_ONLY ? [] : await jwtSection();
+    const connectors =
+      JWT_ONLY || POSTGRES_ONLY
+        ? { rows: [], warnings: [], notes: [], json: {} }
+        : await (async () => {
+            log(
+              `${CONNECTORS_ONLY ? "connectors only" : "6/7"}: each connector's issue and proven removal beside the raw statements`,
+            );
+            return runConnectorBenches({
+              log,
+              ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
+            });
+          })();
     rows.push(...connectors.rows);
     warnings.push(...connectors.warnings);
+    const postgres = CONNECTORS_ONLY || JWT_ONLY ? null : await postgresSection(root);
 
     const loadEnd = loadavg()
       .map((l) => l.toFixed(2))
       .join(" ");
     process.stdout.write(
-      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
+      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : POSTGRES_ONLY ? " (PostgreSQL store only)" : JWT_ONLY ? " (workload JWT only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
     );
     printTable();
     if (connectors.notes.length > 0) {
@@ -397,6 +502,7 @@ async function main(): Promise<void> {
       ...broker.json,
       workloadJwt: jwt,
       connectors: connectors.json,
+      ...(postgres === null ? {} : { postgres }),
       targetsMet: Object.fromEntries(
         rows.filter((r) => r.met !== null).map((r) => [`${r.scenario}: ${r.metric}`, r.met]),
       ),

@@ -86,3 +86,16 @@ export async function ensureBootstrapKeys(
   }
   return { entries, env };
 }
+
+/**
+ * Finds a bootstrap identity's API key in the store: with replicas, each wrote its own env file and key, and a caller
+ * holding any of them may reach any replica. Only keys of the configured bootstrap identities, never revoked ones.
+ */
+export function bootstrapKeyLookup(config: Config, store: Store): (keyId: string) => Promise<ApiKeyEntry | null> {
+  const identities = new Set([config.bootstrap?.identity, config.bootstrap?.admin].filter((id) => id != null));
+  return async (keyId) => {
+    const record = await store.findApiKey(keyId);
+    if (!record || record.revokedAt !== null || !identities.has(record.identityId)) return null;
+    return { keyId: record.keyId, identityId: record.identityId, hash: record.hash };
+  };
+}

@@ -1,6 +1,7 @@
 // Composition root: load config, build the store, key authority, connectors and lifecycle; start the scheduler and HTTP.
 import { mkdirSync, readFileSync } from "node:fs";
-import { ensureBootstrapKeys, loadMasterKey } from "./bootstrap.js";
+import { hostname } from "node:os";
+import { bootstrapKeyLookup, ensureBootstrapKeys, loadMasterKey } from "./bootstrap.js";
 import type { Config } from "./config/load.js";
 import type { Connector, EntitlementSpec } from "./connectors/connector.js";
 import { createConnector } from "./connectors/registry.js";
@@ -17,9 +18,11 @@ import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
 import { AllowListDecider } from "./policy/allow-list.js";
+import { openPostgresStore } from "./storage/postgres/index.js";
 import { openSqliteStore } from "./storage/sqlite/index.js";
 import { type Clock, systemClock } from "./support/clock.js";
 import { describeError } from "./support/errors.js";
+import { randomToken } from "./support/ids.js";
 import { createLogger, type Logger } from "./support/logger.js";
 import { Sealer } from "./support/sealer.js";
 
@@ -49,6 +52,9 @@ export interface StartOptions {
   readonly schedule?: boolean;
 }
 
+/** How often each replica reloads the signing keys from the store. */
+const KEY_RELOAD_MS = 10_000;
+
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
@@ -59,7 +65,18 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sealer = new Sealer(loadMasterKey(config));
-  const store = await openSqliteStore(config.storage.sqlitePath);
+  // One id per broker process: the holder of its leases among replicas sharing a PostgreSQL store.
+  const replicaId = `${hostname()}:${process.pid}:${randomToken(8)}`;
+  const pg = config.storage.postgres;
+  const shared = pg !== null;
+  const store = pg
+    ? await openPostgresStore({
+        url: pg.url,
+        password: pg.password ?? undefined,
+        schema: pg.schema,
+        poolSize: pg.poolSize,
+      })
+    : await openSqliteStore(config.storage.sqlitePath);
 
   const entitlements = new Map<string, EntitlementSpec>();
   for (const target of config.targets) for (const e of target.entitlements) entitlements.set(e.name, e);
@@ -73,6 +90,9 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     clock,
     rotationIntervalSeconds: config.tokens.rotationIntervalSeconds,
     maxTokenLifetimeSeconds: Math.max(3600, ...tokenLifetimes),
+    replicaId,
+    // Replicas reload the key ring every KEY_RELOAD_MS: a rotated-in key is in every JWKS before it signs.
+    publishAheadSeconds: shared ? (KEY_RELOAD_MS * 3) / 1000 : 0,
   });
   await tokens.init();
 
@@ -112,7 +132,12 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   const keyEntries = [...config.identities.values()].flatMap((identity) =>
     identity.apiKeys.map((k) => ({ keyId: k.id, identityId: identity.id, hash: k.hash })),
   );
-  const apiKeys = new ApiKeyAuthenticator([...keyEntries, ...(bootstrap?.entries ?? [])], (id) => identities.get(id));
+  const apiKeys = new ApiKeyAuthenticator(
+    [...keyEntries, ...(bootstrap?.entries ?? [])],
+    (id) => identities.get(id),
+    // With replicas each one's bootstrap keys are in the shared store: a key another replica wrote is accepted too.
+    bootstrap && shared ? bootstrapKeyLookup(config, store) : undefined,
+  );
   // Workload authenticators first, in configured order; API keys (for development) last. None fetches anything at
   // start: an issuer's keys are fetched when its first token arrives.
   const authenticators = config.authenticators.map((a) =>
@@ -124,8 +149,9 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     concurrency: config.lifecycle.removalConcurrency,
     pollIntervalMs: config.lifecycle.pollIntervalMs,
   });
-  // SQLite is one process's store: whatever a previous process left mid-flight is this process's to finish.
-  const recovered = await scheduler.recoverAfterRestart();
+  // SQLite is one process's store: whatever a previous process left mid-flight is this process's to finish. A shared
+  // store's in-flight work may be another live replica's: it is taken over when its claim lapses.
+  const recovered = await scheduler.recoverAfterRestart({ exclusive: !shared });
   await store.apply({
     writes: [],
     audit: [
@@ -146,6 +172,9 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       rotations: new Map(
         config.targets.flatMap((t) => (t.adminRotationSeconds === null ? [] : [[t.id, t.adminRotationSeconds]])),
       ),
+      // Only replicas on a shared store take turns; a process alone on SQLite runs every pass (and after a crash its
+      // successor must not wait for a lease the dead process held).
+      ...(shared ? { replicaId } : {}),
     },
     metrics,
   );
@@ -184,6 +213,11 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     store.purgeExpiredState(clock.now()).catch((e: unknown) => logger.error({ err: describeError(e) }, "purge failed"));
   }, 60_000);
   housekeeping.unref();
+  // Keys another replica created, activated or retired: reloaded well within the publish-ahead time.
+  const keyReload = setInterval(() => {
+    tokens.refresh().catch((e: unknown) => logger.warn({ err: describeError(e) }, "signing key reload failed"));
+  }, KEY_RELOAD_MS);
+  keyReload.unref();
 
   let url = config.server.publicUrl;
   if (options.listen ?? true) {
@@ -209,6 +243,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       if (closed) return;
       closed = true;
       clearInterval(housekeeping);
+      clearInterval(keyReload);
       await app.close();
       await scheduler.stop();
       await maintenance.stop();

@@ -1,6 +1,7 @@
 // Crash safety of the real CLI broker: SIGKILL at random points across ≥1,000 lifecycles, then nothing outlives its expiry.
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
+import { call, type Reply } from "./support/http.js";
 import { createProcessBroker, type Lifetime, type ProcessBroker } from "./support/process-broker.js";
 
 const TARGET_LIFECYCLES = 1_000;
@@ -28,10 +29,6 @@ interface RenewBodyView {
   grant: GrantView;
   credential: { fields: { token: string } } | null;
 }
-interface Reply {
-  status: number;
-  body: unknown;
-}
 
 let brokers: ProcessBroker[] = [];
 afterEach(async () => {
@@ -50,27 +47,6 @@ async function newBroker(): Promise<ProcessBroker> {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const randInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const ms = (iso: string | null) => (iso === null ? Number.NaN : Date.parse(iso));
-
-/** One HTTP call to the broker; throws only when there is no HTTP answer (refused, reset, timed out). */
-async function call(b: ProcessBroker, method: "GET" | "POST", path: string, key: string | null, body?: unknown) {
-  const headers: Record<string, string> = {};
-  if (key !== null) headers.authorization = `Bearer ${key}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${b.url}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text for messages
-  }
-  return { status: response.status, body: parsed } satisfies Reply;
-}
 
 /** Every grant the admin can see in `state` (all states when null), paging with `after`. */
 async function listGrants(b: ProcessBroker, state: string | null): Promise<GrantView[]> {

@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { type Broker, startBroker } from "../src/main.js";
 import { ManualClock } from "../src/support/clock.js";
 import { randomToken } from "../src/support/ids.js";
 import { silentLogger } from "../src/support/logger.js";
+import { createRedisBrokerUser, redisAnswers, redisCommand } from "./support/redis.js";
 
 /** One real server: how to prepare it, the target settings that reach it through the proxy, and how to clean up. */
 interface Server {
@@ -107,27 +107,9 @@ async function my(text: string, values: unknown[] = []): Promise<Record<string, 
 const redis: Server = {
   name: "redis",
   port: 6379,
-  async up() {
-    const r = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true, maxRetriesPerRequest: 0 });
-    await r.connect();
-    r.disconnect();
-    return true;
-  },
+  up: redisAnswers,
   async prepare(proxyPort, prefix) {
-    const password = randomToken(32);
-    process.env.OUTAGE_REDIS_PASSWORD = password;
-    await rd(
-      "ACL",
-      "SETUSER",
-      `${prefix}broker`,
-      "reset",
-      "on",
-      `>${password}`,
-      "-@all",
-      "+acl",
-      "+client|list",
-      "+ping",
-    );
+    await createRedisBrokerUser(prefix, "OUTAGE_REDIS_PASSWORD");
     return {
       type: "redis",
       settings: { url: `redis://${prefix}broker@127.0.0.1:${proxyPort}`, password: { env: "OUTAGE_REDIS_PASSWORD" } },
@@ -135,24 +117,14 @@ const redis: Server = {
     };
   },
   async accounts(prefix) {
-    const users = (await rd("ACL", "USERS")) as string[];
+    const users = (await redisCommand("ACL", "USERS")) as string[];
     return users.filter((u) => u.startsWith(prefix) && u !== `${prefix}broker`);
   },
   async cleanup(prefix) {
-    const users = ((await rd("ACL", "USERS")) as string[]).filter((u) => u.startsWith(prefix));
-    if (users.length > 0) await rd("ACL", "DELUSER", ...users);
+    const users = ((await redisCommand("ACL", "USERS")) as string[]).filter((u) => u.startsWith(prefix));
+    if (users.length > 0) await redisCommand("ACL", "DELUSER", ...users);
   },
 };
-
-async function rd(...args: string[]): Promise<unknown> {
-  const r = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true, maxRetriesPerRequest: 0 });
-  await r.connect();
-  try {
-    return await r.call(args[0] ?? "PING", ...args.slice(1));
-  } finally {
-    r.disconnect();
-  }
-}
 
 for (const server of [postgres, mariadb, redis]) {
   const up = await requireService(`${server.name} on 127.0.0.1:${server.port}`, () => server.up());

@@ -44,6 +44,44 @@ describe("configuration", () => {
     expect(Object.isFrozen(config.server)).toBe(true);
   });
 
+  it("selects a shared PostgreSQL store, with the password from the environment or a file, never inline", () => {
+    const pg = (postgres: unknown, env: NodeJS.ProcessEnv = {}) =>
+      buildConfig({ ...valid(), storage: { postgres } }, "t", env, "/srv").storage.postgres;
+    expect(pg("postgres://broker@db:5432/ephemera")).toEqual({
+      url: "postgres://broker@db:5432/ephemera",
+      password: null,
+      schema: "public",
+      poolSize: 10,
+    });
+    expect(
+      pg(
+        { url: "postgres://broker@db/e", password: { env: "PGPW" }, schema: "ephemera", poolSize: 20 },
+        { PGPW: "s3" },
+      ),
+    ).toEqual({ url: "postgres://broker@db/e", password: "s3", schema: "ephemera", poolSize: 20 });
+    const dir = mkdtempSync(join(tmpdir(), "ephemera-config-"));
+    try {
+      writeFileSync(join(dir, "pw"), "from-file\n");
+      expect(pg({ url: "postgres://b@db/e", password: { file: join(dir, "pw") } })?.password).toBe("from-file");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(buildConfig(valid(), "t").storage.postgres).toBeNull();
+    expect(problems({ ...valid(), storage: { postgres: { url: "postgres://b@db/e", password: "inline" } } })).toEqual([
+      "storage.postgres.password: must be { env: NAME } or { file: PATH }, never the password itself",
+    ]);
+    expect(
+      problems({ ...valid(), storage: { postgres: { url: "postgres://b@db/e", password: { env: "NOPE" } } } }),
+    ).toEqual(["storage.postgres.password: environment variable NOPE is not set"]);
+    expect(problems({ ...valid(), storage: { sqlite: "x.db", postgres: "postgres://b@db/e" } })).toEqual([
+      "storage: name one store, sqlite or postgres, not both",
+    ]);
+    expect(problems({ ...valid(), storage: { postgres: "mysql://db" } })).not.toEqual([]);
+    expect(
+      problems({ ...valid(), storage: { postgres: { url: "postgres://b@db/e", schema: "Bad-Name" } } }),
+    ).not.toEqual([]);
+  });
+
   it.each([
     [{ surprise: 1 }, "(top level): unknown option 'surprise'"],
     [{ server: { listen: "nowhere" } }, "server.listen: 'nowhere' must be host:port"],

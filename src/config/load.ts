@@ -45,7 +45,11 @@ export interface Config {
       readonly clientCa: string | null;
     } | null;
   };
-  readonly storage: { readonly sqlitePath: string };
+  readonly storage: {
+    readonly sqlitePath: string;
+    /** Set when the broker runs on a shared PostgreSQL store (several replicas); SQLite is not used then. */
+    readonly postgres: PostgresStorageConfig | null;
+  };
   readonly secrets: { readonly masterKeyFile: string; readonly masterKeyFromEnv: string | null };
   readonly logLevel: string;
   readonly tokens: { readonly issuer: string; readonly rotationIntervalSeconds: number };
@@ -65,6 +69,14 @@ export interface Config {
   readonly reconcileIntervalMs: number;
   readonly access: readonly AccessRule[];
   readonly bootstrap: { readonly envFile: string; readonly identity: string; readonly admin: string | null } | null;
+}
+
+export interface PostgresStorageConfig {
+  readonly url: string;
+  /** Resolved from `{ env }` or `{ file }`; null when the URL (or trust, or a .pgpass) carries the login. */
+  readonly password: string | null;
+  readonly schema: string;
+  readonly poolSize: number;
 }
 
 /** The configuration is wrong; `problems` lists each one as `path: what is wrong`. */
@@ -256,11 +268,13 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     bootstrap = { envFile: path(envFile), identity, admin: admin ?? null };
   }
 
+  const postgres = postgresStorage(doc.storage, env, path, problems);
+
   const lc = doc.lifecycle ?? {};
   const config: Config = {
     dataDir,
     server: { host, port, publicUrl, bodyLimit: doc.server?.bodyLimit ?? 64 * 1024, tls },
-    storage: { sqlitePath: path(doc.storage?.sqlite ?? `${dataDir}/ephemera.db`) },
+    storage: { sqlitePath: path(doc.storage?.sqlite ?? `${dataDir}/ephemera.db`), postgres },
     secrets: {
       masterKeyFile: path(doc.secrets?.masterKeyFile ?? `${dataDir}/master.key`),
       masterKeyFromEnv: env.EPHEMERA_MASTER_KEY ?? null,
@@ -287,6 +301,30 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   };
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);
+}
+
+function postgresStorage(
+  storage: RawConfig["storage"],
+  env: NodeJS.ProcessEnv,
+  path: (p: string) => string,
+  problems: string[],
+): PostgresStorageConfig | null {
+  const spec = storage?.postgres;
+  if (spec === undefined) return null;
+  if (storage?.sqlite !== undefined) {
+    problems.push("storage: name one store, sqlite or postgres, not both");
+  }
+  const { url, password, schema, poolSize } = typeof spec === "string" ? { url: spec } : spec;
+  let resolved: string | null = null;
+  if (password !== undefined) {
+    const value =
+      typeof password === "object"
+        ? resolveSecretRef(password, "storage.postgres.password", env, path, problems)
+        : null;
+    if (typeof value === "string") resolved = value;
+    else problems.push("storage.postgres.password: must be { env: NAME } or { file: PATH }, never the password itself");
+  }
+  return { url, password: resolved, schema: schema ?? "public", poolSize: poolSize ?? 10 };
 }
 
 /**

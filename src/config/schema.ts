@@ -110,6 +110,25 @@ export const ConfigSchema = Type.Object(
           sqlite: Type.Optional(
             Type.String({ minLength: 1, description: "database file; default <dataDir>/ephemera.db" }),
           ),
+          postgres: Type.Optional(
+            Type.Union(
+              [
+                Type.String({ pattern: "^postgres(ql)?://", description: "postgres://user@host:port/database" }),
+                Type.Object(
+                  {
+                    url: Type.String({ pattern: "^postgres(ql)?://" }),
+                    password: Type.Optional(
+                      Type.Unknown({ description: "{ env: NAME } or { file: PATH }; never the password itself" }),
+                    ),
+                    schema: Type.Optional(Type.String({ pattern: "^[a-z_][a-z0-9_]{0,62}$" })),
+                    poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+                  },
+                  { additionalProperties: false },
+                ),
+              ],
+              { description: "shared PostgreSQL store for several broker replicas, instead of SQLite" },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -13,7 +13,7 @@ import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { refuse } from "../lifecycle/refuse.js";
-import { ConflictError } from "../storage/store.js";
+import { ConflictError, StoreUnavailableError } from "../storage/store.js";
 import { describeError, EphemeraError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { fromFrameworkError, sendProblem } from "./problem.js";
@@ -191,8 +191,14 @@ export async function buildServer(services: HttpServices): Promise<App> {
             new EphemeraError("invalid_state", "the grant changed while this request ran; read it again", {
               extensions: { retryable: true },
             })
-          : fromFrameworkError(error);
-    if (problem && !(error instanceof EphemeraError)) {
+          : error instanceof StoreUnavailableError
+            ? // The store is out of reach: nothing was done, and this replica says so (fail closed) rather than 500.
+              new EphemeraError("unavailable", "the broker's store cannot be reached; nothing was done, try again", {
+                detail: describeError(error),
+                extensions: { retryable: true },
+              })
+            : fromFrameworkError(error);
+    if (problem && !(error instanceof EphemeraError) && !(error instanceof StoreUnavailableError)) {
       // Bad input is refused and the refusal audited; nothing else changes.
       problem = await refuse(services.deps, request.caller, {
         auditCode: "request.rejected",

@@ -53,6 +53,8 @@ export class ApiKeyAuthenticator implements Authenticator {
     entries: Iterable<ApiKeyEntry>,
     /** The identity as registered now, so an offboarded identity's keys stop working on every replica at once. */
     private readonly identities: (id: string) => Promise<Identity | undefined>,
+    /** Asked for a key id not in `entries` (found ones are kept); a store failure refuses the key. */
+    private readonly lookup?: (keyId: string) => Promise<ApiKeyEntry | null>,
   ) {
     for (const entry of entries) this.#keys.set(entry.keyId, entry);
   }
@@ -70,7 +72,11 @@ export class ApiKeyAuthenticator implements Authenticator {
     if (key === undefined) return { ok: false, reason: "no bearer credential" };
     const parsed = parseApiKey(key);
     if (!parsed) return { ok: false, reason: "the API key is malformed" };
-    const entry = this.#keys.get(parsed.keyId);
+    let entry = this.#keys.get(parsed.keyId);
+    if (!entry && this.lookup) {
+      entry = (await this.lookup(parsed.keyId).catch(() => null)) ?? undefined;
+      if (entry) this.#keys.set(entry.keyId, entry);
+    }
     const matches = sameHash(hashApiKey(key), entry?.hash ?? DUMMY_HASH);
     if (!entry || !matches) return { ok: false, reason: "the API key is not recognised" };
     const identity = await this.identities(entry.identityId);

@@ -18,6 +18,8 @@ export interface RequestMeta {
    * proof, which, like a workload token, is used for issuing once, until `until`.
    */
   readonly proof?: { readonly binding: CredentialBinding; readonly replayKey: string; readonly until: Millis } | null;
+  /** The caller's Idempotency-Key: a retry with the same key and parameters answers the first request's outcome. */
+  readonly idempotencyKey?: string | undefined;
 }
 
 /** Lookups of what the configuration declares. */

@@ -46,6 +46,41 @@ describe("lifecycle", () => {
     expect((await h.store.getRequest(result.request.id))?.state).toBe("issued");
   });
 
+  it("an Idempotency-Key names one request: a retry answers it without a credential, another body is refused", async () => {
+    const keyed = { ...meta, idempotencyKey: "deploy-42-attempt" };
+    const input = { entitlement: "db/read", duration: "10m" };
+    const first = await requestAccess(h.deps, h.ci, input, keyed);
+    if (first.outcome !== "issued") throw new Error("not issued");
+    const again = await requestAccess(h.deps, h.ci, input, keyed);
+    expect(again).toMatchObject({
+      outcome: "replayed",
+      request: { id: first.request.id },
+      grant: { id: first.grant.id },
+    });
+    expect("credential" in again).toBe(false);
+    expect((await rejection(requestAccess(h.deps, h.ci, { ...input, duration: "5m" }, keyed))).code).toBe(
+      "idempotency_key_reused",
+    );
+    // Scoped to the caller: another identity's same key is its own request.
+    const other = await requestAccess(h.deps, { ...h.ci, id: "other-ci" }, input, keyed);
+    expect(other.outcome === "issued" && other.grant.id).not.toBe(first.grant.id);
+    expect((await rejection(requestAccess(h.deps, h.ci, input, { ...meta, idempotencyKey: "has space" }))).code).toBe(
+      "invalid_request",
+    );
+  });
+
+  it("of concurrent requests with one Idempotency-Key exactly one makes a grant; the rest answer it", async () => {
+    const keyed = { ...meta, idempotencyKey: "burst-1" };
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => requestAccess(h.deps, h.ci, { entitlement: "db/read" }, keyed)),
+    );
+    expect(results.filter((r) => r.outcome === "issued")).toHaveLength(1);
+    expect(await h.store.listGrants({ limit: 100 })).toHaveLength(1);
+    expect(h.target.accounts.size).toBe(1);
+    const grantIds = new Set(results.map((r) => (r.outcome === "denied" ? null : r.grant?.id)));
+    expect(grantIds.size).toBe(1);
+  });
+
   it("removes the access at expiry and reports it removed only once verified", async () => {
     const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
     if (result.outcome !== "issued") throw new Error("not issued");
@@ -180,16 +215,16 @@ describe("lifecycle", () => {
     if (result.outcome !== "issued") throw new Error("not issued");
     h.clock.advance(60_000);
     let passes = 0;
-    const realDue = h.store.dueGrants.bind(h.store);
+    const realClaim = h.store.claimDue.bind(h.store);
     const failing = new ExpiryScheduler(
       {
         ...h.deps,
         store: new Proxy(h.store, {
           get(target, prop) {
-            if (prop === "dueGrants") {
-              return (now: number, limit: number) => {
+            if (prop === "claimDue") {
+              return (request: Parameters<typeof realClaim>[0]) => {
                 passes++;
-                return realDue(now, limit);
+                return realClaim(request);
               };
             }
             if (prop === "apply") return async () => Promise.reject(new Error("disk full"));
@@ -244,6 +279,17 @@ describe("lifecycle", () => {
     expect(await restarted.recoverAfterRestart()).toEqual({ ended: 1, resumed: 0 });
     expect(await h.store.getGrant(stuck!.id)).toMatchObject({ state: "verified", endReason: "recovered" });
     expect(h.target.accounts.size).toBe(0);
+  });
+
+  it("on a shared store, a starting replica leaves another replica's grant in issuing alone", async () => {
+    h.target.hangIssue = true;
+    void requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
+    await new Promise((r) => setTimeout(r, 50));
+    const [inFlight] = await h.store.listGrants({ limit: 10 });
+    const starting = new ExpiryScheduler(h.deps, { batch: 100, concurrency: 4, pollIntervalMs: 1000 });
+    expect(await starting.recoverAfterRestart({ exclusive: false })).toEqual({ ended: 0, resumed: 0 });
+    expect(await starting.runOnce()).toBe(0);
+    expect(await h.store.getGrant(inFlight!.id)).toStrictEqual(inFlight);
   });
 
   it("a grant left issuing by a dead replica is removed once its claim lapses", async () => {

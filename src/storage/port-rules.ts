@@ -1,6 +1,6 @@
 // Rules every Store implementation applies the same way, so SQLite and PostgreSQL refuse the same inputs.
-import type { GrantState } from "../domain/types.js";
-import type { ChangeSet } from "./store.js";
+import type { AuditEvent, GrantState } from "../domain/types.js";
+import { type ChangeSet, StoreUnavailableError } from "./store.js";
 
 /** Every grant state, for reports that must show zeros (a gauge that drops to nothing must read 0, not vanish). */
 export const GRANT_STATES = [
@@ -43,4 +43,19 @@ export function validateChangeSet(changes: ChangeSet): void {
 export function checkLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
   return limit;
+}
+
+/** What every store's `apply` does first: refuse when closed or when the change set can never be right, else submit. */
+export function admitChangeSet(
+  closed: boolean,
+  changes: ChangeSet,
+  submit: (changes: ChangeSet) => Promise<readonly AuditEvent[]>,
+): Promise<readonly AuditEvent[]> {
+  if (closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
+  try {
+    validateChangeSet(changes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return submit(changes);
 }

@@ -28,17 +28,30 @@ export type Write =
     }
   | { readonly kind: "deleteState"; readonly namespace: string; readonly key: string }
   /**
-   * Takes `namespace/key` for the caller until `expiresAt`: fails the whole change set with ConflictError while
-   * another claim on it is live (no expiry, or an expiry after `now`); an expired claim is taken over. Atomic in the
-   * store, so it holds across every process that shares it (single-use workload tokens, one-shot operations).
+   * Takes `namespace/key` for the caller until `expiresAt` (null: for good): fails the whole change set with
+   * ConflictError while another claim on it is live (no expiry, or an expiry after `now`); an expired claim is taken
+   * over. Atomic in the store, so across replicas sharing it exactly one of several racing writers wins (single-use
+   * workload tokens, idempotency keys, leases).
    */
   | {
       readonly kind: "claimOnce";
       readonly namespace: string;
       readonly key: string;
       readonly value: unknown;
-      readonly expiresAt: Millis;
+      readonly expiresAt: Millis | null;
       readonly now: Millis;
+    }
+  /**
+   * Compare-and-set: replaces the entry only while it still holds `expected` (`null`: only while the key is absent);
+   * otherwise the whole change set fails with ConflictError. Values compare as their JSON text.
+   */
+  | {
+      readonly kind: "replaceState";
+      readonly namespace: string;
+      readonly key: string;
+      readonly value: unknown;
+      readonly expiresAt: Millis | null;
+      readonly expected: { readonly value: unknown } | null;
     };
 
 /**
@@ -90,6 +103,29 @@ export interface StoredState {
   readonly expiresAt: Millis | null;
 }
 
+/** What `claimDue` takes: grants due by `now`, at most `limit`, each leased for `leaseMs`. */
+export interface ClaimRequest {
+  readonly now: Millis;
+  readonly limit: number;
+  readonly leaseMs: number;
+}
+
+/** A named lease some replica holds until `expiresAt`; `token` grows each time the lease changes hands (fencing). */
+export interface LeaseRequest {
+  readonly name: string;
+  /** Who asks: one id per broker process. */
+  readonly holder: string;
+  readonly now: Millis;
+  readonly ttlMs: number;
+}
+
+export interface HeldLease {
+  readonly name: string;
+  readonly holder: string;
+  readonly expiresAt: Millis;
+  readonly token: number;
+}
+
 export interface Store {
   /** Creates or upgrades the schema. Safe to call on every start. */
   migrate(): Promise<void>;
@@ -101,6 +137,13 @@ export interface Store {
   listGrants(filter: GrantFilter): Promise<readonly Grant[]>;
   /** Grants whose `dueAt` has passed, earliest first, through the due index: cost does not grow with the number of live grants. */
   dueGrants(now: Millis, limit: number): Promise<readonly Grant[]>;
+  /**
+   * Claims due grants for this worker, earliest first: each returned grant has `dueAt = now + leaseMs` and its version
+   * moved up by one, both committed before it is returned. The version is the fencing token: every later write of the
+   * grant names it, so if the lease lapses and another replica claims the grant, this worker's next write fails with
+   * ConflictError. Rows another replica is claiming at the same moment are skipped, not waited for.
+   */
+  claimDue(request: ClaimRequest): Promise<readonly Grant[]>;
   /** The earliest `dueAt` of any grant, or null when nothing is scheduled. */
   nextDueAt(): Promise<Millis | null>;
   grantsInStates(states: readonly GrantState[], limit: number): Promise<readonly Grant[]>;
@@ -130,6 +173,14 @@ export interface Store {
   listState(namespace: string): Promise<readonly StoredState[]>;
   /** Deletes expired connector state; returns how many rows went. */
   purgeExpiredState(now: Millis): Promise<number>;
+
+  /**
+   * Takes or renews the lease `name` for `holder` when it is free, expired at `now`, or already the holder's; returns
+   * it, or null while someone else holds it. Coordination only (one maintenance pass at a time): not audited.
+   */
+  acquireLease(request: LeaseRequest): Promise<HeldLease | null>;
+  /** Gives the lease up early, if `holder` still holds it. */
+  releaseLease(name: string, holder: string): Promise<void>;
 
   /** True when the store answers; for readiness. */
   ping(): Promise<boolean>;

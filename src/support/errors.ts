@@ -16,6 +16,7 @@ export const ERROR_CATALOGUE = {
   invalid_state: { status: 409, title: "Not possible in the current state" },
   max_duration_reached: { status: 409, title: "The grant is already at its maximum duration" },
   payload_too_large: { status: 413, title: "The request body is too large" },
+  idempotency_key_reused: { status: 422, title: "The Idempotency-Key names a different request" },
   unsupported_media_type: { status: 415, title: "The content type is not supported" },
   internal: { status: 500, title: "Internal error" },
   downstream_unavailable: { status: 502, title: "The target system could not complete the operation" },

@@ -12,7 +12,8 @@ import { testConfigDocument } from "./broker.js";
 
 const REPO_ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const CLI = join(REPO_ROOT, "bin", "ephemera.js");
-const READY_TIMEOUT_MS = 10_000;
+// Generous: a loaded 2-core machine has taken 7 s to start a broker; this bounds a hang, it measures nothing.
+const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -38,7 +39,7 @@ export interface ProcessBroker {
   readonly running: boolean;
   /** Recent stdout and stderr of all children (bounded), for failure messages. */
   output(): string;
-  /** Spawns the broker and waits for GET /readyz 200 (≤ 10 s); rejects with the child's output if it exits first. */
+  /** Spawns the broker and waits for GET /readyz 200 (≤ 30 s by default); rejects with the child's output if it exits first. */
   start(): Promise<void>;
   /** SIGKILL: no cleanup, no flush beyond what the store already committed. */
   kill9(): Promise<void>;
@@ -72,20 +73,33 @@ process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
-export async function createProcessBroker(): Promise<ProcessBroker> {
+export type BrokerKeys = Record<"ci" | "other" | "admin", ReturnType<typeof generateApiKey>>;
+
+export interface ProcessBrokerOptions {
+  /** API keys to configure (replicas of one deployment share them); fresh ones by default. */
+  readonly keys?: BrokerKeys;
+  /** Changes to the config document (a shared store, more targets, other lifecycle settings). */
+  readonly configure?: (document: Record<string, unknown>) => Record<string, unknown>;
+  /** How long `start` waits for /readyz 200. Default 10 s. */
+  readonly readyTimeoutMs?: number;
+}
+
+export async function createProcessBroker(options: ProcessBrokerOptions = {}): Promise<ProcessBroker> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-proc-"));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "ephemera.yaml");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const keys = { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };
-  const document = {
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  const keys = options.keys ?? { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };
+  const base: Record<string, unknown> = {
     ...testConfigDocument(dataDir, keys),
     server: { listen: `127.0.0.1:${port}`, publicUrl: url },
     logging: { level: "warn" },
     lifecycle: { pollInterval: "1s", retryInitial: "1s" },
   };
-  buildConfig(document, configPath); // fail here, with the schema's message, rather than in the child
+  const document = options.configure ? options.configure(base) : base;
+  buildConfig(document, configPath, process.env); // fail here, with the schema's message, rather than in the child
   writeFileSync(configPath, stringify(document), { mode: 0o600 });
 
   const lifetimes: Lifetime[] = [];
@@ -100,14 +114,15 @@ export async function createProcessBroker(): Promise<ProcessBroker> {
   };
 
   async function ready(lifetime: Lifetime): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + readyTimeoutMs;
+    let last = "no answer";
     while (Date.now() < deadline) {
       if (lifetime.exit !== null) {
         throw new Error(`the broker exited during start (${JSON.stringify(lifetime.exit)}):\n${output}`);
       }
       try {
         const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
-        await response.arrayBuffer();
+        last = `${response.status} ${await response.text()}`;
         if (response.status === 200) {
           lifetime.readyAt = Date.now();
           return;
@@ -117,7 +132,7 @@ export async function createProcessBroker(): Promise<ProcessBroker> {
       }
       await sleep(25);
     }
-    throw new Error(`the broker was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`);
+    throw new Error(`the broker was not ready within ${readyTimeoutMs} ms (last /readyz: ${last}):\n${output}`);
   }
 
   async function start(): Promise<void> {

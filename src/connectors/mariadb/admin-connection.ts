@@ -1,10 +1,11 @@
 // The broker's admin connection to one MariaDB target: a small pool opened on first use with the current admin secret,
 // every statement bounded by a timeout, driver errors rethrown without statement text, and crash-safe rotation steps.
 import { createPool, type Pool } from "mysql2/promise";
+import { type Secret, sameSecret } from "../../support/secret.js";
 import type { AdminSecret, RotationSteps } from "../support/admin-secret.js";
 import { attemptLogin, closeLogin, type Endpoint, openLogin } from "./login.js";
 import type { MariadbTargetSettings } from "./settings.js";
-import { errnoOf, nativePasswordHash, statementError } from "./sql.js";
+import { ER_ACCESS_DENIED_ERROR, errnoOf, nativePasswordHash, statementError } from "./sql.js";
 
 export interface RunOptions {
   /** Bound parameters (`?`). */
@@ -18,6 +19,8 @@ export interface RunOptions {
 export class AdminConnection {
   readonly endpoint: Endpoint;
   #pool: Promise<Pool> | null = null;
+  /** The secret the pool logs in with: mysql2 takes a fixed password, so a rotation elsewhere means a new pool. */
+  #poolSecret: Secret<string> | null = null;
   #closed = false;
 
   constructor(
@@ -58,16 +61,31 @@ export class AdminConnection {
 
   /** Runs one statement on the pool; resolves the rows (or the OK packet) as `T`. */
   async run<T>(step: string, sql: string, options: RunOptions = {}): Promise<T> {
-    const pool = await this.#open();
-    try {
-      const values = options.values ? [...options.values] : [];
-      const [result] = await pool.query({ sql, values, timeout: this.settings.statementTimeoutMs });
-      return result as T;
-    } catch (error) {
-      const errno = errnoOf(error);
-      if (errno !== undefined && options.ignore?.includes(errno)) return null as T;
-      throw statementError(this.targetId, step, error, options.carriesSecret ?? false);
+    for (let attempt = 1; ; attempt++) {
+      const pool = await this.#open();
+      try {
+        const values = options.values ? [...options.values] : [];
+        const [result] = await pool.query({ sql, values, timeout: this.settings.statementTimeoutMs });
+        return result as T;
+      } catch (error) {
+        const errno = errnoOf(error);
+        if (errno !== undefined && options.ignore?.includes(errno)) return null as T;
+        // Another broker replica rotated the admin password: the connections this pool opens now are refused.
+        // Rebuild it with the secret the store holds now and try once more.
+        if (errno === ER_ACCESS_DENIED_ERROR && attempt === 1 && (await this.#rotatedElsewhere())) {
+          await this.rebuild();
+          continue;
+        }
+        throw statementError(this.targetId, step, error, options.carriesSecret ?? false);
+      }
     }
+  }
+
+  async #rotatedElsewhere(): Promise<boolean> {
+    const used = this.#poolSecret;
+    if (used === null) return false;
+    const stored = await this.secret.current().catch(() => null);
+    return stored !== null && !sameSecret(stored.reveal(), used.reveal());
   }
 
   /** Ends the pool so the next statement logs in again with the secret AdminSecret holds now (after a rotation). */
@@ -98,6 +116,7 @@ export class AdminConnection {
   async #createPool(): Promise<Pool> {
     // settle() finishes a rotation a crash interrupted before the broker logs in, else it returns the current secret.
     const secret = await this.secret.settle(this.rotationSteps);
+    this.#poolSecret = secret;
     const pool = createPool({
       host: this.settings.host,
       port: this.settings.port,

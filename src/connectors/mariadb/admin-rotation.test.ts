@@ -129,6 +129,20 @@ describe.skipIf(!up)("mariadb admin secret rotation", () => {
     await issueAndRemove(restarted);
   });
 
+  it("after another replica rotated, this replica's new connections log in with the new password, no restart", async () => {
+    const other = f.connectorWith({});
+    await issueAndRemove(other); // its pool is open, logged in with the password of the moment
+    expect((await f.connector.rotateAdminSecret()).rotated).toBe(true);
+    // Its open sessions survive the password change; end them, so it must log in again.
+    const [sessions] = await root.query<import("mysql2").RowDataPacket[]>(
+      "SELECT id FROM information_schema.processlist WHERE user = ?",
+      [admin.user],
+    );
+    for (const s of sessions) await root.query(`KILL ${Number(s.id)}`).catch(() => undefined);
+    await issueAndRemove(other);
+    await other.close();
+  });
+
   it("a wrong admin password fails issue with a code, never the password, and healthy says false", async () => {
     const wrong = f.connectorWith({ password: "not-the-password-123456" }, connectorContext());
     expect(await wrong.healthy()).toBe(false);

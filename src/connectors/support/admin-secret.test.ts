@@ -115,4 +115,56 @@ describe("AdminSecret", () => {
     other.valid.clear(); // someone reset the password behind the broker's back
     await expect(keeper(store, sealer).settle(other.steps())).rejects.toThrow(/neither the current nor the pending/);
   });
+
+  it("two replicas rotating the same target: one rotates, the other is refused, both then log in", async () => {
+    const target = new Target(false);
+    const store = new MemoryStore();
+    const sealer = new Sealer(randomBytes(32));
+    const [a, b] = [keeper(store, sealer), keeper(store, sealer)];
+    const results = await Promise.allSettled([a.rotate(target.steps()), b.rotate(target.steps())]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(String((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason)).toMatch(
+      /another broker replica/,
+    );
+    const [sa, sb] = [(await a.current()).reveal(), (await b.current()).reveal()];
+    expect(sa).toBe(sb);
+    expect([...target.valid]).toEqual([sa]);
+  });
+
+  it("a replica settling while another rotates never writes back a secret the target no longer takes", async () => {
+    const target = new Target(false);
+    const store = new MemoryStore();
+    const sealer = new Sealer(randomBytes(32));
+    const [a, b] = [keeper(store, sealer), keeper(store, sealer)];
+    // b settles at the worst moment: a has recorded its pending secret, the target has not changed yet, and a then
+    // finishes while b is still deciding. Without compare-and-set b's "old secret stays" would undo a's rotation.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const steps = target.steps();
+    const slow: RotationSteps = {
+      ...steps,
+      apply: async (next, current) => {
+        await gate;
+        await steps.apply(next, current);
+      },
+    };
+    const rotating = a.rotate(slow);
+    await new Promise((r) => setTimeout(r, 10));
+    const bSteps: RotationSteps = {
+      works: async (secret) => {
+        const ok = await steps.works(secret);
+        release();
+        await rotating.catch(() => undefined);
+        return ok;
+      },
+      apply: steps.apply,
+    };
+    const settled = await b.settle(bSteps);
+    await rotating;
+    const current = (await a.current()).reveal();
+    expect(target.valid.has(current)).toBe(true);
+    expect(target.valid.has(settled.reveal())).toBe(true);
+  });
 });

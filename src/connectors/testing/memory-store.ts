@@ -1,7 +1,15 @@
 // An in-memory Store fake for connector tests: connector state and the audit rule only; grant and request reads are not needed here.
 import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
 import type { AuditEvent, Millis } from "../../domain/types.js";
-import type { ChangeSet, Store, StoredState } from "../../storage/store.js";
+import {
+  type ChangeSet,
+  ConflictError,
+  type HeldLease,
+  type LeaseRequest,
+  type Store,
+  type StoredState,
+  type Write,
+} from "../../storage/store.js";
 
 function notInFake(method: string): never {
   throw new Error(`MemoryStore.${method} is not implemented: connector tests only use connector state`);
@@ -32,8 +40,10 @@ export class MemoryStore implements Store {
       this.failNextApply = false;
       throw new Error("store unavailable (injected failure)");
     }
+    // Checked before anything is written, so a refused change set leaves nothing behind, as in a real store.
+    for (const write of changes.writes) this.#check(write);
     for (const write of changes.writes) {
-      if (write.kind === "putState") {
+      if (write.kind === "putState" || write.kind === "claimOnce" || write.kind === "replaceState") {
         const space = this.#state.get(write.namespace) ?? new Map<string, StoredState>();
         space.set(write.key, { key: write.key, value: viaJson(write.value), expiresAt: write.expiresAt });
         this.#state.set(write.namespace, space);
@@ -53,6 +63,42 @@ export class MemoryStore implements Store {
       events.push(event);
     }
     return events;
+  }
+
+  #check(write: Write): void {
+    if (write.kind !== "claimOnce" && write.kind !== "replaceState") return;
+    const row = this.#state.get(write.namespace)?.get(write.key);
+    if (write.kind === "claimOnce" && row && (row.expiresAt === null || row.expiresAt > write.now)) {
+      throw new ConflictError(`state ${write.namespace}/${write.key} is already present and unexpired`);
+    }
+    if (write.kind === "replaceState") {
+      const same =
+        write.expected === null
+          ? row === undefined
+          : row !== undefined && JSON.stringify(row.value) === JSON.stringify(write.expected.value);
+      if (!same) throw new ConflictError(`state ${write.namespace}/${write.key} is no longer what the writer read`);
+    }
+  }
+
+  readonly #leases = new Map<string, HeldLease>();
+
+  async acquireLease(request: LeaseRequest): Promise<HeldLease | null> {
+    const held = this.#leases.get(request.name);
+    if (held && held.holder !== request.holder && held.expiresAt > request.now) return null;
+    const sameHands = held !== undefined && held.holder === request.holder && held.expiresAt > request.now;
+    const lease: HeldLease = {
+      name: request.name,
+      holder: request.holder,
+      expiresAt: request.now + request.ttlMs,
+      token: held === undefined ? 1 : sameHands ? held.token : held.token + 1,
+    };
+    this.#leases.set(request.name, lease);
+    return lease;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    const held = this.#leases.get(name);
+    if (held?.holder === holder) this.#leases.set(name, { ...held, expiresAt: 0 });
   }
 
   async getState(namespace: string, key: string): Promise<StoredState | null> {
@@ -103,6 +149,9 @@ export class MemoryStore implements Store {
   }
   dueGrants(): never {
     return notInFake("dueGrants");
+  }
+  claimDue(): never {
+    return notInFake("claimDue");
   }
   nextDueAt(): never {
     return notInFake("nextDueAt");

@@ -35,6 +35,12 @@ export interface StoredKey {
    */
   readonly sealedPrivateKey: string | null;
   readonly createdAt: Millis;
+  /**
+   * When it starts signing. The first key signs at once; a rotation on a store shared by replicas publishes the new
+   * key this long before it signs, so every replica's JWKS holds it before any token names it.
+   */
+  readonly activatesAt: Millis;
+  /** When it stops signing (it keeps verifying until `publishedUntil`); null while it has no successor. */
   readonly retiredAt: Millis | null;
 }
 
@@ -50,6 +56,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export async function generateSigningKey(
   sealer: Sealer,
   now: Millis,
+  activatesAt: Millis = now,
 ): Promise<{ record: StoredKey; privateKey: KeyObject }> {
   const pair = await generateKeyPair(TOKEN_ALG, { crv: "Ed25519", extractable: true });
   const privateJwk = await exportJWK(pair.privateKey);
@@ -60,6 +67,7 @@ export async function generateSigningKey(
     publicJwk,
     sealedPrivateKey: sealer.seal(JSON.stringify(privateJwk), sealContext(kid)),
     createdAt: now,
+    activatesAt,
     retiredAt: null,
   };
   return { record, privateKey: signingKeyOf(privateJwk) };
@@ -77,6 +85,8 @@ export function parseStoredKey(key: string, value: unknown): StoredKey {
   const where = `${KEY_NAMESPACE}/${key}`;
   if (!isRecord(value)) throw new Error(`${where}: stored key is not an object`);
   const { kid, publicJwk, sealedPrivateKey, createdAt, retiredAt } = value;
+  // Keys stored before delayed activation existed signed from their creation.
+  const activatesAt = value.activatesAt ?? createdAt;
   if (kid !== key) throw new Error(`${where}: stored kid does not match its key`);
   if (!isRecord(publicJwk) || "d" in publicJwk) throw new Error(`${where}: publicJwk is not a public JWK`);
   if (sealedPrivateKey !== null && typeof sealedPrivateKey !== "string") {
@@ -85,7 +95,8 @@ export function parseStoredKey(key: string, value: unknown): StoredKey {
   if (typeof createdAt !== "number") throw new Error(`${where}: createdAt must be a number`);
   if (retiredAt !== null && typeof retiredAt !== "number")
     throw new Error(`${where}: retiredAt must be a number or null`);
-  return { kid, publicJwk: toPublicJwk(publicJwk as JWK), sealedPrivateKey, createdAt, retiredAt };
+  if (typeof activatesAt !== "number") throw new Error(`${where}: activatesAt must be a number`);
+  return { kid, publicJwk: toPublicJwk(publicJwk as JWK), sealedPrivateKey, createdAt, activatesAt, retiredAt };
 }
 
 /** Opens the sealed private half; the sealer binds it to its kid, so a row copied under another kid will not open. */
@@ -122,14 +133,37 @@ export function toPublishedJwk(record: StoredKey): PublishedJwk {
   return { ...record.publicJwk, kid: record.kid, alg: TOKEN_ALG, use: "sig" };
 }
 
-/** The key to sign with: the newest unretired one (two replicas racing a rotation may both leave one; the newest wins). */
-export function pickCurrent(records: Iterable<StoredKey>): StoredKey | null {
+/** True once the key no longer signs. */
+export function isRetired(record: StoredKey, now: Millis): boolean {
+  return record.retiredAt !== null && record.retiredAt <= now;
+}
+
+/**
+ * The key to sign with at `now`: the newest active one, by activation then creation time (two replicas racing a
+ * rotation could each leave one; every replica then picks the same).
+ */
+export function pickCurrent(records: Iterable<StoredKey>, now: Millis): StoredKey | null {
   let current: StoredKey | null = null;
   for (const r of records) {
-    if (r.retiredAt !== null) continue;
-    if (!current || r.createdAt > current.createdAt || (r.createdAt === current.createdAt && r.kid > current.kid)) {
+    if (isRetired(r, now) || r.activatesAt > now) continue;
+    if (
+      !current ||
+      r.activatesAt > current.activatesAt ||
+      (r.activatesAt === current.activatesAt &&
+        (r.createdAt > current.createdAt || (r.createdAt === current.createdAt && r.kid > current.kid)))
+    ) {
       current = r;
     }
   }
   return current;
+}
+
+/** The next time the current key changes by the clock alone (an activation or a retirement), or Infinity. */
+export function nextKeyChange(records: Iterable<StoredKey>, now: Millis): Millis {
+  let next = Number.POSITIVE_INFINITY;
+  for (const r of records) {
+    if (r.activatesAt > now) next = Math.min(next, r.activatesAt);
+    if (r.retiredAt !== null && r.retiredAt > now) next = Math.min(next, r.retiredAt);
+  }
+  return next;
 }

@@ -1,8 +1,10 @@
 // The token authority: key rotation and publication, restart, sealing at rest, refusal of forged tokens, introspection.
 import type { KeyObject } from "node:crypto";
-import { createPrivateKey, generateKeyPairSync, sign as signBytes } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign as signBytes } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../support/clock.js";
+import { Sealer } from "../../support/sealer.js";
 import { MemoryStore } from "../testing/memory-store.js";
 import type { TokenFixture } from "../testing/token-fixture.js";
 import {
@@ -131,6 +133,61 @@ describe("token authority keys", () => {
     await other.authority.rotate("test");
     const token = await other.authority.sign(INPUT, f.clock.now() + 60_000);
     expect((await f.authority.verify(token.token)).jti).toBe("grt_x");
+  });
+
+  /** An authority on a shared store, as another replica would build it; not initialised. */
+  function replica(f: { store: TokenFixture["store"]; clock: TokenFixture["clock"]; sealer: TokenFixture["sealer"] }) {
+    return new TokenAuthority({
+      issuer: ISSUER,
+      store: f.store,
+      sealer: f.sealer,
+      clock: f.clock,
+      rotationIntervalSeconds: ROTATION_SECONDS,
+      maxTokenLifetimeSeconds: MAX_LIFETIME_SECONDS,
+      leewaySeconds: LEEWAY_SECONDS,
+      publishAheadSeconds: 20,
+    });
+  }
+
+  it("replicas starting together on an empty store make one key between them", async () => {
+    const store = new MemoryStore();
+    const shared = { store, clock: new ManualClock(), sealer: new Sealer(randomBytes(32)) };
+    const replicas = [replica(shared), replica(shared), replica(shared)];
+    await Promise.all(replicas.map((r) => r.init()));
+    expect(new Set(replicas.map((r) => r.currentKid())).size).toBe(1);
+    expect(store.auditEvents.filter((e) => e.code === "token.key_created")).toHaveLength(1);
+  });
+
+  it("with replicas, a rotated key is published ahead, every replica switches at its activation, and only one rotates", async () => {
+    const store = new MemoryStore();
+    const shared = { store, clock: new ManualClock(), sealer: new Sealer(randomBytes(32)) };
+    const [a, b] = [replica(shared), replica(shared)];
+    await a.init();
+    await b.init();
+    const k1 = a.currentKid();
+    shared.clock.advance(ROTATION_SECONDS * 1000);
+    expect(await Promise.all([a.rotateIfDue(), b.rotateIfDue()])).toContain(true);
+    expect(store.auditEvents.filter((e) => e.code === "token.key_created")).toHaveLength(2);
+    await b.refresh();
+    const k2 = a.jwks().keys.find((k) => k.kid !== k1)!.kid;
+    // Published on both replicas, signing on neither yet.
+    for (const r of [a, b]) {
+      expect(
+        r
+          .jwks()
+          .keys.map((k) => k.kid)
+          .sort(),
+      ).toEqual([k1, k2].sort());
+      expect(r.currentKid()).toBe(k1);
+    }
+    shared.clock.advance(20_000);
+    // At activation both sign with the new key, without reloading anything.
+    expect([a.currentKid(), b.currentKid()]).toEqual([k2, k2]);
+    expect((await b.verify((await a.sign(INPUT, shared.clock.now() + 60_000)).token)).jti).toBe("grt_x");
+    // The next pass destroys the retired key's private half, once, and audits the retirement.
+    await Promise.all([a.rotateIfDue(), b.rotateIfDue()]);
+    expect((await store.getState("token.keys", k1))?.value).toMatchObject({ sealedPrivateKey: null });
+    expect(store.auditEvents.filter((e) => e.code === "token.key_retired").map((e) => e.data.kid)).toEqual([k1]);
   });
 
   it("never stores a private key in plaintext", async () => {

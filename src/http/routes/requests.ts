@@ -55,10 +55,22 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       schema: {
         summary: "Ask for an entitlement for one task",
         description:
-          "201 with the grant and the credential when policy auto-approves; 403 when policy denies. The credential is shown once. A workload token obtains one decision: a second request with it is 401 token_replayed. An optional `DPoP` header (RFC 9449 proof for this URL) binds the credential to the caller's key.",
+          "201 with the grant and the credential when policy auto-approves; 403 when policy denies. The credential is " +
+          "shown once. A workload token obtains one decision: a second request with it is 401 token_replayed. An " +
+          "optional `DPoP` header (RFC 9449 proof for this URL) binds the credential to the caller's key. With an " +
+          "`Idempotency-Key` header (1–255 printable characters, scoped to the caller, kept 24 h) a retry with the " +
+          "same key and body answers 200 with the first request and its grant as they are now and `credential: null` " +
+          "(the broker never stores a credential), on any replica; exactly one grant is made however many retries " +
+          "race. The same key with another body is refused with 422.",
         tags: ["requests"],
         body: CreateRequestBody,
+        headers: Type.Object({ "idempotency-key": Type.Optional(Type.String()) }),
         response: {
+          200: Type.Object({
+            request: RequestSchema,
+            grant: Type.Union([GrantSchema, Type.Null()]),
+            credential: Type.Null(),
+          }),
           201: Type.Object({ request: RequestSchema, grant: GrantSchema, credential: CredentialSchema }),
           "4xx": ProblemSchema,
           "5xx": ProblemSchema,
@@ -67,12 +79,24 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const meta: RequestMeta = { ...requestMeta(request), proof: await proofOf(request.headers.dpop, caller) };
+      const meta: RequestMeta = {
+        ...requestMeta(request),
+        proof: await proofOf(request.headers.dpop, caller),
+        idempotencyKey: request.headers["idempotency-key"],
+      };
       const result = await requestAccess(deps, caller, request.body, meta);
       if (result.outcome === "denied") {
         throw new EphemeraError("denied", result.request.decision?.reason ?? "denied by policy", {
           extensions: { requestId: result.request.id },
         });
+      }
+      if (result.outcome === "replayed") {
+        reply.code(200).header("cache-control", "no-store").header("idempotent-replayed", "true");
+        return {
+          request: presentRequest(result.request),
+          grant: result.grant ? presentGrant(result.grant) : null,
+          credential: null,
+        };
       }
       services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");

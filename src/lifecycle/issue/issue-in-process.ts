@@ -21,7 +21,7 @@ export async function issueInProcess(
   entitlement: EntitlementSpec,
   connector: Connector,
   opening: readonly AuditDraft[],
-  /** Writes that commit with the outcome, whichever it is (single-use claims of the presented credentials). */
+  /** Writes that commit with the outcome, whichever it is (single-use claims, the Idempotency-Key record). */
   alongside: readonly Write[] = [],
   binding: CredentialBinding | null = null,
 ): Promise<IssuedGrant> {

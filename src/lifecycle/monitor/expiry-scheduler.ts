@@ -30,12 +30,19 @@ export class ExpiryScheduler {
   ) {}
 
   /**
-   * Ends every grant left `issuing` by a previous process (its credential may exist but was never handed out) and
-   * takes over removals it left half-done. Only for a store that no other broker process uses at the same time.
+   * Whatever a previous process left mid-flight. On a store no other broker process uses (`exclusive`, SQLite), every
+   * grant left `issuing` is ended at once (its credential may exist but was never handed out) and removals left
+   * half-done are taken over. On a store shared by replicas nothing is touched here: a grant in `issuing` or
+   * `revoking` may be another live replica's work in flight, so it is taken over only once its claim lapses, by
+   * whichever replica claims it first.
    */
-  async recoverAfterRestart(): Promise<{ ended: number; resumed: number }> {
+  async recoverAfterRestart(options: { exclusive: boolean } = { exclusive: true }): Promise<{
+    ended: number;
+    resumed: number;
+  }> {
     let ended = 0;
     let resumed = 0;
+    if (!options.exclusive) return { ended, resumed };
     for (;;) {
       const grants = await this.deps.store.grantsInStates(["issuing", "revoking", "revoked"], this.options.batch);
       const todo = grants.filter((g) => !this.#inFlight.has(g.id));
@@ -71,19 +78,25 @@ export class ExpiryScheduler {
     this.#schedule(Math.max(0, dueAt - this.deps.clock.now()));
   }
 
-  /** Processes every grant due now; returns how many were taken. Tests call it after moving the clock. */
+  /**
+   * Claims every grant due now and processes it; returns how many were taken. Tests call it after moving the clock.
+   * A claim leases the grant to this process for `removalClaimMs` (and moves its version: the fencing token), so
+   * replicas sharing the store split due work instead of racing for it; a grant this process fails to finish is due
+   * again when the lease lapses, for whichever replica claims it then.
+   */
   async runOnce(): Promise<number> {
     let taken = 0;
-    // A grant whose processing failed outright stays due; it waits for the next pass instead of spinning this one.
-    const seen = new Set<string>();
     for (;;) {
-      const due = await this.deps.store.dueGrants(this.deps.clock.now(), this.options.batch);
-      const todo = due.filter((g) => !this.#inFlight.has(g.id) && !seen.has(g.id));
-      if (todo.length === 0) return taken;
-      for (const grant of todo) seen.add(grant.id);
+      const claimed = await this.deps.store.claimDue({
+        now: this.deps.clock.now(),
+        limit: this.options.batch,
+        leaseMs: this.deps.settings.removalClaimMs,
+      });
+      // A grant already in flight here (its lease lapsed while a slow removal ran) stays with that removal.
+      const todo = claimed.filter((g) => !this.#inFlight.has(g.id));
       taken += todo.length;
       await this.#forEachLimited(todo, (grant) => this.#process(grant));
-      if (due.length < this.options.batch) return taken;
+      if (claimed.length < this.options.batch) return taken;
     }
   }
 

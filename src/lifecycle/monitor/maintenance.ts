@@ -12,7 +12,15 @@ export interface MaintenanceOptions {
   readonly reconcileIntervalMs: number;
   /** Target id → rotation interval in seconds, for targets with `adminRotation` set. */
   readonly rotations: ReadonlyMap<string, number>;
+  /**
+   * This process among the replicas sharing the store. Scheduled passes run only while it holds the store's
+   * `maintenance` lease, so one replica at a time reconciles and rotates; another takes over when the holder stops
+   * renewing it. Passes an operator asks for (`ephemera discover`, `ephemera rotate`) run where they are asked.
+   */
+  readonly replicaId?: string;
 }
+
+const LEASE = "maintenance";
 
 export class Maintenance {
   #timer: NodeJS.Timeout | null = null;
@@ -57,8 +65,10 @@ export class Maintenance {
     const tick = () => {
       this.#timer = setTimeout(async () => {
         try {
-          if (interval > 0) await this.reconcile();
-          await this.rotateDue();
+          if (await this.#holdsLease(period)) {
+            if (interval > 0) await this.reconcile();
+            await this.rotateDue();
+          }
         } catch (error) {
           this.deps.logger.warn({ err: describeError(error) }, "maintenance pass failed");
         }
@@ -73,6 +83,22 @@ export class Maintenance {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running?.catch(() => {});
+    if (this.options.replicaId !== undefined) {
+      await this.deps.store.releaseLease(LEASE, this.options.replicaId).catch(() => undefined);
+    }
+  }
+
+  /** Takes or renews the lease for a little over two periods: the holder renews it every pass while it lives. */
+  async #holdsLease(periodMs: number): Promise<boolean> {
+    const holder = this.options.replicaId;
+    if (holder === undefined) return true;
+    const lease = await this.deps.store.acquireLease({
+      name: LEASE,
+      holder,
+      now: this.deps.clock.now(),
+      ttlMs: periodMs * 2 + 5_000,
+    });
+    return lease !== null;
   }
 
   async #exclusive<T>(run: () => Promise<T>): Promise<T> {

@@ -126,6 +126,24 @@ describe("reconciliation and discovery", () => {
     expect((await h.store.listAudit(0, 1000)).filter((e) => e.code === "reconcile.completed").length).toBe(runs);
   });
 
+  it("with replicas on one store, one maintenance timer at a time holds the lease and runs; the other stays idle", async () => {
+    const passes = { a: 0, b: 0 };
+    const replicas = (["a", "b"] as const).map(
+      (id) =>
+        new Maintenance(
+          h.deps,
+          connectors,
+          { reconcileIntervalMs: 20, rotations: new Map(), replicaId: id },
+          { reconciled: () => void passes[id]++ },
+        ),
+    );
+    for (const m of replicas) m.start();
+    for (let i = 0; i < 100 && passes.a + passes.b < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const m of replicas) await m.stop();
+    expect(passes.a + passes.b).toBeGreaterThanOrEqual(4);
+    expect(Math.min(passes.a, passes.b)).toBe(0);
+  });
+
   it("a failed rotation is audited as a failure and reported as a downstream error", async () => {
     h.target.rotateAdminSecret = async () => {
       throw new Error("connect ECONNREFUSED");

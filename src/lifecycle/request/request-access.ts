@@ -3,6 +3,8 @@ import type { IssuedCredential } from "../../connectors/connector.js";
 import { parseDuration } from "../../domain/duration.js";
 import { openGrant } from "../../domain/transitions.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
+import { ConflictError } from "../../storage/store.js";
+import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
@@ -11,6 +13,7 @@ import { issueGrant } from "../issue/issue-grant.js";
 import { issueInProcess } from "../issue/issue-in-process.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
+import { type Idempotency, idempotencyOf, recordedRequest, recordRequest } from "./idempotency.js";
 import { commitClaimed, singleUseClaims } from "./single-use.js";
 
 export interface AccessRequestInput {
@@ -32,7 +35,12 @@ export type AccessRequestResult =
       readonly grant: Grant;
       readonly credential: IssuedCredential;
     }
-  | { readonly outcome: "denied"; readonly request: AccessRequest };
+  | { readonly outcome: "denied"; readonly request: AccessRequest }
+  /**
+   * The Idempotency-Key named an earlier request: its request and grant as they are now. The credential is not
+   * stored anywhere, so it is not shown again.
+   */
+  | { readonly outcome: "replayed"; readonly request: AccessRequest; readonly grant: Grant | null };
 
 /** Short, printable echo of caller input for audit records: never more than 128 characters. */
 function echo(value: unknown): string {
@@ -44,6 +52,46 @@ export async function requestAccess(
   caller: Identity,
   input: AccessRequestInput,
   meta: RequestMeta,
+): Promise<AccessRequestResult> {
+  if (meta.idempotencyKey === undefined) return requestOnce(deps, caller, input, meta, null);
+  const idem = idempotencyOf(caller, meta.idempotencyKey, {
+    entitlement: input.entitlement,
+    duration: input.duration ?? null,
+    justification: input.justification ?? null,
+    ticket: input.ticket ?? null,
+    intent: input.intent ?? null,
+    breakGlass: input.breakGlass ?? false,
+  });
+  const earlier = await recordedRequest(deps, idem);
+  if (earlier !== null) return replay(deps, earlier);
+  try {
+    return await requestOnce(deps, caller, input, meta, idem);
+  } catch (error) {
+    // Another attempt with the same key (on this replica or another) committed first: answer what it made. When the
+    // caller's workload token came with it, that attempt took the token too, which reads as a replay: the same answer.
+    const sameAttempt =
+      error instanceof ConflictError || (error instanceof EphemeraError && error.code === "token_replayed");
+    if (!sameAttempt) throw error;
+    const winner = await recordedRequest(deps, idem);
+    if (winner === null) throw error;
+    return replay(deps, winner);
+  }
+}
+
+async function replay(deps: LifecycleDeps, requestId: string): Promise<AccessRequestResult> {
+  const request = await deps.store.getRequest(requestId);
+  if (!request) throw new EphemeraError("not_found", `request '${requestId}' named by the Idempotency-Key is gone`);
+  if (request.state === "denied") return { outcome: "denied", request };
+  const grant = request.grantId === null ? null : await deps.store.getGrant(request.grantId);
+  return { outcome: "replayed", request, grant };
+}
+
+async function requestOnce(
+  deps: LifecycleDeps,
+  caller: Identity,
+  input: AccessRequestInput,
+  meta: RequestMeta,
+  idem: Idempotency | null,
 ): Promise<AccessRequestResult> {
   const reject = async (
     errorCode: "unknown_entitlement" | "invalid_duration" | "duration_too_long" | "invalid_request",
@@ -142,7 +190,11 @@ export async function requestAccess(
   if (decision.outcome === "deny") {
     await commitClaimed(deps, caller, meta, claims, () =>
       commit(deps, {
-        writes: [{ kind: "insertRequest", request: base }, ...claims],
+        writes: [
+          { kind: "insertRequest", request: base },
+          ...claims,
+          ...(idem ? [recordRequest(idem, base.id, now)] : []),
+        ],
         audit: [draft("request.denied", now, actorOf(caller), { request: base }, decisionData, "denied")],
       }),
     );
@@ -160,6 +212,7 @@ export async function requestAccess(
   const maxSeconds = decision.maxDurationSeconds ?? entitlement.maxDurationSeconds;
   const grantId = newId("grt");
   const request: AccessRequest = { ...base, grantId };
+  const remember = idem ? [recordRequest(idem, request.id, now)] : [];
   const { handle, handleData } = connector.prepare({ grantId, identity: caller, entitlement });
   const grant = openGrant({
     id: grantId,
@@ -191,10 +244,12 @@ export async function requestAccess(
     ),
   ];
   const binding = meta.proof?.binding ?? null;
+  // The single-use claims and the Idempotency-Key record commit with the request, whatever its outcome.
+  const alongside = [...claims, ...remember];
   if (connector.issuesInProcess) {
     let issued: Awaited<ReturnType<typeof issueInProcess>> | undefined;
     await commitClaimed(deps, caller, meta, claims, async () => {
-      issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening, claims, binding);
+      issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening, alongside, binding);
     });
     if (!issued) throw new Error("issueInProcess returned nothing");
     return { outcome: "issued", ...issued };
@@ -203,7 +258,7 @@ export async function requestAccess(
   // single-use claim commits with them, so a replayed token never reaches the target.
   await commitClaimed(deps, caller, meta, claims, () =>
     commit(deps, {
-      writes: [{ kind: "insertRequest", request }, { kind: "insertGrant", grant }, ...claims],
+      writes: [{ kind: "insertRequest", request }, { kind: "insertGrant", grant }, ...alongside],
       audit: opening,
     }),
   );

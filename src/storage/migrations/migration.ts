@@ -19,3 +19,12 @@ export function assertOrdered(migrations: readonly Migration[]): void {
     last = m.version;
   }
 }
+
+/** The migrations still to apply, in order; throws when the database holds a version this broker does not know. */
+export function pendingMigrations(migrations: readonly Migration[], applied: ReadonlySet<number>): Migration[] {
+  const known = new Set(migrations.map((m) => m.version));
+  for (const version of applied) {
+    if (!known.has(version)) throw new Error(`database schema version ${version} is newer than this broker`);
+  }
+  return migrations.filter((m) => !applied.has(m.version));
+}

@@ -54,31 +54,54 @@ function applyWrite(s: Statements, write: Write): void {
       return;
     }
     case "putState":
-      s.putState.run({
-        namespace: write.namespace,
-        key: write.key,
-        value: toJson(write.value, `state ${write.namespace}/${write.key}`),
-        expires_at: write.expiresAt,
-      });
+      s.putState.run(stateParams(write));
       return;
     case "deleteState":
       s.deleteState.run(write.namespace, write.key);
       return;
     case "claimOnce": {
-      const claimed = s.claimOnce.run({
-        namespace: write.namespace,
-        key: write.key,
-        value: toJson(write.value, `claim ${write.namespace}/${write.key}`),
-        expires_at: write.expiresAt,
-        now: write.now,
-      });
-      if (claimed.changes === 0) throw new ConflictError(`${write.namespace}/${write.key} is already claimed`);
+      const row = stateParams(write);
+      if (s.insertStateOnce.run({ ...row, now: write.now }).changes === 0) throw present(write);
+      return;
+    }
+    case "replaceState": {
+      const row = stateParams(write);
+      const changed =
+        write.expected === null
+          ? s.insertStateIfAbsent.run(row).changes
+          : s.replaceStateIf.run({ ...row, expected: toJson(write.expected.value, "expected state") }).changes;
+      if (changed === 0) throw changedMeanwhile(write);
       return;
     }
   }
 }
 
-function stale(entity: string, id: string, expectedVersion: number): ConflictError {
+type StateWrite = Extract<Write, { kind: "putState" | "claimOnce" | "replaceState" }>;
+
+/** The bound parameters of a state row; shared by every state write and by the PostgreSQL store. */
+export function stateParams(write: StateWrite): {
+  namespace: string;
+  key: string;
+  value: string;
+  expires_at: number | null;
+} {
+  return {
+    namespace: write.namespace,
+    key: write.key,
+    value: toJson(write.value, `state ${write.namespace}/${write.key}`),
+    expires_at: write.expiresAt,
+  };
+}
+
+export function present(write: { namespace: string; key: string }): ConflictError {
+  return new ConflictError(`state ${write.namespace}/${write.key} is already present and unexpired`);
+}
+
+export function changedMeanwhile(write: { namespace: string; key: string }): ConflictError {
+  return new ConflictError(`state ${write.namespace}/${write.key} is no longer what the writer read`);
+}
+
+export function stale(entity: string, id: string, expectedVersion: number): ConflictError {
   return new ConflictError(`${entity} ${id} is no longer at version ${expectedVersion} (changed or missing)`);
 }
 

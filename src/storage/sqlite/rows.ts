@@ -15,7 +15,7 @@ import type {
   RequestState,
   Severity,
 } from "../../domain/types.js";
-import type { ApiKeyRecord, StoredState } from "../store.js";
+import type { ApiKeyRecord, HeldLease, StoredState } from "../store.js";
 
 export interface RequestRow {
   id: string;
@@ -103,6 +103,13 @@ export interface ApiKeyRow {
   hash: string;
   created_at: number;
   revoked_at: number | null;
+}
+
+export interface LeaseRow {
+  name: string;
+  holder: string;
+  expires_at: number;
+  token: number;
 }
 
 export interface StateRow {
@@ -309,4 +316,8 @@ export function rowToApiKey(row: ApiKeyRow): ApiKeyRecord {
 
 export function rowToState(row: StateRow): StoredState {
   return { key: row.key, value: JSON.parse(row.value) as unknown, expiresAt: row.expires_at };
+}
+
+export function rowToLease(row: LeaseRow): HeldLease {
+  return { name: row.name, holder: row.holder, expiresAt: row.expires_at, token: row.token };
 }

@@ -16,8 +16,10 @@ export interface BatchStats {
   largestBatch: number;
 }
 
-type Job = Pending<ChangeSet, readonly AuditEvent[]>;
-type Outcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: unknown };
+export type Job = Pending<ChangeSet, readonly AuditEvent[]>;
+/** What became of one change set of a batch: its chained events, or its own error. */
+export type BatchOutcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: unknown };
+type Outcome = BatchOutcome;
 
 /**
  * Runs the batch without awaiting between BEGIN and COMMIT, so no other code in this process can observe a
@@ -44,14 +46,22 @@ export function runBatch(db: Database.Database, s: Statements, batch: readonly J
     s.commit.run();
   } catch (error) {
     if (db.open && db.inTransaction) db.exec("ROLLBACK");
-    const failure = new StoreUnavailableError("the store could not commit: nothing in the batch was written", {
-      cause: error,
-    });
-    for (const job of batch) job.reject(failure);
+    failBatch(batch, error);
     return;
   }
+  settleBatch(outcomes, batch.length, stats);
+}
+
+/** Every caller of a batch that did not commit hears that the store is unavailable: nothing of it was written. */
+export function failBatch(batch: readonly Job[], cause: unknown): void {
+  const failure = new StoreUnavailableError("the store could not commit: nothing in the batch was written", { cause });
+  for (const job of batch) job.reject(failure);
+}
+
+/** After COMMIT: each caller hears its own outcome, and the counters move. Shared by every SQL store. */
+export function settleBatch(outcomes: readonly BatchOutcome[], size: number, stats: BatchStats): void {
   stats.commits += 1;
-  stats.largestBatch = Math.max(stats.largestBatch, batch.length);
+  stats.largestBatch = Math.max(stats.largestBatch, size);
   for (const outcome of outcomes) {
     if ("events" in outcome) {
       stats.changeSets += 1;

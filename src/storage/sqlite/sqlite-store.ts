@@ -4,14 +4,18 @@ import { dirname, resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
+import { pendingMigrations } from "../migrations/migration.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
-import { checkLimit, GRANT_STATES, validateChangeSet } from "../port-rules.js";
+import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
+  type ClaimRequest,
   type GrantFilter,
+  type HeldLease,
   type IdentityFilter,
   type IdentitySighting,
+  type LeaseRequest,
   type Store,
   type StoredState,
   StoreUnavailableError,
@@ -25,6 +29,7 @@ import {
   rowToEvent,
   rowToGrant,
   rowToIdentity,
+  rowToLease,
   rowToRequest,
   rowToState,
 } from "./rows.js";
@@ -91,15 +96,10 @@ export class SqliteStore implements Store {
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
     const upgrade = db.transaction(() => {
       const applied = new Set(db.prepare<[], number>("SELECT version FROM schema_migrations").pluck().all());
-      const known = new Set(sqliteMigrations.map((m) => m.version));
-      for (const version of applied) {
-        if (!known.has(version)) throw new Error(`database schema version ${version} is newer than this broker`);
-      }
       const record = db.prepare<[number, string]>(
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000)",
       );
-      for (const m of sqliteMigrations) {
-        if (applied.has(m.version)) continue;
+      for (const m of pendingMigrations(sqliteMigrations, applied)) {
         db.exec(m.up);
         record.run(m.version, m.name);
       }
@@ -112,13 +112,7 @@ export class SqliteStore implements Store {
   }
 
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
-    try {
-      validateChangeSet(changes);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#queue.submit(changes);
+    return admitChangeSet(this.#closed, changes, (admitted) => this.#queue.submit(admitted));
   }
 
   async getRequest(id: string): Promise<AccessRequest | null> {
@@ -163,6 +157,24 @@ export class SqliteStore implements Store {
 
   async dueGrants(now: Millis, limit: number): Promise<readonly Grant[]> {
     return this.#s.dueGrants.all({ now, limit: checkLimit(limit) }).map(rowToGrant);
+  }
+
+  async claimDue(request: ClaimRequest): Promise<readonly Grant[]> {
+    const limit = checkLimit(request.limit);
+    const db = this.#open();
+    const s = this.#s;
+    const claim = db.transaction(() => {
+      const dueAt = request.now + request.leaseMs;
+      const claimed: Grant[] = [];
+      for (const row of s.dueGrants.all({ now: request.now, limit })) {
+        if (s.claimGrant.run({ id: row.id, due_at: dueAt, version: row.version }).changes === 1) {
+          claimed.push({ ...rowToGrant(row), dueAt, version: row.version + 1 });
+        }
+      }
+      return claimed;
+    });
+    // IMMEDIATE: the write lock first, so a second process on the same file cannot claim the same rows meanwhile.
+    return claim.immediate();
   }
 
   async nextDueAt(): Promise<Millis | null> {
@@ -287,6 +299,20 @@ export class SqliteStore implements Store {
 
   async purgeExpiredState(now: Millis): Promise<number> {
     return this.#s.purgeState.run(now).changes;
+  }
+
+  async acquireLease(request: LeaseRequest): Promise<HeldLease | null> {
+    const row = this.#s.acquireLease.get({
+      name: request.name,
+      holder: request.holder,
+      expires_at: request.now + request.ttlMs,
+      now: request.now,
+    });
+    return row === undefined ? null : rowToLease(row);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.#s.releaseLease.run(name, holder);
   }
 
   async ping(): Promise<boolean> {

@@ -1,14 +1,14 @@
 // Every SQL statement the SQLite store runs, prepared once per connection; column lists come from the row types.
 import type Database from "better-sqlite3";
 import type { ApiKeyRecord } from "../store.js";
-import type { ApiKeyRow, AuditRow, GrantRow, IdentityRow, RequestRow, StateRow } from "./rows.js";
+import type { ApiKeyRow, AuditRow, GrantRow, IdentityRow, LeaseRow, RequestRow, StateRow } from "./rows.js";
 
 /** Column names of a row type; the record literal makes the compiler flag a missing or unknown column. */
-function columns<Row>(names: { [K in keyof Row]: true }): readonly string[] {
+export function columns<Row>(names: { [K in keyof Row]: true }): readonly string[] {
   return Object.keys(names);
 }
 
-const REQUEST_COLUMNS = columns<RequestRow>({
+export const REQUEST_COLUMNS = columns<RequestRow>({
   id: true,
   identity_id: true,
   entitlement: true,
@@ -27,7 +27,7 @@ const REQUEST_COLUMNS = columns<RequestRow>({
   version: true,
 });
 
-const GRANT_COLUMNS = columns<GrantRow>({
+export const GRANT_COLUMNS = columns<GrantRow>({
   id: true,
   request_id: true,
   identity_id: true,
@@ -54,7 +54,7 @@ const GRANT_COLUMNS = columns<GrantRow>({
   version: true,
 });
 
-const AUDIT_COLUMNS = columns<AuditRow>({
+export const AUDIT_COLUMNS = columns<AuditRow>({
   seq: true,
   id: true,
   time: true,
@@ -71,7 +71,7 @@ const AUDIT_COLUMNS = columns<AuditRow>({
   hash: true,
 });
 
-const IDENTITY_COLUMNS = columns<IdentityRow>({
+export const IDENTITY_COLUMNS = columns<IdentityRow>({
   id: true,
   kind: true,
   owner: true,
@@ -89,6 +89,8 @@ const IDENTITY_COLUMNS = columns<IdentityRow>({
 });
 
 export const IDENTITY_SELECT = `SELECT ${IDENTITY_COLUMNS.join(", ")} FROM identities`;
+/** A versioned identity update leaves sightings alone: they are written outside change sets and must not be undone. */
+export const IDENTITY_UPDATE_COLUMNS = IDENTITY_COLUMNS.filter((c) => c !== "first_seen_at" && c !== "last_seen_at");
 export const GRANT_SELECT = `SELECT ${GRANT_COLUMNS.join(", ")} FROM grants`;
 const REQUEST_SELECT = `SELECT ${REQUEST_COLUMNS.join(", ")} FROM requests`;
 const AUDIT_SELECT = `SELECT ${AUDIT_COLUMNS.join(", ")} FROM audit_events`;
@@ -97,6 +99,24 @@ const AUDIT_SELECT = `SELECT ${AUDIT_COLUMNS.join(", ")} FROM audit_events`;
 // Exported so a test can EXPLAIN the exact statements and prove the index is used.
 export const DUE_GRANTS_SQL = `${GRANT_SELECT} WHERE due_at IS NOT NULL AND due_at <= @now ORDER BY due_at LIMIT @limit`;
 export const NEXT_DUE_SQL = "SELECT min(due_at) AS due FROM grants WHERE due_at IS NOT NULL";
+
+/**
+ * Insert once: a live entry wins, an expired one is replaced. Shared with PostgreSQL (named parameters are rewritten
+ * there), so both stores decide "present and unexpired" by the same condition.
+ */
+export const INSERT_STATE_ONCE_SQL = `INSERT INTO connector_state (namespace, key, value, expires_at)
+  VALUES (@namespace, @key, @value, @expires_at)
+  ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+  WHERE connector_state.expires_at IS NOT NULL AND connector_state.expires_at <= @now`;
+
+/** Takes a free or expired lease, or renews one the holder has; the token moves whenever the lease changes hands. */
+export const ACQUIRE_LEASE_SQL = `INSERT INTO leases (name, holder, expires_at, token)
+  VALUES (@name, @holder, @expires_at, 1)
+  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+    token = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > @now THEN leases.token
+                 ELSE leases.token + 1 END
+  WHERE leases.holder = excluded.holder OR leases.expires_at <= @now
+  RETURNING name, holder, expires_at, token`;
 
 function insertSql(table: string, cols: readonly string[]): string {
   return `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map((c) => `@${c}`).join(", ")})`;
@@ -145,11 +165,18 @@ export interface Statements {
   readonly findApiKey: Stmt<[string], ApiKeyRow>;
   readonly putState: Stmt<{ namespace: string; key: string; value: string; expires_at: number | null }>;
   readonly deleteState: Stmt<[string, string]>;
-  readonly claimOnce: Stmt<{ namespace: string; key: string; value: string; expires_at: number; now: number }>;
   readonly getState: Stmt<[string, string], StateRow>;
   readonly listState: Stmt<[string], StateRow>;
   readonly purgeState: Stmt<[number]>;
+  readonly insertStateOnce: Stmt<StateParams & { now: number }>;
+  readonly insertStateIfAbsent: Stmt<StateParams>;
+  readonly replaceStateIf: Stmt<StateParams & { expected: string }>;
+  readonly claimGrant: Stmt<{ id: string; due_at: number; version: number }>;
+  readonly acquireLease: Stmt<{ name: string; holder: string; expires_at: number; now: number }, LeaseRow>;
+  readonly releaseLease: Stmt<[string, string]>;
 }
+
+type StateParams = { namespace: string; key: string; value: string; expires_at: number | null };
 
 export function prepareStatements(db: Database.Database): Statements {
   return {
@@ -200,12 +227,7 @@ export function prepareStatements(db: Database.Database): Statements {
 
     insertIdentity: db.prepare<IdentityRow>(insertSql("identities", IDENTITY_COLUMNS)),
     // A sighting must not fight a status change: first/last seen are written without a version bump.
-    updateIdentity: db.prepare<IdentityRow & Expected>(
-      updateSql(
-        "identities",
-        IDENTITY_COLUMNS.filter((c) => c !== "first_seen_at" && c !== "last_seen_at"),
-      ),
-    ),
+    updateIdentity: db.prepare<IdentityRow & Expected>(updateSql("identities", IDENTITY_UPDATE_COLUMNS)),
     getIdentity: db.prepare<[string], IdentityRow>(`${IDENTITY_SELECT} WHERE id = ?`),
     markSeen: db.prepare<{ id: string; at: number }>(
       `UPDATE identities SET first_seen_at = coalesce(first_seen_at, @at),
@@ -227,12 +249,6 @@ export function prepareStatements(db: Database.Database): Statements {
        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
     ),
     deleteState: db.prepare<[string, string]>("DELETE FROM connector_state WHERE namespace = ? AND key = ?"),
-    // Inserts, or takes over a lapsed claim; a live claim leaves the row as it is and `changes` at 0.
-    claimOnce: db.prepare<{ namespace: string; key: string; value: string; expires_at: number; now: number }>(
-      `INSERT INTO connector_state (namespace, key, value, expires_at) VALUES (@namespace, @key, @value, @expires_at)
-       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-       WHERE connector_state.expires_at IS NOT NULL AND connector_state.expires_at <= @now`,
-    ),
     getState: db.prepare<[string, string], StateRow>(
       "SELECT key, value, expires_at FROM connector_state WHERE namespace = ? AND key = ?",
     ),
@@ -240,5 +256,21 @@ export function prepareStatements(db: Database.Database): Statements {
       "SELECT key, value, expires_at FROM connector_state WHERE namespace = ? ORDER BY key",
     ),
     purgeState: db.prepare<[number]>("DELETE FROM connector_state WHERE expires_at IS NOT NULL AND expires_at <= ?"),
+    insertStateOnce: db.prepare<StateParams & { now: number }>(INSERT_STATE_ONCE_SQL),
+    insertStateIfAbsent: db.prepare<StateParams>(
+      `INSERT INTO connector_state (namespace, key, value, expires_at) VALUES (@namespace, @key, @value, @expires_at)
+       ON CONFLICT (namespace, key) DO NOTHING`,
+    ),
+    replaceStateIf: db.prepare<StateParams & { expected: string }>(
+      `UPDATE connector_state SET value = @value, expires_at = @expires_at
+       WHERE namespace = @namespace AND key = @key AND value = @expected`,
+    ),
+    claimGrant: db.prepare<{ id: string; due_at: number; version: number }>(
+      "UPDATE grants SET due_at = @due_at, version = version + 1 WHERE id = @id AND version = @version",
+    ),
+    acquireLease: db.prepare<{ name: string; holder: string; expires_at: number; now: number }, LeaseRow>(
+      ACQUIRE_LEASE_SQL,
+    ),
+    releaseLease: db.prepare<[string, string]>("UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?"),
   };
 }

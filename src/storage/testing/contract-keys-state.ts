@@ -1,6 +1,6 @@
 // Store contract, API keys and connector state: upserts, lookups, expiry and purging.
 import { expect, it } from "vitest";
-import { ConflictError, type Write } from "../store.js";
+import type { Write } from "../store.js";
 import { makeDraft, T0 } from "./fixtures.js";
 import type { ContractContext } from "./store-contract.js";
 
@@ -68,44 +68,6 @@ export function keysAndStateContract(ctx: ContractContext): void {
   it("refuses a state value that is not JSON, and writes nothing of that change set", async () => {
     await expect(write(put("ns", "a", 1), put("ns", "bad", undefined))).rejects.toThrow(/JSON/);
     expect(await ctx.store.getState("ns", "a")).toBeNull();
-  });
-
-  it("claimOnce takes a key once while the claim lives, fails the whole change set on a live claim, and lets a lapsed one be taken", async () => {
-    const claim = (key: string, expiresAt: number, now: number, value: unknown = { by: "a" }): Write => ({
-      kind: "claimOnce",
-      namespace: "replay",
-      key,
-      value,
-      expiresAt,
-      now,
-    });
-    await write(claim("jti-1", T0 + 60_000, T0));
-    await expect(write(put("ns", "side", 1), claim("jti-1", T0 + 90_000, T0 + 1000))).rejects.toBeInstanceOf(
-      ConflictError,
-    );
-    expect(await ctx.store.getState("ns", "side")).toBeNull();
-    expect(await ctx.store.getState("replay", "jti-1")).toStrictEqual({
-      key: "jti-1",
-      value: { by: "a" },
-      expiresAt: T0 + 60_000,
-    });
-    // At its expiry the claim has lapsed and may be taken again.
-    await write(claim("jti-1", T0 + 120_000, T0 + 60_000, { by: "b" }));
-    expect((await ctx.store.getState("replay", "jti-1"))?.value).toStrictEqual({ by: "b" });
-    // A key written by putState without an expiry is a claim that never lapses.
-    await write(put("replay", "forever", true));
-    await expect(write(claim("forever", T0 + 1, T0 + 999_999_999))).rejects.toBeInstanceOf(ConflictError);
-  });
-
-  it("claimOnce lets exactly one of many concurrent claims of the same key win", async () => {
-    const attempts = Array.from({ length: 20 }, (_, i) =>
-      write({ kind: "claimOnce", namespace: "replay", key: "race", value: i, expiresAt: T0 + 60_000, now: T0 }),
-    );
-    const results = await Promise.allSettled(attempts);
-    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    expect(refused).toHaveLength(19);
-    for (const r of refused) expect(r.reason).toBeInstanceOf(ConflictError);
   });
 
   it("answers ping", async () => {

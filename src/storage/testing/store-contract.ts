@@ -1,10 +1,11 @@
-// The suite every Store implementation passes (SQLite now, PostgreSQL later): call it from the backend's test file.
+// The suite every Store implementation passes (SQLite and PostgreSQL): call it from the backend's test file.
 import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../store.js";
 import { auditContract } from "./contract-audit.js";
 import { identitiesContract } from "./contract-identities.js";
 import { keysAndStateContract } from "./contract-keys-state.js";
 import { queriesContract } from "./contract-queries.js";
+import { replicasContract } from "./contract-replicas.js";
 import { writesContract } from "./contract-writes.js";
 
 /** A fresh, migrated, empty store per test, and how to remove it afterwards. */
@@ -40,5 +41,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describe("audit log", () => auditContract(context));
     describe("api keys and connector state", () => keysAndStateContract(context));
     describe("identity registry", () => identitiesContract(context));
+    describe("replicas: claims, leases, insert-once and compare-and-set", () => replicasContract(context));
   });
 }

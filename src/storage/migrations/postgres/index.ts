@@ -1,0 +1,9 @@
+// Every PostgreSQL migration, in the order they apply. Each mirrors the SQLite migration of the same version.
+import { assertOrdered, type Migration } from "../migration.js";
+import { initialSchema } from "./001-initial.js";
+import { identityRegistry } from "./002-identities.js";
+import { replicaLeases } from "./007-replicas.js";
+
+export const postgresMigrations: readonly Migration[] = [initialSchema, identityRegistry, replicaLeases];
+
+assertOrdered(postgresMigrations);

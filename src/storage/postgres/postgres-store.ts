@@ -1,0 +1,313 @@
+// The shared Store for several broker replicas: PostgreSQL, one audit chain serialised on a locked head row, due
+// grants claimed with FOR UPDATE SKIP LOCKED, and concurrent change sets of one process grouped into one transaction.
+import type { Pool, PoolClient, QueryResultRow } from "pg";
+import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
+import { pendingMigrations } from "../migrations/migration.js";
+import { postgresMigrations } from "../migrations/postgres/index.js";
+import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
+import type { Pending } from "../sqlite/group-commit.js";
+import {
+  type ApiKeyRow,
+  type AuditRow,
+  type GrantRow,
+  type IdentityRow,
+  type LeaseRow,
+  type RequestRow,
+  rowToApiKey,
+  rowToEvent,
+  rowToGrant,
+  rowToIdentity,
+  rowToLease,
+  rowToRequest,
+  rowToState,
+  type StateRow,
+} from "../sqlite/rows.js";
+import {
+  type ApiKeyRecord,
+  type ChangeSet,
+  type ClaimRequest,
+  type GrantFilter,
+  type HeldLease,
+  type IdentityFilter,
+  type IdentitySighting,
+  type LeaseRequest,
+  type Store,
+  type StoredState,
+  StoreUnavailableError,
+} from "../store.js";
+import { Batcher } from "./batcher.js";
+import { checkSchema, createPool, type PostgresStoreOptions, unavailable, withClient } from "./connection.js";
+import { type PgBatchStats, runBatch } from "./run-batch.js";
+import { bind } from "./sql.js";
+import { SQL } from "./statements.js";
+
+export type PostgresStoreStats = Readonly<PgBatchStats>;
+
+const PING_TIMEOUT_MS = 2_000;
+
+export class PostgresStore implements Store {
+  readonly schema: string;
+  readonly #pool: Pool;
+  readonly #batcher: Batcher<ChangeSet, readonly AuditEvent[]>;
+  readonly #stats: PgBatchStats = { commits: 0, changeSets: 0, failedChangeSets: 0, largestBatch: 0 };
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    this.schema = checkSchema(options.schema ?? "public");
+    this.#pool = createPool(options);
+    this.#batcher = new Batcher((batch) => this.#commit(batch), options.maxBatch ?? 256);
+  }
+
+  get stats(): PostgresStoreStats {
+    return { ...this.#stats };
+  }
+
+  /** Creates the schema if needed and applies missing migrations, one starting replica at a time. */
+  async migrate(): Promise<void> {
+    await this.#client(async (client) => {
+      await client.query("BEGIN");
+      try {
+        // Replicas starting together queue here instead of racing to create the same tables.
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`ephemera-migrate:${this.schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+        const applied = new Set(
+          (await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version),
+        );
+        for (const m of pendingMigrations(postgresMigrations, applied)) {
+          await client.query(m.up);
+          await client.query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::bigint)",
+            [m.version, m.name],
+          );
+        }
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
+    return admitChangeSet(this.#closed, changes, (admitted) => this.#batcher.submit(admitted));
+  }
+
+  async getRequest(id: string): Promise<AccessRequest | null> {
+    const [row] = await this.#rows<RequestRow>(SQL.getRequest, [id]);
+    return row === undefined ? null : rowToRequest(row);
+  }
+
+  async getGrant(id: string): Promise<Grant | null> {
+    const [row] = await this.#rows<GrantRow>(SQL.getGrant, [id]);
+    return row === undefined ? null : rowToGrant(row);
+  }
+
+  async listGrants(filter: GrantFilter): Promise<readonly Grant[]> {
+    const values: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    if (filter.states !== undefined) {
+      if (filter.states.length === 0) return [];
+      where.push(`state = ANY(${param(filter.states)}::text[])`);
+    }
+    if (filter.identityId !== undefined) where.push(`identity_id = ${param(filter.identityId)}`);
+    if (filter.targetId !== undefined) where.push(`target_id = ${param(filter.targetId)}`);
+    if (filter.after !== undefined) where.push(`id > ${param(filter.after)}`);
+    const limit = param(checkLimit(filter.limit));
+    const sql = `${SQL.grantSelect}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ${limit}`;
+    return (await this.#rows<GrantRow>(sql, values)).map(rowToGrant);
+  }
+
+  async dueGrants(now: Millis, limit: number): Promise<readonly Grant[]> {
+    return (await this.#rows<GrantRow>(SQL.dueGrants, [now, checkLimit(limit)])).map(rowToGrant);
+  }
+
+  async claimDue(request: ClaimRequest): Promise<readonly Grant[]> {
+    const limit = checkLimit(request.limit);
+    if (limit === 0) return [];
+    const rows = await this.#rows<GrantRow & { claimed_due: number }>(SQL.claimDue, [
+      request.now,
+      limit,
+      request.now + request.leaseMs,
+    ]);
+    return rows.sort((a, b) => a.claimed_due - b.claimed_due).map(rowToGrant);
+  }
+
+  async nextDueAt(): Promise<Millis | null> {
+    const [row] = await this.#rows<{ due: number | null }>(SQL.nextDueAt, []);
+    return row?.due ?? null;
+  }
+
+  async grantsInStates(states: readonly GrantState[], limit: number): Promise<readonly Grant[]> {
+    checkLimit(limit);
+    if (states.length === 0) return [];
+    return (await this.#rows<GrantRow>(SQL.grantsInStates, [states, limit])).map(rowToGrant);
+  }
+
+  async countGrantsByState(): Promise<ReadonlyMap<GrantState, number>> {
+    const counts = new Map<GrantState, number>(GRANT_STATES.map((state) => [state, 0]));
+    for (const row of await this.#rows<{ state: string; n: number }>(SQL.countByState, [])) {
+      counts.set(row.state as GrantState, row.n);
+    }
+    return counts;
+  }
+
+  async countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]> {
+    return this.#rows(SQL.countActive, []);
+  }
+
+  async listAudit(afterSeq: number, limit: number): Promise<readonly AuditEvent[]> {
+    return (await this.#rows<AuditRow>(SQL.listAudit, [afterSeq, checkLimit(limit)])).map(rowToEvent);
+  }
+
+  async auditFor(subject: { grantId?: string; requestId?: string }, limit: number): Promise<readonly AuditEvent[]> {
+    checkLimit(limit);
+    const { grantId, requestId } = subject;
+    const query =
+      grantId !== undefined && requestId !== undefined
+        ? { sql: SQL.auditForEither, values: [grantId, requestId, limit] }
+        : grantId !== undefined
+          ? { sql: SQL.auditForGrant, values: [grantId, limit] }
+          : requestId !== undefined
+            ? { sql: SQL.auditForRequest, values: [requestId, limit] }
+            : null;
+    if (query === null) throw new TypeError("auditFor needs a grantId or a requestId");
+    return (await this.#rows<AuditRow>(query.sql, query.values)).map(rowToEvent);
+  }
+
+  async auditHead(): Promise<{ seq: number; hash: string }> {
+    const [row] = await this.#rows<{ seq: number; hash: string }>(SQL.auditHead, []);
+    if (!row) throw new StoreUnavailableError("audit_head has no row: the schema is damaged");
+    return { seq: row.seq, hash: row.hash };
+  }
+
+  async getIdentity(id: string): Promise<IdentityRecord | null> {
+    const [row] = await this.#rows<IdentityRow>(SQL.getIdentity, [id]);
+    return row === undefined ? null : rowToIdentity(row);
+  }
+
+  async listIdentities(filter: IdentityFilter): Promise<readonly IdentityRecord[]> {
+    const values: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    if (filter.statuses !== undefined) {
+      if (filter.statuses.length === 0) return [];
+      where.push(`status = ANY(${param(filter.statuses)}::text[])`);
+    }
+    if (filter.kinds !== undefined) {
+      if (filter.kinds.length === 0) return [];
+      where.push(`kind = ANY(${param(filter.kinds)}::text[])`);
+    }
+    if (filter.owner !== undefined) where.push(`owner = ${param(filter.owner)}`);
+    if (filter.after !== undefined) where.push(`id > ${param(filter.after)}`);
+    const limit = param(checkLimit(filter.limit));
+    const sql = `${SQL.identitySelect}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ${limit}`;
+    return (await this.#rows<IdentityRow>(sql, values)).map(rowToIdentity);
+  }
+
+  async markIdentitiesSeen(sightings: readonly IdentitySighting[]): Promise<void> {
+    if (sightings.length === 0) return;
+    await this.#rows(SQL.markSeen, [sightings.map((s) => s.id), sightings.map((s) => s.at)]);
+  }
+
+  async putApiKey(record: ApiKeyRecord): Promise<void> {
+    await this.#rows(SQL.putApiKey, [record.keyId, record.identityId, record.hash, record.createdAt, record.revokedAt]);
+  }
+
+  async findApiKey(keyId: string): Promise<ApiKeyRecord | null> {
+    const [row] = await this.#rows<ApiKeyRow>(SQL.findApiKey, [keyId]);
+    return row === undefined ? null : rowToApiKey(row);
+  }
+
+  /** Returns the entry even past its expiry until it is purged: callers compare `expiresAt`. */
+  async getState(namespace: string, key: string): Promise<StoredState | null> {
+    const [row] = await this.#rows<StateRow>(SQL.getState, [namespace, key]);
+    return row === undefined ? null : rowToState(row);
+  }
+
+  async listState(namespace: string): Promise<readonly StoredState[]> {
+    return (await this.#rows<StateRow>(SQL.listState, [namespace])).map(rowToState);
+  }
+
+  async purgeExpiredState(now: Millis): Promise<number> {
+    return this.#client(async (client) => (await client.query(SQL.purgeState, [now])).rowCount ?? 0);
+  }
+
+  async acquireLease(request: LeaseRequest): Promise<HeldLease | null> {
+    const params = {
+      name: request.name,
+      holder: request.holder,
+      expires_at: request.now + request.ttlMs,
+      now: request.now,
+    };
+    const [row] = await this.#rows<LeaseRow>(SQL.acquireLease.text, bind(SQL.acquireLease, params));
+    return row === undefined ? null : rowToLease(row);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.#rows(SQL.releaseLease, [name, holder]);
+  }
+
+  /** False when the server does not answer within PING_TIMEOUT_MS: a hung server must not hang readiness too. */
+  async ping(): Promise<boolean> {
+    if (this.#closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+      timer.unref();
+    });
+    const answer = this.#rows<{ ok: number }>("SELECT 1 AS ok", []).then(
+      ([row]) => row?.ok === 1,
+      () => false,
+    );
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Commits whatever is queued, then closes the pool; later calls fail with StoreUnavailableError. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#batcher.drain();
+    this.#closed = true;
+    await this.#pool.end().catch(() => {});
+  }
+
+  #commit(batch: readonly Pending<ChangeSet, readonly AuditEvent[]>[]): Promise<void> {
+    return this.#client((client) => runBatch(client, batch, this.#stats)).catch((error: unknown) => {
+      const failure = error instanceof StoreUnavailableError ? error : unavailable("the store could not commit", error);
+      for (const job of batch) job.reject(failure);
+    });
+  }
+
+  #client<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
+    return withClient(this.#pool, work);
+  }
+
+  /** One statement on any pooled connection; a database or network failure is StoreUnavailableError. */
+  async #rows<R extends QueryResultRow>(sql: string, values: readonly unknown[]): Promise<R[]> {
+    if (this.#closed) throw new StoreUnavailableError("the store is closed");
+    try {
+      return (await this.#pool.query<R>(sql, values as unknown[])).rows;
+    } catch (error) {
+      throw unavailable("PostgreSQL did not answer", error);
+    }
+  }
+}
+
+/** Connects, brings the schema up to date, and returns the store. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const store = new PostgresStore(options);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
