@@ -9,6 +9,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireService } from "../src/connectors/testing/services.js";
 import { generateApiKey } from "../src/identity/api-keys.js";
+import {
+  createDevIssuerKey,
+  type DevIssuerKey,
+  mintDevToken,
+  publicJwkOf,
+} from "../src/identity/dev-issuer/dev-issuer.js";
 import { openPostgresStore } from "../src/storage/postgres/index.js";
 import {
   postgresStoreUp,
@@ -30,6 +36,8 @@ const CLAIM_MS = 5_000;
 const POLL_MS = 1_000;
 const SETTLE_MS = 20_000;
 const ISSUER = "https://ephemera.ha.test";
+/** A CI system's issuer, trusted by every replica through a JWKS file. */
+const CI_ISSUER = "https://ci.ha.test";
 
 const pgUp = await postgresStoreUp();
 const redisUp = await requireService("redis on 127.0.0.1:6379", redisAnswers);
@@ -54,12 +62,16 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
   const keys = { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };
   let schema: TestSchema;
   let replicas: ProcessBroker[] = [];
+  let ciKey: DevIssuerKey;
 
   beforeAll(async () => {
     schema = testSchema("eph_ha");
     const masterKeyFile = join(dir, "master.key");
     writeFileSync(masterKeyFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
     await createRedisBrokerUser(prefix, "HA_REDIS_PASSWORD");
+    ciKey = await createDevIssuerKey();
+    const jwksFile = join(dir, "ci-jwks.json");
+    writeFileSync(jwksFile, JSON.stringify({ keys: [publicJwkOf(ciKey)] }));
     const configure = (doc: Record<string, unknown>) => ({
       ...doc,
       storage: { postgres: { url: STORE_TEST_URL, schema: schema.schema, poolSize: 6 } },
@@ -79,6 +91,17 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
           },
         },
       },
+      authenticators: [
+        {
+          type: "oidc",
+          name: "ci",
+          issuer: CI_ISSUER,
+          audience: "ephemera",
+          algorithms: ["ES256"],
+          jwks: { file: jwksFile },
+          rules: [{ match: { repository: "acme/deploy" }, identity: "ha-pipeline", owner: "team-ha", groups: ["ci"] }],
+        },
+      ],
       access: [{ groups: ["ci"], entitlements: ["demo-api/read", "demo-api/write", "cache/rw"] }],
     });
     replicas = await Promise.all([0, 1, 2].map(() => createProcessBroker({ keys, configure })));
@@ -136,6 +159,34 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
       for (const reply of replies.filter((r) => r.status === 200)) {
         expect((reply.body as { credential: unknown }).credential).toBeNull();
       }
+    }
+  });
+
+  it("a workload token sent to all replicas at once yields exactly one grant; every other attempt is a replay", async () => {
+    for (let round = 0; round < 10; round++) {
+      const token = await mintDevToken(ciKey, {
+        issuer: CI_ISSUER,
+        subject: "repo:acme/deploy:ref:refs/heads/main",
+        audience: "ephemera",
+        ttlSeconds: 300,
+        claims: { repository: "acme/deploy" },
+      });
+      const entitlement = round % 2 === 0 ? "demo-api/read" : "cache/rw";
+      const replies = await Promise.all(
+        replicas.flatMap((r) =>
+          [0, 1].map(() => call(r, "POST", "/v1/requests", token, { entitlement, duration: "1m" })),
+        ),
+      );
+      const statuses = replies.map((r) => r.status).sort();
+      expect(statuses, JSON.stringify(replies.map((r) => r.body))).toEqual([201, 401, 401, 401, 401, 401]);
+      for (const reply of replies.filter((r) => r.status === 401)) {
+        expect((reply.body as { code: string }).code).toBe("token_replayed");
+      }
+      const winner = replies.find((r) => r.status === 201)?.body as { grant: { id: string; identity: string } };
+      expect(winner.grant.identity).toBe("ha-pipeline");
+      // The token still reads: only issuing consumes it.
+      const read = await call(replicas[round % 3]!, "GET", `/v1/grants/${winner.grant.id}`, token);
+      expect(read.status).toBe(200);
     }
   });
 
