@@ -1,5 +1,5 @@
 // The connector port: how the broker makes and removes access in one kind of target. Narrow, one request type per call.
-import type { Grant, Identity, Millis, RemovalEvidence } from "../domain/types.js";
+import type { Grant, Identity, Intent, Millis, RemovalEvidence } from "../domain/types.js";
 import type { Secret } from "../support/secret.js";
 
 /** An entitlement as configured on a target: what the credential may do and for how long. */
@@ -34,6 +34,8 @@ export interface IssueRequest {
   readonly identity: Identity;
   readonly entitlement: EntitlementSpec;
   readonly expiresAt: Millis;
+  /** What the task said it needs (agents); connectors that can carry it (tokens) do. */
+  readonly intent?: Intent | null;
 }
 
 export interface IssueResponse {
@@ -53,6 +55,8 @@ export interface RenewRequest {
   readonly identity: Identity;
   readonly entitlement: EntitlementSpec;
   readonly expiresAt: Millis;
+  /** The granted intent; renewal never widens it. */
+  readonly intent?: Intent | null;
 }
 
 export interface RenewResponse {

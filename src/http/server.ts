@@ -14,6 +14,8 @@ import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { refuse } from "../lifecycle/refuse.js";
 import { ConflictError } from "../storage/store.js";
 import { describeError, EphemeraError } from "../support/errors.js";
+import type { ClientSignal } from "../domain/types.js";
+import { clientSignal } from "./client-signal.js";
 import type { Logger } from "../support/logger.js";
 import { fromFrameworkError, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
@@ -69,8 +71,9 @@ export function callerOf(request: FastifyRequest): Identity {
 export function requestMeta(request: FastifyRequest): {
   sourceAddress: string;
   authentication: AuthenticationFacts | null;
+  client: ClientSignal;
 } {
-  return { sourceAddress: request.ip, authentication: request.authentication };
+  return { sourceAddress: request.ip, authentication: request.authentication, client: clientSignal(request.headers) };
 }
 
 /** Refuses (403, audited) a caller who is not an admin. */

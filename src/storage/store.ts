@@ -1,6 +1,7 @@
 // The store port: everything the broker keeps durably. Writes are change sets applied atomically with their audit events.
 import type {
   AccessRequest,
+  RequestState,
   AuditDraft,
   AuditEvent,
   Grant,
@@ -27,6 +28,10 @@ export type Write =
       readonly expiresAt: Millis | null;
     }
   | { readonly kind: "deleteState"; readonly namespace: string; readonly key: string }
+  /** A notification for the outbox, committed with the state change it reports and delivered afterwards. */
+  | { readonly kind: "insertNotification"; readonly notification: NotificationRecord }
+  /** A notification given up on (dead-lettered), with the audit event that says so. */
+  | { readonly kind: "settleNotification"; readonly notification: NotificationRecord }
   /**
    * Takes `namespace/key` for the caller until `expiresAt`: fails the whole change set with ConflictError while
    * another claim on it is live (no expiry, or an expiry after `now`); an expired claim is taken over. Atomic in the
@@ -57,6 +62,31 @@ export interface GrantFilter {
   /** Page after this grant id (ids sort by creation). */
   readonly after?: string;
   readonly limit: number;
+}
+
+export interface RequestFilter {
+  readonly states?: readonly RequestState[];
+  readonly identityId?: string;
+  /** Page after this request id (ids sort by creation). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** One notification to one webhook: `pending` until delivered, `dead` after its last failed attempt. */
+export interface NotificationRecord {
+  readonly id: string;
+  /** The webhook's name. */
+  readonly sink: string;
+  readonly event: string;
+  /** Non-secret JSON: what happened, to which request or grant. */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly state: "pending" | "delivered" | "dead";
+  readonly attempts: number;
+  /** When the next delivery attempt is due; null once delivered or dead. */
+  readonly nextAttemptAt: Millis | null;
+  readonly lastError: string | null;
+  readonly createdAt: Millis;
+  readonly deliveredAt: Millis | null;
 }
 
 export interface IdentityFilter {
@@ -107,6 +137,22 @@ export interface Store {
   countGrantsByState(): Promise<ReadonlyMap<GrantState, number>>;
   /** Active grants counted by target and entitlement, for metrics. */
   countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]>;
+
+  listRequests(filter: RequestFilter): Promise<readonly AccessRequest[]>;
+  /** Requests whose `dueAt` has passed (timeouts, review deadlines), earliest first, through the due index. */
+  dueRequests(now: Millis, limit: number): Promise<readonly AccessRequest[]>;
+  /** Break-glass requests whose review is not recorded and whose deadline has passed. */
+  countOverdueReviews(now: Millis): Promise<number>;
+
+  /** Notifications whose next attempt is due, earliest first. */
+  dueNotifications(now: Millis, limit: number): Promise<readonly NotificationRecord[]>;
+  /** Records a delivery attempt's outcome outside change sets: delivery is telemetry, not a state change. */
+  settleNotification(notification: NotificationRecord): Promise<void>;
+  listNotifications(filter: {
+    readonly states?: readonly NotificationRecord["state"][];
+    readonly after?: string;
+    readonly limit: number;
+  }): Promise<readonly NotificationRecord[]>;
 
   /** Audit events with `seq > afterSeq`, in order. */
   listAudit(afterSeq: number, limit: number): Promise<readonly AuditEvent[]>;

@@ -22,7 +22,7 @@ import {
   TOKEN_ALG,
   toPublishedJwk,
 } from "./key-ring.js";
-import type { AccessTokenClaims } from "./verify-token.js";
+import type { AccessTokenClaims, AuthorizationDetail } from "./verify-token.js";
 import { ACCESS_TOKEN_TYP, TokenVerificationError, verifyAccessToken } from "./verify-token.js";
 
 export interface TokenAuthorityOptions {
@@ -46,6 +46,8 @@ export interface TokenClaimsInput {
   readonly scope: string;
   readonly jti: string;
   readonly ent: string;
+  /** RFC 9396 authorization details: the task and actions the grant was asked for, when the request carried them. */
+  readonly authorization_details?: readonly AuthorizationDetail[];
 }
 
 export interface SignedToken {
@@ -233,6 +235,7 @@ export class TokenAuthority {
       scope: input.scope,
       jti: input.jti,
       ent: input.ent,
+      ...(input.authorization_details ? { authorization_details: input.authorization_details } : {}),
       iat,
       nbf: iat,
       exp,
@@ -286,8 +289,21 @@ export class TokenAuthority {
     }
     if (await this.isRevoked(claims.jti)) return INACTIVE;
     if (!(await isGrantActive(claims.jti))) return INACTIVE;
-    const { scope, sub, aud, iss, exp, iat, nbf, jti, ent } = claims;
-    return { active: true, scope, sub, aud, iss, exp, iat, nbf, jti, token_type: "Bearer", ent };
+    const { scope, sub, aud, iss, exp, iat, nbf, jti, ent, authorization_details } = claims;
+    return {
+      active: true,
+      scope,
+      sub,
+      aud,
+      iss,
+      exp,
+      iat,
+      nbf,
+      jti,
+      token_type: "Bearer",
+      ent,
+      ...(authorization_details ? { authorization_details } : {}),
+    };
   }
 
   async #resolveKey(kid: string): Promise<CryptoKey | null> {

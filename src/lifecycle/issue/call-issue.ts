@@ -1,6 +1,6 @@
 // The downstream issue call both issue paths make: the credential and merged handle data, or the failure to record.
 import type { Connector, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
-import type { Grant, Identity } from "../../domain/types.js";
+import type { Grant, Identity, Intent } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
 import type { Secret } from "../../support/secret.js";
 
@@ -18,9 +18,10 @@ export async function callIssue(
   grant: Grant,
   identity: Identity,
   entitlement: EntitlementSpec,
+  intent: Intent | null = null,
 ): Promise<IssueOutcome> {
   try {
-    const response = await connector.issue({ grant, identity, entitlement, expiresAt: grant.expiresAt });
+    const response = await connector.issue({ grant, identity, entitlement, expiresAt: grant.expiresAt, intent });
     return {
       ok: true,
       credential: response.credential,

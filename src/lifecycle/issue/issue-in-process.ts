@@ -6,11 +6,12 @@
 import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
 import { grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
+import type { Write } from "../../storage/store.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { callIssue } from "./call-issue.js";
-import type { IssuedGrant } from "./issue-grant.js";
+import { type IssuedGrant, reviewDueAt } from "./issue-grant.js";
 
 export async function issueInProcess(
   deps: LifecycleDeps,
@@ -20,19 +21,27 @@ export async function issueInProcess(
   entitlement: EntitlementSpec,
   connector: Connector,
   opening: readonly AuditDraft[],
+  /** The version of the request in the store, or null when it is new and inserted here. */
+  storedVersion: number | null = null,
+  alongside: readonly Write[] = [],
 ): Promise<IssuedGrant> {
-  const issued = await callIssue(connector, grant, caller, entitlement);
+  const put = (r: AccessRequest): Write =>
+    storedVersion === null
+      ? { kind: "insertRequest", request: r }
+      : { kind: "updateRequest", request: r, expectedVersion: storedVersion };
+  const issued = await callIssue(connector, grant, caller, entitlement, request.intent);
   if (!issued.ok) {
     // Nothing was made anywhere; the request is recorded as failed, the grant never existed.
     const now = deps.clock.now();
     const failed = transitionRequest(request, "fail", now, {
       grantId: null,
       stateReason: "the target could not issue the credential",
+      dueAt: null,
     });
     await commit(deps, {
-      writes: [{ kind: "insertRequest", request: failed }],
+      writes: [put(failed)],
       audit: [
-        ...opening.filter((a) => a.code === "request.approved"),
+        ...opening.filter((a) => a.code.startsWith("request.") || a.code.startsWith("break_glass.")),
         draft("request.failed", now, systemActor("issuer"), { request: failed }, { error: issued.reason }, "failure"),
       ],
     });
@@ -42,13 +51,10 @@ export async function issueInProcess(
 
   const now = deps.clock.now();
   const active = grantIssued(grant, now, grant.expiresAt, handleData);
-  const issuedRequest = transitionRequest(request, "issue", now);
+  const issuedRequest = transitionRequest(request, "issue", now, { dueAt: reviewDueAt(request) });
   // If this commit fails the credential is dropped unseen: it was never handed out and nothing else knows it.
   await commit(deps, {
-    writes: [
-      { kind: "insertRequest", request: issuedRequest },
-      { kind: "insertGrant", grant: active },
-    ],
+    writes: [put(issuedRequest), { kind: "insertGrant", grant: active }, ...alongside],
     audit: [
       ...opening,
       draft(

@@ -12,6 +12,8 @@ import {
   type GrantFilter,
   type IdentityFilter,
   type IdentitySighting,
+  type NotificationRecord,
+  type RequestFilter,
   type Store,
   type StoredState,
   StoreUnavailableError,
@@ -21,7 +23,11 @@ import { GroupCommit } from "./group-commit.js";
 import {
   type GrantRow,
   type IdentityRow,
+  type NotificationRow,
+  notificationToRow,
+  type RequestRow,
   rowToApiKey,
+  rowToNotification,
   rowToEvent,
   rowToGrant,
   rowToIdentity,
@@ -29,7 +35,14 @@ import {
   rowToState,
 } from "./rows.js";
 import { type BatchStats, runBatch } from "./run-batch.js";
-import { GRANT_SELECT, IDENTITY_SELECT, prepareStatements, type Statements } from "./statements.js";
+import {
+  GRANT_SELECT,
+  IDENTITY_SELECT,
+  NOTIFICATION_SELECT,
+  prepareStatements,
+  REQUEST_SELECT,
+  type Statements,
+} from "./statements.js";
 
 export interface SqliteStoreOptions {
   /** A file path (its directory is created if missing), or ":memory:" for a throwaway database. */
@@ -48,6 +61,11 @@ export class SqliteStore implements Store {
   readonly #queue: GroupCommit<ChangeSet, readonly AuditEvent[]>;
   readonly #listStatements = new Map<string, Database.Statement<Record<string, string | number>, GrantRow>>();
   readonly #identityStatements = new Map<string, Database.Statement<Record<string, string | number>, IdentityRow>>();
+  readonly #requestStatements = new Map<string, Database.Statement<Record<string, string | number>, RequestRow>>();
+  readonly #notificationStatements = new Map<
+    string,
+    Database.Statement<Record<string, string | number>, NotificationRow>
+  >();
   #statements: Statements | null = null;
   #closed = false;
   readonly #stats: BatchStats = { commits: 0, changeSets: 0, failedChangeSets: 0, largestBatch: 0 };
@@ -109,6 +127,8 @@ export class SqliteStore implements Store {
     this.#statements = null;
     this.#listStatements.clear();
     this.#identityStatements.clear();
+    this.#requestStatements.clear();
+    this.#notificationStatements.clear();
   }
 
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
@@ -124,6 +144,72 @@ export class SqliteStore implements Store {
   async getRequest(id: string): Promise<AccessRequest | null> {
     const row = this.#s.getRequest.get(id);
     return row === undefined ? null : rowToRequest(row);
+  }
+
+  async listRequests(filter: RequestFilter): Promise<readonly AccessRequest[]> {
+    const params: Record<string, string | number> = { limit: checkLimit(filter.limit) };
+    const where: string[] = [];
+    if (filter.states !== undefined) {
+      if (filter.states.length === 0) return [];
+      where.push("state IN (SELECT value FROM json_each(@states))");
+      params.states = JSON.stringify(filter.states);
+    }
+    if (filter.identityId !== undefined) {
+      where.push("identity_id = @identity");
+      params.identity = filter.identityId;
+    }
+    if (filter.after !== undefined) {
+      where.push("id > @after");
+      params.after = filter.after;
+    }
+    const sql = `${REQUEST_SELECT}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`;
+    let statement = this.#requestStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#open().prepare<Record<string, string | number>, RequestRow>(sql);
+      this.#requestStatements.set(sql, statement);
+    }
+    return statement.all(params).map(rowToRequest);
+  }
+
+  async dueRequests(now: Millis, limit: number): Promise<readonly AccessRequest[]> {
+    return this.#s.dueRequests.all({ now, limit: checkLimit(limit) }).map(rowToRequest);
+  }
+
+  async countOverdueReviews(now: Millis): Promise<number> {
+    return this.#s.countOverdueReviews.get({ now })?.n ?? 0;
+  }
+
+  async dueNotifications(now: Millis, limit: number): Promise<readonly NotificationRecord[]> {
+    return this.#s.dueNotifications.all({ now, limit: checkLimit(limit) }).map(rowToNotification);
+  }
+
+  async settleNotification(notification: NotificationRecord): Promise<void> {
+    this.#s.settleNotification.run(notificationToRow(notification));
+  }
+
+  async listNotifications(filter: {
+    readonly states?: readonly NotificationRecord["state"][];
+    readonly after?: string;
+    readonly limit: number;
+  }): Promise<readonly NotificationRecord[]> {
+    const params: Record<string, string | number> = { limit: checkLimit(filter.limit) };
+    const where: string[] = [];
+    if (filter.states !== undefined) {
+      if (filter.states.length === 0) return [];
+      where.push("state IN (SELECT value FROM json_each(@states))");
+      params.states = JSON.stringify(filter.states);
+    }
+    if (filter.after !== undefined) {
+      where.push("id > @after");
+      params.after = filter.after;
+    }
+    const sql = `${NOTIFICATION_SELECT}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`;
+    let statement = this.#notificationStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#open().prepare<Record<string, string | number>, NotificationRow>(sql);
+      this.#notificationStatements.set(sql, statement);
+    }
+    return statement.all(params).map(rowToNotification);
   }
 
   async getGrant(id: string): Promise<Grant | null> {
@@ -305,6 +391,8 @@ export class SqliteStore implements Store {
     this.#statements = null;
     this.#listStatements.clear();
     this.#identityStatements.clear();
+    this.#requestStatements.clear();
+    this.#notificationStatements.clear();
     this.#db.close();
   }
 

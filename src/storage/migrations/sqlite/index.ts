@@ -2,7 +2,8 @@
 import { assertOrdered, type Migration } from "../migration.js";
 import { initialSchema } from "./001-initial.js";
 import { identityRegistry } from "./002-identities.js";
+import { approvalsAndNotifications } from "./004-approvals.js";
 
-export const sqliteMigrations: readonly Migration[] = [initialSchema, identityRegistry];
+export const sqliteMigrations: readonly Migration[] = [initialSchema, identityRegistry, approvalsAndNotifications];
 
 assertOrdered(sqliteMigrations);
