@@ -15,7 +15,15 @@ import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
+import { ApprovalSweeper } from "./lifecycle/approval/approval-sweeper.js";
+import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
+import { OutboxNotifier } from "./notifications/notifier.js";
+import { WebhookDelivery } from "./notifications/webhook-delivery.js";
 import { AllowListDecider } from "./policy/allow-list.js";
+import { CedarDecider } from "./policy/cedar/cedar-decider.js";
+import { loadPolicyFolder } from "./policy/cedar/policy-set.js";
+import { type PolicyDecider, SwappableDecider } from "./policy/decider.js";
+import { PolicyReloader } from "./policy/reloader.js";
 import { openSqliteStore } from "./storage/sqlite/index.js";
 import { type Clock, systemClock } from "./support/clock.js";
 import { describeError } from "./support/errors.js";
@@ -32,6 +40,12 @@ export interface Broker {
   readonly maintenance: Maintenance;
   /** Every identity the broker knows, with status and sightings. */
   readonly identities: IdentityRegistry;
+  /** Times out pending requests, alarms overdue break-glass reviews, rotates after break-glass. */
+  readonly approvals: ApprovalSweeper;
+  /** Delivers the notification outbox to the configured webhooks. */
+  readonly notifications: WebhookDelivery;
+  /** Reloads Cedar policies (file change, SIGHUP); null when the allow-list decides. */
+  readonly policies: PolicyReloader | null;
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -90,19 +104,31 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     entitlement: (name) => entitlements.get(name),
     connector: (id) => connectors.get(id),
   };
-  const metrics = new LifecycleMetrics(store, () => store.stats);
+  const metrics = new LifecycleMetrics(store, () => store.stats, () => clock.now());
+  // Cedar policies when a folder is configured (refused at start if they do not validate), else the allow-list.
+  const initialDecider: PolicyDecider = config.policies
+    ? new CedarDecider(loadPolicyFolder(config.policies.dir))
+    : new AllowListDecider(config.access);
+  const decider = new SwappableDecider(initialDecider);
   const deps: LifecycleDeps = {
     sealer,
     store,
     clock,
     logger,
     catalog,
-    decider: new AllowListDecider(config.access),
+    decider,
     observer: metrics,
+    notifier: new OutboxNotifier(config.notifications.webhooks),
     settings: {
       removalClaimMs: config.lifecycle.removalClaimMs,
       retryInitialMs: config.lifecycle.retryInitialMs,
       retryMaxMs: config.lifecycle.retryMaxMs,
+      approvals: {
+        pendingTimeoutMs: config.approvals.pendingTimeoutMs,
+        collectTimeoutMs: config.approvals.collectTimeoutMs,
+        breakGlassMaxSeconds: config.approvals.breakGlassMaxSeconds,
+        reviewWithinMs: config.approvals.reviewWithinMs,
+      },
     },
     random: Math.random,
   };
@@ -128,7 +154,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
         clock.now(),
         systemActor("broker"),
         {},
-        { version: packageVersion(), ...recovered, identities: synced },
+        { version: packageVersion(), ...recovered, identities: synced, policyVersion: decider.version },
       ),
     ],
   });
@@ -143,10 +169,38 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     },
     metrics,
   );
+  const approvals = new ApprovalSweeper(deps, config.approvals.sweepIntervalMs);
+  const notifications = new WebhookDelivery({
+    store,
+    clock,
+    logger,
+    webhooks: config.notifications.webhooks,
+    retryInitialMs: config.notifications.retryInitialMs,
+    retryMaxMs: config.notifications.retryMaxMs,
+    observe: (outcome, sink) => metrics.notification(outcome, sink),
+  });
+  const policyConfig = config.policies;
+  const policies = policyConfig
+    ? new PolicyReloader({
+        dir: policyConfig.dir,
+        decider,
+        store,
+        clock,
+        logger,
+        observe: (outcome) => metrics.policyReload(outcome),
+        onApplied: async () => {
+          const result = await recheckActiveGrants(deps, policyConfig.onChange);
+          if (result.noLongerPermitted > 0) logger.warn(result, "active grants no longer permitted by the new policies");
+        },
+      })
+    : null;
   if (options.schedule ?? true) {
     scheduler.start();
     maintenance.start();
+    approvals.start();
+    notifications.start(1000);
   }
+  policies?.start(policyConfig?.watch ?? false);
 
   let storeHealthy = true;
   const app = await buildServer({
@@ -193,6 +247,9 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     scheduler,
     maintenance,
     identities,
+    approvals,
+    notifications,
+    policies,
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -200,8 +257,11 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       closed = true;
       clearInterval(housekeeping);
       await app.close();
+      await policies?.stop();
       await scheduler.stop();
       await maintenance.stop();
+      await approvals.stop();
+      await notifications.stop();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();

@@ -1,6 +1,7 @@
 // The `ephemera` command: builds the commander program, runs one command and returns its exit code (see exit-codes.ts).
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerComplete } from "./commands/complete.js";
 import { registerDiscover } from "./commands/discover.js";
@@ -8,6 +9,7 @@ import { registerExec } from "./commands/exec.js";
 import { registerGrant } from "./commands/grant.js";
 import { registerGrants } from "./commands/grants.js";
 import { registerKeygen } from "./commands/keygen.js";
+import { registerPolicy } from "./commands/policy.js";
 import { registerRenew } from "./commands/renew.js";
 import { registerRequest } from "./commands/request.js";
 import { registerRevoke } from "./commands/revoke.js";
@@ -46,6 +48,7 @@ function buildProgram(cli: Cli): Command {
   withConnection(program);
   registerServer(program, cli);
   registerRequest(program, cli);
+  registerApprovals(program, cli);
   registerGrants(program, cli);
   registerGrant(program, cli);
   registerRenew(program, cli);
@@ -55,6 +58,7 @@ function buildProgram(cli: Cli): Command {
   registerAudit(program, cli);
   registerDiscover(program, cli);
   registerKeygen(program, cli);
+  registerPolicy(program, cli);
   return program;
 }
 

@@ -119,6 +119,8 @@ export interface RequestInput {
 /** POST /v1/requests when approvers must agree first: the request, to be collected once approved. */
 export interface PendingResult {
   readonly request: AccessRequest;
+  readonly grant?: never;
+  readonly credential?: never;
 }
 
 export interface RequestPage {

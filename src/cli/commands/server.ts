@@ -50,6 +50,9 @@ async function runServer(cli: Cli, configPath: string): Promise<number> {
           ...(env.has("EPHEMERA_ADMIN_TOKEN")
             ? ["  (the env file also holds EPHEMERA_ADMIN_TOKEN, for `ephemera audit`)"]
             : []),
+          ...(env.has("EPHEMERA_APPROVER_TOKEN")
+            ? ["  (and EPHEMERA_APPROVER_TOKEN, for `ephemera requests --pending` and `ephemera approve`)"]
+            : []),
           "Try:",
           `  set -a; . ${envFile}; npx ephemera request demo-api/read --duration 5m`,
           "",

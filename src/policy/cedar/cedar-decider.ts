@@ -59,6 +59,10 @@ export class CedarDecider implements PolicyDecider {
       return this.#deny(determining, why);
     }
     const permits = determining.map((id) => this.#byId.get(id)).filter((p): p is CompiledPolicy => p !== undefined);
+    // A `@flag` policy marks a decision; it never grants by itself, so a flagging rule cannot widen access.
+    if (!permits.some((p) => p.terms.flag === null)) {
+      return this.#deny([], `${this.#nothingPermits(input)} (only flagging policies matched: ${determining.join(", ")})`);
+    }
     const terms = strictest(permits.map((p) => p.terms));
     const maxDurationSeconds = Math.min(input.entitlement.maxDurationSeconds, terms.maxDurationSeconds ?? Number.POSITIVE_INFINITY);
     return {
