@@ -10,12 +10,12 @@ import { buildServer } from "./http/server.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { AuthenticatorChain } from "./identity/authenticate.js";
 import { IdentityRegistry } from "./identity/registry.js";
+import { ApprovalSweeper } from "./lifecycle/approval/approval-sweeper.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
-import { ApprovalSweeper } from "./lifecycle/approval/approval-sweeper.js";
 import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
 import { OutboxNotifier } from "./notifications/notifier.js";
 import { WebhookDelivery } from "./notifications/webhook-delivery.js";
@@ -104,7 +104,11 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     entitlement: (name) => entitlements.get(name),
     connector: (id) => connectors.get(id),
   };
-  const metrics = new LifecycleMetrics(store, () => store.stats, () => clock.now());
+  const metrics = new LifecycleMetrics(
+    store,
+    () => store.stats,
+    () => clock.now(),
+  );
   // Cedar policies when a folder is configured (refused at start if they do not validate), else the allow-list.
   const initialDecider: PolicyDecider = config.policies
     ? new CedarDecider(loadPolicyFolder(config.policies.dir))
@@ -190,7 +194,8 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
         observe: (outcome) => metrics.policyReload(outcome),
         onApplied: async () => {
           const result = await recheckActiveGrants(deps, policyConfig.onChange);
-          if (result.noLongerPermitted > 0) logger.warn(result, "active grants no longer permitted by the new policies");
+          if (result.noLongerPermitted > 0)
+            logger.warn(result, "active grants no longer permitted by the new policies");
         },
       })
     : null;

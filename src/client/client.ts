@@ -12,8 +12,8 @@ import type {
   Introspection,
   PendingResult,
   RenewResult,
-  RequestPage,
   RequestInput,
+  RequestPage,
   RequestResult,
   RequestView,
   RotationResult,
@@ -100,7 +100,9 @@ export class EphemeraClient {
   }
 
   /** Requests: your own and those you may approve (`state: "pending"` is an approver's queue); admins see all. */
-  listRequests(filter: { state?: string | readonly string[]; identity?: string; after?: string; limit?: number } = {}): Promise<RequestPage> {
+  listRequests(
+    filter: { state?: string | readonly string[]; identity?: string; after?: string; limit?: number } = {},
+  ): Promise<RequestPage> {
     const query = new URLSearchParams();
     if (filter.state !== undefined) {
       const states: readonly string[] = typeof filter.state === "string" ? [filter.state] : filter.state;

@@ -111,7 +111,9 @@ export interface RequestInput {
   readonly justification?: string;
   readonly ticket?: string;
   /** Free text, or a task id and the actions it needs (carried into tokens as `authorization_details`). */
-  readonly intent?: string | { readonly task?: string; readonly actions?: readonly string[]; readonly description?: string };
+  readonly intent?:
+    | string
+    | { readonly task?: string; readonly actions?: readonly string[]; readonly description?: string };
   /** Issue at once where policy permits `break_glass`; needs a justification, and is reviewed afterwards. */
   readonly breakGlass?: boolean;
 }

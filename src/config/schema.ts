@@ -157,10 +157,13 @@ export const ConfigSchema = Type.Object(
           Type.Object(
             {
               dir: Type.String({ minLength: 1, description: "folder of Cedar policies (*.cedar)" }),
-              watch: Type.Optional(Type.Boolean({ description: "reload when a file changes (default true); SIGHUP always reloads" })),
+              watch: Type.Optional(
+                Type.Boolean({ description: "reload when a file changes (default true); SIGHUP always reloads" }),
+              ),
               onChange: Type.Optional(
                 Type.Union([Type.Literal("revoke"), Type.Literal("expire")], {
-                  description: "active grants the new policies no longer permit: revoke them (default) or let them run out",
+                  description:
+                    "active grants the new policies no longer permit: revoke them (default) or let them run out",
                 }),
               ),
             },

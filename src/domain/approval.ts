@@ -24,12 +24,28 @@ export function liveApprovals(request: AccessRequest): readonly Approval[] {
   return request.approvals.filter((a) => a.requestHash === hash);
 }
 
+/** Every rule of every requirement: the highest count per group (the strictest approval wins). */
+export function mergeRules(...requirements: readonly (readonly ApprovalRule[])[]): ApprovalRule[] {
+  const rules = new Map<string, number>();
+  for (const requirement of requirements) {
+    for (const rule of requirement) rules.set(rule.group, Math.max(rules.get(rule.group) ?? 0, rule.count));
+  }
+  return [...rules].sort(([a], [b]) => (a < b ? -1 : 1)).map(([group, count]) => ({ group, count }));
+}
+
+/** The approval requirement as people write it: `auto`, or `2 from Group::"sre" and 1 from Group::"security"`. */
+export function formatApproval(rules: readonly ApprovalRule[]): string {
+  return rules.length === 0 ? "auto" : rules.map((r) => `${r.count} from Group::"${r.group}"`).join(" and ");
+}
+
 /**
  * Whether the approvals meet every rule. Each approver counts once per rule, and one approver may not fill two
  * rules' seats unless they are in both groups (a member of `sre` and `security` counts for both, as Teleport does).
  */
 export function quorumMet(rules: readonly ApprovalRule[], approvals: readonly Approval[]): boolean {
-  return rules.every((rule) => new Set(approvals.filter((a) => a.groups.includes(rule.group)).map((a) => a.approver)).size >= rule.count);
+  return rules.every(
+    (rule) => new Set(approvals.filter((a) => a.groups.includes(rule.group)).map((a) => a.approver)).size >= rule.count,
+  );
 }
 
 /** Why `approver` may not approve `requester`'s request, or null: separation of duties is code, not policy. */
@@ -47,7 +63,9 @@ export function ownsIdentity(person: Identity, identity: Identity): boolean {
 }
 
 /** An intent from what a caller sent: a plain string (kept for compatibility) or `{task, actions, description}`. */
-export function intentOf(input: string | { task?: string; actions?: readonly string[]; description?: string } | undefined | null): Intent | null {
+export function intentOf(
+  input: string | { task?: string; actions?: readonly string[]; description?: string } | undefined | null,
+): Intent | null {
   if (input === undefined || input === null) return null;
   if (typeof input === "string") return input === "" ? null : { task: null, actions: [], description: input };
   return {

@@ -150,7 +150,9 @@ export const CreateRequestBody = Type.Object(
     justification: Type.Optional(Type.String({ maxLength: 2000 })),
     ticket: Type.Optional(Type.String({ maxLength: 200 })),
     intent: Type.Optional(IntentInput),
-    breakGlass: Type.Optional(Type.Boolean({ description: "issue at once where policy permits break_glass; needs a justification" })),
+    breakGlass: Type.Optional(
+      Type.Boolean({ description: "issue at once where policy permits break_glass; needs a justification" }),
+    ),
   },
   { additionalProperties: false },
 );

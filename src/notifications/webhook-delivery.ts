@@ -1,12 +1,13 @@
 // Delivers the outbox to webhooks after the commit: signed, bounded in time, retried with backoff, and kept as a dead
 // letter (audited, counted) after the last attempt. Nothing here can block or undo a decision.
+
+import { severityOf } from "../audit/codes.js";
 import type { WebhookConfig } from "../config/load.js";
 import { backoffDelay } from "../lifecycle/revoke/backoff.js";
 import type { NotificationRecord, Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
-import { severityOf } from "../audit/codes.js";
 import { signature, webhookBody } from "./webhook-payload.js";
 
 export type DeliveryOutcome = "delivered" | "retry" | "dead";
@@ -81,22 +82,42 @@ export class WebhookDelivery {
   async #attempt(notification: NotificationRecord): Promise<void> {
     const { store, clock } = this.options;
     const hook = this.#hooks.get(notification.sink);
-    const error = hook ? await this.#post(hook, notification) : `webhook '${notification.sink}' is no longer configured`;
+    const error = hook
+      ? await this.#post(hook, notification)
+      : `webhook '${notification.sink}' is no longer configured`;
     const now = clock.now();
     const attempts = notification.attempts + 1;
     if (error === null) {
-      await store.settleNotification({ ...notification, state: "delivered", attempts, nextAttemptAt: null, lastError: null, deliveredAt: now });
+      await store.settleNotification({
+        ...notification,
+        state: "delivered",
+        attempts,
+        nextAttemptAt: null,
+        lastError: null,
+        deliveredAt: now,
+      });
       this.options.observe?.("delivered", notification.sink);
       return;
     }
     if (hook && attempts < hook.maxAttempts) {
-      const delay = backoffDelay(attempts - 1, this.options.retryInitialMs, this.options.retryMaxMs, (this.options.random ?? Math.random)());
+      const delay = backoffDelay(
+        attempts - 1,
+        this.options.retryInitialMs,
+        this.options.retryMaxMs,
+        (this.options.random ?? Math.random)(),
+      );
       await store.settleNotification({ ...notification, attempts, nextAttemptAt: now + delay, lastError: error });
       this.options.observe?.("retry", notification.sink);
       return;
     }
     // The last attempt failed: kept as a dead letter, with the alarm in the audit log and the metrics.
-    const dead: NotificationRecord = { ...notification, state: "dead", attempts, nextAttemptAt: null, lastError: error };
+    const dead: NotificationRecord = {
+      ...notification,
+      state: "dead",
+      attempts,
+      nextAttemptAt: null,
+      lastError: error,
+    };
     await store.apply({
       writes: [{ kind: "settleNotification", notification: dead }],
       audit: [
@@ -114,7 +135,10 @@ export class WebhookDelivery {
       ],
     });
     this.options.observe?.("dead", notification.sink);
-    this.options.logger.warn({ notification: notification.id, sink: notification.sink, error }, "notification dead-lettered");
+    this.options.logger.warn(
+      { notification: notification.id, sink: notification.sink, error },
+      "notification dead-lettered",
+    );
   }
 
   /** POSTs one notification; null on a 2xx answer, otherwise what went wrong (never the secret or the body). */

@@ -3,7 +3,8 @@ import { createHmac } from "node:crypto";
 import type { WebhookConfig } from "../config/load.js";
 import type { NotificationRecord } from "../storage/store.js";
 
-const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "-" : JSON.stringify(v));
+const str = (v: unknown): string =>
+  typeof v === "string" ? v : v === undefined || v === null ? "-" : JSON.stringify(v);
 
 /** One line a person reads in a chat channel; every value is non-secret by construction of the payload. */
 export function slackText(event: string, p: Readonly<Record<string, unknown>>): string {

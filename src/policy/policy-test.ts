@@ -60,7 +60,9 @@ function identityFrom(id: string, spec: unknown): Identity {
     kind: (typeof s.kind === "string" ? s.kind : "workload") as IdentityKind,
     owner: typeof s.owner === "string" ? s.owner : null,
     groups: strings(s.groups),
-    attributes: isRecord(s.attributes) ? Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, String(v)])) : {},
+    attributes: isRecord(s.attributes)
+      ? Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, String(v)]))
+      : {},
     status: s.status === "dormant" || s.status === "offboarded" ? s.status : "active",
     admin: s.admin === true,
   };
@@ -73,7 +75,10 @@ function seconds(value: unknown, at: string): number {
 }
 
 /** Identities and entitlements as the broker's config declares them; secrets and connector settings are not read. */
-function catalogFrom(config: Doc | null, cases: Doc): { identities: Map<string, Identity>; entitlements: Map<string, EntitlementSpec> } {
+function catalogFrom(
+  config: Doc | null,
+  cases: Doc,
+): { identities: Map<string, Identity>; entitlements: Map<string, EntitlementSpec> } {
   const identities = new Map<string, Identity>();
   const entitlements = new Map<string, EntitlementSpec>();
   for (const source of [config, cases]) {
@@ -89,7 +94,10 @@ function catalogFrom(config: Doc | null, cases: Doc): { identities: Map<string, 
         entitlements.set(`${targetId}/${name}`, {
           name: `${targetId}/${name}`,
           targetId,
-          defaultDurationSeconds: spec.defaultDuration === undefined ? max : seconds(spec.defaultDuration, `${targetId}/${name}.defaultDuration`),
+          defaultDurationSeconds:
+            spec.defaultDuration === undefined
+              ? max
+              : seconds(spec.defaultDuration, `${targetId}/${name}.defaultDuration`),
           maxDurationSeconds: max,
           risk: spec.risk === "medium" || spec.risk === "high" ? spec.risk : "low",
           settings: {},
@@ -125,10 +133,14 @@ export function runPolicyTests(file: string, options: PolicyTestOptions = {}): P
         : isRecord(configPolicies) && typeof configPolicies.dir === "string"
           ? from(configDir, configPolicies.dir)
           : undefined);
-  if (!policyDir) throw new PolicyTestError("no policy folder: give --policies, `policies:` in the case file, or a config with `policies`");
+  if (!policyDir)
+    throw new PolicyTestError(
+      "no policy folder: give --policies, `policies:` in the case file, or a config with `policies`",
+    );
   const decider = new CedarDecider(loadPolicyFolder(policyDir));
   const { identities, entitlements } = catalogFrom(config, doc);
-  if (!Array.isArray(doc.cases) || doc.cases.length === 0) throw new PolicyTestError(`${file}: 'cases' must be a non-empty list`);
+  if (!Array.isArray(doc.cases) || doc.cases.length === 0)
+    throw new PolicyTestError(`${file}: 'cases' must be a non-empty list`);
 
   const results = doc.cases.map((raw, index) => runCase(raw, `cases.${index}`, identities, entitlements, decider));
   const passed = results.filter((r) => r.passed).length;
@@ -147,25 +159,31 @@ function runCase(
   const lookup = (id: unknown, field: string): Identity => {
     if (isRecord(id) && typeof id.id === "string") return identityFrom(id.id, id);
     const found = typeof id === "string" ? identities.get(id) : undefined;
-    if (!found) throw new PolicyTestError(`${at}.${field}: '${String(id)}' is not an identity of the config or the case file`);
+    if (!found)
+      throw new PolicyTestError(`${at}.${field}: '${String(id)}' is not an identity of the config or the case file`);
     return found;
   };
   const principal = lookup(raw.principal, "principal");
   const action = (raw.action ?? "request") as PolicyAction;
   if (!POLICY_ACTIONS.includes(action)) throw new PolicyTestError(`${at}.action: one of ${POLICY_ACTIONS.join(", ")}`);
   const entitlement = typeof raw.entitlement === "string" ? entitlements.get(raw.entitlement) : undefined;
-  if (!entitlement) throw new PolicyTestError(`${at}.entitlement: '${String(raw.entitlement)}' is not a configured entitlement`);
+  if (!entitlement)
+    throw new PolicyTestError(`${at}.entitlement: '${String(raw.entitlement)}' is not a configured entitlement`);
   const c = isRecord(raw.context) ? raw.context : {};
   const time = typeof c.time === "string" ? Date.parse(c.time) : Date.UTC(2026, 0, 5, 10, 0);
   if (Number.isNaN(time)) throw new PolicyTestError(`${at}.context.time: not an ISO time`);
   const client: ClientSignal = isRecord(c.client)
-    ? { kind: c.client.kind === "cli" || c.client.kind === "browser" ? c.client.kind : "api", interactive: c.client.interactive === true }
+    ? {
+        kind: c.client.kind === "cli" || c.client.kind === "browser" ? c.client.kind : "api",
+        interactive: c.client.interactive === true,
+      }
     : { kind: "api", interactive: false };
   const decision = decider.decide({
     identity: principal,
     action,
     entitlement,
-    durationSeconds: c.duration === undefined ? entitlement.defaultDurationSeconds : seconds(c.duration, `${at}.context.duration`),
+    durationSeconds:
+      c.duration === undefined ? entitlement.defaultDurationSeconds : seconds(c.duration, `${at}.context.duration`),
     at: time,
     context: {
       justification: typeof c.justification === "string" ? c.justification : null,
@@ -187,8 +205,10 @@ function runCase(
   };
   const expect = isRecord(raw.expect) ? raw.expect : {};
   const mismatches: string[] = [];
-  if (expect.decision !== "allow" && expect.decision !== "deny") throw new PolicyTestError(`${at}.expect.decision: allow or deny`);
-  if (expect.decision !== decision.outcome) mismatches.push(`decision: expected ${expect.decision}, got ${decision.outcome} (${decision.reason})`);
+  if (expect.decision !== "allow" && expect.decision !== "deny")
+    throw new PolicyTestError(`${at}.expect.decision: allow or deny`);
+  if (expect.decision !== decision.outcome)
+    mismatches.push(`decision: expected ${expect.decision}, got ${decision.outcome} (${decision.reason})`);
   if (expect.approval !== undefined) {
     const wanted = formatApproval(parseApproval(String(expect.approval)));
     if (wanted !== got.approval) mismatches.push(`approval: expected ${wanted}, got ${got.approval}`);

@@ -129,18 +129,26 @@ export class PolicyReloader {
       // The audit record comes first: a set whose adoption cannot be recorded is not adopted.
       await store.apply({ writes: [], audit: [event] });
     } catch (error) {
-      logger.error({ err: describeError(error) }, "policy reload could not be audited; the previous policies stay in force");
+      logger.error(
+        { err: describeError(error) },
+        "policy reload could not be audited; the previous policies stay in force",
+      );
       return { outcome: "failed", kept: previous, problems: ["the audit log could not be written"] };
     }
     if (result.outcome === "failed") {
-      logger.error({ problems: result.problems, kept: previous, trigger }, "policy reload refused; the previous policies stay in force");
+      logger.error(
+        { problems: result.problems, kept: previous, trigger },
+        "policy reload refused; the previous policies stay in force",
+      );
       return result;
     }
     if (next) decider.swap(next);
     logger.info({ version: result.version, previous, policies: result.policies, trigger }, "policies reloaded");
-    await this.options.onApplied?.(result.version).catch((error: unknown) =>
-      logger.error({ err: describeError(error) }, "re-checking active grants after a policy change failed"),
-    );
+    await this.options
+      .onApplied?.(result.version)
+      .catch((error: unknown) =>
+        logger.error({ err: describeError(error) }, "re-checking active grants after a policy change failed"),
+      );
     return result;
   }
 }

@@ -1,7 +1,6 @@
 // The store port: everything the broker keeps durably. Writes are change sets applied atomically with their audit events.
 import type {
   AccessRequest,
-  RequestState,
   AuditDraft,
   AuditEvent,
   Grant,
@@ -10,6 +9,7 @@ import type {
   IdentityRecord,
   IdentityStatus,
   Millis,
+  RequestState,
 } from "../domain/types.js";
 
 /** One write inside a change set. Updates name the version they read; a mismatch fails the whole set. */

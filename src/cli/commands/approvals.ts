@@ -19,13 +19,19 @@ export function requestSummary(r: AccessRequest): string {
     ["justification", r.justification ?? "-"],
     ["ticket", r.ticket ?? "-"],
   ];
-  if (r.intent) rows.push(["intent", `task ${r.intent.task ?? "-"}; actions ${r.intent.actions.join(", ") || "-"}; ${r.intent.description ?? ""}`]);
-  if (r.breakGlass) rows.push(["break-glass", `yes; review ${r.review?.outcome ?? "not recorded"}, due ${r.review?.dueAt ?? "-"}`]);
+  if (r.intent)
+    rows.push([
+      "intent",
+      `task ${r.intent.task ?? "-"}; actions ${r.intent.actions.join(", ") || "-"}; ${r.intent.description ?? ""}`,
+    ]);
+  if (r.breakGlass)
+    rows.push(["break-glass", `yes; review ${r.review?.outcome ?? "not recorded"}, due ${r.review?.dueAt ?? "-"}`]);
   if (r.decision) {
     const rules = r.decision.approvers.map((a) => `${a.count} from ${a.group}`).join(" and ") || "auto";
     rows.push(["approval", rules], ["policies", r.decision.policies.join(", ") || "-"]);
   }
-  for (const a of r.approvals) rows.push(["approved by", `${a.approver} at ${a.at ?? "-"}${a.current ? "" : " (void: request changed)"}`]);
+  for (const a of r.approvals)
+    rows.push(["approved by", `${a.approver} at ${a.at ?? "-"}${a.current ? "" : " (void: request changed)"}`]);
   rows.push(["hash", r.requestHash]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join("\n");
@@ -41,36 +47,41 @@ export function registerApprovals(program: Command, cli: Cli): void {
       .option("--after <requestId>", "the page after this request id")
       .option("--limit <n>", "at most this many (1-500, default 100)", integerOption(1, 500))
       .option("--json", "print JSON"),
-  ).action(async (options: { pending?: boolean; state?: string; after?: string; limit?: number; json?: boolean }, command: Command) => {
-    const state = options.pending ? "pending" : options.state;
-    const page = await cli.client(command, APPROVER_TOKEN_VARIABLES).listRequests({
-      ...(state === undefined ? {} : { state: state.split(",").map((s) => s.trim()) }),
-      ...(options.after === undefined ? {} : { after: options.after }),
-      ...(options.limit === undefined ? {} : { limit: options.limit }),
-    });
-    if (options.json) {
-      cli.json(page);
-      return;
-    }
-    if (page.requests.length === 0) {
-      cli.print("no requests");
-      return;
-    }
-    cli.print(
-      table(
-        ["ID", "IDENTITY", "ENTITLEMENT", "STATE", "APPROVALS", "DUE"],
-        page.requests.map((r) => [
-          r.id,
-          r.identity,
-          r.entitlement,
-          r.state,
-          `${r.approvals.filter((a) => a.current).length}/${r.decision?.approvers.reduce((n, a) => n + a.count, 0) ?? 0}`,
-          r.dueAt ?? "-",
-        ]),
-      ),
-    );
-    if (page.next !== null) cli.print(`more: ephemera requests --after ${page.next}`);
-  });
+  ).action(
+    async (
+      options: { pending?: boolean; state?: string; after?: string; limit?: number; json?: boolean },
+      command: Command,
+    ) => {
+      const state = options.pending ? "pending" : options.state;
+      const page = await cli.client(command, APPROVER_TOKEN_VARIABLES).listRequests({
+        ...(state === undefined ? {} : { state: state.split(",").map((s) => s.trim()) }),
+        ...(options.after === undefined ? {} : { after: options.after }),
+        ...(options.limit === undefined ? {} : { limit: options.limit }),
+      });
+      if (options.json) {
+        cli.json(page);
+        return;
+      }
+      if (page.requests.length === 0) {
+        cli.print("no requests");
+        return;
+      }
+      cli.print(
+        table(
+          ["ID", "IDENTITY", "ENTITLEMENT", "STATE", "APPROVALS", "DUE"],
+          page.requests.map((r) => [
+            r.id,
+            r.identity,
+            r.entitlement,
+            r.state,
+            `${r.approvals.filter((a) => a.current).length}/${r.decision?.approvers.reduce((n, a) => n + a.count, 0) ?? 0}`,
+            r.dueAt ?? "-",
+          ]),
+        ),
+      );
+      if (page.next !== null) cli.print(`more: ephemera requests --after ${page.next}`);
+    },
+  );
 
   withConnection(
     program
@@ -78,7 +89,10 @@ export function registerApprovals(program: Command, cli: Cli): void {
       .description("approve a pending request as it is now (prints what you approved)")
       .argument("<requestId>")
       .option("--note <text>", "a note kept with the approval")
-      .option("--hash <requestHash>", "approve only if the request still has this hash (from `ephemera requests --json`)")
+      .option(
+        "--hash <requestHash>",
+        "approve only if the request still has this hash (from `ephemera requests --json`)",
+      )
       .option("--json", "print JSON"),
   ).action(async (id: string, options: { note?: string; hash?: string; json?: boolean }, command: Command) => {
     const client = cli.client(command, APPROVER_TOKEN_VARIABLES);
@@ -90,7 +104,11 @@ export function registerApprovals(program: Command, cli: Cli): void {
       return;
     }
     cli.print(requestSummary(request));
-    cli.print(result.request.state === "approved" ? `approved: quorum met; the requester collects with 'ephemera collect ${id}'` : "approval recorded; more approvals are needed");
+    cli.print(
+      result.request.state === "approved"
+        ? `approved: quorum met; the requester collects with 'ephemera collect ${id}'`
+        : "approval recorded; more approvals are needed",
+    );
   });
 
   withConnection(

@@ -1,8 +1,8 @@
 // `ephemera request <entitlement>`: ask for access and print the credential (the caller's own, shown once).
 import type { Command } from "commander";
+import { isPending } from "../../client/index.js";
 import type { Cli } from "../context.js";
 import { withConnection } from "../context.js";
-import { isPending } from "../../client/index.js";
 import { assignments, durationOf } from "../format.js";
 
 /** `--intent` alone stays free text; with `--task` or `--action` it becomes a structured intent. */
@@ -41,7 +41,10 @@ export function registerRequest(program: Command, cli: Cli): void {
       .option("--ticket <id>", "change or incident ticket")
       .option("--intent <text>", "what the task will do")
       .option("--task <id>", "the task id (agent intent; carried into tokens as authorization_details)")
-      .option("--action <action>", "an action the task needs (repeat for several)", (v: string, all: string[] = []) => [...all, v])
+      .option("--action <action>", "an action the task needs (repeat for several)", (v: string, all: string[] = []) => [
+        ...all,
+        v,
+      ])
       .option("--break-glass", "emergency access where policy permits break_glass: issued at once, reviewed after")
       .option("--json", "print the whole response as JSON"),
   ).action(async (entitlement: string, options: RequestOptions, command: Command) => {

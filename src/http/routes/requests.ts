@@ -29,7 +29,15 @@ import {
 } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
-const REQUEST_STATES: readonly RequestState[] = ["pending", "approved", "denied", "cancelled", "timed_out", "issued", "failed"];
+const REQUEST_STATES: readonly RequestState[] = [
+  "pending",
+  "approved",
+  "denied",
+  "cancelled",
+  "timed_out",
+  "issued",
+  "failed",
+];
 const errors = { "4xx": ProblemSchema, "5xx": ProblemSchema };
 const Issued = Type.Object({ request: RequestSchema, grant: GrantSchema, credential: CredentialSchema });
 
@@ -113,7 +121,11 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         if (r.state !== "pending") return false;
         const requester = await deps.catalog.identity(r.identityId);
         const entitlement = deps.catalog.entitlement(r.entitlement);
-        return requester !== undefined && entitlement !== undefined && checkApprover(deps, caller, requester, r, entitlement).ok;
+        return (
+          requester !== undefined &&
+          entitlement !== undefined &&
+          checkApprover(deps, caller, requester, r, entitlement).ok
+        );
       }
     },
   );
@@ -123,7 +135,8 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
     {
       schema: {
         summary: "A request, its decision, approvals and grant",
-        description: "Readable by its requester, admins, and anyone who may approve it (approvers read it before approving).",
+        description:
+          "Readable by its requester, admins, and anyone who may approve it (approvers read it before approving).",
         tags: ["requests"],
         params: IdParams,
         response: {
@@ -138,7 +151,13 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       let found: AccessRequest;
       const requester = stored ? await deps.catalog.identity(stored.identityId) : undefined;
       const entitlement = stored ? deps.catalog.entitlement(stored.entitlement) : undefined;
-      if (stored && requester && entitlement && stored.identityId !== caller.id && checkApprover(deps, caller, requester, stored, entitlement).ok) {
+      if (
+        stored &&
+        requester &&
+        entitlement &&
+        stored.identityId !== caller.id &&
+        checkApprover(deps, caller, requester, stored, entitlement).ok
+      ) {
         found = stored;
       } else {
         found = await loadOwnRequest(deps, caller, request.params.id);
@@ -169,7 +188,8 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
     {
       schema: {
         summary: "Approve the exact request you saw (its requestHash)",
-        description: "409 request_changed when the request changed since; 403 approval_refused for self-approval, the owner of the identity when policy forbids it, or no approve right.",
+        description:
+          "409 request_changed when the request changed since; 403 approval_refused for self-approval, the owner of the identity when policy forbids it, or no approve right.",
         tags: ["requests"],
         params: IdParams,
         body: ApproveBody,

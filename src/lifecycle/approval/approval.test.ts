@@ -1,7 +1,6 @@
 // The approval stage end to end on a real store, a fake target and Cedar policies: quorum, separation of duties,
 // approvals bound to the request they saw, rights re-checked at issue, timeouts, break-glass, policy changes, intent.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EntitlementSpec } from "../../connectors/connector.js";
 import { requestHash } from "../../domain/approval.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
 import { OutboxNotifier } from "../../notifications/notifier.js";
@@ -13,6 +12,7 @@ import { recheckActiveGrants } from "../policy/recheck-grants.js";
 import { renewGrant } from "../renew/renew-grant.js";
 import { requestAccess } from "../request/request-access.js";
 import { endGrantByCaller } from "../revoke/end-grant.js";
+import { APPROVERS, POLICIES, WRITE } from "../testing/approval-fixtures.js";
 import { type Harness, makeHarness } from "../testing/harness.js";
 import { approveRequest } from "./approve-request.js";
 import { cancelRequest } from "./cancel-request.js";
@@ -21,44 +21,6 @@ import { denyRequest } from "./deny-request.js";
 import { modifyRequest } from "./modify-request.js";
 import { reviewBreakGlass } from "./review-break-glass.js";
 import { sweepRequests } from "./sweep-requests.js";
-
-export const POLICIES = `
-@id("read-auto") @approval("auto") @max_duration("30m")
-permit (principal in Group::"ci", action in [Action::"request", Action::"renew"], resource == Entitlement::"db/read");
-@id("write-2-sre") @approval("2 from Group::\\"sre\\"") @max_duration("20m") @owner_may_approve("false")
-permit (principal in Group::"ci", action in [Action::"request", Action::"renew"], resource == Entitlement::"db/write");
-@id("sre-approve")
-permit (principal in Group::"sre", action == Action::"approve", resource in Target::"db");
-@id("break-glass") @max_duration("10m")
-permit (principal in Group::"ci", action == Action::"break_glass", resource == Entitlement::"db/write") when { context.ticket != "" };
-`;
-
-export const WRITE: EntitlementSpec = {
-  name: "db/write",
-  targetId: "db",
-  defaultDurationSeconds: 300,
-  maxDurationSeconds: 3600,
-  risk: "high",
-  settings: {},
-};
-
-const human = (id: string, groups: string[]): Identity => ({
-  id,
-  kind: "human",
-  owner: null,
-  groups,
-  attributes: {},
-  status: "active",
-  admin: false,
-});
-export const APPROVERS = {
-  bob: human("bob", ["sre"]),
-  carol: human("carol", ["sre"]),
-  /** In sre and in team-test, the owner team of ci-deploy. */
-  dave: human("dave", ["sre", "team-test"]),
-  /** Requests (ci) and approves (sre). */
-  eve: human("eve", ["ci", "sre"]),
-};
 
 const meta = { sourceAddress: "127.0.0.1" };
 const hook = {
@@ -98,16 +60,25 @@ describe("approvals", () => {
   });
 
   const ask = async (identity: Identity = h.ci, extra: Record<string, unknown> = {}): Promise<AccessRequest> => {
-    const result = await requestAccess(h.deps, identity, { entitlement: "db/write", duration: "10m", justification: "fix", ...extra }, meta);
+    const result = await requestAccess(
+      h.deps,
+      identity,
+      { entitlement: "db/write", duration: "10m", justification: "fix", ...extra },
+      meta,
+    );
     if (result.outcome !== "pending") throw new Error(`expected pending, got ${result.outcome}`);
     return result.request;
   };
-  const approve = (who: Identity, request: AccessRequest) => approveRequest(h.deps, who, request.id, { requestHash: requestHash(request) });
+  const approve = (who: Identity, request: AccessRequest) =>
+    approveRequest(h.deps, who, request.id, { requestHash: requestHash(request) });
   const codes = async () => (await h.store.listAudit(0, 1000)).map((e) => e.code);
 
   it("waits for the quorum, then issues on collection with the clock starting at issue, once", async () => {
     const pending = await ask();
-    expect(pending).toMatchObject({ state: "pending", decision: { approval: "required", approvers: [{ group: "sre", count: 2 }] } });
+    expect(pending).toMatchObject({
+      state: "pending",
+      decision: { approval: "required", approvers: [{ group: "sre", count: 2 }] },
+    });
     expect(h.target.accounts.size).toBe(0);
     const afterOne = await approve(APPROVERS.bob, pending);
     expect(afterOne.state).toBe("pending");
@@ -132,7 +103,11 @@ describe("approvals", () => {
     ]);
     expect((await refusal(collectCredential(h.deps, h.ci, pending.id))).code).toBe("invalid_state");
     const events = await h.store.listAudit(0, 1000);
-    expect(events[0]?.data).toMatchObject({ policies: ["write-2-sre"], policyVersion: decider.version, approval: "required" });
+    expect(events[0]?.data).toMatchObject({
+      policies: ["write-2-sre"],
+      policyVersion: decider.version,
+      approval: "required",
+    });
   });
 
   it("refuses self-approval, and approval by the owner of the identity when policy says so", async () => {
@@ -225,7 +200,12 @@ describe("approvals", () => {
     const pending = await ask();
     const outbox = await h.store.listNotifications({ limit: 10 });
     expect(outbox).toHaveLength(1);
-    expect(outbox[0]).toMatchObject({ event: "approval_pending", sink: "ops", state: "pending", payload: { requestId: pending.id } });
+    expect(outbox[0]).toMatchObject({
+      event: "approval_pending",
+      sink: "ops",
+      state: "pending",
+      payload: { requestId: pending.id },
+    });
   });
 
   describe("break-glass", () => {
@@ -252,7 +232,10 @@ describe("approvals", () => {
       expect((await refusal(reviewBreakGlass(h.deps, h.ci, result.request.id, { outcome: "justified" }))).code).toBe(
         "approval_refused",
       );
-      const reviewed = await reviewBreakGlass(h.deps, APPROVERS.bob, result.request.id, { outcome: "justified", note: "INC-7" });
+      const reviewed = await reviewBreakGlass(h.deps, APPROVERS.bob, result.request.id, {
+        outcome: "justified",
+        note: "INC-7",
+      });
       expect(reviewed.review).toMatchObject({ reviewedBy: "bob", outcome: "justified" });
       expect(await h.store.countOverdueReviews(h.clock.now())).toBe(0);
 
@@ -287,7 +270,11 @@ describe("approvals", () => {
       if (issued.outcome !== "issued") throw new Error("not issued");
       decider.swap(new CedarDecider(compilePolicies("v2", [["p.cedar", readOnly]])));
       expect(await recheckActiveGrants(h.deps, "revoke")).toEqual({ checked: 1, noLongerPermitted: 1, revoked: 1 });
-      expect(await h.store.getGrant(issued.grant.id)).toMatchObject({ state: "verified", endReason: "policy_changed", endedBy: "policy" });
+      expect(await h.store.getGrant(issued.grant.id)).toMatchObject({
+        state: "verified",
+        endReason: "policy_changed",
+        endedBy: "policy",
+      });
     });
 
     it("lets it run out when configured so, and says so in the audit log", async () => {
@@ -309,7 +296,13 @@ describe("approvals", () => {
       if (issued.outcome !== "issued") throw new Error("not issued");
       expect(issued.request.intent).toEqual({ task: "T-1", actions: ["orders.read"], description: null });
       const wider = await refusal(
-        renewGrant(h.deps, h.ci, issued.grant.id, { intent: { task: "T-1", actions: ["orders.read", "orders.write"] } }, meta),
+        renewGrant(
+          h.deps,
+          h.ci,
+          issued.grant.id,
+          { intent: { task: "T-1", actions: ["orders.read", "orders.write"] } },
+          meta,
+        ),
       );
       expect(wider).toMatchObject({ code: "intent_exceeded" });
       expect((await renewGrant(h.deps, h.ci, issued.grant.id, { duration: "10m" }, meta)).grant.renewals).toBe(1);
@@ -321,7 +314,13 @@ describe("approvals", () => {
       const pending = await ask();
       await approve(APPROVERS.bob, pending);
       await approve(APPROVERS.carol, (await h.store.getRequest(pending.id))!);
-      decider.swap(new CedarDecider(compilePolicies("v2", [["p.cedar", `@id("read") permit (principal, action, resource == Entitlement::"db/read");`]])));
+      decider.swap(
+        new CedarDecider(
+          compilePolicies("v2", [
+            ["p.cedar", `@id("read") permit (principal, action, resource == Entitlement::"db/read");`],
+          ]),
+        ),
+      );
       expect((await refusal(collectCredential(h.deps, h.ci, pending.id))).code).toBe("denied");
       expect((await h.store.getRequest(pending.id))?.state).toBe("denied");
       expect(h.target.accounts.size).toBe(0);

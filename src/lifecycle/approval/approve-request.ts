@@ -37,7 +37,10 @@ export function approveRequest(
     };
     const current = requestHash(request);
     if (input.requestHash !== current) {
-      throw await refuseWith("request_changed", `request '${request.id}' changed since it was read; read it again and approve what it is now`);
+      throw await refuseWith(
+        "request_changed",
+        `request '${request.id}' changed since it was read; read it again and approve what it is now`,
+      );
     }
     const check = checkApprover(deps, approver, requester, request, entitlement);
     if (!check.ok) throw await refuseWith("approval_refused", check.reason);
@@ -59,22 +62,34 @@ export function approveRequest(
     const updated: AccessRequest = met
       ? transitionRequest(request, "approve", now, { approvals, dueAt: now + approvalSettings(deps).collectTimeoutMs })
       : { ...request, approvals, updatedAt: now, version: request.version + 1 };
-    const recorded = draft("request.approval_recorded", now, actorOf(approver), { request: updated }, {
-      requestHash: current,
-      groups: check.groups,
-      policies: check.policies,
-      quorumMet: met,
-    });
+    const recorded = draft(
+      "request.approval_recorded",
+      now,
+      actorOf(approver),
+      { request: updated },
+      {
+        requestHash: current,
+        groups: check.groups,
+        policies: check.policies,
+        quorumMet: met,
+      },
+    );
     await commit(deps, {
       writes: [{ kind: "updateRequest", request: updated, expectedVersion: request.version }],
       audit: met
         ? [
             recorded,
-            draft("request.approved", now, actorOf(approver), { request: updated }, {
-              approvers: [...live, approval].map((a) => a.approver),
-              rules,
-              collectBy: updated.dueAt,
-            }),
+            draft(
+              "request.approved",
+              now,
+              actorOf(approver),
+              { request: updated },
+              {
+                approvers: [...live, approval].map((a) => a.approver),
+                rules,
+                collectBy: updated.dueAt,
+              },
+            ),
           ]
         : [recorded],
     });

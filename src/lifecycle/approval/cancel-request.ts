@@ -21,10 +21,15 @@ export function cancelRequest(deps: LifecycleDeps, caller: Identity, requestId: 
       });
     }
     const now = deps.clock.now();
-    const cancelled = transitionRequest(request, "cancel", now, { stateReason: `cancelled by ${caller.id}`, dueAt: null });
+    const cancelled = transitionRequest(request, "cancel", now, {
+      stateReason: `cancelled by ${caller.id}`,
+      dueAt: null,
+    });
     await commit(deps, {
       writes: [{ kind: "updateRequest", request: cancelled, expectedVersion: request.version }],
-      audit: [draft("request.cancelled", now, actorOf(caller), { request: cancelled }, { previousState: request.state })],
+      audit: [
+        draft("request.cancelled", now, actorOf(caller), { request: cancelled }, { previousState: request.state }),
+      ],
     });
     deps.observer.approval?.("cancelled");
     return cancelled;

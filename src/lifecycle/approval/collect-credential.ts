@@ -1,7 +1,7 @@
 // The requester collects the credential of an approved request, once. Policy and every approver's right are checked
 // again now; the grant is committed before the downstream call and its clock starts here, at issue.
 import type { IssuedCredential } from "../../connectors/connector.js";
-import { liveApprovals, quorumMet } from "../../domain/approval.js";
+import { formatApproval, liveApprovals, mergeRules, quorumMet } from "../../domain/approval.js";
 import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Approval, Grant, Identity } from "../../domain/types.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
@@ -31,7 +31,13 @@ export async function collectCredential(deps: LifecycleDeps, caller: Identity, r
       requestId: found.id,
     });
   }
-  const { request, requester, entitlement, connector } = await loadRequestFor(deps, caller, requestId, ["approved"], "collect");
+  const { request, requester, entitlement, connector } = await loadRequestFor(
+    deps,
+    caller,
+    requestId,
+    ["approved"],
+    "collect",
+  );
   const now = deps.clock.now();
 
   // Policy may have changed since approval: the request must still be permitted, on the facts it was made with.
@@ -40,9 +46,23 @@ export async function collectCredential(deps: LifecycleDeps, caller: Identity, r
     const denied = transitionRequest(request, "deny", now, { stateReason: decision.reason, dueAt: null, decision });
     await commit(deps, {
       writes: [{ kind: "updateRequest", request: denied, expectedVersion: request.version }],
-      audit: [draft("request.denied", now, systemActor("policy"), { request: denied }, decisionData(decision, deps.decider.version), "denied")],
+      audit: [
+        draft(
+          "request.denied",
+          now,
+          systemActor("policy"),
+          { request: denied },
+          decisionData(decision, deps.decider.version),
+          "denied",
+        ),
+      ],
     });
-    throw await refuse(deps, caller, { auditCode: "request.rejected", errorCode: "denied", message: decision.reason, requestId: request.id });
+    throw await refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode: "denied",
+      message: decision.reason,
+      requestId: request.id,
+    });
   }
 
   // Every approver's right is checked again: one who lost it (left the group, offboarded, policy change) no longer counts.
@@ -51,17 +71,24 @@ export async function collectCredential(deps: LifecycleDeps, caller: Identity, r
   const voided: { approver: string; reason: string }[] = [];
   for (const approval of live) {
     const approver = await deps.catalog.identity(approval.approver);
-    const check = approver ? checkApprover(deps, approver, requester, request, entitlement) : { ok: false as const, reason: "no longer configured" };
+    const check = approver
+      ? checkApprover(deps, approver, requester, request, entitlement)
+      : { ok: false as const, reason: "no longer configured" };
     if (check.ok) holding.push({ ...approval, groups: check.groups });
     else voided.push({ approver: approval.approver, reason: check.reason });
   }
-  const rules = request.decision?.approvers ?? [];
+  // The quorum is the stricter of what was asked when the request was made and what policy asks now.
+  const rules = mergeRules(request.decision?.approvers ?? [], decision.approvers ?? []);
   if (rules.length > 0 && !quorumMet(rules, holding)) {
     const reopened = transitionRequest(request, "reopen", now, {
+      decision: { ...decision, approval: "required", approvers: rules },
       // A voided approval is dropped, so it cannot count again; the audit event keeps who and why.
       approvals: request.approvals.filter((a) => !voided.some((v) => v.approver === a.approver)),
       dueAt: now + approvalSettings(deps).pendingTimeoutMs,
-      stateReason: `approvals no longer hold: ${voided.map((v) => `${v.approver} (${v.reason})`).join("; ")}`,
+      stateReason:
+        voided.length > 0
+          ? `approvals no longer hold: ${voided.map((v) => `${v.approver} (${v.reason})`).join("; ")}`
+          : `policy now asks for more approvals (${formatApproval(rules)})`,
     });
     await commit(deps, {
       writes: [{ kind: "updateRequest", request: reopened, expectedVersion: request.version }],
@@ -76,7 +103,10 @@ export async function collectCredential(deps: LifecycleDeps, caller: Identity, r
   }
   const issued = await issueApproved(deps, {
     requester,
-    request: { ...request, decision: { ...decision, approval: request.decision?.approval ?? "required", approvers: rules } },
+    request: {
+      ...request,
+      decision: { ...decision, approval: request.decision?.approval ?? "required", approvers: rules },
+    },
     entitlement,
     connector,
     // The maximum is the strictest of what was approved and what policy says now.
@@ -88,10 +118,16 @@ export async function collectCredential(deps: LifecycleDeps, caller: Identity, r
       ),
     },
     opening: [
-      draft("request.collected", now, actorOf(caller), { request }, {
-        approvers: holding.map((a) => a.approver),
-        ...decisionData(decision, deps.decider.version),
-      }),
+      draft(
+        "request.collected",
+        now,
+        actorOf(caller),
+        { request },
+        {
+          approvers: holding.map((a) => a.approver),
+          ...decisionData(decision, deps.decider.version),
+        },
+      ),
     ],
     storedVersion: request.version,
   });

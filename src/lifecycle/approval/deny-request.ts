@@ -30,7 +30,9 @@ export function denyRequest(
     const denied = transitionRequest(request, "deny", now, { stateReason: reason, dueAt: null });
     await commit(deps, {
       writes: [{ kind: "updateRequest", request: denied, expectedVersion: request.version }],
-      audit: [draft("request.denied", now, actorOf(approver), { request: denied }, { reason, by: approver.id }, "denied")],
+      audit: [
+        draft("request.denied", now, actorOf(approver), { request: denied }, { reason, by: approver.id }, "denied"),
+      ],
     });
     deps.observer.approval?.("denied");
     return denied;

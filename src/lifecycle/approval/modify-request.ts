@@ -29,10 +29,15 @@ export function modifyRequest(
     const request = await loadOwnRequest(deps, caller, requestId);
     const entitlement = deps.catalog.entitlement(request.entitlement);
     const requester = await deps.catalog.identity(request.identityId);
-    const reject = (errorCode: "invalid_state" | "invalid_duration" | "duration_too_long" | "unknown_entitlement" | "invalid_request", message: string) =>
-      refuse(deps, caller, { auditCode: "request.rejected", errorCode, message, requestId: request.id });
+    const reject = (
+      errorCode: "invalid_state" | "invalid_duration" | "duration_too_long" | "unknown_entitlement" | "invalid_request",
+      message: string,
+    ) => refuse(deps, caller, { auditCode: "request.rejected", errorCode, message, requestId: request.id });
     if (request.state !== "pending" || !entitlement || !requester) {
-      throw await reject("invalid_state", `request '${request.id}' is ${request.state}; only a pending request can be changed`);
+      throw await reject(
+        "invalid_state",
+        `request '${request.id}' is ${request.state}; only a pending request can be changed`,
+      );
     }
     let durationSeconds = request.durationSeconds;
     if (input.duration !== undefined) {
@@ -60,7 +65,9 @@ export function modifyRequest(
           decision,
           state: "denied",
           dueAt: null,
-          stateReason: tooLong ? `duration ${durationSeconds}s is above the ${decision.maxDurationSeconds}s policy allows` : decision.reason,
+          stateReason: tooLong
+            ? `duration ${durationSeconds}s is above the ${decision.maxDurationSeconds}s policy allows`
+            : decision.reason,
         }
       : decision.approval === "auto"
         ? // Policy now approves the changed ask by itself: the requester may collect it.
@@ -69,14 +76,22 @@ export function modifyRequest(
     await commit(deps, {
       writes: [{ kind: "updateRequest", request: next, expectedVersion: request.version }],
       audit: [
-        draft("request.modified", now, actorOf(caller), { request: next }, {
-          revision: next.revision,
-          previousHash: requestHash(request),
-          requestHash: requestHash(next),
-          voidedApprovals: request.approvals.filter((a) => a.requestHash === requestHash(request)).length,
-          ...decisionData(decision, deps.decider.version),
-        }),
-        ...(denied ? [draft("request.denied", now, actorOf(caller), { request: next }, { reason: next.stateReason }, "denied")] : []),
+        draft(
+          "request.modified",
+          now,
+          actorOf(caller),
+          { request: next },
+          {
+            revision: next.revision,
+            previousHash: requestHash(request),
+            requestHash: requestHash(next),
+            voidedApprovals: request.approvals.filter((a) => a.requestHash === requestHash(request)).length,
+            ...decisionData(decision, deps.decider.version),
+          },
+        ),
+        ...(denied
+          ? [draft("request.denied", now, actorOf(caller), { request: next }, { reason: next.stateReason }, "denied")]
+          : []),
       ],
     });
     return next;

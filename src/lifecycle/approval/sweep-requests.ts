@@ -34,8 +34,16 @@ export async function sweepRequests(deps: LifecycleDeps, limit = 500): Promise<S
       } else {
         // Nothing left to do for it (a race moved it on): take it off the due index.
         await commit(deps, {
-          writes: [{ kind: "updateRequest", request: { ...request, dueAt: null, version: request.version + 1 }, expectedVersion: request.version }],
-          audit: [draft("request.timed_out", deps.clock.now(), actor, { request }, { cleared: true, state: request.state })],
+          writes: [
+            {
+              kind: "updateRequest",
+              request: { ...request, dueAt: null, version: request.version + 1 },
+              expectedVersion: request.version,
+            },
+          ],
+          audit: [
+            draft("request.timed_out", deps.clock.now(), actor, { request }, { cleared: true, state: request.state }),
+          ],
         });
       }
     } catch (error) {
@@ -106,18 +114,27 @@ async function rotateAfterBreakGlass(deps: LifecycleDeps): Promise<number> {
       await commit(deps, {
         writes: [{ kind: "deleteState", namespace: ROTATE_AFTER_NAMESPACE, key: entry.key }],
         audit: [
-          draft("target.rotation_run", deps.clock.now(), systemActor("break-glass"), { request }, {
-            target: targetId,
-            after: "break_glass",
-            rotated: result?.rotated ?? false,
-            detail: result?.detail ?? "no grant was issued",
-          }),
+          draft(
+            "target.rotation_run",
+            deps.clock.now(),
+            systemActor("break-glass"),
+            { request },
+            {
+              target: targetId,
+              after: "break_glass",
+              rotated: result?.rotated ?? false,
+              detail: result?.detail ?? "no grant was issued",
+            },
+          ),
         ],
       });
       rotated++;
     } catch (error) {
       // Audited by rotateTargetSecret; tried again on the next pass.
-      deps.logger.warn({ target: targetId, err: describeError(error) }, "admin rotation after break-glass failed; will retry");
+      deps.logger.warn(
+        { target: targetId, err: describeError(error) },
+        "admin rotation after break-glass failed; will retry",
+      );
     }
   }
   return rotated;

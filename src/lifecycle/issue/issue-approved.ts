@@ -31,7 +31,10 @@ export interface IssueApprovedInput {
 export async function issueApproved(deps: LifecycleDeps, input: IssueApprovedInput): Promise<IssuedGrant> {
   const { requester, entitlement, connector, decision } = input;
   const now = deps.clock.now();
-  const maxSeconds = Math.min(decision.maxDurationSeconds ?? entitlement.maxDurationSeconds, entitlement.maxDurationSeconds);
+  const maxSeconds = Math.min(
+    decision.maxDurationSeconds ?? entitlement.maxDurationSeconds,
+    entitlement.maxDurationSeconds,
+  );
   const grantId = newId("grt");
   // The clock of the grant starts now, at issue, not when the request was made.
   const request: AccessRequest = { ...input.request, grantId };
@@ -63,7 +66,17 @@ export async function issueApproved(deps: LifecycleDeps, input: IssueApprovedInp
   ];
   const alongside = input.alongside ?? [];
   if (connector.issuesInProcess) {
-    return issueInProcess(deps, requester, request, grant, entitlement, connector, opening, input.storedVersion, alongside);
+    return issueInProcess(
+      deps,
+      requester,
+      request,
+      grant,
+      entitlement,
+      connector,
+      opening,
+      input.storedVersion,
+      alongside,
+    );
   }
   const stored = input.storedVersion === null ? request : { ...request, version: input.storedVersion + 1 };
   await commit(deps, {

@@ -20,11 +20,7 @@ export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
   readonly #reloads: Counter<"outcome">;
   readonly #notifications: Counter<"sink" | "outcome">;
 
-  constructor(
-    store: Store,
-    storeStats?: () => { commits: number; changeSets: number },
-    now: () => number = Date.now,
-  ) {
+  constructor(store: Store, storeStats?: () => { commits: number; changeSets: number }, now: () => number = Date.now) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "ephemera_" });
     this.#decisions = new Counter({

@@ -40,17 +40,26 @@ export async function recheckActiveGrants(deps: LifecycleDeps, onChange: "revoke
           await commit(deps, {
             writes: [],
             audit: [
-              draft("grant.policy_no_longer_permits", deps.clock.now(), actor, { grant }, {
-                reason,
-                policyVersion: deps.decider.version,
-                expiresAt: grant.expiresAt,
-              }),
+              draft(
+                "grant.policy_no_longer_permits",
+                deps.clock.now(),
+                actor,
+                { grant },
+                {
+                  reason,
+                  policyVersion: deps.decider.version,
+                  expiresAt: grant.expiresAt,
+                },
+              ),
             ],
           });
         }
       } catch (error) {
         if (error instanceof ConflictError) continue; // it ended or renewed meanwhile; the next change looks again
-        deps.logger.error({ grantId: grant.id, err: describeError(error) }, "could not act on a grant after a policy change");
+        deps.logger.error(
+          { grantId: grant.id, err: describeError(error) },
+          "could not act on a grant after a policy change",
+        );
       }
     }
     if (page.length < 500) break;

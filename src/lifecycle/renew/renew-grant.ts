@@ -10,8 +10,8 @@ import { commitGrant } from "../commit.js";
 import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { loadOwnGrant } from "../ownership.js";
 import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
-import type { IntentInput } from "../request/request-access.js";
 import { refuse } from "../refuse.js";
+import type { IntentInput } from "../request/request-access.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 
 export interface RenewResult {
@@ -95,7 +95,8 @@ export async function renewGrant(
       ? grant.maxExpiresAt
       : (grant.issuedAt ?? grant.createdAt) + decision.maxDurationSeconds * 1000;
   const ceiling = Math.min(grant.maxExpiresAt, policyMax);
-  if (ceiling <= grant.expiresAt) throw await deny("max_duration_reached", `grant '${grant.id}' already runs to the maximum policy allows`);
+  if (ceiling <= grant.expiresAt)
+    throw await deny("max_duration_reached", `grant '${grant.id}' already runs to the maximum policy allows`);
   const expiresAt = Math.max(grant.expiresAt, Math.min(wanted, ceiling));
   let response: Awaited<ReturnType<typeof connector.renew>>;
   try {

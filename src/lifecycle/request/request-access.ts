@@ -150,7 +150,14 @@ export async function requestAccess(
     await commit(deps, {
       writes: [{ kind: "insertRequest", request: base }],
       audit: [
-        draft(breakGlass ? "break_glass.denied" : "request.denied", now, actorOf(caller), { request: base }, data, "denied"),
+        draft(
+          breakGlass ? "break_glass.denied" : "request.denied",
+          now,
+          actorOf(caller),
+          { request: base },
+          data,
+          "denied",
+        ),
       ],
     });
     return { outcome: "denied", request: base };
@@ -195,7 +202,13 @@ export async function requestAccess(
         ...(deps.notifier?.writes("break_glass", payload, now) ?? []),
         ...flagged.writes,
         // The target's admin secret is rotated once this grant has ended (where the target supports it).
-        { kind: "putState", namespace: ROTATE_AFTER_NAMESPACE, key: request.id, value: { targetId: request.targetId }, expiresAt: null },
+        {
+          kind: "putState",
+          namespace: ROTATE_AFTER_NAMESPACE,
+          key: request.id,
+          value: { targetId: request.targetId },
+          expiresAt: null,
+        },
       ],
     });
     return { outcome: "issued", ...issued };
@@ -283,7 +296,13 @@ function flagWrites(
     writes:
       deps.notifier?.writes(
         "request_flagged",
-        { requestId: request.id, identity: request.identityId, entitlement: request.entitlement, flags, client: facts?.client },
+        {
+          requestId: request.id,
+          identity: request.identityId,
+          entitlement: request.entitlement,
+          flags,
+          client: facts?.client,
+        },
         now,
       ) ?? [],
   };

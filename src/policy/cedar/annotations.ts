@@ -1,7 +1,11 @@
 // Annotations on permitting policies: who must approve, the longest grant, flags. Where several permits match, the
 // strictest approval (every rule of every policy) and the shortest maximum win.
+
+import { mergeRules } from "../../domain/approval.js";
 import { parseDuration } from "../../domain/duration.js";
 import type { ApprovalRule } from "../../domain/types.js";
+
+export { formatApproval } from "../../domain/approval.js";
 
 /** What one policy's annotations say, parsed and checked at load. */
 export interface PolicyTerms {
@@ -34,7 +38,9 @@ export function parseApproval(text: string): ApprovalRule[] {
 export function parseTerms(annotations: Readonly<Record<string, string>>): PolicyTerms {
   const unknown = Object.keys(annotations).filter((name) => !KNOWN_ANNOTATIONS.includes(name));
   if (unknown.length > 0) {
-    throw new Error(`unknown annotation ${unknown.map((u) => `@${u}`).join(", ")} (known: ${KNOWN_ANNOTATIONS.map((k) => `@${k}`).join(", ")})`);
+    throw new Error(
+      `unknown annotation ${unknown.map((u) => `@${u}`).join(", ")} (known: ${KNOWN_ANNOTATIONS.map((k) => `@${k}`).join(", ")})`,
+    );
   }
   let maxDurationSeconds: number | null = null;
   if (annotations.max_duration !== undefined) {
@@ -69,25 +75,18 @@ export function strictest(terms: readonly PolicyTerms[]): {
   ownerMayApprove: boolean;
   flags: string[];
 } {
-  const rules = new Map<string, number>();
   let max: number | null = null;
   let ownerMayApprove = true;
   const flags = new Set<string>();
   for (const t of terms) {
-    for (const rule of t.approvers ?? []) rules.set(rule.group, Math.max(rules.get(rule.group) ?? 0, rule.count));
     if (t.maxDurationSeconds !== null) max = max === null ? t.maxDurationSeconds : Math.min(max, t.maxDurationSeconds);
     if (t.ownerMayApprove === false) ownerMayApprove = false;
     if (t.flag !== null) flags.add(t.flag);
   }
   return {
-    approvers: [...rules].sort(([a], [b]) => (a < b ? -1 : 1)).map(([group, count]) => ({ group, count })),
+    approvers: mergeRules(...terms.map((t) => t.approvers ?? [])),
     maxDurationSeconds: max,
     ownerMayApprove,
     flags: [...flags].sort(),
   };
-}
-
-/** The approval requirement as people write it: `auto`, or `2 from Group::"sre" and 1 from Group::"security"`. */
-export function formatApproval(rules: readonly ApprovalRule[]): string {
-  return rules.length === 0 ? "auto" : rules.map((r) => `${r.count} from Group::"${r.group}"`).join(" and ");
 }

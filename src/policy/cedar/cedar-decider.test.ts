@@ -1,10 +1,11 @@
 // The Cedar adapter: annotations (strictest approval, shortest maximum, flags), the context policy sees, load-time
 // validation that refuses a bad set whole, and the scope slice giving the same decision as the whole set.
-import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
-import fc from "fast-check";
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import type { Identity } from "../../domain/types.js";
@@ -70,7 +71,15 @@ describe("annotations", () => {
     const combined = strictest([
       { approvers: [], maxDurationSeconds: 3600, ownerMayApprove: null, flag: null },
       { approvers: [{ group: "sre", count: 2 }], maxDurationSeconds: 900, ownerMayApprove: false, flag: null },
-      { approvers: [{ group: "sre", count: 1 }, { group: "dba", count: 1 }], maxDurationSeconds: null, ownerMayApprove: true, flag: "x" },
+      {
+        approvers: [
+          { group: "sre", count: 1 },
+          { group: "dba", count: 1 },
+        ],
+        maxDurationSeconds: null,
+        ownerMayApprove: true,
+        flag: "x",
+      },
     ]);
     expect(combined).toEqual({
       approvers: [
@@ -151,7 +160,9 @@ describe("CedarDecider", () => {
     });
     expect(d.decide(input({}, { client: { kind: "api", interactive: false } })).flags).toEqual([]);
     const stranger = { ...workload, id: "x", groups: [] };
-    expect(d.decide(input({ identity: stranger }, { client: { kind: "browser", interactive: true } })).outcome).toBe("deny");
+    expect(d.decide(input({ identity: stranger }, { client: { kind: "browser", interactive: true } })).outcome).toBe(
+      "deny",
+    );
   });
 
   it("sees the requester and whether the approver owns it, for approve", () => {
@@ -182,9 +193,9 @@ describe("loading", () => {
     expect(load(`permit (principal, action == Action::"fly", resource);`)).toThrow(/policy 'bad\.cedar#0'/);
     expect(load(`@approvl("auto") permit (principal, action, resource);`)).toThrow(/unknown annotation @approvl/);
     expect(load(`@max_duration("soon") permit (principal, action, resource);`)).toThrow(/not a positive duration/);
-    expect(load(`@id("a") permit (principal, action, resource); @id("a") forbid (principal, action, resource);`)).toThrow(
-      /id 'a' is used twice/,
-    );
+    expect(
+      load(`@id("a") permit (principal, action, resource); @id("a") forbid (principal, action, resource);`),
+    ).toThrow(/id 'a' is used twice/);
   });
 
   it("refuses a schema file beside the policies that is not the broker's, and accepts the broker's", () => {
@@ -193,7 +204,10 @@ describe("loading", () => {
       writeFileSync(join(dir, "p.cedar"), "permit (principal, action, resource);");
       writeFileSync(join(dir, "ephemera.cedarschema"), CEDAR_SCHEMA);
       expect(loadPolicyFolder(dir).policies).toHaveLength(1);
-      writeFileSync(join(dir, "ephemera.cedarschema"), "entity Identity; action request appliesTo { principal: Identity, resource: Identity };");
+      writeFileSync(
+        join(dir, "ephemera.cedarschema"),
+        "entity Identity; action request appliesTo { principal: Identity, resource: Identity };",
+      );
       expect(() => loadPolicyFolder(dir)).toThrow(/differs from the broker's schema/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -203,7 +217,7 @@ describe("loading", () => {
   it("names the version after the content, so the same files give the same version", () => {
     const a = compilePolicies("x", [["a.cedar", "permit (principal, action, resource);"]]);
     const b = compilePolicies("y", [["a.cedar", "permit (principal, action, resource);"]]);
-    const c = compilePolicies("x", [["a.cedar", "permit (principal, action == Action::\"request\", resource);"]]);
+    const c = compilePolicies("x", [["a.cedar", 'permit (principal, action == Action::"request", resource);']]);
     expect(a.version).toBe(b.version);
     expect(a.version).not.toBe(c.version);
   });
@@ -233,7 +247,11 @@ describe("the slice", () => {
     ...targets.map((t) => `resource in Target::"${t}"`),
     'resource is Entitlement in Target::"t1"',
   );
-  const condition = fc.constantFrom("", " when { context.durationSeconds < 300 }", ' unless { principal.kind == "human" }');
+  const condition = fc.constantFrom(
+    "",
+    " when { context.durationSeconds < 300 }",
+    ' unless { principal.kind == "human" }',
+  );
   const policy = fc.tuple(fc.constantFrom("permit", "forbid"), principalScope, actionScope, resourceScope, condition);
 
   it("decides exactly as the whole set does, for random policies and requests", () => {

@@ -29,7 +29,9 @@ export class CedarDecider implements PolicyDecider {
       input.identity.id,
       input.identity.groups.map((g) => ({ type: "Group", id: g })),
     );
-    const resource = subject("Entitlement", input.entitlement.name, [{ type: "Target", id: input.entitlement.targetId }]);
+    const resource = subject("Entitlement", input.entitlement.name, [
+      { type: "Target", id: input.entitlement.targetId },
+    ]);
     return this.#policies.filter((p) => scopeMatches(p.scope, principal, input.action, resource));
   }
 
@@ -61,10 +63,16 @@ export class CedarDecider implements PolicyDecider {
     const permits = determining.map((id) => this.#byId.get(id)).filter((p): p is CompiledPolicy => p !== undefined);
     // A `@flag` policy marks a decision; it never grants by itself, so a flagging rule cannot widen access.
     if (!permits.some((p) => p.terms.flag === null)) {
-      return this.#deny([], `${this.#nothingPermits(input)} (only flagging policies matched: ${determining.join(", ")})`);
+      return this.#deny(
+        [],
+        `${this.#nothingPermits(input)} (only flagging policies matched: ${determining.join(", ")})`,
+      );
     }
     const terms = strictest(permits.map((p) => p.terms));
-    const maxDurationSeconds = Math.min(input.entitlement.maxDurationSeconds, terms.maxDurationSeconds ?? Number.POSITIVE_INFINITY);
+    const maxDurationSeconds = Math.min(
+      input.entitlement.maxDurationSeconds,
+      terms.maxDurationSeconds ?? Number.POSITIVE_INFINITY,
+    );
     return {
       outcome: "allow",
       approval: terms.approvers.length === 0 ? "auto" : "required",

@@ -145,7 +145,9 @@ export function loadPolicyFolder(dir: string): CompiledPolicySet {
     const theirs = schemaJson(text);
     if (theirs === null) problems.push(`${name}: not a valid Cedar schema`);
     else if (theirs !== builtInSchemaJson) {
-      problems.push(`${name}: differs from the broker's schema; replace it with the output of 'ephemera policy schema'`);
+      problems.push(
+        `${name}: differs from the broker's schema; replace it with the output of 'ephemera policy schema'`,
+      );
     }
   }
   if (files.length === 0) problems.push("no *.cedar files: with no policy every request is denied");

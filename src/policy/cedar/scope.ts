@@ -80,8 +80,15 @@ function matches(c: EntityConstraint, s: ScopeSubject): boolean {
 }
 
 /** True when the policy's scope can match this principal, action and resource (Cedar's scope semantics, exactly). */
-export function scopeMatches(scope: PolicyScope, principal: ScopeSubject, action: string, resource: ScopeSubject): boolean {
+export function scopeMatches(
+  scope: PolicyScope,
+  principal: ScopeSubject,
+  action: string,
+  resource: ScopeSubject,
+): boolean {
   return (
-    (scope.actions === null || scope.actions.has(action)) && matches(scope.resource, resource) && matches(scope.principal, principal)
+    (scope.actions === null || scope.actions.has(action)) &&
+    matches(scope.resource, resource) &&
+    matches(scope.principal, principal)
   );
 }

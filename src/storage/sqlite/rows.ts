@@ -1,13 +1,11 @@
 // Maps domain objects to SQLite rows and back: scalars as columns, nested objects as JSON text, booleans as 0/1.
 import type {
   AccessRequest,
-  Approval,
-  BreakGlassReview,
-  Intent,
-  RequestFacts,
   Actor,
+  Approval,
   AuditDraft,
   AuditEvent,
+  BreakGlassReview,
   Decision,
   EndReason,
   Grant,
@@ -15,7 +13,9 @@ import type {
   IdentityKind,
   IdentityRecord,
   IdentityStatus,
+  Intent,
   RemovalEvidence,
+  RequestFacts,
   RequestState,
   Severity,
 } from "../../domain/types.js";

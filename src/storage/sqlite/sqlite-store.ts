@@ -27,10 +27,10 @@ import {
   notificationToRow,
   type RequestRow,
   rowToApiKey,
-  rowToNotification,
   rowToEvent,
   rowToGrant,
   rowToIdentity,
+  rowToNotification,
   rowToRequest,
   rowToState,
 } from "./rows.js";

@@ -1,15 +1,7 @@
 // Every SQL statement the SQLite store runs, prepared once per connection; column lists come from the row types.
 import type Database from "better-sqlite3";
 import type { ApiKeyRecord } from "../store.js";
-import type {
-  ApiKeyRow,
-  AuditRow,
-  GrantRow,
-  IdentityRow,
-  NotificationRow,
-  RequestRow,
-  StateRow,
-} from "./rows.js";
+import type { ApiKeyRow, AuditRow, GrantRow, IdentityRow, NotificationRow, RequestRow, StateRow } from "./rows.js";
 
 /** Column names of a row type; the record literal makes the compiler flag a missing or unknown column. */
 function columns<Row>(names: { [K in keyof Row]: true }): readonly string[] {
