@@ -10,6 +10,7 @@ import { type ExpiryResult, runExpiry } from "./expiry.js";
 import { type FloorResult, runFloor } from "./floor.js";
 import { type LoadResult, runLoad } from "./http-load.js";
 import { REPO_ROOT } from "./library.js";
+import { runPolicyBench } from "./policy.js";
 import { formatProfile, latestProfile, summarizeProfile } from "./profile.js";
 import { round } from "./stats.js";
 
@@ -20,6 +21,8 @@ const TARGETS = {
   floorRatio: 0.5,
   expiryLagP99Ms: 1000,
   restartReadyMs: 3000,
+  /** A policy decision at 1,000 policies (typical spread), p99. */
+  policyP99Ms: 0.5,
 } as const;
 
 const argv = process.argv.slice(2);
@@ -35,9 +38,11 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-if ((ONLY !== undefined || args.has("--only")) && ONLY !== "connectors") {
-  throw new Error(`--only takes "connectors", not ${ONLY ?? "nothing"}`);
+if ((ONLY !== undefined || args.has("--only")) && ONLY !== "connectors" && ONLY !== "policy") {
+  throw new Error(`--only takes "connectors" or "policy", not ${ONLY ?? "nothing"}`);
 }
+/** `--only policy`: just the policy decision section. */
+const POLICY_ONLY = ONLY === "policy";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
 const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
 const ITERATIONS_OPTION = option("--connector-iterations");
@@ -329,6 +334,39 @@ async function brokerSections(root: string): Promise<{ json: Record<string, unkn
   return { json, after };
 }
 
+/** Policy decisions: the broker's Cedar decider beside raw preparsed cedar-wasm on the whole set, same request. */
+async function policySection(): Promise<Record<string, unknown>> {
+  log("policy decisions: Cedar decider (sliced) beside raw preparsed cedar-wasm (whole set)");
+  const measured = await withOtherCpu(async () => runPolicyBench());
+  const results = measured.result;
+  quiet("policy decisions", measured.otherCpuPercent);
+  const other = measured.otherCpuPercent;
+  row("policy decisions", "CPU other processes used", other === null ? "n/a" : `${other.toFixed(1)}% of a core`);
+  const json: Record<string, unknown> = {};
+  for (const r of results) {
+    const name = `policy, ${r.policies.toLocaleString("en-US")} policies (${r.shape})`;
+    const targeted = r.policies === 1000 && r.shape === "spread";
+    row(
+      name,
+      "decider p50 / p99",
+      `${fmt(r.decider.p50 * 1000)} / ${fmt(r.decider.p99 * 1000, " µs")}`,
+      targeted ? `p99 ≤ ${TARGETS.policyP99Ms * 1000} µs` : "",
+      targeted ? r.decider.p99 <= TARGETS.policyP99Ms : null,
+    );
+    row(name, "raw cedar-wasm p50 / p99", `${fmt(r.raw.p50 * 1000)} / ${fmt(r.raw.p99 * 1000, " µs")}`);
+    row(name, "policies in slice / raw p50 ÷ decider p50", `${r.slice} / ${fmt(r.raw.p50 / r.decider.p50)}`);
+    json[`${r.policies}-${r.shape}`] = {
+      slice: r.slice,
+      deciderP50Us: round(r.decider.p50 * 1000),
+      deciderP99Us: round(r.decider.p99 * 1000),
+      rawP50Us: round(r.raw.p50 * 1000),
+      rawP99Us: round(r.raw.p99 * 1000),
+      samples: r.decider.count,
+    };
+  }
+  return json;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg()
@@ -336,15 +374,20 @@ async function main(): Promise<void> {
     .join(" ");
   const root = mkdtempSync(join(tmpdir(), "ephemera-bench-"));
   try {
-    const broker = CONNECTORS_ONLY ? { json: {}, after: [] } : await brokerSections(root);
+    const broker = CONNECTORS_ONLY || POLICY_ONLY ? { json: {}, after: [] } : await brokerSections(root);
+    const policy = CONNECTORS_ONLY ? {} : await policySection();
 
-    log(
-      `${CONNECTORS_ONLY ? "connectors only" : "5/5"}: each connector's issue and proven removal beside the raw statements`,
-    );
-    const connectors = await runConnectorBenches({
-      log,
-      ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
-    });
+    if (!POLICY_ONLY) {
+      log(
+        `${CONNECTORS_ONLY ? "connectors only" : "5/5"}: each connector's issue and proven removal beside the raw statements`,
+      );
+    }
+    const connectors = POLICY_ONLY
+      ? { rows: [], warnings: [], notes: [], json: {} }
+      : await runConnectorBenches({
+          log,
+          ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
+        });
     rows.push(...connectors.rows);
     warnings.push(...connectors.warnings);
 
@@ -366,6 +409,7 @@ async function main(): Promise<void> {
       node: process.version,
       cpus: cpus().length,
       ...broker.json,
+      policy,
       connectors: connectors.json,
       targetsMet: Object.fromEntries(
         rows.filter((r) => r.met !== null).map((r) => [`${r.scenario}: ${r.metric}`, r.met]),

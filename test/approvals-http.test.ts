@@ -33,7 +33,10 @@ describe("approvals over HTTP and the CLI", () => {
     policyDir = join(dir, "policies");
     mkdirSync(policyDir);
     writeFileSync(join(policyDir, "main.cedar"), POLICY);
-    const made = Object.fromEntries(NAMES.map((n) => [n, generateApiKey()])) as Record<Name, ReturnType<typeof generateApiKey>>;
+    const made = Object.fromEntries(NAMES.map((n) => [n, generateApiKey()])) as Record<
+      Name,
+      ReturnType<typeof generateApiKey>
+    >;
     keys = Object.fromEntries(NAMES.map((n) => [n, made[n].key])) as Record<Name, string>;
     const apiKeys = (n: Name) => [{ id: made[n].keyId, hash: made[n].hash }];
     const config = buildConfig(
@@ -72,15 +75,25 @@ describe("approvals over HTTP and the CLI", () => {
     broker.app.inject({
       method,
       url,
-      headers: { authorization: `Bearer ${keys[who]}`, ...(payload === undefined ? {} : { "content-type": "application/json" }) },
+      headers: {
+        authorization: `Bearer ${keys[who]}`,
+        ...(payload === undefined ? {} : { "content-type": "application/json" }),
+      },
       ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
     });
 
   it("202 pending, the approver's queue, two hash-bound approvals, the credential collected once", async () => {
-    const created = await call("ci", "POST", "/v1/requests", { entitlement: "demo-api/write", duration: "5m", justification: "deploy" });
+    const created = await call("ci", "POST", "/v1/requests", {
+      entitlement: "demo-api/write",
+      duration: "5m",
+      justification: "deploy",
+    });
     expect(created.statusCode).toBe(202);
     const request = created.json().request;
-    expect(request).toMatchObject({ state: "pending", decision: { approval: "required", approvers: [{ group: "sre", count: 2 }] } });
+    expect(request).toMatchObject({
+      state: "pending",
+      decision: { approval: "required", approvers: [{ group: "sre", count: 2 }] },
+    });
 
     const queue = await call("bob", "GET", "/v1/requests?state=pending");
     expect(queue.json().requests.map((r: { id: string }) => r.id)).toEqual([request.id]);
@@ -90,10 +103,15 @@ describe("approvals over HTTP and the CLI", () => {
     expect(self.statusCode).toBe(403);
     expect(self.json().code).toBe("approval_refused");
 
-    expect((await call("bob", "POST", `/v1/requests/${request.id}/approve`, { requestHash: request.requestHash })).statusCode).toBe(200);
+    expect(
+      (await call("bob", "POST", `/v1/requests/${request.id}/approve`, { requestHash: request.requestHash }))
+        .statusCode,
+    ).toBe(200);
     const changed = await call("ci", "PATCH", `/v1/requests/${request.id}`, { duration: "6m" });
     expect(changed.json().request.approvals[0].current).toBe(false);
-    const stale = await call("carol", "POST", `/v1/requests/${request.id}/approve`, { requestHash: request.requestHash });
+    const stale = await call("carol", "POST", `/v1/requests/${request.id}/approve`, {
+      requestHash: request.requestHash,
+    });
     expect(stale.statusCode).toBe(409);
     expect(stale.json().code).toBe("request_changed");
     const fresh = changed.json().request.requestHash;
@@ -126,7 +144,7 @@ describe("approvals over HTTP and the CLI", () => {
   it("reloads policies whole or not at all, and says so in the audit log and the metrics", async () => {
     const reloader = broker.policies!;
     const before = broker.deps.decider.version;
-    writeFileSync(join(policyDir, "broken.cedar"), "permit (principal, action == Action::\"fly\", resource);");
+    writeFileSync(join(policyDir, "broken.cedar"), 'permit (principal, action == Action::"fly", resource);');
     expect(await reloader.reload("test")).toMatchObject({ outcome: "failed", kept: before });
     expect(broker.deps.decider.version).toBe(before);
     rmSync(join(policyDir, "broken.cedar"));

@@ -69,11 +69,25 @@ describe("webhook delivery", () => {
 
   /** Commits one event to the outbox the way the lifecycle does: with an audit event, in one change set. */
   async function notify(hooks: WebhookConfig[], event: "approval_pending" | "break_glass" = "approval_pending") {
-    const writes = new OutboxNotifier(hooks).writes(event, { requestId: "req_1", identity: "ci", entitlement: "db/write" }, clock.now());
+    const writes = new OutboxNotifier(hooks).writes(
+      event,
+      { requestId: "req_1", identity: "ci", entitlement: "db/write" },
+      clock.now(),
+    );
     await store.apply({
       writes,
       audit: [
-        { time: clock.now(), code: "request.pending", severity: "notice", outcome: "success", actor: { type: "system", id: "t" }, requestId: "req_1", grantId: null, identityId: null, data: {} },
+        {
+          time: clock.now(),
+          code: "request.pending",
+          severity: "notice",
+          outcome: "success",
+          actor: { type: "system", id: "t" },
+          requestId: "req_1",
+          grantId: null,
+          identityId: null,
+          data: {},
+        },
       ],
     });
     return writes.length;
@@ -103,7 +117,11 @@ describe("webhook delivery", () => {
     const expected = createHmac("sha256", SECRET).update(`${headers["x-ephemera-timestamp"]}.${body}`).digest("hex");
     expect(headers["x-ephemera-signature"]).toBe(`sha256=${expected}`);
     expect(headers["x-ephemera-event"]).toBe("approval_pending");
-    expect((await store.listNotifications({ limit: 5 }))[0]).toMatchObject({ state: "delivered", attempts: 1, nextAttemptAt: null });
+    expect((await store.listNotifications({ limit: 5 }))[0]).toMatchObject({
+      state: "delivered",
+      attempts: 1,
+      nextAttemptAt: null,
+    });
     expect(await delivery(hooks).runOnce()).toBe(0); // delivered once, never again
   });
 
@@ -127,11 +145,19 @@ describe("webhook delivery", () => {
     const d = delivery(hooks, outcomes);
     await d.runOnce();
     const first = (await store.listNotifications({ limit: 5 }))[0]!;
-    expect(first).toMatchObject({ state: "pending", attempts: 1, lastError: "HTTP 503", nextAttemptAt: clock.now() + 1000 });
+    expect(first).toMatchObject({
+      state: "pending",
+      attempts: 1,
+      lastError: "HTTP 503",
+      nextAttemptAt: clock.now() + 1000,
+    });
     expect(await d.runOnce()).toBe(0); // not due yet
     clock.advance(1000);
     await d.runOnce();
-    expect((await store.listNotifications({ limit: 5 }))[0]).toMatchObject({ attempts: 2, nextAttemptAt: clock.now() + 2000 });
+    expect((await store.listNotifications({ limit: 5 }))[0]).toMatchObject({
+      attempts: 2,
+      nextAttemptAt: clock.now() + 2000,
+    });
     clock.advance(2000);
     await d.runOnce();
     expect(await store.listNotifications({ states: ["dead"], limit: 5 })).toHaveLength(1);
@@ -156,6 +182,8 @@ describe("webhook delivery", () => {
   });
 
   it("writes nothing for events no webhook subscribes to", () => {
-    expect(new OutboxNotifier([hookAt("http://127.0.0.1:1/", { events: ["break_glass"] })]).writes("removal_failed", {}, 0)).toEqual([]);
+    expect(
+      new OutboxNotifier([hookAt("http://127.0.0.1:1/", { events: ["break_glass"] })]).writes("removal_failed", {}, 0),
+    ).toEqual([]);
   });
 });

@@ -5,16 +5,24 @@ import type { Decision } from "../../domain/types.js";
 import type { DecisionInput, PolicyDecider } from "../decider.js";
 import { strictest } from "./annotations.js";
 import type { CompiledPolicy, CompiledPolicySet } from "./policy-set.js";
-import { buildCedarRequest } from "./request-shape.js";
+import { buildCedarRequest, type Needs, needsOf } from "./request-shape.js";
 import { scopeMatches, subject } from "./scope.js";
 import { preparsedSlice } from "./slice-cache.js";
+
+interface Slice {
+  /** Identifies the slice's policy texts: the set's version and the policy ids. */
+  readonly key: string;
+  readonly policies: readonly CompiledPolicy[];
+  /** What the slice's policies read, so nothing else is passed to the engine. */
+  readonly needs: Needs;
+}
 
 export class CedarDecider implements PolicyDecider {
   readonly version: string;
   readonly #policies: readonly CompiledPolicy[];
   readonly #byId: ReadonlyMap<string, CompiledPolicy>;
   /** Slices already worked out, by principal and groups, action and resource: most calls repeat a few shapes. */
-  readonly #slices = new Map<string, { readonly key: string; readonly policies: readonly CompiledPolicy[] }>();
+  readonly #slices = new Map<string, Slice>();
 
   constructor(readonly set: CompiledPolicySet) {
     this.version = set.version;
@@ -39,12 +47,12 @@ export class CedarDecider implements PolicyDecider {
     if (input.identity.status !== "active") {
       return this.#deny([], `identity '${input.identity.id}' is ${input.identity.status}`);
     }
-    const { key, policies: slice } = this.#sliceOf(input);
+    const { key, policies: slice, needs } = this.#sliceOf(input);
     if (!slice.some((p) => p.effect === "permit")) {
       return this.#deny([], this.#nothingPermits(input));
     }
     const setId = preparsedSlice(key, () => Object.fromEntries(slice.map((p) => [p.id, p.text])));
-    const request = buildCedarRequest(input);
+    const request = buildCedarRequest(input, needs);
     const answer = cedar.statefulIsAuthorized({ ...request, preparsedPolicySetId: setId, validateRequest: false });
     if (answer.type === "failure") {
       // Cedar could not evaluate at all: fail closed, with the reason for the audit record.
@@ -86,12 +94,16 @@ export class CedarDecider implements PolicyDecider {
     };
   }
 
-  #sliceOf(input: DecisionInput): { readonly key: string; readonly policies: readonly CompiledPolicy[] } {
+  #sliceOf(input: DecisionInput): Slice {
     const shape = `${input.action}|${input.entitlement.name}|${input.entitlement.targetId}|${input.identity.id}|${input.identity.groups.join(",")}`;
     let found = this.#slices.get(shape);
     if (found === undefined) {
       const policies = this.slice(input);
-      found = { key: `${this.version}|${policies.map((p) => p.id).join("\n")}`, policies };
+      found = {
+        key: `${this.version}|${policies.map((p) => p.id).join("\n")}`,
+        policies,
+        needs: needsOf(policies.map((p) => p.text)),
+      };
       // Bounded: a broker with more shapes than this simply works them out again.
       if (this.#slices.size >= 4096) this.#slices.clear();
       this.#slices.set(shape, found);

@@ -81,12 +81,57 @@ export function timeFacts(at: Millis): { now: number; hour: number; minuteOfDay:
   };
 }
 
-export function buildCedarRequest(input: DecisionInput): CedarRequest {
+/** The context fields and entities policies can read, for `needs` below. */
+export const CONTEXT_FIELDS = [
+  "durationSeconds",
+  "ticket",
+  "justification",
+  "intent",
+  "claims",
+  "authMethod",
+  "sourceAddress",
+  "client",
+  "breakGlass",
+  "now",
+  "hour",
+  "minuteOfDay",
+  "weekday",
+  "requester",
+  "principalOwnsRequester",
+] as const;
+
+/** What some policies read: context fields (null: all of them), and whether claims and the requester are read. */
+export interface Needs {
+  readonly context: ReadonlySet<string> | null;
+}
+
+export const EVERYTHING: Needs = { context: null };
+
+/**
+ * What a policy's text can read. Sound by construction: a field counts as read when its name appears anywhere in the
+ * text (Cedar has no computed attribute names), and a bare `context` (the whole record) reads everything.
+ */
+export function needsOf(texts: readonly string[]): Needs {
+  const fields = new Set<string>();
+  for (const text of texts) {
+    if (/\bcontext\b(?!\s*(\.|\[|has\b))/.test(text)) return EVERYTHING;
+    for (const field of CONTEXT_FIELDS) if (text.includes(field)) fields.add(field);
+  }
+  return { context: fields };
+}
+
+/**
+ * The Cedar request for one decision. With `needs`, context fields and entities no policy of the slice reads are left
+ * out: each costs a conversion into the engine, and an unread one cannot change the decision.
+ */
+export function buildCedarRequest(input: DecisionInput, needs: Needs = EVERYTHING): CedarRequest {
   const c = input.context;
+  const wants = (field: string) => needs.context === null || needs.context.has(field);
   const requester = c.requester ?? input.identity;
   const entities = [identityEntity(input.identity), entitlementEntity(input.entitlement)];
-  if (requester.id !== input.identity.id) entities.push(identityEntity(requester));
-  entities.push({ uid: { type: "Claims", id: CLAIMS_ID }, attrs: {}, parents: [], tags: claimTags(c.claims) });
+  if (requester.id !== input.identity.id && wants("requester")) entities.push(identityEntity(requester));
+  if (wants("claims"))
+    entities.push({ uid: { type: "Claims", id: CLAIMS_ID }, attrs: {}, parents: [], tags: claimTags(c.claims) });
   const address = cedarAddress(c.sourceAddress);
   const intent = c.intent;
   const context: Record<string, CedarValue> = {
@@ -107,6 +152,9 @@ export function buildCedarRequest(input: DecisionInput): CedarRequest {
     principalOwnsRequester: requester.id !== input.identity.id && ownsIdentity(input.identity, requester),
   };
   if (address !== null) context.sourceAddress = { __extn: { fn: "ip", arg: address } };
+  if (needs.context !== null) {
+    for (const field of Object.keys(context)) if (!needs.context.has(field)) delete context[field];
+  }
   return {
     principal: { type: "Identity", id: input.identity.id },
     action: { type: "Action", id: input.action },
