@@ -1,6 +1,7 @@
 // The suite every Store implementation passes (SQLite now, PostgreSQL later): call it from the backend's test file.
 import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../store.js";
+import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
 import { identitiesContract } from "./contract-identities.js";
 import { keysAndStateContract } from "./contract-keys-state.js";
@@ -40,5 +41,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describe("audit log", () => auditContract(context));
     describe("api keys and connector state", () => keysAndStateContract(context));
     describe("identity registry", () => identitiesContract(context));
+    describe("approvals and the notification outbox", () => approvalsContract(context));
   });
 }
