@@ -70,6 +70,12 @@ export function packageVersion(): string {
 export async function startBroker(config: Config, options: StartOptions = {}): Promise<Broker> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  // Cedar policies when a folder is configured, else the allow-list. Loaded first: policies that do not validate
+  // stop the start before anything is opened.
+  const initialDecider: PolicyDecider = config.policies
+    ? new CedarDecider(loadPolicyFolder(config.policies.dir))
+    : new AllowListDecider(config.access);
+  const decider = new SwappableDecider(initialDecider);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sealer = new Sealer(loadMasterKey(config));
   const store = await openSqliteStore(config.storage.sqlitePath);
@@ -109,11 +115,6 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     () => store.stats,
     () => clock.now(),
   );
-  // Cedar policies when a folder is configured (refused at start if they do not validate), else the allow-list.
-  const initialDecider: PolicyDecider = config.policies
-    ? new CedarDecider(loadPolicyFolder(config.policies.dir))
-    : new AllowListDecider(config.access);
-  const decider = new SwappableDecider(initialDecider);
   const deps: LifecycleDeps = {
     sealer,
     store,

@@ -272,7 +272,11 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     // A secret is named, never written in the file: only { env } or { file } is accepted.
     const isRef = typeof hook.secret === "object" && hook.secret !== null && !Array.isArray(hook.secret);
     const secret =
-      hook.secret === undefined ? null : isRef ? resolveSecretRef(hook.secret, `${at}.secret`, env, path, problems) : "";
+      hook.secret === undefined
+        ? null
+        : isRef
+          ? resolveSecretRef(hook.secret, `${at}.secret`, env, path, problems)
+          : "";
     if (secret !== null && (typeof secret !== "string" || secret.length < 16)) {
       problems.push(`${at}.secret: must be { env: NAME } or { file: PATH } naming at least 16 characters`);
     }

@@ -46,15 +46,19 @@ describe("policy, approval and notification options", () => {
       access: [{ groups: ["ci"], entitlements: ["demo-api/read"] }],
     });
     expect(found.join("\n")).toContain("policies");
-    expect(problems({ ...base(), policies: "./p", access: [{ groups: ["ci"], entitlements: ["demo-api/read"] }] })).toContain(
-      "access: not with `policies` (the allow-list is the simple alternative to Cedar policies)",
+    expect(
+      problems({ ...base(), policies: "./p", access: [{ groups: ["ci"], entitlements: ["demo-api/read"] }] }),
+    ).toContain("access: not with `policies` (the allow-list is the simple alternative to Cedar policies)");
+    expect(problems({ ...base(), approvals: { pendingTimeout: 0 } })).toContain(
+      "approvals.pendingTimeout: must be more than zero",
     );
-    expect(problems({ ...base(), approvals: { pendingTimeout: 0 } })).toContain("approvals.pendingTimeout: must be more than zero");
   });
 
   it("reads a webhook secret from the environment, refuses a short or inline one, and fills webhook defaults", () => {
     const hook = { name: "ops", url: "https://hooks.example/x", secret: { env: "HOOK_SECRET" } };
-    const config = buildConfig({ ...base(), notifications: { webhooks: [hook] } }, "t", { HOOK_SECRET: "0123456789abcdef-long" });
+    const config = buildConfig({ ...base(), notifications: { webhooks: [hook] } }, "t", {
+      HOOK_SECRET: "0123456789abcdef-long",
+    });
     expect(config.notifications.webhooks[0]).toEqual({
       name: "ops",
       url: "https://hooks.example/x",
@@ -67,9 +71,11 @@ describe("policy, approval and notification options", () => {
     expect(problems({ ...base(), notifications: { webhooks: [hook] } }, { HOOK_SECRET: "short" })).toContain(
       "notifications.webhooks.0.secret: must be { env: NAME } or { file: PATH } naming at least 16 characters",
     );
-    expect(problems({ ...base(), notifications: { webhooks: [{ ...hook, secret: "inline-secret-in-the-file" }] } }).join("\n")).toContain(
-      "notifications.webhooks.0.secret",
-    );
+    expect(
+      problems({ ...base(), notifications: { webhooks: [{ ...hook, secret: "inline-secret-in-the-file" }] } }).join(
+        "\n",
+      ),
+    ).toContain("notifications.webhooks.0.secret");
     expect(problems({ ...base(), notifications: { webhooks: [{ ...hook, url: "ftp://x" }] } }).join("\n")).toContain(
       "notifications.webhooks.0.url",
     );

@@ -70,7 +70,9 @@ export function registerRequest(program: Command, cli: Cli): void {
     const { grant, credential } = result;
     cli.print(`# grant ${grant.id} (${grant.entitlement}) expires ${grant.expiresAt ?? "-"}`);
     if (result.request.breakGlass) {
-      cli.print(`# break-glass ${result.request.id}: an approver must review it by ${result.request.review?.dueAt ?? "-"}`);
+      cli.print(
+        `# break-glass ${result.request.id}: an approver must review it by ${result.request.review?.dueAt ?? "-"}`,
+      );
     }
     cli.print(`# end it when done: ephemera complete ${grant.id}`);
     for (const line of assignments(credential.fields)) cli.print(line);

@@ -38,7 +38,16 @@ export function approvalsContract(ctx: ContractContext): void {
     const review = { dueAt: T0 + 50, reviewedBy: null, reviewedAt: null, outcome: null, note: null, overdueAt: null };
     await ctx.store.apply(creation(makeRequest({ id: "req_1", state: "pending", dueAt: T0 + 20 })));
     await ctx.store.apply(creation(makeRequest({ id: "req_2", state: "issued", dueAt: T0 + 50, review })));
-    await ctx.store.apply(creation(makeRequest({ id: "req_3", state: "issued", dueAt: null, review: { ...review, reviewedAt: T0, reviewedBy: "bob", outcome: "justified" } })));
+    await ctx.store.apply(
+      creation(
+        makeRequest({
+          id: "req_3",
+          state: "issued",
+          dueAt: null,
+          review: { ...review, reviewedAt: T0, reviewedBy: "bob", outcome: "justified" },
+        }),
+      ),
+    );
     expect((await ctx.store.dueRequests(T0 + 10, 10)).map((r) => r.id)).toEqual([]);
     expect((await ctx.store.dueRequests(T0 + 60, 10)).map((r) => r.id)).toEqual(["req_1", "req_2"]);
     expect((await ctx.store.dueRequests(T0 + 60, 1)).map((r) => r.id)).toEqual(["req_1"]);
@@ -72,7 +81,10 @@ export function approvalsContract(ctx: ContractContext): void {
     await ctx.store.apply(creation(request));
     await expect(
       ctx.store.apply({
-        writes: [{ kind: "insertNotification", notification: note({ id: "ntf_x" }) }, { kind: "insertRequest", request }],
+        writes: [
+          { kind: "insertNotification", notification: note({ id: "ntf_x" }) },
+          { kind: "insertRequest", request },
+        ],
         audit: [makeDraft()],
       }),
     ).rejects.toThrow();
