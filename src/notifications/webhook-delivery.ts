@@ -8,6 +8,7 @@ import type { NotificationRecord, Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
+import { Periodic } from "../support/periodic.js";
 import { signature, webhookBody } from "./webhook-payload.js";
 
 export type DeliveryOutcome = "delivered" | "retry" | "dead";
@@ -30,43 +31,27 @@ const PARALLEL = 8;
 
 export class WebhookDelivery {
   readonly #hooks: ReadonlyMap<string, WebhookConfig>;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
+  readonly #task: Periodic<number>;
 
   constructor(private readonly options: DeliveryOptions) {
     this.#hooks = new Map(options.webhooks.map((h) => [h.name, h]));
+    this.#task = new Periodic(
+      () => this.#pass(),
+      (error) => options.logger.error({ err: describeError(error) }, "notification delivery pass failed"),
+    );
   }
 
   start(intervalMs: number): void {
-    if (this.#hooks.size === 0) return;
-    const tick = () => {
-      this.#timer = setTimeout(async () => {
-        await this.runOnce().catch((error: unknown) =>
-          this.options.logger.error({ err: describeError(error) }, "notification delivery pass failed"),
-        );
-        if (this.#timer) tick();
-      }, intervalMs);
-      this.#timer.unref();
-    };
-    tick();
+    if (this.#hooks.size > 0) this.#task.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   /** Attempts every notification due now; returns how many were attempted. */
-  async runOnce(): Promise<number> {
-    while (this.#running) await this.#running.catch(() => undefined);
-    const pass = this.#pass();
-    this.#running = pass;
-    try {
-      return await pass;
-    } finally {
-      this.#running = null;
-    }
+  runOnce(): Promise<number> {
+    return this.#task.runOnce();
   }
 
   async #pass(): Promise<number> {

@@ -50,6 +50,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant("modify" as const), pick: fc.nat(), minutes: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ op: fc.constant("approve" as const), pick: fc.nat(), who: fc.nat(4), stale: fc.boolean() }),
   fc.record({ op: fc.constant("approve" as const), pick: fc.nat(), who: fc.nat(4), stale: fc.boolean() }),
+  fc.record({ op: fc.constant("approve" as const), pick: fc.nat(), who: fc.nat(1), stale: fc.constant(false) }),
+  fc.record({ op: fc.constant("collect" as const), pick: fc.nat() }),
   fc.record({ op: fc.constant("deny" as const), pick: fc.nat(), who: fc.nat(4) }),
   fc.record({ op: fc.constant("cancel" as const), pick: fc.nat() }),
   fc.record({ op: fc.constant("collect" as const), pick: fc.nat() }),

@@ -1,45 +1,32 @@
 // Runs the approval sweep on a timer: one pass at a time, never overlapping, stopped cleanly with the broker.
 import { describeError } from "../../support/errors.js";
+import { Periodic } from "../../support/periodic.js";
 import type { LifecycleDeps } from "../deps.js";
 import { type SweepResult, sweepRequests } from "./sweep-requests.js";
 
 export class ApprovalSweeper {
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<SweepResult> | null = null;
+  readonly #task: Periodic<SweepResult>;
 
   constructor(
-    private readonly deps: LifecycleDeps,
+    deps: LifecycleDeps,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    this.#task = new Periodic(
+      () => sweepRequests(deps),
+      (error) => deps.logger.error({ err: describeError(error) }, "approval sweep failed; retrying"),
+    );
+  }
 
   start(): void {
-    const tick = () => {
-      this.#timer = setTimeout(async () => {
-        await this.runOnce().catch((error: unknown) =>
-          this.deps.logger.error({ err: describeError(error) }, "approval sweep failed; retrying"),
-        );
-        if (this.#timer) tick();
-      }, this.intervalMs);
-      this.#timer.unref();
-    };
-    tick();
+    this.#task.start(this.intervalMs);
   }
 
   /** One pass now, after any pass already running. Tests call it after moving the clock. */
-  async runOnce(): Promise<SweepResult> {
-    while (this.#running) await this.#running.catch(() => undefined);
-    const pass = sweepRequests(this.deps);
-    this.#running = pass;
-    try {
-      return await pass;
-    } finally {
-      this.#running = null;
-    }
+  runOnce(): Promise<SweepResult> {
+    return this.#task.runOnce();
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 }

@@ -7,13 +7,12 @@ import { OutboxNotifier } from "../../notifications/notifier.js";
 import { CedarDecider } from "../../policy/cedar/cedar-decider.js";
 import { compilePolicies } from "../../policy/cedar/policy-set.js";
 import { SwappableDecider } from "../../policy/decider.js";
-import { type EphemeraError, isEphemeraError } from "../../support/errors.js";
 import { recheckActiveGrants } from "../policy/recheck-grants.js";
 import { renewGrant } from "../renew/renew-grant.js";
 import { requestAccess } from "../request/request-access.js";
 import { endGrantByCaller } from "../revoke/end-grant.js";
 import { APPROVERS, POLICIES, WRITE } from "../testing/approval-fixtures.js";
-import { type Harness, makeHarness } from "../testing/harness.js";
+import { type Harness, makeHarness, refusal } from "../testing/harness.js";
 import { approveRequest } from "./approve-request.js";
 import { cancelRequest } from "./cancel-request.js";
 import { collectCredential } from "./collect-credential.js";
@@ -32,16 +31,6 @@ const hook = {
   maxAttempts: 3,
   timeoutMs: 1000,
 };
-
-async function refusal(promise: Promise<unknown>): Promise<EphemeraError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isEphemeraError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("approvals", () => {
   let h: Harness;

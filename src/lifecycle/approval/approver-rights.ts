@@ -3,7 +3,7 @@ import type { EntitlementSpec } from "../../connectors/connector.js";
 import { separationOfDuties } from "../../domain/approval.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
 import type { LifecycleDeps } from "../deps.js";
-import { evaluateRequest } from "../policy/evaluate-request.js";
+import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
 
 export type ApproverCheck =
   | { readonly ok: true; readonly groups: readonly string[]; readonly policies: readonly string[] }
@@ -38,7 +38,7 @@ export function checkApprover(
     entitlement,
     request.durationSeconds,
     request,
-    request.facts ?? { sourceAddress: null, authMethod: null, claims: {}, client: { kind: "api", interactive: false } },
+    request.facts ?? NO_FACTS,
     "approve",
     requester,
   );

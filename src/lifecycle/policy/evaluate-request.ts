@@ -11,6 +11,14 @@ export interface AskedFor {
   readonly breakGlass?: boolean | undefined;
 }
 
+/** The facts of a request made outside HTTP (tests, library use), or stored before facts were kept. */
+export const NO_FACTS: RequestFacts = {
+  sourceAddress: null,
+  authMethod: null,
+  claims: {},
+  client: { kind: "api", interactive: false },
+};
+
 /** What the call proved about itself, kept with the request so policy can be asked again on the same facts. */
 export function factsOf(meta: RequestMeta): RequestFacts {
   return {
@@ -65,7 +73,7 @@ export function evaluateStoredRequest(
     entitlement,
     request.durationSeconds,
     request,
-    request.facts ?? { sourceAddress: null, authMethod: null, claims: {}, client: { kind: "api", interactive: false } },
+    request.facts ?? NO_FACTS,
     action,
   );
 }

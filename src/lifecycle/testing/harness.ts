@@ -11,6 +11,7 @@ import type { PolicyDecider } from "../../policy/decider.js";
 import { openSqliteStore } from "../../storage/sqlite/index.js";
 import type { Store } from "../../storage/store.js";
 import { ManualClock } from "../../support/clock.js";
+import { type EphemeraError, isEphemeraError } from "../../support/errors.js";
 import { silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
 import type { LifecycleDeps } from "../deps.js";
@@ -51,6 +52,17 @@ export const READ: EntitlementSpec = {
   risk: "low",
   settings: {},
 };
+
+/** The EphemeraError a use case refused with; fails the test when it resolved or threw something else. */
+export async function refusal(promise: Promise<unknown>): Promise<EphemeraError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isEphemeraError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
 
 export interface HarnessOptions {
   readonly wrapStore?: (store: Store) => Store;
