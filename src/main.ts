@@ -20,10 +20,8 @@ import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
 import { OutboxNotifier } from "./notifications/notifier.js";
 import { WebhookDelivery } from "./notifications/webhook-delivery.js";
 import { AllowListDecider } from "./policy/allow-list.js";
-import { CedarDecider } from "./policy/cedar/cedar-decider.js";
-import { loadPolicyFolder } from "./policy/cedar/policy-set.js";
 import { type PolicyDecider, SwappableDecider } from "./policy/decider.js";
-import { PolicyReloader } from "./policy/reloader.js";
+import type { PolicyReloader } from "./policy/reloader.js";
 import { openSqliteStore } from "./storage/sqlite/index.js";
 import { type Clock, systemClock } from "./support/clock.js";
 import { describeError } from "./support/errors.js";
@@ -67,13 +65,22 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
+/** The Cedar decider for a policy folder; the engine is loaded on first use, so an allow-list broker never loads it. */
+async function loadCedarDecider(dir: string): Promise<PolicyDecider> {
+  const [{ CedarDecider }, { loadPolicyFolder }] = await Promise.all([
+    import("./policy/cedar/cedar-decider.js"),
+    import("./policy/cedar/policy-set.js"),
+  ]);
+  return new CedarDecider(loadPolicyFolder(dir));
+}
+
 export async function startBroker(config: Config, options: StartOptions = {}): Promise<Broker> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   // Cedar policies when a folder is configured, else the allow-list. Loaded first: policies that do not validate
   // stop the start before anything is opened.
   const initialDecider: PolicyDecider = config.policies
-    ? new CedarDecider(loadPolicyFolder(config.policies.dir))
+    ? await loadCedarDecider(config.policies.dir)
     : new AllowListDecider(config.access);
   const decider = new SwappableDecider(initialDecider);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -185,21 +192,24 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     observe: (outcome, sink) => metrics.notification(outcome, sink),
   });
   const policyConfig = config.policies;
-  const policies = policyConfig
-    ? new PolicyReloader({
-        dir: policyConfig.dir,
-        decider,
-        store,
-        clock,
-        logger,
-        observe: (outcome) => metrics.policyReload(outcome),
-        onApplied: async () => {
-          const result = await recheckActiveGrants(deps, policyConfig.onChange);
-          if (result.noLongerPermitted > 0)
-            logger.warn(result, "active grants no longer permitted by the new policies");
-        },
-      })
-    : null;
+  // Cedar (a large WebAssembly module) is loaded only when policies are configured.
+  const { PolicyReloader } = policyConfig ? await import("./policy/reloader.js") : { PolicyReloader: null };
+  const policies: PolicyReloader | null =
+    policyConfig && PolicyReloader
+      ? new PolicyReloader({
+          dir: policyConfig.dir,
+          decider,
+          store,
+          clock,
+          logger,
+          observe: (outcome) => metrics.policyReload(outcome),
+          onApplied: async () => {
+            const result = await recheckActiveGrants(deps, policyConfig.onChange);
+            if (result.noLongerPermitted > 0)
+              logger.warn(result, "active grants no longer permitted by the new policies");
+          },
+        })
+      : null;
   if (options.schedule ?? true) {
     scheduler.start();
     maintenance.start();

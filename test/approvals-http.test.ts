@@ -16,6 +16,8 @@ const POLICY = `
 @id("write") @approval("2 from Group::\\"sre\\"") @max_duration("10m")
 permit (principal in Group::"ci", action == Action::"request", resource == Entitlement::"demo-api/write") when { context.justification != "" };
 @id("approve") permit (principal in Group::"sre", action == Action::"approve", resource in Target::"demo-api");
+@id("flag") @flag("human_use_of_nhi")
+permit (principal, action == Action::"request", resource in Target::"demo-api") when { context.client.interactive && principal.kind != "human" };
 @id("glass") @max_duration("5m") permit (principal in Group::"ci", action == Action::"break_glass", resource == Entitlement::"demo-api/write");
 `;
 
@@ -125,6 +127,25 @@ describe("approvals over HTTP and the CLI", () => {
     expect(collected.headers["cache-control"]).toBe("no-store");
     expect(collected.json().credential.fields.token.split(".")).toHaveLength(3);
     expect((await call("ci", "POST", `/v1/requests/${request.id}/credential`)).statusCode).toBe(409);
+  });
+
+  it("flags a person driving a non-human identity from a terminal or a browser, and not an API client", async () => {
+    const ask = (headers: Record<string, string>) =>
+      broker.app.inject({
+        method: "POST",
+        url: "/v1/requests",
+        headers: { authorization: `Bearer ${keys.ci}`, "content-type": "application/json", ...headers },
+        payload: JSON.stringify({ entitlement: "demo-api/read" }),
+      });
+    expect((await ask({ "x-ephemera-client": "cli; interactive" })).statusCode).toBe(201);
+    expect((await ask({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0" })).statusCode).toBe(201);
+    expect((await ask({ "x-ephemera-client": "cli" })).statusCode).toBe(201);
+    const flagged = (await broker.deps.store.listAudit(0, 500)).filter((e) => e.code === "request.flagged");
+    expect(flagged.map((e) => e.data.client)).toEqual([
+      { kind: "cli", interactive: true },
+      { kind: "browser", interactive: true },
+    ]);
+    expect(flagged[0]?.data.flags).toEqual(["human_use_of_nhi"]);
   });
 
   it("break-glass issues at once and an approver records the review", async () => {

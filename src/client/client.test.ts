@@ -20,6 +20,20 @@ async function caught(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("EphemeraClient", () => {
+  it("tells the broker when a person drives the CLI, on every call", async () => {
+    broker = await startFakeBroker(imitateApi().handler);
+    const client = new EphemeraClient({ url: broker.url, token: GOOD_KEY, clientKind: "cli", interactive: true });
+    await client.requestNow({ entitlement: "demo-api/read" });
+    await client.listGrants();
+    expect(broker.requests.map((r) => r.headers["x-ephemera-client"])).toEqual([
+      "cli; interactive",
+      "cli; interactive",
+    ]);
+    const quiet = new EphemeraClient({ url: broker.url, token: GOOD_KEY });
+    await quiet.listGrants();
+    expect(broker.requests.at(-1)?.headers["x-ephemera-client"]).toBeUndefined();
+  });
+
   it("sends the bearer key and a JSON body, and returns the 201 body", async () => {
     broker = await startFakeBroker(imitateApi().handler);
     const client = new EphemeraClient({ url: `${broker.url}/`, token: GOOD_KEY });

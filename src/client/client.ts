@@ -42,9 +42,7 @@ export function isPending(result: RequestResult | PendingResult): result is Pend
   return !("credential" in result);
 }
 
-type Body = ({ readonly json: unknown } | { readonly form: Readonly<Record<string, string>> }) & {
-  readonly headers?: Readonly<Record<string, string>>;
-};
+type Body = { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -74,7 +72,7 @@ export class EphemeraClient {
    * request when approvers must agree first (collect it with `collect` once approved). Tell them apart with `isPending`.
    */
   request(input: RequestInput): Promise<RequestResult | PendingResult> {
-    return this.#call("POST", "/v1/requests", { json: input, headers: this.#clientHeaders });
+    return this.#call("POST", "/v1/requests", { json: input });
   }
 
   /**
@@ -225,7 +223,8 @@ export class EphemeraClient {
     const headers: Record<string, string> = {
       accept: "application/json, application/problem+json",
       authorization: `Bearer ${this.#token}`,
-      ...body?.headers,
+      // Whether a person drives this client, on every call: policy sees it for requests and renewals alike.
+      ...this.#clientHeaders,
     };
     let payload: string | undefined;
     if (body && "json" in body) {
