@@ -181,6 +181,20 @@ describe("approvals over HTTP and the CLI", () => {
     expect((await call("ci", "POST", "/v1/requests", { entitlement: "demo-api/read" })).statusCode).toBe(403);
   });
 
+  it("reloads on SIGHUP", async () => {
+    const before = broker.deps.decider.version;
+    writeFileSync(
+      join(policyDir, "extra.cedar"),
+      '@id("extra") forbid (principal, action == Action::"admin", resource);',
+    );
+    process.emit("SIGHUP", "SIGHUP");
+    const until = Date.now() + 10_000;
+    while (broker.deps.decider.version === before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(broker.deps.decider.version).not.toBe(before);
+    const reloaded = (await broker.deps.store.listAudit(0, 500)).filter((e) => e.code === "policy.reloaded");
+    expect(reloaded.at(-1)?.data).toMatchObject({ trigger: "sighup", previous: before, policies: 6 });
+  });
+
   it("runs the approval flow from the command line", async () => {
     const url = broker.url;
     const as = (who: Name) => ({ EPHEMERA_URL: url, EPHEMERA_TOKEN: keys[who] });
