@@ -64,7 +64,7 @@ describe("PolicyReloader", () => {
     expect(decider.version).toBe(second);
     const failed = (await store.listAudit(0, 100)).find((e) => e.code === "policy.reload_failed");
     expect(failed).toMatchObject({ severity: "alert", outcome: "failure" });
-    expect(String((failed?.data.problems as string[])[0])).toMatch(/c\.cedar#0/);
+    expect(JSON.stringify(failed?.data.problems)).toMatch(/c\.cedar#0/);
     expect(outcomes).toContain("failed");
   });
 });
