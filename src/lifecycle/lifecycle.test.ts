@@ -1,7 +1,6 @@
 // The lifecycle end to end on a real store and a fake target: issue, expiry, completion, failures, retries and recovery.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyStoreChain } from "../audit/verify.js";
-import { type EphemeraError, isEphemeraError } from "../support/errors.js";
 import { ExpiryScheduler } from "./monitor/expiry-scheduler.js";
 import { renewGrant } from "./renew/renew-grant.js";
 import { requestAccess } from "./request/request-access.js";
