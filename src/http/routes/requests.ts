@@ -1,7 +1,7 @@
 // /v1/requests: ask for an entitlement; read and list requests; the approval workflow (approve, deny, cancel, modify,
 // collect the credential, review a break-glass use).
-import Type from "typebox";
-import type { AccessRequest, RequestState } from "../../domain/types.js";
+import Type, { type Static, type TSchema } from "typebox";
+import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
 import { approveRequest } from "../../lifecycle/approval/approve-request.js";
 import { checkApprover } from "../../lifecycle/approval/approver-rights.js";
 import { cancelRequest } from "../../lifecycle/approval/cancel-request.js";
@@ -39,6 +39,16 @@ const REQUEST_STATES: readonly RequestState[] = [
   "failed",
 ];
 const errors = { "4xx": ProblemSchema, "5xx": ProblemSchema };
+interface RequestAction {
+  readonly method: "POST" | "PATCH";
+  /** After `/v1/requests/:id`. */
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly body: TSchema | null;
+  readonly run: (caller: Identity, id: string, body: unknown) => Promise<AccessRequest>;
+}
+
 const Issued = Type.Object({ request: RequestSchema, grant: GrantSchema, credential: CredentialSchema });
 
 export function registerRequestRoutes(app: App, services: HttpServices): void {
@@ -167,71 +177,69 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
     },
   );
 
-  app.patch(
-    "/v1/requests/:id",
+  // The approval workflow's actions on one request: each answers with the request as it is afterwards.
+  const actions: readonly RequestAction[] = [
     {
-      schema: {
-        summary: "Change a pending request; approvals given to the earlier version stop counting",
-        tags: ["requests"],
-        params: IdParams,
-        body: ModifyRequestBody,
-        response: { 200: Type.Object({ request: RequestSchema }), ...errors },
-      },
+      method: "PATCH",
+      path: "",
+      summary: "Change a pending request; approvals given to the earlier version stop counting",
+      body: ModifyRequestBody,
+      run: (caller, id, body) => modifyRequest(deps, caller, id, body as Static<typeof ModifyRequestBody>),
     },
-    async (request) => ({
-      request: presentRequest(await modifyRequest(deps, callerOf(request), request.params.id, request.body)),
-    }),
-  );
-
-  app.post(
-    "/v1/requests/:id/approve",
     {
-      schema: {
-        summary: "Approve the exact request you saw (its requestHash)",
-        description:
-          "409 request_changed when the request changed since; 403 approval_refused for self-approval, the owner of the identity when policy forbids it, or no approve right.",
-        tags: ["requests"],
-        params: IdParams,
-        body: ApproveBody,
-        response: { 200: Type.Object({ request: RequestSchema }), ...errors },
-      },
+      method: "POST",
+      path: "/approve",
+      summary: "Approve the exact request you saw (its requestHash)",
+      description:
+        "409 request_changed when the request changed since; 403 approval_refused for self-approval, the owner of the identity when policy forbids it, or no approve right.",
+      body: ApproveBody,
+      run: (caller, id, body) => approveRequest(deps, caller, id, body as Static<typeof ApproveBody>),
     },
-    async (request) => ({
-      request: presentRequest(await approveRequest(deps, callerOf(request), request.params.id, request.body)),
-    }),
-  );
-
-  app.post(
-    "/v1/requests/:id/deny",
     {
+      method: "POST",
+      path: "/deny",
+      summary: "Deny a pending request (approvers only)",
+      body: DenyBody,
+      run: (caller, id, body) => denyRequest(deps, caller, id, (body ?? {}) as Static<typeof DenyBody>),
+    },
+    {
+      method: "POST",
+      path: "/cancel",
+      summary: "Withdraw a pending or uncollected request (its requester, or an admin)",
+      body: null,
+      run: (caller, id) => cancelRequest(deps, caller, id),
+    },
+    {
+      method: "POST",
+      path: "/review",
+      summary: "Record the mandatory review of a break-glass use (an approver, never the requester)",
+      body: ReviewBody,
+      run: (caller, id, body) => reviewBreakGlass(deps, caller, id, body as Static<typeof ReviewBody>),
+    },
+  ];
+  for (const action of actions) {
+    app.route({
+      method: action.method,
+      url: `/v1/requests/:id${action.path}`,
+      // An optional body: a POST with none means "no options".
       preValidation: async (req) => {
-        if (req.body === undefined || req.body === null) req.body = {};
+        if (action.body !== null && (req.body === undefined || req.body === null)) req.body = {};
       },
       schema: {
-        summary: "Deny a pending request (approvers only)",
+        summary: action.summary,
+        ...(action.description ? { description: action.description } : {}),
         tags: ["requests"],
         params: IdParams,
-        body: DenyBody,
+        ...(action.body ? { body: action.body } : {}),
         response: { 200: Type.Object({ request: RequestSchema }), ...errors },
       },
-    },
-    async (request) => ({
-      request: presentRequest(await denyRequest(deps, callerOf(request), request.params.id, request.body)),
-    }),
-  );
-
-  app.post(
-    "/v1/requests/:id/cancel",
-    {
-      schema: {
-        summary: "Withdraw a pending or uncollected request (its requester, or an admin)",
-        tags: ["requests"],
-        params: IdParams,
-        response: { 200: Type.Object({ request: RequestSchema }), ...errors },
-      },
-    },
-    async (request) => ({ request: presentRequest(await cancelRequest(deps, callerOf(request), request.params.id)) }),
-  );
+      handler: async (request) => ({
+        request: presentRequest(
+          await action.run(callerOf(request), (request.params as { id: string }).id, request.body),
+        ),
+      }),
+    });
+  }
 
   app.post(
     "/v1/requests/:id/credential",
@@ -254,21 +262,5 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         credential: { fields: result.credential.fields.reveal(), env: result.credential.env.reveal() },
       };
     },
-  );
-
-  app.post(
-    "/v1/requests/:id/review",
-    {
-      schema: {
-        summary: "Record the mandatory review of a break-glass use (an approver, never the requester)",
-        tags: ["requests"],
-        params: IdParams,
-        body: ReviewBody,
-        response: { 200: Type.Object({ request: RequestSchema }), ...errors },
-      },
-    },
-    async (request) => ({
-      request: presentRequest(await reviewBreakGlass(deps, callerOf(request), request.params.id, request.body)),
-    }),
   );
 }
