@@ -10,6 +10,7 @@ import { type ExpiryResult, runExpiry } from "./expiry.js";
 import { type FloorResult, runFloor } from "./floor.js";
 import { type LoadResult, runLoad } from "./http-load.js";
 import { REPO_ROOT } from "./library.js";
+import { runPolicyBench } from "./policy.js";
 import { type PostgresBenchResult, runPostgresBench } from "./postgres.js";
 import { formatProfile, latestProfile, summarizeProfile } from "./profile.js";
 import { round } from "./stats.js";
@@ -22,6 +23,8 @@ const TARGETS = {
   floorRatio: 0.5,
   expiryLagP99Ms: 1000,
   restartReadyMs: 3000,
+  /** A policy decision at 1,000 policies (typical spread), p99. */
+  policyP99Ms: 0.5,
 } as const;
 
 const argv = process.argv.slice(2);
@@ -37,19 +40,24 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-const ONLY_SECTIONS = ["connectors", "jwt", "postgres"] as const;
+const ONLY_SECTIONS = ["connectors", "jwt", "policy", "postgres"] as const;
 if ((ONLY !== undefined || args.has("--only")) && !ONLY_SECTIONS.some((o) => o === ONLY)) {
   throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY ?? "nothing"}`);
 }
 /** `--only jwt`: just the workload-JWT verification section. */
 const JWT_ONLY = ONLY === "jwt";
+/** `--only policy`: just the policy decision section. */
+const POLICY_ONLY = ONLY === "policy";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
 const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
 /** `--postgres-only` (or `--only postgres`): just the PostgreSQL store at 1,000,000 grants. */
 const POSTGRES_ONLY = args.has("--postgres-only") || ONLY === "postgres";
-if ([CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY].filter(Boolean).length > 1) {
-  throw new Error("--connectors-only, --postgres-only and --only jwt exclude each other");
+if ([CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY].filter(Boolean).length > 1) {
+  throw new Error("--connectors-only, --postgres-only and --only exclude each other");
 }
+/** With any `--only` (or `--…-only`) just that section runs; without, all of them. */
+const ANY_ONLY = CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY;
+const runs = (only: boolean): boolean => !ANY_ONLY || only;
 /** The PostgreSQL the store scenario uses (a schema of its own, dropped after). */
 const STORE_URL = process.env.EPHEMERA_BENCH_STORE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const ITERATIONS_OPTION = option("--connector-iterations");
@@ -199,17 +207,17 @@ function loadRows(name: string, r: LoadResult, withTarget: boolean): void {
 
 /** Steps 1–4: the broker itself (HTTP issue, raw floor, expiry, restart). Adds its rows; returns its JSON and notes. */
 async function brokerSections(root: string): Promise<{ json: Record<string, unknown>; after: string[] }> {
-  log("1/7 token issue over HTTP (broker child process)");
+  log("1/8 token issue over HTTP (broker child process)");
   const http = await httpScenario(root);
 
-  log("2/7 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
+  log("2/8 raw floor: one Ed25519 JWT signed as the broker does + one durable SQLite insert");
   const floorDir = join(root, "floor");
   mkdirSync(floorDir);
   const floorRun = await withOtherCpu(() => runFloor(floorDir, { maxMs: 2000, maxOps: 50_000 }));
   const floor: FloorResult = floorRun.result;
   quiet("raw floor", floorRun.otherCpuPercent);
 
-  log("3/7 expiry lag with 100,000 active grants (in process)");
+  log("3/8 expiry lag with 100,000 active grants (in process)");
   const expiryDir = join(root, "expiry");
   mkdirSync(expiryDir);
   const expiryConfig = await writeBenchConfig(expiryDir, join(expiryDir, "data"), "1s");
@@ -228,7 +236,7 @@ async function brokerSections(root: string): Promise<{ json: Record<string, unkn
   quiet("expiry", expiryRun.otherCpuPercent);
   log(`expiry: ${expiry.verified}/${expiry.expiring} verified, lag p99 ${round(expiry.lag.p99)} ms`);
 
-  log("4/7 restart to ready (CLI child process)");
+  log("4/8 restart to ready (CLI child process)");
   const restartFull = await restartTimes(expiryConfig, 3);
   const emptyTimes: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -343,7 +351,7 @@ async function brokerSections(root: string): Promise<{ json: Record<string, unkn
 
 /** Workload-JWT authentication beside a bare jose verify of the same tokens (p50, p99, ratio). */
 async function jwtSection(): Promise<Record<string, unknown>[]> {
-  log(`${JWT_ONLY ? "jwt only" : "5/7"}: workload JWT through the OIDC authenticator beside a bare jose jwtVerify`);
+  log(`${JWT_ONLY ? "jwt only" : "5/8"}: workload JWT through the OIDC authenticator beside a bare jose jwtVerify`);
   const results = await runWorkloadJwtBench();
   for (const r of results) {
     const name = `workload JWT ${r.alg} (${r.tokens.toLocaleString("en-US")} tokens)`;
@@ -365,7 +373,7 @@ async function jwtSection(): Promise<Record<string, unknown>[]> {
 /** Step 7: the PostgreSQL store with 1,000,000 grants. Adds its rows; returns its JSON. */
 async function postgresSection(root: string): Promise<Record<string, unknown>> {
   log(
-    `${POSTGRES_ONLY ? "PostgreSQL only" : "7/7"}: the PostgreSQL store with 1,000,000 grants (${STORE_URL.replace(/:[^:@/]*@/, ":…@")})`,
+    `${POSTGRES_ONLY ? "PostgreSQL only" : "8/8"}: the PostgreSQL store with 1,000,000 grants (${STORE_URL.replace(/:[^:@/]*@/, ":…@")})`,
   );
   const scenario = "PostgreSQL, 1M grants (100k active)";
   let result: PostgresBenchResult;
@@ -456,6 +464,39 @@ async function postgresSection(root: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** Policy decisions: the broker's Cedar decider beside raw preparsed cedar-wasm on the whole set, same request. */
+async function policySection(): Promise<Record<string, unknown>> {
+  log(`${POLICY_ONLY ? "policy only" : "6/8"}: Cedar decider (sliced) beside raw preparsed cedar-wasm (whole set)`);
+  const measured = await withOtherCpu(async () => runPolicyBench());
+  const results = measured.result;
+  quiet("policy decisions", measured.otherCpuPercent);
+  const other = measured.otherCpuPercent;
+  row("policy decisions", "CPU other processes used", other === null ? "n/a" : `${other.toFixed(1)}% of a core`);
+  const json: Record<string, unknown> = {};
+  for (const r of results) {
+    const name = `policy, ${r.policies.toLocaleString("en-US")} policies (${r.shape})`;
+    const targeted = r.policies === 1000 && r.shape === "spread";
+    row(
+      name,
+      "decider p50 / p99",
+      `${fmt(r.decider.p50 * 1000)} / ${fmt(r.decider.p99 * 1000, " µs")}`,
+      targeted ? `p99 ≤ ${TARGETS.policyP99Ms * 1000} µs` : "",
+      targeted ? r.decider.p99 <= TARGETS.policyP99Ms : null,
+    );
+    row(name, "raw cedar-wasm p50 / p99", `${fmt(r.raw.p50 * 1000)} / ${fmt(r.raw.p99 * 1000, " µs")}`);
+    row(name, "policies in slice / raw p50 ÷ decider p50", `${r.slice} / ${fmt(r.raw.p50 / r.decider.p50)}`);
+    json[`${r.policies}-${r.shape}`] = {
+      slice: r.slice,
+      deciderP50Us: round(r.decider.p50 * 1000),
+      deciderP99Us: round(r.decider.p99 * 1000),
+      rawP50Us: round(r.raw.p50 * 1000),
+      rawP99Us: round(r.raw.p99 * 1000),
+      samples: r.decider.count,
+    };
+  }
+  return json;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg()
@@ -463,24 +504,23 @@ async function main(): Promise<void> {
     .join(" ");
   const root = mkdtempSync(join(tmpdir(), "ephemera-bench-"));
   try {
-    const broker = CONNECTORS_ONLY || JWT_ONLY || POSTGRES_ONLY ? { json: {}, after: [] } : await brokerSections(root);
-
-    const jwt = CONNECTORS_ONLY || POSTGRES_ONLY ? [] : await jwtSection();
-    const connectors =
-      JWT_ONLY || POSTGRES_ONLY
-        ? { rows: [], warnings: [], notes: [], json: {} }
-        : await (async () => {
-            log(
-              `${CONNECTORS_ONLY ? "connectors only" : "6/7"}: each connector's issue and proven removal beside the raw statements`,
-            );
-            return runConnectorBenches({
-              log,
-              ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
-            });
-          })();
+    const broker = ANY_ONLY ? { json: {}, after: [] } : await brokerSections(root);
+    const jwt = runs(JWT_ONLY) ? await jwtSection() : [];
+    const policy = runs(POLICY_ONLY) ? await policySection() : {};
+    const connectors = runs(CONNECTORS_ONLY)
+      ? await (async () => {
+          log(
+            `${CONNECTORS_ONLY ? "connectors only" : "7/8"}: each connector's issue and proven removal beside the raw statements`,
+          );
+          return runConnectorBenches({
+            log,
+            ...(CONNECTOR_ITERATIONS === undefined ? {} : { iterations: CONNECTOR_ITERATIONS }),
+          });
+        })()
+      : { rows: [], warnings: [], notes: [], json: {} };
     rows.push(...connectors.rows);
     warnings.push(...connectors.warnings);
-    const postgres = CONNECTORS_ONLY || JWT_ONLY ? null : await postgresSection(root);
+    const postgres = runs(POSTGRES_ONLY) ? await postgresSection(root) : null;
 
     const loadEnd = loadavg()
       .map((l) => l.toFixed(2))
@@ -501,6 +541,7 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       ...broker.json,
       workloadJwt: jwt,
+      policy,
       connectors: connectors.json,
       ...(postgres === null ? {} : { postgres }),
       targetsMet: Object.fromEntries(

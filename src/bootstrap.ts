@@ -50,6 +50,7 @@ export async function ensureBootstrapKeys(
   const env = readEnvFile(bootstrap.envFile);
   const wanted: [string, string][] = [["EPHEMERA_TOKEN", bootstrap.identity]];
   if (bootstrap.admin) wanted.push(["EPHEMERA_ADMIN_TOKEN", bootstrap.admin]);
+  if (bootstrap.approver) wanted.push(["EPHEMERA_APPROVER_TOKEN", bootstrap.approver]);
   const entries: ApiKeyEntry[] = [];
   let changed = env.get("EPHEMERA_URL") !== config.server.publicUrl;
   env.set("EPHEMERA_URL", config.server.publicUrl);

@@ -12,12 +12,18 @@ import { ApiKeyAuthenticator } from "./identity/api-keys.js";
 import { AuthenticatorChain } from "./identity/authenticate.js";
 import { createAuthenticator } from "./identity/catalogue.js";
 import { IdentityRegistry } from "./identity/registry.js";
+import { ApprovalSweeper } from "./lifecycle/approval/approval-sweeper.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
+import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
+import { OutboxNotifier } from "./notifications/notifier.js";
+import { WebhookDelivery } from "./notifications/webhook-delivery.js";
 import { AllowListDecider } from "./policy/allow-list.js";
+import { type PolicyDecider, SwappableDecider } from "./policy/decider.js";
+import type { PolicyReloader } from "./policy/reloader.js";
 import { openPostgresStore } from "./storage/postgres/index.js";
 import { openSqliteStore } from "./storage/sqlite/index.js";
 import { type Clock, systemClock } from "./support/clock.js";
@@ -36,6 +42,12 @@ export interface Broker {
   readonly maintenance: Maintenance;
   /** Every identity the broker knows, with status and sightings. */
   readonly identities: IdentityRegistry;
+  /** Times out pending requests, alarms overdue break-glass reviews, rotates after break-glass. */
+  readonly approvals: ApprovalSweeper;
+  /** Delivers the notification outbox to the configured webhooks. */
+  readonly notifications: WebhookDelivery;
+  /** Reloads Cedar policies (file change, SIGHUP); null when the allow-list decides. */
+  readonly policies: PolicyReloader | null;
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -60,9 +72,24 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
+/** The Cedar decider for a policy folder; the engine is loaded on first use, so an allow-list broker never loads it. */
+async function loadCedarDecider(dir: string): Promise<PolicyDecider> {
+  const [{ CedarDecider }, { loadPolicyFolder }] = await Promise.all([
+    import("./policy/cedar/cedar-decider.js"),
+    import("./policy/cedar/policy-set.js"),
+  ]);
+  return new CedarDecider(loadPolicyFolder(dir));
+}
+
 export async function startBroker(config: Config, options: StartOptions = {}): Promise<Broker> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  // Cedar policies when a folder is configured, else the allow-list. Loaded first: policies that do not validate
+  // stop the start before anything is opened.
+  const initialDecider: PolicyDecider = config.policies
+    ? await loadCedarDecider(config.policies.dir)
+    : new AllowListDecider(config.access);
+  const decider = new SwappableDecider(initialDecider);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sealer = new Sealer(loadMasterKey(config));
   // One id per broker process: the holder of its leases among replicas sharing a PostgreSQL store.
@@ -111,19 +138,30 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     entitlement: (name) => entitlements.get(name),
     connector: (id) => connectors.get(id),
   };
-  const metrics = new LifecycleMetrics(store, () => store.stats);
+  const metrics = new LifecycleMetrics(
+    store,
+    () => store.stats,
+    () => clock.now(),
+  );
   const deps: LifecycleDeps = {
     sealer,
     store,
     clock,
     logger,
     catalog,
-    decider: new AllowListDecider(config.access),
+    decider,
     observer: metrics,
+    notifier: new OutboxNotifier(config.notifications.webhooks),
     settings: {
       removalClaimMs: config.lifecycle.removalClaimMs,
       retryInitialMs: config.lifecycle.retryInitialMs,
       retryMaxMs: config.lifecycle.retryMaxMs,
+      approvals: {
+        pendingTimeoutMs: config.approvals.pendingTimeoutMs,
+        collectTimeoutMs: config.approvals.collectTimeoutMs,
+        breakGlassMaxSeconds: config.approvals.breakGlassMaxSeconds,
+        reviewWithinMs: config.approvals.reviewWithinMs,
+      },
     },
     random: Math.random,
   };
@@ -160,7 +198,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
         clock.now(),
         systemActor("broker"),
         {},
-        { version: packageVersion(), ...recovered, identities: synced },
+        { version: packageVersion(), ...recovered, identities: synced, policyVersion: decider.version },
       ),
     ],
   });
@@ -178,10 +216,45 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     },
     metrics,
   );
+  const approvals = new ApprovalSweeper(deps, {
+    intervalMs: config.approvals.sweepIntervalMs,
+    ...(shared ? { replicaId } : {}),
+  });
+  const notifications = new WebhookDelivery({
+    store,
+    clock,
+    logger,
+    webhooks: config.notifications.webhooks,
+    retryInitialMs: config.notifications.retryInitialMs,
+    retryMaxMs: config.notifications.retryMaxMs,
+    observe: (outcome, sink) => metrics.notification(outcome, sink),
+  });
+  const policyConfig = config.policies;
+  // Cedar (a large WebAssembly module) is loaded only when policies are configured.
+  const { PolicyReloader } = policyConfig ? await import("./policy/reloader.js") : { PolicyReloader: null };
+  const policies: PolicyReloader | null =
+    policyConfig && PolicyReloader
+      ? new PolicyReloader({
+          dir: policyConfig.dir,
+          decider,
+          store,
+          clock,
+          logger,
+          observe: (outcome) => metrics.policyReload(outcome),
+          onApplied: async () => {
+            const result = await recheckActiveGrants(deps, policyConfig.onChange);
+            if (result.noLongerPermitted > 0)
+              logger.warn(result, "active grants no longer permitted by the new policies");
+          },
+        })
+      : null;
   if (options.schedule ?? true) {
     scheduler.start();
     maintenance.start();
+    approvals.start();
+    notifications.start(1000);
   }
+  policies?.start(policyConfig?.watch ?? false);
 
   let storeHealthy = true;
   const app = await buildServer({
@@ -237,6 +310,9 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     scheduler,
     maintenance,
     identities,
+    approvals,
+    notifications,
+    policies,
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -245,8 +321,11 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       clearInterval(housekeeping);
       clearInterval(keyReload);
       await app.close();
+      await policies?.stop();
       await scheduler.stop();
       await maintenance.stop();
+      await approvals.stop();
+      await notifications.stop();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();

@@ -2,7 +2,7 @@
 // token is a clear 401 until it runs), then the dev issuer serves its keys, mints a token, and `ephemera request` with
 // that token gets a credential once; the same token a second time is refused.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -89,6 +89,8 @@ describe("machine flow with the dev issuer (README quick start)", () => {
       .replaceAll("127.0.0.1:8720", `127.0.0.1:${brokerPort}`)
       .replaceAll("127.0.0.1:8721", `127.0.0.1:${issuerPort}`);
     writeFileSync(join(dir, "demo.yaml"), demo);
+    // The demo's Cedar policies, where its `policies.dir` (relative to where the broker starts) finds them.
+    cpSync(join(ROOT, "examples", "policies"), join(dir, "examples", "policies"), { recursive: true });
   });
 
   afterAll(async () => {

@@ -317,8 +317,9 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
       const requestIds = new Set(records.map((r) => (r.value as { requestId: string }).requestId));
       const grantRequests = new Set(requests.map((g) => g.requestId));
       expect(requestIds.size).toBe(records.length);
-      // Every grant belongs to a request some key recorded (plus the four made without a key above).
-      expect([...grantRequests].filter((id) => !requestIds.has(id)).length).toBeLessThanOrEqual(3);
+      // Every grant belongs to a request some key recorded, but for those the tests above made without a key: three
+      // in the key-ring test and one per round of the workload-token test.
+      expect([...grantRequests].filter((id) => !requestIds.has(id)).length).toBeLessThanOrEqual(3 + 10);
     } finally {
       await side.close();
     }

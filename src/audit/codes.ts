@@ -22,8 +22,62 @@ export const AUDIT_CODES = {
   "request.rejected": { severity: "notice", meaning: "a request was refused before policy: bad input" },
   // policy
   "request.denied": { severity: "notice", meaning: "policy denied a request" },
-  "request.approved": { severity: "info", meaning: "policy allowed a request (auto-approval)" },
+  "request.approved": {
+    severity: "info",
+    meaning: "a request was approved: policy auto-approved it, or its approval quorum was met",
+  },
   "request.failed": { severity: "warning", meaning: "an approved request could not be issued" },
+  "request.flagged": {
+    severity: "warning",
+    meaning: "a permitting policy flagged the request (@flag), e.g. a person using a non-human identity interactively",
+  },
+  "policy.reloaded": { severity: "notice", meaning: "a new policy set was validated and put in force" },
+  "policy.reload_failed": {
+    severity: "alert",
+    meaning: "a changed policy set failed to load or validate; the previous set stays in force",
+  },
+  "grant.policy_no_longer_permits": {
+    severity: "warning",
+    meaning: "after a policy change an active grant is no longer permitted; it runs out (policies.onChange: expire)",
+  },
+  // approval
+  "request.pending": { severity: "notice", meaning: "policy requires approval: the request waits for its quorum" },
+  "request.approval_recorded": {
+    severity: "info",
+    meaning: "an approver approved a request, bound to the hash of the request they saw",
+  },
+  "request.approval_refused": {
+    severity: "warning",
+    meaning: "an approval was refused: self-approval, owner of the identity, no approve right, or the request changed",
+  },
+  "request.approval_voided": {
+    severity: "warning",
+    meaning: "approvals stopped counting: an approver lost the right before issue, or the request changed",
+  },
+  "request.modified": {
+    severity: "notice",
+    meaning: "the requester changed a pending request; earlier approvals no longer count",
+  },
+  "request.cancelled": { severity: "info", meaning: "the requester (or an admin) cancelled a pending request" },
+  "request.timed_out": {
+    severity: "notice",
+    meaning: "a request got no quorum, or its credential was not collected, in time",
+  },
+  "request.collected": { severity: "info", meaning: "the requester collected the credential of an approved request" },
+  "break_glass.used": {
+    severity: "alert",
+    meaning: "break-glass access was issued at once; a review is due and the admin secret is rotated after",
+  },
+  "break_glass.denied": { severity: "warning", meaning: "a break-glass request was denied by policy" },
+  "break_glass.reviewed": { severity: "notice", meaning: "an approver recorded the review of a break-glass grant" },
+  "break_glass.review_overdue": {
+    severity: "alert",
+    meaning: "no review of a break-glass grant was recorded within approvals.breakGlass.reviewWithin",
+  },
+  "notification.dead_lettered": {
+    severity: "alert",
+    meaning: "a webhook notification failed on every attempt and was kept as a dead letter",
+  },
   // issue
   "grant.issuing": { severity: "info", meaning: "a grant and its handle were committed before the downstream call" },
   "grant.issued": { severity: "info", meaning: "the credential exists downstream and was handed out" },

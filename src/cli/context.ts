@@ -16,6 +16,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   readonly env: Env;
   readonly signals: SignalSource;
+  /** A person at a terminal (stdin and stdout are TTYs): the broker is told, so policy can see it. */
+  readonly interactive?: boolean;
 }
 
 export const DEFAULT_URL = "http://127.0.0.1:8720";
@@ -40,6 +42,7 @@ export function defaultIo(): CliIo {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     signals: process,
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
   };
 }
 
@@ -82,7 +85,7 @@ export class Cli {
     let token = optionOf(command, "token");
     for (const name of tokenVariables) token ??= this.io.env[name] || undefined;
     if (!token) throw new UsageError(`no API key: set ${tokenVariables.join(" or ")}, or pass --token`);
-    return new EphemeraClient({ url, token });
+    return new EphemeraClient({ url, token, clientKind: "cli", interactive: this.io.interactive ?? false });
   }
 
   /** Reports an error on stderr (`error: <detail> (<code>)` for problems) and returns its exit code. */

@@ -1,6 +1,7 @@
 // The `ephemera` command: builds the commander program, runs one command and returns its exit code (see exit-codes.ts).
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerComplete } from "./commands/complete.js";
 import { registerDevIssuer } from "./commands/dev-issuer.js";
@@ -9,6 +10,7 @@ import { registerExec } from "./commands/exec.js";
 import { registerGrant } from "./commands/grant.js";
 import { registerGrants } from "./commands/grants.js";
 import { registerKeygen } from "./commands/keygen.js";
+import { registerPolicy } from "./commands/policy.js";
 import { registerRenew } from "./commands/renew.js";
 import { registerRequest } from "./commands/request.js";
 import { registerRevoke } from "./commands/revoke.js";
@@ -47,6 +49,7 @@ function buildProgram(cli: Cli): Command {
   withConnection(program);
   registerServer(program, cli);
   registerRequest(program, cli);
+  registerApprovals(program, cli);
   registerGrants(program, cli);
   registerGrant(program, cli);
   registerRenew(program, cli);
@@ -57,6 +60,7 @@ function buildProgram(cli: Cli): Command {
   registerDiscover(program, cli);
   registerKeygen(program, cli);
   registerDevIssuer(program, cli);
+  registerPolicy(program, cli);
   return program;
 }
 

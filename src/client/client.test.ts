@@ -20,10 +20,24 @@ async function caught(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("EphemeraClient", () => {
+  it("tells the broker when a person drives the CLI, on every call", async () => {
+    broker = await startFakeBroker(imitateApi().handler);
+    const client = new EphemeraClient({ url: broker.url, token: GOOD_KEY, clientKind: "cli", interactive: true });
+    await client.requestNow({ entitlement: "demo-api/read" });
+    await client.listGrants();
+    expect(broker.requests.map((r) => r.headers["x-ephemera-client"])).toEqual([
+      "cli; interactive",
+      "cli; interactive",
+    ]);
+    const quiet = new EphemeraClient({ url: broker.url, token: GOOD_KEY });
+    await quiet.listGrants();
+    expect(broker.requests.at(-1)?.headers["x-ephemera-client"]).toBeUndefined();
+  });
+
   it("sends the bearer key and a JSON body, and returns the 201 body", async () => {
     broker = await startFakeBroker(imitateApi().handler);
     const client = new EphemeraClient({ url: `${broker.url}/`, token: GOOD_KEY });
-    const result = await client.request({ entitlement: "demo-api/read", duration: "5m", justification: "deploy" });
+    const result = await client.requestNow({ entitlement: "demo-api/read", duration: "5m", justification: "deploy" });
     expect(result.grant.state).toBe("active");
     expect(result.credential.env.EPHEMERA_ACCESS_TOKEN).toBe(`tok-${result.grant.id}`);
     const sent = broker.requests[0]!;
@@ -37,7 +51,7 @@ describe("EphemeraClient", () => {
   it("maps a problem document to EphemeraApiError with status, code, detail and the problem", async () => {
     broker = await startFakeBroker(imitateApi().handler);
     const client = new EphemeraClient({ url: broker.url, token: GOOD_KEY });
-    const error = await caught(client.request({ entitlement: "demo-api/write" }));
+    const error = await caught(client.requestNow({ entitlement: "demo-api/write" }));
     expect(error).toBeInstanceOf(EphemeraApiError);
     const api = error as EphemeraApiError;
     expect(api.status).toBe(403);

@@ -1,6 +1,7 @@
 // A small typed client for the broker's HTTP API over global fetch; problems become EphemeraApiError.
 import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError, isProblem } from "./errors.js";
 import type {
+  AccessRequest,
   AuditPage,
   AuditVerification,
   DiscoveryReport,
@@ -9,8 +10,10 @@ import type {
   GrantFilter,
   GrantPage,
   Introspection,
+  PendingResult,
   RenewResult,
   RequestInput,
+  RequestPage,
   RequestResult,
   RequestView,
   RotationResult,
@@ -28,6 +31,15 @@ export interface ClientOptions {
   readonly fetch?: FetchLike;
   /** Give up on one call after this long (default 30 s; completing waits for removal to be verified). */
   readonly timeoutMs?: number;
+  /** Tell the broker a person is driving this client (the CLI on a terminal), so policy can see it. */
+  readonly interactive?: boolean;
+  /** `cli` for the command line; absent for library use. */
+  readonly clientKind?: "cli";
+}
+
+/** True when the broker answered 202: approvers must agree before the credential can be collected. */
+export function isPending(result: RequestResult | PendingResult): result is PendingResult {
+  return !("credential" in result);
 }
 
 type Body = { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> };
@@ -40,6 +52,7 @@ export class EphemeraClient {
   readonly #token: string;
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
+  readonly #clientHeaders: Readonly<Record<string, string>>;
 
   constructor(options: ClientOptions) {
     this.url = normaliseUrl(options.url, "url");
@@ -49,15 +62,90 @@ export class EphemeraClient {
     this.#token = options.token;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#clientHeaders = options.clientKind
+      ? { "x-ephemera-client": `${options.clientKind}${options.interactive ? "; interactive" : ""}` }
+      : {};
   }
 
-  /** Asks for an entitlement; resolves with the grant and the credential (shown once) when policy approves. */
-  request(input: RequestInput): Promise<RequestResult> {
+  /**
+   * Asks for an entitlement: the grant and the credential (shown once) when policy approves at once, or the pending
+   * request when approvers must agree first (collect it with `collect` once approved). Tell them apart with `isPending`.
+   */
+  request(input: RequestInput): Promise<RequestResult | PendingResult> {
     return this.#call("POST", "/v1/requests", { json: input });
+  }
+
+  /**
+   * Asks for an entitlement that must be issued now (a task about to run): resolves with the credential, or throws
+   * EphemeraApiError `approval_required` (status 202, `problem.requestId`) when approvers must agree first.
+   */
+  async requestNow(input: RequestInput): Promise<RequestResult> {
+    const answer = await this.request(input);
+    if (!isPending(answer)) return answer;
+    const detail = `request ${answer.request.id} needs approval before a credential is issued; collect it once approved`;
+    throw new EphemeraApiError(202, "approval_required", detail, {
+      type: "urn:ephemera:problem:approval_required",
+      title: "Approval required",
+      status: 202,
+      detail,
+      code: "approval_required",
+      requestId: answer.request.id,
+    });
   }
 
   getRequest(id: string): Promise<RequestView> {
     return this.#call("GET", `/v1/requests/${segment(id)}`);
+  }
+
+  /** Requests: your own and those you may approve (`state: "pending"` is an approver's queue); admins see all. */
+  listRequests(
+    filter: { state?: string | readonly string[]; identity?: string; after?: string; limit?: number } = {},
+  ): Promise<RequestPage> {
+    const query = new URLSearchParams();
+    if (filter.state !== undefined) {
+      const states: readonly string[] = typeof filter.state === "string" ? [filter.state] : filter.state;
+      if (states.length > 0) query.set("state", states.join(","));
+    }
+    if (filter.identity !== undefined) query.set("identity", filter.identity);
+    if (filter.after !== undefined) query.set("after", filter.after);
+    if (filter.limit !== undefined) query.set("limit", String(filter.limit));
+    const qs = query.toString();
+    return this.#call("GET", `/v1/requests${qs ? `?${qs}` : ""}`);
+  }
+
+  /** Approves the request as it was when read: `requestHash` from `getRequest`; a changed request is refused (409). */
+  approve(id: string, requestHash: string, note?: string): Promise<{ request: AccessRequest }> {
+    return this.#call("POST", `/v1/requests/${segment(id)}/approve`, {
+      json: note === undefined ? { requestHash } : { requestHash, note },
+    });
+  }
+
+  deny(id: string, reason?: string): Promise<{ request: AccessRequest }> {
+    return this.#call("POST", `/v1/requests/${segment(id)}/deny`, { json: reason === undefined ? {} : { reason } });
+  }
+
+  cancel(id: string): Promise<{ request: AccessRequest }> {
+    return this.#call("POST", `/v1/requests/${segment(id)}/cancel`, { json: {} });
+  }
+
+  /** Changes a pending request; approvals given to the earlier version stop counting. */
+  modifyRequest(
+    id: string,
+    changes: Pick<RequestInput, "duration" | "justification" | "ticket" | "intent">,
+  ): Promise<{ request: AccessRequest }> {
+    return this.#call("PATCH", `/v1/requests/${segment(id)}`, { json: changes });
+  }
+
+  /** Collects the credential of an approved request (once); the grant's clock starts now. */
+  collect(id: string): Promise<RequestResult> {
+    return this.#call("POST", `/v1/requests/${segment(id)}/credential`, { json: {} });
+  }
+
+  /** Records the review of a break-glass use (an approver). */
+  review(id: string, outcome: "justified" | "unjustified", note?: string): Promise<{ request: AccessRequest }> {
+    return this.#call("POST", `/v1/requests/${segment(id)}/review`, {
+      json: note === undefined ? { outcome } : { outcome, note },
+    });
   }
 
   listGrants(filter: GrantFilter = {}): Promise<GrantPage> {
@@ -131,10 +219,12 @@ export class EphemeraClient {
     return this.#call("POST", "/v1/introspect", { form: { token } });
   }
 
-  async #call<T>(method: "GET" | "POST", path: string, body?: Body): Promise<T> {
+  async #call<T>(method: "GET" | "POST" | "PATCH", path: string, body?: Body): Promise<T> {
     const headers: Record<string, string> = {
       accept: "application/json, application/problem+json",
       authorization: `Bearer ${this.#token}`,
+      // Whether a person drives this client, on every call: policy sees it for requests and renewals alike.
+      ...this.#clientHeaders,
     };
     let payload: string | undefined;
     if (body && "json" in body) {

@@ -1,9 +1,10 @@
 // Public surface of the TypeScript client (`ephemera/client`): the API client, withAccess and their errors.
 export type { ClientOptions, FetchLike } from "./client.js";
-export { EphemeraClient, fromEnv } from "./client.js";
+export { EphemeraClient, fromEnv, isPending } from "./client.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
 export type {
   AccessRequest,
+  ApprovalView,
   AuditEvent,
   AuditPage,
   AuditVerification,
@@ -14,13 +15,17 @@ export type {
   GrantFilter,
   GrantPage,
   GrantState,
+  Intent,
   Introspection,
+  PendingResult,
   Problem,
   RemovalEvidence,
   RenewResult,
   RequestInput,
+  RequestPage,
   RequestResult,
   RequestView,
+  ReviewView,
   RotationResult,
   TargetDiscovery,
   TargetSummary,

@@ -39,10 +39,40 @@ export interface Grant {
 
 export interface Decision {
   readonly outcome: string;
+  /** `auto` or `required`. */
   readonly approval: string;
   readonly reason: string;
   readonly policies: readonly string[];
   readonly maxDurationSeconds: number | null;
+  /** Quorum rules when approval is required: `count` approvers from `group`, every rule. */
+  readonly approvers: readonly { readonly group: string; readonly count: number }[];
+  readonly flags: readonly string[];
+  readonly policyVersion: string | null;
+}
+
+/** What a task says it needs: a task id and its actions (an agent's intent). */
+export interface Intent {
+  readonly task: string | null;
+  readonly actions: readonly string[];
+  readonly description: string | null;
+}
+
+export interface ApprovalView {
+  readonly approver: string;
+  readonly at: string | null;
+  readonly groups: readonly string[];
+  readonly note: string | null;
+  /** False when the approval was given to an earlier version of the request: it no longer counts. */
+  readonly current: boolean;
+}
+
+export interface ReviewView {
+  readonly dueAt: string | null;
+  readonly reviewedBy: string | null;
+  readonly reviewedAt: string | null;
+  readonly outcome: string | null;
+  readonly note: string | null;
+  readonly overdue: boolean;
 }
 
 export interface AccessRequest {
@@ -52,10 +82,17 @@ export interface AccessRequest {
   readonly durationSeconds: number;
   readonly justification: string | null;
   readonly ticket: string | null;
-  readonly intent: string | null;
+  readonly intent: Intent | null;
+  readonly breakGlass: boolean;
   readonly state: string;
   readonly stateReason: string | null;
   readonly decision: Decision | null;
+  /** Send it back with `approve`: an approval binds to the exact request it saw. */
+  readonly requestHash: string;
+  readonly approvals: readonly ApprovalView[];
+  /** When the request times out (pending, uncollected) or its break-glass review is due. */
+  readonly dueAt: string | null;
+  readonly review: ReviewView | null;
   readonly grantId: string | null;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
@@ -73,7 +110,24 @@ export interface RequestInput {
   readonly duration?: Duration;
   readonly justification?: string;
   readonly ticket?: string;
-  readonly intent?: string;
+  /** Free text, or a task id and the actions it needs (carried into tokens as `authorization_details`). */
+  readonly intent?:
+    | string
+    | { readonly task?: string; readonly actions?: readonly string[]; readonly description?: string };
+  /** Issue at once where policy permits `break_glass`; needs a justification, and is reviewed afterwards. */
+  readonly breakGlass?: boolean;
+}
+
+/** POST /v1/requests when approvers must agree first: the request, to be collected once approved. */
+export interface PendingResult {
+  readonly request: AccessRequest;
+  readonly grant?: never;
+  readonly credential?: never;
+}
+
+export interface RequestPage {
+  readonly requests: readonly AccessRequest[];
+  readonly next: string | null;
 }
 
 export interface RequestResult {

@@ -137,7 +137,7 @@ describe("completeGrant", () => {
       return api.handler(request);
     });
     const client = new EphemeraClient({ url: broker.url, token: GOOD_KEY });
-    const { grant } = await client.request({ entitlement: "demo-api/read" });
+    const { grant } = await client.requestNow({ entitlement: "demo-api/read" });
     const ended = await completeGrant(client, grant.id, 3, 10);
     expect(ended?.removed).toBe(true);
     expect(completions(broker)).toBe(2);

@@ -2,7 +2,7 @@
 import type { EphemeraClient } from "./client.js";
 import { fromEnv } from "./client.js";
 import { EphemeraApiError, EphemeraConnectionError } from "./errors.js";
-import type { Duration, Grant } from "./types.js";
+import type { Duration, Grant, RequestInput } from "./types.js";
 
 /** The credential a task receives; `env` is what `ephemera exec` puts in a child's environment. */
 export interface Credential {
@@ -17,7 +17,7 @@ export interface WithAccessOptions {
   readonly duration?: Duration;
   readonly justification?: string;
   readonly ticket?: string;
-  readonly intent?: string;
+  readonly intent?: RequestInput["intent"];
   /** Defaults to `fromEnv()` (EPHEMERA_URL and EPHEMERA_TOKEN). */
   readonly client?: EphemeraClient;
   /**
@@ -37,7 +37,7 @@ export async function withAccess<T>(
   options: WithAccessOptions = {},
 ): Promise<T> {
   const client = options.client ?? fromEnv();
-  const { grant, credential } = await client.request({
+  const { grant, credential } = await client.requestNow({
     entitlement,
     ...(options.duration === undefined ? {} : { duration: options.duration }),
     ...(options.justification === undefined ? {} : { justification: options.justification }),

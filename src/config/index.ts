@@ -1,4 +1,11 @@
 // Public surface of the configuration module.
-export type { AccessRule, Config, ConfiguredIdentity, TargetConfig } from "./load.js";
+export type {
+  AccessRule,
+  Config,
+  ConfiguredIdentity,
+  NotificationEvent,
+  TargetConfig,
+  WebhookConfig,
+} from "./load.js";
 export { buildConfig, ConfigError, loadConfigFile } from "./load.js";
 export type { RawConfig } from "./schema.js";

@@ -68,7 +68,49 @@ export interface Config {
   /** How often the reconciler compares every target's accounts with the live grants; 0 turns the schedule off. */
   readonly reconcileIntervalMs: number;
   readonly access: readonly AccessRule[];
-  readonly bootstrap: { readonly envFile: string; readonly identity: string; readonly admin: string | null } | null;
+  /** Cedar policies; null when the `access` allow-list (or nothing, which denies everything) decides. */
+  readonly policies: {
+    readonly dir: string;
+    readonly watch: boolean;
+    /** What happens to active grants a new policy set no longer permits. */
+    readonly onChange: "revoke" | "expire";
+  } | null;
+  readonly approvals: {
+    readonly pendingTimeoutMs: number;
+    readonly collectTimeoutMs: number;
+    readonly sweepIntervalMs: number;
+    readonly breakGlassMaxSeconds: number;
+    readonly reviewWithinMs: number;
+  };
+  readonly notifications: {
+    readonly webhooks: readonly WebhookConfig[];
+    readonly retryInitialMs: number;
+    readonly retryMaxMs: number;
+  };
+  readonly bootstrap: {
+    readonly envFile: string;
+    readonly identity: string;
+    readonly admin: string | null;
+    readonly approver: string | null;
+  } | null;
+}
+
+export type NotificationEvent =
+  | "approval_pending"
+  | "break_glass"
+  | "review_overdue"
+  | "removal_failed"
+  | "request_flagged";
+
+export interface WebhookConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly format: "json" | "slack";
+  /** HMAC-SHA256 key for the `x-ephemera-signature` header; null sends unsigned (not recommended). */
+  readonly secret: string | null;
+  readonly events: readonly NotificationEvent[];
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
 }
 
 export interface PostgresStorageConfig {
@@ -258,14 +300,66 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     };
   });
 
+  let policies: Config["policies"] = null;
+  if (doc.policies !== undefined) {
+    const spec = typeof doc.policies === "string" ? { dir: doc.policies } : doc.policies;
+    policies = { dir: path(spec.dir), watch: spec.watch ?? true, onChange: spec.onChange ?? "revoke" };
+    if (doc.access !== undefined) {
+      problems.push("access: not with `policies` (the allow-list is the simple alternative to Cedar policies)");
+    }
+  }
+
+  const ap = doc.approvals ?? {};
+  const approvals: Config["approvals"] = {
+    pendingTimeoutMs: seconds(ap.pendingTimeout, "approvals.pendingTimeout", 3600) * 1000,
+    collectTimeoutMs: seconds(ap.collectTimeout, "approvals.collectTimeout", 3600) * 1000,
+    sweepIntervalMs: seconds(ap.sweepInterval, "approvals.sweepInterval", 5) * 1000,
+    breakGlassMaxSeconds: seconds(ap.breakGlass?.maxDuration, "approvals.breakGlass.maxDuration", 3600),
+    reviewWithinMs: seconds(ap.breakGlass?.reviewWithin, "approvals.breakGlass.reviewWithin", 86_400) * 1000,
+  };
+  for (const [name, value] of Object.entries(approvals)) {
+    if (value <= 0) problems.push(`approvals.${name.replace(/Ms$|Seconds$/, "")}: must be more than zero`);
+  }
+
+  const nt = doc.notifications ?? {};
+  const webhookNames = new Set<string>();
+  const webhooks: WebhookConfig[] = (nt.webhooks ?? []).map((hook, index) => {
+    const at = `notifications.webhooks.${index}`;
+    if (webhookNames.has(hook.name)) problems.push(`${at}.name: '${hook.name}' is used twice`);
+    webhookNames.add(hook.name);
+    // A secret is named, never written in the file: only { env } or { file } is accepted.
+    const isRef = typeof hook.secret === "object" && hook.secret !== null && !Array.isArray(hook.secret);
+    const secret =
+      hook.secret === undefined
+        ? null
+        : isRef
+          ? resolveSecretRef(hook.secret, `${at}.secret`, env, path, problems)
+          : "";
+    if (secret !== null && (typeof secret !== "string" || secret.length < 16)) {
+      problems.push(`${at}.secret: must be { env: NAME } or { file: PATH } naming at least 16 characters`);
+    }
+    return {
+      name: hook.name,
+      url: hook.url,
+      format: hook.format ?? "json",
+      secret: typeof secret === "string" ? secret : null,
+      events: hook.events ?? ["approval_pending", "break_glass", "review_overdue", "removal_failed", "request_flagged"],
+      maxAttempts: hook.maxAttempts ?? 8,
+      timeoutMs: seconds(hook.timeout, `${at}.timeout`, 5) * 1000,
+    };
+  });
+
   let bootstrap: Config["bootstrap"] = null;
   if (doc.bootstrap) {
-    const { envFile, identity, admin } = doc.bootstrap;
+    const { envFile, identity, admin, approver } = doc.bootstrap;
+    if (approver !== undefined && !identities.has(approver)) {
+      problems.push(`bootstrap.approver: '${approver}' is not a configured identity`);
+    }
     if (!identities.has(identity)) problems.push(`bootstrap.identity: '${identity}' is not a configured identity`);
     if (admin !== undefined && !identities.get(admin)?.admin) {
       problems.push(`bootstrap.admin: '${admin}' is not a configured identity with admin: true`);
     }
-    bootstrap = { envFile: path(envFile), identity, admin: admin ?? null };
+    bootstrap = { envFile: path(envFile), identity, admin: admin ?? null, approver: approver ?? null };
   }
 
   const postgres = postgresStorage(doc.storage, env, path, problems);
@@ -297,6 +391,13 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     targets,
     reconcileIntervalMs: seconds(doc.reconciler?.interval, "reconciler.interval", 300) * 1000,
     access,
+    policies,
+    approvals,
+    notifications: {
+      webhooks,
+      retryInitialMs: seconds(nt.retryInitial, "notifications.retryInitial", 2) * 1000,
+      retryMaxMs: seconds(nt.retryMax, "notifications.retryMax", 300) * 1000,
+    },
     bootstrap,
   };
   if (problems.length > 0) throw new ConfigError(source, problems);

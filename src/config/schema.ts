@@ -191,7 +191,80 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     access: Type.Optional(
-      Type.Array(AccessRuleSchema, { description: "static allow-list; Cedar policies replace it" }),
+      Type.Array(AccessRuleSchema, { description: "static allow-list: a simple alternative to `policies` (not both)" }),
+    ),
+    policies: Type.Optional(
+      Type.Union(
+        [
+          Type.String({ minLength: 1, description: "folder of Cedar policies (*.cedar)" }),
+          Type.Object(
+            {
+              dir: Type.String({ minLength: 1, description: "folder of Cedar policies (*.cedar)" }),
+              watch: Type.Optional(
+                Type.Boolean({ description: "reload when a file changes (default true); SIGHUP always reloads" }),
+              ),
+              onChange: Type.Optional(
+                Type.Union([Type.Literal("revoke"), Type.Literal("expire")], {
+                  description:
+                    "active grants the new policies no longer permit: revoke them (default) or let them run out",
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        { description: "Cedar policies; replaces `access`" },
+      ),
+    ),
+    approvals: Type.Optional(
+      Type.Object(
+        {
+          pendingTimeout: Type.Optional(Duration),
+          collectTimeout: Type.Optional(Duration),
+          sweepInterval: Type.Optional(Duration),
+          breakGlass: Type.Optional(
+            Type.Object(
+              { maxDuration: Type.Optional(Duration), reviewWithin: Type.Optional(Duration) },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    notifications: Type.Optional(
+      Type.Object(
+        {
+          webhooks: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  name: Name,
+                  url: Type.String({ pattern: "^https?://", description: "where events are POSTed" }),
+                  format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("slack")])),
+                  secret: Type.Optional(Type.Unknown({ description: "HMAC key: { env: NAME } or { file: PATH }" })),
+                  events: Type.Optional(
+                    Type.Array(
+                      Type.Union(
+                        ["approval_pending", "break_glass", "review_overdue", "removal_failed", "request_flagged"].map(
+                          (e) => Type.Literal(e),
+                        ),
+                      ),
+                      { minItems: 1 },
+                    ),
+                  ),
+                  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+                  timeout: Type.Optional(Duration),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+          ),
+          retryInitial: Type.Optional(Duration),
+          retryMax: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
     ),
     bootstrap: Type.Optional(
       Type.Object(
@@ -202,6 +275,9 @@ export const ConfigSchema = Type.Object(
           }),
           identity: Type.String({ minLength: 1, description: "identity whose API key goes in EPHEMERA_TOKEN" }),
           admin: Type.Optional(Type.String({ description: "identity whose key goes in EPHEMERA_ADMIN_TOKEN" })),
+          approver: Type.Optional(
+            Type.String({ description: "identity whose key goes in EPHEMERA_APPROVER_TOKEN (demo approvals)" }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -1,5 +1,5 @@
 // The connector port: how the broker makes and removes access in one kind of target. Narrow, one request type per call.
-import type { Grant, Identity, Millis, RemovalEvidence } from "../domain/types.js";
+import type { Grant, Identity, Intent, Millis, RemovalEvidence } from "../domain/types.js";
 import type { Secret } from "../support/secret.js";
 
 /** An entitlement as configured on a target: what the credential may do and for how long. */
@@ -44,6 +44,8 @@ export interface IssueRequest {
   readonly expiresAt: Millis;
   /** Set when the caller proved a key and the connector binds credentials (`bindsCredentials`). */
   readonly binding?: CredentialBinding | undefined;
+  /** What the task said it needs (agents); connectors that can carry it (tokens) do. */
+  readonly intent?: Intent | null;
 }
 
 export interface IssueResponse {
@@ -63,6 +65,8 @@ export interface RenewRequest {
   readonly identity: Identity;
   readonly entitlement: EntitlementSpec;
   readonly expiresAt: Millis;
+  /** The granted intent; renewal never widens it. */
+  readonly intent?: Intent | null;
 }
 
 export interface RenewResponse {

@@ -58,6 +58,11 @@ function request(state: RequestState): AccessRequest {
     createdAt: 0,
     updatedAt: 0,
     version: 1,
+    revision: 0,
+    approvals: [],
+    dueAt: null,
+    review: null,
+    facts: null,
   };
 }
 

@@ -3,9 +3,13 @@ import type { AccessRequest, EndReason, Grant, GrantState, Millis, RemovalEviden
 
 export const REQUEST_TRANSITIONS = {
   approve: { from: ["pending"], to: "approved" },
-  deny: { from: ["pending"], to: "denied" },
+  /** By an approver while pending, or by policy when an approved request is collected after a policy change. */
+  deny: { from: ["pending", "approved"], to: "denied" },
+  /** An approval no longer holds at collection (the approver lost the right): back to waiting for approvers. */
+  reopen: { from: ["approved"], to: "pending" },
   cancel: { from: ["pending", "approved"], to: "cancelled" },
-  time_out: { from: ["pending"], to: "timed_out" },
+  /** Pending without quorum, or approved but never collected, within the configured time. */
+  time_out: { from: ["pending", "approved"], to: "timed_out" },
   issue: { from: ["approved"], to: "issued" },
   fail: { from: ["approved"], to: "failed" },
 } as const satisfies Record<string, { from: readonly RequestState[]; to: RequestState }>;
@@ -97,7 +101,7 @@ export function transitionRequest(
   request: AccessRequest,
   event: RequestEvent,
   now: Millis,
-  patch: Pick<Partial<AccessRequest>, "grantId" | "stateReason" | "decision"> = {},
+  patch: Pick<Partial<AccessRequest>, "grantId" | "stateReason" | "decision" | "dueAt" | "review" | "approvals"> = {},
 ): AccessRequest {
   if (!canTransitionRequest(request.state, event)) {
     throw new IllegalTransitionError("request", event, request.state);

@@ -39,13 +39,74 @@ export interface IdentityRecord extends Identity {
 
 export type RequestState = "pending" | "approved" | "denied" | "cancelled" | "timed_out" | "issued" | "failed";
 
+/** One clause of an approval requirement: `count` distinct approvers from `group`. */
+export interface ApprovalRule {
+  readonly group: string;
+  readonly count: number;
+}
+
 export interface Decision {
   readonly outcome: "allow" | "deny";
-  readonly approval: "auto";
-  /** What decided: the allow-list rule index today, Cedar policy ids later. */
+  /** `auto`: issued at once; `required`: pending until every rule in `approvers` has its quorum. */
+  readonly approval: "auto" | "required";
+  /** What decided: the allow-list rule index, or Cedar policy ids. */
   readonly determiningPolicies: readonly string[];
   readonly reason: string;
   readonly maxDurationSeconds: number | null;
+  /** Quorum rules from the permitting policies' `@approval` annotations (all must be met); empty when auto. */
+  readonly approvers?: readonly ApprovalRule[];
+  /** False when a permitting policy says the owner of a non-human identity may not approve its requests. */
+  readonly ownerMayApprove?: boolean;
+  /** `@flag` annotations of the permitting policies (e.g. human use of a non-human identity). */
+  readonly flags?: readonly string[];
+  /** The policy set that decided. */
+  readonly policyVersion?: string;
+}
+
+/**
+ * What an agent says its task needs (the `intent` of a request): a task id and the actions it will take. Carried into
+ * tokens as RFC 9396 `authorization_details`; a plain-text intent has no task and no actions.
+ */
+export interface Intent {
+  readonly task: string | null;
+  readonly actions: readonly string[];
+  readonly description: string | null;
+}
+
+/** One approval as recorded: who, when, and the hash of the exact request they saw. */
+export interface Approval {
+  readonly approver: string;
+  readonly at: Millis;
+  readonly requestHash: string;
+  /** The approver's groups that the requirement names, at the time of approval. */
+  readonly groups: readonly string[];
+  readonly note: string | null;
+}
+
+/** The after-the-fact review every break-glass request must get. */
+export interface BreakGlassReview {
+  readonly dueAt: Millis;
+  readonly reviewedBy: string | null;
+  readonly reviewedAt: Millis | null;
+  readonly outcome: "justified" | "unjustified" | null;
+  readonly note: string | null;
+  /** When the overdue alarm was raised; null until then. */
+  readonly overdueAt: Millis | null;
+}
+
+/** What the caller's call looked like when the request was made; kept so policy can be asked again later. */
+export interface RequestFacts {
+  readonly sourceAddress: string | null;
+  readonly authMethod: string | null;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly client: ClientSignal;
+}
+
+/** Whether a person is driving the call: a CLI on a terminal or a browser. Lets policy flag human use of an NHI. */
+export interface ClientSignal {
+  /** `cli`, `browser`, `api` (anything else). */
+  readonly kind: "cli" | "browser" | "api";
+  readonly interactive: boolean;
 }
 
 export interface AccessRequest {
@@ -57,17 +118,25 @@ export interface AccessRequest {
   readonly durationSeconds: number;
   readonly justification: string | null;
   readonly ticket: string | null;
-  readonly intent: string | null;
+  readonly intent: Intent | null;
   readonly breakGlass: boolean;
   readonly state: RequestState;
   readonly decision: Decision | null;
   readonly grantId: string | null;
-  /** Why the request ended where it did (denial reason, issue failure), never a secret. */
+  /** Why the request ended where it did (denial reason, issue failure, timeout), never a secret. */
   readonly stateReason: string | null;
   readonly createdAt: Millis;
   readonly updatedAt: Millis;
   /** Optimistic-concurrency counter: every update must name the version it read. */
   readonly version: number;
+  /** Bumped by every change of what is asked; part of the hash approvals bind to. */
+  readonly revision: number;
+  /** Approvals given so far; only those whose `requestHash` is the current hash count. */
+  readonly approvals: readonly Approval[];
+  /** When the sweeper must next act: pending or uncollected timeout, review deadline; null when nothing is due. */
+  readonly dueAt: Millis | null;
+  readonly review: BreakGlassReview | null;
+  readonly facts: RequestFacts | null;
 }
 
 export type GrantState = "issuing" | "active" | "revoking" | "revoke_failed" | "revoked" | "verified";

@@ -1,4 +1,5 @@
 // Domain objects as the API shows them: ISO times, no internal fields, never a secret.
+import { requestHash } from "../domain/approval.js";
 import type { AccessRequest, AuditEvent, Grant, Millis } from "../domain/types.js";
 
 const iso = (ms: Millis | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -34,6 +35,7 @@ export function presentGrant(grant: Grant) {
 
 export function presentRequest(request: AccessRequest) {
   const d = request.decision;
+  const hash = requestHash(request);
   return {
     id: request.id,
     identity: request.identityId,
@@ -41,7 +43,10 @@ export function presentRequest(request: AccessRequest) {
     durationSeconds: request.durationSeconds,
     justification: request.justification,
     ticket: request.ticket,
-    intent: request.intent,
+    intent: request.intent
+      ? { task: request.intent.task, actions: [...request.intent.actions], description: request.intent.description }
+      : null,
+    breakGlass: request.breakGlass,
     state: request.state,
     stateReason: request.stateReason,
     decision: d
@@ -51,6 +56,28 @@ export function presentRequest(request: AccessRequest) {
           reason: d.reason,
           policies: [...d.determiningPolicies],
           maxDurationSeconds: d.maxDurationSeconds,
+          approvers: (d.approvers ?? []).map((r) => ({ group: r.group, count: r.count })),
+          flags: [...(d.flags ?? [])],
+          policyVersion: d.policyVersion ?? null,
+        }
+      : null,
+    requestHash: hash,
+    approvals: request.approvals.map((a) => ({
+      approver: a.approver,
+      at: iso(a.at),
+      groups: [...a.groups],
+      note: a.note,
+      current: a.requestHash === hash,
+    })),
+    dueAt: iso(request.dueAt),
+    review: request.review
+      ? {
+          dueAt: iso(request.review.dueAt),
+          reviewedBy: request.review.reviewedBy,
+          reviewedAt: iso(request.review.reviewedAt),
+          outcome: request.review.outcome,
+          note: request.review.note,
+          overdue: request.review.overdueAt !== null,
         }
       : null,
     grantId: request.grantId,

@@ -56,6 +56,27 @@ export const GrantSchema = Type.Object(
   {},
 );
 
+export const IntentSchema = Type.Object({
+  task: Nullable(Type.String()),
+  actions: Type.Array(Type.String()),
+  description: Nullable(Type.String()),
+});
+
+/** A plain string (kept for compatibility) or a task id with the actions it needs. */
+export const IntentInput = Type.Union([
+  Type.String({ maxLength: 2000 }),
+  Type.Object(
+    {
+      task: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      actions: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_.:/*-]+$" }), { maxItems: 100 }),
+      ),
+      description: Type.Optional(Type.String({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
 export const RequestSchema = Type.Object(
   {
     id: Type.String(),
@@ -64,16 +85,41 @@ export const RequestSchema = Type.Object(
     durationSeconds: Type.Integer(),
     justification: Nullable(Type.String()),
     ticket: Nullable(Type.String()),
-    intent: Nullable(Type.String()),
+    intent: Nullable(IntentSchema),
+    breakGlass: Type.Boolean(),
     state: Type.String(),
-    stateReason: Nullable(Type.String()),
+    stateReason: Nullable(Type.String({ description: "why it ended where it did: denial, timeout, voided approvals" })),
     decision: Nullable(
       Type.Object({
         outcome: Type.String(),
-        approval: Type.String(),
+        approval: Type.String({ description: "auto or required" }),
         reason: Type.String(),
         policies: Type.Array(Type.String()),
         maxDurationSeconds: Nullable(Type.Integer()),
+        approvers: Type.Array(Type.Object({ group: Type.String(), count: Type.Integer() })),
+        flags: Type.Array(Type.String()),
+        policyVersion: Nullable(Type.String()),
+      }),
+    ),
+    requestHash: Type.String({ description: "what an approval binds to: send it back with POST …/approve" }),
+    approvals: Type.Array(
+      Type.Object({
+        approver: Type.String(),
+        at: Time,
+        groups: Type.Array(Type.String()),
+        note: Nullable(Type.String()),
+        current: Type.Boolean({ description: "false when given to an earlier version of the request (void)" }),
+      }),
+    ),
+    dueAt: Time,
+    review: Nullable(
+      Type.Object({
+        dueAt: Time,
+        reviewedBy: Nullable(Type.String()),
+        reviewedAt: Time,
+        outcome: Nullable(Type.String()),
+        note: Nullable(Type.String()),
+        overdue: Type.Boolean(),
       }),
     ),
     grantId: Nullable(Type.String()),
@@ -103,14 +149,60 @@ export const CreateRequestBody = Type.Object(
     duration: Type.Optional(Duration),
     justification: Type.Optional(Type.String({ maxLength: 2000 })),
     ticket: Type.Optional(Type.String({ maxLength: 200 })),
-    intent: Type.Optional(Type.String({ maxLength: 2000 })),
-    breakGlass: Type.Optional(Type.Boolean()),
+    intent: Type.Optional(IntentInput),
+    breakGlass: Type.Optional(
+      Type.Boolean({ description: "issue at once where policy permits break_glass; needs a justification" }),
+    ),
   },
   { additionalProperties: false },
 );
 export type CreateRequestBody = Static<typeof CreateRequestBody>;
 
-export const RenewBody = Type.Object({ duration: Type.Optional(Duration) }, { additionalProperties: false });
+export const ModifyRequestBody = Type.Object(
+  {
+    duration: Type.Optional(Duration),
+    justification: Type.Optional(Type.String({ maxLength: 2000 })),
+    ticket: Type.Optional(Type.String({ maxLength: 200 })),
+    intent: Type.Optional(IntentInput),
+  },
+  { additionalProperties: false },
+);
+
+export const ApproveBody = Type.Object(
+  {
+    requestHash: Type.String({ pattern: "^sha256:[0-9a-f]{64}$", description: "the requestHash the approver saw" }),
+    note: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DenyBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+
+export const ReviewBody = Type.Object(
+  {
+    outcome: Type.Union([Type.Literal("justified"), Type.Literal("unjustified")]),
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RequestListQuery = Type.Object(
+  {
+    state: Type.Optional(Type.String({ pattern: "^[a-z_]+(,[a-z_]+)*$" })),
+    identity: Type.Optional(Type.String({ maxLength: 128 })),
+    after: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RenewBody = Type.Object(
+  { duration: Type.Optional(Duration), intent: Type.Optional(IntentInput) },
+  { additionalProperties: false },
+);
 export type RenewBody = Static<typeof RenewBody>;
 
 export const EndBody = Type.Object(

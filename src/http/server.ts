@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import type { Connector } from "../connectors/connector.js";
 import type { TokenAuthority } from "../connectors/token/index.js";
-import type { Identity } from "../domain/types.js";
+import type { ClientSignal, Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
 import type { AuthenticationFacts, PeerCertificate } from "../identity/authenticator.js";
 import type { IdentityRegistry } from "../identity/registry.js";
@@ -16,6 +16,7 @@ import { refuse } from "../lifecycle/refuse.js";
 import { ConflictError, StoreUnavailableError } from "../storage/store.js";
 import { describeError, EphemeraError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
+import { clientSignal } from "./client-signal.js";
 import { fromFrameworkError, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
@@ -89,8 +90,9 @@ export function callerOf(request: FastifyRequest): Identity {
 export function requestMeta(request: FastifyRequest): {
   sourceAddress: string;
   authentication: AuthenticationFacts | null;
+  client: ClientSignal;
 } {
-  return { sourceAddress: request.ip, authentication: request.authentication };
+  return { sourceAddress: request.ip, authentication: request.authentication, client: clientSignal(request.headers) };
 }
 
 /** Refuses (403, audited) a caller who is not an admin. */

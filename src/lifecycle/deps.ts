@@ -1,7 +1,8 @@
 // What every lifecycle stage needs: the ports it uses and the settings that shape removal. Built once in main.ts.
 import type { Connector, CredentialBinding, EntitlementSpec } from "../connectors/connector.js";
-import type { Grant, Identity, Millis } from "../domain/types.js";
+import type { ClientSignal, Grant, Identity, Millis } from "../domain/types.js";
 import type { AuthenticationFacts } from "../identity/authenticator.js";
+import type { Notifier } from "../notifications/notifier.js";
 import type { PolicyDecider } from "../policy/decider.js";
 import type { Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
@@ -20,6 +21,8 @@ export interface RequestMeta {
   readonly proof?: { readonly binding: CredentialBinding; readonly replayKey: string; readonly until: Millis } | null;
   /** The caller's Idempotency-Key: a retry with the same key and parameters answers the first request's outcome. */
   readonly idempotencyKey?: string | undefined;
+  /** Whether a person drives the call (the CLI on a terminal, a browser); absent for plain API clients. */
+  readonly client?: ClientSignal;
 }
 
 /** Lookups of what the configuration declares. */
@@ -38,6 +41,32 @@ export interface LifecycleObserver {
   removalFailed(grant: Grant): void;
   /** Removal verified; `overrunMs` is how long after `expiresAt` it happened (negative when ended early). */
   verified(grant: Grant, overrunMs: number): void;
+  /** An approval-stage event: pending, approved, denied, cancelled, timed out, break-glass, review overdue. */
+  approval?(event: ApprovalEvent): void;
+}
+
+export type ApprovalEvent =
+  | "pending"
+  | "approval_recorded"
+  | "approved"
+  | "denied"
+  | "cancelled"
+  | "timed_out"
+  | "collected"
+  | "break_glass"
+  | "review_recorded"
+  | "review_overdue"
+  | "policy_revoked";
+
+export interface ApprovalSettings {
+  /** How long a request waits for its quorum. */
+  readonly pendingTimeoutMs: number;
+  /** How long an approved request waits for its requester to collect the credential. */
+  readonly collectTimeoutMs: number;
+  /** The longest break-glass grant, whatever policy says. */
+  readonly breakGlassMaxSeconds: number;
+  /** How long an approver has to record the review of a break-glass grant. */
+  readonly reviewWithinMs: number;
 }
 
 export interface LifecycleSettings {
@@ -45,6 +74,8 @@ export interface LifecycleSettings {
   readonly removalClaimMs: number;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
+  /** Approval and break-glass timing; defaults apply when absent (tests, library use). */
+  readonly approvals?: ApprovalSettings;
 }
 
 export interface LifecycleDeps {
@@ -56,6 +87,8 @@ export interface LifecycleDeps {
   readonly catalog: Catalog;
   readonly decider: PolicyDecider;
   readonly observer: LifecycleObserver;
+  /** Where notifications go (the outbox); absent means none are sent. */
+  readonly notifier?: Notifier;
   readonly settings: LifecycleSettings;
   /** In [0, 1); injected so backoff jitter is testable. */
   readonly random: () => number;

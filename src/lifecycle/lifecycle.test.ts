@@ -1,24 +1,13 @@
 // The lifecycle end to end on a real store and a fake target: issue, expiry, completion, failures, retries and recovery.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyStoreChain } from "../audit/verify.js";
-import { type EphemeraError, isEphemeraError } from "../support/errors.js";
 import { ExpiryScheduler } from "./monitor/expiry-scheduler.js";
 import { renewGrant } from "./renew/renew-grant.js";
 import { requestAccess } from "./request/request-access.js";
 import { endGrantByCaller } from "./revoke/end-grant.js";
-import { type Harness, makeHarness } from "./testing/harness.js";
+import { type Harness, makeHarness, refusal } from "./testing/harness.js";
 
 const meta = { sourceAddress: "127.0.0.1" };
-
-async function rejection(promise: Promise<unknown>): Promise<EphemeraError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isEphemeraError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 async function codes(h: Harness): Promise<string[]> {
   return (await h.store.listAudit(0, 1000)).map((e) => e.code);
@@ -58,13 +47,13 @@ describe("lifecycle", () => {
       grant: { id: first.grant.id },
     });
     expect("credential" in again).toBe(false);
-    expect((await rejection(requestAccess(h.deps, h.ci, { ...input, duration: "5m" }, keyed))).code).toBe(
+    expect((await refusal(requestAccess(h.deps, h.ci, { ...input, duration: "5m" }, keyed))).code).toBe(
       "idempotency_key_reused",
     );
     // Scoped to the caller: another identity's same key is its own request.
     const other = await requestAccess(h.deps, { ...h.ci, id: "other-ci" }, input, keyed);
     expect(other.outcome === "issued" && other.grant.id).not.toBe(first.grant.id);
-    expect((await rejection(requestAccess(h.deps, h.ci, input, { ...meta, idempotencyKey: "has space" }))).code).toBe(
+    expect((await refusal(requestAccess(h.deps, h.ci, input, { ...meta, idempotencyKey: "has space" }))).code).toBe(
       "invalid_request",
     );
   });
@@ -77,7 +66,9 @@ describe("lifecycle", () => {
     expect(results.filter((r) => r.outcome === "issued")).toHaveLength(1);
     expect(await h.store.listGrants({ limit: 100 })).toHaveLength(1);
     expect(h.target.accounts.size).toBe(1);
-    const grantIds = new Set(results.map((r) => (r.outcome === "denied" ? null : r.grant?.id)));
+    const grantIds = new Set(
+      results.map((r) => (r.outcome === "issued" || r.outcome === "replayed" ? r.grant?.id : null)),
+    );
     expect(grantIds.size).toBe(1);
   });
 
@@ -104,7 +95,7 @@ describe("lifecycle", () => {
 
   it("a failed issue leaves nothing behind downstream and fails the request", async () => {
     h.target.failIssue = true;
-    const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+    const error = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
     expect(error.code).toBe("downstream_unavailable");
     expect(error.publicMessage).not.toContain("pw-");
     expect(h.target.accounts.size).toBe(0);
@@ -157,14 +148,14 @@ describe("lifecycle", () => {
     if (result.outcome !== "issued") throw new Error("not issued");
     const ended = await endGrantByCaller(h.deps, h.ci, result.grant.id, "completed");
     expect(ended).toMatchObject({ state: "verified", endReason: "completed", endedBy: "ci-deploy" });
-    const again = await rejection(endGrantByCaller(h.deps, h.ci, result.grant.id, "completed"));
+    const again = await refusal(endGrantByCaller(h.deps, h.ci, result.grant.id, "completed"));
     expect(again.code).toBe("invalid_state");
   });
 
   it("refuses another identity's grant and lets an admin revoke it, auditing both", async () => {
     const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
     if (result.outcome !== "issued") throw new Error("not issued");
-    const error = await rejection(endGrantByCaller(h.deps, h.other, result.grant.id, "revoked"));
+    const error = await refusal(endGrantByCaller(h.deps, h.other, result.grant.id, "revoked"));
     expect(error.code).toBe("not_owner");
     expect((await h.store.getGrant(result.grant.id))?.state).toBe("active");
     const revoked = await endGrantByCaller(h.deps, h.admin, result.grant.id, "revoked");
@@ -184,9 +175,9 @@ describe("lifecycle", () => {
     const capped = await renewGrant(h.deps, h.ci, result.grant.id, { duration: "1h" }, meta);
     expect(capped.capped).toBe(true);
     expect(capped.grant.expiresAt).toBe(start + 1_800_000);
-    const atMax = await rejection(renewGrant(h.deps, h.ci, result.grant.id, { duration: "5m" }, meta));
+    const atMax = await refusal(renewGrant(h.deps, h.ci, result.grant.id, { duration: "5m" }, meta));
     expect(atMax.code).toBe("max_duration_reached");
-    const tooLong = await rejection(renewGrant(h.deps, h.ci, result.grant.id, { duration: "2h" }, meta));
+    const tooLong = await refusal(renewGrant(h.deps, h.ci, result.grant.id, { duration: "2h" }, meta));
     expect(tooLong.code).toBe("duration_too_long");
     expect((await h.store.getGrant(result.grant.id))?.renewals).toBe(2);
   });
@@ -195,7 +186,7 @@ describe("lifecycle", () => {
     const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
     if (result.outcome !== "issued") throw new Error("not issued");
     h.clock.advance(60_000);
-    const error = await rejection(renewGrant(h.deps, h.ci, result.grant.id, { duration: "5m" }, meta));
+    const error = await refusal(renewGrant(h.deps, h.ci, result.grant.id, { duration: "5m" }, meta));
     expect(error.code).toBe("invalid_state");
     expect((await h.store.getGrant(result.grant.id))?.expiresAt).toBe(result.grant.expiresAt);
   });
@@ -249,7 +240,7 @@ describe("lifecycle", () => {
     [{ entitlement: "db/read", duration: "2h" }, "duration_too_long"],
     [{ entitlement: "db/read", duration: "45m" }, "duration_too_long"], // above the allow-list's 30m
   ])("refuses %j with %s, changing nothing but the audit log", async (input, code) => {
-    const error = await rejection(requestAccess(h.deps, h.ci, input, meta));
+    const error = await refusal(requestAccess(h.deps, h.ci, input, meta));
     expect(error.code).toBe(code);
     expect(await h.store.listGrants({ limit: 10 })).toHaveLength(0);
     expect(h.target.accounts.size).toBe(0);
@@ -330,7 +321,7 @@ describe("credentials made inside the broker", () => {
   it("a failed issue records the request as failed and leaves no grant", async () => {
     h.target.failIssue = true;
     h.target.accounts.clear();
-    const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+    const error = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
     expect(error.code).toBe("downstream_unavailable");
     expect(await h.store.listGrants({ limit: 10 })).toHaveLength(0);
     expect(await codes(h)).toEqual(["request.approved", "request.failed"]);
@@ -349,7 +340,7 @@ describe("credentials made inside the broker", () => {
         }),
     });
     h.target.issuesInProcess = true;
-    const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+    const error = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
     expect(error.code).toBe("audit_unavailable");
     expect(await h.store.listGrants({ limit: 10 })).toHaveLength(0);
   });
@@ -373,7 +364,7 @@ describe("fail closed", () => {
         }),
     });
     try {
-      const error = await rejection(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
+      const error = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta));
       expect(error.code).toBe("audit_unavailable");
       expect(h.target.revokeCalls).toBe(1);
       expect(h.target.accounts.size).toBe(0);

@@ -19,6 +19,10 @@ export class AllowListDecider implements PolicyDecider {
   }
 
   decide(input: DecisionInput): Decision {
+    // The allow-list only says who may request (and renew): approval, break-glass and the rest need Cedar policies.
+    if (input.action !== "request" && input.action !== "renew") {
+      return deny(`the access allow-list does not grant '${input.action}'; use Cedar policies for it`);
+    }
     if (input.identity.status !== "active") {
       return deny(`identity '${input.identity.id}' is ${input.identity.status}`);
     }
@@ -35,6 +39,7 @@ export class AllowListDecider implements PolicyDecider {
       determiningPolicies: matching.map((r) => `access.${r.index}`),
       reason: `allowed by ${matching.map((r) => `access.${r.index}`).join(", ")}`,
       maxDurationSeconds,
+      policyVersion: this.version,
     };
   }
 }

@@ -9,6 +9,7 @@ import type {
   IdentityRecord,
   IdentityStatus,
   Millis,
+  RequestState,
 } from "../domain/types.js";
 
 /** One write inside a change set. Updates name the version they read; a mismatch fails the whole set. */
@@ -27,6 +28,10 @@ export type Write =
       readonly expiresAt: Millis | null;
     }
   | { readonly kind: "deleteState"; readonly namespace: string; readonly key: string }
+  /** A notification for the outbox, committed with the state change it reports and delivered afterwards. */
+  | { readonly kind: "insertNotification"; readonly notification: NotificationRecord }
+  /** A notification given up on (dead-lettered), with the audit event that says so. */
+  | { readonly kind: "settleNotification"; readonly notification: NotificationRecord }
   /**
    * Takes `namespace/key` for the caller until `expiresAt` (null: for good): fails the whole change set with
    * ConflictError while another claim on it is live (no expiry, or an expiry after `now`); an expired claim is taken
@@ -70,6 +75,31 @@ export interface GrantFilter {
   /** Page after this grant id (ids sort by creation). */
   readonly after?: string;
   readonly limit: number;
+}
+
+export interface RequestFilter {
+  readonly states?: readonly RequestState[];
+  readonly identityId?: string;
+  /** Page after this request id (ids sort by creation). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** One notification to one webhook: `pending` until delivered, `dead` after its last failed attempt. */
+export interface NotificationRecord {
+  readonly id: string;
+  /** The webhook's name. */
+  readonly sink: string;
+  readonly event: string;
+  /** Non-secret JSON: what happened, to which request or grant. */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly state: "pending" | "delivered" | "dead";
+  readonly attempts: number;
+  /** When the next delivery attempt is due; null once delivered or dead. */
+  readonly nextAttemptAt: Millis | null;
+  readonly lastError: string | null;
+  readonly createdAt: Millis;
+  readonly deliveredAt: Millis | null;
 }
 
 export interface IdentityFilter {
@@ -150,6 +180,26 @@ export interface Store {
   countGrantsByState(): Promise<ReadonlyMap<GrantState, number>>;
   /** Active grants counted by target and entitlement, for metrics. */
   countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]>;
+
+  listRequests(filter: RequestFilter): Promise<readonly AccessRequest[]>;
+  /** Requests whose `dueAt` has passed (timeouts, review deadlines), earliest first, through the due index. */
+  dueRequests(now: Millis, limit: number): Promise<readonly AccessRequest[]>;
+  /** Break-glass requests whose review is not recorded and whose deadline has passed. */
+  countOverdueReviews(now: Millis): Promise<number>;
+
+  /**
+   * Takes the notifications whose next attempt is due, earliest first, for one delivery attempt: each one's next
+   * attempt moves to `now + leaseMs` in the same statement, so replicas sharing the store never deliver the same one
+   * at once, and one a dead replica took is tried again once the lease lapses (delivery is at least once).
+   */
+  claimDueNotifications(request: ClaimRequest): Promise<readonly NotificationRecord[]>;
+  /** Records a delivery attempt's outcome outside change sets: delivery is telemetry, not a state change. */
+  settleNotification(notification: NotificationRecord): Promise<void>;
+  listNotifications(filter: {
+    readonly states?: readonly NotificationRecord["state"][];
+    readonly after?: string;
+    readonly limit: number;
+  }): Promise<readonly NotificationRecord[]>;
 
   /** Audit events with `seq > afterSeq`, in order. */
   listAudit(afterSeq: number, limit: number): Promise<readonly AuditEvent[]>;

@@ -29,6 +29,6 @@ export function randomToken(length: number): string {
  * `<prefix>_<time><random>`: 9 base-36 characters of milliseconds then 16 random ones, so ids sort by creation
  * (pages of grants come out oldest first) and still cannot be guessed.
  */
-export function newId(prefix: "req" | "grt" | "evt" | "key"): string {
+export function newId(prefix: "req" | "grt" | "evt" | "key" | "ntf"): string {
   return `${prefix}_${Date.now().toString(36).padStart(9, "0")}${randomToken(16)}`;
 }

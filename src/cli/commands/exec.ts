@@ -61,7 +61,7 @@ export async function runExec(
 
   try {
     const duration = durationOf(options.duration);
-    const result = await client.request({
+    const result = await client.requestNow({
       entitlement: options.entitlement,
       ...(duration === undefined ? {} : { duration }),
       ...(options.justification === undefined ? {} : { justification: options.justification }),

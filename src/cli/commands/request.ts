@@ -1,14 +1,32 @@
 // `ephemera request <entitlement>`: ask for access and print the credential (the caller's own, shown once).
 import type { Command } from "commander";
+import { isPending } from "../../client/index.js";
 import type { Cli } from "../context.js";
 import { withConnection } from "../context.js";
 import { assignments, durationOf } from "../format.js";
+
+/** `--intent` alone stays free text; with `--task` or `--action` it becomes a structured intent. */
+export function intentOption(options: { intent?: string; task?: string; action?: string[] }) {
+  if (options.task === undefined && options.action === undefined) {
+    return options.intent === undefined ? {} : { intent: options.intent };
+  }
+  return {
+    intent: {
+      ...(options.task === undefined ? {} : { task: options.task }),
+      ...(options.action === undefined ? {} : { actions: options.action }),
+      ...(options.intent === undefined ? {} : { description: options.intent }),
+    },
+  };
+}
 
 interface RequestOptions {
   duration?: string;
   justification?: string;
   ticket?: string;
   intent?: string;
+  task?: string;
+  action?: string[];
+  breakGlass?: boolean;
   json?: boolean;
 }
 
@@ -22,6 +40,12 @@ export function registerRequest(program: Command, cli: Cli): void {
       .option("--justification <text>", "why the access is needed")
       .option("--ticket <id>", "change or incident ticket")
       .option("--intent <text>", "what the task will do")
+      .option("--task <id>", "the task id (agent intent; carried into tokens as authorization_details)")
+      .option("--action <action>", "an action the task needs (repeat for several)", (v: string, all: string[] = []) => [
+        ...all,
+        v,
+      ])
+      .option("--break-glass", "emergency access where policy permits break_glass: issued at once, reviewed after")
       .option("--json", "print the whole response as JSON"),
   ).action(async (entitlement: string, options: RequestOptions, command: Command) => {
     const duration = durationOf(options.duration);
@@ -30,14 +54,26 @@ export function registerRequest(program: Command, cli: Cli): void {
       ...(duration === undefined ? {} : { duration }),
       ...(options.justification === undefined ? {} : { justification: options.justification }),
       ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
-      ...(options.intent === undefined ? {} : { intent: options.intent }),
+      ...intentOption(options),
+      ...(options.breakGlass ? { breakGlass: true } : {}),
     });
     if (options.json) {
       cli.json(result);
       return;
     }
+    if (isPending(result)) {
+      const rules = result.request.decision?.approvers.map((r) => `${r.count} from ${r.group}`).join(" and ") ?? "";
+      cli.print(`# request ${result.request.id} is pending approval (${rules}) until ${result.request.dueAt ?? "-"}`);
+      cli.print(`# once approved: ephemera collect ${result.request.id}`);
+      return;
+    }
     const { grant, credential } = result;
     cli.print(`# grant ${grant.id} (${grant.entitlement}) expires ${grant.expiresAt ?? "-"}`);
+    if (result.request.breakGlass) {
+      cli.print(
+        `# break-glass ${result.request.id}: an approver must review it by ${result.request.review?.dueAt ?? "-"}`,
+      );
+    }
     cli.print(`# end it when done: ephemera complete ${grant.id}`);
     for (const line of assignments(credential.fields)) cli.print(line);
   });

@@ -37,7 +37,16 @@ async function runServer(cli: Cli, configPath: string): Promise<number> {
   const handlers = STOP_SIGNALS.map((signal) => [signal, () => stop(signal)] as const);
   for (const [signal, handler] of handlers) cli.io.signals.on(signal, handler);
   try {
-    const broker = await startBroker(config);
+    let broker: Awaited<ReturnType<typeof startBroker>>;
+    try {
+      broker = await startBroker(config);
+    } catch (error) {
+      // Policies that do not load stop the start like a bad config: every file and policy at fault is named.
+      const { PolicyLoadError } = await import("../../policy/cedar/policy-set.js");
+      if (!(error instanceof PolicyLoadError)) throw error;
+      cli.warn(error.message);
+      return EXIT.usage;
+    }
     if (broker.bootstrapEnv !== null && config.bootstrap !== null) {
       const env = broker.bootstrapEnv;
       const envFile = config.bootstrap.envFile;
@@ -49,6 +58,9 @@ async function runServer(cli: Cli, configPath: string): Promise<number> {
           `  EPHEMERA_TOKEN=${env.get("EPHEMERA_TOKEN") ?? ""}`,
           ...(env.has("EPHEMERA_ADMIN_TOKEN")
             ? ["  (the env file also holds EPHEMERA_ADMIN_TOKEN, for `ephemera audit`)"]
+            : []),
+          ...(env.has("EPHEMERA_APPROVER_TOKEN")
+            ? ["  (and EPHEMERA_APPROVER_TOKEN, for `ephemera requests --pending` and `ephemera approve`)"]
             : []),
           "Try:",
           `  set -a; . ${envFile}; npx ephemera request demo-api/read --duration 5m`,

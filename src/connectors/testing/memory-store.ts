@@ -183,4 +183,22 @@ export class MemoryStore implements Store {
   findApiKey(): never {
     return notInFake("findApiKey");
   }
+  listRequests(): never {
+    return notInFake("listRequests");
+  }
+  dueRequests(): never {
+    return notInFake("dueRequests");
+  }
+  countOverdueReviews(): never {
+    return notInFake("countOverdueReviews");
+  }
+  claimDueNotifications(): never {
+    return notInFake("claimDueNotifications");
+  }
+  settleNotification(): never {
+    return notInFake("settleNotification");
+  }
+  listNotifications(): never {
+    return notInFake("listNotifications");
+  }
 }

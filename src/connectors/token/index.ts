@@ -13,5 +13,5 @@ export type {
 } from "./token-authority.js";
 export { TokenAuthority } from "./token-authority.js";
 export { createTokenConnector } from "./token-connector.js";
-export type { AccessTokenClaims, TokenRejection } from "./verify-token.js";
+export type { AccessTokenClaims, AuthorizationDetail, TokenRejection } from "./verify-token.js";
 export { TokenVerificationError } from "./verify-token.js";

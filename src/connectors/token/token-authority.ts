@@ -24,7 +24,7 @@ import {
   TOKEN_ALG,
   toPublishedJwk,
 } from "./key-ring.js";
-import type { AccessTokenClaims } from "./verify-token.js";
+import type { AccessTokenClaims, AuthorizationDetail } from "./verify-token.js";
 import { ACCESS_TOKEN_TYP, TokenVerificationError, verifyAccessToken } from "./verify-token.js";
 
 export interface TokenAuthorityOptions {
@@ -57,6 +57,8 @@ export interface TokenClaimsInput {
   readonly ent: string;
   /** Thumbprint of the key the token is bound to (RFC 9449); the token then carries `cnf.jkt`. */
   readonly jkt?: string | undefined;
+  /** RFC 9396 authorization details: the task and actions the grant was asked for, when the request carried them. */
+  readonly authorization_details?: readonly AuthorizationDetail[];
 }
 
 export interface SignedToken {
@@ -385,6 +387,7 @@ export class TokenAuthority {
       scope: input.scope,
       jti: input.jti,
       ent: input.ent,
+      ...(input.authorization_details ? { authorization_details: input.authorization_details } : {}),
       iat,
       nbf: iat,
       exp,
@@ -439,7 +442,7 @@ export class TokenAuthority {
     }
     if (await this.isRevoked(claims.jti)) return INACTIVE;
     if (!(await isGrantActive(claims.jti))) return INACTIVE;
-    const { scope, sub, aud, iss, exp, iat, nbf, jti, ent, cnf } = claims;
+    const { scope, sub, aud, iss, exp, iat, nbf, jti, ent, cnf, authorization_details } = claims;
     return {
       active: true,
       scope,
@@ -454,6 +457,7 @@ export class TokenAuthority {
       token_type: cnf ? "DPoP" : "Bearer",
       ent,
       ...(cnf ? { cnf } : {}),
+      ...(authorization_details ? { authorization_details } : {}),
     };
   }
 

@@ -1,5 +1,5 @@
 // The `token` connector: access to an internal API as a broker-signed JWT; removal is the deny-list plus the token's own `exp`.
-import type { Grant, Millis, RemovalEvidence } from "../../domain/types.js";
+import type { Grant, Intent, Millis, RemovalEvidence } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../registry.js";
@@ -39,12 +39,33 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
     identityId: string,
     entitlement: EntitlementSpec,
     expiresAt: Millis,
-    jkt: string | undefined,
+    options: { readonly jkt: string | undefined; readonly intent: Intent | null | undefined },
   ): Promise<SignedToken> {
     const { scopes } = parseEntitlementSettings(entitlement);
+    const intent = options.intent;
+    // The task's intent travels with the token (RFC 9396), so the resource server can hold the agent to it.
+    const details =
+      intent && (intent.task !== null || intent.actions.length > 0)
+        ? [
+            {
+              type: "ephemera_task" as const,
+              ...(intent.task === null ? {} : { task: intent.task }),
+              actions: [...intent.actions],
+              entitlement: entitlement.name,
+            },
+          ]
+        : undefined;
     // jti is the handle, which `prepare` made the grant id: introspection looks the grant up by it.
     return authority.sign(
-      { aud: audience, sub: identityId, scope: scopes.join(" "), jti: grant.handle, ent: entitlement.name, jkt },
+      {
+        aud: audience,
+        sub: identityId,
+        scope: scopes.join(" "),
+        jti: grant.handle,
+        ent: entitlement.name,
+        jkt: options.jkt,
+        ...(details ? { authorization_details: details } : {}),
+      },
       expiresAt,
     );
   }
@@ -74,18 +95,18 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
       return { handle: grantId, handleData: {} };
     },
 
-    async issue({ grant, identity, entitlement, expiresAt, binding }) {
-      const signed = await signFor(grant, identity.id, entitlement, expiresAt, binding?.jkt);
+    async issue({ grant, identity, entitlement, expiresAt, binding, intent }) {
+      const signed = await signFor(grant, identity.id, entitlement, expiresAt, { jkt: binding?.jkt, intent });
       return {
         credential: credentialOf(signed),
         handleData: binding ? { kid: signed.kid, jkt: binding.jkt } : { kid: signed.kid },
       };
     },
 
-    async renew({ grant, identity, entitlement, expiresAt }) {
+    async renew({ grant, identity, entitlement, expiresAt, intent }) {
       // A JWT carries its expiry, so renewal is a fresh token with the same jti; the old one lapses at its own exp.
       const jkt = boundKey(grant);
-      const signed = await signFor(grant, identity.id, entitlement, expiresAt, jkt);
+      const signed = await signFor(grant, identity.id, entitlement, expiresAt, { jkt, intent });
       return { credential: credentialOf(signed), handleData: jkt ? { kid: signed.kid, jkt } : { kid: signed.kid } };
     },
 

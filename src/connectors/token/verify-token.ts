@@ -7,6 +7,16 @@ import { TOKEN_ALG } from "./key-ring.js";
 /** RFC 9068 `typ` of a JWT access token: keeps other JWTs signed by the same key from passing as access tokens. */
 export const ACCESS_TOKEN_TYP = "at+jwt";
 
+/** One RFC 9396 authorization detail: what the task said it needs. `type` is always `ephemera_task`. */
+export interface AuthorizationDetail {
+  readonly type: "ephemera_task";
+  /** The task id the request named; absent when it named none. */
+  readonly task?: string;
+  readonly actions: readonly string[];
+  /** The entitlement the grant is for, as RFC 9396 `locations`-style context. */
+  readonly entitlement: string;
+}
+
 /** The claims of every token the authority issues; `verify` returns exactly these, each checked for its type. */
 export interface AccessTokenClaims {
   readonly iss: string;
@@ -18,6 +28,8 @@ export interface AccessTokenClaims {
   readonly jti: string;
   /** The entitlement the grant is for. */
   readonly ent: string;
+  /** Present when the request carried an intent with a task or actions (RFC 9396). */
+  readonly authorization_details?: readonly AuthorizationDetail[];
   readonly iat: number;
   readonly nbf: number;
   readonly exp: number;
@@ -170,5 +182,34 @@ function readClaims(p: JWTPayload): AccessTokenClaims {
   if (cnf !== undefined && (typeof cnf !== "object" || cnf === null || typeof cnf.jkt !== "string")) {
     throw new TokenVerificationError("bad_claims");
   }
-  return { iss, aud, sub, scope, jti, ent, iat, nbf, exp, ...(cnf ? { cnf: { jkt: cnf.jkt as string } } : {}) };
+  const details = p.authorization_details;
+  if (details !== undefined && !validDetails(details)) throw new TokenVerificationError("bad_claims");
+  return {
+    iss,
+    aud,
+    sub,
+    scope,
+    jti,
+    ent,
+    ...(details === undefined ? {} : { authorization_details: details }),
+    iat,
+    nbf,
+    exp,
+    ...(cnf ? { cnf: { jkt: cnf.jkt as string } } : {}),
+  };
+}
+
+function validDetails(value: unknown): value is AuthorizationDetail[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (d: unknown) =>
+        typeof d === "object" &&
+        d !== null &&
+        (d as AuthorizationDetail).type === "ephemera_task" &&
+        Array.isArray((d as AuthorizationDetail).actions) &&
+        (d as AuthorizationDetail).actions.every((a) => typeof a === "string") &&
+        typeof (d as AuthorizationDetail).entitlement === "string",
+    )
+  );
 }

@@ -1,7 +1,15 @@
-// /v1/requests: ask for an entitlement; read a request with its decision and grant.
-import Type from "typebox";
+// /v1/requests: ask for an entitlement; read and list requests; the approval workflow (approve, deny, cancel, modify,
+// collect the credential, review a break-glass use).
+import Type, { type Static, type TSchema } from "typebox";
 import { DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "../../connectors/token/dpop.js";
-import type { Identity } from "../../domain/types.js";
+import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
+import { approveRequest } from "../../lifecycle/approval/approve-request.js";
+import { checkApprover } from "../../lifecycle/approval/approver-rights.js";
+import { cancelRequest } from "../../lifecycle/approval/cancel-request.js";
+import { collectCredential } from "../../lifecycle/approval/collect-credential.js";
+import { denyRequest } from "../../lifecycle/approval/deny-request.js";
+import { modifyRequest } from "../../lifecycle/approval/modify-request.js";
+import { reviewBreakGlass } from "../../lifecycle/approval/review-break-glass.js";
 import type { RequestMeta } from "../../lifecycle/deps.js";
 import { loadOwnRequest } from "../../lifecycle/ownership.js";
 import { refuse } from "../../lifecycle/refuse.js";
@@ -9,14 +17,41 @@ import { requestAccess } from "../../lifecycle/request/request-access.js";
 import { EphemeraError } from "../../support/errors.js";
 import { presentGrant, presentRequest } from "../present.js";
 import {
+  ApproveBody,
   CreateRequestBody,
   CredentialSchema,
+  DenyBody,
   GrantSchema,
   IdParams,
+  ModifyRequestBody,
   ProblemSchema,
+  RequestListQuery,
   RequestSchema,
+  ReviewBody,
 } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
+
+const REQUEST_STATES: readonly RequestState[] = [
+  "pending",
+  "approved",
+  "denied",
+  "cancelled",
+  "timed_out",
+  "issued",
+  "failed",
+];
+const errors = { "4xx": ProblemSchema, "5xx": ProblemSchema };
+interface RequestAction {
+  readonly method: "POST" | "PATCH";
+  /** After `/v1/requests/:id`. */
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly body: TSchema | null;
+  readonly run: (caller: Identity, id: string, body: unknown) => Promise<AccessRequest>;
+}
+
+const Issued = Type.Object({ request: RequestSchema, grant: GrantSchema, credential: CredentialSchema });
 
 export function registerRequestRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
@@ -55,13 +90,15 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       schema: {
         summary: "Ask for an entitlement for one task",
         description:
-          "201 with the grant and the credential when policy auto-approves; 403 when policy denies. The credential is " +
-          "shown once. A workload token obtains one decision: a second request with it is 401 token_replayed. An " +
-          "optional `DPoP` header (RFC 9449 proof for this URL) binds the credential to the caller's key. With an " +
-          "`Idempotency-Key` header (1–255 printable characters, scoped to the caller, kept 24 h) a retry with the " +
-          "same key and body answers 200 with the first request and its grant as they are now and `credential: null` " +
-          "(the broker never stores a credential), on any replica; exactly one grant is made however many retries " +
-          "race. The same key with another body is refused with 422.",
+          "201 with the grant and the credential when policy auto-approves (or permits break-glass); 202 with the " +
+          "request when approvers must agree first (collect the credential with POST …/credential once approved); 403 " +
+          "when policy denies. The credential is shown once. A workload token obtains one decision: a second request " +
+          "with it is 401 token_replayed. An optional `DPoP` header (RFC 9449 proof for this URL) binds the " +
+          "credential to the caller's key. With an `Idempotency-Key` header (1–255 printable characters, scoped to " +
+          "the caller, kept 24 h) a retry with the same key and body answers what the first attempt made, on any " +
+          "replica: 200 with the request and its grant as they are now and `credential: null` (the broker never " +
+          "stores a credential), or 202 while it is pending; exactly one request is made however many retries race. " +
+          "The same key with another body is refused with 422.",
         tags: ["requests"],
         body: CreateRequestBody,
         headers: Type.Object({ "idempotency-key": Type.Optional(Type.String()) }),
@@ -71,9 +108,9 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
             grant: Type.Union([GrantSchema, Type.Null()]),
             credential: Type.Null(),
           }),
-          201: Type.Object({ request: RequestSchema, grant: GrantSchema, credential: CredentialSchema }),
-          "4xx": ProblemSchema,
-          "5xx": ProblemSchema,
+          201: Issued,
+          202: Type.Object({ request: RequestSchema }),
+          ...errors,
         },
       },
     },
@@ -98,6 +135,10 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
           credential: null,
         };
       }
+      if (result.outcome === "pending") {
+        reply.code(202);
+        return { request: presentRequest(result.request) };
+      }
       services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
       return {
@@ -109,22 +150,178 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
   );
 
   app.get(
-    "/v1/requests/:id",
+    "/v1/requests",
     {
       schema: {
-        summary: "A request, its decision and its grant",
+        summary: "Requests: your own, and those you may approve",
+        description:
+          "`?state=pending` is the approver's queue: pending requests the caller may approve (never their own), plus the caller's own. Admins see every request. Page with `after` = the last id seen.",
         tags: ["requests"],
-        params: IdParams,
+        querystring: RequestListQuery,
         response: {
-          200: Type.Object({ request: RequestSchema, grant: Type.Union([GrantSchema, Type.Null()]) }),
-          "4xx": ProblemSchema,
+          200: Type.Object({ requests: Type.Array(RequestSchema), next: Type.Union([Type.String(), Type.Null()]) }),
+          ...errors,
         },
       },
     },
     async (request) => {
-      const found = await loadOwnRequest(deps, callerOf(request), request.params.id);
+      const caller = callerOf(request);
+      const q = request.query;
+      const states = q.state?.split(",") ?? [];
+      const unknown = states.find((s) => !REQUEST_STATES.includes(s as RequestState));
+      if (unknown !== undefined) {
+        throw await refuse(deps, caller, {
+          auditCode: "request.rejected",
+          errorCode: "invalid_request",
+          message: `querystring.state: unknown state '${unknown}' (one of ${REQUEST_STATES.join(", ")})`,
+          extensions: { field: "querystring.state" },
+        });
+      }
+      const limit = q.limit ?? 100;
+      const page = await deps.store.listRequests({
+        limit,
+        ...(states.length > 0 ? { states: states as RequestState[] } : {}),
+        ...(q.identity ? { identityId: q.identity } : {}),
+        ...(q.after ? { after: q.after } : {}),
+      });
+      const visible: AccessRequest[] = [];
+      for (const r of page) if (caller.admin || r.identityId === caller.id || (await mayApprove(r))) visible.push(r);
+      return { requests: visible.map(presentRequest), next: page.length === limit ? (page.at(-1)?.id ?? null) : null };
+
+      async function mayApprove(r: AccessRequest): Promise<boolean> {
+        if (r.state !== "pending") return false;
+        const requester = await deps.catalog.identity(r.identityId);
+        const entitlement = deps.catalog.entitlement(r.entitlement);
+        return (
+          requester !== undefined &&
+          entitlement !== undefined &&
+          checkApprover(deps, caller, requester, r, entitlement).ok
+        );
+      }
+    },
+  );
+
+  app.get(
+    "/v1/requests/:id",
+    {
+      schema: {
+        summary: "A request, its decision, approvals and grant",
+        description:
+          "Readable by its requester, admins, and anyone who may approve it (approvers read it before approving).",
+        tags: ["requests"],
+        params: IdParams,
+        response: {
+          200: Type.Object({ request: RequestSchema, grant: Type.Union([GrantSchema, Type.Null()]) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const stored = await deps.store.getRequest(request.params.id);
+      let found: AccessRequest;
+      const requester = stored ? await deps.catalog.identity(stored.identityId) : undefined;
+      const entitlement = stored ? deps.catalog.entitlement(stored.entitlement) : undefined;
+      if (
+        stored &&
+        requester &&
+        entitlement &&
+        stored.identityId !== caller.id &&
+        checkApprover(deps, caller, requester, stored, entitlement).ok
+      ) {
+        found = stored;
+      } else {
+        found = await loadOwnRequest(deps, caller, request.params.id);
+      }
       const grant = found.grantId ? await deps.store.getGrant(found.grantId) : null;
       return { request: presentRequest(found), grant: grant ? presentGrant(grant) : null };
+    },
+  );
+
+  // The approval workflow's actions on one request: each answers with the request as it is afterwards.
+  const actions: readonly RequestAction[] = [
+    {
+      method: "PATCH",
+      path: "",
+      summary: "Change a pending request; approvals given to the earlier version stop counting",
+      body: ModifyRequestBody,
+      run: (caller, id, body) => modifyRequest(deps, caller, id, body as Static<typeof ModifyRequestBody>),
+    },
+    {
+      method: "POST",
+      path: "/approve",
+      summary: "Approve the exact request you saw (its requestHash)",
+      description:
+        "409 request_changed when the request changed since; 403 approval_refused for self-approval, the owner of the identity when policy forbids it, or no approve right.",
+      body: ApproveBody,
+      run: (caller, id, body) => approveRequest(deps, caller, id, body as Static<typeof ApproveBody>),
+    },
+    {
+      method: "POST",
+      path: "/deny",
+      summary: "Deny a pending request (approvers only)",
+      body: DenyBody,
+      run: (caller, id, body) => denyRequest(deps, caller, id, (body ?? {}) as Static<typeof DenyBody>),
+    },
+    {
+      method: "POST",
+      path: "/cancel",
+      summary: "Withdraw a pending or uncollected request (its requester, or an admin)",
+      body: null,
+      run: (caller, id) => cancelRequest(deps, caller, id),
+    },
+    {
+      method: "POST",
+      path: "/review",
+      summary: "Record the mandatory review of a break-glass use (an approver, never the requester)",
+      body: ReviewBody,
+      run: (caller, id, body) => reviewBreakGlass(deps, caller, id, body as Static<typeof ReviewBody>),
+    },
+  ];
+  for (const action of actions) {
+    app.route({
+      method: action.method,
+      url: `/v1/requests/:id${action.path}`,
+      // An optional body: a POST with none means "no options".
+      preValidation: async (req) => {
+        if (action.body !== null && (req.body === undefined || req.body === null)) req.body = {};
+      },
+      schema: {
+        summary: action.summary,
+        ...(action.description ? { description: action.description } : {}),
+        tags: ["requests"],
+        params: IdParams,
+        ...(action.body ? { body: action.body } : {}),
+        response: { 200: Type.Object({ request: RequestSchema }), ...errors },
+      },
+      handler: async (request) => ({
+        request: presentRequest(
+          await action.run(callerOf(request), (request.params as { id: string }).id, request.body),
+        ),
+      }),
+    });
+  }
+
+  app.post(
+    "/v1/requests/:id/credential",
+    {
+      schema: {
+        summary: "Collect the credential of an approved request, once (its requester only)",
+        description: "Policy and every approver's right are checked again; the grant's clock starts now.",
+        tags: ["requests"],
+        params: IdParams,
+        response: { 201: Issued, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const result = await collectCredential(deps, callerOf(request), request.params.id);
+      services.onGrantDue(result.grant.expiresAt);
+      reply.code(201).header("cache-control", "no-store");
+      return {
+        request: presentRequest(result.request),
+        grant: presentGrant(result.grant),
+        credential: { fields: result.credential.fields.reveal(), env: result.credential.env.reveal() },
+      };
     },
   );
 }

@@ -1,6 +1,6 @@
 // The downstream issue call both issue paths make: the credential and merged handle data, or the failure to record.
 import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
-import type { Grant, Identity } from "../../domain/types.js";
+import type { Grant, Identity, Intent } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
 import type { Secret } from "../../support/secret.js";
 
@@ -18,7 +18,7 @@ export async function callIssue(
   grant: Grant,
   identity: Identity,
   entitlement: EntitlementSpec,
-  binding: CredentialBinding | null = null,
+  extras: { readonly intent?: Intent | null; readonly binding?: CredentialBinding | null } = {},
 ): Promise<IssueOutcome> {
   try {
     const response = await connector.issue({
@@ -26,7 +26,8 @@ export async function callIssue(
       identity,
       entitlement,
       expiresAt: grant.expiresAt,
-      ...(binding ? { binding } : {}),
+      intent: extras.intent ?? null,
+      ...(extras.binding ? { binding: extras.binding } : {}),
     });
     return {
       ok: true,

@@ -10,6 +10,11 @@ import { driveRemoval } from "../revoke/drive-removal.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 import { callIssue } from "./call-issue.js";
 
+/** After issue, a request is due again only for its break-glass review deadline. */
+export function reviewDueAt(request: AccessRequest): number | null {
+  return request.review !== null && request.review.reviewedAt === null ? request.review.dueAt : null;
+}
+
 export interface IssuedGrant {
   readonly request: AccessRequest;
   readonly grant: Grant;
@@ -25,7 +30,7 @@ export async function issueGrant(
   connector: Connector,
   binding: CredentialBinding | null = null,
 ): Promise<IssuedGrant> {
-  const issued = await callIssue(connector, grant, caller, entitlement, binding);
+  const issued = await callIssue(connector, grant, caller, entitlement, { intent: request.intent, binding });
   if (!issued.ok) {
     await failIssue(deps, request, grant, issued.reason);
     throw issued.error;
@@ -34,7 +39,7 @@ export async function issueGrant(
 
   const now = deps.clock.now();
   const active = grantIssued(grant, now, grant.expiresAt, handleData);
-  const issuedRequest = transitionRequest(request, "issue", now);
+  const issuedRequest = transitionRequest(request, "issue", now, { dueAt: reviewDueAt(request) });
   try {
     await commit(deps, {
       writes: [
@@ -70,7 +75,10 @@ export async function issueGrant(
 async function failIssue(deps: LifecycleDeps, request: AccessRequest, grant: Grant, reason: string): Promise<void> {
   const now = deps.clock.now();
   const ending = grantEnded(grant, "issue_failed", "issue_failed", "system", now, now + deps.settings.removalClaimMs);
-  const failed = transitionRequest(request, "fail", now, { stateReason: "the target could not issue the credential" });
+  const failed = transitionRequest(request, "fail", now, {
+    stateReason: "the target could not issue the credential",
+    dueAt: null,
+  });
   await commit(deps, {
     writes: [
       { kind: "updateGrant", grant: { ...ending, lastError: reason }, expectedVersion: grant.version },

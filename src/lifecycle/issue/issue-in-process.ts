@@ -11,7 +11,7 @@ import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { callIssue } from "./call-issue.js";
-import type { IssuedGrant } from "./issue-grant.js";
+import { type IssuedGrant, reviewDueAt } from "./issue-grant.js";
 
 export async function issueInProcess(
   deps: LifecycleDeps,
@@ -21,22 +21,39 @@ export async function issueInProcess(
   entitlement: EntitlementSpec,
   connector: Connector,
   opening: readonly AuditDraft[],
-  /** Writes that commit with the outcome, whichever it is (single-use claims, the Idempotency-Key record). */
-  alongside: readonly Write[] = [],
-  binding: CredentialBinding | null = null,
+  options: {
+    /** The version of the request in the store, or null when it is new and inserted here. */
+    readonly storedVersion?: number | null;
+    /** Writes that commit only with the issued grant (notifications, a rotation to run after break-glass). */
+    readonly onIssued?: readonly Write[];
+    /** Writes that commit with the outcome, whichever it is (single-use claims, the Idempotency-Key record). */
+    readonly always?: readonly Write[];
+    /** The key the caller proved it holds (DPoP): the credential is bound to it. */
+    readonly binding?: CredentialBinding | null;
+  } = {},
 ): Promise<IssuedGrant> {
-  const issued = await callIssue(connector, grant, caller, entitlement, binding);
+  const storedVersion = options.storedVersion ?? null;
+  const always = options.always ?? [];
+  const put = (r: AccessRequest): Write =>
+    storedVersion === null
+      ? { kind: "insertRequest", request: r }
+      : { kind: "updateRequest", request: r, expectedVersion: storedVersion };
+  const issued = await callIssue(connector, grant, caller, entitlement, {
+    intent: request.intent,
+    binding: options.binding ?? null,
+  });
   if (!issued.ok) {
     // Nothing was made anywhere; the request is recorded as failed, the grant never existed.
     const now = deps.clock.now();
     const failed = transitionRequest(request, "fail", now, {
       grantId: null,
       stateReason: "the target could not issue the credential",
+      dueAt: null,
     });
     await commit(deps, {
-      writes: [{ kind: "insertRequest", request: failed }, ...alongside],
+      writes: [put(failed), ...always],
       audit: [
-        ...opening.filter((a) => a.code === "request.approved"),
+        ...opening.filter((a) => a.code.startsWith("request.") || a.code.startsWith("break_glass.")),
         draft("request.failed", now, systemActor("issuer"), { request: failed }, { error: issued.reason }, "failure"),
       ],
     });
@@ -46,10 +63,10 @@ export async function issueInProcess(
 
   const now = deps.clock.now();
   const active = grantIssued(grant, now, grant.expiresAt, handleData);
-  const issuedRequest = transitionRequest(request, "issue", now);
+  const issuedRequest = transitionRequest(request, "issue", now, { dueAt: reviewDueAt(request) });
   // If this commit fails the credential is dropped unseen: it was never handed out and nothing else knows it.
   await commit(deps, {
-    writes: [{ kind: "insertRequest", request: issuedRequest }, { kind: "insertGrant", grant: active }, ...alongside],
+    writes: [put(issuedRequest), { kind: "insertGrant", grant: active }, ...(options.onIssued ?? []), ...always],
     audit: [
       ...opening,
       draft(

@@ -2,7 +2,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Grant } from "../../domain/types.js";
 import type { Store } from "../../storage/store.js";
-import type { LifecycleObserver } from "../deps.js";
+import type { ApprovalEvent, LifecycleObserver } from "../deps.js";
 import type { DiscoveryReport, ReconcileObserver } from "./reconcile.js";
 
 export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
@@ -16,8 +16,11 @@ export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
   readonly #survived: Counter<"target">;
   readonly #standing: Gauge<"target" | "admin">;
   readonly #unreachable: Gauge<"target">;
+  readonly #approvals: Counter<"event">;
+  readonly #reloads: Counter<"outcome">;
+  readonly #notifications: Counter<"sink" | "outcome">;
 
-  constructor(store: Store, storeStats?: () => { commits: number; changeSets: number }) {
+  constructor(store: Store, storeStats?: () => { commits: number; changeSets: number }, now: () => number = Date.now) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "ephemera_" });
     this.#decisions = new Counter({
@@ -118,6 +121,40 @@ export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
         },
       });
     }
+    this.#approvals = new Counter({
+      name: "ephemera_approval_events_total",
+      help: "Approval-stage events: pending, approval_recorded, approved, denied, cancelled, timed_out, collected, break_glass, review_recorded, review_overdue, policy_revoked.",
+      labelNames: ["event"],
+      registers,
+    });
+    this.#reloads = new Counter({
+      name: "ephemera_policy_reloads_total",
+      help: "Policy reloads by outcome (applied, unchanged, failed); ALARM on failed: the previous policies stay in force.",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#notifications = new Counter({
+      name: "ephemera_notifications_total",
+      help: "Webhook delivery attempts by webhook and outcome (delivered, retry, dead); ALARM on dead.",
+      labelNames: ["sink", "outcome"],
+      registers,
+    });
+    new Gauge({
+      name: "ephemera_break_glass_reviews_overdue",
+      help: "ALARM when above zero: break-glass uses whose review was not recorded in time.",
+      registers,
+      async collect() {
+        this.set(await store.countOverdueReviews(now()));
+      },
+    });
+    new Gauge({
+      name: "ephemera_notifications_dead",
+      help: "ALARM when above zero: notifications kept as dead letters after their last failed attempt (up to 10,000 counted).",
+      registers,
+      async collect() {
+        this.set((await store.listNotifications({ states: ["dead"], limit: 10_000 })).length);
+      },
+    });
     new Gauge({
       name: "ephemera_grants_revoke_failed",
       help: "ALARM when above zero: grants whose removal has failed and is being retried.",
@@ -149,6 +186,15 @@ export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
       this.#standing.set({ target: t.target, admin: "true" }, admins);
       this.#standing.set({ target: t.target, admin: "false" }, t.standing.length - admins);
     }
+  }
+  approval(event: ApprovalEvent): void {
+    this.#approvals.inc({ event });
+  }
+  policyReload(outcome: "applied" | "unchanged" | "failed"): void {
+    this.#reloads.inc({ outcome });
+  }
+  notification(outcome: "delivered" | "retry" | "dead", sink: string): void {
+    this.#notifications.inc({ sink, outcome });
   }
   verified(grant: Grant, overrunMs: number): void {
     if (grant.endReason === "expired") this.#overrun.observe({ target: grant.targetId }, Math.max(0, overrunMs) / 1000);

@@ -1,5 +1,6 @@
 // Renewal: policy is asked again and the new expiry never passes the grant's maximum (DESIGN §6.10).
 import type { IssuedCredential } from "../../connectors/connector.js";
+import { actionsOutside, intentOf } from "../../domain/approval.js";
 import { parseDuration } from "../../domain/duration.js";
 import { grantRenewed } from "../../domain/transitions.js";
 import type { Grant, Identity } from "../../domain/types.js";
@@ -8,8 +9,9 @@ import { actorOf, draft } from "../audit-draft.js";
 import { commitGrant } from "../commit.js";
 import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { loadOwnGrant } from "../ownership.js";
-import { evaluateRequest } from "../policy/evaluate-request.js";
+import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
+import type { IntentInput } from "../request/request-access.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 
 export interface RenewResult {
@@ -24,12 +26,18 @@ export async function renewGrant(
   deps: LifecycleDeps,
   caller: Identity,
   grantId: string,
-  input: { duration?: string | number | undefined },
+  input: { duration?: string | number | undefined; intent?: IntentInput | undefined },
   meta: RequestMeta,
 ): Promise<RenewResult> {
   const grant = await loadOwnGrant(deps, caller, grantId);
   const deny = (
-    errorCode: "invalid_state" | "invalid_duration" | "denied" | "max_duration_reached" | "duration_too_long",
+    errorCode:
+      | "invalid_state"
+      | "invalid_duration"
+      | "denied"
+      | "max_duration_reached"
+      | "duration_too_long"
+      | "intent_exceeded",
     message: string,
   ) => refuse(deps, caller, { auditCode: "grant.renew_denied", errorCode, message, grantId: grant.id });
 
@@ -61,15 +69,38 @@ export async function renewGrant(
   // Policy is asked about the grant's owner, whoever renews; an owner no longer configured cannot be renewed for.
   const owner = grant.identityId === caller.id ? caller : await deps.catalog.identity(grant.identityId);
   if (!owner) throw await deny("denied", `identity '${grant.identityId}' is no longer configured`);
-  const decision = evaluateRequest(deps, owner, entitlement, seconds, {}, meta, "renew");
+  const request = await deps.store.getRequest(grant.requestId);
+  const granted = request?.intent ?? null;
+  // Renewal extends the task it was granted for; asking for more is a new request, decided (and approved) anew.
+  const outside = actionsOutside(granted, intentOf(input.intent));
+  if (outside.length > 0) {
+    throw await deny("intent_exceeded", `the granted intent does not cover ${outside.join(", ")}; make a new request`);
+  }
+  const decision = evaluateRequest(
+    deps,
+    owner,
+    entitlement,
+    seconds,
+    { justification: request?.justification, ticket: request?.ticket, intent: granted },
+    factsOf(meta),
+    "renew",
+  );
   if (decision.outcome === "deny") throw await deny("denied", decision.reason);
 
   const now = deps.clock.now();
   const wanted = now + seconds * 1000;
-  const expiresAt = Math.max(grant.expiresAt, Math.min(wanted, grant.maxExpiresAt));
+  // A policy whose maximum shrank since issue caps the renewal too; the grant's own maximum is never passed.
+  const policyMax =
+    decision.maxDurationSeconds === null
+      ? grant.maxExpiresAt
+      : (grant.issuedAt ?? grant.createdAt) + decision.maxDurationSeconds * 1000;
+  const ceiling = Math.min(grant.maxExpiresAt, policyMax);
+  if (ceiling <= grant.expiresAt)
+    throw await deny("max_duration_reached", `grant '${grant.id}' already runs to the maximum policy allows`);
+  const expiresAt = Math.max(grant.expiresAt, Math.min(wanted, ceiling));
   let response: Awaited<ReturnType<typeof connector.renew>>;
   try {
-    response = await connector.renew({ grant, identity: owner, entitlement, expiresAt });
+    response = await connector.renew({ grant, identity: owner, entitlement, expiresAt, intent: granted });
   } catch (error) {
     throw new EphemeraError("downstream_unavailable", `target '${grant.targetId}' could not renew the credential`, {
       detail: describeError(error),
@@ -92,6 +123,7 @@ export async function renewGrant(
         maxExpiresAt: grant.maxExpiresAt,
         capped: wanted > expiresAt,
         policies: decision.determiningPolicies,
+        policyVersion: decision.policyVersion ?? deps.decider.version,
       },
     ),
     response.probe ? [keepProbeSecret(deps, grant, response.probe)] : [],

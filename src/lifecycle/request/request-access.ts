@@ -1,20 +1,24 @@
-// Stage 1, request: validate what the caller asks for, ask policy, and hand an allowed request to the issue stage.
-import type { IssuedCredential } from "../../connectors/connector.js";
+// Stage 1, request: validate what the caller asks for, ask policy, and then issue at once (auto-approval, break-glass)
+// or leave the request pending for its approvers.
+import type { EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+import { intentOf } from "../../domain/approval.js";
 import { parseDuration } from "../../domain/duration.js";
-import { openGrant } from "../../domain/transitions.js";
-import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
+import type { AccessRequest, Decision, Grant, Identity, Intent } from "../../domain/types.js";
+import { ConflictError, type Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
+import { approvalSettings } from "../approval/settings.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps, RequestMeta } from "../deps.js";
-import { issueGrant } from "../issue/issue-grant.js";
-import { issueInProcess } from "../issue/issue-in-process.js";
-import { evaluateRequest } from "../policy/evaluate-request.js";
+import { issueApproved } from "../issue/issue-approved.js";
+import { decisionData, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
 import { type Idempotency, idempotencyOf, recordedRequest, recordRequest } from "./idempotency.js";
 import { commitClaimed, singleUseClaims } from "./single-use.js";
+
+/** An intent as callers send it: free text (kept for compatibility) or a task id with the actions it needs. */
+export type IntentInput = string | { task?: string; actions?: readonly string[]; description?: string };
 
 export interface AccessRequestInput {
   readonly entitlement: string;
@@ -22,7 +26,7 @@ export interface AccessRequestInput {
   readonly duration?: string | number | undefined;
   readonly justification?: string | undefined;
   readonly ticket?: string | undefined;
-  readonly intent?: string | undefined;
+  readonly intent?: IntentInput | undefined;
   readonly breakGlass?: boolean | undefined;
 }
 
@@ -35,6 +39,7 @@ export type AccessRequestResult =
       readonly grant: Grant;
       readonly credential: IssuedCredential;
     }
+  | { readonly outcome: "pending"; readonly request: AccessRequest }
   | { readonly outcome: "denied"; readonly request: AccessRequest }
   /**
    * The Idempotency-Key named an earlier request: its request and grant as they are now. The credential is not
@@ -42,9 +47,32 @@ export type AccessRequestResult =
    */
   | { readonly outcome: "replayed"; readonly request: AccessRequest; readonly grant: Grant | null };
 
+type RejectCode = "unknown_entitlement" | "invalid_duration" | "duration_too_long" | "invalid_request";
+
 /** Short, printable echo of caller input for audit records: never more than 128 characters. */
 function echo(value: unknown): string {
   return typeof value === "string" ? value.slice(0, 128) : typeof value;
+}
+
+/** Checks and reads the duration asked for; returns seconds or the refusal to throw. */
+export function durationAsked(
+  entitlement: EntitlementSpec,
+  duration: string | number | undefined,
+): { seconds: number } | { code: RejectCode; message: string } {
+  const seconds = duration === undefined ? entitlement.defaultDurationSeconds : parseDuration(duration);
+  if (seconds === null || seconds <= 0) {
+    return {
+      code: "invalid_duration",
+      message: `duration '${echo(String(duration))}' is not a positive duration (use 90s, 15m, 1h or whole seconds)`,
+    };
+  }
+  if (seconds > entitlement.maxDurationSeconds) {
+    return {
+      code: "duration_too_long",
+      message: `duration ${seconds}s is above the maximum of ${entitlement.maxDurationSeconds}s for '${entitlement.name}'`,
+    };
+  }
+  return { seconds };
 }
 
 export async function requestAccess(
@@ -82,6 +110,7 @@ async function replay(deps: LifecycleDeps, requestId: string): Promise<AccessReq
   const request = await deps.store.getRequest(requestId);
   if (!request) throw new EphemeraError("not_found", `request '${requestId}' named by the Idempotency-Key is gone`);
   if (request.state === "denied") return { outcome: "denied", request };
+  if (request.state === "pending") return { outcome: "pending", request };
   const grant = request.grantId === null ? null : await deps.store.getGrant(request.grantId);
   return { outcome: "replayed", request, grant };
 }
@@ -93,11 +122,7 @@ async function requestOnce(
   meta: RequestMeta,
   idem: Idempotency | null,
 ): Promise<AccessRequestResult> {
-  const reject = async (
-    errorCode: "unknown_entitlement" | "invalid_duration" | "duration_too_long" | "invalid_request",
-    message: string,
-    field: string,
-  ) => {
+  const reject = async (errorCode: RejectCode, message: string, field: string) => {
     deps.observer.decision("rejected");
     return refuse(deps, caller, {
       auditCode: "request.rejected",
@@ -120,29 +145,28 @@ async function requestOnce(
       "dpop",
     );
   }
-  if (input.breakGlass) {
-    throw await reject("invalid_request", "break-glass is not enabled on this broker", "breakGlass");
+  const breakGlass = input.breakGlass === true;
+  if (breakGlass && !input.justification?.trim()) {
+    throw await reject("invalid_request", "break-glass needs a justification: say why", "justification");
   }
-
-  const durationSeconds =
-    input.duration === undefined ? entitlement.defaultDurationSeconds : parseDuration(input.duration);
-  if (durationSeconds === null || durationSeconds <= 0) {
-    throw await reject(
-      "invalid_duration",
-      `duration '${echo(String(input.duration))}' is not a positive duration (use 90s, 15m, 1h or whole seconds)`,
-      "duration",
-    );
-  }
-  if (durationSeconds > entitlement.maxDurationSeconds) {
-    throw await reject(
-      "duration_too_long",
-      `duration ${durationSeconds}s is above the maximum of ${entitlement.maxDurationSeconds}s for '${entitlement.name}'`,
-      "duration",
-    );
-  }
+  const asked = durationAsked(entitlement, input.duration);
+  if ("code" in asked) throw await reject(asked.code, asked.message, "duration");
+  const durationSeconds = asked.seconds;
+  const intent: Intent | null = intentOf(input.intent);
 
   const now = deps.clock.now();
-  const decision = evaluateRequest(deps, caller, entitlement, durationSeconds, input, meta);
+  const facts = factsOf(meta);
+  const askedFor = { justification: input.justification, ticket: input.ticket, intent, breakGlass };
+  const decision = evaluateRequest(
+    deps,
+    caller,
+    entitlement,
+    durationSeconds,
+    askedFor,
+    facts,
+    breakGlass ? "break_glass" : "request",
+  );
+  const settings = approvalSettings(deps);
   const base: AccessRequest = {
     id: newId("req"),
     identityId: caller.id,
@@ -151,25 +175,30 @@ async function requestOnce(
     durationSeconds,
     justification: input.justification ?? null,
     ticket: input.ticket ?? null,
-    intent: input.intent ?? null,
-    breakGlass: false,
-    state: decision.outcome === "allow" ? "approved" : "denied",
+    intent,
+    breakGlass,
+    state: "denied",
     decision,
     grantId: null,
     stateReason: decision.outcome === "allow" ? null : decision.reason,
     createdAt: now,
     updatedAt: now,
     version: 1,
+    revision: 0,
+    approvals: [],
+    dueAt: null,
+    review: null,
+    facts,
   };
-  const decisionData = {
+  const data = {
     entitlement: entitlement.name,
     durationSeconds,
-    decision: decision.outcome,
-    reason: decision.reason,
-    policies: decision.determiningPolicies,
-    policyVersion: deps.decider.version,
+    ...decisionData(decision, deps.decider.version),
     ticket: base.ticket,
     sourceAddress: meta.sourceAddress,
+    ...(intent ? { intent } : {}),
+    ...(breakGlass ? { breakGlass: true } : {}),
+    client: facts.client,
     // How the caller proved itself: never the credential, only its kind and non-secret id (key id, jti or hash).
     ...(meta.authentication
       ? {
@@ -184,84 +213,190 @@ async function requestOnce(
       : {}),
     ...(meta.proof ? { boundTo: meta.proof.binding.jkt } : {}),
   };
-
-  // A single-use credential is claimed with the decision it obtains, denials included: a replay gets no decision.
+  // A single-use credential is claimed with the decision it obtains, whatever it is: a replay gets no decision. The
+  // Idempotency-Key record commits with the request too, so racing retries make one request.
   const claims = singleUseClaims(meta, base.id, now);
+  const always: Write[] = [...claims, ...(idem ? [recordRequest(idem, base.id, now)] : [])];
+  const binding = meta.proof?.binding ?? null;
+  const claimed = <T>(run: () => Promise<T>): Promise<T> => {
+    let result: T | undefined;
+    return commitClaimed(deps, caller, meta, claims, async () => {
+      result = await run();
+    }).then(() => result as T);
+  };
+
   if (decision.outcome === "deny") {
-    await commitClaimed(deps, caller, meta, claims, () =>
+    deps.observer.decision("deny");
+    await claimed(() =>
       commit(deps, {
-        writes: [
-          { kind: "insertRequest", request: base },
-          ...claims,
-          ...(idem ? [recordRequest(idem, base.id, now)] : []),
+        writes: [{ kind: "insertRequest", request: base }, ...always],
+        audit: [
+          draft(
+            breakGlass ? "break_glass.denied" : "request.denied",
+            now,
+            actorOf(caller),
+            { request: base },
+            data,
+            "denied",
+          ),
         ],
-        audit: [draft("request.denied", now, actorOf(caller), { request: base }, decisionData, "denied")],
       }),
     );
-    deps.observer.decision("deny");
     return { outcome: "denied", request: base };
   }
-  if (decision.maxDurationSeconds !== null && durationSeconds > decision.maxDurationSeconds) {
+  const max = breakGlass
+    ? Math.min(decision.maxDurationSeconds ?? entitlement.maxDurationSeconds, settings.breakGlassMaxSeconds)
+    : decision.maxDurationSeconds;
+  if (max !== null && durationSeconds > max) {
     throw await reject(
       "duration_too_long",
-      `duration ${durationSeconds}s is above the ${decision.maxDurationSeconds}s policy allows for '${entitlement.name}'`,
+      `duration ${durationSeconds}s is above the ${max}s ${breakGlass ? "break-glass" : "policy"} allows for '${entitlement.name}'`,
       "duration",
     );
   }
   deps.observer.decision("allow");
-  const maxSeconds = decision.maxDurationSeconds ?? entitlement.maxDurationSeconds;
-  const grantId = newId("grt");
-  const request: AccessRequest = { ...base, grantId };
-  const remember = idem ? [recordRequest(idem, request.id, now)] : [];
-  const { handle, handleData } = connector.prepare({ grantId, identity: caller, entitlement });
-  const grant = openGrant({
-    id: grantId,
-    requestId: request.id,
-    identityId: caller.id,
-    targetId: entitlement.targetId,
-    entitlement: entitlement.name,
-    connectorType: connector.type,
-    handle,
-    handleData,
-    createdAt: now,
-    expiresAt: now + durationSeconds * 1000,
-    maxExpiresAt: now + maxSeconds * 1000,
-    // If this worker dies before the credential is handed out, the grant is removed once this claim lapses.
-    dueAt: now + deps.settings.removalClaimMs,
-  });
-  const opening = [
-    draft("request.approved", now, actorOf(caller), { request }, { ...decisionData, approval: decision.approval }),
-    draft(
-      "grant.issuing",
-      now,
-      actorOf(caller),
-      { grant },
-      {
-        handle,
-        expiresAt: grant.expiresAt,
-        maxExpiresAt: grant.maxExpiresAt,
-      },
-    ),
-  ];
-  const binding = meta.proof?.binding ?? null;
-  // The single-use claims and the Idempotency-Key record commit with the request, whatever its outcome.
-  const alongside = [...claims, ...remember];
-  if (connector.issuesInProcess) {
-    let issued: Awaited<ReturnType<typeof issueInProcess>> | undefined;
-    await commitClaimed(deps, caller, meta, claims, async () => {
-      issued = await issueInProcess(deps, caller, request, grant, entitlement, connector, opening, alongside, binding);
-    });
-    if (!issued) throw new Error("issueInProcess returned nothing");
+  const flagged = flagWrites(deps, decision, base, now);
+
+  if (breakGlass) {
+    const review = {
+      dueAt: now + settings.reviewWithinMs,
+      reviewedBy: null,
+      reviewedAt: null,
+      outcome: null,
+      note: null,
+      overdueAt: null,
+    };
+    const request: AccessRequest = { ...base, state: "approved", review, dueAt: review.dueAt };
+    const payload = notice(request, caller, { justification: request.justification, reviewDueAt: iso(review.dueAt) });
+    deps.observer.approval?.("break_glass");
+    const issued = await claimed(() =>
+      issueApproved(deps, {
+        requester: caller,
+        request,
+        entitlement,
+        connector,
+        binding,
+        always,
+        decision: { ...decision, maxDurationSeconds: max },
+        opening: [
+          draft("break_glass.used", now, actorOf(caller), { request }, { ...data, reviewDueAt: review.dueAt }),
+          ...flagged.audit,
+        ],
+        storedVersion: null,
+        alongside: [
+          ...(deps.notifier?.writes("break_glass", payload, now) ?? []),
+          ...flagged.writes,
+          // The target's admin secret is rotated once this grant has ended (where the target supports it).
+          {
+            kind: "putState",
+            namespace: ROTATE_AFTER_NAMESPACE,
+            key: request.id,
+            value: { targetId: request.targetId },
+            expiresAt: null,
+          },
+        ],
+      }),
+    );
     return { outcome: "issued", ...issued };
   }
-  // The grant row, its handle and its expiry are durable before anything exists downstream (DESIGN §2); the
-  // single-use claim commits with them, so a replayed token never reaches the target.
-  await commitClaimed(deps, caller, meta, claims, () =>
-    commit(deps, {
-      writes: [{ kind: "insertRequest", request }, { kind: "insertGrant", grant }, ...alongside],
-      audit: opening,
+
+  if (decision.approval === "required") {
+    const request: AccessRequest = { ...base, state: "pending", dueAt: now + settings.pendingTimeoutMs };
+    deps.observer.approval?.("pending");
+    await claimed(() =>
+      commit(deps, {
+        writes: [
+          { kind: "insertRequest", request },
+          ...always,
+          ...(deps.notifier?.writes(
+            "approval_pending",
+            notice(request, caller, { approvers: decision.approvers ?? [], expiresAt: iso(request.dueAt ?? now) }),
+            now,
+          ) ?? []),
+          ...flagged.writes,
+        ],
+        audit: [
+          draft("request.pending", now, actorOf(caller), { request }, { ...data, pendingUntil: request.dueAt }),
+          ...flagged.audit,
+        ],
+      }),
+    );
+    return { outcome: "pending", request };
+  }
+
+  const request: AccessRequest = { ...base, state: "approved" };
+  const issued = await claimed(() =>
+    issueApproved(deps, {
+      requester: caller,
+      request,
+      entitlement,
+      connector,
+      binding,
+      always,
+      decision,
+      opening: [draft("request.approved", now, actorOf(caller), { request }, data), ...flagged.audit],
+      storedVersion: null,
+      alongside: flagged.writes,
     }),
   );
-  const issued = await issueGrant(deps, caller, request, grant, entitlement, connector, binding);
   return { outcome: "issued", ...issued };
+}
+
+/** Where break-glass requests wait for their grant to end, so the target's admin secret is rotated after. */
+export const ROTATE_AFTER_NAMESPACE = "break-glass-rotation";
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The non-secret facts a notification about a request carries. */
+export function notice(
+  request: AccessRequest,
+  requester: Pick<Identity, "id" | "kind" | "owner"> | null,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    requestId: request.id,
+    identity: request.identityId,
+    ...(requester ? { identityKind: requester.kind, owner: requester.owner } : {}),
+    entitlement: request.entitlement,
+    durationSeconds: request.durationSeconds,
+    ticket: request.ticket,
+    justification: request.justification,
+    ...(request.intent ? { intent: request.intent } : {}),
+    ...extra,
+  };
+}
+
+/** Audit and notification for a decision a policy flagged (e.g. a person using a non-human identity). */
+function flagWrites(
+  deps: LifecycleDeps,
+  decision: Decision,
+  request: AccessRequest,
+  now: number,
+): { audit: ReturnType<typeof draft>[]; writes: Write[] } {
+  const flags = decision.flags ?? [];
+  if (flags.length === 0) return { audit: [], writes: [] };
+  const facts = request.facts;
+  return {
+    audit: [
+      draft(
+        "request.flagged",
+        now,
+        { type: "identity", id: request.identityId },
+        { request },
+        { flags, policies: decision.determiningPolicies, client: facts?.client ?? null },
+      ),
+    ],
+    writes:
+      deps.notifier?.writes(
+        "request_flagged",
+        {
+          requestId: request.id,
+          identity: request.identityId,
+          entitlement: request.entitlement,
+          flags,
+          client: facts?.client,
+        },
+        now,
+      ) ?? [],
+  };
 }

@@ -13,6 +13,8 @@ export async function recordRemovalFailure(deps: LifecycleDeps, grant: Grant, er
   const now = deps.clock.now();
   const delay = backoffDelay(grant.attempts, deps.settings.retryInitialMs, deps.settings.retryMaxMs, deps.random());
   const failed = grantRemovalFailed(grant, error, now + delay);
+  // People hear of the first failure and of every tenth after it, not of every retry.
+  const notify = failed.attempts === 1 || failed.attempts % 10 === 0;
   await commitGrant(
     deps,
     grant,
@@ -25,6 +27,22 @@ export async function recordRemovalFailure(deps: LifecycleDeps, grant: Grant, er
       { handle: grant.handle, error, attempts: failed.attempts, nextAttemptAt: failed.dueAt },
       "failure",
     ),
+    notify
+      ? (deps.notifier?.writes(
+          "removal_failed",
+          {
+            grantId: grant.id,
+            identity: grant.identityId,
+            target: grant.targetId,
+            entitlement: grant.entitlement,
+            handle: grant.handle,
+            attempts: failed.attempts,
+            error,
+            nextAttemptAt: new Date(failed.dueAt ?? now).toISOString(),
+          },
+          now,
+        ) ?? [])
+      : [],
   );
   deps.observer.removalFailed(failed);
   deps.logger.warn(

@@ -113,7 +113,11 @@ export class FakeConnector implements Connector {
     return this.accounts.delete(handle);
   }
 
+  /** How many times the broker asked for an admin-secret rotation. */
+  rotations = 0;
+
   async rotateAdminSecret() {
+    this.rotations++;
     return { rotated: false, detail: "the fake target has no admin secret" };
   }
 

@@ -5,10 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import type { Identity } from "../../domain/types.js";
+import type { Notifier } from "../../notifications/notifier.js";
 import { AllowListDecider } from "../../policy/allow-list.js";
+import type { PolicyDecider } from "../../policy/decider.js";
 import { openSqliteStore } from "../../storage/sqlite/index.js";
 import type { Store } from "../../storage/store.js";
 import { ManualClock } from "../../support/clock.js";
+import { type EphemeraError, isEphemeraError } from "../../support/errors.js";
 import { silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
 import type { LifecycleDeps } from "../deps.js";
@@ -26,6 +29,8 @@ export interface Harness {
   readonly ci: Identity;
   readonly other: Identity;
   readonly admin: Identity;
+  /** Replaces (or adds) an identity in the catalogue: a group change, an offboarding. */
+  setIdentity(identity: Identity): void;
   close(): Promise<void>;
 }
 
@@ -48,7 +53,29 @@ export const READ: EntitlementSpec = {
   settings: {},
 };
 
-export async function makeHarness(options: { wrapStore?: (store: Store) => Store } = {}): Promise<Harness> {
+/** The EphemeraError a use case refused with; fails the test when it resolved or threw something else. */
+export async function refusal(promise: Promise<unknown>): Promise<EphemeraError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isEphemeraError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+export interface HarnessOptions {
+  readonly wrapStore?: (store: Store) => Store;
+  /** The policy port; default an allow-list letting group `ci` request `db/read` for at most 30 minutes. */
+  readonly decider?: PolicyDecider;
+  /** More identities the catalogue knows (looked up by id). */
+  readonly identities?: readonly Identity[];
+  /** More entitlements on target `db`. */
+  readonly entitlements?: readonly EntitlementSpec[];
+  readonly notifier?: Notifier;
+}
+
+export async function makeHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-lifecycle-"));
   const realStore = await openSqliteStore(join(dir, "test.db"));
   const store = options.wrapStore ? options.wrapStore(realStore) : realStore;
@@ -57,7 +84,8 @@ export async function makeHarness(options: { wrapStore?: (store: Store) => Store
   const ci = identity("ci-deploy", ["ci"]);
   const other = identity("other-job", ["ci"]);
   const admin = identity("alice", [], true);
-  const identities = new Map([ci, other, admin].map((i) => [i.id, i]));
+  const identities = new Map([ci, other, admin, ...(options.identities ?? [])].map((i) => [i.id, i]));
+  const entitlements = new Map([READ, ...(options.entitlements ?? [])].map((e) => [e.name, e]));
   const metrics = new LifecycleMetrics(realStore);
   const deps: LifecycleDeps = {
     store,
@@ -66,12 +94,15 @@ export async function makeHarness(options: { wrapStore?: (store: Store) => Store
     sealer: new Sealer(randomBytes(32)),
     catalog: {
       identity: async (id) => identities.get(id),
-      entitlement: (name) => (name === READ.name ? READ : undefined),
+      entitlement: (name) => entitlements.get(name),
       connector: (id) => (id === "db" ? target : undefined),
     },
-    decider: new AllowListDecider([
-      { index: 0, identities: [], groups: ["ci"], entitlements: ["db/read"], maxDurationSeconds: 1800 },
-    ]),
+    decider:
+      options.decider ??
+      new AllowListDecider([
+        { index: 0, identities: [], groups: ["ci"], entitlements: ["db/read"], maxDurationSeconds: 1800 },
+      ]),
+    ...(options.notifier ? { notifier: options.notifier } : {}),
     observer: metrics,
     settings: { removalClaimMs: 30_000, retryInitialMs: 1_000, retryMaxMs: 60_000 },
     random: () => 0.5,
@@ -87,6 +118,9 @@ export async function makeHarness(options: { wrapStore?: (store: Store) => Store
     ci,
     other,
     admin,
+    setIdentity(identity) {
+      identities.set(identity.id, identity);
+    },
     async close() {
       await scheduler.stop();
       await realStore.close();

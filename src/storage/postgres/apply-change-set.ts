@@ -1,7 +1,7 @@
 // Runs one change set's writes on an open PostgreSQL transaction; the caller chains and inserts its audit events.
 import type { PoolClient } from "pg";
 import { changedMeanwhile, present, stale, stateParams } from "../sqlite/apply-change-set.js";
-import { grantToRow, identityToRow, requestToRow, toJson } from "../sqlite/rows.js";
+import { grantToRow, identityToRow, notificationToRow, requestToRow, toJson } from "../sqlite/rows.js";
 import { ConflictError, type Write } from "../store.js";
 import { sqlState } from "./connection.js";
 import { bind, type CompiledSql } from "./sql.js";
@@ -51,6 +51,15 @@ async function applyWrite(client: PoolClient, write: Write): Promise<void> {
         throw stale("identity", write.identity.id, write.expectedVersion);
       return;
     }
+    case "insertNotification":
+      await insertOnce(
+        () => run(client, SQL.insertNotification, notificationToRow(write.notification)),
+        `notification ${write.notification.id}`,
+      );
+      return;
+    case "settleNotification":
+      await run(client, SQL.settleNotification, notificationToRow(write.notification));
+      return;
     case "putState": {
       const p = stateParams(write);
       await client.query(SQL.putState, [p.namespace, p.key, p.value, p.expires_at]);

@@ -24,6 +24,12 @@ const REQUEST_TYPES: { [K in keyof RequestRow]: string } = {
   created_at: "bigint",
   updated_at: "bigint",
   version: "int",
+  revision: "int",
+  approvals: "text",
+  due_at: "bigint",
+  review: "text",
+  review_due_at: "bigint",
+  facts: "text",
 };
 
 const GRANT_TYPES: { [K in keyof GrantRow]: string } = {
@@ -74,6 +80,10 @@ export function fusable(writes: readonly Write[]): boolean {
       case "insertIdentity":
       case "updateIdentity":
         key = `i\n${write.identity.id}`;
+        break;
+      case "insertNotification":
+      case "settleNotification":
+        key = `n\n${write.notification.id}`;
         break;
       default:
         key = `s\n${write.namespace}\n${write.key}`;

@@ -12,12 +12,15 @@ import {
   type GrantRow,
   type IdentityRow,
   type LeaseRow,
+  type NotificationRow,
+  notificationToRow,
   type RequestRow,
   rowToApiKey,
   rowToEvent,
   rowToGrant,
   rowToIdentity,
   rowToLease,
+  rowToNotification,
   rowToRequest,
   rowToState,
   type StateRow,
@@ -31,6 +34,8 @@ import {
   type IdentityFilter,
   type IdentitySighting,
   type LeaseRequest,
+  type NotificationRecord,
+  type RequestFilter,
   type Store,
   type StoredState,
   StoreUnavailableError,
@@ -44,6 +49,31 @@ import { SQL } from "./statements.js";
 export type PostgresStoreStats = Readonly<PgBatchStats>;
 
 const PING_TIMEOUT_MS = 2_000;
+
+/** One condition of a list query: its SQL with `?` where the value goes, and the value; skipped when undefined. */
+type Condition = readonly [sql: string, value: unknown];
+
+/**
+ * `select` with the conditions that have a value, ordered by id, limited; and its positional values. Every filter
+ * is a bound parameter (lists as one array parameter).
+ */
+function listQuery(
+  select: string,
+  limit: number,
+  conditions: readonly Condition[],
+): { sql: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const where: string[] = [];
+  for (const [sql, value] of conditions) {
+    if (value === undefined) continue;
+    where.push(sql.replace("?", `$${values.push(value)}`));
+  }
+  values.push(checkLimit(limit));
+  return {
+    sql: `${select}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT $${values.length}`,
+    values,
+  };
+}
 
 export class PostgresStore implements Store {
   readonly schema: string;
@@ -105,18 +135,13 @@ export class PostgresStore implements Store {
   }
 
   async listGrants(filter: GrantFilter): Promise<readonly Grant[]> {
-    const values: unknown[] = [];
-    const where: string[] = [];
-    const param = (value: unknown) => `$${values.push(value)}`;
-    if (filter.states !== undefined) {
-      if (filter.states.length === 0) return [];
-      where.push(`state = ANY(${param(filter.states)}::text[])`);
-    }
-    if (filter.identityId !== undefined) where.push(`identity_id = ${param(filter.identityId)}`);
-    if (filter.targetId !== undefined) where.push(`target_id = ${param(filter.targetId)}`);
-    if (filter.after !== undefined) where.push(`id > ${param(filter.after)}`);
-    const limit = param(checkLimit(filter.limit));
-    const sql = `${SQL.grantSelect}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ${limit}`;
+    if (filter.states?.length === 0) return [];
+    const { sql, values } = listQuery(SQL.grantSelect, filter.limit, [
+      ["state = ANY(?::text[])", filter.states],
+      ["identity_id = ?", filter.identityId],
+      ["target_id = ?", filter.targetId],
+      ["id > ?", filter.after],
+    ]);
     return (await this.#rows<GrantRow>(sql, values)).map(rowToGrant);
   }
 
@@ -183,27 +208,67 @@ export class PostgresStore implements Store {
     return { seq: row.seq, hash: row.hash };
   }
 
+  async listRequests(filter: RequestFilter): Promise<readonly AccessRequest[]> {
+    if (filter.states?.length === 0) return [];
+    const { sql, values } = listQuery(SQL.requestSelect, filter.limit, [
+      ["state = ANY(?::text[])", filter.states],
+      ["identity_id = ?", filter.identityId],
+      ["id > ?", filter.after],
+    ]);
+    return (await this.#rows<RequestRow>(sql, values)).map(rowToRequest);
+  }
+
+  async dueRequests(now: Millis, limit: number): Promise<readonly AccessRequest[]> {
+    return (await this.#rows<RequestRow>(SQL.dueRequests, [now, checkLimit(limit)])).map(rowToRequest);
+  }
+
+  async countOverdueReviews(now: Millis): Promise<number> {
+    const [row] = await this.#rows<{ n: number }>(SQL.countOverdueReviews, [now]);
+    return Number(row?.n ?? 0);
+  }
+
+  async claimDueNotifications(request: ClaimRequest): Promise<readonly NotificationRecord[]> {
+    const limit = checkLimit(request.limit);
+    if (limit === 0) return [];
+    const rows = await this.#rows<NotificationRow & { claimed_due: number }>(SQL.claimNotifications, [
+      request.now,
+      limit,
+      request.now + request.leaseMs,
+    ]);
+    return rows.sort((a, b) => a.claimed_due - b.claimed_due || (a.id < b.id ? -1 : 1)).map(rowToNotification);
+  }
+
+  async settleNotification(notification: NotificationRecord): Promise<void> {
+    const sql = SQL.settleNotification;
+    await this.#rows(sql.text, bind(sql, notificationToRow(notification)));
+  }
+
+  async listNotifications(filter: {
+    readonly states?: readonly NotificationRecord["state"][];
+    readonly after?: string;
+    readonly limit: number;
+  }): Promise<readonly NotificationRecord[]> {
+    if (filter.states?.length === 0) return [];
+    const { sql, values } = listQuery(SQL.notificationSelect, filter.limit, [
+      ["state = ANY(?::text[])", filter.states],
+      ["id > ?", filter.after],
+    ]);
+    return (await this.#rows<NotificationRow>(sql, values)).map(rowToNotification);
+  }
+
   async getIdentity(id: string): Promise<IdentityRecord | null> {
     const [row] = await this.#rows<IdentityRow>(SQL.getIdentity, [id]);
     return row === undefined ? null : rowToIdentity(row);
   }
 
   async listIdentities(filter: IdentityFilter): Promise<readonly IdentityRecord[]> {
-    const values: unknown[] = [];
-    const where: string[] = [];
-    const param = (value: unknown) => `$${values.push(value)}`;
-    if (filter.statuses !== undefined) {
-      if (filter.statuses.length === 0) return [];
-      where.push(`status = ANY(${param(filter.statuses)}::text[])`);
-    }
-    if (filter.kinds !== undefined) {
-      if (filter.kinds.length === 0) return [];
-      where.push(`kind = ANY(${param(filter.kinds)}::text[])`);
-    }
-    if (filter.owner !== undefined) where.push(`owner = ${param(filter.owner)}`);
-    if (filter.after !== undefined) where.push(`id > ${param(filter.after)}`);
-    const limit = param(checkLimit(filter.limit));
-    const sql = `${SQL.identitySelect}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ${limit}`;
+    if (filter.statuses?.length === 0 || filter.kinds?.length === 0) return [];
+    const { sql, values } = listQuery(SQL.identitySelect, filter.limit, [
+      ["status = ANY(?::text[])", filter.statuses],
+      ["kind = ANY(?::text[])", filter.kinds],
+      ["owner = ?", filter.owner],
+      ["id > ?", filter.after],
+    ]);
     return (await this.#rows<IdentityRow>(sql, values)).map(rowToIdentity);
   }
 

@@ -8,7 +8,10 @@ import {
   IDENTITY_SELECT,
   IDENTITY_UPDATE_COLUMNS,
   INSERT_STATE_ONCE_SQL,
+  NOTIFICATION_COLUMNS,
+  NOTIFICATION_SELECT,
   REQUEST_COLUMNS,
+  REQUEST_SELECT,
 } from "../sqlite/statements.js";
 import { compile } from "./sql.js";
 
@@ -30,6 +33,20 @@ export const SQL = {
   insertRequest: compile(insertSql("requests", REQUEST_COLUMNS)),
   updateRequest: compile(updateSql("requests", REQUEST_COLUMNS)),
   getRequest: `SELECT ${list(REQUEST_COLUMNS)} FROM requests WHERE id = $1`,
+  requestSelect: REQUEST_SELECT,
+  dueRequests: `${REQUEST_SELECT} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2`,
+  countOverdueReviews: "SELECT count(*) AS n FROM requests WHERE review_due_at IS NOT NULL AND review_due_at <= $1",
+
+  insertNotification: compile(insertSql("notifications", NOTIFICATION_COLUMNS)),
+  settleNotification: compile(`UPDATE notifications SET state = @state, attempts = @attempts,
+    next_attempt_at = @next_attempt_at, last_error = @last_error, delivered_at = @delivered_at WHERE id = @id`),
+  notificationSelect: NOTIFICATION_SELECT,
+  // SKIP LOCKED: notifications another replica is claiming right now are left to it, never delivered twice at once.
+  claimNotifications: `WITH due AS (
+      SELECT id, next_attempt_at FROM notifications WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1
+      ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+    UPDATE notifications AS n SET next_attempt_at = $3 FROM due WHERE n.id = due.id
+    RETURNING ${NOTIFICATION_COLUMNS.map((c) => `n.${c}`).join(", ")}, due.next_attempt_at AS claimed_due`,
   insertGrant: compile(insertSql("grants", GRANT_COLUMNS)),
   updateGrant: compile(updateSql("grants", GRANT_COLUMNS)),
   getGrant: `${GRANT_SELECT} WHERE id = $1`,

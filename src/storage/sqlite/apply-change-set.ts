@@ -3,7 +3,7 @@ import Database from "better-sqlite3";
 import { type ChainHead, chainDraft } from "../../audit/append.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { type ChangeSet, ConflictError, type Write } from "../store.js";
-import { eventToRow, grantToRow, identityToRow, requestToRow, toJson } from "./rows.js";
+import { eventToRow, grantToRow, identityToRow, notificationToRow, requestToRow, toJson } from "./rows.js";
 import type { Statements } from "./statements.js";
 
 /**
@@ -55,6 +55,15 @@ function applyWrite(s: Statements, write: Write): void {
     }
     case "putState":
       s.putState.run(stateParams(write));
+      return;
+    case "insertNotification":
+      insertOnce(
+        () => s.insertNotification.run(notificationToRow(write.notification)),
+        `notification ${write.notification.id}`,
+      );
+      return;
+    case "settleNotification":
+      s.settleNotification.run(notificationToRow(write.notification));
       return;
     case "deleteState":
       s.deleteState.run(write.namespace, write.key);

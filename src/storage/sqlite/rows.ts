@@ -2,8 +2,10 @@
 import type {
   AccessRequest,
   Actor,
+  Approval,
   AuditDraft,
   AuditEvent,
+  BreakGlassReview,
   Decision,
   EndReason,
   Grant,
@@ -11,11 +13,13 @@ import type {
   IdentityKind,
   IdentityRecord,
   IdentityStatus,
+  Intent,
   RemovalEvidence,
+  RequestFacts,
   RequestState,
   Severity,
 } from "../../domain/types.js";
-import type { ApiKeyRecord, HeldLease, StoredState } from "../store.js";
+import type { ApiKeyRecord, HeldLease, NotificationRecord, StoredState } from "../store.js";
 
 export interface RequestRow {
   id: string;
@@ -34,6 +38,25 @@ export interface RequestRow {
   created_at: number;
   updated_at: number;
   version: number;
+  revision: number;
+  approvals: string;
+  due_at: number | null;
+  review: string | null;
+  review_due_at: number | null;
+  facts: string | null;
+}
+
+export interface NotificationRow {
+  id: string;
+  sink: string;
+  event: string;
+  payload: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
 }
 
 export interface GrantRow {
@@ -138,7 +161,7 @@ export function requestToRow(r: AccessRequest): RequestRow {
     duration_seconds: r.durationSeconds,
     justification: r.justification,
     ticket: r.ticket,
-    intent: r.intent,
+    intent: r.intent === null ? null : toJson(r.intent, "request intent"),
     break_glass: r.breakGlass ? 1 : 0,
     state: r.state,
     decision: r.decision === null ? null : toJson(r.decision, "request decision"),
@@ -147,7 +170,27 @@ export function requestToRow(r: AccessRequest): RequestRow {
     created_at: r.createdAt,
     updated_at: r.updatedAt,
     version: r.version,
+    revision: r.revision,
+    approvals: toJson(r.approvals, "request approvals"),
+    due_at: r.dueAt,
+    review: r.review === null ? null : toJson(r.review, "request review"),
+    review_due_at: r.review !== null && r.review.reviewedAt === null ? r.review.dueAt : null,
+    facts: r.facts === null ? null : toJson(r.facts, "request facts"),
   };
+}
+
+/** Intent as stored: JSON since approvals landed; plain text from before reads as a description. */
+function intentOf(text: string | null): Intent | null {
+  if (text === null) return null;
+  if (text.startsWith("{")) {
+    try {
+      const parsed = JSON.parse(text) as Intent;
+      if (parsed && typeof parsed === "object" && Array.isArray(parsed.actions)) return parsed;
+    } catch {
+      // Not JSON after all: an old free-text intent.
+    }
+  }
+  return { task: null, actions: [], description: text };
 }
 
 export function rowToRequest(row: RequestRow): AccessRequest {
@@ -159,7 +202,7 @@ export function rowToRequest(row: RequestRow): AccessRequest {
     durationSeconds: row.duration_seconds,
     justification: row.justification,
     ticket: row.ticket,
-    intent: row.intent,
+    intent: intentOf(row.intent),
     breakGlass: row.break_glass !== 0,
     state: row.state as RequestState,
     decision: jsonOrNull<Decision>(row.decision),
@@ -168,6 +211,41 @@ export function rowToRequest(row: RequestRow): AccessRequest {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,
+    revision: row.revision,
+    approvals: JSON.parse(row.approvals) as Approval[],
+    dueAt: row.due_at,
+    review: jsonOrNull<BreakGlassReview>(row.review),
+    facts: jsonOrNull<RequestFacts>(row.facts),
+  };
+}
+
+export function notificationToRow(n: NotificationRecord): NotificationRow {
+  return {
+    id: n.id,
+    sink: n.sink,
+    event: n.event,
+    payload: toJson(n.payload, "notification payload"),
+    state: n.state,
+    attempts: n.attempts,
+    next_attempt_at: n.nextAttemptAt,
+    last_error: n.lastError,
+    created_at: n.createdAt,
+    delivered_at: n.deliveredAt,
+  };
+}
+
+export function rowToNotification(row: NotificationRow): NotificationRecord {
+  return {
+    id: row.id,
+    sink: row.sink,
+    event: row.event,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    state: row.state as NotificationRecord["state"],
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
   };
 }
 

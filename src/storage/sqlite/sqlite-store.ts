@@ -16,6 +16,8 @@ import {
   type IdentityFilter,
   type IdentitySighting,
   type LeaseRequest,
+  type NotificationRecord,
+  type RequestFilter,
   type Store,
   type StoredState,
   StoreUnavailableError,
@@ -25,16 +27,27 @@ import { GroupCommit } from "./group-commit.js";
 import {
   type GrantRow,
   type IdentityRow,
+  type NotificationRow,
+  notificationToRow,
+  type RequestRow,
   rowToApiKey,
   rowToEvent,
   rowToGrant,
   rowToIdentity,
   rowToLease,
+  rowToNotification,
   rowToRequest,
   rowToState,
 } from "./rows.js";
 import { type BatchStats, runBatch } from "./run-batch.js";
-import { GRANT_SELECT, IDENTITY_SELECT, prepareStatements, type Statements } from "./statements.js";
+import {
+  GRANT_SELECT,
+  IDENTITY_SELECT,
+  NOTIFICATION_SELECT,
+  prepareStatements,
+  REQUEST_SELECT,
+  type Statements,
+} from "./statements.js";
 
 export interface SqliteStoreOptions {
   /** A file path (its directory is created if missing), or ":memory:" for a throwaway database. */
@@ -48,11 +61,39 @@ export interface SqliteStoreOptions {
 /** Counters for tests and metrics: `commits` is the number of transactions, so `changeSets / commits` is the batching. */
 export type SqliteStoreStats = Readonly<BatchStats>;
 
+/** One condition of a list query: its SQL (naming `@name`) and the bound value; skipped when the value is undefined. */
+type Condition = readonly [sql: string, name: string, value: string | number | undefined];
+
+/**
+ * `select` with the conditions that have a value, ordered by id, limited; and its bound parameters. An `IN` list is
+ * one JSON parameter, so every filter stays a bound parameter and the number of distinct statements stays small.
+ */
+function listQuery(
+  select: string,
+  limit: number,
+  conditions: readonly Condition[],
+): { sql: string; params: Record<string, string | number> } {
+  const params: Record<string, string | number> = { limit: checkLimit(limit) };
+  const where: string[] = [];
+  for (const [sql, name, value] of conditions) {
+    if (value === undefined) continue;
+    where.push(sql);
+    params[name] = value;
+  }
+  return {
+    sql: `${select}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`,
+    params,
+  };
+}
+
+const inList = (values: readonly string[] | undefined): string | undefined =>
+  values === undefined ? undefined : JSON.stringify(values);
+
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #queue: GroupCommit<ChangeSet, readonly AuditEvent[]>;
-  readonly #listStatements = new Map<string, Database.Statement<Record<string, string | number>, GrantRow>>();
-  readonly #identityStatements = new Map<string, Database.Statement<Record<string, string | number>, IdentityRow>>();
+  /** List queries by SQL text: a few shapes each, prepared once. */
+  readonly #listStatements = new Map<string, Database.Statement<Record<string, string | number>, unknown>>();
   #statements: Statements | null = null;
   #closed = false;
   readonly #stats: BatchStats = { commits: 0, changeSets: 0, failedChangeSets: 0, largestBatch: 0 };
@@ -108,7 +149,6 @@ export class SqliteStore implements Store {
     upgrade.immediate();
     this.#statements = null;
     this.#listStatements.clear();
-    this.#identityStatements.clear();
   }
 
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
@@ -120,39 +160,75 @@ export class SqliteStore implements Store {
     return row === undefined ? null : rowToRequest(row);
   }
 
+  async listRequests(filter: RequestFilter): Promise<readonly AccessRequest[]> {
+    if (filter.states?.length === 0) return [];
+    const { sql, params } = listQuery(REQUEST_SELECT, filter.limit, [
+      ["state IN (SELECT value FROM json_each(@states))", "states", inList(filter.states)],
+      ["identity_id = @identity", "identity", filter.identityId],
+      ["id > @after", "after", filter.after],
+    ]);
+    return this.#prepared<RequestRow>(sql).all(params).map(rowToRequest);
+  }
+
+  async dueRequests(now: Millis, limit: number): Promise<readonly AccessRequest[]> {
+    return this.#s.dueRequests.all({ now, limit: checkLimit(limit) }).map(rowToRequest);
+  }
+
+  async countOverdueReviews(now: Millis): Promise<number> {
+    return this.#s.countOverdueReviews.get({ now })?.n ?? 0;
+  }
+
+  async claimDueNotifications(request: ClaimRequest): Promise<readonly NotificationRecord[]> {
+    const limit = checkLimit(request.limit);
+    if (limit === 0) return [];
+    const db = this.#open();
+    const s = this.#s;
+    const lease = request.now + request.leaseMs;
+    // Read and lease in one synchronous transaction: no other writer of this file sees the rows in between.
+    s.begin.run();
+    try {
+      const due = s.dueNotifications.all({ now: request.now, limit });
+      for (const row of due) s.leaseNotification.run({ id: row.id, lease });
+      s.commit.run();
+      return due.map((row) => rowToNotification({ ...row, next_attempt_at: lease }));
+    } catch (error) {
+      if (db.inTransaction) s.rollback.run();
+      throw new StoreUnavailableError("could not claim due notifications", { cause: error });
+    }
+  }
+
+  async settleNotification(notification: NotificationRecord): Promise<void> {
+    this.#s.settleNotification.run(notificationToRow(notification));
+  }
+
+  async listNotifications(filter: {
+    readonly states?: readonly NotificationRecord["state"][];
+    readonly after?: string;
+    readonly limit: number;
+  }): Promise<readonly NotificationRecord[]> {
+    if (filter.states?.length === 0) return [];
+    const { sql, params } = listQuery(NOTIFICATION_SELECT, filter.limit, [
+      ["state IN (SELECT value FROM json_each(@states))", "states", inList(filter.states)],
+      ["id > @after", "after", filter.after],
+    ]);
+    return this.#prepared<NotificationRow>(sql).all(params).map(rowToNotification);
+  }
+
   async getGrant(id: string): Promise<Grant | null> {
     const row = this.#s.getGrant.get(id);
     return row === undefined ? null : rowToGrant(row);
   }
 
   async listGrants(filter: GrantFilter): Promise<readonly Grant[]> {
-    const params: Record<string, string | number> = { limit: checkLimit(filter.limit) };
-    const where: string[] = [];
-    if (filter.states !== undefined) {
-      if (filter.states.length === 0) return [];
-      where.push("state IN (SELECT value FROM json_each(@states))");
-      params.states = JSON.stringify(filter.states);
-    }
-    if (filter.identityId !== undefined) {
-      where.push("identity_id = @identity");
-      params.identity = filter.identityId;
-    }
-    if (filter.targetId !== undefined) {
-      where.push("target_id = @target");
-      params.target = filter.targetId;
-    }
-    if (filter.after !== undefined) {
-      where.push("id > @after");
-      params.after = filter.after;
-    }
-    const sql = `${GRANT_SELECT}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`;
+    if (filter.states?.length === 0) return [];
+    const { sql, params } = listQuery(GRANT_SELECT, filter.limit, [
+      ["state IN (SELECT value FROM json_each(@states))", "states", inList(filter.states)],
+      ["identity_id = @identity", "identity", filter.identityId],
+      ["target_id = @target", "target", filter.targetId],
+      ["id > @after", "after", filter.after],
+    ]);
     // At most 16 shapes of this query exist; each is prepared once.
-    let statement = this.#listStatements.get(sql);
-    if (statement === undefined) {
-      statement = this.#open().prepare<Record<string, string | number>, GrantRow>(sql);
-      this.#listStatements.set(sql, statement);
-    }
-    return statement.all(params).map(rowToGrant);
+    return this.#prepared<GrantRow>(sql).all(params).map(rowToGrant);
   }
 
   async dueGrants(now: Millis, limit: number): Promise<readonly Grant[]> {
@@ -227,33 +303,14 @@ export class SqliteStore implements Store {
   }
 
   async listIdentities(filter: IdentityFilter): Promise<readonly IdentityRecord[]> {
-    const params: Record<string, string | number> = { limit: checkLimit(filter.limit) };
-    const where: string[] = [];
-    if (filter.statuses !== undefined) {
-      if (filter.statuses.length === 0) return [];
-      where.push("status IN (SELECT value FROM json_each(@statuses))");
-      params.statuses = JSON.stringify(filter.statuses);
-    }
-    if (filter.kinds !== undefined) {
-      if (filter.kinds.length === 0) return [];
-      where.push("kind IN (SELECT value FROM json_each(@kinds))");
-      params.kinds = JSON.stringify(filter.kinds);
-    }
-    if (filter.owner !== undefined) {
-      where.push("owner = @owner");
-      params.owner = filter.owner;
-    }
-    if (filter.after !== undefined) {
-      where.push("id > @after");
-      params.after = filter.after;
-    }
-    const sql = `${IDENTITY_SELECT}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`;
-    let statement = this.#identityStatements.get(sql);
-    if (statement === undefined) {
-      statement = this.#open().prepare<Record<string, string | number>, IdentityRow>(sql);
-      this.#identityStatements.set(sql, statement);
-    }
-    return statement.all(params).map(rowToIdentity);
+    if (filter.statuses?.length === 0 || filter.kinds?.length === 0) return [];
+    const { sql, params } = listQuery(IDENTITY_SELECT, filter.limit, [
+      ["status IN (SELECT value FROM json_each(@statuses))", "statuses", inList(filter.statuses)],
+      ["kind IN (SELECT value FROM json_each(@kinds))", "kinds", inList(filter.kinds)],
+      ["owner = @owner", "owner", filter.owner],
+      ["id > @after", "after", filter.after],
+    ]);
+    return this.#prepared<IdentityRow>(sql).all(params).map(rowToIdentity);
   }
 
   async markIdentitiesSeen(sightings: readonly IdentitySighting[]): Promise<void> {
@@ -330,8 +387,16 @@ export class SqliteStore implements Store {
     this.#closed = true;
     this.#statements = null;
     this.#listStatements.clear();
-    this.#identityStatements.clear();
     this.#db.close();
+  }
+
+  #prepared<Row>(sql: string): Database.Statement<Record<string, string | number>, Row> {
+    let statement = this.#listStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#open().prepare<Record<string, string | number>, unknown>(sql);
+      this.#listStatements.set(sql, statement);
+    }
+    return statement as Database.Statement<Record<string, string | number>, Row>;
   }
 
   #open(): Database.Database {

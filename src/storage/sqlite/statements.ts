@@ -1,7 +1,16 @@
 // Every SQL statement the SQLite store runs, prepared once per connection; column lists come from the row types.
 import type Database from "better-sqlite3";
 import type { ApiKeyRecord } from "../store.js";
-import type { ApiKeyRow, AuditRow, GrantRow, IdentityRow, LeaseRow, RequestRow, StateRow } from "./rows.js";
+import type {
+  ApiKeyRow,
+  AuditRow,
+  GrantRow,
+  IdentityRow,
+  LeaseRow,
+  NotificationRow,
+  RequestRow,
+  StateRow,
+} from "./rows.js";
 
 /** Column names of a row type; the record literal makes the compiler flag a missing or unknown column. */
 export function columns<Row>(names: { [K in keyof Row]: true }): readonly string[] {
@@ -25,6 +34,25 @@ export const REQUEST_COLUMNS = columns<RequestRow>({
   created_at: true,
   updated_at: true,
   version: true,
+  revision: true,
+  approvals: true,
+  due_at: true,
+  review: true,
+  review_due_at: true,
+  facts: true,
+});
+
+export const NOTIFICATION_COLUMNS = columns<NotificationRow>({
+  id: true,
+  sink: true,
+  event: true,
+  payload: true,
+  state: true,
+  attempts: true,
+  next_attempt_at: true,
+  last_error: true,
+  created_at: true,
+  delivered_at: true,
 });
 
 export const GRANT_COLUMNS = columns<GrantRow>({
@@ -92,7 +120,8 @@ export const IDENTITY_SELECT = `SELECT ${IDENTITY_COLUMNS.join(", ")} FROM ident
 /** A versioned identity update leaves sightings alone: they are written outside change sets and must not be undone. */
 export const IDENTITY_UPDATE_COLUMNS = IDENTITY_COLUMNS.filter((c) => c !== "first_seen_at" && c !== "last_seen_at");
 export const GRANT_SELECT = `SELECT ${GRANT_COLUMNS.join(", ")} FROM grants`;
-const REQUEST_SELECT = `SELECT ${REQUEST_COLUMNS.join(", ")} FROM requests`;
+export const REQUEST_SELECT = `SELECT ${REQUEST_COLUMNS.join(", ")} FROM requests`;
+export const NOTIFICATION_SELECT = `SELECT ${NOTIFICATION_COLUMNS.join(", ")} FROM notifications`;
 const AUDIT_SELECT = `SELECT ${AUDIT_COLUMNS.join(", ")} FROM audit_events`;
 
 // `due_at IS NOT NULL` repeats the partial index's condition so the planner knows it may use grants_due.
@@ -151,6 +180,12 @@ export interface Statements {
   readonly grantsInStates: Stmt<{ states: string } & Limit, GrantRow>;
   readonly countByState: Stmt<[], { state: string; n: number }>;
   readonly countActive: Stmt<[], { targetId: string; entitlement: string; count: number }>;
+  readonly dueRequests: Stmt<{ now: number } & Limit, RequestRow>;
+  readonly countOverdueReviews: Stmt<{ now: number }, { n: number }>;
+  readonly insertNotification: Stmt<NotificationRow>;
+  readonly settleNotification: Stmt<NotificationRow>;
+  readonly dueNotifications: Stmt<{ now: number } & Limit, NotificationRow>;
+  readonly leaseNotification: Stmt<{ id: string; lease: number }>;
   readonly insertEvent: Stmt<AuditRow>;
   readonly auditHead: Stmt<[], { seq: number; hash: string }>;
   readonly listAudit: Stmt<{ after: number } & Limit, AuditRow>;
@@ -206,6 +241,24 @@ export function prepareStatements(db: Database.Database): Statements {
     countActive: db.prepare<[], { targetId: string; entitlement: string; count: number }>(
       `SELECT target_id AS targetId, entitlement, count(*) AS count FROM grants WHERE state = 'active'
        GROUP BY target_id, entitlement ORDER BY target_id, entitlement`,
+    ),
+
+    dueRequests: db.prepare<{ now: number } & Limit, RequestRow>(
+      `${REQUEST_SELECT} WHERE due_at IS NOT NULL AND due_at <= @now ORDER BY due_at LIMIT @limit`,
+    ),
+    countOverdueReviews: db.prepare<{ now: number }, { n: number }>(
+      "SELECT count(*) AS n FROM requests WHERE review_due_at IS NOT NULL AND review_due_at <= @now",
+    ),
+    insertNotification: db.prepare<NotificationRow>(insertSql("notifications", NOTIFICATION_COLUMNS)),
+    settleNotification: db.prepare<NotificationRow>(
+      `UPDATE notifications SET state = @state, attempts = @attempts, next_attempt_at = @next_attempt_at,
+         last_error = @last_error, delivered_at = @delivered_at WHERE id = @id`,
+    ),
+    leaseNotification: db.prepare<{ id: string; lease: number }>(
+      "UPDATE notifications SET next_attempt_at = @lease WHERE id = @id",
+    ),
+    dueNotifications: db.prepare<{ now: number } & Limit, NotificationRow>(
+      `${NOTIFICATION_SELECT} WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit`,
     ),
 
     insertEvent: db.prepare<AuditRow>(insertSql("audit_events", AUDIT_COLUMNS)),

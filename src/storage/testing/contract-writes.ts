@@ -14,7 +14,7 @@ function fullRequest(): AccessRequest {
     durationSeconds: 1234,
     justification: 'rotate the "prod" keys; ünïcode ✓',
     ticket: "OPS-42",
-    intent: "close stale tickets",
+    intent: { task: "T-9", actions: ["tickets.close"], description: "close stale tickets" },
     breakGlass: true,
     state: "issued",
     decision: {
@@ -29,6 +29,23 @@ function fullRequest(): AccessRequest {
     createdAt: T0 + 1,
     updatedAt: T0 + 2,
     version: 7,
+    revision: 2,
+    approvals: [{ approver: "bob", at: T0 + 1, requestHash: "sha256:ab", groups: ["sre"], note: "ok" }],
+    dueAt: T0 + 99,
+    review: {
+      dueAt: T0 + 50,
+      reviewedBy: null,
+      reviewedAt: null,
+      outcome: null,
+      note: null,
+      overdueAt: null,
+    },
+    facts: {
+      sourceAddress: "10.0.0.1",
+      authMethod: "oidc",
+      claims: { sub: "repo:x", n: 1 },
+      client: { kind: "cli", interactive: true },
+    },
   });
 }
 

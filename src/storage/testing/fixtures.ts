@@ -25,6 +25,11 @@ export function makeRequest(overrides: Partial<AccessRequest> = {}): AccessReque
     createdAt: T0,
     updatedAt: T0,
     version: 1,
+    revision: 0,
+    approvals: [],
+    dueAt: null,
+    review: null,
+    facts: null,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 // The suite every Store implementation passes (SQLite and PostgreSQL): call it from the backend's test file.
 import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../store.js";
+import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
 import { identitiesContract } from "./contract-identities.js";
 import { keysAndStateContract } from "./contract-keys-state.js";
@@ -42,5 +43,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describe("api keys and connector state", () => keysAndStateContract(context));
     describe("identity registry", () => identitiesContract(context));
     describe("replicas: claims, leases, insert-once and compare-and-set", () => replicasContract(context));
+    describe("approvals and the notification outbox", () => approvalsContract(context));
   });
 }

@@ -2,8 +2,14 @@
 import { assertOrdered, type Migration } from "../migration.js";
 import { initialSchema } from "./001-initial.js";
 import { identityRegistry } from "./002-identities.js";
+import { approvalsAndNotifications } from "./004-approvals.js";
 import { replicaLeases } from "./007-replicas.js";
 
-export const postgresMigrations: readonly Migration[] = [initialSchema, identityRegistry, replicaLeases];
+export const postgresMigrations: readonly Migration[] = [
+  initialSchema,
+  identityRegistry,
+  approvalsAndNotifications,
+  replicaLeases,
+];
 
 assertOrdered(postgresMigrations);

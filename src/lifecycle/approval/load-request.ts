@@ -1,0 +1,62 @@
+// Loads what an approval-stage action needs — the request, its requester and entitlement — refusing (audited) what is missing.
+import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
+import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
+import { ConflictError } from "../../storage/store.js";
+import type { LifecycleDeps } from "../deps.js";
+import { refuse } from "../refuse.js";
+
+export interface LoadedRequest {
+  readonly request: AccessRequest;
+  readonly requester: Identity;
+  readonly entitlement: EntitlementSpec;
+  readonly connector: Connector;
+}
+
+export async function loadRequestFor(
+  deps: LifecycleDeps,
+  caller: Identity,
+  requestId: string,
+  states: readonly RequestState[],
+  action: string,
+): Promise<LoadedRequest> {
+  const request = await deps.store.getRequest(requestId);
+  if (!request) {
+    throw await refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode: "not_found",
+      message: `no request '${requestId.slice(0, 64)}'`,
+    });
+  }
+  if (!states.includes(request.state)) {
+    throw await refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode: "invalid_state",
+      message: `request '${request.id}' is ${request.state}${request.stateReason ? ` (${request.stateReason})` : ""}; cannot ${action} it`,
+      requestId: request.id,
+      extensions: { state: request.state },
+    });
+  }
+  const requester = await deps.catalog.identity(request.identityId);
+  const entitlement = deps.catalog.entitlement(request.entitlement);
+  const connector = entitlement ? deps.catalog.connector(entitlement.targetId) : undefined;
+  if (!requester || !entitlement || !connector) {
+    throw await refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode: "invalid_state",
+      message: `request '${request.id}' names an identity or entitlement that is no longer configured`,
+      requestId: request.id,
+    });
+  }
+  return { request, requester, entitlement, connector };
+}
+
+/** Runs `attempt` again when another writer changed the request first (two approvers at once), up to 3 times. */
+export async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ConflictError) || i >= 3) throw error;
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// The mandatory after-the-fact review of a break-glass grant, recorded by someone who could have approved it.
+
+import { separationOfDuties } from "../../domain/approval.js";
+import type { AccessRequest, Identity } from "../../domain/types.js";
+import { actorOf, draft } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { evaluateRequest } from "../policy/evaluate-request.js";
+import { refuse } from "../refuse.js";
+import { loadRequestFor, retryOnConflict } from "./load-request.js";
+
+export interface ReviewInput {
+  readonly outcome: "justified" | "unjustified";
+  readonly note?: string | undefined;
+}
+
+export function reviewBreakGlass(
+  deps: LifecycleDeps,
+  reviewer: Identity,
+  requestId: string,
+  input: ReviewInput,
+): Promise<AccessRequest> {
+  return retryOnConflict(async () => {
+    const { request, requester, entitlement } = await loadRequestFor(
+      deps,
+      reviewer,
+      requestId,
+      ["issued", "failed"],
+      "review",
+    );
+    const refusal = (errorCode: "invalid_state" | "approval_refused", message: string) =>
+      refuse(deps, reviewer, { auditCode: "request.approval_refused", errorCode, message, requestId: request.id });
+    if (!request.breakGlass || request.review === null) {
+      throw await refusal("invalid_state", `request '${request.id}' is not a break-glass request`);
+    }
+    if (request.review.reviewedAt !== null) {
+      throw await refusal(
+        "invalid_state",
+        `request '${request.id}' was already reviewed by ${request.review.reviewedBy}`,
+      );
+    }
+    const separation = separationOfDuties(reviewer, requester, true);
+    if (separation !== null) throw await refusal("approval_refused", separation.replace("approves", "reviews"));
+    const verdict = evaluateRequest(
+      deps,
+      reviewer,
+      entitlement,
+      request.durationSeconds,
+      request,
+      request.facts ?? {
+        sourceAddress: null,
+        authMethod: null,
+        claims: {},
+        client: { kind: "api", interactive: false },
+      },
+      "approve",
+      requester,
+    );
+    if (verdict.outcome !== "allow") {
+      throw await refusal(
+        "approval_refused",
+        `'${reviewer.id}' may not approve '${entitlement.name}', so may not review its break-glass use (${verdict.reason})`,
+      );
+    }
+    const now = deps.clock.now();
+    const reviewed: AccessRequest = {
+      ...request,
+      review: {
+        ...request.review,
+        reviewedBy: reviewer.id,
+        reviewedAt: now,
+        outcome: input.outcome,
+        note: input.note?.slice(0, 2000) ?? null,
+      },
+      dueAt: null,
+      updatedAt: now,
+      version: request.version + 1,
+    };
+    await commit(deps, {
+      writes: [{ kind: "updateRequest", request: reviewed, expectedVersion: request.version }],
+      audit: [
+        draft(
+          "break_glass.reviewed",
+          now,
+          actorOf(reviewer),
+          { request: reviewed },
+          {
+            outcome: input.outcome,
+            note: reviewed.review?.note ?? null,
+            overdue: request.review.overdueAt !== null,
+            policies: verdict.determiningPolicies,
+          },
+        ),
+      ],
+    });
+    deps.observer.approval?.("review_recorded");
+    return reviewed;
+  });
+}

@@ -1,0 +1,165 @@
+// Builds the Cedar request for one decision: principal, action, resource, context and only the entities it needs.
+import type { EntitlementSpec } from "../../connectors/connector.js";
+import { ownsIdentity } from "../../domain/approval.js";
+import type { Identity, Millis } from "../../domain/types.js";
+import type { DecisionInput } from "../decider.js";
+
+type CedarValue =
+  | string
+  | number
+  | boolean
+  | CedarValue[]
+  | { [key: string]: CedarValue }
+  | { __entity: { type: string; id: string } }
+  | { __extn: { fn: string; arg: string } };
+
+export interface CedarEntity {
+  readonly uid: { type: string; id: string };
+  readonly attrs: Record<string, CedarValue>;
+  readonly parents: { type: string; id: string }[];
+  readonly tags?: Record<string, string>;
+}
+
+export interface CedarRequest {
+  readonly principal: { type: "Identity"; id: string };
+  readonly action: { type: "Action"; id: string };
+  readonly resource: { type: "Entitlement"; id: string };
+  readonly context: Record<string, CedarValue>;
+  readonly entities: CedarEntity[];
+}
+
+const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
+const CLAIMS_ID = "request";
+
+function identityEntity(identity: Identity): CedarEntity {
+  return {
+    uid: { type: "Identity", id: identity.id },
+    attrs: { kind: identity.kind, owner: identity.owner ?? "", status: identity.status, admin: identity.admin },
+    parents: identity.groups.map((g) => ({ type: "Group", id: g })),
+    tags: { ...identity.attributes },
+  };
+}
+
+function entitlementEntity(entitlement: EntitlementSpec): CedarEntity {
+  return {
+    uid: { type: "Entitlement", id: entitlement.name },
+    attrs: {
+      name: entitlement.name,
+      target: entitlement.targetId,
+      risk: entitlement.risk,
+      maxDurationSeconds: entitlement.maxDurationSeconds,
+    },
+    parents: [{ type: "Target", id: entitlement.targetId }],
+  };
+}
+
+/** Claims as Cedar tags: strings as they are, anything else as its JSON text. */
+function claimTags(claims: Readonly<Record<string, unknown>>): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (value === undefined) continue;
+    tags[name] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return tags;
+}
+
+/** An address Cedar's `ip()` accepts (no IPv4-mapped IPv6 prefix, no zone), or null. */
+function cedarAddress(address: string | null): string | null {
+  if (address === null || address === "") return null;
+  const plain = address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+  return /^[0-9a-fA-F:.]+$/.test(plain) ? plain : null;
+}
+
+export function timeFacts(at: Millis): { now: number; hour: number; minuteOfDay: number; weekday: string } {
+  const date = new Date(at);
+  const hour = date.getUTCHours();
+  return {
+    now: Math.floor(at / 1000),
+    hour,
+    minuteOfDay: hour * 60 + date.getUTCMinutes(),
+    weekday: WEEKDAYS[date.getUTCDay()]!,
+  };
+}
+
+/** The context fields and entities policies can read, for `needs` below. */
+export const CONTEXT_FIELDS = [
+  "durationSeconds",
+  "ticket",
+  "justification",
+  "intent",
+  "claims",
+  "authMethod",
+  "sourceAddress",
+  "client",
+  "breakGlass",
+  "now",
+  "hour",
+  "minuteOfDay",
+  "weekday",
+  "requester",
+  "principalOwnsRequester",
+] as const;
+
+/** What some policies read: context fields (null: all of them), and whether claims and the requester are read. */
+export interface Needs {
+  readonly context: ReadonlySet<string> | null;
+}
+
+export const EVERYTHING: Needs = { context: null };
+
+/**
+ * What a policy's text can read. Sound by construction: a field counts as read when its name appears anywhere in the
+ * text (Cedar has no computed attribute names), and a bare `context` (the whole record) reads everything.
+ */
+export function needsOf(texts: readonly string[]): Needs {
+  const fields = new Set<string>();
+  for (const text of texts) {
+    if (/\bcontext\b(?!\s*(\.|\[|has\b))/.test(text)) return EVERYTHING;
+    for (const field of CONTEXT_FIELDS) if (text.includes(field)) fields.add(field);
+  }
+  return { context: fields };
+}
+
+/**
+ * The Cedar request for one decision. With `needs`, context fields and entities no policy of the slice reads are left
+ * out: each costs a conversion into the engine, and an unread one cannot change the decision.
+ */
+export function buildCedarRequest(input: DecisionInput, needs: Needs = EVERYTHING): CedarRequest {
+  const c = input.context;
+  const wants = (field: string) => needs.context === null || needs.context.has(field);
+  const requester = c.requester ?? input.identity;
+  const entities = [identityEntity(input.identity), entitlementEntity(input.entitlement)];
+  if (requester.id !== input.identity.id && wants("requester")) entities.push(identityEntity(requester));
+  if (wants("claims"))
+    entities.push({ uid: { type: "Claims", id: CLAIMS_ID }, attrs: {}, parents: [], tags: claimTags(c.claims) });
+  const address = cedarAddress(c.sourceAddress);
+  const intent = c.intent;
+  const context: Record<string, CedarValue> = {
+    durationSeconds: input.durationSeconds,
+    ticket: c.ticket ?? "",
+    justification: c.justification ?? "",
+    intent: {
+      task: intent?.task ?? "",
+      actions: [...(intent?.actions ?? [])],
+      description: intent?.description ?? "",
+    },
+    claims: { __entity: { type: "Claims", id: CLAIMS_ID } },
+    authMethod: c.authMethod ?? "",
+    client: { kind: c.client?.kind ?? "api", interactive: c.client?.interactive ?? false },
+    breakGlass: c.breakGlass ?? false,
+    ...timeFacts(input.at ?? 0),
+    requester: { __entity: { type: "Identity", id: requester.id } },
+    principalOwnsRequester: requester.id !== input.identity.id && ownsIdentity(input.identity, requester),
+  };
+  if (address !== null) context.sourceAddress = { __extn: { fn: "ip", arg: address } };
+  if (needs.context !== null) {
+    for (const field of Object.keys(context)) if (!needs.context.has(field)) delete context[field];
+  }
+  return {
+    principal: { type: "Identity", id: input.identity.id },
+    action: { type: "Action", id: input.action },
+    resource: { type: "Entitlement", id: input.entitlement.name },
+    context,
+    entities,
+  };
+}
