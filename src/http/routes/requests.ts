@@ -55,12 +55,13 @@ const Issued = Type.Object({ request: RequestSchema, grant: GrantSchema, credent
 
 export function registerRequestRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
-  const url = `${services.publicUrl ?? ""}/v1/requests`;
+  const base = `${services.publicUrl ?? ""}/v1/requests`;
 
   /** A `DPoP` header proves the caller holds a key; the credential is then bound to it (RFC 9449). */
   async function proofOf(
     header: string | string[] | undefined,
     caller: Identity,
+    url: string,
   ): Promise<NonNullable<RequestMeta["proof"]> | null> {
     if (header === undefined) return null;
     try {
@@ -118,7 +119,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       const caller = callerOf(request);
       const meta: RequestMeta = {
         ...requestMeta(request),
-        proof: await proofOf(request.headers.dpop, caller),
+        proof: await proofOf(request.headers.dpop, caller, base),
         idempotencyKey: request.headers["idempotency-key"],
       };
       const result = await requestAccess(deps, caller, request.body, meta);
@@ -307,14 +308,22 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
     {
       schema: {
         summary: "Collect the credential of an approved request, once (its requester only)",
-        description: "Policy and every approver's right are checked again; the grant's clock starts now.",
+        description:
+          "Policy and every approver's right are checked again; the grant's clock starts now. Collecting issues: a " +
+          "workload token presented here is used up like one presented to POST /v1/requests, and a `DPoP` proof " +
+          "for this URL binds the credential to the caller's key.",
         tags: ["requests"],
         params: IdParams,
         response: { 201: Issued, ...errors },
       },
     },
     async (request, reply) => {
-      const result = await collectCredential(deps, callerOf(request), request.params.id);
+      const caller = callerOf(request);
+      const meta: RequestMeta = {
+        ...requestMeta(request),
+        proof: await proofOf(request.headers.dpop, caller, `${base}/${request.params.id}/credential`),
+      };
+      const result = await collectCredential(deps, caller, request.params.id, meta);
       services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
       return {

@@ -100,6 +100,31 @@ describe("approvals", () => {
     });
   });
 
+  it("collecting with a workload token uses it up, and refuses a key proof the target cannot bind", async () => {
+    const pending = await ask();
+    await approve(APPROVERS.bob, pending);
+    await approve(APPROVERS.carol, (await h.store.getRequest(pending.id))!);
+    const token = {
+      sourceAddress: "127.0.0.1",
+      authentication: {
+        method: "oidc",
+        credentialId: "jti-collect",
+        claims: {},
+        singleUse: { key: "https://ci.test\njti-collect", until: h.clock.now() + 300_000 },
+      },
+    };
+    const proof = {
+      ...token,
+      proof: { binding: { jkt: "thumbprint", publicJwk: {} }, replayKey: "jkt:p1", until: h.clock.now() + 60_000 },
+    };
+    expect((await refusal(collectCredential(h.deps, h.ci, pending.id, proof))).code).toBe("invalid_request");
+    const collected = await collectCredential(h.deps, h.ci, pending.id, token);
+    expect(collected.grant.state).toBe("active");
+    // The same token cannot obtain anything else: it was used to issue.
+    const replay = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/write", duration: "5m" }, token));
+    expect(replay.code).toBe("token_replayed");
+  });
+
   it("refuses self-approval, and approval by the owner of the identity when policy says so", async () => {
     const own = await ask(APPROVERS.eve);
     const self = await refusal(approve(APPROVERS.eve, own));

@@ -6,10 +6,11 @@ import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Approval, Grant, Identity } from "../../domain/types.js";
 import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { issueApproved } from "../issue/issue-approved.js";
 import { decisionData, evaluateStoredRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
+import { commitClaimed, singleUseClaims } from "../request/single-use.js";
 import { checkApprover } from "./approver-rights.js";
 import { loadRequestFor } from "./load-request.js";
 import { approvalSettings } from "./settings.js";
@@ -20,7 +21,16 @@ export interface Collected {
   readonly credential: IssuedCredential;
 }
 
-export async function collectCredential(deps: LifecycleDeps, caller: Identity, requestId: string): Promise<Collected> {
+/**
+ * The requester collects an approved credential. Collection issues, so a workload token presented here is claimed
+ * like one presented at request time (single use), and a DPoP proof binds the credential to the caller's key.
+ */
+export async function collectCredential(
+  deps: LifecycleDeps,
+  caller: Identity,
+  requestId: string,
+  meta: RequestMeta = { sourceAddress: null },
+): Promise<Collected> {
   const found = await deps.store.getRequest(requestId);
   if (found && found.identityId !== caller.id) {
     // Only the requester: an approver or admin never gets the credential of someone else's request.
@@ -101,36 +111,52 @@ export async function collectCredential(deps: LifecycleDeps, caller: Identity, r
       requestId: request.id,
     });
   }
-  const issued = await issueApproved(deps, {
-    requester,
-    request: {
-      ...request,
-      decision: { ...decision, approval: request.decision?.approval ?? "required", approvers: rules },
-    },
-    entitlement,
-    connector,
-    // The maximum is the strictest of what was approved and what policy says now.
-    decision: {
-      ...decision,
-      maxDurationSeconds: Math.min(
-        decision.maxDurationSeconds ?? entitlement.maxDurationSeconds,
-        request.decision?.maxDurationSeconds ?? entitlement.maxDurationSeconds,
-      ),
-    },
-    opening: [
-      draft(
-        "request.collected",
-        now,
-        actorOf(caller),
-        { request },
-        {
-          approvers: holding.map((a) => a.approver),
-          ...decisionData(decision, deps.decider.version),
-        },
-      ),
-    ],
-    storedVersion: request.version,
+  if (meta.proof && !connector.bindsCredentials) {
+    throw await refuse(deps, caller, {
+      auditCode: "request.rejected",
+      errorCode: "invalid_request",
+      message: `target '${entitlement.targetId}' cannot bind its credentials to a key; collect without a DPoP proof`,
+      requestId: request.id,
+      extensions: { field: "dpop" },
+    });
+  }
+  const claims = singleUseClaims(meta, request.id, now);
+  let issued: Collected | undefined;
+  await commitClaimed(deps, caller, meta, claims, async () => {
+    issued = await issueApproved(deps, {
+      always: claims,
+      binding: meta.proof?.binding ?? null,
+      requester,
+      request: {
+        ...request,
+        decision: { ...decision, approval: request.decision?.approval ?? "required", approvers: rules },
+      },
+      entitlement,
+      connector,
+      // The maximum is the strictest of what was approved and what policy says now.
+      decision: {
+        ...decision,
+        maxDurationSeconds: Math.min(
+          decision.maxDurationSeconds ?? entitlement.maxDurationSeconds,
+          request.decision?.maxDurationSeconds ?? entitlement.maxDurationSeconds,
+        ),
+      },
+      opening: [
+        draft(
+          "request.collected",
+          now,
+          actorOf(caller),
+          { request },
+          {
+            approvers: holding.map((a) => a.approver),
+            ...decisionData(decision, deps.decider.version),
+          },
+        ),
+      ],
+      storedVersion: request.version,
+    });
   });
+  if (!issued) throw new Error("issueApproved returned nothing");
   deps.observer.approval?.("collected");
   return issued;
 }
