@@ -11,6 +11,7 @@ import { denyRequest } from "../../lifecycle/approval/deny-request.js";
 import { modifyRequest } from "../../lifecycle/approval/modify-request.js";
 import { reviewBreakGlass } from "../../lifecycle/approval/review-break-glass.js";
 import type { RequestMeta } from "../../lifecycle/deps.js";
+import type { IssuedGrant } from "../../lifecycle/issue/issue-grant.js";
 import { loadOwnRequest } from "../../lifecycle/ownership.js";
 import { refuse } from "../../lifecycle/refuse.js";
 import { requestAccess } from "../../lifecycle/request/request-access.js";
@@ -52,6 +53,15 @@ interface RequestAction {
 }
 
 const Issued = Type.Object({ request: RequestSchema, grant: GrantSchema, credential: CredentialSchema });
+
+/** A freshly issued grant with its credential: shown this once, never stored. */
+function presentIssued(issued: IssuedGrant): Static<typeof Issued> {
+  return {
+    request: presentRequest(issued.request),
+    grant: presentGrant(issued.grant),
+    credential: { fields: issued.credential.fields.reveal(), env: issued.credential.env.reveal() },
+  };
+}
 
 export function registerRequestRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
@@ -142,11 +152,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       }
       services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
-      return {
-        request: presentRequest(result.request),
-        grant: presentGrant(result.grant),
-        credential: { fields: result.credential.fields.reveal(), env: result.credential.env.reveal() },
-      };
+      return presentIssued(result);
     },
   );
 
@@ -326,11 +332,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       const result = await collectCredential(deps, caller, request.params.id, meta);
       services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
-      return {
-        request: presentRequest(result.request),
-        grant: presentGrant(result.grant),
-        credential: { fields: result.credential.fields.reveal(), env: result.credential.env.reveal() },
-      };
+      return presentIssued(result);
     },
   );
 }

@@ -4,6 +4,7 @@
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
 import type { LifecycleDeps } from "../deps.js";
+import { holdsLease } from "../replica-lease.js";
 import { type SweepResult, sweepRequests } from "./sweep-requests.js";
 
 const LEASE = "approval-sweep";
@@ -23,7 +24,7 @@ export class ApprovalSweeper {
     private readonly options: SweeperOptions,
   ) {
     this.#task = new Periodic(
-      async () => ((await this.#holdsLease()) ? sweepRequests(deps) : IDLE),
+      async () => ((await holdsLease(deps, LEASE, options.replicaId, options.intervalMs)) ? sweepRequests(deps) : IDLE),
       (error) => deps.logger.error({ err: describeError(error) }, "approval sweep failed; retrying"),
     );
   }
@@ -42,18 +43,5 @@ export class ApprovalSweeper {
     if (this.options.replicaId !== undefined) {
       await this.deps.store.releaseLease(LEASE, this.options.replicaId).catch(() => undefined);
     }
-  }
-
-  /** Takes or renews the lease for a little over two periods: its holder renews it every pass while it lives. */
-  async #holdsLease(): Promise<boolean> {
-    const holder = this.options.replicaId;
-    if (holder === undefined) return true;
-    const lease = await this.deps.store.acquireLease({
-      name: LEASE,
-      holder,
-      now: this.deps.clock.now(),
-      ttlMs: this.options.intervalMs * 2 + 5_000,
-    });
-    return lease !== null;
   }
 }

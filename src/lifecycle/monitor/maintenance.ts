@@ -4,6 +4,7 @@ import type { Connector } from "../../connectors/connector.js";
 import { describeError } from "../../support/errors.js";
 import { systemActor } from "../audit-draft.js";
 import type { LifecycleDeps } from "../deps.js";
+import { holdsLease } from "../replica-lease.js";
 import { type DiscoveryReport, type ReconcileObserver, reconcileTargets } from "./reconcile.js";
 import { lastRotation, rotateTargetSecret } from "./rotate-target-secret.js";
 
@@ -65,7 +66,7 @@ export class Maintenance {
     const tick = () => {
       this.#timer = setTimeout(async () => {
         try {
-          if (await this.#holdsLease(period)) {
+          if (await holdsLease(this.deps, LEASE, this.options.replicaId, period)) {
             if (interval > 0) await this.reconcile();
             await this.rotateDue();
           }
@@ -86,19 +87,6 @@ export class Maintenance {
     if (this.options.replicaId !== undefined) {
       await this.deps.store.releaseLease(LEASE, this.options.replicaId).catch(() => undefined);
     }
-  }
-
-  /** Takes or renews the lease for a little over two periods: the holder renews it every pass while it lives. */
-  async #holdsLease(periodMs: number): Promise<boolean> {
-    const holder = this.options.replicaId;
-    if (holder === undefined) return true;
-    const lease = await this.deps.store.acquireLease({
-      name: LEASE,
-      holder,
-      now: this.deps.clock.now(),
-      ttlMs: periodMs * 2 + 5_000,
-    });
-    return lease !== null;
   }
 
   async #exclusive<T>(run: () => Promise<T>): Promise<T> {
