@@ -267,9 +267,22 @@ describe("lifecycle", () => {
     h.target.accounts.set(stuck!.handle, "made before the crash");
     // A new process on the same store: recovery ends what the old one left mid-issue.
     const restarted = new ExpiryScheduler(h.deps, { batch: 100, concurrency: 4, pollIntervalMs: 1000 });
-    expect(await restarted.recoverAfterRestart()).toEqual({ ended: 1, resumed: 0 });
+    expect(await restarted.recoverAfterRestart()).toEqual({ ended: 1, resumed: 0, released: 0 });
     expect(await h.store.getGrant(stuck!.id)).toMatchObject({ state: "verified", endReason: "recovered" });
     expect(h.target.accounts.size).toBe(0);
+  });
+
+  it("after a crash, a grant the dead process had claimed at its expiry ends at once, not after the claim lease", async () => {
+    const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: 60 }, meta);
+    if (result.outcome !== "issued") throw new Error(`not issued: ${result.outcome}`);
+    const grantId = result.grant.id;
+    h.clock.advance(60_000);
+    // The process claims the due grant, then dies before ending it: the claim would hold it for removalClaimMs.
+    expect(await h.store.claimDue({ now: h.clock.now(), limit: 10, leaseMs: 30_000 })).toHaveLength(1);
+    const restarted = new ExpiryScheduler(h.deps, { batch: 100, concurrency: 4, pollIntervalMs: 1000 });
+    expect(await restarted.recoverAfterRestart()).toEqual({ ended: 0, resumed: 0, released: 1 });
+    expect(await restarted.runOnce()).toBe(1);
+    expect(await h.store.getGrant(grantId)).toMatchObject({ state: "verified", endReason: "expired" });
   });
 
   it("on a shared store, a starting replica leaves another replica's grant in issuing alone", async () => {
@@ -278,7 +291,7 @@ describe("lifecycle", () => {
     await new Promise((r) => setTimeout(r, 50));
     const [inFlight] = await h.store.listGrants({ limit: 10 });
     const starting = new ExpiryScheduler(h.deps, { batch: 100, concurrency: 4, pollIntervalMs: 1000 });
-    expect(await starting.recoverAfterRestart({ exclusive: false })).toEqual({ ended: 0, resumed: 0 });
+    expect(await starting.recoverAfterRestart({ exclusive: false })).toEqual({ ended: 0, resumed: 0, released: 0 });
     expect(await starting.runOnce()).toBe(0);
     expect(await h.store.getGrant(inFlight!.id)).toStrictEqual(inFlight);
   });

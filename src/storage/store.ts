@@ -174,6 +174,12 @@ export interface Store {
    * ConflictError. Rows another replica is claiming at the same moment are skipped, not waited for.
    */
   claimDue(request: ClaimRequest): Promise<readonly Grant[]>;
+  /**
+   * After a restart on a store no other process uses: every active grant that a dead process had claimed at its expiry
+   * (its `dueAt` moved to the end of that claim) is due at its expiry again, with its version moved (fencing). Without
+   * this, a grant claimed just before a crash would outlive its expiry by the whole claim lease. Returns how many.
+   */
+  releaseClaims(): Promise<number>;
   /** The earliest `dueAt` of any grant, or null when nothing is scheduled. */
   nextDueAt(): Promise<Millis | null>;
   grantsInStates(states: readonly GrantState[], limit: number): Promise<readonly Grant[]>;

@@ -153,6 +153,9 @@ export class MemoryStore implements Store {
   claimDue(): never {
     return notInFake("claimDue");
   }
+  releaseClaims(): never {
+    return notInFake("releaseClaims");
+  }
   nextDueAt(): never {
     return notInFake("nextDueAt");
   }

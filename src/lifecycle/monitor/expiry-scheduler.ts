@@ -32,17 +32,20 @@ export class ExpiryScheduler {
   /**
    * Whatever a previous process left mid-flight. On a store no other broker process uses (`exclusive`, SQLite), every
    * grant left `issuing` is ended at once (its credential may exist but was never handed out) and removals left
-   * half-done are taken over. On a store shared by replicas nothing is touched here: a grant in `issuing` or
+   * half-done are taken over, and active grants it had claimed at expiry are due again at once. On a store shared by replicas nothing is touched here: a grant in `issuing` or
    * `revoking` may be another live replica's work in flight, so it is taken over only once its claim lapses, by
    * whichever replica claims it first.
    */
   async recoverAfterRestart(options: { exclusive: boolean } = { exclusive: true }): Promise<{
     ended: number;
     resumed: number;
+    released: number;
   }> {
     let ended = 0;
     let resumed = 0;
-    if (!options.exclusive) return { ended, resumed };
+    if (!options.exclusive) return { ended, resumed, released: 0 };
+    // Claims the dead process held on expired grants end with it, so those grants are due now, not when the lease lapses.
+    const released = await this.deps.store.releaseClaims();
     for (;;) {
       const grants = await this.deps.store.grantsInStates(["issuing", "revoking", "revoked"], this.options.batch);
       const todo = grants.filter((g) => !this.#inFlight.has(g.id));
@@ -57,7 +60,7 @@ export class ExpiryScheduler {
         }
       });
     }
-    return { ended, resumed };
+    return { ended, resumed, released };
   }
 
   start(): void {

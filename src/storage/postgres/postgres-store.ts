@@ -160,6 +160,10 @@ export class PostgresStore implements Store {
     return rows.sort((a, b) => a.claimed_due - b.claimed_due).map(rowToGrant);
   }
 
+  async releaseClaims(): Promise<number> {
+    return (await this.#rows<{ id: string }>(SQL.releaseClaims, [])).length;
+  }
+
   async nextDueAt(): Promise<Millis | null> {
     const [row] = await this.#rows<{ due: number | null }>(SQL.nextDueAt, []);
     return row?.due ?? null;

@@ -58,6 +58,8 @@ export const SQL = {
       ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
     UPDATE grants AS g SET due_at = $3, version = g.version + 1 FROM due WHERE g.id = due.id
     RETURNING ${GRANT_COLUMNS.map((c) => `g.${c}`).join(", ")}, due.due_at AS claimed_due`,
+  releaseClaims: `UPDATE grants SET due_at = expires_at, version = version + 1
+    WHERE due_at IS NOT NULL AND due_at > expires_at AND state = 'active' RETURNING id`,
   nextDueAt: "SELECT min(due_at) AS due FROM grants WHERE due_at IS NOT NULL",
   grantsInStates: `${GRANT_SELECT} WHERE state = ANY($1::text[]) ORDER BY id LIMIT $2`,
   countByState: "SELECT state, count(*) AS n FROM grants GROUP BY state",

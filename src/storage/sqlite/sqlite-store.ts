@@ -253,6 +253,10 @@ export class SqliteStore implements Store {
     return claim.immediate();
   }
 
+  async releaseClaims(): Promise<number> {
+    return this.#s.releaseClaims.run().changes;
+  }
+
   async nextDueAt(): Promise<Millis | null> {
     return this.#s.nextDueAt.get()?.due ?? null;
   }

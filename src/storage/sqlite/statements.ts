@@ -127,6 +127,9 @@ const AUDIT_SELECT = `SELECT ${AUDIT_COLUMNS.join(", ")} FROM audit_events`;
 // `due_at IS NOT NULL` repeats the partial index's condition so the planner knows it may use grants_due.
 // Exported so a test can EXPLAIN the exact statements and prove the index is used.
 export const DUE_GRANTS_SQL = `${GRANT_SELECT} WHERE due_at IS NOT NULL AND due_at <= @now ORDER BY due_at LIMIT @limit`;
+/** An active grant is due at its expiry; one due later was claimed (see `Store.releaseClaims`). */
+export const RELEASE_CLAIMS_SQL = `UPDATE grants SET due_at = expires_at, version = version + 1
+  WHERE due_at IS NOT NULL AND due_at > expires_at AND state = 'active'`;
 export const NEXT_DUE_SQL = "SELECT min(due_at) AS due FROM grants WHERE due_at IS NOT NULL";
 
 /**
@@ -177,6 +180,7 @@ export interface Statements {
   readonly getGrant: Stmt<[string], GrantRow>;
   readonly dueGrants: Stmt<{ now: number } & Limit, GrantRow>;
   readonly nextDueAt: Stmt<[], { due: number | null }>;
+  readonly releaseClaims: Stmt<[]>;
   readonly grantsInStates: Stmt<{ states: string } & Limit, GrantRow>;
   readonly countByState: Stmt<[], { state: string; n: number }>;
   readonly countActive: Stmt<[], { targetId: string; entitlement: string; count: number }>;
@@ -232,6 +236,7 @@ export function prepareStatements(db: Database.Database): Statements {
     getGrant: db.prepare<[string], GrantRow>(`${GRANT_SELECT} WHERE id = ?`),
     dueGrants: db.prepare<{ now: number } & Limit, GrantRow>(DUE_GRANTS_SQL),
     nextDueAt: db.prepare<[], { due: number | null }>(NEXT_DUE_SQL),
+    releaseClaims: db.prepare<[]>(RELEASE_CLAIMS_SQL),
     grantsInStates: db.prepare<{ states: string } & Limit, GrantRow>(
       `${GRANT_SELECT} WHERE state IN (SELECT value FROM json_each(@states)) ORDER BY id LIMIT @limit`,
     ),

@@ -51,6 +51,22 @@ export function replicasContract(ctx: ContractContext): void {
     ).rejects.toBeInstanceOf(ConflictError);
   });
 
+  it("releaseClaims makes active grants a dead process had claimed due at their expiry again, and nothing else", async () => {
+    const [claimedActive, , ending] = await insertGrants(ctx.store, [
+      { dueAt: T0 + 10, expiresAt: T0 + 10, state: "active" },
+      { dueAt: T0 + 10_000, expiresAt: T0 + 10_000, state: "active" },
+      { dueAt: T0 + 20, expiresAt: T0 + 5, state: "revoking" },
+    ]);
+    const claimed = await ctx.store.claimDue({ now: T0 + 30, limit: 10, leaseMs: LEASE_MS });
+    expect(claimed.map((g) => g.id).sort()).toStrictEqual([claimedActive!.id, ending!.id].sort());
+    expect(await ctx.store.releaseClaims()).toBe(1);
+    // The active grant is due at its expiry again, with a new version: a claim the dead process held is fenced out.
+    expect(await ctx.store.getGrant(claimedActive!.id)).toMatchObject({ dueAt: T0 + 10, version: 3 });
+    // A grant being removed keeps its claim: recovery after a restart takes those over itself.
+    expect(await ctx.store.getGrant(ending!.id)).toMatchObject({ dueAt: T0 + 30 + LEASE_MS, version: 2 });
+    expect(await ctx.store.releaseClaims()).toBe(0);
+  });
+
   it("concurrent claims never hand one grant to two claimers", async () => {
     await insertGrants(
       ctx.store,
