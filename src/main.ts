@@ -125,7 +125,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
 
   const connectors = new Map<string, Connector>();
   for (const target of config.targets) {
-    const connector = createConnector(target, { store, clock, sealer, logger, tokenAuthority: tokens });
+    const connector = await createConnector(target, { store, clock, sealer, logger, tokenAuthority: tokens });
     for (const entitlement of target.entitlements) connector.validateEntitlement(entitlement);
     connectors.set(target.id, connector);
   }

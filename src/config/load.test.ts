@@ -186,7 +186,7 @@ describe("configuration", () => {
     const { createConnector } = await import("../connectors/registry.js");
     const { connectorContext } = await import("../connectors/testing/target-fixture.js");
     for (const target of config.targets) {
-      const connector = createConnector(target, connectorContext());
+      const connector = await createConnector(target, connectorContext());
       for (const entitlement of target.entitlements) connector.validateEntitlement(entitlement);
       await connector.close();
     }

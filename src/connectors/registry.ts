@@ -6,14 +6,7 @@ import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
 import type { Connector } from "./connector.js";
 import { withDeadline } from "./deadline.js";
-import { createHttpConnector } from "./http/index.js";
-import { createMariadbConnector } from "./mariadb/index.js";
-import { createPostgresConnector, createPostgresElevationConnector } from "./postgres/index.js";
-import { createRabbitmqConnector } from "./rabbitmq/index.js";
-import { createRedisConnector } from "./redis/index.js";
 import type { TokenAuthority } from "./token/index.js";
-import { createTokenConnector } from "./token/index.js";
-import { createX509Connector } from "./x509/index.js";
 
 /** What every connector may use from the broker. */
 export interface ConnectorContext {
@@ -33,23 +26,28 @@ export interface TargetSpec {
 
 export type ConnectorFactory = (target: TargetSpec, context: ConnectorContext) => Connector;
 
-export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorFactory>> = {
-  token: createTokenConnector,
-  x509: createX509Connector,
-  postgres: createPostgresConnector,
-  "postgres-elevation": createPostgresElevationConnector,
-  mariadb: createMariadbConnector,
-  redis: createRedisConnector,
-  rabbitmq: createRabbitmqConnector,
-  http: createHttpConnector,
+/**
+ * Each type's module (and its driver: pg, mysql2, ioredis, amqplib, @peculiar/x509) loads only when a target of that
+ * type is configured, so a broker starts without paying for the drivers it does not use.
+ */
+export const CONNECTOR_TYPES: Readonly<Record<string, () => Promise<ConnectorFactory>>> = {
+  token: async () => (await import("./token/index.js")).createTokenConnector,
+  x509: async () => (await import("./x509/index.js")).createX509Connector,
+  postgres: async () => (await import("./postgres/index.js")).createPostgresConnector,
+  "postgres-elevation": async () => (await import("./postgres/index.js")).createPostgresElevationConnector,
+  mariadb: async () => (await import("./mariadb/index.js")).createMariadbConnector,
+  redis: async () => (await import("./redis/index.js")).createRedisConnector,
+  rabbitmq: async () => (await import("./rabbitmq/index.js")).createRabbitmqConnector,
+  http: async () => (await import("./http/index.js")).createHttpConnector,
 };
 
-export function createConnector(target: TargetSpec, context: ConnectorContext): Connector {
-  const factory = CONNECTOR_TYPES[target.type];
-  if (!factory) {
+export async function createConnector(target: TargetSpec, context: ConnectorContext): Promise<Connector> {
+  const load = CONNECTOR_TYPES[target.type];
+  if (!load) {
     throw new Error(
       `targets.${target.id}.type: unknown connector type '${target.type}' (known: ${Object.keys(CONNECTOR_TYPES).join(", ")})`,
     );
   }
+  const factory = await load();
   return withDeadline(factory(target, context));
 }
