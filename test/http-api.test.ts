@@ -163,6 +163,13 @@ describe("bad input is refused with a problem naming what was wrong, and only th
       "invalid_request",
     ],
     ["a missing entitlement", () => post("/v1/requests", t.keys.ci, { duration: "5m" }), 400, "invalid_request"],
+    [
+      // PostgreSQL text cannot hold NUL: refused as bad input on every store, never a 503 from one of them.
+      "a NUL character in a text field",
+      () => post("/v1/requests", t.keys.ci, { entitlement: "demo-api/read", justification: "deploy\u0000now" }),
+      400,
+      "invalid_request",
+    ],
     ["an unknown grant", () => get("/v1/grants/grt_doesnotexist", t.keys.ci), 404, "not_found"],
     ["a missing key", () => post("/v1/requests", null, { entitlement: "demo-api/read" }), 401, "unauthenticated"],
     [
@@ -182,6 +189,14 @@ describe("bad input is refused with a problem naming what was wrong, and only th
     ],
     ["the audit log without admin", () => get("/v1/audit", t.keys.ci), 403, "forbidden"],
   ];
+
+  it("names the field that holds a NUL character", async () => {
+    const response = await post("/v1/requests", t.keys.ci, {
+      entitlement: "demo-api/read",
+      intent: { task: "a\u0000" },
+    });
+    expect(response.json()).toMatchObject({ detail: "body.intent.task: must not contain a NUL character" });
+  });
 
   for (const [what, send, status, code] of cases) {
     it(`${what} → ${status} ${code}`, async () => {

@@ -153,7 +153,13 @@ export async function buildServer(services: HttpServices): Promise<App> {
       done(null, undefined);
       return;
     }
-    jsonParser(request, body as string, done);
+    jsonParser(request, body as string, (error, parsed) => {
+      if (error) return done(error, undefined);
+      const where = nulCharacterAt(parsed, "");
+      if (where === null) return done(null, parsed);
+      // PostgreSQL text cannot hold NUL; refused here as bad input, on every store alike.
+      done(validationError(where, "must not contain a NUL character"), undefined);
+    });
   });
 
   // RFC 7662 asks for form-encoded introspection requests.
@@ -235,4 +241,35 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerHealthRoutes(app, services);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/** The JSON pointer of the first string (value or key) holding U+0000, or null. */
+function nulCharacterAt(value: unknown, path: string): string | null {
+  if (typeof value === "string") return value.includes("\u0000") ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulCharacterAt(value[i], `${path}/${i}`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key.includes("\u0000")) return path;
+      const found = nulCharacterAt(inner, `${path}/${key.replaceAll("/", "~1")}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+/** A body refusal shaped like the framework's schema validation errors, so it is answered and audited as they are. */
+function validationError(instancePath: string, message: string): FastifyError {
+  return Object.assign(new Error(message), {
+    code: "FST_ERR_VALIDATION",
+    name: "FastifyError",
+    statusCode: 400,
+    validation: [{ instancePath, message, keyword: "nul", schemaPath: "#", params: {} }],
+    validationContext: "body" as const,
+  }) as FastifyError;
 }
