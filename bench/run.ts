@@ -81,7 +81,8 @@ function positiveOption(name: string, fallback: number): number {
  */
 const PG_EXPIRING = positiveOption("--pg-expiring", 20_000);
 const PG_WINDOW_MS = positiveOption("--pg-window", 15) * 1000;
-if (PG_EXPIRING > 100_000) throw new Error(`--pg-expiring takes at most 100000 (the active grants), not ${PG_EXPIRING}`);
+if (PG_EXPIRING > 100_000)
+  throw new Error(`--pg-expiring takes at most 100000 (the active grants), not ${PG_EXPIRING}`);
 
 interface Row {
   readonly scenario: string;

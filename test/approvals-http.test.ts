@@ -231,8 +231,8 @@ describe("ephemera policy test", () => {
       writeFileSync(
         file,
         [
-          "config: " + join(process.cwd(), "examples/demo.yaml"),
-          "policies: " + join(process.cwd(), "examples/policies"),
+          `config: ${join(process.cwd(), "examples/demo.yaml")}`,
+          `policies: ${join(process.cwd(), "examples/policies")}`,
           "cases:",
           "  - name: wrong on purpose",
           "    principal: demo-workload",
