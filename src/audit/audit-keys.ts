@@ -77,7 +77,10 @@ export async function loadCheckpointKey(store: Store, sealer: Sealer, now: Milli
   const privateJwk = JSON.parse(sealer.open(record.sealedPrivateKey, checkpointContext(record.keyId))) as {
     d: string;
   };
-  const privateKey = createPrivateKey({ key: { kty: "OKP", crv: "Ed25519", x: publicJwk.x, d: privateJwk.d }, format: "jwk" });
+  const privateKey = createPrivateKey({
+    key: { kty: "OKP", crv: "Ed25519", x: publicJwk.x, d: privateJwk.d },
+    format: "jwk",
+  });
   return { keyId: record.keyId, publicJwk, privateKey };
 }
 

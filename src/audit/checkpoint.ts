@@ -85,7 +85,9 @@ export function parsePublicKey(text: string): CheckpointPublicJwk {
     x = trimmed.replace(/^ed25519:/, "");
   }
   if (typeof x !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(x)) {
-    throw new Error("the key must be an Ed25519 public key: a JWK, a PEM, or its 32 bytes as base64url (43 characters)");
+    throw new Error(
+      "the key must be an Ed25519 public key: a JWK, a PEM, or its 32 bytes as base64url (43 characters)",
+    );
   }
   return { kty: "OKP", crv: "Ed25519", x };
 }
@@ -102,7 +104,8 @@ export function parseCheckpoint(value: unknown, where: string): SignedCheckpoint
   if (c.version !== 1) problems.push("version must be 1");
   if (!isSeq(c.seq) || !isSeq(c.fromSeq)) problems.push("seq and fromSeq must be sequence numbers");
   if (!isHex(c.headHash) || !isHex(c.merkleRoot)) problems.push("headHash and merkleRoot must be SHA-256 hex");
-  if (c.prevCheckpoint !== null && !isHex(c.prevCheckpoint)) problems.push("prevCheckpoint must be SHA-256 hex or null");
+  if (c.prevCheckpoint !== null && !isHex(c.prevCheckpoint))
+    problems.push("prevCheckpoint must be SHA-256 hex or null");
   if (typeof c.time !== "string" || Number.isNaN(Date.parse(c.time))) problems.push("time must be an ISO time");
   if (typeof c.keyId !== "string") problems.push("keyId must be a string");
   if (c.alg !== "Ed25519") problems.push("alg must be Ed25519");
@@ -116,12 +119,7 @@ export function checkpointSignatureValid(checkpoint: SignedCheckpoint, key: Chec
   if (checkpoint.keyId !== keyIdOf(key)) return false;
   try {
     const publicKey = createPublicKey({ key: { ...key }, format: "jwk" });
-    return verify(
-      null,
-      Buffer.from(signedText(checkpoint)),
-      publicKey,
-      Buffer.from(checkpoint.signature, "base64url"),
-    );
+    return verify(null, Buffer.from(signedText(checkpoint)), publicKey, Buffer.from(checkpoint.signature, "base64url"));
   } catch {
     return false;
   }

@@ -16,9 +16,7 @@ describe("RFC 6962 Merkle tree hash", () => {
     expect(merkleRoot([h(1)])).toBe(a.toString("hex"));
     expect(merkleRoot([h(1), h(2)])).toBe(sha(Buffer.from([1]), a, b).toString("hex"));
     // n = 3: k = 2, so (a b) c — not a (b c).
-    expect(merkleRoot([h(1), h(2), h(3)])).toBe(
-      sha(Buffer.from([1]), sha(Buffer.from([1]), a, b), c).toString("hex"),
-    );
+    expect(merkleRoot([h(1), h(2), h(3)])).toBe(sha(Buffer.from([1]), sha(Buffer.from([1]), a, b), c).toString("hex"));
   });
 
   it("changes when any leaf changes, is removed, or two leaves swap", () => {

@@ -283,7 +283,7 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-     audit: Type.Optional(AuditSchema),
+    audit: Type.Optional(AuditSchema),
   },
   { additionalProperties: false },
 );
