@@ -51,8 +51,11 @@ export class Checkpointer {
   readonly #task: Periodic<SignedCheckpoint | null>;
   /** Set while a sink or the chain fails, so the alarm is audited once per outage, not once per pass. */
   #failing: string | null = null;
+  /** Before the first checkpoint, the interval runs from the start of this process. */
+  readonly #startedAt: Millis;
 
   constructor(private readonly options: CheckpointerOptions) {
+    this.#startedAt = options.clock.now();
     this.#task = new Periodic(
       () => this.#pass(false),
       (error) => options.logger.error({ err: describeError(error) }, "audit checkpoint pass failed"),
@@ -92,7 +95,9 @@ export class Checkpointer {
     if (head.seq < fromSeq) return null;
     const now = clock.now();
     const due =
-      force || head.seq - fromSeq + 1 >= this.options.every || now - lastTime(last) >= this.options.intervalMs;
+      force ||
+      head.seq - fromSeq + 1 >= this.options.every ||
+      now - (last ? Date.parse(last.time) : this.#startedAt) >= this.options.intervalMs;
     if (!due) return null;
 
     // Only the record of the last checkpoint is new: nothing to sign, or an idle broker would checkpoint forever.
@@ -190,10 +195,6 @@ export class Checkpointer {
     this.#failing = key;
     await this.options.store.apply({ writes: [], audit: [systemEvent(code, now, "audit", data)] });
   }
-}
-
-function lastTime(last: SignedCheckpoint | null): Millis {
-  return last ? Date.parse(last.time) : Number.NEGATIVE_INFINITY;
 }
 
 async function* readRange(store: Store, fromSeq: number, toSeq: number, hashes: string[]): AsyncGenerator<AuditEvent> {

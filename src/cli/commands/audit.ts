@@ -4,6 +4,7 @@ import type { Cli } from "../context.js";
 import { ADMIN_TOKEN_VARIABLES, withConnection } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { integerOption, table } from "../format.js";
+import { type OfflineVerifyOptions, verifyOffline } from "./audit-offline.js";
 
 export function registerAudit(program: Command, cli: Cli): void {
   const audit = program
@@ -13,9 +14,22 @@ export function registerAudit(program: Command, cli: Cli): void {
   withConnection(
     audit
       .command("verify")
-      .description(`recompute the audit chain; exits ${EXIT.auditBroken} when it is broken`)
-      .option("--json", "print the broker's answer as JSON"),
-  ).action(async (options: { json?: boolean }, command: Command) => {
+      .description(
+        `recompute the audit chain (on the broker, or offline with --checkpoints); exits ${EXIT.auditBroken} when it is broken`,
+      )
+      .option("--checkpoints <dir>", "verify offline against the signed checkpoints in this directory")
+      .option("--store <sqlite-file|postgres-url>", "with --checkpoints: the store to read the events from")
+      .option("--schema <name>", "with a postgres store: its schema (default public)")
+      .option(
+        "--key <pubkey>",
+        "with --checkpoints: the pinned public key (JWK, PEM, ed25519:<x>, or a file holding one)",
+      )
+      .option("--json", "print the answer as JSON"),
+  ).action(async (options: OfflineVerifyOptions & { checkpoints?: string }, command: Command) => {
+    if (options.checkpoints !== undefined) {
+      await verifyOffline(cli, { ...options, checkpoints: options.checkpoints });
+      return;
+    }
     const result = await cli.client(command, ADMIN_TOKEN_VARIABLES).verifyAudit();
     cli.exitCode = result.ok ? EXIT.ok : EXIT.auditBroken;
     if (options.json) {
