@@ -138,10 +138,9 @@ export class Checkpointer {
     if (this.options.sinkDir !== null) {
       try {
         file = writeCheckpointFile(this.options.sinkDir, checkpoint);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
         // The same seq already written: another replica (or a process before a crash) won this range.
-        if (code === "EEXIST") return null;
+        if (file === null) return null;
+      } catch (error) {
         await this.#alarm("audit.sink_failed", now, describeError(error), {
           sink: "file",
           seq: checkpoint.seq,
@@ -211,11 +210,20 @@ async function* readRange(store: Store, fromSeq: number, toSeq: number, hashes: 
   }
 }
 
-/** Written once (`wx`: an existing file is never overwritten) and flushed to disk before the checkpoint counts. */
-export function writeCheckpointFile(dir: string, checkpoint: SignedCheckpoint): string {
+/**
+ * Written once (`wx`: an existing file is never overwritten) and flushed to disk before the checkpoint counts.
+ * Returns null when a checkpoint of that seq is already there.
+ */
+export function writeCheckpointFile(dir: string, checkpoint: SignedCheckpoint): string | null {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, checkpointFileName(checkpoint.seq));
-  const fd = openSync(file, "wx", 0o444);
+  let fd: number;
+  try {
+    fd = openSync(file, "wx", 0o444);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return null;
+    throw error;
+  }
   try {
     writeSync(fd, `${JSON.stringify(checkpoint, null, 2)}\n`);
     fsyncSync(fd);
