@@ -1,4 +1,5 @@
 // Through the API of a restarted broker: an audit log edited, cut or reordered behind the broker's back is reported.
+import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
@@ -13,11 +14,19 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCheckpointKey } from "../src/audit/audit-keys.js";
 import { GENESIS_HASH, hashEvent } from "../src/audit/chain.js";
+import { Checkpointer } from "../src/audit/checkpointer.js";
+import { systemEvent } from "../src/audit/system-event.js";
 import { EXIT } from "../src/cli/exit-codes.js";
 import { run } from "../src/cli/testing/run-cli.js";
+import { openPostgresStore } from "../src/storage/postgres/index.js";
+import { asSuperuser, postgresStoreUp, STORE_TEST_URL, testSchema } from "../src/storage/postgres/testing/schemas.js";
 import { openDatabase, type SqliteConnection } from "../src/storage/sqlite/driver.js";
 import { type AuditRow, rowToEvent } from "../src/storage/sqlite/rows.js";
+import { ManualClock } from "../src/support/clock.js";
+import { silentLogger } from "../src/support/logger.js";
+import { Sealer } from "../src/support/sealer.js";
 import { startTestBroker } from "./support/broker.js";
 
 type Tamper = (db: SqliteConnection) => void;
@@ -303,5 +312,52 @@ describe("offline verification against signed checkpoints", () => {
     console.log(`${cases.length} tamperings, ${detected} detected`);
     expect(missed).toEqual([]);
     expect(detected).toBe(cases.length);
+  });
+});
+
+// The same offline verification reading a PostgreSQL store: intact, then with one event rewritten behind its back.
+const pgUp = await postgresStoreUp();
+describe.runIf(pgUp)("offline verification of a PostgreSQL store", () => {
+  it("verifies an intact log and names an edited event, exit 6", async () => {
+    const schema = testSchema("eph_audit_offline");
+    const dir = mkdtempSync(join(tmpdir(), "ephemera-pg-offline-"));
+    const store = await openPostgresStore(schema.options);
+    try {
+      const clock = new ManualClock();
+      const key = await loadCheckpointKey(store, new Sealer(randomBytes(32)), clock.now());
+      const checkpointer = new Checkpointer({
+        store,
+        clock,
+        logger: silentLogger(),
+        key,
+        every: 4,
+        intervalMs: 60_000,
+        sinkDir: join(dir, "checkpoints"),
+        webhook: null,
+      });
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 4; i++) {
+          await store.apply({ writes: [], audit: [systemEvent("broker.started", clock.now(), "test", { round, i })] });
+        }
+        await checkpointer.runOnce();
+      }
+      const pin = `ed25519:${key.publicJwk.x}`;
+      const args = ["audit", "verify", "--checkpoints", join(dir, "checkpoints"), "--store", STORE_TEST_URL];
+      const intact = await run([...args, "--schema", schema.schema, "--key", pin]);
+      expect(intact.code, intact.stdout + intact.stderr).toBe(0);
+      expect(intact.stdout).toMatch(/^OK: audit chain intact/);
+
+      await asSuperuser(async (c) => {
+        await c.query(`ALTER TABLE ${schema.schema}.audit_events DISABLE TRIGGER USER`);
+        await c.query(`UPDATE ${schema.schema}.audit_events SET data = '{"forged":true}' WHERE seq = 6`);
+      });
+      const edited = await run([...args, "--schema", schema.schema, "--key", pin]);
+      expect(edited.code).toBe(EXIT.auditBroken);
+      expect(edited.stdout).toMatch(/^BROKEN at event 6: hash_mismatch/);
+    } finally {
+      await store.close();
+      await schema.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
