@@ -1,6 +1,10 @@
 // Composition root: load config, build the store, key authority, connectors and lifecycle; start the scheduler and HTTP.
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { loadCheckpointKey, loadHmacKey } from "./audit/audit-keys.js";
+import { AuditStream } from "./audit/audit-stream.js";
+import { Checkpointer } from "./audit/checkpointer.js";
+import { AuditHmac } from "./audit/hmac.js";
 import { bootstrapKeyLookup, ensureBootstrapKeys, loadMasterKey } from "./bootstrap.js";
 import type { Config } from "./config/load.js";
 import type { Connector, EntitlementSpec } from "./connectors/connector.js";
@@ -48,6 +52,8 @@ export interface Broker {
   readonly notifications: WebhookDelivery;
   /** Reloads Cedar policies (file change, SIGHUP); null when the allow-list decides. */
   readonly policies: PolicyReloader | null;
+  /** Signed checkpoints (null when turned off) and the SIEM stream (null when not configured). */
+  readonly audit: { readonly checkpointer: Checkpointer | null; readonly stream: AuditStream | null };
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -104,6 +110,18 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
         poolSize: pg.poolSize,
       })
     : await openSqliteStore(config.storage.sqlitePath);
+
+  // The audit's keys: HMAC for sensitive values (configured, or made and sealed on first start) and the checkpoint key.
+  const auditHmac = new AuditHmac(
+    config.audit.hmacKey !== null
+      ? Buffer.from(config.audit.hmacKey, "utf8")
+      : await loadHmacKey(store, sealer, clock.now()),
+  );
+  const checkpointConfig = config.audit.checkpoints;
+  const checkpointKey = checkpointConfig ? await loadCheckpointKey(store, sealer, clock.now()) : null;
+  if (checkpointKey) {
+    logger.info({ keyId: checkpointKey.keyId, publicKey: checkpointKey.publicJwk }, "audit checkpoint key (pin it)");
+  }
 
   const entitlements = new Map<string, EntitlementSpec>();
   for (const target of config.targets) for (const e of target.entitlements) entitlements.set(e.name, e);
@@ -164,6 +182,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       },
     },
     random: Math.random,
+    auditHmac,
   };
 
   const bootstrap = await ensureBootstrapKeys(config, store, clock);
@@ -229,6 +248,30 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     retryMaxMs: config.notifications.retryMaxMs,
     observe: (outcome, sink) => metrics.notification(outcome, sink),
   });
+  const checkpointer =
+    checkpointConfig && checkpointKey
+      ? new Checkpointer({
+          store,
+          clock,
+          logger,
+          key: checkpointKey,
+          every: checkpointConfig.every,
+          intervalMs: checkpointConfig.intervalMs,
+          sinkDir: checkpointConfig.sinkDir,
+          webhook: checkpointConfig.webhook,
+          ...(shared ? { replicaId } : {}),
+        })
+      : null;
+  const auditStream = config.audit.stream
+    ? new AuditStream({
+        store,
+        clock,
+        logger,
+        ...config.audit.stream,
+        version: packageVersion(),
+        ...(shared ? { replicaId } : {}),
+      })
+    : null;
   const policyConfig = config.policies;
   // Cedar (a large WebAssembly module) is loaded only when policies are configured.
   const { PolicyReloader } = policyConfig ? await import("./policy/reloader.js") : { PolicyReloader: null };
@@ -253,6 +296,8 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     maintenance.start();
     approvals.start();
     notifications.start(1000);
+    checkpointer?.start();
+    auditStream?.start();
   }
   policies?.start(policyConfig?.watch ?? false);
 
@@ -273,6 +318,8 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     onGrantDue: (dueAt) => scheduler.hint(dueAt),
     maintenance,
     connectors,
+    ...(checkpointKey ? { checkpointKey: { keyId: checkpointKey.keyId, publicJwk: checkpointKey.publicJwk } } : {}),
+    ...(checkpointer ? { lastCheckpoint: () => checkpointer.last() } : {}),
     readiness: async () => {
       storeHealthy = await store.ping().catch(() => false);
       const checks: Record<string, boolean> = { store: storeHealthy, tokenKeys: tokens.ready };
@@ -313,6 +360,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     approvals,
     notifications,
     policies,
+    audit: { checkpointer, stream: auditStream },
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -325,6 +373,8 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await scheduler.stop();
       await maintenance.stop();
       await approvals.stop();
+      await checkpointer?.stop();
+      await auditStream?.stop();
       await notifications.stop();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);

@@ -136,8 +136,15 @@ describe("workload identity through the broker", () => {
     const approved = events.find((e) => e.code === "request.approved" && e.identityId === "gh-deploy");
     expect(approved?.actor).toEqual({ type: "identity", id: "gh-deploy" });
     expect(approved?.data).toMatchObject({
-      authentication: { method: "oidc", credentialId: expect.stringMatching(/^jti:run-/), authenticator: "github" },
+      authentication: {
+        method: "oidc",
+        credentialIdHmac: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/),
+        authenticator: "github",
+      },
+      sourceAddressHmac: broker.deps.auditHmac.tag("127.0.0.1"),
     });
+    // The token id and the address are held only as keyed HMACs: the log alone does not reveal them.
+    expect(JSON.stringify(approved?.data)).not.toMatch(/jti:run-|127\.0\.0\.1/);
     expect(approved?.data.authentication).toMatchObject({ rule: "deploy-main" });
   });
 

@@ -144,6 +144,31 @@ export const AUDIT_CODES = {
     severity: "notice",
     meaning: "an API key was created (its hash is stored, never the key)",
   },
+  // audit
+  "audit.checkpoint_key_created": {
+    severity: "notice",
+    meaning: "the audit checkpoint signing key (Ed25519) was made; its private half is sealed in the store",
+  },
+  "audit.hmac_key_created": {
+    severity: "notice",
+    meaning: "the key for HMACs of sensitive audit values was made and sealed in the store",
+  },
+  "audit.checkpoint_written": {
+    severity: "info",
+    meaning: "a signed checkpoint (head, Merkle root of the range, previous checkpoint) was written to its sinks",
+  },
+  "audit.checkpoint_refused": {
+    severity: "alert",
+    meaning: "the chain since the last checkpoint does not verify: no checkpoint was signed over it",
+  },
+  "audit.sink_failed": {
+    severity: "alert",
+    meaning: "a checkpoint sink or the audit stream failed; it is retried, and nothing waits on it",
+  },
+  "audit.streamed": {
+    severity: "info",
+    meaning: "the audit stream delivered events up to a sequence number and moved its cursor",
+  },
 } as const satisfies Record<string, { severity: Severity; meaning: string }>;
 
 export type AuditCode = keyof typeof AUDIT_CODES;

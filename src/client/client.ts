@@ -189,6 +189,16 @@ export class EphemeraClient {
     return this.#call("GET", `/v1/audit${qs ? `?${qs}` : ""}`);
   }
 
+  /** The audit HMAC of a value, to find it in the log (admins only). */
+  async auditHmac(value: string): Promise<string> {
+    return (await this.#call<{ hmac: string }>("POST", "/v1/audit/hmac", { json: { value } })).hmac;
+  }
+
+  /** The public key that signs audit checkpoints. */
+  checkpointKey(): Promise<{ keyId: string; alg: string; jwk: Record<string, string>; pin: string }> {
+    return this.#call("GET", "/v1/audit/checkpoints/key");
+  }
+
   /** Recomputes the audit chain on the broker (admins only). */
   verifyAudit(): Promise<AuditVerification> {
     return this.#call("GET", "/v1/audit/verify");

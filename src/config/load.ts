@@ -9,6 +9,7 @@ import { parseDuration } from "../domain/duration.js";
 import type { Identity } from "../domain/types.js";
 import { type AuthenticatorConfig, parseAuthenticators } from "../identity/catalogue.js";
 import { Secret } from "../support/secret.js";
+import { type AuditConfig, auditConfig } from "./audit-config.js";
 import { ConfigSchema, type RawConfig } from "./schema.js";
 
 export interface ConfiguredIdentity extends Identity {
@@ -87,6 +88,8 @@ export interface Config {
     readonly retryInitialMs: number;
     readonly retryMaxMs: number;
   };
+  /** Signed checkpoints, HMAC of sensitive values, the SIEM stream, retention (see docs/audit.md). */
+  readonly audit: AuditConfig;
   readonly bootstrap: {
     readonly envFile: string;
     readonly identity: string;
@@ -399,6 +402,22 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
       retryMaxMs: seconds(nt.retryMax, "notifications.retryMax", 300) * 1000,
     },
     bootstrap,
+    audit: auditConfig(doc.audit, {
+      dataDir,
+      path,
+      seconds,
+      secretRef: (value, at) => resolveSecretRef(value, at, env, path, problems),
+      readFile: (file, at) => {
+        try {
+          return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+        } catch (error) {
+          problems.push(`${at}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+          return null;
+        }
+      },
+      webhookNames,
+      problems,
+    }),
   };
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);

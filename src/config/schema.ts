@@ -1,5 +1,6 @@
 // The configuration file's schema: every option, its default and its meaning. Documented in README "Configuration".
 import Type, { type Static } from "typebox";
+import { AuditSchema } from "./audit-config.js";
 
 const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
   description: 'a duration such as "90s", "15m", "1h30m", "2d", or whole seconds',
@@ -282,6 +283,7 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    audit: Type.Optional(AuditSchema),
   },
   { additionalProperties: false },
 );

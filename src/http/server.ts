@@ -1,8 +1,10 @@
 // The HTTP API: fastify with schema-validated routes, bearer authentication, problem+json errors and an OpenAPI document.
+
 import type { TLSSocket } from "node:tls";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/checkpoint.js";
 import type { Connector } from "../connectors/connector.js";
 import type { TokenAuthority } from "../connectors/token/index.js";
 import type { ClientSignal, Identity } from "../domain/types.js";
@@ -43,6 +45,10 @@ export interface HttpServices {
   /** Every configured target's connector, by target id. */
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly readiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** The public key auditors pin to verify checkpoints; absent when checkpoints are off. */
+  readonly checkpointKey?: { readonly keyId: string; readonly publicJwk: CheckpointPublicJwk };
+  /** The last signed checkpoint, or null before the first. */
+  readonly lastCheckpoint?: () => Promise<SignedCheckpoint | null>;
   /** The URL callers reach the broker at; DPoP proofs name it (`htu`). */
   readonly publicUrl?: string;
   /** Serve HTTPS with this material; with `clientCa`, ask for client certificates (they are checked, not required). */
@@ -184,7 +190,11 @@ export async function buildServer(services: HttpServices): Promise<App> {
       auditCode: "auth.failed",
       errorCode: "unauthenticated",
       message: result.reason,
-      data: { method: request.method, path: request.routeOptions.url ?? "unknown", source: request.ip },
+      data: {
+        method: request.method,
+        path: request.routeOptions.url ?? "unknown",
+        sourceAddressHmac: services.deps.auditHmac.tag(request.ip),
+      },
     }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
     reply.header("www-authenticate", 'Bearer realm="ephemera"');
     return sendProblem(reply, error);

@@ -1,4 +1,5 @@
 // What every lifecycle stage needs: the ports it uses and the settings that shape removal. Built once in main.ts.
+import type { AuditHmac } from "../audit/hmac.js";
 import type { Connector, CredentialBinding, EntitlementSpec } from "../connectors/connector.js";
 import type { ClientSignal, Grant, Identity, Millis } from "../domain/types.js";
 import type { AuthenticationFacts } from "../identity/authenticator.js";
@@ -92,4 +93,6 @@ export interface LifecycleDeps {
   readonly settings: LifecycleSettings;
   /** In [0, 1); injected so backoff jitter is testable. */
   readonly random: () => number;
+  /** Keyed HMAC for values audit events must let an auditor match but must not hold (token ids, addresses). */
+  readonly auditHmac: AuditHmac;
 }

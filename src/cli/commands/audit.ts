@@ -1,9 +1,13 @@
 // `ephemera audit verify` and `ephemera audit list`: check the hash chain, read events. Admins only.
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import type { ExportFormat } from "../../audit/export.js";
+import type { AuditEvent } from "../../domain/types.js";
 import type { Cli } from "../context.js";
 import { ADMIN_TOKEN_VARIABLES, withConnection } from "../context.js";
-import { EXIT } from "../exit-codes.js";
+import { EXIT, UsageError } from "../exit-codes.js";
 import { integerOption, table } from "../format.js";
+import { type OfflineVerifyOptions, verifyOffline } from "./audit-offline.js";
 
 export function registerAudit(program: Command, cli: Cli): void {
   const audit = program
@@ -13,9 +17,22 @@ export function registerAudit(program: Command, cli: Cli): void {
   withConnection(
     audit
       .command("verify")
-      .description(`recompute the audit chain; exits ${EXIT.auditBroken} when it is broken`)
-      .option("--json", "print the broker's answer as JSON"),
-  ).action(async (options: { json?: boolean }, command: Command) => {
+      .description(
+        `recompute the audit chain (on the broker, or offline with --checkpoints); exits ${EXIT.auditBroken} when it is broken`,
+      )
+      .option("--checkpoints <dir>", "verify offline against the signed checkpoints in this directory")
+      .option("--store <sqlite-file|postgres-url>", "with --checkpoints: the store to read the events from")
+      .option("--schema <name>", "with a postgres store: its schema (default public)")
+      .option(
+        "--key <pubkey>",
+        "with --checkpoints: the pinned public key (JWK, PEM, ed25519:<x>, or a file holding one)",
+      )
+      .option("--json", "print the answer as JSON"),
+  ).action(async (options: OfflineVerifyOptions & { checkpoints?: string }, command: Command) => {
+    if (options.checkpoints !== undefined) {
+      await verifyOffline(cli, { ...options, checkpoints: options.checkpoints });
+      return;
+    }
     const result = await cli.client(command, ADMIN_TOKEN_VARIABLES).verifyAudit();
     cli.exitCode = result.ok ? EXIT.ok : EXIT.auditBroken;
     if (options.json) {
@@ -65,4 +82,79 @@ export function registerAudit(program: Command, cli: Cli): void {
     );
     if (page.next !== null) cli.print(`more: ephemera audit list --after ${page.next}`);
   });
+
+  withConnection(
+    audit
+      .command("hmac")
+      .description("the audit HMAC of a value (a token id such as jti:…, a source address), to find it in the log")
+      .argument("<value>", "the value to look for")
+      .option(
+        "--key-file <file>",
+        "compute it offline with this key (the audit.hmacKey file) instead of asking the broker",
+      ),
+  ).action(async (value: string, options: { keyFile?: string }, command: Command) => {
+    if (options.keyFile !== undefined) {
+      const { AuditHmac } = await import("../../audit/hmac.js");
+      let key: string;
+      try {
+        key = readFileSync(options.keyFile, "utf8").replace(/\r?\n$/, "");
+      } catch (error) {
+        throw new UsageError(`--key-file: cannot read ${options.keyFile}: ${(error as NodeJS.ErrnoException).code}`);
+      }
+      if (key.length < 16) throw new UsageError("--key-file: the key must be at least 16 characters");
+      cli.print(new AuditHmac(Buffer.from(key, "utf8")).tag(value));
+      return;
+    }
+    cli.print(await cli.client(command, ADMIN_TOKEN_VARIABLES).auditHmac(value));
+  });
+
+  withConnection(
+    audit.command("key").description("the public key that signs audit checkpoints, to pin (ed25519:<x>) or as a JWK"),
+  ).action(async (_options: unknown, command: Command) => {
+    const key = await cli.client(command, ADMIN_TOKEN_VARIABLES).checkpointKey();
+    cli.print(`${key.pin}\n${JSON.stringify(key.jwk)}`);
+  });
+
+  withConnection(
+    audit
+      .command("export")
+      .description("audit events for a SIEM, one JSON object per line, in sequence order")
+      .option("--format <format>", "jsonl (the events as stored) or ocsf (OCSF 1.1)", "jsonl")
+      .option("--since <seq|time>", "events after this sequence number, or at or after this ISO 8601 time"),
+  ).action(async (options: { format: string; since?: string }, command: Command) => {
+    if (options.format !== "jsonl" && options.format !== "ocsf") {
+      throw new UsageError(`--format: '${options.format}' is not jsonl or ocsf`);
+    }
+    const format: ExportFormat = options.format;
+    let after = 0;
+    let fromTime = Number.NEGATIVE_INFINITY;
+    if (options.since !== undefined) {
+      if (/^\d+$/.test(options.since)) after = Number(options.since);
+      else if (/^\d{4}-\d{2}-\d{2}/.test(options.since) && !Number.isNaN(Date.parse(options.since))) {
+        fromTime = Date.parse(options.since);
+      } else throw new UsageError(`--since: '${options.since}' is neither a sequence number nor an ISO 8601 time`);
+    }
+    const { exportRecord } = await import("../../audit/export.js");
+    const client = cli.client(command, ADMIN_TOKEN_VARIABLES);
+    for (;;) {
+      const page = await client.audit(after, 1000);
+      for (const e of page.events) {
+        const event = { ...e, time: Date.parse(e.time ?? "") } as unknown as AuditEvent;
+        if (event.time >= fromTime) cli.print(JSON.stringify(exportRecord(event, format, version())));
+      }
+      if (page.next === null || page.events.length === 0) break;
+      after = page.next;
+    }
+  });
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }

@@ -2,6 +2,7 @@
 import Type from "typebox";
 import { verifyStoreChain } from "../../audit/verify.js";
 import type { Identity } from "../../domain/types.js";
+import { EphemeraError } from "../../support/errors.js";
 import { presentAuditEvent } from "../present.js";
 import { AuditEventSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
@@ -59,6 +60,62 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
     async (request) => {
       await adminOnly(callerOf(request));
       return { ...(await verifyStoreChain(deps.store)) };
+    },
+  );
+
+  app.get(
+    "/v1/audit/checkpoints/key",
+    {
+      schema: {
+        summary: "The public key that signs audit checkpoints, for auditors to pin",
+        description: "Any authenticated caller may read it: it is public. 404 when checkpoints are turned off.",
+        tags: ["audit"],
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      callerOf(request);
+      const key = services.checkpointKey;
+      if (!key) throw new EphemeraError("not_found", "audit checkpoints are turned off (audit.checkpoints: false)");
+      return {
+        keyId: key.keyId,
+        alg: "Ed25519",
+        jwk: { ...key.publicJwk, kid: key.keyId, alg: "EdDSA", use: "sig" },
+        pin: `ed25519:${key.publicJwk.x}`,
+      };
+    },
+  );
+
+  app.get(
+    "/v1/audit/checkpoints/latest",
+    {
+      schema: {
+        summary: "The last signed audit checkpoint",
+        tags: ["audit"],
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      await adminOnly(callerOf(request));
+      const last = services.lastCheckpoint ? await services.lastCheckpoint() : null;
+      if (!last) throw new EphemeraError("not_found", "no audit checkpoint has been written yet");
+      return { ...last };
+    },
+  );
+
+  app.post(
+    "/v1/audit/hmac",
+    {
+      schema: {
+        summary: "The audit HMAC of a value (a token id, a source address), to find it in the log",
+        tags: ["audit"],
+        body: Type.Object({ value: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ hmac: Type.String() }), "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      await adminOnly(callerOf(request));
+      return { hmac: deps.auditHmac.tag(request.body.value) };
     },
   );
 }

@@ -195,16 +195,17 @@ async function requestOnce(
     durationSeconds,
     ...decisionData(decision, deps.decider.version),
     ticket: base.ticket,
-    sourceAddress: meta.sourceAddress,
+    // Matchable by whoever holds the audit HMAC key (`ephemera audit hmac VALUE`), never the address itself.
+    sourceAddressHmac: deps.auditHmac.tagOrNull(meta.sourceAddress),
     ...(intent ? { intent } : {}),
     ...(breakGlass ? { breakGlass: true } : {}),
     client: facts.client,
-    // How the caller proved itself: never the credential, only its kind and non-secret id (key id, jti or hash).
+    // How the caller proved itself: never the credential, only its kind and the HMAC of its id (key id, jti or hash).
     ...(meta.authentication
       ? {
           authentication: {
             method: meta.authentication.method,
-            credentialId: meta.authentication.credentialId,
+            credentialIdHmac: deps.auditHmac.tag(meta.authentication.credentialId),
             ...(typeof meta.authentication.claims.rule === "string"
               ? { authenticator: meta.authentication.claims.authenticator, rule: meta.authentication.claims.rule }
               : {}),

@@ -76,8 +76,8 @@ async function replayRefusal(
       : "this workload token was already used to request access; each token issues once (fetch a fresh one)",
     data: {
       method: meta.authentication?.method ?? null,
-      credentialId: dpop ? null : (meta.authentication?.credentialId ?? null),
-      sourceAddress: meta.sourceAddress,
+      credentialIdHmac: dpop ? null : deps.auditHmac.tagOrNull(meta.authentication?.credentialId),
+      sourceAddressHmac: deps.auditHmac.tagOrNull(meta.sourceAddress),
     },
   });
 }

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AuditHmac } from "../../audit/hmac.js";
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import type { Identity } from "../../domain/types.js";
 import type { Notifier } from "../../notifications/notifier.js";
@@ -106,6 +107,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     observer: metrics,
     settings: { removalClaimMs: 30_000, retryInitialMs: 1_000, retryMaxMs: 60_000 },
     random: () => 0.5,
+    auditHmac: new AuditHmac(randomBytes(32)),
   };
   const scheduler = new ExpiryScheduler(deps, { batch: 100, concurrency: 8, pollIntervalMs: 1_000 });
   return {

@@ -1,0 +1,151 @@
+// Pushes audit events, in order, to a SIEM webhook: a batch per POST (JSON lines, HMAC-signed like every webhook),
+// a durable cursor moved by compare-and-set so replicas never send a batch twice on purpose (delivery is at least
+// once: a crash between the POST and the cursor move sends the batch again). Never in the way of a decision.
+
+import { holdsLease } from "../lifecycle/replica-lease.js";
+import { signature } from "../notifications/webhook-payload.js";
+import { ConflictError, type Store } from "../storage/store.js";
+import type { Clock } from "../support/clock.js";
+import { describeError } from "../support/errors.js";
+import type { Logger } from "../support/logger.js";
+import { Periodic } from "../support/periodic.js";
+import { type ExportFormat, exportRecord } from "./export.js";
+import { systemEvent } from "./system-event.js";
+
+export const STREAM_NAMESPACE = "audit.stream";
+const CURSOR = "cursor";
+const LEASE = "audit.stream";
+
+export interface AuditStreamOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly url: string;
+  readonly secret: string | null;
+  readonly format: ExportFormat;
+  readonly intervalMs: number;
+  readonly batch: number;
+  readonly timeoutMs: number;
+  readonly version: string;
+  readonly replicaId?: string;
+  readonly fetch?: typeof fetch;
+}
+
+export interface StreamPass {
+  /** Events delivered in this pass. */
+  readonly sent: number;
+  /** The cursor after the pass: every event up to it was delivered. */
+  readonly cursor: number;
+  readonly error: string | null;
+}
+
+export class AuditStream {
+  readonly #task: Periodic<StreamPass>;
+  #failing = false;
+
+  constructor(private readonly options: AuditStreamOptions) {
+    this.#task = new Periodic(
+      () => this.#pass(),
+      (error) => options.logger.error({ err: describeError(error) }, "audit stream pass failed"),
+    );
+  }
+
+  start(): void {
+    this.#task.start(this.options.intervalMs);
+  }
+
+  stop(): Promise<void> {
+    return this.#task.stop();
+  }
+
+  runOnce(): Promise<StreamPass> {
+    return this.#task.runOnce();
+  }
+
+  /** The seq up to which events were delivered (0 before the first delivery). */
+  async cursor(): Promise<number> {
+    return cursorOf((await this.options.store.getState(STREAM_NAMESPACE, CURSOR))?.value);
+  }
+
+  async #pass(): Promise<StreamPass> {
+    const { store, clock } = this.options;
+    const stored = await store.getState(STREAM_NAMESPACE, CURSOR);
+    const from = cursorOf(stored?.value);
+    if (!(await holdsLease({ store, clock }, LEASE, this.options.replicaId, this.options.intervalMs))) {
+      return { sent: 0, cursor: from, error: null };
+    }
+    const events = await store.listAudit(from, this.options.batch);
+    // Only the stream's own record of its last batch is new: it goes with the next real batch, or the stream would
+    // feed itself one event per pass forever.
+    if (events.length === 0 || (events.length === 1 && events[0]!.code === "audit.streamed")) {
+      return { sent: 0, cursor: from, error: null };
+    }
+    const body = `${events.map((e) => JSON.stringify(exportRecord(e, this.options.format, this.options.version))).join("\n")}\n`;
+    const error = await this.#post(body, events[0]!.seq, events.at(-1)!.seq);
+    const now = clock.now();
+    if (error !== null) {
+      this.options.logger.warn({ url: this.options.url, error }, "audit stream delivery failed; retried next pass");
+      if (!this.#failing) {
+        this.#failing = true;
+        await store.apply({
+          writes: [],
+          audit: [systemEvent("audit.sink_failed", now, "audit", { sink: "stream", fromSeq: from + 1, error })],
+        });
+      }
+      return { sent: 0, cursor: from, error };
+    }
+    this.#failing = false;
+    const to = events.at(-1)!.seq;
+    try {
+      await store.apply({
+        writes: [
+          {
+            kind: "replaceState",
+            namespace: STREAM_NAMESPACE,
+            key: CURSOR,
+            value: { seq: to },
+            expiresAt: null,
+            expected: stored ? { value: stored.value } : null,
+          },
+        ],
+        audit: [systemEvent("audit.streamed", now, "audit", { fromSeq: from + 1, toSeq: to, count: events.length })],
+      });
+    } catch (e) {
+      // Another replica moved the cursor first (its lease lapsed under it): this batch was sent twice, not lost.
+      if (e instanceof ConflictError) return { sent: events.length, cursor: await this.cursor(), error: null };
+      throw e;
+    }
+    return { sent: events.length, cursor: to, error: null };
+  }
+
+  /** POSTs one batch; null on 2xx, else what went wrong (never the secret or the body). */
+  async #post(body: string, fromSeq: number, toSeq: number): Promise<string | null> {
+    const timestamp = String(Math.floor(this.options.clock.now() / 1000));
+    const headers: Record<string, string> = {
+      "content-type": "application/x-ndjson",
+      "user-agent": "ephemera-audit-stream",
+      "x-ephemera-event": `audit_${this.options.format}`,
+      "x-ephemera-delivery": `audit-${fromSeq}-${toSeq}`,
+      "x-ephemera-timestamp": timestamp,
+    };
+    if (this.options.secret !== null) headers["x-ephemera-signature"] = signature(this.options.secret, timestamp, body);
+    try {
+      const response = await (this.options.fetch ?? fetch)(this.options.url, {
+        method: "POST",
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        redirect: "manual",
+      });
+      await response.body?.cancel().catch(() => undefined);
+      return response.ok ? null : `HTTP ${response.status}`;
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+}
+
+function cursorOf(value: unknown): number {
+  const seq = (value as { seq?: unknown } | null | undefined)?.seq;
+  return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0;
+}

@@ -1,0 +1,268 @@
+// Signed checkpoints on SQLite and PostgreSQL: when they are due, what they cover, one writer among replicas, sinks
+// that fail, and a chain that no longer verifies.
+
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { WebhookConfig } from "../config/load.js";
+import type { AuditEvent } from "../domain/types.js";
+import { WebhookDelivery } from "../notifications/webhook-delivery.js";
+import { signature } from "../notifications/webhook-payload.js";
+import { openPostgresStore } from "../storage/postgres/postgres-store.js";
+import { postgresStoreUp, testSchema } from "../storage/postgres/testing/schemas.js";
+import { openSqliteStore } from "../storage/sqlite/sqlite-store.js";
+import type { Store } from "../storage/store.js";
+import { ManualClock } from "../support/clock.js";
+import { silentLogger } from "../support/logger.js";
+import { Sealer } from "../support/sealer.js";
+import { loadCheckpointKey } from "./audit-keys.js";
+import { Checkpointer, type CheckpointerOptions } from "./checkpointer.js";
+import { readCheckpointDir } from "./read-checkpoints.js";
+import { systemEvent } from "./system-event.js";
+import { verifyAgainstCheckpoints } from "./verify-checkpoints.js";
+
+const pgUp = await postgresStoreUp();
+
+interface Opened {
+  readonly store: Store;
+  /** Another store (another pool: another replica) on the same database. */
+  readonly another: () => Promise<Store>;
+}
+
+const backends: [string, boolean, () => Promise<Opened & { cleanup: () => Promise<void> }>][] = [
+  [
+    "sqlite",
+    true,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "ephemera-cp-"));
+      const store = await openSqliteStore(join(dir, "s.db"));
+      return {
+        store,
+        another: async () => store,
+        cleanup: async () => {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  ],
+  [
+    "postgres",
+    pgUp,
+    async () => {
+      const schema = testSchema("eph_audit_cp");
+      const store = await openPostgresStore(schema.options);
+      const others: Store[] = [];
+      return {
+        store,
+        another: async () => {
+          const other = await openPostgresStore(schema.options);
+          others.push(other);
+          return other;
+        },
+        cleanup: async () => {
+          for (const s of [store, ...others]) await s.close();
+          await schema.drop();
+        },
+      };
+    },
+  ],
+];
+
+async function* all(store: Store): AsyncGenerator<AuditEvent> {
+  let after = 0;
+  for (;;) {
+    const page = await store.listAudit(after, 500);
+    if (page.length === 0) return;
+    yield* page;
+    after = page.at(-1)!.seq;
+  }
+}
+
+for (const [name, available, open] of backends) {
+  describe.runIf(available)(`audit checkpoints on ${name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const c of cleanups.splice(0).reverse()) await c();
+    });
+
+    async function setup(overrides: Partial<CheckpointerOptions> = {}) {
+      const opened = await open();
+      const dir = mkdtempSync(join(tmpdir(), "ephemera-cp-sink-"));
+      cleanups.push(async () => {
+        await opened.cleanup();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const clock = new ManualClock();
+      const sealer = new Sealer(randomBytes(32));
+      const key = await loadCheckpointKey(opened.store, sealer, clock.now());
+      const options: CheckpointerOptions = {
+        store: opened.store,
+        clock,
+        logger: silentLogger(),
+        key,
+        every: 5,
+        intervalMs: 60_000,
+        sinkDir: join(dir, "checkpoints"),
+        webhook: null,
+        ...overrides,
+      };
+      const checkpointer = new Checkpointer(options);
+      const append = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          await opened.store.apply({ writes: [], audit: [systemEvent("broker.started", clock.now(), "test", { i })] });
+        }
+      };
+      return { ...opened, dir, clock, sealer, key, options, checkpointer, append };
+    }
+
+    it("signs after every N events, and after the interval when fewer came; an idle log gets no more", async () => {
+      const t = await setup();
+      // The key's creation is event 1.
+      await t.append(3);
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      await t.append(1);
+      const first = await t.checkpointer.runOnce();
+      expect(first).toMatchObject({ seq: 5, fromSeq: 1, prevCheckpoint: null, keyId: t.key.keyId });
+      await t.append(2);
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      t.clock.advance(60_000);
+      const second = await t.checkpointer.runOnce();
+      expect(second).toMatchObject({ seq: 8, fromSeq: 6 });
+      // Only the record of the second checkpoint is new: nothing is signed however long the broker idles.
+      t.clock.advance(600_000);
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      expect(readdirSync(t.options.sinkDir!)).toEqual(["000000000005.json", "000000000008.json"]);
+      const written = (await t.store.listAudit(0, 100)).filter((e) => e.code === "audit.checkpoint_written");
+      expect(written.map((e) => e.data.seq)).toEqual([5, 8]);
+      expect(await t.checkpointer.last()).toEqual(second);
+
+      const verdict = await verifyAgainstCheckpoints(
+        all(t.store),
+        readCheckpointDir(t.options.sinkDir!),
+        t.key.publicJwk,
+      );
+      expect(verdict).toMatchObject({ ok: true, checkpoints: 2, coveredSeq: 8, headSeq: 9 });
+    });
+
+    it("makes the signing key once: a second start, or another replica, reads the same sealed key", async () => {
+      const t = await setup();
+      const again = await loadCheckpointKey(await t.another(), t.sealer, t.clock.now());
+      expect(again.keyId).toBe(t.key.keyId);
+      const created = (await t.store.listAudit(0, 100)).filter((e) => e.code === "audit.checkpoint_key_created");
+      expect(created).toHaveLength(1);
+      expect(JSON.stringify(created[0]!.data)).not.toContain('"d"');
+      // The private half is sealed: the stored row holds no JWK `d`.
+      const stored = await t.store.getState("audit.keys", "checkpoint");
+      expect(JSON.stringify(stored?.value)).not.toMatch(/"d":/);
+    });
+
+    it("never overwrites a checkpoint file, and an unwritable sink is alarmed once and retried", async () => {
+      const t = await setup();
+      await t.append(5);
+      // The sink path is a file: the directory cannot be made.
+      writeFileSync(t.options.sinkDir!, "not a directory");
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      const alarms = (await t.store.listAudit(0, 100)).filter((e) => e.code === "audit.sink_failed");
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]).toMatchObject({ severity: "alert", data: { sink: "file" } });
+      expect(await t.checkpointer.last()).toBeNull();
+      rmSync(t.options.sinkDir!);
+      const written = await t.checkpointer.runOnce();
+      expect(written?.fromSeq).toBe(1);
+      expect(existsSync(join(t.options.sinkDir!, "000000000007.json"))).toBe(true);
+    });
+
+    it("sends each checkpoint to a webhook through the notification outbox, signed", async () => {
+      const received: { body: string; headers: IncomingMessage["headers"] }[] = [];
+      const server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => {
+          body += c;
+        });
+        req.on("end", () => {
+          received.push({ body, headers: req.headers });
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      cleanups.push(() => new Promise((r) => server.close(() => r())));
+      const hook: WebhookConfig = {
+        name: "auditors",
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cp`,
+        format: "json",
+        secret: "a-shared-secret-of-some-length",
+        events: ["approval_pending"],
+        maxAttempts: 3,
+        timeoutMs: 5_000,
+      };
+      const t = await setup({ webhook: "auditors", sinkDir: null });
+      await t.append(5);
+      const checkpoint = await t.checkpointer.runOnce();
+      const delivery = new WebhookDelivery({
+        store: t.store,
+        clock: t.clock,
+        logger: silentLogger(),
+        webhooks: [hook],
+        retryInitialMs: 1_000,
+        retryMaxMs: 10_000,
+      });
+      expect(await delivery.runOnce()).toBe(1);
+      expect(received).toHaveLength(1);
+      const { body, headers } = received[0]!;
+      expect(JSON.parse(body)).toMatchObject({ event: "audit_checkpoint", checkpoint });
+      expect(headers["x-ephemera-signature"]).toBe(
+        signature(hook.secret!, String(headers["x-ephemera-timestamp"]), body),
+      );
+    });
+
+    it("refuses to sign over a chain that does not verify since the last checkpoint, and says so once", async () => {
+      const t = await setup();
+      await t.append(5);
+      await t.checkpointer.runOnce();
+      await t.append(5);
+      // A store that answers an event rewritten after the last checkpoint.
+      const real = t.store;
+      const lying = new Proxy(real, {
+        get(target, prop) {
+          if (prop === "listAudit") {
+            return async (after: number, limit: number) =>
+              (await target.listAudit(after, limit)).map((e) => (e.seq === 8 ? { ...e, data: { forged: true } } : e));
+          }
+          const value = Reflect.get(target, prop, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const liar = new Checkpointer({ ...t.options, store: lying });
+      expect(await liar.runOnce()).toBeNull();
+      expect(await liar.runOnce()).toBeNull();
+      const refused = (await real.listAudit(0, 100)).filter((e) => e.code === "audit.checkpoint_refused");
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ severity: "alert", data: { firstBadSeq: 8, problem: "hash_mismatch" } });
+    });
+
+    it("with several replicas only the lease holder writes, and the checkpoints stay one unbroken sequence", async () => {
+      const t = await setup();
+      const replicas = await Promise.all(
+        ["a", "b", "c"].map(async (id) => {
+          const store = await t.another();
+          return new Checkpointer({ ...t.options, store, replicaId: `replica-${id}`, every: 3 });
+        }),
+      );
+      for (let round = 0; round < 6; round++) {
+        await t.append(4);
+        const results = await Promise.all(replicas.map((r) => r.runOnce()));
+        expect(results.filter((r) => r !== null).length).toBeLessThanOrEqual(1);
+      }
+      const files = readCheckpointDir(t.options.sinkDir!);
+      expect(files.length).toBeGreaterThanOrEqual(5);
+      const verdict = await verifyAgainstCheckpoints(all(t.store), files, t.key.publicJwk);
+      expect(verdict.ok).toBe(true);
+    });
+  });
+}

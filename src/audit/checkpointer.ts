@@ -1,0 +1,253 @@
+// Signs a checkpoint every N events or T seconds, on one replica at a time, after verifying the chain since the
+// previous one; writes it to an append-only directory and, through the notification outbox, to a webhook.
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { AuditEvent, Millis } from "../domain/types.js";
+import { holdsLease } from "../lifecycle/replica-lease.js";
+import { ConflictError, type Store, type Write } from "../storage/store.js";
+import type { Clock } from "../support/clock.js";
+import { describeError } from "../support/errors.js";
+import { newId } from "../support/ids.js";
+import type { Logger } from "../support/logger.js";
+import { Periodic } from "../support/periodic.js";
+import type { CheckpointKey } from "./audit-keys.js";
+import { GENESIS_HASH } from "./chain.js";
+import {
+  type CheckpointBody,
+  checkpointDigest,
+  checkpointFileName,
+  parseCheckpoint,
+  type SignedCheckpoint,
+  signCheckpoint,
+} from "./checkpoint.js";
+import { merkleRoot } from "./merkle.js";
+import { systemEvent } from "./system-event.js";
+import { verifyChain } from "./verify.js";
+
+/** Where the last checkpoint is kept, so every replica continues from it (compare-and-set: one writer per range). */
+export const CHECKPOINT_NAMESPACE = "audit.checkpoints";
+const LAST = "last";
+const LEASE = "audit.checkpoints";
+const PAGE = 1000;
+
+export interface CheckpointerOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly key: CheckpointKey;
+  readonly every: number;
+  readonly intervalMs: number;
+  /** Directory of checkpoint files; null for none. */
+  readonly sinkDir: string | null;
+  /** A notifications webhook name that receives each checkpoint through the outbox; null for none. */
+  readonly webhook: string | null;
+  /** Set on a shared store: only the lease holder checkpoints. */
+  readonly replicaId?: string;
+  /** How often to look whether a checkpoint is due (default: a second, or the interval when shorter). */
+  readonly tickMs?: number;
+}
+
+export class Checkpointer {
+  readonly #task: Periodic<SignedCheckpoint | null>;
+  /** Set while a sink or the chain fails, so the alarm is audited once per outage, not once per pass. */
+  #failing: string | null = null;
+  /** Before the first checkpoint, the interval runs from the start of this process. */
+  readonly #startedAt: Millis;
+
+  constructor(private readonly options: CheckpointerOptions) {
+    this.#startedAt = options.clock.now();
+    this.#task = new Periodic(
+      () => this.#pass(false),
+      (error) => options.logger.error({ err: describeError(error) }, "audit checkpoint pass failed"),
+    );
+  }
+
+  get tickMs(): number {
+    return this.options.tickMs ?? Math.min(1000, this.options.intervalMs);
+  }
+
+  start(): void {
+    this.#task.start(this.tickMs);
+  }
+
+  stop(): Promise<void> {
+    return this.#task.stop();
+  }
+
+  /** Signs a checkpoint now when one is due (`force`: whenever there is an event it does not cover); returns it. */
+  runOnce(force = false): Promise<SignedCheckpoint | null> {
+    return force ? this.#pass(true) : this.#task.runOnce();
+  }
+
+  /** The last checkpoint written (by any replica), or null before the first. */
+  async last(): Promise<SignedCheckpoint | null> {
+    const stored = await this.options.store.getState(CHECKPOINT_NAMESPACE, LAST);
+    return stored ? parseCheckpoint(stored.value, `${CHECKPOINT_NAMESPACE}/${LAST}`) : null;
+  }
+
+  async #pass(force: boolean): Promise<SignedCheckpoint | null> {
+    const { store, clock } = this.options;
+    if (!(await holdsLease({ store, clock }, LEASE, this.options.replicaId, this.tickMs))) return null;
+    const stored = await store.getState(CHECKPOINT_NAMESPACE, LAST);
+    const last = stored ? parseCheckpoint(stored.value, `${CHECKPOINT_NAMESPACE}/${LAST}`) : null;
+    const head = await store.auditHead();
+    const fromSeq = (last?.seq ?? 0) + 1;
+    if (head.seq < fromSeq) return null;
+    const now = clock.now();
+    const due =
+      force ||
+      head.seq - fromSeq + 1 >= this.options.every ||
+      now - (last ? Date.parse(last.time) : this.#startedAt) >= this.options.intervalMs;
+    if (!due) return null;
+
+    // Only the record of the last checkpoint is new: nothing to sign, or an idle broker would checkpoint forever.
+    if (
+      !force &&
+      head.seq === fromSeq &&
+      (await store.listAudit(head.seq - 1, 1))[0]?.code === "audit.checkpoint_written"
+    ) {
+      return null;
+    }
+    // Verified as read, keeping only the hashes: the first checkpoint of a large log must not hold every event.
+    const hashes: string[] = [];
+    const verified = await verifyChain(readRange(store, fromSeq, head.seq, hashes), {
+      from: last ? { seq: last.seq, hash: last.headHash } : { seq: 0, hash: GENESIS_HASH },
+      expectedHead: head,
+    });
+    if (!verified.ok) {
+      await this.#alarm("audit.checkpoint_refused", now, `${verified.problem} at seq ${verified.firstBadSeq}`, {
+        firstBadSeq: verified.firstBadSeq,
+        problem: verified.problem,
+        detail: verified.detail,
+      });
+      return null;
+    }
+
+    const body: CheckpointBody = {
+      version: 1,
+      seq: head.seq,
+      headHash: head.hash,
+      fromSeq,
+      merkleRoot: merkleRoot(hashes),
+      prevCheckpoint: last ? checkpointDigest(last) : null,
+      time: new Date(now).toISOString(),
+      keyId: this.options.key.keyId,
+    };
+    const checkpoint = signCheckpoint(body, this.options.key.privateKey);
+    let file: string | null = null;
+    if (this.options.sinkDir !== null) {
+      try {
+        file = writeCheckpointFile(this.options.sinkDir, checkpoint);
+        // The same seq already written: another replica (or a process before a crash) won this range.
+        if (file === null) return null;
+      } catch (error) {
+        await this.#alarm("audit.sink_failed", now, describeError(error), {
+          sink: "file",
+          seq: checkpoint.seq,
+          error: describeError(error),
+        });
+        return null;
+      }
+    }
+    const writes: Write[] = [
+      {
+        kind: "replaceState",
+        namespace: CHECKPOINT_NAMESPACE,
+        key: LAST,
+        value: checkpoint,
+        expiresAt: null,
+        expected: stored ? { value: stored.value } : null,
+      },
+    ];
+    if (this.options.webhook !== null) writes.push(webhookWrite(this.options.webhook, checkpoint, now));
+    try {
+      await store.apply({
+        writes,
+        audit: [
+          systemEvent("audit.checkpoint_written", now, "audit", {
+            seq: checkpoint.seq,
+            fromSeq: checkpoint.fromSeq,
+            headHash: checkpoint.headHash,
+            merkleRoot: checkpoint.merkleRoot,
+            keyId: checkpoint.keyId,
+            sinks: [...(file ? ["file"] : []), ...(this.options.webhook ? ["webhook"] : [])],
+          }),
+        ],
+      });
+    } catch (error) {
+      if (error instanceof ConflictError) return null;
+      throw error;
+    }
+    this.#failing = null;
+    return checkpoint;
+  }
+
+  async #alarm(
+    code: "audit.sink_failed" | "audit.checkpoint_refused",
+    now: Millis,
+    why: string,
+    data: Record<string, unknown>,
+  ) {
+    this.options.logger.error({ code, why }, "audit checkpoint not written");
+    const key = `${code}:${String(data.sink ?? data.firstBadSeq)}`;
+    if (this.#failing === key) return;
+    this.#failing = key;
+    await this.options.store.apply({ writes: [], audit: [systemEvent(code, now, "audit", data)] });
+  }
+}
+
+async function* readRange(store: Store, fromSeq: number, toSeq: number, hashes: string[]): AsyncGenerator<AuditEvent> {
+  let after = fromSeq - 1;
+  while (after < toSeq) {
+    const page = await store.listAudit(after, Math.min(PAGE, toSeq - after));
+    if (page.length === 0) return;
+    for (const e of page) {
+      if (e.seq > toSeq) return;
+      hashes.push(e.hash);
+      yield e;
+    }
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+/**
+ * Written once (`wx`: an existing file is never overwritten) and flushed to disk before the checkpoint counts.
+ * Returns null when a checkpoint of that seq is already there.
+ */
+export function writeCheckpointFile(dir: string, checkpoint: SignedCheckpoint): string | null {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, checkpointFileName(checkpoint.seq));
+  let fd: number;
+  try {
+    fd = openSync(file, "wx", 0o444);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return null;
+    throw error;
+  }
+  try {
+    writeSync(fd, `${JSON.stringify(checkpoint, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+/** An outbox row for the webhook: delivered signed and retried by the notification delivery, like every webhook. */
+function webhookWrite(sink: string, checkpoint: SignedCheckpoint, now: Millis): Write {
+  return {
+    kind: "insertNotification",
+    notification: {
+      id: newId("ntf"),
+      sink,
+      event: "audit_checkpoint",
+      payload: { checkpoint },
+      state: "pending",
+      attempts: 0,
+      nextAttemptAt: now,
+      lastError: null,
+      createdAt: now,
+      deliveredAt: null,
+    },
+  };
+}

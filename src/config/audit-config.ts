@@ -1,0 +1,137 @@
+// The `audit` section: signed checkpoints and their sinks, the HMAC key for sensitive values, the SIEM stream, retention.
+import Type, { type Static } from "typebox";
+
+const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
+  description: 'a duration such as "90s", "15m", "1h30m", "2d", or whole seconds',
+});
+
+export const AuditSchema = Type.Object(
+  {
+    checkpoints: Type.Optional(
+      Type.Union([
+        Type.Literal(false, { description: "no checkpoints (not recommended)" }),
+        Type.Object(
+          {
+            every: Type.Optional(Type.Integer({ minimum: 1, description: "sign after this many events (1000)" })),
+            interval: Type.Optional(Duration),
+            sink: Type.Optional(
+              Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)], {
+                description: "directory for one JSON file per checkpoint, never overwritten (<dataDir>/checkpoints)",
+              }),
+            ),
+            webhook: Type.Optional(
+              Type.String({ minLength: 1, description: "name of a notifications webhook that also receives each one" }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
+    hmacKey: Type.Optional(
+      Type.Unknown({ description: "HMAC key for sensitive values: { env: NAME } or { file: PATH }; else generated" }),
+    ),
+    stream: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: "^https?://", description: "where batches of events are POSTed, in order" }),
+          secretFile: Type.Optional(Type.String({ minLength: 1, description: "HMAC key for x-ephemera-signature" })),
+          format: Type.Optional(Type.Union([Type.Literal("jsonl"), Type.Literal("ocsf")])),
+          interval: Type.Optional(Duration),
+          batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          timeout: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    retention: Type.Optional(Type.Literal("forever", { description: "events are kept forever (no pruning yet)" })),
+  },
+  { additionalProperties: false },
+);
+
+export type RawAuditConfig = Static<typeof AuditSchema>;
+
+export interface AuditConfig {
+  /** Null when checkpoints are turned off. */
+  readonly checkpoints: {
+    readonly every: number;
+    readonly intervalMs: number;
+    /** Directory of checkpoint files; null for none (then a webhook must be named). */
+    readonly sinkDir: string | null;
+    /** A `notifications.webhooks` name; null for none. */
+    readonly webhook: string | null;
+  } | null;
+  /** From the file or environment; null: generated on first start and sealed in the store. */
+  readonly hmacKey: string | null;
+  readonly stream: {
+    readonly url: string;
+    readonly secret: string | null;
+    readonly format: "jsonl" | "ocsf";
+    readonly intervalMs: number;
+    readonly batch: number;
+    readonly timeoutMs: number;
+  } | null;
+  /** Events are kept forever: no pruning is implemented. */
+  readonly retention: "forever";
+}
+
+export interface AuditConfigHelpers {
+  readonly dataDir: string;
+  readonly path: (p: string) => string;
+  readonly seconds: (value: string | number | undefined, at: string, fallback: number) => number;
+  /** Resolves `{ env }` / `{ file }`; reports a problem and returns "" when it cannot. */
+  readonly secretRef: (value: unknown, at: string) => unknown;
+  readonly readFile: (path: string, at: string) => string | null;
+  readonly webhookNames: ReadonlySet<string>;
+  readonly problems: string[];
+}
+
+export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigHelpers): AuditConfig {
+  const doc = raw ?? {};
+  let checkpoints: AuditConfig["checkpoints"] = null;
+  if (doc.checkpoints !== false) {
+    const cp = doc.checkpoints ?? {};
+    const webhook = cp.webhook ?? null;
+    if (webhook !== null && !h.webhookNames.has(webhook)) {
+      h.problems.push(`audit.checkpoints.webhook: '${webhook}' is not a notifications.webhooks name`);
+    }
+    const sinkDir = cp.sink === false ? null : h.path(cp.sink ?? `${h.dataDir}/checkpoints`);
+    if (sinkDir === null && webhook === null) {
+      h.problems.push("audit.checkpoints: with sink: false, name a webhook (or turn checkpoints off with false)");
+    }
+    const intervalSeconds = h.seconds(cp.interval, "audit.checkpoints.interval", 60);
+    if (intervalSeconds <= 0) h.problems.push("audit.checkpoints.interval: must be more than zero");
+    checkpoints = { every: cp.every ?? 1000, intervalMs: intervalSeconds * 1000, sinkDir, webhook };
+  }
+
+  let hmacKey: string | null = null;
+  if (doc.hmacKey !== undefined) {
+    const isRef = typeof doc.hmacKey === "object" && doc.hmacKey !== null && !Array.isArray(doc.hmacKey);
+    const value = isRef ? h.secretRef(doc.hmacKey, "audit.hmacKey") : null;
+    if (typeof value !== "string" || value.length < 16) {
+      h.problems.push("audit.hmacKey: must be { env: NAME } or { file: PATH } naming at least 16 characters");
+    } else {
+      hmacKey = value;
+    }
+  }
+
+  let stream: AuditConfig["stream"] = null;
+  if (doc.stream) {
+    const s = doc.stream;
+    let secret: string | null = null;
+    if (s.secretFile !== undefined) {
+      secret = h.readFile(h.path(s.secretFile), "audit.stream.secretFile");
+      if (secret !== null && secret.length < 16) {
+        h.problems.push("audit.stream.secretFile: the key must be at least 16 characters");
+      }
+    }
+    stream = {
+      url: s.url,
+      secret,
+      format: s.format ?? "jsonl",
+      intervalMs: Math.max(1, h.seconds(s.interval, "audit.stream.interval", 5)) * 1000,
+      batch: s.batch ?? 500,
+      timeoutMs: Math.max(1, h.seconds(s.timeout, "audit.stream.timeout", 10)) * 1000,
+    };
+  }
+  return { checkpoints, hmacKey, stream, retention: "forever" };
+}
