@@ -15,6 +15,7 @@ import { IdentityRegistry } from "./identity/registry.js";
 import { ApprovalSweeper } from "./lifecycle/approval/approval-sweeper.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
+import { DormancyMonitor } from "./lifecycle/identities/dormancy-monitor.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
@@ -48,6 +49,8 @@ export interface Broker {
   readonly notifications: WebhookDelivery;
   /** Reloads Cedar policies (file change, SIGHUP); null when the allow-list decides. */
   readonly policies: PolicyReloader | null;
+  /** Marks identities unseen for `identityLifecycle.dormantAfter` dormant; null when dormancy is off. */
+  readonly dormancy: DormancyMonitor | null;
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -220,6 +223,13 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     intervalMs: config.approvals.sweepIntervalMs,
     ...(shared ? { replicaId } : {}),
   });
+  const dormancy = config.identityLifecycle.dormantAfterMs
+    ? new DormancyMonitor(deps, {
+        dormantAfterMs: config.identityLifecycle.dormantAfterMs,
+        intervalMs: config.identityLifecycle.checkIntervalMs,
+        ...(shared ? { replicaId } : {}),
+      })
+    : null;
   const notifications = new WebhookDelivery({
     store,
     clock,
@@ -253,6 +263,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     maintenance.start();
     approvals.start();
     notifications.start(1000);
+    dormancy?.start();
   }
   policies?.start(policyConfig?.watch ?? false);
 
@@ -313,6 +324,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     approvals,
     notifications,
     policies,
+    dormancy,
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -326,6 +338,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await maintenance.stop();
       await approvals.stop();
       await notifications.stop();
+      await dormancy?.stop();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();
