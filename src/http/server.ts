@@ -184,7 +184,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
         errorCode: "identity_inactive",
         message: result.reason,
         data: { ...where, identity: identityId, status },
-        extensions: { identity: identityId, status },
+        extensions: { identity: identityId, identityStatus: status },
       }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
       return sendProblem(reply, forbidden);
     }

@@ -22,7 +22,7 @@ export async function reactivateIdentity(
         errorCode: "invalid_state",
         message: `identity '${identity.id}' is offboarded, which is for good; register the workload under a new identity id`,
         data: { identity: identity.id },
-        extensions: { status: identity.status },
+        extensions: { identityStatus: identity.status },
       });
     }
     const now = deps.clock.now();
