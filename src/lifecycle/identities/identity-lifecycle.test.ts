@@ -1,11 +1,14 @@
 // Offboarding, dormancy and reactivation on a real store: one audit trail tying an offboarding together, failed
 // removals left to the scheduler, pending requests cancelled, idempotence, and dormancy counted from the last sign of life.
+// Run on both stores: SQLite, and PostgreSQL in a schema of its own.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyStoreChain } from "../../audit/verify.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { IdentityRegistry } from "../../identity/registry.js";
 import { CedarDecider } from "../../policy/cedar/cedar-decider.js";
 import { compilePolicies } from "../../policy/cedar/policy-set.js";
+import { openPostgresStore, type PostgresStore } from "../../storage/postgres/index.js";
+import { postgresStoreUp, type TestSchema, testSchema } from "../../storage/postgres/testing/schemas.js";
 import { silentLogger } from "../../support/logger.js";
 import { requestAccess } from "../request/request-access.js";
 import { APPROVERS, POLICIES, WRITE } from "../testing/approval-fixtures.js";
@@ -18,20 +21,37 @@ import { reactivateIdentity } from "./reactivate-identity.js";
 const meta = { sourceAddress: "127.0.0.1" };
 const DAY = 86_400_000;
 
-describe("identity lifecycle", () => {
+const pgUp = await postgresStoreUp();
+
+describe.each([
+  ["sqlite", false],
+  ["postgres", true],
+] as const)("identity lifecycle on %s", (_name, onPostgres) => {
   let h: Harness;
   let registry: IdentityRegistry;
-  beforeEach(async () => {
+  let schema: TestSchema | null = null;
+  let pgStore: PostgresStore | null = null;
+  beforeEach(async (context) => {
+    if (onPostgres && !pgUp) context.skip();
+    if (onPostgres) {
+      schema = testSchema("eph_ident");
+      pgStore = await openPostgresStore(schema.options);
+    }
     h = await makeHarness({
       decider: new CedarDecider(compilePolicies("test", [["p.cedar", POLICIES]])),
       identities: Object.values(APPROVERS),
       entitlements: [WRITE],
+      ...(pgStore ? { wrapStore: () => pgStore! } : {}),
     });
     registry = new IdentityRegistry(h.store, h.clock, silentLogger());
     await registry.syncConfigured([h.ci, h.other, h.admin]);
   });
   afterEach(async () => {
-    await h.close();
+    await h?.close();
+    await pgStore?.close();
+    await schema?.drop();
+    pgStore = null;
+    schema = null;
   });
 
   const events = async (): Promise<AuditEvent[]> => [...(await h.store.listAudit(0, 10_000))];
