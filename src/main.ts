@@ -19,6 +19,7 @@ import { IdentityRegistry } from "./identity/registry.js";
 import { ApprovalSweeper } from "./lifecycle/approval/approval-sweeper.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
+import { DormancyMonitor } from "./lifecycle/identities/dormancy-monitor.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
@@ -54,6 +55,8 @@ export interface Broker {
   readonly policies: PolicyReloader | null;
   /** Signed checkpoints (null when turned off) and the SIEM stream (null when not configured). */
   readonly audit: { readonly checkpointer: Checkpointer | null; readonly stream: AuditStream | null };
+  /** Marks identities unseen for `identityLifecycle.dormantAfter` dormant; null when dormancy is off. */
+  readonly dormancy: DormancyMonitor | null;
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -239,6 +242,13 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     intervalMs: config.approvals.sweepIntervalMs,
     ...(shared ? { replicaId } : {}),
   });
+  const dormancy = config.identityLifecycle.dormantAfterMs
+    ? new DormancyMonitor(deps, {
+        dormantAfterMs: config.identityLifecycle.dormantAfterMs,
+        intervalMs: config.identityLifecycle.checkIntervalMs,
+        ...(shared ? { replicaId } : {}),
+      })
+    : null;
   const notifications = new WebhookDelivery({
     store,
     clock,
@@ -298,6 +308,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     notifications.start(1000);
     checkpointer?.start();
     auditStream?.start();
+    dormancy?.start();
   }
   policies?.start(policyConfig?.watch ?? false);
 
@@ -361,6 +372,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     notifications,
     policies,
     audit: { checkpointer, stream: auditStream },
+    dormancy,
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -376,6 +388,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await checkpointer?.stop();
       await auditStream?.stop();
       await notifications.stop();
+      await dormancy?.stop();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();

@@ -413,7 +413,9 @@ describe("identity registry", () => {
     await setStatus("offboarded");
     try {
       const refused = await get("/v1/grants", t.keys.other);
-      expect(refused.statusCode).toBe(401);
+      // The key is good but its identity is not active: 403 naming the status, not 401.
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ code: "identity_inactive", identityStatus: "offboarded" });
       expect(refused.json().detail).toContain("offboarded");
     } finally {
       await setStatus("active");

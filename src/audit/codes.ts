@@ -18,6 +18,20 @@ export const AUDIT_CODES = {
     severity: "notice",
     meaning: "an identity's definition changed (kind, owner, groups, attributes or admin); the event lists each change",
   },
+  "identity.dormant": {
+    severity: "notice",
+    meaning:
+      "an identity unseen for identityLifecycle.dormantAfter was marked dormant; it cannot authenticate until reactivated",
+  },
+  "identity.reactivated": {
+    severity: "notice",
+    meaning: "an admin reactivated a dormant identity, with the reason given",
+  },
+  "identity.offboarded": {
+    severity: "alert",
+    meaning:
+      "an admin offboarded an identity: its grants were ended and its pending requests cancelled (ids and correlation id listed)",
+  },
   // request
   "request.rejected": { severity: "notice", meaning: "a request was refused before policy: bad input" },
   // policy

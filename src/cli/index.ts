@@ -9,6 +9,7 @@ import { registerDiscover } from "./commands/discover.js";
 import { registerExec } from "./commands/exec.js";
 import { registerGrant } from "./commands/grant.js";
 import { registerGrants } from "./commands/grants.js";
+import { registerIdentities } from "./commands/identities.js";
 import { registerKeygen } from "./commands/keygen.js";
 import { registerPolicy } from "./commands/policy.js";
 import { registerRenew } from "./commands/renew.js";
@@ -61,6 +62,7 @@ function buildProgram(cli: Cli): Command {
   registerKeygen(program, cli);
   registerDevIssuer(program, cli);
   registerPolicy(program, cli);
+  registerIdentities(program, cli);
   return program;
 }
 

@@ -9,7 +9,11 @@ import type {
   Grant,
   GrantFilter,
   GrantPage,
+  IdentityFilter,
+  IdentityPage,
+  IdentityView,
   Introspection,
+  OffboardResult,
   PendingResult,
   RenewResult,
   RequestInput,
@@ -222,6 +226,34 @@ export class EphemeraClient {
   /** Rotates a target's admin secret now (admins only). */
   rotateTarget(target: string): Promise<RotationResult> {
     return this.#call("POST", `/v1/targets/${segment(target)}/rotate`, { json: {} });
+  }
+
+  /** The identity inventory, a page at a time (admins only). */
+  listIdentities(filter: IdentityFilter = {}): Promise<IdentityPage> {
+    const query = new URLSearchParams();
+    const csv = (v: string | readonly string[]) => (typeof v === "string" ? v : v.join(","));
+    if (filter.status !== undefined && csv(filter.status) !== "") query.set("status", csv(filter.status));
+    if (filter.kind !== undefined && csv(filter.kind) !== "") query.set("kind", csv(filter.kind));
+    if (filter.owner !== undefined) query.set("owner", filter.owner);
+    if (filter.unowned !== undefined) query.set("unowned", String(filter.unowned));
+    if (filter.after !== undefined) query.set("after", filter.after);
+    if (filter.limit !== undefined) query.set("limit", String(filter.limit));
+    const qs = query.toString();
+    return this.#call("GET", `/v1/identities${qs ? `?${qs}` : ""}`);
+  }
+
+  getIdentity(id: string): Promise<IdentityView> {
+    return this.#call("GET", `/v1/identities/${segment(id)}`);
+  }
+
+  /** Brings a dormant identity back (admins only); an offboarded one is refused. */
+  reactivateIdentity(id: string, reason: string): Promise<IdentityView> {
+    return this.#call("POST", `/v1/identities/${segment(id)}/reactivate`, { json: { reason } });
+  }
+
+  /** Disables an identity for good, ends its grants and cancels its open requests (admins only). */
+  offboardIdentity(id: string, reason: string): Promise<OffboardResult> {
+    return this.#call("POST", `/v1/identities/${segment(id)}/offboard`, { json: { reason } });
   }
 
   /** RFC 7662: is this broker-issued token still active? */

@@ -262,3 +262,53 @@ export interface Problem {
   readonly code: string;
   readonly [extension: string]: unknown;
 }
+
+export type IdentityStatus = "active" | "dormant" | "offboarded";
+
+/** An identity in the inventory (`GET /v1/identities`): definition, status and why, sightings, active grants. */
+export interface IdentityView {
+  readonly id: string;
+  readonly kind: string;
+  readonly owner: string | null;
+  /** A non-human identity nobody answers for. */
+  readonly unowned: boolean;
+  readonly groups: readonly string[];
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly admin: boolean;
+  readonly status: IdentityStatus;
+  readonly statusReason: string | null;
+  readonly source: string;
+  readonly firstSeenAt: string | null;
+  readonly lastSeenAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly activeGrants: number;
+  readonly activeGrantIds: readonly string[];
+}
+
+export interface IdentityFilter {
+  readonly status?: IdentityStatus | readonly IdentityStatus[];
+  readonly kind?: string | readonly string[];
+  readonly owner?: string;
+  readonly unowned?: boolean;
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+export interface IdentityPage {
+  readonly identities: readonly IdentityView[];
+  readonly next: string | null;
+}
+
+/** What `POST /v1/identities/{id}/offboard` reports. */
+export interface OffboardResult {
+  readonly identity: IdentityView;
+  /** Carried by the `identity.offboarded` event and every grant end and cancellation it caused; null when nothing changed. */
+  readonly correlationId: string | null;
+  readonly changed: boolean;
+  readonly grants: readonly { readonly id: string; readonly target: string; readonly state: GrantState }[];
+  /** Ended grants whose removal is not verified yet (the scheduler retries them). */
+  readonly removalsPending: number;
+  readonly cancelledRequests: readonly string[];
+  readonly inProgress: readonly { readonly id: string; readonly state: GrantState }[];
+}

@@ -212,6 +212,24 @@ describe("configuration", () => {
     expect(twice.join("\n")).toContain("authenticators.1.name: 'ci' names another authenticator too");
   });
 
+  it("reads identityLifecycle: dormancy off by default, dormantAfter as a duration of at least an hour", () => {
+    expect(buildConfig(valid(), "t").identityLifecycle).toStrictEqual({
+      dormantAfterMs: null,
+      checkIntervalMs: 3_600_000,
+    });
+    expect(
+      buildConfig({ ...valid(), identityLifecycle: { dormantAfter: "30d", checkInterval: "15m" } }, "t")
+        .identityLifecycle,
+    ).toStrictEqual({ dormantAfterMs: 30 * 86_400_000, checkIntervalMs: 900_000 });
+    expect(problems({ ...valid(), identityLifecycle: { dormantAfter: "10m" } })).toContain(
+      "identityLifecycle.dormantAfter: must be at least 1h (identities are seen at most once a minute)",
+    );
+    expect(problems({ ...valid(), identityLifecycle: { dormantAfter: "soon" } })).toContain(
+      "identityLifecycle.dormantAfter: 'soon' is not a duration (use 90s, 15m, 1h30m, 2d or whole seconds)",
+    );
+    expect(problems({ ...valid(), identityLifecycle: { dormant: "30d" } }).join("\n")).toMatch(/identityLifecycle/);
+  });
+
   it("loads the demo configuration shipped with the project", () => {
     const config = loadConfigFile(new URL("../../examples/demo.yaml", import.meta.url).pathname, {});
     expect(config.targets.map((t) => t.id)).toEqual(["demo-api"]);

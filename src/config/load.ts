@@ -90,6 +90,11 @@ export interface Config {
   };
   /** Signed checkpoints, HMAC of sensitive values, the SIEM stream, retention (see docs/audit.md). */
   readonly audit: AuditConfig;
+  /** Dormancy: identities unseen this long are marked dormant; null (the default) turns it off. */
+  readonly identityLifecycle: {
+    readonly dormantAfterMs: number | null;
+    readonly checkIntervalMs: number;
+  };
   readonly bootstrap: {
     readonly envFile: string;
     readonly identity: string;
@@ -367,6 +372,18 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
 
   const postgres = postgresStorage(doc.storage, env, path, problems);
 
+  const il = doc.identityLifecycle ?? {};
+  const dormantAfterSeconds =
+    il.dormantAfter === undefined ? null : seconds(il.dormantAfter, "identityLifecycle.dormantAfter", 0);
+  if (dormantAfterSeconds !== null && dormantAfterSeconds < 3600) {
+    problems.push("identityLifecycle.dormantAfter: must be at least 1h (identities are seen at most once a minute)");
+  }
+  const identityLifecycle: Config["identityLifecycle"] = {
+    dormantAfterMs: dormantAfterSeconds === null ? null : dormantAfterSeconds * 1000,
+    checkIntervalMs: seconds(il.checkInterval, "identityLifecycle.checkInterval", 3600) * 1000,
+  };
+  if (identityLifecycle.checkIntervalMs <= 0) problems.push("identityLifecycle.checkInterval: must be more than zero");
+
   const lc = doc.lifecycle ?? {};
   const config: Config = {
     dataDir,
@@ -418,6 +435,7 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
       webhookNames,
       problems,
     }),
+    identityLifecycle,
   };
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);

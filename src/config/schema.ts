@@ -177,6 +177,19 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     identities: Type.Optional(Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }), IdentitySchema)),
+    identityLifecycle: Type.Optional(
+      Type.Object(
+        {
+          dormantAfter: Type.Optional(Duration),
+          checkInterval: Type.Optional(Duration),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "identities unseen for dormantAfter become dormant (default: never); checked every checkInterval",
+        },
+      ),
+    ),
     authenticators: Type.Optional(
       Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true }), {
         description: "how workloads prove who they are (oidc, spiffe-jwt, mtls); each type checks its own options",

@@ -104,8 +104,8 @@ export interface RequestFacts {
 
 /** Whether a person is driving the call: a CLI on a terminal or a browser. Lets policy flag human use of an NHI. */
 export interface ClientSignal {
-  /** `cli`, `browser`, `api` (anything else). */
-  readonly kind: "cli" | "browser" | "api";
+  /** `cli` (the ephemera CLI), `browser`, `tool` (curl, HTTPie, Postman…: typed by a person), `api` (anything else). */
+  readonly kind: "cli" | "browser" | "tool" | "api";
   readonly interactive: boolean;
 }
 

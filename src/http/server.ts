@@ -24,6 +24,7 @@ import { registerAuditRoutes } from "./routes/audit.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import { registerGrantRoutes } from "./routes/grants.js";
 import { registerHealthRoutes } from "./routes/health.js";
+import { registerIdentityRoutes } from "./routes/identities.js";
 import { registerRequestRoutes } from "./routes/requests.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerX509Routes } from "./routes/x509.js";
@@ -186,15 +187,28 @@ export async function buildServer(services: HttpServices): Promise<App> {
       services.identities.seen(identity.id);
       return;
     }
+    const where = {
+      method: request.method,
+      path: request.routeOptions.url ?? "unknown",
+      sourceAddressHmac: services.deps.auditHmac.tag(request.ip),
+    };
+    if (result.inactive) {
+      // A good credential of a dormant or offboarded identity: 403 naming the status, so its owner knows what to ask for.
+      const { identityId, status } = result.inactive;
+      const forbidden = await refuse(services.deps, null, {
+        auditCode: "auth.forbidden",
+        errorCode: "identity_inactive",
+        message: result.reason,
+        data: { ...where, identity: identityId, status },
+        extensions: { identity: identityId, identityStatus: status },
+      }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
+      return sendProblem(reply, forbidden);
+    }
     const error = await refuse(services.deps, null, {
       auditCode: "auth.failed",
       errorCode: "unauthenticated",
       message: result.reason,
-      data: {
-        method: request.method,
-        path: request.routeOptions.url ?? "unknown",
-        sourceAddressHmac: services.deps.auditHmac.tag(request.ip),
-      },
+      data: where,
     }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
     reply.header("www-authenticate", 'Bearer realm="ephemera"');
     return sendProblem(reply, error);
@@ -249,6 +263,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerX509Routes(app, services);
   registerDiscoveryRoutes(app, services);
   registerHealthRoutes(app, services);
+  registerIdentityRoutes(app, services);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -2,7 +2,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Identity } from "../domain/types.js";
 import { randomToken } from "../support/ids.js";
-import type { Authenticator, AuthResult, Presented } from "./authenticator.js";
+import { type Authenticator, type AuthResult, inactiveIdentity, type Presented } from "./authenticator.js";
 
 export const API_KEY_PREFIX = "ephk_";
 const KEY_FORMAT = /^ephk_([0-9a-z]{10,40})_([A-Za-z0-9_-]{43})$/;
@@ -81,7 +81,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     if (!entry || !matches) return { ok: false, reason: "the API key is not recognised" };
     const identity = await this.identities(entry.identityId);
     if (!identity) return { ok: false, reason: "the API key's identity is no longer configured" };
-    if (identity.status !== "active") return { ok: false, reason: `identity '${identity.id}' is ${identity.status}` };
+    if (identity.status !== "active") return inactiveIdentity(identity);
     return { ok: true, identity, method: this.type, credentialId: entry.keyId, claims: {}, singleUse: null };
   }
 }

@@ -1,6 +1,6 @@
 // The authenticator port: turns what a caller presents (API key, workload JWT, client certificate) into a verified identity.
 import type { X509Certificate } from "node:crypto";
-import type { Identity, Millis } from "../domain/types.js";
+import type { Identity, IdentityStatus, Millis } from "../domain/types.js";
 
 /** The client certificate of a mutual-TLS connection, as the TLS layer saw it. */
 export interface PeerCertificate {
@@ -35,12 +35,30 @@ export interface AuthenticationFacts {
 
 export type AuthResult =
   | ({ readonly ok: true; readonly identity: Identity } & AuthenticationFacts)
-  /** `reason` names what was wrong without echoing the credential. */
-  | { readonly ok: false; readonly reason: string };
+  /**
+   * `reason` names what was wrong without echoing the credential. `inactive` is set when the credential itself is good
+   * but its identity is dormant or offboarded: that is a 403 naming the status, not a 401.
+   */
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly inactive?: { readonly identityId: string; readonly status: Exclude<IdentityStatus, "active"> };
+    };
 
 export interface Authenticator {
   readonly type: string;
   /** Whether this authenticator recognises the presented credential's shape at all. */
   accepts(presented: Presented): boolean;
   authenticate(presented: Presented): Promise<AuthResult>;
+}
+
+/** The refusal of a good credential whose identity is not active. */
+export function inactiveIdentity(identity: { readonly id: string; readonly status: IdentityStatus }): AuthResult {
+  const status = identity.status === "active" ? "offboarded" : identity.status;
+  const hint = status === "dormant" ? "; an admin may reactivate it" : "";
+  return {
+    ok: false,
+    reason: `identity '${identity.id}' is ${status}${hint}`,
+    inactive: { identityId: identity.id, status },
+  };
 }

@@ -1,5 +1,6 @@
 // Trust rules: verified claims → an identity and its attributes. Checked at load so no rule can match every token.
 import type { Identity, IdentityKind } from "../domain/types.js";
+import { type AuthResult, inactiveIdentity } from "./authenticator.js";
 import type { IdentityRegistry } from "./registry.js";
 
 export type ClaimMatcher =
@@ -202,7 +203,7 @@ export function parseTrustRules(
 
 export type Admission =
   | { readonly ok: true; readonly identity: Identity; readonly rule: TrustRule }
-  | { readonly ok: false; readonly reason: string };
+  | Extract<AuthResult, { ok: false }>;
 
 /**
  * Maps verified claims to an identity through the rules. The identity is read from the registry on every call, so an
@@ -232,7 +233,10 @@ export async function admit(
       { type: "system", id: `authenticator:${authenticator}` },
     );
   }
-  if (record.status !== "active") return { ok: false, reason: `identity '${record.id}' is ${record.status}` };
+  if (record.status !== "active") {
+    const refused = inactiveIdentity(record);
+    if (!refused.ok) return refused;
+  }
   const identity: Identity = {
     id: record.id,
     kind: record.kind,

@@ -174,7 +174,8 @@ function runCase(
   if (Number.isNaN(time)) throw new PolicyTestError(`${at}.context.time: not an ISO time`);
   const client: ClientSignal = isRecord(c.client)
     ? {
-        kind: c.client.kind === "cli" || c.client.kind === "browser" ? c.client.kind : "api",
+        kind:
+          c.client.kind === "cli" || c.client.kind === "browser" || c.client.kind === "tool" ? c.client.kind : "api",
         interactive: c.client.interactive === true,
       }
     : { kind: "api", interactive: false };

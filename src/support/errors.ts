@@ -11,6 +11,7 @@ export const ERROR_CATALOGUE = {
   token_replayed: { status: 401, title: "The workload token was already used" },
   forbidden: { status: 403, title: "The caller may not do this" },
   not_owner: { status: 403, title: "The grant or request belongs to another identity" },
+  identity_inactive: { status: 403, title: "The identity is dormant or offboarded" },
   denied: { status: 403, title: "Policy denied the request" },
   approval_refused: { status: 403, title: "This approver may not approve or deny this request" },
   intent_exceeded: { status: 403, title: "The ask goes beyond the granted intent; make a new request" },

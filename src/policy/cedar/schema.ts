@@ -36,7 +36,9 @@ type Intent = {
   description: String,
 };
 
-// Who or what drives the call: kind "cli", "browser" or "api"; interactive when a person is at a terminal or browser.
+// Who or what drives the call: kind "cli" (the ephemera CLI), "browser", "tool" (curl, HTTPie, Postman… by user agent)
+// or "api"; interactive when a person is at a terminal or browser. A signal a caller can fake: flag or forbid on it,
+// never grant on it.
 type Client = {
   kind: String,
   interactive: Bool,

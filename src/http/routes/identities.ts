@@ -1,0 +1,207 @@
+// /v1/identities: the inventory of identities (kind, owner, status, sightings, active grants); reactivate and offboard.
+import type { FastifyRequest } from "fastify";
+import Type from "typebox";
+import type { IdentityKind, IdentityStatus, Millis } from "../../domain/types.js";
+import { type InventoryEntry, inventoryEntry, listInventory } from "../../lifecycle/identities/inventory.js";
+import { loadIdentity } from "../../lifecycle/identities/load-identity.js";
+import { offboardIdentity } from "../../lifecycle/identities/offboard-identity.js";
+import { reactivateIdentity } from "../../lifecycle/identities/reactivate-identity.js";
+import { refuse } from "../../lifecycle/refuse.js";
+import { ProblemSchema } from "../schemas.js";
+import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
+
+const STATUSES: readonly IdentityStatus[] = ["active", "dormant", "offboarded"];
+const KINDS: readonly IdentityKind[] = ["service_account", "workload", "pipeline", "agent", "human"];
+const NullableTime = Type.Union([Type.String({ format: "date-time" }), Type.Null()]);
+
+export const IdentitySchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  owner: Type.Union([Type.String(), Type.Null()]),
+  unowned: Type.Boolean({ description: "a non-human identity nobody answers for" }),
+  groups: Type.Array(Type.String()),
+  attributes: Type.Record(Type.String(), Type.String()),
+  admin: Type.Boolean(),
+  status: Type.String({ description: "active, dormant or offboarded" }),
+  statusReason: Type.Union([Type.String(), Type.Null()]),
+  source: Type.String({ description: "config, or the trust rule that first admitted it (authenticator:rule)" }),
+  firstSeenAt: NullableTime,
+  lastSeenAt: NullableTime,
+  createdAt: Type.String({ format: "date-time" }),
+  updatedAt: Type.String({ format: "date-time" }),
+  activeGrants: Type.Integer(),
+  activeGrantIds: Type.Array(Type.String()),
+});
+
+const IdentityParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128, pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }),
+});
+const ReasonBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500, description: "why; kept in the audit trail" }) },
+  { additionalProperties: false },
+);
+
+const iso = (ms: Millis | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function presentIdentity(entry: InventoryEntry) {
+  const i = entry.identity;
+  return {
+    id: i.id,
+    kind: i.kind,
+    owner: i.owner,
+    unowned: entry.unowned,
+    groups: [...i.groups],
+    attributes: { ...i.attributes },
+    admin: i.admin,
+    status: i.status,
+    statusReason: i.statusReason,
+    source: i.source,
+    firstSeenAt: iso(i.firstSeenAt),
+    lastSeenAt: iso(i.lastSeenAt),
+    createdAt: new Date(i.createdAt).toISOString(),
+    updatedAt: new Date(i.updatedAt).toISOString(),
+    activeGrants: entry.activeGrantIds.length,
+    activeGrantIds: [...entry.activeGrantIds],
+  };
+}
+
+function listOf<T extends string>(value: string | undefined, allowed: readonly T[]): { ok: T[] } | { bad: string } {
+  if (value === undefined) return { ok: [] };
+  const items = value.split(",");
+  const bad = items.find((v) => !allowed.includes(v as T));
+  return bad === undefined ? { ok: items as T[] } : { bad };
+}
+
+export function registerIdentityRoutes(app: App, services: HttpServices): void {
+  const { deps } = services;
+  const errors = { "4xx": ProblemSchema, "5xx": ProblemSchema };
+  const adminOnly = (request: FastifyRequest, what: string) => requireAdmin(services, callerOf(request), what);
+
+  app.get(
+    "/v1/identities",
+    {
+      schema: {
+        summary: "The identity inventory, filterable by status, kind, owner and ownership",
+        description: "Admins only. Identities come in id order; page with `after` = the `next` of the previous page.",
+        tags: ["identities"],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.String({ pattern: "^[a-z_]+(,[a-z_]+)*$" })),
+            kind: Type.Optional(Type.String({ pattern: "^[a-z_]+(,[a-z_]+)*$" })),
+            owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            unowned: Type.Optional(Type.Boolean({ description: "true: only non-human identities without an owner" })),
+            after: Type.Optional(Type.String({ maxLength: 128 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ identities: Type.Array(IdentitySchema), next: Type.Union([Type.String(), Type.Null()]) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await adminOnly(request, "the identity inventory");
+      const q = request.query;
+      const statuses = listOf(q.status, STATUSES);
+      const kinds = listOf(q.kind, KINDS);
+      for (const [field, parsed, allowed] of [
+        ["status", statuses, STATUSES],
+        ["kind", kinds, KINDS],
+      ] as const) {
+        if ("bad" in parsed) {
+          throw await refuse(deps, callerOf(request), {
+            auditCode: "request.rejected",
+            errorCode: "invalid_request",
+            message: `querystring.${field}: unknown ${field} '${parsed.bad}' (one of ${allowed.join(", ")})`,
+            extensions: { field: `querystring.${field}` },
+          });
+        }
+      }
+      const page = await listInventory(deps, {
+        limit: q.limit ?? 100,
+        ...("ok" in statuses && statuses.ok.length > 0 ? { statuses: statuses.ok } : {}),
+        ...("ok" in kinds && kinds.ok.length > 0 ? { kinds: kinds.ok } : {}),
+        ...(q.owner !== undefined ? { owner: q.owner } : {}),
+        ...(q.unowned !== undefined ? { unowned: q.unowned } : {}),
+        ...(q.after !== undefined ? { after: q.after } : {}),
+      });
+      return { identities: page.entries.map(presentIdentity), next: page.next };
+    },
+  );
+
+  app.get(
+    "/v1/identities/:id",
+    {
+      schema: {
+        summary: "One identity: definition, status and why, first and last seen, active grants",
+        tags: ["identities"],
+        params: IdentityParams,
+        response: { 200: IdentitySchema, ...errors },
+      },
+    },
+    async (request) => {
+      await adminOnly(request, "the identity inventory");
+      const identity = await loadIdentity(deps, callerOf(request), request.params.id);
+      return presentIdentity(await inventoryEntry(deps, identity));
+    },
+  );
+
+  app.post(
+    "/v1/identities/:id/reactivate",
+    {
+      schema: {
+        summary: "Bring a dormant identity back; an offboarded one is never reactivated",
+        tags: ["identities"],
+        params: IdentityParams,
+        body: ReasonBody,
+        response: { 200: IdentitySchema, ...errors },
+      },
+    },
+    async (request) => {
+      await adminOnly(request, "reactivating an identity");
+      const identity = await reactivateIdentity(deps, callerOf(request), request.params.id, request.body.reason);
+      return presentIdentity(await inventoryEntry(deps, identity));
+    },
+  );
+
+  app.post(
+    "/v1/identities/:id/offboard",
+    {
+      schema: {
+        summary: "Disable an identity for good, end every grant it holds and cancel its open requests",
+        description:
+          "Idempotent. Returns once each ended grant's removal is verified or has failed (failed removals are retried by the scheduler and listed with state revoke_failed).",
+        tags: ["identities"],
+        params: IdentityParams,
+        body: ReasonBody,
+        response: {
+          200: Type.Object({
+            identity: IdentitySchema,
+            correlationId: Type.Union([Type.String(), Type.Null()]),
+            changed: Type.Boolean(),
+            grants: Type.Array(Type.Object({ id: Type.String(), target: Type.String(), state: Type.String() })),
+            removalsPending: Type.Integer({ description: "ended grants whose removal is not yet verified" }),
+            cancelledRequests: Type.Array(Type.String()),
+            inProgress: Type.Array(Type.Object({ id: Type.String(), state: Type.String() })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await adminOnly(request, "offboarding an identity");
+      const result = await offboardIdentity(deps, callerOf(request), request.params.id, request.body.reason);
+      return {
+        identity: presentIdentity(await inventoryEntry(deps, result.identity)),
+        correlationId: result.correlationId,
+        changed: result.changed,
+        grants: result.grants.map((g) => ({ ...g })),
+        removalsPending: result.grants.filter((g) => g.state !== "verified").length,
+        cancelledRequests: [...result.cancelledRequests],
+        inProgress: result.inProgress.map((g) => ({ ...g })),
+      };
+    },
+  );
+}

@@ -1,0 +1,167 @@
+// Offboarding, dormancy and reactivation on a real store: one audit trail tying an offboarding together, failed
+// removals left to the scheduler, pending requests cancelled, idempotence, and dormancy counted from the last sign of life.
+// Run on both stores: SQLite, and PostgreSQL in a schema of its own.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { verifyStoreChain } from "../../audit/verify.js";
+import type { AuditEvent } from "../../domain/types.js";
+import { IdentityRegistry } from "../../identity/registry.js";
+import { CedarDecider } from "../../policy/cedar/cedar-decider.js";
+import { compilePolicies } from "../../policy/cedar/policy-set.js";
+import { openPostgresStore, type PostgresStore } from "../../storage/postgres/index.js";
+import { postgresStoreUp, type TestSchema, testSchema } from "../../storage/postgres/testing/schemas.js";
+import { silentLogger } from "../../support/logger.js";
+import { requestAccess } from "../request/request-access.js";
+import { APPROVERS, POLICIES, WRITE } from "../testing/approval-fixtures.js";
+import { type Harness, makeHarness, refusal } from "../testing/harness.js";
+import { listInventory } from "./inventory.js";
+import { markDormantIdentities } from "./mark-dormant.js";
+import { offboardIdentity } from "./offboard-identity.js";
+import { reactivateIdentity } from "./reactivate-identity.js";
+
+const meta = { sourceAddress: "127.0.0.1" };
+const DAY = 86_400_000;
+
+const pgUp = await postgresStoreUp();
+
+describe.each([
+  ["sqlite", false],
+  ["postgres", true],
+] as const)("identity lifecycle on %s", (_name, onPostgres) => {
+  let h: Harness;
+  let registry: IdentityRegistry;
+  let schema: TestSchema | null = null;
+  let pgStore: PostgresStore | null = null;
+  beforeEach(async (context) => {
+    if (onPostgres && !pgUp) context.skip();
+    if (onPostgres) {
+      schema = testSchema("eph_ident");
+      pgStore = await openPostgresStore(schema.options);
+    }
+    h = await makeHarness({
+      decider: new CedarDecider(compilePolicies("test", [["p.cedar", POLICIES]])),
+      identities: Object.values(APPROVERS),
+      entitlements: [WRITE],
+      ...(pgStore ? { wrapStore: () => pgStore! } : {}),
+    });
+    registry = new IdentityRegistry(h.store, h.clock, silentLogger());
+    await registry.syncConfigured([h.ci, h.other, h.admin]);
+  });
+  afterEach(async () => {
+    await h?.close();
+    await pgStore?.close();
+    await schema?.drop();
+    pgStore = null;
+    schema = null;
+  });
+
+  const events = async (): Promise<AuditEvent[]> => [...(await h.store.listAudit(0, 10_000))];
+
+  it("offboards in one audited step: grants on the target removed, a failed removal retried, requests cancelled", async () => {
+    const issued = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta);
+      if (r.outcome !== "issued") throw new Error(`expected issued, got ${r.outcome}`);
+      issued.push(r.grant);
+    }
+    const pending = await requestAccess(h.deps, h.ci, { entitlement: "db/write", duration: "5m" }, meta);
+    expect(pending.outcome).toBe("pending");
+    const untouched = await requestAccess(h.deps, h.other, { entitlement: "db/read", duration: "10m" }, meta);
+    h.target.failRevokes = 1; // the first removal fails: the scheduler must finish it
+
+    const result = await offboardIdentity(h.deps, h.admin, "ci-deploy", "left the company");
+
+    expect(result.changed).toBe(true);
+    expect(result.identity.status).toBe("offboarded");
+    expect(result.identity.statusReason).toBe("offboarded by alice: left the company");
+    expect(result.grants.map((g) => g.id).sort()).toEqual(issued.map((g) => g.id).sort());
+    expect(result.grants.filter((g) => g.state === "revoke_failed")).toHaveLength(1);
+    expect(result.grants.filter((g) => g.state === "verified")).toHaveLength(2);
+    expect(result.cancelledRequests).toEqual([pending.request.id]);
+    expect((await h.store.getRequest(pending.request.id))?.state).toBe("cancelled");
+    if (untouched.outcome !== "issued") throw new Error("other-job should have been issued");
+    expect((await h.store.getGrant(untouched.grant.id))?.state).toBe("active");
+
+    // One trail: the offboarding lists the grants; each grant's end and the cancellation point back to it.
+    const trail = await events();
+    const offboarded = trail.filter((e) => e.code === "identity.offboarded");
+    expect(offboarded).toHaveLength(1);
+    expect(offboarded[0]).toMatchObject({ identityId: "ci-deploy", actor: { type: "identity", id: "alice" } });
+    expect([...(offboarded[0]!.data.grants as string[])].sort()).toEqual(issued.map((g) => g.id).sort());
+    const correlationId = offboarded[0]!.data.correlationId;
+    expect(correlationId).toBe(result.correlationId);
+    const ends = trail.filter((e) => e.code === "grant.revoking" && e.data.reason === "offboarded");
+    expect(ends.map((e) => e.grantId).sort()).toEqual(issued.map((g) => g.id).sort());
+    for (const end of ends) expect(end.data.correlationId).toBe(correlationId);
+    const cancel = trail.find((e) => e.code === "request.cancelled");
+    expect(cancel?.data.correlationId).toBe(correlationId);
+    for (const grant of issued) expect((await h.store.getGrant(grant.id))?.endReason).toBe("offboarded");
+
+    // The scheduler retries the failed removal like any other.
+    h.clock.advance(60_000);
+    await h.scheduler.runOnce();
+    for (const grant of issued) {
+      expect((await h.store.getGrant(grant.id))?.state).toBe("verified");
+      expect(h.target.accounts.has(grant.handle)).toBe(false);
+    }
+
+    // Idempotent: nothing left, nothing written.
+    const before = (await events()).length;
+    const again = await offboardIdentity(h.deps, h.admin, "ci-deploy", "left the company");
+    expect(again).toMatchObject({ changed: false, correlationId: null, grants: [], cancelledRequests: [] });
+    expect((await events()).length).toBe(before);
+    expect((await verifyStoreChain(h.store)).ok).toBe(true);
+  });
+
+  it("an offboarded identity is never reactivated; an unknown one is a 404", async () => {
+    await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
+    const refused = await refusal(reactivateIdentity(h.deps, h.admin, "ci-deploy", "oops"));
+    expect(refused.code).toBe("invalid_state");
+    expect(refused.publicMessage).toMatch(/offboarded, which is for good/);
+    expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("offboarded");
+    expect((await refusal(offboardIdentity(h.deps, h.admin, "nobody", "x"))).code).toBe("not_found");
+  });
+
+  it("marks identities unseen for dormantAfter dormant, counted from the last sighting, and reactivation restarts the count", async () => {
+    const start = h.clock.now();
+    h.clock.advance(20 * DAY);
+    await h.store.markIdentitiesSeen([{ id: "other-job", at: h.clock.now() }]);
+    h.clock.advance(11 * DAY); // ci-deploy and alice: 31 days since registration; other-job: 11 days since seen
+    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 3, markedDormant: 2 });
+    expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("dormant");
+    expect((await h.store.getIdentity("other-job"))?.status).toBe("active");
+    const dormantEvent = (await events()).find((e) => e.code === "identity.dormant" && e.identityId === "ci-deploy");
+    expect(dormantEvent?.data).toMatchObject({ lastSeenAt: null, dormantAfterSeconds: 30 * 86_400 });
+    expect(String(dormantEvent?.data.reason)).toContain(new Date(start).toISOString());
+    // A second pass finds nothing more to do.
+    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 1, markedDormant: 0 });
+
+    const back = await reactivateIdentity(h.deps, h.admin, "ci-deploy", "quarterly job runs again");
+    expect(back).toMatchObject({ status: "active", statusReason: null });
+    expect((await events()).at(-1)).toMatchObject({
+      code: "identity.reactivated",
+      identityId: "ci-deploy",
+      data: { reason: "quarterly job runs again", previousStatus: "dormant" },
+    });
+    h.clock.advance(29 * DAY);
+    expect((await markDormantIdentities(h.deps, 30 * DAY)).markedDormant).toBe(1); // other-job (40 days), not ci-deploy
+    expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("active");
+  });
+
+  it("the inventory flags non-human identities without an owner and pages with the unowned filter", async () => {
+    for (const id of ["orphan-a", "orphan-b", "orphan-c"]) {
+      await registry.register(
+        { id, kind: "service_account", owner: null, groups: [], attributes: {}, admin: false },
+        "test",
+        { type: "system", id: "test" },
+      );
+    }
+    const first = await listInventory(h.deps, { unowned: true, limit: 2 });
+    expect(first.entries.map((e) => e.identity.id)).toEqual(["orphan-a", "orphan-b"]);
+    expect(first.entries.every((e) => e.unowned)).toBe(true);
+    const second = await listInventory(h.deps, { unowned: true, limit: 2, after: first.next! });
+    expect(second).toMatchObject({ next: null });
+    expect(second.entries.map((e) => e.identity.id)).toEqual(["orphan-c"]);
+    const owned = await listInventory(h.deps, { unowned: false, limit: 100 });
+    expect(owned.entries.map((e) => e.identity.id)).toEqual(["alice", "ci-deploy", "other-job"]);
+  });
+});

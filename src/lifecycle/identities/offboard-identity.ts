@@ -1,0 +1,185 @@
+// Offboarding: one audited step disables an identity (API keys and trust-rule admission stop at once, since both read
+// its status), ends every active grant it holds on every target and cancels its open requests; then each grant's
+// removal is driven like any other, and a removal that fails is retried by the scheduler.
+import { grantEnded, transitionRequest } from "../../domain/transitions.js";
+import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord } from "../../domain/types.js";
+import { ConflictError, type Write } from "../../storage/store.js";
+import { describeError } from "../../support/errors.js";
+import { randomToken } from "../../support/ids.js";
+import { actorOf, draft } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { driveRemoval } from "../revoke/drive-removal.js";
+import { loadIdentity } from "./load-identity.js";
+
+export interface OffboardResult {
+  readonly identity: IdentityRecord;
+  /** Ties the `identity.offboarded` event to each grant's `grant.revoking` and each `request.cancelled` event. */
+  readonly correlationId: string | null;
+  /** False when the identity was already offboarded and nothing was left to end: no event was written. */
+  readonly changed: boolean;
+  /** Grants this call ended, with where their removal stands (`verified`, or `revoke_failed` and retried). */
+  readonly grants: readonly { readonly id: string; readonly target: string; readonly state: Grant["state"] }[];
+  readonly cancelledRequests: readonly string[];
+  /** Grants of the identity already being removed (or still being issued) when this ran: the scheduler finishes them. */
+  readonly inProgress: readonly { readonly id: string; readonly state: Grant["state"] }[];
+}
+
+const PAGE = 500;
+/** How many removals run at once: one offboarding must not take every connection a target has. */
+const REMOVALS_AT_ONCE = 8;
+
+async function allGrants(deps: LifecycleDeps, identityId: string, states: Grant["state"][]): Promise<Grant[]> {
+  const out: Grant[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await deps.store.listGrants({ identityId, states, limit: PAGE, ...(after ? { after } : {}) });
+    out.push(...page);
+    if (page.length < PAGE) return out;
+    after = page.at(-1)?.id;
+  }
+}
+
+async function openRequests(deps: LifecycleDeps, identityId: string): Promise<AccessRequest[]> {
+  const out: AccessRequest[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await deps.store.listRequests({
+      identityId,
+      states: ["pending", "approved"],
+      limit: PAGE,
+      ...(after ? { after } : {}),
+    });
+    out.push(...page);
+    if (page.length < PAGE) return out;
+    after = page.at(-1)?.id;
+  }
+}
+
+/** Commits the offboarding; retried from a fresh read when a grant or request changed meanwhile. */
+async function commitOffboarding(
+  deps: LifecycleDeps,
+  admin: Identity,
+  identityId: string,
+  reason: string,
+): Promise<{ result: Omit<OffboardResult, "grants">; ending: Grant[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const identity = await loadIdentity(deps, admin, identityId);
+    const active = await allGrants(deps, identity.id, ["active"]);
+    const requests = await openRequests(deps, identity.id);
+    const inProgress = (await allGrants(deps, identity.id, ["issuing", "revoking", "revoke_failed"])).map((g) => ({
+      id: g.id,
+      state: g.state,
+    }));
+    const already = identity.status === "offboarded";
+    if (already && active.length === 0 && requests.length === 0) {
+      return {
+        result: { identity, correlationId: null, changed: false, cancelledRequests: [], inProgress },
+        ending: [],
+      };
+    }
+    const now = deps.clock.now();
+    const correlationId = `ofb_${randomToken(20)}`;
+    const actor = actorOf(admin);
+    const offboarded: IdentityRecord = already
+      ? identity
+      : {
+          ...identity,
+          status: "offboarded",
+          statusReason: `offboarded by ${admin.id}: ${reason}`,
+          updatedAt: now,
+          version: identity.version + 1,
+        };
+    const ending = active.map((g) =>
+      grantEnded(g, "end", "offboarded", admin.id, now, now + deps.settings.removalClaimMs),
+    );
+    const cancelled = requests.map((r) =>
+      transitionRequest(r, "cancel", now, { stateReason: `identity offboarded by ${admin.id}`, dueAt: null }),
+    );
+    const writes: Write[] = [
+      ...(already
+        ? []
+        : [{ kind: "updateIdentity", identity: offboarded, expectedVersion: identity.version } as const]),
+      ...ending.map((g, i) => ({ kind: "updateGrant", grant: g, expectedVersion: active[i]!.version }) as const),
+      ...cancelled.map(
+        (r, i) => ({ kind: "updateRequest", request: r, expectedVersion: requests[i]!.version }) as const,
+      ),
+    ];
+    const audit: AuditDraft[] = [
+      draft(
+        "identity.offboarded",
+        now,
+        actor,
+        { identityId: identity.id },
+        {
+          correlationId,
+          reason,
+          previousStatus: identity.status,
+          ...(already ? { repeat: true } : {}),
+          grants: ending.map((g) => g.id),
+          cancelledRequests: cancelled.map((r) => r.id),
+          inProgress: inProgress.map((g) => g.id),
+        },
+      ),
+      ...ending.map((g, i) =>
+        draft(
+          "grant.revoking",
+          now,
+          actor,
+          { grant: g },
+          { handle: g.handle, reason: "offboarded", expiresAt: active[i]!.expiresAt, note: reason, correlationId },
+        ),
+      ),
+      ...cancelled.map((r, i) =>
+        draft("request.cancelled", now, actor, { request: r }, { previousState: requests[i]!.state, correlationId }),
+      ),
+    ];
+    try {
+      await commit(deps, { writes, audit });
+      return {
+        result: {
+          identity: offboarded,
+          correlationId,
+          changed: true,
+          cancelledRequests: cancelled.map((r) => r.id),
+          inProgress,
+        },
+        ending,
+      };
+    } catch (error) {
+      // A grant renewed or ended, or a request moved, between the read and the write: read everything again.
+      if (!(error instanceof ConflictError) || attempt >= 5) throw error;
+    }
+  }
+}
+
+/**
+ * Offboards an identity. Idempotent: a second call on an offboarded identity ends whatever it still holds (a grant that
+ * was being issued during the first call) and otherwise changes nothing and writes no event.
+ */
+export async function offboardIdentity(
+  deps: LifecycleDeps,
+  admin: Identity,
+  identityId: string,
+  reason: string,
+): Promise<OffboardResult> {
+  const { result, ending } = await commitOffboarding(deps, admin, identityId, reason);
+  for (const _ of result.cancelledRequests) deps.observer.approval?.("cancelled");
+  const grants: { id: string; target: string; state: Grant["state"] }[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < ending.length) {
+      const grant = ending[next++]!;
+      let state: Grant["state"];
+      try {
+        state = (await driveRemoval(deps, grant)).state;
+      } catch (error) {
+        // The grant is in `revoking` with a claim that lapses: the scheduler takes the removal over.
+        deps.logger.error({ grantId: grant.id, err: describeError(error) }, "removal after offboarding failed");
+        state = (await deps.store.getGrant(grant.id).catch(() => null))?.state ?? grant.state;
+      }
+      grants.push({ id: grant.id, target: grant.targetId, state });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REMOVALS_AT_ONCE, ending.length) }, worker));
+  grants.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { ...result, grants };
+}

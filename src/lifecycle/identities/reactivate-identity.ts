@@ -1,0 +1,55 @@
+// An admin brings a dormant identity back. Offboarding is for good: an offboarded identity is never reactivated.
+import type { Identity, IdentityRecord } from "../../domain/types.js";
+import { ConflictError } from "../../storage/store.js";
+import { actorOf, draft } from "../audit-draft.js";
+import { commit } from "../commit.js";
+import type { LifecycleDeps } from "../deps.js";
+import { refuse } from "../refuse.js";
+import { loadIdentity } from "./load-identity.js";
+
+export async function reactivateIdentity(
+  deps: LifecycleDeps,
+  admin: Identity,
+  identityId: string,
+  reason: string,
+): Promise<IdentityRecord> {
+  for (let attempt = 1; ; attempt++) {
+    const identity = await loadIdentity(deps, admin, identityId);
+    if (identity.status === "active") return identity; // nothing to do: asking twice is not an error
+    if (identity.status === "offboarded") {
+      throw await refuse(deps, admin, {
+        auditCode: "request.rejected",
+        errorCode: "invalid_state",
+        message: `identity '${identity.id}' is offboarded, which is for good; register the workload under a new identity id`,
+        data: { identity: identity.id },
+        extensions: { identityStatus: identity.status },
+      });
+    }
+    const now = deps.clock.now();
+    const active: IdentityRecord = {
+      ...identity,
+      status: "active",
+      statusReason: null,
+      // Dormancy counts from the later of the last sighting and the last change, so this one starts the count afresh.
+      updatedAt: now,
+      version: identity.version + 1,
+    };
+    try {
+      await commit(deps, {
+        writes: [{ kind: "updateIdentity", identity: active, expectedVersion: identity.version }],
+        audit: [
+          draft(
+            "identity.reactivated",
+            now,
+            actorOf(admin),
+            { identityId: identity.id },
+            { reason, previousStatus: identity.status, previousReason: identity.statusReason },
+          ),
+        ],
+      });
+      return active;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= 3) throw error;
+    }
+  }
+}
