@@ -127,7 +127,12 @@ export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext
     },
 
     async revoke({ grant }) {
-      await removeAccount(db, managedName(grant.handle));
+      const name = managedName(grant.handle);
+      const removal = await removeAccount(db, name);
+      return {
+        removed: removal.hosts.map((host) => `user '${name}'@'${host}'`),
+        sessionsEnded: { count: removal.sessionsEnded.length, ids: removal.sessionsEnded.map((id) => `connection ${id}`) },
+      };
     },
 
     async verifyRemoved({ grant, probe }) {
@@ -164,7 +169,7 @@ export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext
 
     async removeAccount(handle) {
       const removal = await removeAccount(db, managedName(handle));
-      return removal.hosts.length > 0 || removal.sessionsEnded > 0;
+      return removal.hosts.length > 0 || removal.sessionsEnded.length > 0;
     },
 
     async rotateAdminSecret() {

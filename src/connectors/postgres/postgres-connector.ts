@@ -135,7 +135,12 @@ export function createPostgresConnector(target: TargetSpec, ctx: ConnectorContex
     },
 
     async revoke({ grant }) {
-      await removeRole(admin, { name: roleOf(grant), knownOid: knownOid(grant), grantId: grant.id });
+      const name = roleOf(grant);
+      const removal = await removeRole(admin, { name, knownOid: knownOid(grant), grantId: grant.id });
+      return {
+        removed: removal.existed ? [`role ${name}`] : [],
+        sessionsEnded: { count: removal.sessions.length, ids: removal.sessions.map((pid) => `pid ${pid}`) },
+      };
     },
 
     async verifyRemoved({ grant, probe }) {
@@ -186,7 +191,8 @@ export function createPostgresConnector(target: TargetSpec, ctx: ConnectorContex
       if (!isManagedName(prefix, handle)) {
         throw new Error(`targets.${target.id}: ${handle} is not a role this target makes; refusing to remove it`);
       }
-      return removeRole(admin, { name: handle, knownOid: null, grantId: null });
+      const removal = await removeRole(admin, { name: handle, knownOid: null, grantId: null });
+      return removal.existed || removal.sessions.length > 0;
     },
 
     rotateAdminSecret: () => admin.rotate(),
