@@ -150,7 +150,12 @@ export function grantRetry(grant: Grant, claimUntil: Millis): Grant {
 }
 
 /** Revoke succeeded; `receipt` records what it removed (completed when removal is verified). */
-export function grantRemoved(grant: Grant, now: Millis, claimUntil: Millis, receipt: RemovalReceipt | null = null): Grant {
+export function grantRemoved(
+  grant: Grant,
+  now: Millis,
+  claimUntil: Millis,
+  receipt: RemovalReceipt | null = null,
+): Grant {
   return nextGrant(grant, "removed", { revokedAt: now, dueAt: claimUntil, lastError: null, receipt });
 }
 

@@ -131,7 +131,10 @@ export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext
       const removal = await removeAccount(db, name);
       return {
         removed: removal.hosts.map((host) => `user '${name}'@'${host}'`),
-        sessionsEnded: { count: removal.sessionsEnded.length, ids: removal.sessionsEnded.map((id) => `connection ${id}`) },
+        sessionsEnded: {
+          count: removal.sessionsEnded.length,
+          ids: removal.sessionsEnded.map((id) => `connection ${id}`),
+        },
       };
     },
 

@@ -258,7 +258,9 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
       const response = await expect("GET", apiPath`/connections`, [200]);
       const users = new Set(
         Array.isArray(response.body)
-          ? response.body.map((c: unknown) => (c as { user?: unknown } | null)?.user).filter((u) => typeof u === "string")
+          ? response.body
+              .map((c: unknown) => (c as { user?: unknown } | null)?.user)
+              .filter((u) => typeof u === "string")
           : [],
       );
       const at = ctx.clock.now();

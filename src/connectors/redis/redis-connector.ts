@@ -177,7 +177,10 @@ export function createRedisConnector(target: TargetSpec, ctx: ConnectorContext):
       // Listed first: DELUSER closes these connections, so afterwards nothing would name them.
       const ids = clientIdsOf(String(await run("CLIENT LIST", ["CLIENT", "LIST"])), name);
       const existed = await deleteUser(name);
-      return { removed: existed ? [`ACL user ${name}`] : [], sessionsEnded: { count: ids.length, ids: ids.map((id) => `client ${id}`) } };
+      return {
+        removed: existed ? [`ACL user ${name}`] : [],
+        sessionsEnded: { count: ids.length, ids: ids.map((id) => `client ${id}`) },
+      };
     },
 
     async observeUsage(grants) {

@@ -6,7 +6,6 @@ import { pendingMigrations } from "../migrations/migration.js";
 import { postgresMigrations } from "../migrations/postgres/index.js";
 import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
 import type { Pending } from "../sqlite/group-commit.js";
-import { rankOffset } from "../sqlite/statements.js";
 import {
   type ApiKeyRow,
   type AuditRow,
@@ -26,6 +25,7 @@ import {
   rowToState,
   type StateRow,
 } from "../sqlite/rows.js";
+import { rankOffset } from "../sqlite/statements.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
@@ -287,7 +287,14 @@ export class PostgresStore implements Store {
   }
 
   async grantReport(range: ReportRange): Promise<GrantReport> {
-    type Counts = { issued: string; ended: string; verified: string; overruns: string; unused: string; renewals: string };
+    type Counts = {
+      issued: string;
+      ended: string;
+      verified: string;
+      overruns: string;
+      unused: string;
+      renewals: string;
+    };
     const [row] = await this.#rows<Counts>(SQL.grantReport.text, bind(SQL.grantReport, range));
     const verified = Number(row?.verified ?? 0);
     const at = async (q: number): Promise<number | null> => {

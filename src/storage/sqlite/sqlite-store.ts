@@ -48,8 +48,8 @@ import {
   IDENTITY_SELECT,
   NOTIFICATION_SELECT,
   prepareStatements,
-  rankOffset,
   REQUEST_SELECT,
+  rankOffset,
   type Statements,
 } from "./statements.js";
 
