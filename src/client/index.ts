@@ -20,6 +20,7 @@ export type {
   PendingResult,
   Problem,
   RemovalEvidence,
+  RemovalReceipt,
   RenewResult,
   RequestInput,
   RequestPage,

@@ -35,6 +35,24 @@ export interface Grant {
   readonly revokedAt: string | null;
   readonly verifiedAt: string | null;
   readonly evidence: RemovalEvidence | null;
+  /** First and last time the target showed the credential in use; null when never seen or it cannot tell. */
+  readonly firstUsedAt: string | null;
+  readonly lastUsedAt: string | null;
+  /** Set once removal has started; complete (with `verification`) once removal is verified. */
+  readonly receipt: RemovalReceipt | null;
+}
+
+/** What removal of a grant did and proved; handles and counts, never a secret. */
+export interface RemovalReceipt {
+  readonly removed: readonly string[];
+  readonly sessionsEnded: { readonly count: number; readonly ids: readonly string[] } | null;
+  readonly revokedAt: string | null;
+  readonly verification: RemovalEvidence | null;
+  readonly verifiedAt: string | null;
+  readonly firstUsedAt: string | null;
+  readonly lastUsedAt: string | null;
+  /** True: the target could see use and never did; null: the target cannot tell. */
+  readonly unused: boolean | null;
 }
 
 export interface Decision {
