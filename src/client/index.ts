@@ -18,6 +18,7 @@ export type {
   Intent,
   Introspection,
   PendingResult,
+  PrivilegeReport,
   Problem,
   RemovalEvidence,
   RemovalReceipt,

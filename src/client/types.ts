@@ -242,6 +242,25 @@ export interface TargetDiscovery {
 }
 
 /** GET/POST /v1/discovery. */
+/** `GET /v1/report`: grants issued in [from, to), how long access lasted, whether its removal was proven. */
+export interface PrivilegeReport {
+  readonly from: string;
+  readonly to: string;
+  readonly grants: {
+    readonly issued: number;
+    readonly ended: number;
+    readonly verifiedRemoval: number;
+    /** verifiedRemoval ÷ ended; null when none has ended. The goal is 1. */
+    readonly verifiedShare: number | null;
+    readonly overrunsOver2s: number;
+    readonly unused: number;
+    readonly renewals: number;
+  };
+  readonly privilegeSeconds: { readonly median: number | null; readonly p99: number | null };
+  readonly standing: readonly { readonly target: string; readonly accounts: number }[];
+  readonly discoveredAt: string | null;
+}
+
 export interface DiscoveryReport {
   readonly generatedAt: string;
   readonly targets: readonly TargetDiscovery[];

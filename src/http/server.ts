@@ -22,6 +22,7 @@ import { registerAuditRoutes } from "./routes/audit.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import { registerGrantRoutes } from "./routes/grants.js";
 import { registerHealthRoutes } from "./routes/health.js";
+import { registerReportRoutes } from "./routes/report.js";
 import { registerRequestRoutes } from "./routes/requests.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerX509Routes } from "./routes/x509.js";
@@ -233,6 +234,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerX509Routes(app, services);
   registerDiscoveryRoutes(app, services);
   registerHealthRoutes(app, services);
+  registerReportRoutes(app, services);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
