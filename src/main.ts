@@ -17,6 +17,7 @@ import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
+import { UsageMonitor } from "./lifecycle/monitor/observe-usage.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
 import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
 import { OutboxNotifier } from "./notifications/notifier.js";
@@ -216,6 +217,10 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     },
     metrics,
   );
+  const usage = new UsageMonitor(deps, connectors, {
+    intervalMs: config.usageIntervalMs,
+    ...(shared ? { replicaId } : {}),
+  });
   const approvals = new ApprovalSweeper(deps, {
     intervalMs: config.approvals.sweepIntervalMs,
     ...(shared ? { replicaId } : {}),
@@ -253,6 +258,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     maintenance.start();
     approvals.start();
     notifications.start(1000);
+    usage.start();
   }
   policies?.start(policyConfig?.watch ?? false);
 
@@ -326,6 +332,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await maintenance.stop();
       await approvals.stop();
       await notifications.stop();
+      await usage.stop();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();
