@@ -138,6 +138,20 @@ export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext
       };
     },
 
+    async observeUsage(grants) {
+      const names = new Map(grants.map((g) => [managedName(g.handle), g.id]));
+      const rows = await db.run<{ USER: string }[]>(
+        "read information_schema.PROCESSLIST",
+        "SELECT DISTINCT USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()",
+      );
+      const at = ctx.clock.now();
+      // Compared here, exactly: the column compares case-insensitively and user names do not.
+      return rows.flatMap((r) => {
+        const grantId = names.get(String(r.USER));
+        return grantId === undefined ? [] : [{ grantId, at }];
+      });
+    },
+
     async verifyRemoved({ grant, probe }) {
       const name = managedName(grant.handle);
       const catalog = await hostsOf(db, name).then(

@@ -143,6 +143,19 @@ export function createPostgresConnector(target: TargetSpec, ctx: ConnectorContex
       };
     },
 
+    async observeUsage(grants) {
+      const names = new Map(grants.map((g) => [roleOf(g), g.id]));
+      const seen = await admin.query<{ usename: string }>(
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE usename = ANY($1::text[])",
+        [[...names.keys()]],
+      );
+      const at = ctx.clock.now();
+      return seen.rows.flatMap((r) => {
+        const grantId = names.get(r.usename);
+        return grantId === undefined ? [] : [{ grantId, at }];
+      });
+    },
+
     async verifyRemoved({ grant, probe }) {
       const name = roleOf(grant);
       const oid = knownOid(grant);
