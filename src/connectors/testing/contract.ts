@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openGrant } from "../../domain/transitions.js";
 import type { Grant, Identity, Millis } from "../../domain/types.js";
+import type { Clock } from "../../support/clock.js";
 import { newId } from "../../support/ids.js";
 import type { Connector, EntitlementSpec, IssuedCredential, IssueResponse } from "../connector.js";
 import { checkLifecycleReceipt } from "./lifecycle-receipt.js";
@@ -24,11 +25,8 @@ export interface ContractSubject {
   readonly openSession?: (credential: IssuedCredential, grant: Grant) => Promise<OpenSession>;
   /** True when a handle names what is granted (`<login>:<role>`), shared by overlapping grants and reference-counted. */
   readonly sharedHandles?: boolean;
-  /**
-   * False when revoke does not itself end the sessions (they end because the account is gone, and the target names
-   * none to the broker); the receipt then may report zero.
-   */
-  readonly sessionsEndedByRevoke?: boolean;
+  /** The clock the connector's context uses, when it is not the real one (the broker's lifecycle must share it). */
+  readonly clock?: Clock;
   /** False for connectors that make nothing in the target to list (signed tokens). */
   readonly listsAccounts?: boolean;
   cleanup(): Promise<void>;

@@ -60,7 +60,7 @@ export async function checkLifecycleReceipt(s: ContractSubject): Promise<void> {
   const store = await openSqliteStore(join(dir, "broker.db"));
   const deps: LifecycleDeps = {
     store,
-    clock: systemClock,
+    clock: s.clock ?? systemClock,
     logger: silentLogger(),
     sealer: new Sealer(randomBytes(32)),
     catalog: {
@@ -110,9 +110,11 @@ export async function checkLifecycleReceipt(s: ContractSubject): Promise<void> {
       } finally {
         await used.session.close();
       }
-      expect(r.sessionsEnded, "sessionsEnded").not.toBeNull();
-      expect(r.sessionsEnded?.count).toBeGreaterThanOrEqual(s.sessionsEndedByRevoke === false ? 0 : 1);
-      expect(r.sessionsEnded?.ids.length).toBe(r.sessionsEnded?.count);
+      // A target with sessions names the one removal ended; one without (HTTP roles) reports null.
+      if (r.sessionsEnded !== null) {
+        expect(r.sessionsEnded.count).toBeGreaterThanOrEqual(1);
+        expect(r.sessionsEnded.ids.length).toBe(r.sessionsEnded.count);
+      }
     }
     if (s.listsAccounts !== false && !s.sharedHandles) {
       const accounts = await s.connector.listAccounts();
