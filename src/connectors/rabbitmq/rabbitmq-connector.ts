@@ -254,17 +254,16 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
     },
 
     async observeUsage(grants) {
-      // One listing for all grants (the management API's per-user call would cost a request each).
-      const response = await expect("GET", apiPath`/connections`, [200]);
-      const users = new Set(
-        Array.isArray(response.body)
-          ? response.body
-              .map((c: unknown) => (c as { user?: unknown } | null)?.user)
-              .filter((u) => typeof u === "string")
-          : [],
-      );
-      const at = ctx.clock.now();
-      return grants.filter((g) => users.has(g.handle)).map((g) => ({ grantId: g.id, at }));
+      // Per user, as revoke reads them: the all-connections listing can lag behind a connection just opened.
+      const seen: { grantId: string; at: number }[] = [];
+      const queue = [...grants];
+      const worker = async () => {
+        for (let grant = queue.shift(); grant; grant = queue.shift()) {
+          if ((await connectionsOf(grant.handle)).length > 0) seen.push({ grantId: grant.id, at: ctx.clock.now() });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, grants.length) }, worker));
+      return seen;
     },
 
     async verifyRemoved({ grant, probe }) {
