@@ -23,6 +23,7 @@ import { DormancyMonitor } from "./lifecycle/identities/dormancy-monitor.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
+import { UsageMonitor } from "./lifecycle/monitor/observe-usage.js";
 import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
 import { OutboxNotifier } from "./notifications/notifier.js";
 import { WebhookDelivery } from "./notifications/webhook-delivery.js";
@@ -238,6 +239,10 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     },
     metrics,
   );
+  const usage = new UsageMonitor(deps, connectors, {
+    intervalMs: config.usageIntervalMs,
+    ...(shared ? { replicaId } : {}),
+  });
   const approvals = new ApprovalSweeper(deps, {
     intervalMs: config.approvals.sweepIntervalMs,
     ...(shared ? { replicaId } : {}),
@@ -309,6 +314,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     checkpointer?.start();
     auditStream?.start();
     dormancy?.start();
+    usage.start();
   }
   policies?.start(policyConfig?.watch ?? false);
 
@@ -389,6 +395,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await auditStream?.stop();
       await notifications.stop();
       await dormancy?.stop();
+      await usage.stop();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();

@@ -43,6 +43,19 @@ export function grantDetails(grant: Grant): string {
   for (const check of grant.evidence?.checks ?? []) {
     rows.push(["evidence", `${check.passed ? "pass" : "FAIL"} ${check.check}: ${check.observed}`]);
   }
+  const receipt = grant.receipt;
+  if (receipt) {
+    rows.push(["removed items", receipt.removed.length > 0 ? receipt.removed.join(", ") : "none (already gone)"]);
+    if (receipt.sessionsEnded) {
+      const ids = receipt.sessionsEnded.ids.slice(0, 10).join(", ");
+      rows.push(["sessions ended", `${receipt.sessionsEnded.count}${ids ? ` (${ids})` : ""}`]);
+    }
+    const used = receipt.unused === null ? "cannot tell" : receipt.unused ? "never" : "yes";
+    rows.push([
+      "used",
+      `${used}${receipt.firstUsedAt ? `, first ${receipt.firstUsedAt}, last ${receipt.lastUsedAt}` : ""}`,
+    ]);
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join("\n");
 }

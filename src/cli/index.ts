@@ -13,6 +13,7 @@ import { registerIdentities } from "./commands/identities.js";
 import { registerKeygen } from "./commands/keygen.js";
 import { registerPolicy } from "./commands/policy.js";
 import { registerRenew } from "./commands/renew.js";
+import { registerReport } from "./commands/report.js";
 import { registerRequest } from "./commands/request.js";
 import { registerRevoke } from "./commands/revoke.js";
 import { registerServer } from "./commands/server.js";
@@ -59,6 +60,7 @@ function buildProgram(cli: Cli): Command {
   registerExec(program, cli);
   registerAudit(program, cli);
   registerDiscover(program, cli);
+  registerReport(program, cli);
   registerKeygen(program, cli);
   registerDevIssuer(program, cli);
   registerPolicy(program, cli);

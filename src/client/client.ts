@@ -15,6 +15,7 @@ import type {
   Introspection,
   OffboardResult,
   PendingResult,
+  PrivilegeReport,
   RenewResult,
   RequestInput,
   RequestPage,
@@ -216,6 +217,14 @@ export class EphemeraClient {
   /** The last reconciliation report, without running a new one; 404 before the first (admins only). */
   lastDiscovery(): Promise<DiscoveryReport> {
     return this.#call("GET", "/v1/discovery");
+  }
+
+  /** The privilege report for grants issued in [from, to) (admins only); the broker defaults `to` to now, `from` to a day before. */
+  report(range: { from?: string; to?: string } = {}): Promise<PrivilegeReport> {
+    const qs = new URLSearchParams(
+      Object.entries(range).filter((e): e is [string, string] => typeof e[1] === "string"),
+    ).toString();
+    return this.#call("GET", `/v1/report${qs ? `?${qs}` : ""}`);
   }
 
   /** Configured targets with their health and last admin rotation (admins only). */

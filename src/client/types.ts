@@ -35,6 +35,24 @@ export interface Grant {
   readonly revokedAt: string | null;
   readonly verifiedAt: string | null;
   readonly evidence: RemovalEvidence | null;
+  /** First and last time the target showed the credential in use; null when never seen or it cannot tell. */
+  readonly firstUsedAt: string | null;
+  readonly lastUsedAt: string | null;
+  /** Set once removal has started; complete (with `verification`) once removal is verified. */
+  readonly receipt: RemovalReceipt | null;
+}
+
+/** What removal of a grant did and proved; handles and counts, never a secret. */
+export interface RemovalReceipt {
+  readonly removed: readonly string[];
+  readonly sessionsEnded: { readonly count: number; readonly ids: readonly string[] } | null;
+  readonly revokedAt: string | null;
+  readonly verification: RemovalEvidence | null;
+  readonly verifiedAt: string | null;
+  readonly firstUsedAt: string | null;
+  readonly lastUsedAt: string | null;
+  /** True: the target could see use and never did; null: the target cannot tell. */
+  readonly unused: boolean | null;
 }
 
 export interface Decision {
@@ -224,6 +242,25 @@ export interface TargetDiscovery {
 }
 
 /** GET/POST /v1/discovery. */
+/** `GET /v1/report`: grants issued in [from, to), how long access lasted, whether its removal was proven. */
+export interface PrivilegeReport {
+  readonly from: string;
+  readonly to: string;
+  readonly grants: {
+    readonly issued: number;
+    readonly ended: number;
+    readonly verifiedRemoval: number;
+    /** verifiedRemoval ÷ ended; null when none has ended. The goal is 1. */
+    readonly verifiedShare: number | null;
+    readonly overrunsOver2s: number;
+    readonly unused: number;
+    readonly renewals: number;
+  };
+  readonly privilegeSeconds: { readonly median: number | null; readonly p99: number | null };
+  readonly standing: readonly { readonly target: string; readonly accounts: number }[];
+  readonly discoveredAt: string | null;
+}
+
 export interface DiscoveryReport {
   readonly generatedAt: string;
   readonly targets: readonly TargetDiscovery[];

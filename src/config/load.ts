@@ -68,6 +68,8 @@ export interface Config {
   readonly targets: readonly TargetConfig[];
   /** How often the reconciler compares every target's accounts with the live grants; 0 turns the schedule off. */
   readonly reconcileIntervalMs: number;
+  /** How often targets are asked which active grants are in use (`monitor.usage.interval`); 0 turns polling off. */
+  readonly usageIntervalMs: number;
   readonly access: readonly AccessRule[];
   /** Cedar policies; null when the `access` allow-list (or nothing, which denies everything) decides. */
   readonly policies: {
@@ -410,6 +412,7 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     authenticators,
     targets,
     reconcileIntervalMs: seconds(doc.reconciler?.interval, "reconciler.interval", 300) * 1000,
+    usageIntervalMs: seconds(doc.monitor?.usage?.interval, "monitor.usage.interval", 30) * 1000,
     access,
     policies,
     approvals,

@@ -204,6 +204,22 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false, description: "how often accounts in every target are reconciled; 0 = off" },
       ),
     ),
+    monitor: Type.Optional(
+      Type.Object(
+        {
+          usage: Type.Optional(
+            Type.Object(
+              { interval: Type.Optional(Duration) },
+              {
+                additionalProperties: false,
+                description: "how often targets are asked which grants are in use (first/last used, unused); 0 = off",
+              },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     access: Type.Optional(
       Type.Array(AccessRuleSchema, { description: "static allow-list: a simple alternative to `policies` (not both)" }),
     ),

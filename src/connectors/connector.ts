@@ -81,6 +81,23 @@ export interface RevokeRequest {
   readonly grant: Grant;
 }
 
+/** What a revoke did downstream, for the grant's removal receipt. Handles and counts only: never a secret. */
+export interface RevokeResponse {
+  /** What was removed, by handle (`role app_x`, `ACL user eph_x`, `jti …`, `serial …`); empty when already gone. */
+  readonly removed: readonly string[];
+  /**
+   * Sessions the removal ended, with their ids where the target names them (backend pid, connection id, connection
+   * name); null for targets without sessions.
+   */
+  readonly sessionsEnded: { readonly count: number; readonly ids: readonly string[] } | null;
+}
+
+/** One grant the target showed in use: a session, a connection, an introspection. */
+export interface UsageSighting {
+  readonly grantId: string;
+  readonly at: Millis;
+}
+
 export interface VerifyRequest {
   readonly grant: Grant;
   /**
@@ -140,10 +157,15 @@ export interface Connector {
   prepare(request: PrepareRequest): { handle: string; handleData: Readonly<Record<string, unknown>> };
   issue(request: IssueRequest): Promise<IssueResponse>;
   renew(request: RenewRequest): Promise<RenewResponse>;
-  /** Removes the access. Idempotent: access that is already gone is success. */
-  revoke(request: RevokeRequest): Promise<void>;
+  /** Removes the access and says what it removed. Idempotent: access that is already gone is success. */
+  revoke(request: RevokeRequest): Promise<RevokeResponse>;
   /** Proves the access is gone downstream: absent, no session, credential refused. */
   verifyRemoved(request: VerifyRequest): Promise<VerifyResponse>;
+  /**
+   * Which of these grants the target shows in use right now (open sessions, connections), for first/last-used times
+   * and the receipt's `unused`. Absent for connectors whose target cannot tell.
+   */
+  observeUsage?(grants: readonly Grant[]): Promise<readonly UsageSighting[]>;
   /** Accounts the broker can see in the target, for reconciliation and discovery. */
   listAccounts(): Promise<readonly AccountInfo[]>;
   /**

@@ -34,6 +34,12 @@ export function withDeadline(connector: Connector, ms = DEFAULT_CALL_DEADLINE_MS
     issue: (request) => bounded(id, "issue", ms, () => connector.issue(request)),
     renew: (request) => bounded(id, "renew", ms, () => connector.renew(request)),
     revoke: (request) => bounded(id, "revoke", ms, () => connector.revoke(request)),
+    ...(connector.observeUsage
+      ? {
+          observeUsage: (grants: Parameters<NonNullable<Connector["observeUsage"]>>[0]) =>
+            bounded(id, "observeUsage", ms, () => connector.observeUsage?.(grants) ?? Promise.resolve([])),
+        }
+      : {}),
     verifyRemoved: (request) => bounded(id, "verifyRemoved", ms, () => connector.verifyRemoved(request)),
     listAccounts: () => bounded(id, "listAccounts", ms, () => connector.listAccounts()),
     removeAccount: (handle) => bounded(id, "removeAccount", ms, () => connector.removeAccount(handle)),

@@ -24,6 +24,7 @@ export type {
   IdentityStatus,
   Millis,
   RemovalEvidence,
+  RemovalReceipt,
   RequestState,
   Severity,
 } from "./types.js";

@@ -1,5 +1,14 @@
 // The one table of every state change a request or a grant may make, and the pure functions that apply it.
-import type { AccessRequest, EndReason, Grant, GrantState, Millis, RemovalEvidence, RequestState } from "./types.js";
+import type {
+  AccessRequest,
+  EndReason,
+  Grant,
+  GrantState,
+  Millis,
+  RemovalEvidence,
+  RemovalReceipt,
+  RequestState,
+} from "./types.js";
 
 export const REQUEST_TRANSITIONS = {
   approve: { from: ["pending"], to: "approved" },
@@ -88,6 +97,9 @@ export function openGrant(opening: GrantOpening): Grant {
     revokedAt: null,
     verifiedAt: null,
     evidence: null,
+    firstUsedAt: null,
+    lastUsedAt: null,
+    receipt: null,
     version: 1,
   };
 }
@@ -137,14 +149,25 @@ export function grantRetry(grant: Grant, claimUntil: Millis): Grant {
   return nextGrant(grant, "retry", { dueAt: claimUntil });
 }
 
-export function grantRemoved(grant: Grant, now: Millis, claimUntil: Millis): Grant {
-  return nextGrant(grant, "removed", { revokedAt: now, dueAt: claimUntil, lastError: null });
+/** Revoke succeeded; `receipt` records what it removed (completed when removal is verified). */
+export function grantRemoved(
+  grant: Grant,
+  now: Millis,
+  claimUntil: Millis,
+  receipt: RemovalReceipt | null = null,
+): Grant {
+  return nextGrant(grant, "removed", { revokedAt: now, dueAt: claimUntil, lastError: null, receipt });
 }
 
 export function grantRemovalFailed(grant: Grant, error: string, nextAttemptAt: Millis): Grant {
   return nextGrant(grant, "removal_failed", { lastError: error, attempts: grant.attempts + 1, dueAt: nextAttemptAt });
 }
 
-export function grantVerified(grant: Grant, now: Millis, evidence: RemovalEvidence): Grant {
-  return nextGrant(grant, "verified", { verifiedAt: now, evidence, dueAt: null, lastError: null });
+export function grantVerified(
+  grant: Grant,
+  now: Millis,
+  evidence: RemovalEvidence,
+  receipt: RemovalReceipt | null = grant.receipt,
+): Grant {
+  return nextGrant(grant, "verified", { verifiedAt: now, evidence, dueAt: null, lastError: null, receipt });
 }

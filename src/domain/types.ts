@@ -157,6 +157,29 @@ export interface RemovalEvidence {
   readonly checks: readonly { readonly check: string; readonly passed: boolean; readonly observed: string }[];
 }
 
+/**
+ * What removing a grant did and proved, kept with the grant once it ends and carried by its `grant.verified` audit
+ * event. Names what was removed by handle (role, ACL user, token id, certificate serial); never holds a secret.
+ */
+export interface RemovalReceipt {
+  /** What the connector removed downstream; empty when it was already gone (a retry, a manual removal). */
+  readonly removed: readonly string[];
+  /** Sessions the removal ended; null for targets without sessions (signed tokens, certificates, HTTP roles). */
+  readonly sessionsEnded: { readonly count: number; readonly ids: readonly string[] } | null;
+  readonly revokedAt: Millis | null;
+  /** The verification that proved removal: each check, what it looked at and what it saw. Null until verified. */
+  readonly verification: RemovalEvidence | null;
+  readonly verifiedAt: Millis | null;
+  /** First and last time the target showed the credential in use (a session, a connection, an introspection). */
+  readonly firstUsedAt: Millis | null;
+  readonly lastUsedAt: Millis | null;
+  /**
+   * True when the target can show use and never did during the grant; false when it was seen in use; null when the
+   * target cannot tell (certificates, HTTP roles, tokens that were never introspected).
+   */
+  readonly unused: boolean | null;
+}
+
 export interface Grant {
   readonly id: string;
   readonly requestId: string;
@@ -184,6 +207,11 @@ export interface Grant {
   readonly revokedAt: Millis | null;
   readonly verifiedAt: Millis | null;
   readonly evidence: RemovalEvidence | null;
+  /** First and last time the target showed the credential in use; recorded outside change sets (telemetry). */
+  readonly firstUsedAt: Millis | null;
+  readonly lastUsedAt: Millis | null;
+  /** The removal receipt: started when revoke succeeds, completed when removal is verified. */
+  readonly receipt: RemovalReceipt | null;
   /**
    * When the scheduler must next act on this grant: expiry for active grants, the next attempt or the
    * lapse of a removal claim for grants being removed, null once nothing is left to do. Indexed.

@@ -1,6 +1,6 @@
 // Domain objects as the API shows them: ISO times, no internal fields, never a secret.
 import { requestHash } from "../domain/approval.js";
-import type { AccessRequest, AuditEvent, Grant, Millis } from "../domain/types.js";
+import type { AccessRequest, AuditEvent, Grant, Millis, RemovalReceipt } from "../domain/types.js";
 
 const iso = (ms: Millis | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -30,6 +30,24 @@ export function presentGrant(grant: Grant) {
     evidence: grant.evidence
       ? { checkedAt: iso(grant.evidence.checkedAt), checks: grant.evidence.checks.map((c) => ({ ...c })) }
       : null,
+    firstUsedAt: iso(grant.firstUsedAt),
+    lastUsedAt: iso(grant.lastUsedAt),
+    receipt: grant.receipt ? presentReceipt(grant.receipt) : null,
+  };
+}
+
+export function presentReceipt(r: RemovalReceipt) {
+  return {
+    removed: [...r.removed],
+    sessionsEnded: r.sessionsEnded ? { count: r.sessionsEnded.count, ids: [...r.sessionsEnded.ids] } : null,
+    revokedAt: iso(r.revokedAt),
+    verification: r.verification
+      ? { checkedAt: iso(r.verification.checkedAt), checks: r.verification.checks.map((c) => ({ ...c })) }
+      : null,
+    verifiedAt: iso(r.verifiedAt),
+    firstUsedAt: iso(r.firstUsedAt),
+    lastUsedAt: iso(r.lastUsedAt),
+    unused: r.unused,
   };
 }
 

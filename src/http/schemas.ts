@@ -21,6 +21,20 @@ export const EvidenceSchema = Type.Object({
   checks: Type.Array(Type.Object({ check: Type.String(), passed: Type.Boolean(), observed: Type.String() })),
 });
 
+export const ReceiptSchema = Type.Object(
+  {
+    removed: Type.Array(Type.String(), { description: "what removal took away downstream, by handle" }),
+    sessionsEnded: Nullable(Type.Object({ count: Type.Integer({ minimum: 0 }), ids: Type.Array(Type.String()) })),
+    revokedAt: Time,
+    verification: Nullable(EvidenceSchema),
+    verifiedAt: Time,
+    firstUsedAt: Time,
+    lastUsedAt: Time,
+    unused: Nullable(Type.Boolean()),
+  },
+  { description: "The removal receipt: what was removed, which sessions were ended, what verification saw, and when" },
+);
+
 export const GrantSchema = Type.Object(
   {
     id: Type.String(),
@@ -52,6 +66,9 @@ export const GrantSchema = Type.Object(
     revokedAt: Time,
     verifiedAt: Time,
     evidence: Nullable(EvidenceSchema),
+    firstUsedAt: Time,
+    lastUsedAt: Time,
+    receipt: Nullable(ReceiptSchema),
   },
   {},
 );

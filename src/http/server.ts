@@ -25,6 +25,7 @@ import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import { registerGrantRoutes } from "./routes/grants.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerIdentityRoutes } from "./routes/identities.js";
+import { registerReportRoutes } from "./routes/report.js";
 import { registerRequestRoutes } from "./routes/requests.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerX509Routes } from "./routes/x509.js";
@@ -264,6 +265,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerDiscoveryRoutes(app, services);
   registerHealthRoutes(app, services);
   registerIdentityRoutes(app, services);
+  registerReportRoutes(app, services);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -44,6 +44,8 @@ export interface LifecycleObserver {
   verified(grant: Grant, overrunMs: number): void;
   /** An approval-stage event: pending, approved, denied, cancelled, timed out, break-glass, review overdue. */
   approval?(event: ApprovalEvent): void;
+  /** A pending request decided by approvers: from the request to the quorum met (approved) or the denial. */
+  approvalLatency?(outcome: "approved" | "denied", ms: number): void;
 }
 
 export type ApprovalEvent =

@@ -156,6 +156,36 @@ export interface HeldLease {
   readonly token: number;
 }
 
+/** The target showed a grant's credential in use at `at` (a session, a connection, an introspection). */
+export interface GrantUsage {
+  readonly grantId: string;
+  readonly at: Millis;
+}
+
+/** Grants issued in `[from, to)`; `now` decides overruns of grants whose removal is not verified yet. */
+export interface ReportRange {
+  readonly from: Millis;
+  readonly to: Millis;
+  readonly now: Millis;
+}
+
+/** Aggregates over the grants issued in a range, computed in the store (never by loading every grant). */
+export interface GrantReport {
+  readonly issued: number;
+  /** Of those, how many have ended (their removal is due). */
+  readonly ended: number;
+  /** Of those, how many have their removal verified. */
+  readonly verifiedRemoval: number;
+  /** Access that outlived its expiry by more than 2 s: verified (or, unverified, still present at `now`) after it. */
+  readonly overrunsOver2s: number;
+  /** Ended grants the target could watch and never saw in use. */
+  readonly unused: number;
+  /** Renewals of those grants, summed. */
+  readonly renewals: number;
+  /** Issue → verified removal, nearest-rank percentiles over verified grants; null when none is verified. */
+  readonly privilegeMs: { readonly median: number | null; readonly p99: number | null };
+}
+
 export interface Store {
   /** Creates or upgrades the schema. Safe to call on every start. */
   migrate(): Promise<void>;
@@ -186,6 +216,14 @@ export interface Store {
   countGrantsByState(): Promise<ReadonlyMap<GrantState, number>>;
   /** Active grants counted by target and entitlement, for metrics. */
   countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]>;
+
+  /**
+   * Records usage: `lastUsedAt` moves forward to `at` (never back), `firstUsedAt` is set once. Not audited and not
+   * versioned, like identity sightings: usage is telemetry and must not conflict with the grant's own state changes.
+   */
+  markGrantsUsed(usage: readonly GrantUsage[]): Promise<void>;
+  /** The report's grant figures for a time range, in SQL through the `grants_issued` index. */
+  grantReport(range: ReportRange): Promise<GrantReport>;
 
   listRequests(filter: RequestFilter): Promise<readonly AccessRequest[]>;
   /** Requests whose `dueAt` has passed (timeouts, review deadlines), earliest first, through the due index. */

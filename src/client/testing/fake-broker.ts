@@ -203,5 +203,8 @@ export function grantOf(id: string, requestId: string, state: GrantState): Grant
     revokedAt: null,
     verifiedAt: null,
     evidence: null,
+    firstUsedAt: null,
+    lastUsedAt: null,
+    receipt: null,
   };
 }

@@ -140,11 +140,15 @@ export function createHttpConnector(target: TargetSpec, ctx: ConnectorContext): 
    *   the remove would close that gap but could leave a membership no grant holds when that grant is revoked at the same
    *   moment, so it is not done: losing access beats leaving it. Inside one process the handle's lock closes the window.
    */
-  async function releaseLocked(m: Membership, grantId: string | null): Promise<{ heldBy: readonly Grant[] }> {
+  async function releaseLocked(
+    m: Membership,
+    grantId: string | null,
+  ): Promise<{ heldBy: readonly Grant[]; removed: boolean }> {
     const heldBy = await otherHolders(m.handle, grantId);
-    if (heldBy.length > 0) return { heldBy };
-    await expectOk(settings.remove, valuesOf(m, grantId ?? "reconciler"), [404, 410]);
-    return { heldBy };
+    if (heldBy.length > 0) return { heldBy, removed: false };
+    const status = await expectOk(settings.remove, valuesOf(m, grantId ?? "reconciler"), [404, 410]);
+    // 404/410: the target says the membership was already gone.
+    return { heldBy, removed: status !== 404 && status !== 410 };
   }
 
   function describeHolders(grants: readonly Grant[]): string {
@@ -196,13 +200,14 @@ export function createHttpConnector(target: TargetSpec, ctx: ConnectorContext): 
 
     async revoke({ grant }) {
       const m = membershipOf(grant);
-      const { heldBy } = await locks.run(m.handle, () => releaseLocked(m, grant.id));
+      const { heldBy, removed } = await locks.run(m.handle, () => releaseLocked(m, grant.id));
       if (heldBy.length > 0) {
         ctx.logger.info(
           { target: target.id, grant: grant.id, handle: m.handle, heldBy: heldBy.map((g) => g.id) },
           "role left in place: other live grants hold it",
         );
       }
+      return { removed: removed ? [`role membership ${m.handle}`] : [], sessionsEnded: null };
     },
 
     async verifyRemoved({ grant }) {

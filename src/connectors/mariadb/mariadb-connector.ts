@@ -127,7 +127,29 @@ export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext
     },
 
     async revoke({ grant }) {
-      await removeAccount(db, managedName(grant.handle));
+      const name = managedName(grant.handle);
+      const removal = await removeAccount(db, name);
+      return {
+        removed: removal.hosts.map((host) => `user '${name}'@'${host}'`),
+        sessionsEnded: {
+          count: removal.sessionsEnded.length,
+          ids: removal.sessionsEnded.map((id) => `connection ${id}`),
+        },
+      };
+    },
+
+    async observeUsage(grants) {
+      const names = new Map(grants.map((g) => [managedName(g.handle), g.id]));
+      const rows = await db.run<{ USER: string }[]>(
+        "read information_schema.PROCESSLIST",
+        "SELECT DISTINCT USER FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()",
+      );
+      const at = ctx.clock.now();
+      // Compared here, exactly: the column compares case-insensitively and user names do not.
+      return rows.flatMap((r) => {
+        const grantId = names.get(String(r.USER));
+        return grantId === undefined ? [] : [{ grantId, at }];
+      });
     },
 
     async verifyRemoved({ grant, probe }) {
@@ -164,7 +186,7 @@ export function createMariadbConnector(target: TargetSpec, ctx: ConnectorContext
 
     async removeAccount(handle) {
       const removal = await removeAccount(db, managedName(handle));
-      return removal.hosts.length > 0 || removal.sessionsEnded > 0;
+      return removal.hosts.length > 0 || removal.sessionsEnded.length > 0;
     },
 
     async rotateAdminSecret() {

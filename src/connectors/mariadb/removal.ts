@@ -40,16 +40,16 @@ export async function sessionsOf(db: AdminConnection, name: string): Promise<Ses
   return rows.filter((r) => r.USER === name).map((r) => ({ id: Number(r.ID), host: String(r.HOST) }));
 }
 
-/** Kills the sessions of `name` until none is listed; throws when some outlive every round. Returns how many it killed. */
-export async function endSessions(db: AdminConnection, name: string): Promise<number> {
-  let killed = 0;
+/** Kills the sessions of `name` until none is listed; throws when some outlive every round. Returns the ids it killed. */
+export async function endSessions(db: AdminConnection, name: string): Promise<number[]> {
+  const killed: number[] = [];
   for (let round = 0; round < KILL_ROUNDS; round++) {
     const sessions = await sessionsOf(db, name);
     if (sessions.length === 0) return killed;
     for (const session of sessions) {
       // Gone in the meantime (ER_NO_SUCH_THREAD) is what we wanted.
       await db.run("KILL CONNECTION", "KILL CONNECTION ?", { values: [session.id], ignore: [ER_NO_SUCH_THREAD] });
-      killed++;
+      if (!killed.includes(session.id)) killed.push(session.id);
     }
     await new Promise((resolve) => setTimeout(resolve, killPauseMs(round)));
   }
@@ -63,7 +63,8 @@ export async function endSessions(db: AdminConnection, name: string): Promise<nu
 export interface Removal {
   /** Hosts the account had when removal began (empty: it was already gone). */
   readonly hosts: readonly string[];
-  readonly sessionsEnded: number;
+  /** Connection ids killed. */
+  readonly sessionsEnded: readonly number[];
 }
 
 /** Lock → kill → drop → sweep. Idempotent: an account or session already gone is success. */
@@ -72,12 +73,12 @@ export async function removeAccount(db: AdminConnection, name: string): Promise<
   for (const host of hosts) {
     await db.run("ALTER USER … ACCOUNT LOCK", `ALTER USER IF EXISTS ${accountLiteral(name, host)} ACCOUNT LOCK`);
   }
-  let sessionsEnded = await endSessions(db, name);
+  const sessionsEnded = await endSessions(db, name);
   if (hosts.length > 0) {
     const accounts = hosts.map((host) => accountLiteral(name, host)).join(", ");
     await db.run("DROP USER", `DROP USER IF EXISTS ${accounts}`);
   }
   // A session that got in before the lock and was missed by the last listing would keep its rights after the drop.
-  sessionsEnded += await endSessions(db, name);
+  sessionsEnded.push(...(await endSessions(db, name)));
   return { hosts, sessionsEnded };
 }

@@ -142,7 +142,7 @@ export function createPostgresElevationConnector(target: TargetSpec, ctx: Connec
     handle: string,
     except: string | null,
     endAlways: boolean,
-  ): Promise<{ holders: string[]; revoked: boolean }> {
+  ): Promise<{ holders: string[]; revoked: boolean; sessions: number[] }> {
     const elevation = parseHandle(target.id, handle);
     const adminOid = String((await admin.adminRole()).oid);
     const outcome = await admin.transaction(async (client) => {
@@ -156,12 +156,16 @@ export function createPostgresElevationConnector(target: TargetSpec, ctx: Connec
       await client.query(`REVOKE ${escapeIdentifier(elevation.role)} FROM ${escapeIdentifier(elevation.login)}`);
       return { holders, revoked: true, loginOid: state.login_oid };
     });
+    let sessions: number[] = [];
     if (outcome.holders.length === 0 && outcome.loginOid !== null && (outcome.revoked || endAlways)) {
       // Taken after the COMMIT: a session that begins later cannot SET ROLE to the group any more.
       const now = await admin.query<{ now: string }>("SELECT clock_timestamp()::text AS now");
-      await endSessions(admin, { oid: Number(outcome.loginOid), startedBefore: now.rows[0]?.now ?? "now" });
+      sessions = await endSessions(admin, {
+        oid: Number(outcome.loginOid),
+        startedBefore: now.rows[0]?.now ?? "now",
+      });
     }
-    return { holders: outcome.holders, revoked: outcome.revoked };
+    return { holders: outcome.holders, revoked: outcome.revoked, sessions };
   }
 
   return {
@@ -218,7 +222,11 @@ export function createPostgresElevationConnector(target: TargetSpec, ctx: Connec
     async revoke({ grant }) {
       // A grant that was handed out may have been used through SET ROLE: its sessions end even on a retry that finds
       // the membership already revoked. One that never became active only ends sessions if its GRANT had committed.
-      await release(grant.handle, grant.id, grant.issuedAt !== null);
+      const released = await release(grant.handle, grant.id, grant.issuedAt !== null);
+      return {
+        removed: released.revoked ? [`membership ${grant.handle}`] : [],
+        sessionsEnded: { count: released.sessions.length, ids: released.sessions.map((pid) => `pid ${pid}`) },
+      };
     },
 
     async verifyRemoved({ grant }) {

@@ -135,7 +135,25 @@ export function createPostgresConnector(target: TargetSpec, ctx: ConnectorContex
     },
 
     async revoke({ grant }) {
-      await removeRole(admin, { name: roleOf(grant), knownOid: knownOid(grant), grantId: grant.id });
+      const name = roleOf(grant);
+      const removal = await removeRole(admin, { name, knownOid: knownOid(grant), grantId: grant.id });
+      return {
+        removed: removal.existed ? [`role ${name}`] : [],
+        sessionsEnded: { count: removal.sessions.length, ids: removal.sessions.map((pid) => `pid ${pid}`) },
+      };
+    },
+
+    async observeUsage(grants) {
+      const names = new Map(grants.map((g) => [roleOf(g), g.id]));
+      const seen = await admin.query<{ usename: string }>(
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE usename = ANY($1::text[])",
+        [[...names.keys()]],
+      );
+      const at = ctx.clock.now();
+      return seen.rows.flatMap((r) => {
+        const grantId = names.get(r.usename);
+        return grantId === undefined ? [] : [{ grantId, at }];
+      });
     },
 
     async verifyRemoved({ grant, probe }) {
@@ -186,7 +204,8 @@ export function createPostgresConnector(target: TargetSpec, ctx: ConnectorContex
       if (!isManagedName(prefix, handle)) {
         throw new Error(`targets.${target.id}: ${handle} is not a role this target makes; refusing to remove it`);
       }
-      return removeRole(admin, { name: handle, knownOid: null, grantId: null });
+      const removal = await removeRole(admin, { name: handle, knownOid: null, grantId: null });
+      return removal.existed || removal.sessions.length > 0;
     },
 
     rotateAdminSecret: () => admin.rotate(),

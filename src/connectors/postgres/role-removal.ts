@@ -16,20 +16,24 @@ export interface SessionFilter {
   readonly startedBefore?: string;
 }
 
-/** Terminates every backend matching `filter` and waits, bounded, until they are gone. Returns how many there were. */
-export async function endSessions(admin: PgAdmin, filter: SessionFilter): Promise<number> {
+/** Terminates every backend matching `filter` and waits, bounded, until they are gone. Returns their pids. */
+export async function endSessions(admin: PgAdmin, filter: SessionFilter): Promise<number[]> {
   const where = "usesysid = $1 AND pid <> pg_backend_pid() AND ($2::timestamptz IS NULL OR backend_start < $2)";
   const values = [filter.oid, filter.startedBefore ?? null];
   // pg_terminate_backend raises 42501 without pg_signal_backend (or membership): that error is the right failure.
-  const ended = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${where}`, values);
-  if (ended.rowCount === 0) return 0;
+  const ended = await admin.query<{ pid: number }>(
+    `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${where}`,
+    values,
+  );
+  const pids = ended.rows.map((r) => Number(r.pid));
+  if (pids.length === 0) return pids;
   const deadline = Date.now() + SESSION_END_WAIT_MS;
   for (;;) {
     const left = await admin.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${where}`,
       values,
     );
-    if ((left.rows[0]?.n ?? 0) === 0) return ended.rowCount ?? 0;
+    if ((left.rows[0]?.n ?? 0) === 0) return pids;
     if (Date.now() > deadline) {
       throw new Error(
         `${left.rows[0]?.n} session(s) of role oid ${filter.oid} did not end within ${SESSION_END_WAIT_MS} ms`,
@@ -54,8 +58,14 @@ export interface RoleToRemove {
   readonly grantId: string | null;
 }
 
-/** Removes the role and everything that keeps its access alive. Resolves true when something was there to remove. */
-export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<boolean> {
+/** What removing a role did: whether the role was there, and the backends (pids) it ended. */
+export interface RoleRemoval {
+  readonly existed: boolean;
+  readonly sessions: readonly number[];
+}
+
+/** Removes the role and everything that keeps its access alive. */
+export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<RoleRemoval> {
   const ident = escapeIdentifier(target.name);
   const found = await admin.query<RoleState>(
     "SELECT oid::int8 AS oid, rolsuper, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1",
@@ -64,10 +74,10 @@ export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<
   const row = found.rows[0];
   if (!row) {
     // Already dropped (a retry, or removed by hand): sessions may still be open under the old oid.
-    if (target.knownOid === null) return false;
+    if (target.knownOid === null) return { existed: false, sessions: [] };
     const stillUsed = await admin.query("SELECT 1 FROM pg_roles WHERE oid = $1", [target.knownOid]);
-    if (stillUsed.rowCount !== 0) return false;
-    return (await endSessions(admin, { oid: target.knownOid })) > 0;
+    if (stillUsed.rowCount !== 0) return { existed: false, sessions: [] };
+    return { existed: false, sessions: await endSessions(admin, { oid: target.knownOid }) };
   }
   const marked =
     target.grantId === null ? row.comment?.startsWith(GRANT_MARKER) : row.comment === grantMarker(target.grantId);
@@ -77,7 +87,7 @@ export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<
   const oid = Number(row.oid);
 
   await admin.query(`ALTER ROLE ${ident} NOLOGIN`);
-  await endSessions(admin, { oid });
+  const sessions = await endSessions(admin, { oid });
 
   const groups = await admin.query<{ rolname: string }>(
     "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = $1",
@@ -90,8 +100,8 @@ export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<
   await removeOwned(admin, target.name, oid);
   await admin.query(`DROP ROLE IF EXISTS ${ident}`);
   // A login that passed authentication just before NOLOGIN may have registered after the first sweep.
-  await endSessions(admin, { oid });
-  return true;
+  sessions.push(...(await endSessions(admin, { oid })));
+  return { existed: true, sessions };
 }
 
 /**

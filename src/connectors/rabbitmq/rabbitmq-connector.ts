@@ -110,9 +110,9 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
    * whereas clearing its permissions or changing its password leaves them open and publishing. This makes sure: any
    * connection still listed is closed by name, until none is left or the bound passes (then revoke fails and is retried).
    */
-  async function endConnections(user: string): Promise<number> {
+  async function endConnections(user: string): Promise<string[]> {
     const started = Date.now();
-    let ended = 0;
+    const ended: string[] = [];
     for (;;) {
       const open = await connectionsOf(user);
       if (open.length === 0) return ended;
@@ -123,20 +123,22 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
       }
       for (const name of open) {
         await expect("DELETE", apiPath`/connections/${name}`, [204, 404], { reason: "ephemera: access revoked" });
-        ended++;
+        if (!ended.includes(name)) ended.push(name);
       }
       await sleep(POLL_MS);
     }
   }
 
   /** Revoke's work: the user goes (its permissions with it, and RabbitMQ closes its connections), then no connection is left. */
-  async function removeUser(user: string): Promise<{ existed: boolean; ended: number }> {
+  async function removeUser(user: string): Promise<{ existed: boolean; ended: string[] }> {
     if (!HANDLE_PATTERN.test(user) || user === adminUsername) {
       throw new Error(`targets.${target.id}: refusing to remove user ${JSON.stringify(user)}: not a grant's account`);
     }
+    // Listed first: deleting the user closes these connections itself, and afterwards nothing would name them.
+    const open = await connectionsOf(user);
     const deleted = await expect("DELETE", apiPath`/users/${user}`, [204, 404]);
     const ended = await endConnections(user);
-    return { existed: deleted.status === 204, ended };
+    return { existed: deleted.status === 204, ended: [...new Set([...open, ...ended])] };
   }
 
   async function userAbsentCheck(user: string): Promise<Check> {
@@ -244,7 +246,24 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
     },
 
     async revoke({ grant }) {
-      await removeUser(grant.handle);
+      const removal = await removeUser(grant.handle);
+      return {
+        removed: removal.existed ? [`user ${grant.handle}`] : [],
+        sessionsEnded: { count: removal.ended.length, ids: removal.ended.map((name) => `connection ${name}`) },
+      };
+    },
+
+    async observeUsage(grants) {
+      // Per user, as revoke reads them: the all-connections listing can lag behind a connection just opened.
+      const seen: { grantId: string; at: number }[] = [];
+      const queue = [...grants];
+      const worker = async () => {
+        for (let grant = queue.shift(); grant; grant = queue.shift()) {
+          if ((await connectionsOf(grant.handle)).length > 0) seen.push({ grantId: grant.id, at: ctx.clock.now() });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, grants.length) }, worker));
+      return seen;
     },
 
     async verifyRemoved({ grant, probe }) {
@@ -275,7 +294,7 @@ export function createRabbitmqConnector(target: TargetSpec, ctx: ConnectorContex
         throw new Error(`targets.${target.id}: refusing to remove account ${JSON.stringify(handle)}: not managed`);
       }
       const { existed, ended } = await removeUser(handle);
-      return existed || ended > 0;
+      return existed || ended.length > 0;
     },
 
     async rotateAdminSecret() {

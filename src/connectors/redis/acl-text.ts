@@ -76,3 +76,15 @@ export function clientUsers(clientList: string): string[] {
   }
   return users;
 }
+
+/** Client ids (`id=`) of the `CLIENT LIST` lines logged in as `user`. */
+export function clientIdsOf(clientList: string, user: string): string[] {
+  const ids: string[] = [];
+  for (const line of clientList.split("\n")) {
+    const fields = line.trim().split(" ");
+    if (!fields.includes(`user=${user}`)) continue;
+    const id = fields.find((f) => f.startsWith("id="));
+    if (id) ids.push(id.slice("id=".length));
+  }
+  return ids;
+}

@@ -9,7 +9,7 @@ import { accountName, isManagedName, newPassword } from "../support/accounts.js"
 import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";
 import { PREFIX_PATTERN } from "../support/settings.js";
-import { clientUsers, isAdmin, parseAclList, privilegesOf } from "./acl-text.js";
+import { clientIdsOf, clientUsers, isAdmin, parseAclList, privilegesOf } from "./acl-text.js";
 import { adminRotationSteps } from "./admin-rotation.js";
 import { authenticate, type Endpoint, openConnection, safeText, tryLogin } from "./redis-client.js";
 import {
@@ -173,7 +173,20 @@ export function createRedisConnector(target: TargetSpec, ctx: ConnectorContext):
     async revoke({ grant }) {
       // ACL DELUSER blocks new logins, closes the user's connections and removes its rules in one step. Neither
       // `ACL SETUSER … off` nor a password change ends a connection already logged in, so they are not used.
-      await deleteUser(userOf(grant));
+      const name = userOf(grant);
+      // Listed first: DELUSER closes these connections, so afterwards nothing would name them.
+      const ids = clientIdsOf(String(await run("CLIENT LIST", ["CLIENT", "LIST"])), name);
+      const existed = await deleteUser(name);
+      return {
+        removed: existed ? [`ACL user ${name}`] : [],
+        sessionsEnded: { count: ids.length, ids: ids.map((id) => `client ${id}`) },
+      };
+    },
+
+    async observeUsage(grants) {
+      const users = new Set(clientUsers(String(await run("CLIENT LIST", ["CLIENT", "LIST"]))));
+      const at = ctx.clock.now();
+      return grants.filter((g) => users.has(userOf(g))).map((g) => ({ grantId: g.id, at }));
     },
 
     async verifyRemoved({ grant, probe }) {

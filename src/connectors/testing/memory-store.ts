@@ -177,6 +177,12 @@ export class MemoryStore implements Store {
   listIdentities(): never {
     return notInFake("listIdentities");
   }
+  markGrantsUsed(): never {
+    return notInFake("markGrantsUsed");
+  }
+  grantReport(): never {
+    return notInFake("grantReport");
+  }
   markIdentitiesSeen(): never {
     return notInFake("markIdentitiesSeen");
   }

@@ -85,6 +85,7 @@ export async function tokenFixture(
 /** The fixture as the connector contract suite takes it: the target accepts a credential while introspection says active. */
 export function contractSubject(f: TokenFixture): ContractSubject {
   return {
+    clock: f.clock,
     connector: f.connector,
     identity: f.identity,
     entitlement: f.entitlement,

@@ -111,12 +111,13 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
     },
 
     async revoke({ grant }) {
-      await authority.revoke({
+      const { alreadyRevoked } = await authority.revoke({
         jti: grant.handle,
         expiresAt: latestPossibleExpiry(grant),
         grantId: grant.id,
         identityId: grant.identityId,
       });
+      return { removed: alreadyRevoked ? [] : [`token jti ${grant.handle}`], sessionsEnded: null };
     },
 
     async verifyRemoved({ grant }) {

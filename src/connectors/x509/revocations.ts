@@ -52,7 +52,7 @@ export class Revocations {
   async revoke(
     entries: readonly Omit<RevokedSerial, "revokedAt">[],
     context: { grantId: string | null; identityId: string | null },
-  ): Promise<number> {
+  ): Promise<readonly string[]> {
     const now = this.clock.now();
     const writes: Write[] = [];
     const added: string[] = [];
@@ -68,12 +68,12 @@ export class Revocations {
       });
       added.push(entry.serial);
     }
-    if (writes.length === 0) return 0;
+    if (writes.length === 0) return [];
     await this.store.apply({
       writes,
       audit: [systemEvent("x509.revoked", now, "x509-ca", { target: this.targetId, serials: added }, context)],
     });
-    return added.length;
+    return added;
   }
 
   /**

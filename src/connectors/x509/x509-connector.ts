@@ -193,7 +193,9 @@ export function createX509Connector(target: TargetSpec, ctx: ConnectorContext): 
         serials.length > 0
           ? serials
           : [{ serial: grant.handle, ca: UNKNOWN_CA, notAfter: Math.max(grant.expiresAt, grant.maxExpiresAt) }];
-      await revocations.revoke(entries, { grantId: grant.id, identityId: grant.identityId });
+      const added = await revocations.revoke(entries, { grantId: grant.id, identityId: grant.identityId });
+      // A certificate is not a session: what stops its use is the serial on the CRL every relying party reads.
+      return { removed: added.map((serial) => `certificate serial ${serial}`), sessionsEnded: null };
     },
 
     async verifyRemoved({ grant }) {

@@ -94,6 +94,7 @@ export function approveRequest(
         : [recorded],
     });
     deps.observer.approval?.(met ? "approved" : "approval_recorded");
+    if (met) deps.observer.approvalLatency?.("approved", now - request.createdAt);
     return updated;
   });
 }

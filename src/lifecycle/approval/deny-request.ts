@@ -35,6 +35,7 @@ export function denyRequest(
       ],
     });
     deps.observer.approval?.("denied");
+    deps.observer.approvalLatency?.("denied", now - request.createdAt);
     return denied;
   });
 }

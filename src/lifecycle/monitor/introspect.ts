@@ -1,5 +1,6 @@
 // Stage 5, monitor: RFC 7662 introspection of broker-issued tokens; a token is active only while its grant is.
 import type { IntrospectionResponse, TokenAuthority } from "../../connectors/token/index.js";
+import { describeError } from "../../support/errors.js";
 import type { LifecycleDeps } from "../deps.js";
 
 export async function introspectToken(
@@ -9,6 +10,14 @@ export async function introspectToken(
 ): Promise<IntrospectionResponse> {
   return authority.introspect(token, async (jti) => {
     const grant = await deps.store.getGrant(jti);
-    return grant !== null && grant.state === "active" && grant.expiresAt > deps.clock.now();
+    const now = deps.clock.now();
+    const active = grant !== null && grant.state === "active" && grant.expiresAt > now;
+    // A resource server asking about a live token is the token in use: the grant's first and last use.
+    if (active) {
+      await deps.store.markGrantsUsed([{ grantId: grant.id, at: now }]).catch((error: unknown) => {
+        deps.logger.warn({ grantId: grant.id, err: describeError(error) }, "token use could not be recorded");
+      });
+    }
+    return active;
   });
 }

@@ -19,6 +19,8 @@ export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
   readonly #approvals: Counter<"event">;
   readonly #reloads: Counter<"outcome">;
   readonly #notifications: Counter<"sink" | "outcome">;
+  readonly #unused: Counter<"target" | "entitlement">;
+  readonly #approvalLatency: Histogram<"outcome">;
 
   constructor(store: Store, storeStats?: () => { commits: number; changeSets: number }, now: () => number = Date.now) {
     const registers = [this.registry];
@@ -155,6 +157,19 @@ export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
         this.set((await store.listNotifications({ states: ["dead"], limit: 10_000 })).length);
       },
     });
+    this.#unused = new Counter({
+      name: "ephemera_grants_unused_total",
+      help: "Grants whose removal was verified and that the target never saw in use (over-provisioned access).",
+      labelNames: ["target", "entitlement"],
+      registers,
+    });
+    this.#approvalLatency = new Histogram({
+      name: "ephemera_approval_latency_seconds",
+      help: "From an access request to its approval (quorum met) or denial by approvers.",
+      labelNames: ["outcome"],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 14_400],
+      registers,
+    });
     new Gauge({
       name: "ephemera_grants_revoke_failed",
       help: "ALARM when above zero: grants whose removal has failed and is being retried.",
@@ -196,7 +211,11 @@ export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {
   notification(outcome: "delivered" | "retry" | "dead", sink: string): void {
     this.#notifications.inc({ sink, outcome });
   }
+  approvalLatency(outcome: "approved" | "denied", ms: number): void {
+    this.#approvalLatency.observe({ outcome }, Math.max(0, ms) / 1000);
+  }
   verified(grant: Grant, overrunMs: number): void {
+    if (grant.receipt?.unused === true) this.#unused.inc({ target: grant.targetId, entitlement: grant.entitlement });
     if (grant.endReason === "expired") this.#overrun.observe({ target: grant.targetId }, Math.max(0, overrunMs) / 1000);
     if (grant.issuedAt !== null && grant.verifiedAt !== null) {
       this.#privilege.observe({ target: grant.targetId }, (grant.verifiedAt - grant.issuedAt) / 1000);

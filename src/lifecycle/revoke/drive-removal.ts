@@ -1,5 +1,5 @@
 // Stage 6, revoke: drives a grant that is being removed through revoke and verification, recording every step.
-import type { Connector } from "../../connectors/connector.js";
+import type { Connector, RevokeResponse } from "../../connectors/connector.js";
 import { grantRemoved } from "../../domain/transitions.js";
 import type { Grant } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
@@ -7,6 +7,8 @@ import { describeError } from "../../support/errors.js";
 import { draft, systemActor } from "../audit-draft.js";
 import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
+import { lastLook } from "../monitor/observe-usage.js";
+import { revokedReceipt } from "../verify/receipt.js";
 import { verifyRemoval } from "../verify/verify-removal.js";
 import { recordRemovalFailure } from "./record-removal-failure.js";
 
@@ -30,18 +32,32 @@ export async function driveRemoval(deps: LifecycleDeps, grant: Grant): Promise<G
 }
 
 async function revokeDownstream(deps: LifecycleDeps, connector: Connector, grant: Grant): Promise<Grant> {
+  const usage = await lastLook(deps, connector, grant);
+  let removal: RevokeResponse;
   try {
-    await connector.revoke({ grant });
+    removal = await connector.revoke({ grant });
   } catch (error) {
     return recordRemovalFailure(deps, grant, `revoke failed: ${describeError(error)}`);
   }
   const now = deps.clock.now();
-  const revoked = grantRemoved(grant, now, now + deps.settings.removalClaimMs);
+  const receipt = revokedReceipt(connector, grant, removal, now, usage);
+  const revoked = { ...grantRemoved(grant, now, now + deps.settings.removalClaimMs, receipt), ...usage };
   await commitGrant(
     deps,
     grant,
     revoked,
-    draft("grant.revoked", now, actor, { grant: revoked }, { handle: grant.handle, reason: grant.endReason }),
+    draft(
+      "grant.revoked",
+      now,
+      actor,
+      { grant: revoked },
+      {
+        handle: grant.handle,
+        reason: grant.endReason,
+        removed: receipt.removed,
+        sessionsEnded: receipt.sessionsEnded,
+      },
+    ),
   );
   return revoked;
 }

@@ -6,9 +6,12 @@ import type {
   IssueResponse,
   RenewResponse,
   RevokeRequest,
+  RevokeResponse,
+  UsageSighting,
   VerifyRequest,
   VerifyResponse,
 } from "../../connectors/connector.js";
+import type { Grant } from "../../domain/types.js";
 import type { Store } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import { Secret } from "../../support/secret.js";
@@ -69,13 +72,28 @@ export class FakeConnector implements Connector {
     };
   }
 
-  async revoke(request: RevokeRequest): Promise<void> {
+  /** Handles with an open "session": observeUsage reports them, revoke ends them. */
+  readonly sessions = new Set<string>();
+
+  async revoke(request: RevokeRequest): Promise<RevokeResponse> {
     this.revokeCalls++;
     if (this.failRevokes > 0) {
       this.failRevokes--;
       throw new Error("connection refused");
     }
-    if (!this.revokeLeavesAccount) this.accounts.delete(request.grant.handle);
+    const handle = request.grant.handle;
+    const existed = this.accounts.has(handle);
+    const session = this.sessions.delete(handle);
+    if (!this.revokeLeavesAccount) this.accounts.delete(handle);
+    return {
+      removed: existed && !this.revokeLeavesAccount ? [`account ${handle}`] : [],
+      sessionsEnded: { count: session ? 1 : 0, ids: session ? [`session ${handle}`] : [] },
+    };
+  }
+
+  async observeUsage(grants: readonly Grant[]): Promise<readonly UsageSighting[]> {
+    const at = this.clock.now();
+    return grants.filter((g) => this.sessions.has(g.handle)).map((g) => ({ grantId: g.id, at }));
   }
 
   async verifyRemoved(request: VerifyRequest): Promise<VerifyResponse> {

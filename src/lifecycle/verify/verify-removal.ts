@@ -8,6 +8,7 @@ import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { recordRemovalFailure } from "../revoke/record-removal-failure.js";
 import { destroyProbeSecret, openProbeSecret } from "./probe-secret.js";
+import { verifiedReceipt } from "./receipt.js";
 
 export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, grant: Grant): Promise<Grant> {
   let outcome: Awaited<ReturnType<Connector["verifyRemoved"]>>;
@@ -21,7 +22,8 @@ export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, g
     return recordRemovalFailure(deps, grant, `verification saw the access still present (${failing.join("; ")})`);
   }
   const now = deps.clock.now();
-  const verified = grantVerified(grant, now, outcome.evidence);
+  const receipt = verifiedReceipt(connector, grant, outcome.evidence, now);
+  const verified = grantVerified(grant, now, outcome.evidence, receipt);
   // The probe secret has done its job: it is destroyed in the commit that records the proof.
   await commitGrant(
     deps,
@@ -36,6 +38,7 @@ export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, g
         handle: grant.handle,
         reason: grant.endReason,
         evidence: outcome.evidence,
+        receipt,
         overrunMs: now - grant.expiresAt,
         probeSecret: "destroyed",
       },

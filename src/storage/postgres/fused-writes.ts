@@ -3,7 +3,7 @@
 import type { PoolClient } from "pg";
 import { stateParams } from "../sqlite/apply-change-set.js";
 import { type GrantRow, grantToRow, type RequestRow, requestToRow } from "../sqlite/rows.js";
-import { GRANT_COLUMNS, REQUEST_COLUMNS } from "../sqlite/statements.js";
+import { GRANT_COLUMNS, GRANT_UPDATE_COLUMNS, REQUEST_COLUMNS } from "../sqlite/statements.js";
 import type { Write } from "../store.js";
 
 /** PostgreSQL type of every column, for the casts a VALUES list needs; the record literal keeps it in step with the rows. */
@@ -57,6 +57,10 @@ const GRANT_TYPES: { [K in keyof GrantRow]: string } = {
   evidence: "text",
   due_at: "bigint",
   version: "int",
+  first_used_at: "bigint",
+  last_used_at: "bigint",
+  unused: "smallint",
+  receipt: "text",
 };
 
 /**
@@ -126,7 +130,7 @@ const FUSED = {
   insertRequests: { name: "eph_insert_requests", text: insertSql("requests", REQUEST_COLUMNS, REQUEST_TYPES) },
   insertGrants: { name: "eph_insert_grants", text: insertSql("grants", GRANT_COLUMNS, GRANT_TYPES) },
   updateRequests: { name: "eph_update_requests", text: updateSql("requests", REQUEST_COLUMNS, REQUEST_TYPES) },
-  updateGrants: { name: "eph_update_grants", text: updateSql("grants", GRANT_COLUMNS, GRANT_TYPES) },
+  updateGrants: { name: "eph_update_grants", text: updateSql("grants", GRANT_UPDATE_COLUMNS, GRANT_TYPES) },
   putStates: {
     name: "eph_put_states",
     text: `INSERT INTO connector_state (namespace, key, value, expires_at)
@@ -200,7 +204,7 @@ export async function applyFused(
   const withExpected = (columns: readonly string[]) => [...columns, "expected_version"];
   const requests = await fused(client, FUSED.updateRequests, withExpected(REQUEST_COLUMNS), rows.updateRequest);
   if (requests !== rows.updateRequest.length) return false;
-  const grants = await fused(client, FUSED.updateGrants, withExpected(GRANT_COLUMNS), rows.updateGrant);
+  const grants = await fused(client, FUSED.updateGrants, withExpected(GRANT_UPDATE_COLUMNS), rows.updateGrant);
   if (grants !== rows.updateGrant.length) return false;
   await fused(client, FUSED.putStates, STATE_COLUMNS, rows.putState);
   await fused(client, FUSED.deleteStates, ["namespace", "key"], rows.deleteState);

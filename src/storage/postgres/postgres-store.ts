@@ -25,16 +25,20 @@ import {
   rowToState,
   type StateRow,
 } from "../sqlite/rows.js";
+import { rankOffset } from "../sqlite/statements.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
   type ClaimRequest,
   type GrantFilter,
+  type GrantReport,
+  type GrantUsage,
   type HeldLease,
   type IdentityFilter,
   type IdentitySighting,
   type LeaseRequest,
   type NotificationRecord,
+  type ReportRange,
   type RequestFilter,
   type Store,
   type StoredState,
@@ -279,6 +283,39 @@ export class PostgresStore implements Store {
   async markIdentitiesSeen(sightings: readonly IdentitySighting[]): Promise<void> {
     if (sightings.length === 0) return;
     await this.#rows(SQL.markSeen, [sightings.map((s) => s.id), sightings.map((s) => s.at)]);
+  }
+
+  async markGrantsUsed(usage: readonly GrantUsage[]): Promise<void> {
+    if (usage.length === 0) return;
+    await this.#rows(SQL.markGrantsUsed, [usage.map((u) => u.grantId), usage.map((u) => u.at)]);
+  }
+
+  async grantReport(range: ReportRange): Promise<GrantReport> {
+    type Counts = {
+      issued: string;
+      ended: string;
+      verified: string;
+      overruns: string;
+      unused: string;
+      renewals: string;
+    };
+    const [row] = await this.#rows<Counts>(SQL.grantReport.text, bind(SQL.grantReport, range));
+    const verified = Number(row?.verified ?? 0);
+    const at = async (q: number): Promise<number | null> => {
+      if (verified === 0) return null;
+      const params = { from: range.from, to: range.to, offset: rankOffset(q, verified) };
+      const [ranked] = await this.#rows<{ ms: string }>(SQL.privilegeAtRank.text, bind(SQL.privilegeAtRank, params));
+      return ranked === undefined ? null : Number(ranked.ms);
+    };
+    return {
+      issued: Number(row?.issued ?? 0),
+      ended: Number(row?.ended ?? 0),
+      verifiedRemoval: verified,
+      overrunsOver2s: Number(row?.overruns ?? 0),
+      unused: Number(row?.unused ?? 0),
+      renewals: Number(row?.renewals ?? 0),
+      privilegeMs: { median: await at(0.5), p99: await at(0.99) },
+    };
   }
 
   async putApiKey(record: ApiKeyRecord): Promise<void> {

@@ -4,12 +4,15 @@ import {
   ACQUIRE_LEASE_SQL,
   AUDIT_COLUMNS,
   GRANT_COLUMNS,
+  GRANT_REPORT_SQL,
+  GRANT_UPDATE_COLUMNS,
   IDENTITY_COLUMNS,
   IDENTITY_SELECT,
   IDENTITY_UPDATE_COLUMNS,
   INSERT_STATE_ONCE_SQL,
   NOTIFICATION_COLUMNS,
   NOTIFICATION_SELECT,
+  PRIVILEGE_AT_RANK_SQL,
   REQUEST_COLUMNS,
   REQUEST_SELECT,
 } from "../sqlite/statements.js";
@@ -48,7 +51,7 @@ export const SQL = {
     UPDATE notifications AS n SET next_attempt_at = $3 FROM due WHERE n.id = due.id
     RETURNING ${NOTIFICATION_COLUMNS.map((c) => `n.${c}`).join(", ")}, due.next_attempt_at AS claimed_due`,
   insertGrant: compile(insertSql("grants", GRANT_COLUMNS)),
-  updateGrant: compile(updateSql("grants", GRANT_COLUMNS)),
+  updateGrant: compile(updateSql("grants", GRANT_UPDATE_COLUMNS)),
   getGrant: `${GRANT_SELECT} WHERE id = $1`,
   grantSelect: GRANT_SELECT,
   dueGrants: `${GRANT_SELECT} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2`,
@@ -74,6 +77,13 @@ export const SQL = {
   markSeen: `UPDATE identities AS i SET first_seen_at = coalesce(i.first_seen_at, v.at),
       last_seen_at = greatest(coalesce(i.last_seen_at, v.at), v.at)
     FROM unnest($1::text[], $2::bigint[]) AS v (id, at) WHERE i.id = v.id`,
+
+  markGrantsUsed: `UPDATE grants AS g SET first_used_at = coalesce(g.first_used_at, v.at),
+      last_used_at = greatest(coalesce(g.last_used_at, v.at), v.at)
+    FROM (SELECT id, max(at) AS at FROM unnest($1::text[], $2::bigint[]) AS u (id, at) GROUP BY id) AS v
+    WHERE g.id = v.id`,
+  grantReport: compile(GRANT_REPORT_SQL.replaceAll("@now", "@now::bigint")),
+  privilegeAtRank: compile(PRIVILEGE_AT_RANK_SQL),
 
   headForUpdate: "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
   auditHead: "SELECT seq, hash FROM audit_head WHERE id = 1",

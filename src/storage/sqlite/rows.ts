@@ -15,6 +15,7 @@ import type {
   IdentityStatus,
   Intent,
   RemovalEvidence,
+  RemovalReceipt,
   RequestFacts,
   RequestState,
   Severity,
@@ -84,6 +85,11 @@ export interface GrantRow {
   evidence: string | null;
   due_at: number | null;
   version: number;
+  first_used_at: number | null;
+  last_used_at: number | null;
+  /** The receipt's `unused` as 1/0/null, for the report's SQL. */
+  unused: number | null;
+  receipt: string | null;
 }
 
 export interface AuditRow {
@@ -275,6 +281,10 @@ export function grantToRow(g: Grant): GrantRow {
     evidence: g.evidence === null ? null : toJson(g.evidence, "grant evidence"),
     due_at: g.dueAt,
     version: g.version,
+    first_used_at: g.firstUsedAt,
+    last_used_at: g.lastUsedAt,
+    unused: g.receipt === null || g.receipt.unused === null ? null : g.receipt.unused ? 1 : 0,
+    receipt: g.receipt === null ? null : toJson(g.receipt, "grant receipt"),
   };
 }
 
@@ -304,6 +314,9 @@ export function rowToGrant(row: GrantRow): Grant {
     evidence: jsonOrNull<RemovalEvidence>(row.evidence),
     dueAt: row.due_at,
     version: row.version,
+    firstUsedAt: row.first_used_at === null ? null : Number(row.first_used_at),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    receipt: jsonOrNull<RemovalReceipt>(row.receipt),
   };
 }
 

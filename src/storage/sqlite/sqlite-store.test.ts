@@ -11,7 +11,7 @@ import { creation, insertGrants, makeDraft, makeRequest, T0 } from "../testing/f
 import { describeStoreContract } from "../testing/store-contract.js";
 import { openDatabase, type SqliteConnection } from "./driver.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.js";
-import { DUE_GRANTS_SQL, NEXT_DUE_SQL } from "./statements.js";
+import { DUE_GRANTS_SQL, GRANT_REPORT_SQL, NEXT_DUE_SQL, PRIVILEGE_AT_RANK_SQL } from "./statements.js";
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "ephemera-sqlite-"));
@@ -106,6 +106,32 @@ describe("SqliteStore", () => {
     for (const details of plans) {
       expect(details.some((d) => d.includes("grants_due"))).toBe(true);
       expect(details.some((d) => /SCAN grants\b(?! USING)/.test(d) || d.includes("TEMP B-TREE"))).toBe(false);
+    }
+  });
+
+  it("reads the report's range through the grants_issued index, not a scan of every grant", async () => {
+    const { store, path } = await open();
+    await insertGrants(
+      store,
+      Array.from({ length: 200 }, (_, i) => ({
+        issuedAt: i % 4 === 0 ? null : T0 + i * 1000,
+        verifiedAt: T0 + i * 1000 + 5,
+      })),
+    );
+    const side = sideConnection(path);
+    side.exec("ANALYZE");
+    const explain = (sql: string) => side.prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`);
+    const range = { from: T0 + 10_000, to: T0 + 20_000 };
+    for (const rows of [
+      explain(GRANT_REPORT_SQL).all({ ...range, now: T0 }),
+      explain(PRIVILEGE_AT_RANK_SQL).all({ ...range, offset: 0 }),
+    ]) {
+      const details = rows.map((row) => row.detail);
+      expect(
+        details.some((d) => d.includes("grants_issued")),
+        details.join("; "),
+      ).toBe(true);
+      expect(details.some((d) => /SCAN grants\b(?! USING)/.test(d))).toBe(false);
     }
   });
 

@@ -12,11 +12,14 @@ import {
   type ChangeSet,
   type ClaimRequest,
   type GrantFilter,
+  type GrantReport,
+  type GrantUsage,
   type HeldLease,
   type IdentityFilter,
   type IdentitySighting,
   type LeaseRequest,
   type NotificationRecord,
+  type ReportRange,
   type RequestFilter,
   type Store,
   type StoredState,
@@ -46,6 +49,7 @@ import {
   NOTIFICATION_SELECT,
   prepareStatements,
   REQUEST_SELECT,
+  rankOffset,
   type Statements,
 } from "./statements.js";
 
@@ -331,6 +335,39 @@ export class SqliteStore implements Store {
       if (db.inTransaction) s.rollback.run();
       throw new StoreUnavailableError("could not record identity sightings", { cause: error });
     }
+  }
+
+  async markGrantsUsed(usage: readonly GrantUsage[]): Promise<void> {
+    if (usage.length === 0) return;
+    const db = this.#open();
+    const s = this.#s;
+    // Outside the group-commit queue, like identity sightings: telemetry, no audit event, never interleaved.
+    s.begin.run();
+    try {
+      for (const u of usage) s.markGrantUsed.run({ id: u.grantId, at: u.at });
+      s.commit.run();
+    } catch (error) {
+      if (db.inTransaction) s.rollback.run();
+      throw new StoreUnavailableError("could not record grant usage", { cause: error });
+    }
+  }
+
+  async grantReport(range: ReportRange): Promise<GrantReport> {
+    const s = this.#s;
+    const { from, to, now } = range;
+    const row = s.grantReport.get({ from, to, now });
+    const verified = Number(row?.verified ?? 0);
+    const at = (q: number) =>
+      verified === 0 ? null : Number(s.privilegeAtRank.get({ from, to, offset: rankOffset(q, verified) })?.ms ?? null);
+    return {
+      issued: Number(row?.issued ?? 0),
+      ended: Number(row?.ended ?? 0),
+      verifiedRemoval: verified,
+      overrunsOver2s: Number(row?.overruns ?? 0),
+      unused: Number(row?.unused ?? 0),
+      renewals: Number(row?.renewals ?? 0),
+      privilegeMs: { median: at(0.5), p99: at(0.99) },
+    };
   }
 
   async putApiKey(record: ApiKeyRecord): Promise<void> {

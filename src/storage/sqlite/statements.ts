@@ -80,7 +80,14 @@ export const GRANT_COLUMNS = columns<GrantRow>({
   evidence: true,
   due_at: true,
   version: true,
+  first_used_at: true,
+  last_used_at: true,
+  unused: true,
+  receipt: true,
 });
+
+/** A versioned grant update leaves usage alone: it is written outside change sets and must not be undone. */
+export const GRANT_UPDATE_COLUMNS = GRANT_COLUMNS.filter((c) => c !== "first_used_at" && c !== "last_used_at");
 
 export const AUDIT_COLUMNS = columns<AuditRow>({
   seq: true,
@@ -120,6 +127,27 @@ export const IDENTITY_SELECT = `SELECT ${IDENTITY_COLUMNS.join(", ")} FROM ident
 /** A versioned identity update leaves sightings alone: they are written outside change sets and must not be undone. */
 export const IDENTITY_UPDATE_COLUMNS = IDENTITY_COLUMNS.filter((c) => c !== "first_seen_at" && c !== "last_seen_at");
 export const GRANT_SELECT = `SELECT ${GRANT_COLUMNS.join(", ")} FROM grants`;
+
+// The report's statements, shared by both stores (named parameters; PostgreSQL's are compiled to $n). Both read the
+// grants issued in [@from, @to) through grants_issued.
+const ISSUED_IN_RANGE = "issued_at IS NOT NULL AND issued_at >= @from AND issued_at < @to";
+export const GRANT_REPORT_SQL = `SELECT count(*) AS issued,
+    coalesce(sum(CASE WHEN ended_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS ended,
+    coalesce(sum(CASE WHEN verified_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS verified,
+    coalesce(sum(CASE WHEN coalesce(verified_at, @now) - expires_at > 2000 THEN 1 ELSE 0 END), 0) AS overruns,
+    coalesce(sum(CASE WHEN unused = 1 THEN 1 ELSE 0 END), 0) AS unused,
+    coalesce(sum(renewals), 0) AS renewals
+  FROM grants WHERE ${ISSUED_IN_RANGE}`;
+/** The privilege duration at rank @offset (0-based) among verified grants: one row, read through the index. */
+export const PRIVILEGE_AT_RANK_SQL = `SELECT verified_at - issued_at AS ms FROM grants
+  WHERE ${ISSUED_IN_RANGE} AND verified_at IS NOT NULL ORDER BY verified_at - issued_at LIMIT 1 OFFSET @offset`;
+export const MARK_GRANT_USED_SQL = `UPDATE grants SET first_used_at = coalesce(first_used_at, @at),
+  last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < @at THEN @at ELSE last_used_at END WHERE id = @id`;
+
+/** Nearest-rank: the 0-based offset of the `q` quantile among `n` sorted values. */
+export function rankOffset(q: number, n: number): number {
+  return Math.max(0, Math.ceil(q * n) - 1);
+}
 export const REQUEST_SELECT = `SELECT ${REQUEST_COLUMNS.join(", ")} FROM requests`;
 export const NOTIFICATION_SELECT = `SELECT ${NOTIFICATION_COLUMNS.join(", ")} FROM notifications`;
 const AUDIT_SELECT = `SELECT ${AUDIT_COLUMNS.join(", ")} FROM audit_events`;
@@ -200,6 +228,12 @@ export interface Statements {
   readonly updateIdentity: Stmt<IdentityRow & Expected>;
   readonly getIdentity: Stmt<[string], IdentityRow>;
   readonly markSeen: Stmt<{ id: string; at: number }>;
+  readonly markGrantUsed: Stmt<{ id: string; at: number }>;
+  readonly grantReport: Stmt<
+    { from: number; to: number; now: number },
+    { issued: number; ended: number; verified: number; overruns: number; unused: number; renewals: number }
+  >;
+  readonly privilegeAtRank: Stmt<{ from: number; to: number; offset: number }, { ms: number }>;
   readonly putApiKey: Stmt<ApiKeyRecord>;
   readonly findApiKey: Stmt<[string], ApiKeyRow>;
   readonly putState: Stmt<{ namespace: string; key: string; value: string; expires_at: number | null }>;
@@ -232,7 +266,7 @@ export function prepareStatements(db: Database.Database): Statements {
     getRequest: db.prepare<[string], RequestRow>(`${REQUEST_SELECT} WHERE id = ?`),
 
     insertGrant: db.prepare<GrantRow>(insertSql("grants", GRANT_COLUMNS)),
-    updateGrant: db.prepare<GrantRow & Expected>(updateSql("grants", GRANT_COLUMNS)),
+    updateGrant: db.prepare<GrantRow & Expected>(updateSql("grants", GRANT_UPDATE_COLUMNS)),
     getGrant: db.prepare<[string], GrantRow>(`${GRANT_SELECT} WHERE id = ?`),
     dueGrants: db.prepare<{ now: number } & Limit, GrantRow>(DUE_GRANTS_SQL),
     nextDueAt: db.prepare<[], { due: number | null }>(NEXT_DUE_SQL),
@@ -291,6 +325,10 @@ export function prepareStatements(db: Database.Database): Statements {
       `UPDATE identities SET first_seen_at = coalesce(first_seen_at, @at),
          last_seen_at = max(coalesce(last_seen_at, @at), @at) WHERE id = @id`,
     ),
+
+    markGrantUsed: db.prepare<{ id: string; at: number }>(MARK_GRANT_USED_SQL),
+    grantReport: db.prepare(GRANT_REPORT_SQL),
+    privilegeAtRank: db.prepare(PRIVILEGE_AT_RANK_SQL),
 
     putApiKey: db.prepare<ApiKeyRecord>(
       `INSERT INTO api_keys (key_id, identity_id, hash, created_at, revoked_at)

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../store.js";
 import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
+import { evidenceContract } from "./contract-evidence.js";
 import { identitiesContract } from "./contract-identities.js";
 import { keysAndStateContract } from "./contract-keys-state.js";
 import { queriesContract } from "./contract-queries.js";
@@ -44,5 +45,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describe("identity registry", () => identitiesContract(context));
     describe("replicas: claims, leases, insert-once and compare-and-set", () => replicasContract(context));
     describe("approvals and the notification outbox", () => approvalsContract(context));
+    describe("evidence: usage, receipts and the report", () => evidenceContract(context));
   });
 }

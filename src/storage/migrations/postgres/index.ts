@@ -3,12 +3,14 @@ import { assertOrdered, type Migration } from "../migration.js";
 import { initialSchema } from "./001-initial.js";
 import { identityRegistry } from "./002-identities.js";
 import { approvalsAndNotifications } from "./004-approvals.js";
+import { evidence } from "./005-evidence.js";
 import { replicaLeases } from "./007-replicas.js";
 
 export const postgresMigrations: readonly Migration[] = [
   initialSchema,
   identityRegistry,
   approvalsAndNotifications,
+  evidence,
   replicaLeases,
 ];
 

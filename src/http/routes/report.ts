@@ -1,0 +1,83 @@
+// /v1/report: the privilege report for a time range (grants, privilege duration, verified removal, standing access).
+// Admins only; the console shows the same JSON.
+import Type from "typebox";
+import type { Identity } from "../../domain/types.js";
+import { privilegeReport } from "../../lifecycle/monitor/report.js";
+import { EphemeraError } from "../../support/errors.js";
+import { ProblemSchema } from "../schemas.js";
+import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
+
+/** Without `from`, the report covers the day before `to`. */
+export const DEFAULT_REPORT_SPAN_MS = 24 * 3600 * 1000;
+
+const Seconds = Type.Union([Type.Number(), Type.Null()]);
+
+export const PrivilegeReportSchema = Type.Object({
+  from: Type.String({ format: "date-time" }),
+  to: Type.String({ format: "date-time" }),
+  grants: Type.Object({
+    issued: Type.Integer({ description: "grants issued in [from, to)" }),
+    ended: Type.Integer({ description: "of those, grants that have ended" }),
+    verifiedRemoval: Type.Integer({ description: "of those, grants whose removal was verified downstream" }),
+    verifiedShare: Type.Union([Type.Number(), Type.Null()], {
+      description: "verifiedRemoval ÷ ended (goal 1); null when none has ended",
+    }),
+    overrunsOver2s: Type.Integer({ description: "access that outlived its expiry by more than 2 s" }),
+    unused: Type.Integer({ description: "grants the target could watch and never saw in use" }),
+    renewals: Type.Integer(),
+  }),
+  privilegeSeconds: Type.Object(
+    { median: Seconds, p99: Seconds },
+    { description: "issue → verified removal, nearest-rank percentiles" },
+  ),
+  standing: Type.Array(Type.Object({ target: Type.String(), accounts: Type.Integer() }), {
+    description: "accounts the broker does not manage, per target, at the last discovery run",
+  }),
+  discoveredAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+});
+
+function instant(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) {
+    throw new EphemeraError("invalid_request", `${field}: must be an RFC 3339 date-time such as 2026-01-31T00:00:00Z`, {
+      extensions: { field },
+    });
+  }
+  return ms;
+}
+
+export function registerReportRoutes(app: App, services: HttpServices): void {
+  const { deps } = services;
+  const adminOnly = (caller: Identity) => requireAdmin(services, caller, "the privilege report");
+
+  app.get(
+    "/v1/report",
+    {
+      schema: {
+        summary: "The privilege report for a time range",
+        description:
+          "Grants issued in [from, to): how many, median and p99 privilege duration, share with verified removal, overruns beyond 2 s, unused grants, renewals; standing accounts per target from the last discovery run. `to` defaults to now, `from` to 24 hours before `to`.",
+        tags: ["report"],
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Type.String({ maxLength: 40, description: "RFC 3339 date-time, inclusive" })),
+            to: Type.Optional(Type.String({ maxLength: 40, description: "RFC 3339 date-time, exclusive" })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PrivilegeReportSchema, "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      await adminOnly(callerOf(request));
+      const to = instant(request.query.to, "to") ?? deps.clock.now();
+      const from = instant(request.query.from, "from") ?? to - DEFAULT_REPORT_SPAN_MS;
+      if (from >= to) {
+        throw new EphemeraError("invalid_request", "from: must be before to", { extensions: { field: "from" } });
+      }
+      const report = await privilegeReport(deps, { from, to });
+      return { ...report, standing: report.standing.map((s) => ({ ...s })) };
+    },
+  );
+}

@@ -1,0 +1,119 @@
+// Stage 5, monitor: asks each target which active grants it shows in use (sessions, connections) and records first and
+// last use. Polled on an interval by one replica at a time, plus a last look just before a grant's removal.
+import type { Connector } from "../../connectors/connector.js";
+import type { Grant } from "../../domain/types.js";
+import { describeError } from "../../support/errors.js";
+import type { LifecycleDeps } from "../deps.js";
+import { holdsLease } from "../replica-lease.js";
+
+const PAGE = 500;
+const LEASE = "usage-monitor";
+
+/** One target's active grants, asked in pages; returns how many were seen in use. */
+async function observeTarget(deps: LifecycleDeps, connector: Connector): Promise<number> {
+  if (!connector.observeUsage) return 0;
+  let seen = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await deps.store.listGrants({
+      states: ["active"],
+      targetId: connector.targetId,
+      limit: PAGE,
+      ...(after === undefined ? {} : { after }),
+    });
+    if (page.length > 0) {
+      const sightings = await connector.observeUsage(page);
+      await deps.store.markGrantsUsed(sightings.map((s) => ({ grantId: s.grantId, at: s.at })));
+      seen += sightings.length;
+    }
+    if (page.length < PAGE) return seen;
+    after = page.at(-1)?.id;
+  }
+}
+
+/** One pass over every target that can show usage. A target that cannot be asked is logged and skipped. */
+export async function observeUsage(deps: LifecycleDeps, connectors: Iterable<Connector>): Promise<number> {
+  let seen = 0;
+  for (const connector of connectors) {
+    try {
+      seen += await observeTarget(deps, connector);
+    } catch (error) {
+      deps.logger.warn({ target: connector.targetId, err: describeError(error) }, "usage could not be observed");
+    }
+  }
+  return seen;
+}
+
+/**
+ * The last look before removal: after it the sessions are gone and nothing could be seen. Returns the grant's usage
+ * as stored afterwards (the poller may have recorded earlier use). Never fails the removal: usage is telemetry.
+ */
+export async function lastLook(
+  deps: LifecycleDeps,
+  connector: Connector,
+  grant: Grant,
+): Promise<Pick<Grant, "firstUsedAt" | "lastUsedAt">> {
+  try {
+    if (connector.observeUsage && grant.issuedAt !== null) {
+      const sightings = await connector.observeUsage([grant]);
+      await deps.store.markGrantsUsed(sightings.map((s) => ({ grantId: s.grantId, at: s.at })));
+    }
+    const stored = await deps.store.getGrant(grant.id);
+    if (stored) return { firstUsedAt: stored.firstUsedAt, lastUsedAt: stored.lastUsedAt };
+  } catch (error) {
+    deps.logger.warn({ grantId: grant.id, err: describeError(error) }, "usage could not be read before removal");
+  }
+  return { firstUsedAt: grant.firstUsedAt, lastUsedAt: grant.lastUsedAt };
+}
+
+export interface UsageMonitorOptions {
+  /** Between passes; 0 turns polling off (the last look before removal still runs). */
+  readonly intervalMs: number;
+  /** This process among replicas sharing the store: passes run only while it holds the `usage-monitor` lease. */
+  readonly replicaId?: string;
+}
+
+/** Polls usage on an interval; a pass never overlaps the previous one. */
+export class UsageMonitor {
+  #timer: NodeJS.Timeout | null = null;
+  #pass: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly deps: LifecycleDeps,
+    private readonly connectors: ReadonlyMap<string, Connector>,
+    private readonly options: UsageMonitorOptions,
+  ) {}
+
+  start(): void {
+    const period = this.options.intervalMs;
+    if (period <= 0) return;
+    const tick = () => {
+      this.#timer = setTimeout(async () => {
+        const pass = (async () => {
+          if (await holdsLease(this.deps, LEASE, this.options.replicaId, period)) {
+            await observeUsage(this.deps, this.connectors.values());
+          }
+        })();
+        this.#pass = pass;
+        try {
+          await pass;
+        } catch (error) {
+          this.deps.logger.warn({ err: describeError(error) }, "usage pass failed");
+        }
+        this.#pass = null;
+        if (this.#timer) tick();
+      }, period);
+      this.#timer.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#pass?.catch(() => {});
+    if (this.options.replicaId !== undefined) {
+      await this.deps.store.releaseLease(LEASE, this.options.replicaId).catch(() => undefined);
+    }
+  }
+}
