@@ -273,6 +273,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     onGrantDue: (dueAt) => scheduler.hint(dueAt),
     maintenance,
     connectors,
+    entitlementNames: [...entitlements.keys()],
     readiness: async () => {
       storeHealthy = await store.ping().catch(() => false);
       const checks: Record<string, boolean> = { store: storeHealthy, tokenKeys: tokens.ready };

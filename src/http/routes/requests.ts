@@ -218,7 +218,19 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         tags: ["requests"],
         params: IdParams,
         response: {
-          200: Type.Object({ request: RequestSchema, grant: Type.Union([GrantSchema, Type.Null()]) }),
+          200: Type.Object({
+            request: RequestSchema,
+            grant: Type.Union([GrantSchema, Type.Null()]),
+            requester: Type.Optional(
+              Type.Union([
+                Type.Object(
+                  { id: Type.String(), kind: Type.String(), owner: Type.Union([Type.String(), Type.Null()]) },
+                  { description: "the identity that asked, as registered now (who approvers are approving for)" },
+                ),
+                Type.Null(),
+              ]),
+            ),
+          }),
           ...errors,
         },
       },
@@ -241,7 +253,12 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         found = await loadOwnRequest(deps, caller, request.params.id);
       }
       const grant = found.grantId ? await deps.store.getGrant(found.grantId) : null;
-      return { request: presentRequest(found), grant: grant ? presentGrant(grant) : null };
+      const asker = requester ?? (await deps.catalog.identity(found.identityId));
+      return {
+        request: presentRequest(found),
+        grant: grant ? presentGrant(grant) : null,
+        requester: asker ? { id: asker.id, kind: asker.kind, owner: asker.owner ?? null } : null,
+      };
     },
   );
 
