@@ -54,7 +54,8 @@ export const api = {
   },
   async resume(): Promise<SessionInfo | null> {
     try {
-      const session = await call<SessionInfo>("GET", "/v1/sessions");
+      const session = await call<SessionInfo | undefined>("GET", "/v1/sessions");
+      if (!session) return null;
       csrfToken = session.csrfToken;
       return session;
     } catch (error) {

@@ -204,6 +204,10 @@ export async function buildServer(services: HttpServices): Promise<App> {
         return;
       }
     }
+    // The console asks whether it is signed in before it is: no credential at all is an answer (204), not a failure.
+    if (request.method === "GET" && request.url.split("?")[0] === "/v1/sessions" && !request.headers.authorization) {
+      return;
+    }
     const result =
       cookie !== null && !peerCertificateOf(request)
         ? ({ ok: false, reason: "the console session has ended or expired; sign in again" } as const)

@@ -98,14 +98,21 @@ export function registerSessionRoutes(app: App, services: HttpServices, sessions
     {
       schema: {
         summary: "The console session the cookie names: who is signed in, and its CSRF token",
+        description:
+          "204 when the call carries no live console session (no cookie, or one that ended): the console then shows " +
+          "its sign-in form. Needs no other credential.",
         tags: ["console"],
-        response: { 200: SessionSchema, ...errors },
+        security: [],
+        response: { 200: SessionSchema, 204: Type.Null(), ...errors },
       },
     },
     async (request, reply) => {
       const current = request.consoleSession;
-      if (!current) throw new EphemeraError("not_found", "no console session: this call was not made with one");
       reply.header("cache-control", "no-store");
+      if (!current) {
+        reply.code(204);
+        return null;
+      }
       return presentSession(current.session);
     },
   );
