@@ -18,6 +18,7 @@ const POLICY = `
 @id("write") @approval("1 from Group::\\"sre\\"")
 permit (principal in Group::"ci", action == Action::"request", resource == Entitlement::"demo-api/write");
 @id("approve") permit (principal in Group::"sre", action == Action::"approve", resource in Target::"demo-api");
+@id("glass") permit (principal in Group::"ci", action == Action::"break_glass", resource == Entitlement::"demo-api/write");
 `;
 
 const NAMES = ["ci", "bob", "admin", "idle"] as const;
@@ -186,6 +187,54 @@ describe("console sessions", () => {
     expect((await inject("GET", "/v1/grants", { cookie: again.cookie })).statusCode).toBe(200);
     clock.advance(SESSION_TTL_MS + 1);
     expect((await inject("GET", "/v1/grants", { cookie: again.cookie })).statusCode).toBe(401);
+  });
+
+  it("timelines: a request's and a grant's audit events, readable by whoever may read them; reviewers see break-glass uses", async () => {
+    const glass = await inject("POST", "/v1/requests", {
+      bearer: keys.ci,
+      payload: {
+        entitlement: "demo-api/write",
+        duration: "5m",
+        breakGlass: true,
+        ticket: "INC-1",
+        justification: "outage",
+      },
+    });
+    expect(glass.statusCode, glass.body).toBe(201);
+    const requestId = glass.json().request.id as string;
+    const grantId = glass.json().grant.id as string;
+
+    // bob may review it, so he finds it in his list and may read it and its timeline.
+    const { cookie } = await signIn("bob");
+    const listed = await inject("GET", "/v1/requests?state=issued", { cookie });
+    expect(listed.json().requests.map((r: { id: string }) => r.id)).toEqual([requestId]);
+    const timeline = await inject("GET", `/v1/requests/${requestId}/events`, { cookie });
+    expect(timeline.statusCode, timeline.body).toBe(200);
+    const codes = timeline.json().events.map((e: { code: string }) => e.code);
+    expect(codes).toContain("grant.issued");
+    expect(codes).toContain("break_glass.used");
+    const seqs = timeline.json().events.map((e: { seq: number }) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a: number, b: number) => a - b));
+    // The grant itself is its holder's and the admins'.
+    expect((await inject("GET", `/v1/grants/${grantId}/events`, { cookie })).statusCode).toBeGreaterThanOrEqual(403);
+    const own = await inject("GET", `/v1/grants/${grantId}/events`, { bearer: keys.ci });
+    expect(own.statusCode).toBe(200);
+    expect(own.json().events.map((e: { code: string }) => e.code)).toEqual(expect.arrayContaining(codes));
+    // Someone with no part in it reads neither.
+    expect(
+      (await inject("GET", `/v1/requests/${requestId}/events`, { bearer: keys.idle })).statusCode,
+    ).toBeGreaterThanOrEqual(403);
+    expect((await inject("GET", "/v1/requests?state=issued", { bearer: keys.idle })).json().requests).toEqual([]);
+
+    // Once reviewed, it leaves bob's list.
+    const { cookie: c2, csrf } = await signIn("bob");
+    const reviewed = await inject("POST", `/v1/requests/${requestId}/review`, {
+      cookie: c2,
+      csrf,
+      payload: { outcome: "justified" },
+    });
+    expect(reviewed.statusCode, reviewed.body).toBe(200);
+    expect((await inject("GET", "/v1/requests?state=issued", { cookie: c2 })).json().requests).toEqual([]);
   });
 
   it("serves /ui with a strict CSP and the usual hardening headers", async () => {

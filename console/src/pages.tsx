@@ -381,20 +381,13 @@ export function TimelinePage(props: { kind: "request" | "grant"; id: string }) {
       } else {
         grant = await api.get<Grant>(`/v1/grants/${encodeURIComponent(props.id)}`);
       }
-      const requestId = request?.id ?? grant?.requestId ?? null;
-      const queries = [
-        requestId ? `/v1/audit?request=${encodeURIComponent(requestId)}&limit=1000` : null,
-        grant ? `/v1/audit?grant=${encodeURIComponent(grant.id)}&limit=1000` : null,
-      ].filter((q): q is string => q !== null);
       let events: AuditEvent[] = [];
       let auditError: string | null = null;
       try {
-        const pages = await Promise.all(queries.map((q) => api.get<{ events: AuditEvent[] }>(q)));
-        const bySeq = new Map<number, AuditEvent>();
-        for (const page of pages) for (const e of page.events) bySeq.set(e.seq, e);
-        events = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+        const path = props.kind === "request" ? "requests" : "grants";
+        ({ events } = await api.get<{ events: AuditEvent[] }>(`/v1/${path}/${encodeURIComponent(props.id)}/events`));
       } catch (error) {
-        auditError = describe(error).status === 403 ? "Only admins can read the audit log." : describe(error).error;
+        auditError = `Could not load the audit events: ${describe(error).error}`;
       }
       return { request, grant, events, auditError };
     },
