@@ -1,7 +1,7 @@
 // The web console in Debian's Chromium, driven by playwright-core, against a real broker child process with the demo
 // policies: sign in, approve a pending request, watch the grant count down, revoke it, read its timeline and removal
 // evidence; approve with the keyboard alone; and check that every main page renders.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,8 @@ const available = existsSync(CHROMIUM);
 const required = process.env.CI === "true";
 // Browser steps wait on a real broker and a real browser; this bounds a hang, it measures nothing.
 const STEP_MS = 15_000;
+/** Set CONSOLE_SCREENSHOTS to a directory to keep the screenshots the render check takes. */
+const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS;
 
 /** The demo's identities: a workload (group demo, owned by team-demo), an approver and an admin. */
 function demoDocument(base: Record<string, unknown>, keys: BrokerKeys): Record<string, unknown> {
@@ -307,7 +309,7 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
       ["identities", "Identity inventory", "h1"],
       ["reports", "Reports", "#chart-duration svg"],
       [
-        "timeline/grant/" + issued.body.grant.id,
+        `timeline/grant/${issued.body.grant.id}`,
         `Timeline of grant ${issued.body.grant.id}`,
         'li[data-code="grant.issued"]',
       ],
@@ -318,6 +320,10 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
       await page.locator(key).first().waitFor();
       await page.getByRole("navigation", { name: "Console" }).waitFor();
       const png = await page.screenshot({ fullPage: false });
+      if (SCREENSHOTS) {
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        writeFileSync(join(SCREENSHOTS, `${hash.split("/")[0]}.png`), png);
+      }
       // Decode the screenshot in a blank page (no CSP) and count what is drawn.
       const drawn = await analysis.evaluate<Drawn>(`(${ANALYSE_PNG})(${JSON.stringify(png.toString("base64"))})`);
       expect(drawn.width, hash).toBe(1280);
