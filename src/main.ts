@@ -337,6 +337,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     connectors,
     ...(checkpointKey ? { checkpointKey: { keyId: checkpointKey.keyId, publicJwk: checkpointKey.publicJwk } } : {}),
     ...(checkpointer ? { lastCheckpoint: () => checkpointer.last() } : {}),
+    entitlementNames: [...entitlements.keys()],
     readiness: async () => {
       storeHealthy = await store.ping().catch(() => false);
       const checks: Record<string, boolean> = { store: storeHealthy, tokenKeys: tokens.ready };

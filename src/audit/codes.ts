@@ -183,6 +183,12 @@ export const AUDIT_CODES = {
     severity: "info",
     meaning: "the audit stream delivered events up to a sequence number and moved its cursor",
   },
+  // console
+  "console.signed_in": {
+    severity: "notice",
+    meaning: "a person signed in to the web console; a server-side session was opened (its token is never stored)",
+  },
+  "console.signed_out": { severity: "info", meaning: "a person signed out of the web console; the session was ended" },
 } as const satisfies Record<string, { severity: Severity; meaning: string }>;
 
 export type AuditCode = keyof typeof AUDIT_CODES;

@@ -19,6 +19,15 @@ import { ConflictError, StoreUnavailableError } from "../storage/store.js";
 import { describeError, EphemeraError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { clientSignal } from "./client-signal.js";
+import {
+  type ConsoleSession,
+  ConsoleSessions,
+  CSRF_HEADER,
+  cookieValue,
+  SESSION_COOKIE,
+  sessionFacts,
+} from "./console/sessions.js";
+import { registerConsole } from "./console/static.js";
 import { fromFrameworkError, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
@@ -27,6 +36,7 @@ import { registerHealthRoutes } from "./routes/health.js";
 import { registerIdentityRoutes } from "./routes/identities.js";
 import { registerReportRoutes } from "./routes/report.js";
 import { registerRequestRoutes } from "./routes/requests.js";
+import { registerSessionRoutes } from "./routes/sessions.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerX509Routes } from "./routes/x509.js";
 
@@ -55,6 +65,8 @@ export interface HttpServices {
   readonly publicUrl?: string;
   /** Serve HTTPS with this material; with `clientCa`, ask for client certificates (they are checked, not required). */
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa: string | null } | null;
+  /** Full names of every configured entitlement: the console lets in identities that may approve one of them. */
+  readonly entitlementNames?: readonly string[];
 }
 
 /** The client certificate of the request's TLS connection, if it sent one. */
@@ -77,8 +89,13 @@ declare module "fastify" {
     caller: Identity | null;
     /** How the caller authenticated and what that proved (claims, single-use token); set with `caller`. */
     authentication: AuthenticationFacts | null;
+    /** The console session the caller came with (cookie), when it came with one instead of a bearer credential. */
+    consoleSession: { readonly session: ConsoleSession; readonly cookie: string } | null;
   }
 }
+
+/** Methods that change nothing; every other method with a console session needs the CSRF token. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export type App = FastifyInstance<
   import("node:http").Server,
@@ -152,6 +169,8 @@ export async function buildServer(services: HttpServices): Promise<App> {
 
   app.decorateRequest("caller", null);
   app.decorateRequest("authentication", null);
+  app.decorateRequest("consoleSession", null);
+  const consoleSessions = new ConsoleSessions(services.deps, () => services.entitlementNames ?? []);
 
   // An empty JSON body means "no options" (POST …/complete with a content type but nothing in it); anything else
   // goes through fastify's own parser, which also refuses prototype poisoning.
@@ -177,10 +196,39 @@ export async function buildServer(services: HttpServices): Promise<App> {
 
   app.addHook("onRequest", async (request, reply) => {
     if (!request.url.startsWith("/v1/")) return;
-    const result = await services.auth.authenticate({
-      authorization: request.headers.authorization,
-      peerCertificate: peerCertificateOf(request),
-    });
+    // Console sign-in is the one /v1 call made before there is a credential to check (it checks the one it is given).
+    if (request.method === "POST" && request.url.split("?")[0] === "/v1/sessions") return;
+    const cookie = request.headers.authorization ? null : cookieValue(request.headers.cookie, SESSION_COOKIE);
+    if (cookie !== null) {
+      const session = await consoleSessions.resolve(cookie);
+      if (session) {
+        request.caller = session.identity;
+        request.authentication = sessionFacts(session);
+        request.consoleSession = { session, cookie };
+        services.identities.seen(session.identity.id);
+        if (!SAFE_METHODS.has(request.method) && !consoleSessions.csrfMatches(session, request.headers[CSRF_HEADER])) {
+          const error = await refuse(services.deps, session.identity, {
+            auditCode: "auth.forbidden",
+            errorCode: "forbidden",
+            message: `a console session must send its CSRF token in the ${CSRF_HEADER} header on every change`,
+            data: { method: request.method, path: request.routeOptions.url ?? "unknown", source: request.ip },
+          }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
+          return sendProblem(reply, error);
+        }
+        return;
+      }
+    }
+    // The console asks whether it is signed in before it is: no credential at all is an answer (204), not a failure.
+    if (request.method === "GET" && request.url.split("?")[0] === "/v1/sessions" && !request.headers.authorization) {
+      return;
+    }
+    const result =
+      cookie !== null && !peerCertificateOf(request)
+        ? ({ ok: false, reason: "the console session has ended or expired; sign in again" } as const)
+        : await services.auth.authenticate({
+            authorization: request.headers.authorization,
+            peerCertificate: peerCertificateOf(request),
+          });
     if (result.ok) {
       const { ok: _ok, identity, ...facts } = result;
       request.caller = identity;
@@ -266,6 +314,8 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerHealthRoutes(app, services);
   registerIdentityRoutes(app, services);
   registerReportRoutes(app, services);
+  registerSessionRoutes(app, services, consoleSessions);
+  registerConsole(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -6,8 +6,9 @@ import { loadOwnGrant } from "../../lifecycle/ownership.js";
 import { refuse } from "../../lifecycle/refuse.js";
 import { renewGrant } from "../../lifecycle/renew/renew-grant.js";
 import { endGrantByCaller } from "../../lifecycle/revoke/end-grant.js";
-import { presentGrant } from "../present.js";
+import { presentAuditEvent, presentGrant } from "../present.js";
 import {
+  AuditEventSchema,
   CredentialSchema,
   EndBody,
   GrantListQuery,
@@ -86,6 +87,27 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => presentGrant(await loadOwnGrant(deps, callerOf(request), request.params.id)),
+  );
+
+  app.get(
+    "/v1/grants/:id/events",
+    {
+      schema: {
+        summary: "The audit events of one grant and of its request, in order: its timeline",
+        description: "Readable by whoever may read the grant (its holder and admins). At most 1,000 events.",
+        tags: ["grants"],
+        params: IdParams,
+        response: { 200: Type.Object({ events: Type.Array(AuditEventSchema) }), ...errors },
+      },
+    },
+    async (request) => {
+      const grant = await loadOwnGrant(deps, callerOf(request), request.params.id);
+      const events = await deps.store.auditFor(
+        { grantId: grant.id, ...(grant.requestId ? { requestId: grant.requestId } : {}) },
+        1000,
+      );
+      return { events: events.map(presentAuditEvent) };
+    },
   );
 
   app.post(

@@ -4,7 +4,7 @@ import Type, { type Static, type TSchema } from "typebox";
 import { DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "../../connectors/token/dpop.js";
 import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
 import { approveRequest } from "../../lifecycle/approval/approve-request.js";
-import { checkApprover } from "../../lifecycle/approval/approver-rights.js";
+import { checkApprover, mayReview } from "../../lifecycle/approval/approver-rights.js";
 import { cancelRequest } from "../../lifecycle/approval/cancel-request.js";
 import { collectCredential } from "../../lifecycle/approval/collect-credential.js";
 import { denyRequest } from "../../lifecycle/approval/deny-request.js";
@@ -16,9 +16,10 @@ import { loadOwnRequest } from "../../lifecycle/ownership.js";
 import { refuse } from "../../lifecycle/refuse.js";
 import { requestAccess } from "../../lifecycle/request/request-access.js";
 import { EphemeraError } from "../../support/errors.js";
-import { presentGrant, presentRequest } from "../present.js";
+import { presentAuditEvent, presentGrant, presentRequest } from "../present.js";
 import {
   ApproveBody,
+  AuditEventSchema,
   CreateRequestBody,
   CredentialSchema,
   DenyBody,
@@ -195,15 +196,16 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       for (const r of page) if (caller.admin || r.identityId === caller.id || (await mayApprove(r))) visible.push(r);
       return { requests: visible.map(presentRequest), next: page.length === limit ? (page.at(-1)?.id ?? null) : null };
 
+      // Approvers also see the break-glass uses they may review.
       async function mayApprove(r: AccessRequest): Promise<boolean> {
-        if (r.state !== "pending") return false;
+        const reviewDue = r.breakGlass && r.review !== null && r.review.reviewedAt === null;
+        if (r.state !== "pending" && !reviewDue) return false;
         const requester = await deps.catalog.identity(r.identityId);
         const entitlement = deps.catalog.entitlement(r.entitlement);
-        return (
-          requester !== undefined &&
-          entitlement !== undefined &&
-          checkApprover(deps, caller, requester, r, entitlement).ok
-        );
+        if (requester === undefined || entitlement === undefined) return false;
+        return r.state === "pending"
+          ? checkApprover(deps, caller, requester, r, entitlement).ok
+          : mayReview(deps, caller, requester, r, entitlement);
       }
     },
   );
@@ -218,30 +220,76 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         tags: ["requests"],
         params: IdParams,
         response: {
-          200: Type.Object({ request: RequestSchema, grant: Type.Union([GrantSchema, Type.Null()]) }),
+          200: Type.Object({
+            request: RequestSchema,
+            grant: Type.Union([GrantSchema, Type.Null()]),
+            requester: Type.Optional(
+              Type.Union([
+                Type.Object(
+                  { id: Type.String(), kind: Type.String(), owner: Type.Union([Type.String(), Type.Null()]) },
+                  { description: "the identity that asked, as registered now (who approvers are approving for)" },
+                ),
+                Type.Null(),
+              ]),
+            ),
+          }),
           ...errors,
         },
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      const stored = await deps.store.getRequest(request.params.id);
-      let found: AccessRequest;
-      const requester = stored ? await deps.catalog.identity(stored.identityId) : undefined;
-      const entitlement = stored ? deps.catalog.entitlement(stored.entitlement) : undefined;
-      if (
-        stored &&
-        requester &&
-        entitlement &&
-        stored.identityId !== caller.id &&
-        checkApprover(deps, caller, requester, stored, entitlement).ok
-      ) {
-        found = stored;
-      } else {
-        found = await loadOwnRequest(deps, caller, request.params.id);
-      }
+      const { found, requester } = await readableRequest(callerOf(request), request.params.id);
       const grant = found.grantId ? await deps.store.getGrant(found.grantId) : null;
-      return { request: presentRequest(found), grant: grant ? presentGrant(grant) : null };
+      const asker = requester ?? (await deps.catalog.identity(found.identityId));
+      return {
+        request: presentRequest(found),
+        grant: grant ? presentGrant(grant) : null,
+        requester: asker ? { id: asker.id, kind: asker.kind, owner: asker.owner ?? null } : null,
+      };
+    },
+  );
+
+  /** A request its requester, an admin, or someone who may approve (or review) it may read; refused otherwise. */
+  async function readableRequest(
+    caller: Identity,
+    id: string,
+  ): Promise<{ found: AccessRequest; requester: Identity | undefined }> {
+    const stored = await deps.store.getRequest(id);
+    const requester = stored ? await deps.catalog.identity(stored.identityId) : undefined;
+    const entitlement = stored ? deps.catalog.entitlement(stored.entitlement) : undefined;
+    if (
+      stored &&
+      requester &&
+      entitlement &&
+      stored.identityId !== caller.id &&
+      (checkApprover(deps, caller, requester, stored, entitlement).ok ||
+        mayReview(deps, caller, requester, stored, entitlement))
+    ) {
+      return { found: stored, requester };
+    }
+    return { found: await loadOwnRequest(deps, caller, id), requester };
+  }
+
+  app.get(
+    "/v1/requests/:id/events",
+    {
+      schema: {
+        summary: "The audit events of one request and of its grant, in order: its timeline",
+        description:
+          "Readable by whoever may read the request (its requester, admins, its approvers and reviewers): from the " +
+          "request through the decision, approvals, issue, use and removal. At most 1,000 events.",
+        tags: ["requests"],
+        params: IdParams,
+        response: { 200: Type.Object({ events: Type.Array(AuditEventSchema) }), ...errors },
+      },
+    },
+    async (request) => {
+      const { found } = await readableRequest(callerOf(request), request.params.id);
+      const events = await deps.store.auditFor(
+        { requestId: found.id, ...(found.grantId ? { grantId: found.grantId } : {}) },
+        1000,
+      );
+      return { events: events.map(presentAuditEvent) };
     },
   );
 

@@ -45,3 +45,29 @@ export function checkApprover(
   if (verdict.outcome !== "allow") return { ok: false, reason: `policy: ${verdict.reason}` };
   return { ok: true, groups, policies: verdict.determiningPolicies };
 }
+
+/**
+ * Whether `reviewer` may record the review of the break-glass `request` now (the checks `reviewBreakGlass` makes): a
+ * review is due, the reviewer is active, not the requester, and permitted `approve` on the entitlement.
+ */
+export function mayReview(
+  deps: LifecycleDeps,
+  reviewer: Identity,
+  requester: Identity,
+  request: AccessRequest,
+  entitlement: EntitlementSpec,
+): boolean {
+  if (!request.breakGlass || request.review === null || request.review.reviewedAt !== null) return false;
+  if (reviewer.status !== "active" || separationOfDuties(reviewer, requester, true) !== null) return false;
+  const verdict = evaluateRequest(
+    deps,
+    reviewer,
+    entitlement,
+    request.durationSeconds,
+    request,
+    request.facts ?? NO_FACTS,
+    "approve",
+    requester,
+  );
+  return verdict.outcome === "allow";
+}

@@ -1,0 +1,197 @@
+// Console sessions: a person signs in once (an API key today; OIDC can be another `ConsoleSignIn`), the broker keeps the
+// session server-side in the store's key/value table under a hash of its token, and the browser holds only an
+// HttpOnly cookie plus a CSRF token it must echo in a header on every state-changing call.
+import { createHash, randomBytes } from "node:crypto";
+import type { Identity, Millis } from "../../domain/types.js";
+import type { AuthenticatorChain } from "../../identity/authenticate.js";
+import type { AuthenticationFacts } from "../../identity/authenticator.js";
+import { actorOf, draft } from "../../lifecycle/audit-draft.js";
+import { commit } from "../../lifecycle/commit.js";
+import type { LifecycleDeps } from "../../lifecycle/deps.js";
+import { evaluateRequest, NO_FACTS } from "../../lifecycle/policy/evaluate-request.js";
+import { sameSecret } from "../../support/secret.js";
+
+export const SESSION_NAMESPACE = "console.session";
+export const SESSION_COOKIE = "ephemera_session";
+export const CSRF_HEADER = "x-csrf-token";
+/** A session lasts this long from sign-in, however active; then the person signs in again. */
+export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+
+/** What a sign-in method proves: who signed in and how (for the audit event), or why not (never echoing a secret). */
+export type SignInResult =
+  | { readonly ok: true; readonly identity: Identity; readonly method: string; readonly credentialId: string }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * One way to sign in to the console. The API-key method is built in; an OIDC authorization-code method would be
+ * another implementation whose `signIn` receives the callback's parameters instead of a pasted key.
+ */
+export interface ConsoleSignIn {
+  readonly method: string;
+  signIn(presented: Readonly<Record<string, unknown>>): Promise<SignInResult>;
+}
+
+/** Sign-in with a pasted API key, checked by the broker's own API-key authenticator. */
+export class ApiKeySignIn implements ConsoleSignIn {
+  readonly method = "api_key";
+  constructor(private readonly auth: AuthenticatorChain) {}
+
+  async signIn(presented: Readonly<Record<string, unknown>>): Promise<SignInResult> {
+    const key = presented.apiKey;
+    if (typeof key !== "string" || key.length === 0) return { ok: false, reason: "apiKey is required" };
+    const result = await this.auth.authenticate({ authorization: `Bearer ${key}` });
+    if (!result.ok) return { ok: false, reason: result.reason };
+    if (result.method !== "api_key")
+      return { ok: false, reason: "the console accepts an API key, not a workload token" };
+    return { ok: true, identity: result.identity, method: result.method, credentialId: result.credentialId };
+  }
+}
+
+/** Who may use the console: admins, and identities that policy lets approve at least one configured entitlement. */
+export function mayUseConsole(deps: LifecycleDeps, identity: Identity, entitlements: readonly string[]): boolean {
+  if (identity.status !== "active") return false;
+  if (identity.admin) return true;
+  for (const name of entitlements) {
+    const spec = deps.catalog.entitlement(name);
+    if (!spec) continue;
+    const verdict = evaluateRequest(deps, identity, spec, 60, {}, NO_FACTS, "approve");
+    if (verdict.outcome === "allow") return true;
+  }
+  return false;
+}
+
+interface StoredSession {
+  readonly id: string;
+  readonly identityId: string;
+  readonly csrf: string;
+  readonly method: string;
+  readonly createdAt: Millis;
+  readonly expiresAt: Millis;
+}
+
+export interface ConsoleSession {
+  readonly id: string;
+  readonly identity: Identity;
+  readonly csrfToken: string;
+  readonly expiresAt: Millis;
+}
+
+const hashOf = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
+const token = () => randomBytes(32).toString("base64url");
+
+function isStored(value: unknown): value is StoredSession {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.id === "string" &&
+    typeof v.identityId === "string" &&
+    typeof v.csrf === "string" &&
+    typeof v.expiresAt === "number"
+  );
+}
+
+export class ConsoleSessions {
+  constructor(
+    private readonly deps: LifecycleDeps,
+    /** Full names (`target/entitlement`) of every configured entitlement, for the approver check. */
+    private readonly entitlements: () => readonly string[],
+  ) {}
+
+  mayUse(identity: Identity): boolean {
+    return mayUseConsole(this.deps, identity, this.entitlements());
+  }
+
+  /** Opens a session for `identity`; answers the cookie value (shown once) and the session. */
+  async open(
+    identity: Identity,
+    how: { method: string; credentialId: string; source: string },
+  ): Promise<{ cookie: string; session: ConsoleSession }> {
+    const now = this.deps.clock.now();
+    const cookie = token();
+    const stored: StoredSession = {
+      id: randomBytes(9).toString("base64url"),
+      identityId: identity.id,
+      csrf: token(),
+      method: how.method,
+      createdAt: now,
+      expiresAt: now + SESSION_TTL_MS,
+    };
+    await commit(this.deps, {
+      writes: [
+        {
+          kind: "putState",
+          namespace: SESSION_NAMESPACE,
+          key: hashOf(cookie),
+          value: stored,
+          expiresAt: stored.expiresAt,
+        },
+      ],
+      audit: [
+        draft(
+          "console.signed_in",
+          now,
+          actorOf(identity),
+          { identityId: identity.id },
+          {
+            session: stored.id,
+            method: how.method,
+            credentialId: how.credentialId,
+            source: how.source,
+            expiresAt: new Date(stored.expiresAt).toISOString(),
+          },
+        ),
+      ],
+    });
+    return { cookie, session: { id: stored.id, identity, csrfToken: stored.csrf, expiresAt: stored.expiresAt } };
+  }
+
+  /** The live session the cookie names, with its identity as registered now; null when unknown, expired or no longer allowed. */
+  async resolve(cookie: string): Promise<ConsoleSession | null> {
+    const state = await this.deps.store.getState(SESSION_NAMESPACE, hashOf(cookie));
+    if (!state || !isStored(state.value)) return null;
+    const stored = state.value;
+    if (stored.expiresAt <= this.deps.clock.now()) return null;
+    const identity = await this.deps.catalog.identity(stored.identityId);
+    if (!identity || !this.mayUse(identity)) return null;
+    return { id: stored.id, identity, csrfToken: stored.csrf, expiresAt: stored.expiresAt };
+  }
+
+  /** Whether `presented` is the session's CSRF token (constant time). */
+  csrfMatches(session: ConsoleSession, presented: string | string[] | undefined): boolean {
+    return typeof presented === "string" && presented.length > 0 && sameSecret(presented, session.csrfToken);
+  }
+
+  async close(cookie: string, session: ConsoleSession): Promise<void> {
+    await commit(this.deps, {
+      writes: [{ kind: "deleteState", namespace: SESSION_NAMESPACE, key: hashOf(cookie) }],
+      audit: [
+        draft(
+          "console.signed_out",
+          this.deps.clock.now(),
+          actorOf(session.identity),
+          { identityId: session.identity.id },
+          { session: session.id },
+        ),
+      ],
+    });
+  }
+}
+
+/** The facts a request authenticated by a console session carries (no claims, nothing single-use). */
+export function sessionFacts(session: ConsoleSession): AuthenticationFacts {
+  return { method: "console_session", credentialId: session.id, claims: {}, singleUse: null };
+}
+
+/** The value of cookie `name` in a `Cookie` header, if any. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const at = part.indexOf("=");
+    if (at < 0) continue;
+    if (part.slice(0, at).trim() === name) {
+      const value = part.slice(at + 1).trim();
+      return value.length > 0 && value.length <= 128 ? value : null;
+    }
+  }
+  return null;
+}

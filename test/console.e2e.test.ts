@@ -1,0 +1,340 @@
+// The web console in Debian's Chromium, driven by playwright-core, against a real broker child process with the demo
+// policies: sign in, approve a pending request, watch the grant count down, revoke it, read its timeline and removal
+// evidence; approve with the keyboard alone; and check that every main page renders.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONSOLE_CSP } from "../src/http/console/static.js";
+import { generateApiKey } from "../src/identity/api-keys.js";
+import { type BrokerKeys, createProcessBroker, type ProcessBroker } from "./support/process-broker.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const REPO_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const available = existsSync(CHROMIUM);
+const required = process.env.CI === "true";
+// Browser steps wait on a real broker and a real browser; this bounds a hang, it measures nothing.
+const STEP_MS = 15_000;
+/** Set CONSOLE_SCREENSHOTS to a directory to keep the screenshots the render check takes. */
+const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS;
+
+/** The demo's identities: a workload (group demo, owned by team-demo), an approver and an admin. */
+function demoDocument(base: Record<string, unknown>, keys: BrokerKeys): Record<string, unknown> {
+  const keyOf = (k: ReturnType<typeof generateApiKey>) => [{ id: k.keyId, hash: k.hash }];
+  const { access: _access, ...rest } = base;
+  return {
+    ...rest,
+    identities: {
+      "demo-workload": { kind: "workload", owner: "team-demo", groups: ["demo"], apiKeys: keyOf(keys.ci) },
+      "demo-approver": { kind: "human", owner: "security-team", groups: ["approvers"], apiKeys: keyOf(keys.other) },
+      admin: { kind: "human", owner: "security-team", admin: true, apiKeys: keyOf(keys.admin) },
+    },
+    targets: {
+      "demo-api": {
+        type: "token",
+        audience: "https://demo-api.example",
+        entitlements: {
+          read: { scopes: ["demo.read"], defaultDuration: "15m", maxDuration: "1h" },
+          write: { scopes: ["demo.read", "demo.write"], defaultDuration: "5m", maxDuration: "15m", risk: "medium" },
+          admin: { scopes: ["demo.read", "demo.write", "demo.admin"], defaultDuration: "10m", maxDuration: "1h" },
+        },
+      },
+    },
+    policies: { dir: join(REPO_ROOT, "examples", "policies"), watch: false },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: API answers are read loosely; the assertions check them
+type Json = any;
+
+interface Drawn {
+  width: number;
+  colours: number;
+  inkShare: number;
+}
+
+/** Runs in a blank page (no CSP): decodes a PNG and counts its colours and the share of non-white pixels. */
+const ANALYSE_PNG = `async (data) => {
+  const image = new Image();
+  image.src = "data:image/png;base64," + data;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = image.width;
+  canvas.height = image.height;
+  const context = canvas.getContext("2d");
+  context.drawImage(image, 0, 0);
+  const pixels = context.getImageData(0, 0, image.width, image.height).data;
+  const colours = new Set();
+  let ink = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    colours.add((pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2]);
+    if (pixels[i] + pixels[i + 1] + pixels[i + 2] < 600) ink++;
+  }
+  return { width: image.width, colours: colours.size, inkShare: ink / (pixels.length / 4) };
+}`;
+
+describe.skipIf(!available && !required)("the web console in Chromium", () => {
+  let broker: ProcessBroker;
+  let browser: BrowserContext;
+  let profile: string;
+  let keys: { workload: string; approver: string; admin: string };
+
+  beforeAll(async () => {
+    if (!available) throw new Error(`Chromium is missing at ${CHROMIUM} (apt-get install -y chromium); CI requires it`);
+    const made: BrokerKeys = { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };
+    broker = await createProcessBroker({ keys: made, configure: (doc) => demoDocument(doc, made) });
+    await broker.start();
+    keys = { workload: made.ci.key, approver: made.other.key, admin: made.admin.key };
+    profile = mkdtempSync(join(tmpdir(), "ephemera-chromium-"));
+    // A fresh profile directory (playwright passes it as --user-data-dir); one browser, cookies cleared per test.
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await broker?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function api(key: string, method: string, path: string, body?: unknown) {
+    const response = await fetch(`${broker.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as Json };
+  }
+
+  async function pendingWrite(justification: string): Promise<string> {
+    const made = await api(keys.workload, "POST", "/v1/requests", {
+      entitlement: "demo-api/write",
+      duration: "10m",
+      justification,
+      intent: { task: "DEPLOY-1", actions: ["tickets.update"], description: "deploy the release" },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(202);
+    return made.body.request.id as string;
+  }
+
+  /** A fresh browser context (no cookies) on /ui, with CSP violations and page errors collected. */
+  async function openConsole(): Promise<{ page: Page; problems: string[] }> {
+    await browser.clearCookies();
+    const page = await browser.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(m.text());
+    });
+    page.on("pageerror", (e) => problems.push(e.message));
+    await page.goto(`${broker.url}/ui/`);
+    return { page, problems };
+  }
+
+  async function signIn(page: Page, key: string): Promise<void> {
+    await page.getByLabel("API key").fill(key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+  }
+
+  it("serves /ui under a strict CSP and keeps the key out of browser storage", async () => {
+    const response = await fetch(`${broker.url}/ui/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-security-policy")).toBe(CONSOLE_CSP);
+    expect(CONSOLE_CSP).toContain("default-src 'self'");
+    expect(CONSOLE_CSP).toContain("frame-ancestors 'none'");
+    const html = await response.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
+    expect(html).not.toMatch(/https?:\/\//); // nothing from another origin
+
+    const { page, problems } = await openConsole();
+    await signIn(page, keys.approver);
+    const stored = await page.evaluate<string>(
+      "JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })",
+    );
+    expect(stored).not.toContain(keys.approver);
+    const cookies = await browser.cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({ name: "ephemera_session", httpOnly: true, sameSite: "Strict" });
+    expect(cookies[0]?.value).not.toContain(keys.approver);
+    expect(await page.evaluate<string>("document.cookie")).toBe(""); // HttpOnly: scripts cannot read it
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("approves a pending request, shows the grant counting down, revokes it and shows its timeline with removal evidence", async () => {
+    const requestId = await pendingWrite("ship the release");
+
+    // The approver sees exactly what they approve.
+    const approver = await openConsole();
+    await signIn(approver.page, keys.approver);
+    const card = approver.page.locator(`article[data-request="${requestId}"]`);
+    await card.waitFor();
+    const text = await card.innerText();
+    for (const shown of [
+      "demo-workload",
+      "team-demo",
+      "demo-api/write",
+      "10 min",
+      "ship the release",
+      "DEPLOY-1",
+      "tickets.update",
+      "demo-write",
+      "1 from approvers; 0 so far",
+    ]) {
+      expect(text).toContain(shown);
+    }
+    await card.getByLabel("Comment (optional)").fill("looks right");
+    await card.getByRole("button", { name: "Approve" }).click();
+    await approver.page.getByRole("status").filter({ hasText: "Approved demo-api/write" }).waitFor();
+    await card.waitFor({ state: "detached" });
+    const approved = await api(keys.workload, "GET", `/v1/requests/${requestId}`);
+    expect(approved.body.request.state).toBe("approved");
+    expect(approved.body.request.approvals[0]).toMatchObject({ approver: "demo-approver", note: "looks right" });
+    await approver.page.close();
+
+    // An admin watches the grant appear once the workload collects its credential.
+    const admin = await openConsole();
+    await signIn(admin.page, keys.admin);
+    await admin.page.getByRole("link", { name: "Active grants" }).click();
+    await admin.page.getByRole("heading", { name: "Active grants" }).waitFor();
+    const collected = await api(keys.workload, "POST", `/v1/requests/${requestId}/credential`);
+    expect(collected.status, JSON.stringify(collected.body)).toBe(201);
+    const grantId = collected.body.grant.id as string;
+    const row = admin.page.locator(`tr[data-grant="${grantId}"]`);
+    await row.waitFor(); // the page refreshes itself
+    const countdown = row.locator("td.countdown");
+    const seconds = async () => {
+      const match = /^(\d+)m (\d+)s$/.exec((await countdown.innerText()).trim());
+      expect(match, await countdown.innerText()).not.toBeNull();
+      return Number(match?.[1]) * 60 + Number(match?.[2]);
+    };
+    const first = await seconds();
+    expect(first).toBeGreaterThan(9 * 60);
+    expect(first).toBeLessThanOrEqual(10 * 60);
+    await expect.poll(seconds, { timeout: STEP_MS }).toBeLessThan(first);
+
+    // Revoke, with confirmation: focus lands on Cancel, the red button confirms.
+    await row.getByRole("button", { name: `Revoke ${grantId}` }).click();
+    await row.getByRole("button", { name: "Yes, revoke" }).click();
+    await admin.page
+      .getByRole("status")
+      .filter({ hasText: `Revoked ${grantId}` })
+      .waitFor();
+    await row.waitFor({ state: "detached" });
+    const revoked = await api(keys.admin, "GET", `/v1/grants/${grantId}`);
+    expect(revoked.body.state).toBe("verified");
+
+    // The timeline: request → decision → approval → issue → revoke → verified, and the evidence.
+    await admin.page.goto(`${broker.url}/ui/#/timeline/grant/${grantId}`);
+    await admin.page.getByRole("heading", { name: `Timeline of grant ${grantId}` }).waitFor();
+    const timeline = admin.page.getByRole("list", { name: "Audit events" });
+    await timeline.locator('li[data-code="grant.verified"]').waitFor();
+    const codes = await timeline.locator("li").evaluateAll((items) => items.map((i) => i.getAttribute("data-code")));
+    const order = ["request.pending", "request.approval_recorded", "grant.issued", "grant.revoked", "grant.verified"]
+      .map((c) => codes.indexOf(c))
+      .filter((i) => i >= 0);
+    expect(codes).toContain("grant.issued");
+    expect(codes).toContain("grant.revoked");
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    await admin.page.getByRole("heading", { name: "Removal evidence" }).waitFor();
+    expect(await admin.page.locator("section.evidence").innerText()).toMatch(/\S/);
+    expect(await admin.page.locator(".grant-state").innerText()).toBe("verified");
+    expect(admin.problems).toEqual([]);
+    await admin.page.close();
+  });
+
+  it("approves with the keyboard alone", async () => {
+    const requestId = await pendingWrite("keyboard approval");
+    const { page, problems } = await openConsole();
+    // What has the focus: tag|id|text.
+    const focused = () =>
+      page.evaluate<string>(
+        `(() => { const e = document.activeElement; return e ? e.tagName.toLowerCase() + "|" + (e.getAttribute("id") ?? "") + "|" + (e.textContent ?? "").trim() : ""; })()`,
+      );
+    async function tabTo(match: (f: string) => boolean, limit = 60): Promise<void> {
+      for (let i = 0; i < limit; i++) {
+        if (match(await focused())) return;
+        await page.keyboard.press("Tab");
+      }
+      throw new Error(`the focus never reached the control (last: ${await focused()})`);
+    }
+    await tabTo((f) => f.startsWith("input|api-key|"));
+    await page.keyboard.type(keys.approver);
+    await page.keyboard.press("Enter");
+    const card = page.locator(`article[data-request="${requestId}"]`);
+    await card.waitFor();
+    await tabTo((f) => f.startsWith(`textarea|req-${requestId}-comment|`));
+    await page.keyboard.type("checked by keyboard");
+    await page.keyboard.press("Tab");
+    expect(await focused()).toBe("button||Approve");
+    await page.keyboard.press("Enter");
+    await page.getByRole("status").filter({ hasText: "Approved demo-api/write" }).waitFor();
+    const approved = await api(keys.workload, "GET", `/v1/requests/${requestId}`);
+    expect(approved.body.request.state).toBe("approved");
+    expect(approved.body.request.approvals[0]).toMatchObject({ note: "checked by keyboard" });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("renders every main page (screenshots are not blank and show their key elements)", async () => {
+    await api(keys.admin, "POST", "/v1/discovery");
+    const issued = await api(keys.workload, "POST", "/v1/requests", { entitlement: "demo-api/read", duration: "5m" });
+    expect(issued.status).toBe(201);
+    const { page, problems } = await openConsole();
+    await signIn(page, keys.admin);
+    const analysis = await browser.newPage();
+    const pages: [string, string, string][] = [
+      ["queue", "Approval queue", "h1"],
+      ["reviews", "Break-glass reviews due", "h1"],
+      ["grants", "Active grants", `tr[data-grant="${issued.body.grant.id}"]`],
+      ["standing", "Standing privilege", "table"],
+      ["identities", "Identity inventory", "h1"],
+      ["reports", "Reports", "#chart-duration svg"],
+      [
+        `timeline/grant/${issued.body.grant.id}`,
+        `Timeline of grant ${issued.body.grant.id}`,
+        'li[data-code="grant.issued"]',
+      ],
+    ];
+    for (const [hash, title, key] of pages) {
+      await page.goto(`${broker.url}/ui/#/${hash}`);
+      await page.getByRole("heading", { name: title, level: 1 }).waitFor();
+      await page.locator(key).first().waitFor();
+      await page.getByRole("navigation", { name: "Console" }).waitFor();
+      const png = await page.screenshot({ fullPage: false });
+      if (SCREENSHOTS) {
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        writeFileSync(join(SCREENSHOTS, `${hash.split("/")[0]}.png`), png);
+      }
+      // Decode the screenshot in a blank page (no CSP) and count what is drawn.
+      const drawn = await analysis.evaluate<Drawn>(`(${ANALYSE_PNG})(${JSON.stringify(png.toString("base64"))})`);
+      expect(drawn.width, hash).toBe(1280);
+      expect(drawn.colours, hash).toBeGreaterThan(20);
+      expect(drawn.inkShare, hash).toBeGreaterThan(0.02);
+    }
+    // Pages backed by APIs this broker may lack say so instead of breaking.
+    await page.goto(`${broker.url}/ui/#/identities`);
+    await page.getByRole("heading", { name: "Identity inventory" }).waitFor();
+    expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
+    await analysis.close();
+    await page.close();
+  });
+});
