@@ -51,6 +51,14 @@ describe("ephemera audit hmac", () => {
     expect(approved?.data.sourceAddressHmac).toBe(online.stdout.trim());
   });
 
+  it("stands in for the caller's address in a failed authentication, which never holds the address itself", async () => {
+    const refused = await fetch(`${broker.url}/v1/grants`, { headers: { authorization: "Bearer not-a-key" } });
+    expect(refused.status).toBe(401);
+    const failed = (await broker.deps.store.listAudit(0, 1000)).filter((e) => e.code === "auth.failed").at(-1);
+    expect(failed?.data).toMatchObject({ sourceAddressHmac: new AuditHmac(Buffer.from(HMAC_KEY)).tag("127.0.0.1") });
+    expect(JSON.stringify(failed?.data)).not.toContain("127.0.0.1");
+  });
+
   it("is for admins", async () => {
     expect((await run(["audit", "hmac", "x"], ciEnv)).code).toBe(EXIT.forbidden);
   });

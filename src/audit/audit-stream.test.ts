@@ -14,7 +14,10 @@ import { openSqliteStore } from "../storage/sqlite/sqlite-store.js";
 import type { Store } from "../storage/store.js";
 import { ManualClock } from "../support/clock.js";
 import { silentLogger } from "../support/logger.js";
+import { Sealer } from "../support/sealer.js";
+import { loadCheckpointKey } from "./audit-keys.js";
 import { AuditStream, type AuditStreamOptions } from "./audit-stream.js";
+import { Checkpointer } from "./checkpointer.js";
 import { systemEvent } from "./system-event.js";
 
 const pgUp = await postgresStoreUp();
@@ -168,6 +171,38 @@ for (const [name, available, open] of backends) {
       t.fail(200);
       while ((await t.stream.runOnce()).sent > 0);
       expect(t.seqs()).toEqual([1, 2, 3, 4]);
+    });
+
+    it("with checkpoints on, an idle broker goes quiet: neither feeds on the other's records", async () => {
+      const t = await setup();
+      const dir = mkdtempSync(join(tmpdir(), "ephemera-stream-cp-"));
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+      const clock = t.options.clock as ManualClock;
+      const key = await loadCheckpointKey(t.store, new Sealer(randomBytes(32)), clock.now());
+      const checkpointer = new Checkpointer({
+        store: t.store,
+        clock,
+        logger: silentLogger(),
+        key,
+        every: 1000,
+        intervalMs: 60_000,
+        sinkDir: join(dir, "cp"),
+        webhook: null,
+      });
+      await t.append(2);
+      const headAfter = async (rounds: number) => {
+        for (let i = 0; i < rounds; i++) {
+          clock.advance(61_000);
+          await checkpointer.runOnce();
+          while ((await t.stream.runOnce()).sent > 0);
+        }
+        return (await t.store.auditHead()).seq;
+      };
+      const settled = await headAfter(3);
+      expect(await headAfter(10)).toBe(settled);
+      // Every real event was delivered and covered by a checkpoint.
+      expect(t.seqs()).toEqual(expect.arrayContaining([1, 2, 3]));
+      expect((await checkpointer.last())?.seq).toBeGreaterThanOrEqual(3);
     });
 
     it("speaks OCSF when asked", async () => {

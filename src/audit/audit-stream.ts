@@ -9,6 +9,7 @@ import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { Periodic } from "../support/periodic.js";
+import { BOOKKEEPING_CODES } from "./checkpointer.js";
 import { type ExportFormat, exportRecord } from "./export.js";
 import { systemEvent } from "./system-event.js";
 
@@ -75,9 +76,9 @@ export class AuditStream {
       return { sent: 0, cursor: from, error: null };
     }
     const events = await store.listAudit(from, this.options.batch);
-    // Only the stream's own record of its last batch is new: it goes with the next real batch, or the stream would
-    // feed itself one event per pass forever.
-    if (events.length === 0 || (events.length === 1 && events[0]!.code === "audit.streamed")) {
+    // Only the audit's own records are new (the stream's last batch, a checkpoint): they go with the next real batch,
+    // or the stream and the checkpoints would feed each other one event per pass forever.
+    if (events.every((e) => BOOKKEEPING_CODES.has(e.code))) {
       return { sent: 0, cursor: from, error: null };
     }
     const body = `${events.map((e) => JSON.stringify(exportRecord(e, this.options.format, this.options.version))).join("\n")}\n`;

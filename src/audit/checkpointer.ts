@@ -30,6 +30,10 @@ const LAST = "last";
 const LEASE = "audit.checkpoints";
 const PAGE = 1000;
 
+/** Events the audit machinery writes about itself; alone, they neither make a checkpoint due nor start a batch. */
+export const BOOKKEEPING_CODES: ReadonlySet<string> = new Set(["audit.checkpoint_written", "audit.streamed"]);
+const BOOKKEEPING_WINDOW = 8;
+
 export interface CheckpointerOptions {
   readonly store: Store;
   readonly clock: Clock;
@@ -100,13 +104,11 @@ export class Checkpointer {
       now - (last ? Date.parse(last.time) : this.#startedAt) >= this.options.intervalMs;
     if (!due) return null;
 
-    // Only the record of the last checkpoint is new: nothing to sign, or an idle broker would checkpoint forever.
-    if (
-      !force &&
-      head.seq === fromSeq &&
-      (await store.listAudit(head.seq - 1, 1))[0]?.code === "audit.checkpoint_written"
-    ) {
-      return null;
+    // Only the audit's own records are new (the last checkpoint's, the stream's): nothing to sign, or an idle broker
+    // would checkpoint, and stream, its own bookkeeping forever.
+    if (!force && head.seq - fromSeq < BOOKKEEPING_WINDOW) {
+      const fresh = await store.listAudit(fromSeq - 1, BOOKKEEPING_WINDOW);
+      if (fresh.every((e) => BOOKKEEPING_CODES.has(e.code))) return null;
     }
     // Verified as read, keeping only the hashes: the first checkpoint of a large log must not hold every event.
     const hashes: string[] = [];

@@ -74,7 +74,7 @@ export interface AuditConfig {
   readonly retention: "forever";
 }
 
-export interface AuditConfigHelpers {
+export interface AuditConfigInputs {
   readonly dataDir: string;
   readonly path: (p: string) => string;
   readonly seconds: (value: string | number | undefined, at: string, fallback: number) => number;
@@ -85,7 +85,7 @@ export interface AuditConfigHelpers {
   readonly problems: string[];
 }
 
-export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigHelpers): AuditConfig {
+export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigInputs): AuditConfig {
   const doc = raw ?? {};
   let checkpoints: AuditConfig["checkpoints"] = null;
   if (doc.checkpoints !== false) {
