@@ -126,14 +126,16 @@ describe.each([
     h.clock.advance(20 * DAY);
     await h.store.markIdentitiesSeen([{ id: "other-job", at: h.clock.now() }]);
     h.clock.advance(11 * DAY); // ci-deploy and alice: 31 days since registration; other-job: 11 days since seen
-    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 3, markedDormant: 2 });
+    // alice is the only admin: she stays active, or nobody could reactivate anyone.
+    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 3, markedDormant: 1 });
+    expect((await h.store.getIdentity("alice"))?.status).toBe("active");
     expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("dormant");
     expect((await h.store.getIdentity("other-job"))?.status).toBe("active");
     const dormantEvent = (await events()).find((e) => e.code === "identity.dormant" && e.identityId === "ci-deploy");
     expect(dormantEvent?.data).toMatchObject({ lastSeenAt: null, dormantAfterSeconds: 30 * 86_400 });
     expect(String(dormantEvent?.data.reason)).toContain(new Date(start).toISOString());
     // A second pass finds nothing more to do.
-    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 1, markedDormant: 0 });
+    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 2, markedDormant: 0 });
 
     const back = await reactivateIdentity(h.deps, h.admin, "ci-deploy", "quarterly job runs again");
     expect(back).toMatchObject({ status: "active", statusReason: null });
@@ -144,6 +146,7 @@ describe.each([
     });
     h.clock.advance(29 * DAY);
     expect((await markDormantIdentities(h.deps, 30 * DAY)).markedDormant).toBe(1); // other-job (40 days), not ci-deploy
+    expect((await h.store.getIdentity("other-job"))?.status).toBe("dormant");
     expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("active");
   });
 
