@@ -112,6 +112,42 @@ describe.each([
     expect((await verifyStoreChain(h.store)).ok).toBe(true);
   });
 
+  it("a credential being issued while the identity is offboarded is taken back, never handed out", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const issue = h.target.issue.bind(h.target);
+    h.target.issue = async (request) => {
+      await gate;
+      return issue(request);
+    };
+    const inflight = requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta).then(
+      (r) => r,
+      (error: unknown) => error,
+    );
+    let issuing: readonly { id: string; handle: string }[] = [];
+    for (let i = 0; i < 100 && issuing.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      issuing = await h.store.listGrants({ identityId: "ci-deploy", states: ["issuing"], limit: 10 });
+    }
+    expect(issuing).toHaveLength(1);
+
+    const result = await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
+    expect(result.inProgress).toEqual([{ id: issuing[0]!.id, state: "issuing" }]);
+    expect(result.cancelledRequests).toHaveLength(1); // the request being issued: its issue can no longer commit
+    release();
+    const outcome = await inflight;
+    expect(outcome).toBeInstanceOf(Error); // no credential reaches the caller
+    expect(h.target.accounts.has(issuing[0]!.handle)).toBe(false); // taken back at once
+
+    // The grant left in `issuing` is ended by the scheduler once its claim lapses.
+    h.clock.advance(60_000);
+    await h.scheduler.runOnce();
+    const grant = await h.store.getGrant(issuing[0]!.id);
+    expect(grant?.state).toBe("verified");
+  });
+
   it("an offboarded identity is never reactivated; an unknown one is a 404", async () => {
     await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
     const refused = await refusal(reactivateIdentity(h.deps, h.admin, "ci-deploy", "oops"));
