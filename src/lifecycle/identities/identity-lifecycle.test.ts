@@ -145,7 +145,7 @@ describe.each([
     h.clock.advance(60_000);
     await h.scheduler.runOnce();
     const grant = await h.store.getGrant(issuing[0]!.id);
-    expect(grant?.state).toBe("verified");
+    expect(grant).toMatchObject({ state: "verified", endReason: "recovered" });
   });
 
   it("an offboarded identity is never reactivated; an unknown one is a 404", async () => {
