@@ -53,7 +53,10 @@ export interface Authenticator {
 }
 
 /** The refusal of a good credential whose identity is not active. */
-export function inactiveIdentity(identity: { readonly id: string; readonly status: IdentityStatus }): AuthResult {
+export function inactiveIdentity(identity: {
+  readonly id: string;
+  readonly status: IdentityStatus;
+}): Extract<AuthResult, { ok: false }> {
   const status = identity.status === "active" ? "offboarded" : identity.status;
   const hint = status === "dormant" ? "; an admin may reactivate it" : "";
   return {

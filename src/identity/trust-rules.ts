@@ -233,10 +233,7 @@ export async function admit(
       { type: "system", id: `authenticator:${authenticator}` },
     );
   }
-  if (record.status !== "active") {
-    const refused = inactiveIdentity(record);
-    if (!refused.ok) return refused;
-  }
+  if (record.status !== "active") return inactiveIdentity(record);
   const identity: Identity = {
     id: record.id,
     kind: record.kind,

@@ -112,6 +112,42 @@ describe.each([
     expect((await verifyStoreChain(h.store)).ok).toBe(true);
   });
 
+  it("a credential being issued while the identity is offboarded is taken back, never handed out", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const issue = h.target.issue.bind(h.target);
+    h.target.issue = async (request) => {
+      await gate;
+      return issue(request);
+    };
+    const inflight = requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta).then(
+      (r) => r,
+      (error: unknown) => error,
+    );
+    let issuing: readonly { id: string; handle: string }[] = [];
+    for (let i = 0; i < 100 && issuing.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      issuing = await h.store.listGrants({ identityId: "ci-deploy", states: ["issuing"], limit: 10 });
+    }
+    expect(issuing).toHaveLength(1);
+
+    const result = await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
+    expect(result.inProgress).toEqual([{ id: issuing[0]!.id, state: "issuing" }]);
+    expect(result.cancelledRequests).toHaveLength(1); // the request being issued: its issue can no longer commit
+    release();
+    const outcome = await inflight;
+    expect(outcome).toBeInstanceOf(Error); // no credential reaches the caller
+    expect(h.target.accounts.has(issuing[0]!.handle)).toBe(false); // taken back at once
+
+    // The grant left in `issuing` is ended by the scheduler once its claim lapses.
+    h.clock.advance(60_000);
+    await h.scheduler.runOnce();
+    const grant = await h.store.getGrant(issuing[0]!.id);
+    expect(grant).toMatchObject({ state: "verified", endReason: "recovered" });
+  });
+
   it("an offboarded identity is never reactivated; an unknown one is a 404", async () => {
     await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
     const refused = await refusal(reactivateIdentity(h.deps, h.admin, "ci-deploy", "oops"));
@@ -126,14 +162,16 @@ describe.each([
     h.clock.advance(20 * DAY);
     await h.store.markIdentitiesSeen([{ id: "other-job", at: h.clock.now() }]);
     h.clock.advance(11 * DAY); // ci-deploy and alice: 31 days since registration; other-job: 11 days since seen
-    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 3, markedDormant: 2 });
+    // alice is the only admin: she stays active, or nobody could reactivate anyone.
+    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 3, markedDormant: 1 });
+    expect((await h.store.getIdentity("alice"))?.status).toBe("active");
     expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("dormant");
     expect((await h.store.getIdentity("other-job"))?.status).toBe("active");
     const dormantEvent = (await events()).find((e) => e.code === "identity.dormant" && e.identityId === "ci-deploy");
     expect(dormantEvent?.data).toMatchObject({ lastSeenAt: null, dormantAfterSeconds: 30 * 86_400 });
     expect(String(dormantEvent?.data.reason)).toContain(new Date(start).toISOString());
     // A second pass finds nothing more to do.
-    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 1, markedDormant: 0 });
+    expect(await markDormantIdentities(h.deps, 30 * DAY)).toEqual({ checked: 2, markedDormant: 0 });
 
     const back = await reactivateIdentity(h.deps, h.admin, "ci-deploy", "quarterly job runs again");
     expect(back).toMatchObject({ status: "active", statusReason: null });
@@ -144,6 +182,7 @@ describe.each([
     });
     h.clock.advance(29 * DAY);
     expect((await markDormantIdentities(h.deps, 30 * DAY)).markedDormant).toBe(1); // other-job (40 days), not ci-deploy
+    expect((await h.store.getIdentity("other-job"))?.status).toBe("dormant");
     expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("active");
   });
 

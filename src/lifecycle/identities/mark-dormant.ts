@@ -27,6 +27,8 @@ export async function markDormantIdentities(deps: LifecycleDeps, dormantAfterMs:
   let checked = 0;
   let markedDormant = 0;
   let after: string | undefined;
+  // Only an admin can reactivate: the last active admin is never made dormant, or nobody could undo it.
+  let activeAdmins = await countActiveAdmins(deps);
   for (;;) {
     const page = await deps.store.listIdentities({ statuses: ["active"], limit: PAGE, ...(after ? { after } : {}) });
     for (const identity of page) {
@@ -34,6 +36,10 @@ export async function markDormantIdentities(deps: LifecycleDeps, dormantAfterMs:
       const now = deps.clock.now();
       const idleSince = lastActivity(identity);
       if (now - idleSince < dormantAfterMs) continue;
+      if (identity.admin && activeAdmins <= 1) {
+        deps.logger.warn({ identityId: identity.id }, "the last active admin is unseen but is not made dormant");
+        continue;
+      }
       const reason = `unseen since ${new Date(idleSince).toISOString()} (identityLifecycle.dormantAfter ${formatDuration(Math.round(dormantAfterMs / 1000))})`;
       const dormant: IdentityRecord = {
         ...identity,
@@ -60,6 +66,7 @@ export async function markDormantIdentities(deps: LifecycleDeps, dormantAfterMs:
           ],
         });
         markedDormant++;
+        if (identity.admin) activeAdmins--;
       } catch (error) {
         // Changed meanwhile (offboarded, redefined): the next pass looks at it again.
         if (error instanceof ConflictError) continue;
@@ -70,4 +77,14 @@ export async function markDormantIdentities(deps: LifecycleDeps, dormantAfterMs:
     after = page.at(-1)?.id;
   }
   return { checked, markedDormant };
+}
+
+async function countActiveAdmins(deps: LifecycleDeps): Promise<number> {
+  let count = 0;
+  for (let after: string | undefined; ; ) {
+    const page = await deps.store.listIdentities({ statuses: ["active"], limit: PAGE, ...(after ? { after } : {}) });
+    count += page.filter((i) => i.admin).length;
+    if (page.length < PAGE) return count;
+    after = page.at(-1)?.id;
+  }
 }

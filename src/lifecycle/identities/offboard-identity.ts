@@ -152,8 +152,9 @@ async function commitOffboarding(
 }
 
 /**
- * Offboards an identity. Idempotent: a second call on an offboarded identity ends whatever it still holds (a grant that
- * was being issued during the first call) and otherwise changes nothing and writes no event.
+ * Offboards an identity. A credential being issued meanwhile never reaches its caller: its request (approved, not yet
+ * issued) is cancelled here, so the issue's commit fails, the credential is taken back and the scheduler ends the grant.
+ * Idempotent: a second call ends whatever is left and otherwise changes nothing and writes no event.
  */
 export async function offboardIdentity(
   deps: LifecycleDeps,
