@@ -252,4 +252,12 @@ describe("console sessions", () => {
     expect(traversal.statusCode).toBe(404);
     expect(CONSOLE_CSP).not.toContain("unsafe-inline");
   });
+
+  it("describes the console's routes in the OpenAPI document", async () => {
+    const paths = Object.keys((await broker.app.inject({ method: "GET", url: "/openapi.json" })).json().paths);
+    expect(paths).toEqual(
+      expect.arrayContaining(["/v1/sessions", "/v1/requests/{id}/events", "/v1/grants/{id}/events"]),
+    );
+    expect(paths.some((p) => p.startsWith("/ui"))).toBe(false);
+  });
 });

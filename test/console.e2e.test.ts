@@ -290,6 +290,12 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
     const approved = await api(keys.workload, "GET", `/v1/requests/${requestId}`);
     expect(approved.body.request.state).toBe("approved");
     expect(approved.body.request.approvals[0]).toMatchObject({ note: "checked by keyboard" });
+    // An approver reads the timeline of a request they approved (through GET /v1/requests/{id}/events, not the
+    // admin-only audit log).
+    await page.goto(`${broker.url}/ui/#/timeline/request/${requestId}`);
+    const timeline = page.getByRole("list", { name: "Audit events" });
+    await timeline.locator('li[data-code="request.approval_recorded"]').waitFor();
+    await timeline.locator('li[data-code="request.pending"]').waitFor();
     expect(problems).toEqual([]);
     await page.close();
   });
