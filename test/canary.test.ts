@@ -1,6 +1,6 @@
 // Canary secrets: every password and token the broker issues in 1,000+ credentials (token target, plus real PostgreSQL
 // and Redis logins) is searched for in every sink the broker writes — its log (pino at debug), the audit log as the
-// API exports it, every error reply, /metrics, the grant views, and the bytes of its store files — after the
+// API serves it and as `audit export` writes it (JSONL and OCSF), the signed checkpoint files, every error reply, /metrics, the grant views, and the bytes of its store files — after the
 // credentials lived their whole lifecycle (used, renewed, completed, revoked, expired, offboarded, misused): 0 hits.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportRecord } from "../src/audit/export.js";
 import { buildConfig } from "../src/config/load.js";
 import { requireService } from "../src/connectors/testing/services.js";
 import { generateApiKey } from "../src/identity/api-keys.js";
@@ -261,6 +262,19 @@ describe.skipIf(!pgUp || !redisUp)("canary secrets", () => {
       after = page.next;
     }
     const metrics = (await call("GET", "/metrics", null)).body;
+    // A signed checkpoint over everything so far (the broker's timers are off in this test), into its file sink.
+    expect(await broker.audit.checkpointer?.runOnce(true)).toBeTruthy();
+    // The exports a SIEM receives (`ephemera audit export`), in both formats, from the store's own events.
+    const exports: Record<"jsonl" | "ocsf", string[]> = { jsonl: [], ocsf: [] };
+    for (let after = 0; ; ) {
+      const events = await broker.deps.store.listAudit(after, 1000);
+      if (events.length === 0) break;
+      for (const event of events) {
+        exports.jsonl.push(JSON.stringify(exportRecord(event, "jsonl", "canary")));
+        exports.ocsf.push(JSON.stringify(exportRecord(event, "ocsf", "canary")));
+      }
+      after = events[events.length - 1]!.seq;
+    }
     // The store as it is while running (with its write-ahead log), then after a clean close.
     const live = filesUnder(dataDir).map((f) => [`live file ${f.path.slice(dataDir.length + 1)}`, f.text] as const);
     await broker.close();
@@ -270,10 +284,14 @@ describe.skipIf(!pgUp || !redisUp)("canary secrets", () => {
       errors: errorReplies.join("\n"),
       metrics,
       grants: grantViews.join("\n"),
+      "export jsonl": exports.jsonl.join("\n"),
+      "export ocsf": exports.ocsf.join("\n"),
       ...Object.fromEntries(live),
       ...Object.fromEntries(filesUnder(dataDir).map((f) => [`file ${f.path.slice(dataDir.length + 1)}`, f.text])),
     };
     expect(Object.keys(sinks).some((name) => name.endsWith(".db"))).toBe(true);
+    // Signed checkpoints were written to their sink under the data directory, and are searched with the other files.
+    expect(Object.keys(sinks).filter((name) => name.startsWith("file checkpoints")).length).toBeGreaterThan(0);
     expect(sinks.log).toContain("grant removal failed; will retry");
     expect(audit.join("").length).toBeGreaterThan(100_000);
 
