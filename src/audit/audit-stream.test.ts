@@ -8,10 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { signature } from "../notifications/webhook-payload.js";
-import { openPostgresStore } from "../storage/postgres/postgres-store.js";
-import { postgresStoreUp, testSchema } from "../storage/postgres/testing/schemas.js";
-import { openSqliteStore } from "../storage/sqlite/sqlite-store.js";
-import type { Store } from "../storage/store.js";
+import { postgresStoreUp } from "../storage/postgres/testing/schemas.js";
+import { storeBackends } from "../storage/testing/backends.js";
 import { ManualClock } from "../support/clock.js";
 import { silentLogger } from "../support/logger.js";
 import { Sealer } from "../support/sealer.js";
@@ -22,49 +20,7 @@ import { systemEvent } from "./system-event.js";
 
 const pgUp = await postgresStoreUp();
 
-const backends: [
-  string,
-  boolean,
-  () => Promise<{ store: Store; another: () => Promise<Store>; cleanup: () => Promise<void> }>,
-][] = [
-  [
-    "sqlite",
-    true,
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), "ephemera-stream-"));
-      const store = await openSqliteStore(join(dir, "s.db"));
-      return {
-        store,
-        another: async () => store,
-        cleanup: async () => {
-          await store.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  ],
-  [
-    "postgres",
-    pgUp,
-    async () => {
-      const schema = testSchema("eph_audit_stream");
-      const store = await openPostgresStore(schema.options);
-      const others: Store[] = [];
-      return {
-        store,
-        another: async () => {
-          const s = await openPostgresStore(schema.options);
-          others.push(s);
-          return s;
-        },
-        cleanup: async () => {
-          for (const s of [store, ...others]) await s.close();
-          await schema.drop();
-        },
-      };
-    },
-  ],
-];
+const backends = storeBackends("audit-stream", pgUp);
 
 interface Received {
   readonly body: string;

@@ -12,10 +12,9 @@ import type { WebhookConfig } from "../config/load.js";
 import type { AuditEvent } from "../domain/types.js";
 import { WebhookDelivery } from "../notifications/webhook-delivery.js";
 import { signature } from "../notifications/webhook-payload.js";
-import { openPostgresStore } from "../storage/postgres/postgres-store.js";
-import { postgresStoreUp, testSchema } from "../storage/postgres/testing/schemas.js";
-import { openSqliteStore } from "../storage/sqlite/sqlite-store.js";
+import { postgresStoreUp } from "../storage/postgres/testing/schemas.js";
 import type { Store } from "../storage/store.js";
+import { storeBackends } from "../storage/testing/backends.js";
 import { ManualClock } from "../support/clock.js";
 import { silentLogger } from "../support/logger.js";
 import { Sealer } from "../support/sealer.js";
@@ -27,51 +26,7 @@ import { verifyAgainstCheckpoints } from "./verify-checkpoints.js";
 
 const pgUp = await postgresStoreUp();
 
-interface Opened {
-  readonly store: Store;
-  /** Another store (another pool: another replica) on the same database. */
-  readonly another: () => Promise<Store>;
-}
-
-const backends: [string, boolean, () => Promise<Opened & { cleanup: () => Promise<void> }>][] = [
-  [
-    "sqlite",
-    true,
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), "ephemera-cp-"));
-      const store = await openSqliteStore(join(dir, "s.db"));
-      return {
-        store,
-        another: async () => store,
-        cleanup: async () => {
-          await store.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  ],
-  [
-    "postgres",
-    pgUp,
-    async () => {
-      const schema = testSchema("eph_audit_cp");
-      const store = await openPostgresStore(schema.options);
-      const others: Store[] = [];
-      return {
-        store,
-        another: async () => {
-          const other = await openPostgresStore(schema.options);
-          others.push(other);
-          return other;
-        },
-        cleanup: async () => {
-          for (const s of [store, ...others]) await s.close();
-          await schema.drop();
-        },
-      };
-    },
-  ],
-];
+const backends = storeBackends("audit-cp", pgUp);
 
 async function* all(store: Store): AsyncGenerator<AuditEvent> {
   let after = 0;
