@@ -7,9 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EXIT } from "../src/cli/exit-codes.js";
 import { run } from "../src/cli/testing/run-cli.js";
 import { buildConfig } from "../src/config/load.js";
-import { generateApiKey } from "../src/identity/api-keys.js";
 import { type Broker, startBroker } from "../src/main.js";
 import { silentLogger } from "../src/support/logger.js";
+import { namedApiKeys } from "./support/broker.js";
 
 const POLICY = `
 @id("read") @approval("auto") permit (principal in Group::"ci", action in [Action::"request", Action::"renew"], resource == Entitlement::"demo-api/read");
@@ -35,12 +35,9 @@ describe("approvals over HTTP and the CLI", () => {
     policyDir = join(dir, "policies");
     mkdirSync(policyDir);
     writeFileSync(join(policyDir, "main.cedar"), POLICY);
-    const made = Object.fromEntries(NAMES.map((n) => [n, generateApiKey()])) as Record<
-      Name,
-      ReturnType<typeof generateApiKey>
-    >;
-    keys = Object.fromEntries(NAMES.map((n) => [n, made[n].key])) as Record<Name, string>;
-    const apiKeys = (n: Name) => [{ id: made[n].keyId, hash: made[n].hash }];
+    const named = namedApiKeys(NAMES);
+    keys = named.keys;
+    const apiKeys = named.configured;
     const config = buildConfig(
       {
         dataDir: join(dir, "data"),

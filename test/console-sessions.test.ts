@@ -9,10 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildConfig } from "../src/config/load.js";
 import { SESSION_NAMESPACE, SESSION_TTL_MS } from "../src/http/console/sessions.js";
 import { CONSOLE_CSP } from "../src/http/console/static.js";
-import { generateApiKey } from "../src/identity/api-keys.js";
 import { type Broker, startBroker } from "../src/main.js";
 import { ManualClock } from "../src/support/clock.js";
 import { silentLogger } from "../src/support/logger.js";
+import { namedApiKeys } from "./support/broker.js";
 
 const POLICY = `
 @id("write") @approval("1 from Group::\\"sre\\"")
@@ -35,12 +35,9 @@ describe("console sessions", () => {
     const policyDir = join(dir, "policies");
     mkdirSync(policyDir);
     writeFileSync(join(policyDir, "main.cedar"), POLICY);
-    const made = Object.fromEntries(NAMES.map((n) => [n, generateApiKey()])) as Record<
-      Name,
-      ReturnType<typeof generateApiKey>
-    >;
-    keys = Object.fromEntries(NAMES.map((n) => [n, made[n].key])) as Record<Name, string>;
-    const apiKeys = (n: Name) => [{ id: made[n].keyId, hash: made[n].hash }];
+    const named = namedApiKeys(NAMES);
+    keys = named.keys;
+    const apiKeys = named.configured;
     const config = buildConfig(
       {
         dataDir: join(dir, "data"),

@@ -57,3 +57,17 @@ export async function startTestBroker(options: StartOptions & { dataDir?: string
     },
   };
 }
+
+/** One fresh API key per name: the keys to present, and each name's config entry (`apiKeys: configured(name)`). */
+export function namedApiKeys<N extends string>(
+  names: readonly N[],
+): { keys: Record<N, string>; configured: (name: N) => { id: string; hash: string }[] } {
+  const made = Object.fromEntries(names.map((n) => [n, generateApiKey()])) as Record<
+    N,
+    ReturnType<typeof generateApiKey>
+  >;
+  return {
+    keys: Object.fromEntries(names.map((n) => [n, made[n].key])) as Record<N, string>,
+    configured: (name) => [{ id: made[name].keyId, hash: made[name].hash }],
+  };
+}
