@@ -8,6 +8,7 @@ import type { Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
+import type { UsageRecorder } from "./monitor/usage-recorder.js";
 
 /** What a use case is told about the call it serves: where it came from and how the caller proved itself. */
 export interface RequestMeta {
@@ -94,4 +95,6 @@ export interface LifecycleDeps {
   readonly settings: LifecycleSettings;
   /** In [0, 1); injected so backoff jitter is testable. */
   readonly random: () => number;
+  /** Batches usage the broker sees itself (token introspection); absent: each sighting is written at once. */
+  readonly usage?: UsageRecorder;
 }

@@ -54,6 +54,8 @@ export async function lastLook(
   grant: Grant,
 ): Promise<Pick<Grant, "firstUsedAt" | "lastUsedAt">> {
   try {
+    // Use the broker saw itself (introspection) and has not written yet goes in first.
+    await deps.usage?.flush();
     if (connector.observeUsage && grant.issuedAt !== null) {
       const sightings = await connector.observeUsage([grant]);
       await deps.store.markGrantsUsed(sightings.map((s) => ({ grantId: s.grantId, at: s.at })));
