@@ -24,6 +24,7 @@ import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
 import { UsageMonitor } from "./lifecycle/monitor/observe-usage.js";
+import { UsageRecorder } from "./lifecycle/monitor/usage-recorder.js";
 import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
 import { OutboxNotifier } from "./notifications/notifier.js";
 import { WebhookDelivery } from "./notifications/webhook-delivery.js";
@@ -187,6 +188,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     },
     random: Math.random,
     auditHmac,
+    usage: new UsageRecorder({ store, clock, logger }),
   };
 
   const bootstrap = await ensureBootstrapKeys(config, store, clock);
@@ -397,6 +399,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await notifications.stop();
       await dormancy?.stop();
       await usage.stop();
+      await deps.usage?.flush();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
       await store.close();

@@ -10,7 +10,9 @@ export type {
   RenewRequest,
   RenewResponse,
   RevokeRequest,
+  RevokeResponse,
   RotateResponse,
+  UsageSighting,
   VerifyRequest,
   VerifyResponse,
 } from "./connector.js";

@@ -9,6 +9,7 @@ import type { Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
+import type { UsageRecorder } from "./monitor/usage-recorder.js";
 
 /** What a use case is told about the call it serves: where it came from and how the caller proved itself. */
 export interface RequestMeta {
@@ -97,4 +98,6 @@ export interface LifecycleDeps {
   readonly random: () => number;
   /** Keyed HMAC for values audit events must let an auditor match but must not hold (token ids, addresses). */
   readonly auditHmac: AuditHmac;
+  /** Batches usage the broker sees itself (token introspection); absent: each sighting is written at once. */
+  readonly usage?: UsageRecorder;
 }

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { observeUsage, UsageMonitor } from "./monitor/observe-usage.js";
 import { reconcileTargets } from "./monitor/reconcile.js";
 import { privilegeReport } from "./monitor/report.js";
+import { UsageRecorder } from "./monitor/usage-recorder.js";
 import { renewGrant } from "./renew/renew-grant.js";
 import { requestAccess } from "./request/request-access.js";
 import { endGrantByCaller } from "./revoke/end-grant.js";
@@ -141,6 +142,47 @@ describe("removal receipts and usage", () => {
     await h.store.releaseLease("usage-monitor", "other");
     await expect.poll(async () => (await h.store.getGrant(grant.id))?.firstUsedAt, { timeout: 2_000 }).not.toBeNull();
     await monitor.stop();
+  });
+});
+
+describe("usage recorder", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await makeHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it("writes sightings in batches, one per grant per interval, keeping first use exact", async () => {
+    const grant = await issue(h);
+    const writes: number[] = [];
+    const store = h.store;
+    const counting = Object.create(store) as typeof store;
+    counting.markGrantsUsed = async (usage) => {
+      writes.push(usage.length);
+      return store.markGrantsUsed(usage);
+    };
+    const recorder = new UsageRecorder({ store: counting, clock: h.clock, logger: h.deps.logger, intervalMs: 1_000 });
+    const first = h.clock.now();
+    for (let i = 0; i < 100; i++) recorder.used(grant.id); // one burst: queued once
+    h.clock.advance(1_500);
+    recorder.used(grant.id); // a later sighting in the same batch
+    await recorder.flush();
+    expect(writes).toEqual([2]);
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ firstUsedAt: first, lastUsedAt: first + 1_500 });
+    await recorder.flush();
+    expect(writes).toEqual([2]); // nothing queued, nothing written
+  });
+
+  it("a removal writes what introspection saw before it reads usage", async () => {
+    const grant = await issue(h);
+    Object.defineProperty(h.target, "observeUsage", { value: undefined });
+    const recorder = new UsageRecorder({ store: h.store, clock: h.clock, logger: h.deps.logger, intervalMs: 60_000 });
+    recorder.used(grant.id);
+    const ended = await endGrantByCaller({ ...h.deps, usage: recorder }, h.ci, grant.id, "completed");
+    expect(ended.state).toBe("verified");
+    expect((await h.store.getGrant(grant.id))?.receipt).toMatchObject({ unused: false, firstUsedAt: h.clock.now() });
   });
 });
 

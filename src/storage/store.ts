@@ -218,7 +218,7 @@ export interface Store {
   countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]>;
 
   /**
-   * Records usage: `lastUsedAt` moves forward to `at` (never back), `firstUsedAt` is set once. Not audited and not
+   * Records usage: `firstUsedAt` is the earliest sighting, `lastUsedAt` the latest, whatever order they arrive in. Not audited and not
    * versioned, like identity sightings: usage is telemetry and must not conflict with the grant's own state changes.
    */
   markGrantsUsed(usage: readonly GrantUsage[]): Promise<void>;

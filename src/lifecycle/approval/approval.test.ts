@@ -63,6 +63,21 @@ describe("approvals", () => {
     approveRequest(h.deps, who, request.id, { requestHash: requestHash(request) });
   const codes = async () => (await h.store.listAudit(0, 1000)).map((e) => e.code);
 
+  it("measures approval latency from the request to the quorum met, and to a denial", async () => {
+    const first = await ask();
+    h.clock.advance(90_000);
+    await approve(APPROVERS.bob, first); // quorum not met yet: nothing measured
+    h.clock.advance(30_000);
+    await approve(APPROVERS.carol, (await h.store.getRequest(first.id)) ?? first);
+    const second = await ask();
+    h.clock.advance(4_000);
+    await denyRequest(h.deps, APPROVERS.bob, second.id, {});
+    const text = await h.metrics.registry.getSingleMetricAsString("ephemera_approval_latency_seconds");
+    expect(text).toMatch(/ephemera_approval_latency_seconds_sum\{outcome="approved"\} 120$/m);
+    expect(text).toMatch(/ephemera_approval_latency_seconds_count\{outcome="approved"\} 1$/m);
+    expect(text).toMatch(/ephemera_approval_latency_seconds_sum\{outcome="denied"\} 4$/m);
+  });
+
   it("waits for the quorum, then issues on collection with the clock starting at issue, once", async () => {
     const pending = await ask();
     expect(pending).toMatchObject({

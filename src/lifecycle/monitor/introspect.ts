@@ -13,7 +13,8 @@ export async function introspectToken(
     const now = deps.clock.now();
     const active = grant !== null && grant.state === "active" && grant.expiresAt > now;
     // A resource server asking about a live token is the token in use: the grant's first and last use.
-    if (active) {
+    if (active && deps.usage) deps.usage.used(grant.id);
+    else if (active) {
       await deps.store.markGrantsUsed([{ grantId: grant.id, at: now }]).catch((error: unknown) => {
         deps.logger.warn({ grantId: grant.id, err: describeError(error) }, "token use could not be recorded");
       });

@@ -78,9 +78,10 @@ export const SQL = {
       last_seen_at = greatest(coalesce(i.last_seen_at, v.at), v.at)
     FROM unnest($1::text[], $2::bigint[]) AS v (id, at) WHERE i.id = v.id`,
 
-  markGrantsUsed: `UPDATE grants AS g SET first_used_at = coalesce(g.first_used_at, v.at),
-      last_used_at = greatest(coalesce(g.last_used_at, v.at), v.at)
-    FROM (SELECT id, max(at) AS at FROM unnest($1::text[], $2::bigint[]) AS u (id, at) GROUP BY id) AS v
+  markGrantsUsed: `UPDATE grants AS g SET first_used_at = least(coalesce(g.first_used_at, v.first), v.first),
+      last_used_at = greatest(coalesce(g.last_used_at, v.last), v.last)
+    FROM (SELECT id, min(at) AS first, max(at) AS last FROM unnest($1::text[], $2::bigint[]) AS u (id, at)
+      GROUP BY id) AS v
     WHERE g.id = v.id`,
   grantReport: compile(GRANT_REPORT_SQL.replaceAll("@now", "@now::bigint")),
   privilegeAtRank: compile(PRIVILEGE_AT_RANK_SQL),

@@ -141,7 +141,8 @@ export const GRANT_REPORT_SQL = `SELECT count(*) AS issued,
 /** The privilege duration at rank @offset (0-based) among verified grants: one row, read through the index. */
 export const PRIVILEGE_AT_RANK_SQL = `SELECT verified_at - issued_at AS ms FROM grants
   WHERE ${ISSUED_IN_RANGE} AND verified_at IS NOT NULL ORDER BY verified_at - issued_at LIMIT 1 OFFSET @offset`;
-export const MARK_GRANT_USED_SQL = `UPDATE grants SET first_used_at = coalesce(first_used_at, @at),
+export const MARK_GRANT_USED_SQL = `UPDATE grants SET
+  first_used_at = CASE WHEN first_used_at IS NULL OR first_used_at > @at THEN @at ELSE first_used_at END,
   last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < @at THEN @at ELSE last_used_at END WHERE id = @id`;
 
 /** Nearest-rank: the 0-based offset of the `q` quantile among `n` sorted values. */

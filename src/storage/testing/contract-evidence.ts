@@ -16,16 +16,17 @@ const receipt = (unused: boolean | null): RemovalReceipt => ({
 });
 
 export function evidenceContract(ctx: ContractContext): void {
-  it("records usage without a version change: first used once, last used only forward", async () => {
+  it("records usage without a version change: first use only back, last use only forward", async () => {
     const [grant] = await insertGrants(ctx.store, [{ state: "active", issuedAt: T0 }]);
     const id = grant!.id;
     await ctx.store.markGrantsUsed([{ grantId: id, at: T0 + 500 }]);
     await ctx.store.markGrantsUsed([
-      { grantId: id, at: T0 + 300 },
+      { grantId: id, at: T0 + 700 },
       { grantId: id, at: T0 + 900 },
       { grantId: "grt_missing", at: T0 },
     ]);
     await ctx.store.markGrantsUsed([]);
+    await ctx.store.markGrantsUsed([{ grantId: id, at: T0 + 600 }]);
     const stored = await ctx.store.getGrant(id);
     expect(stored).toMatchObject({ firstUsedAt: T0 + 500, lastUsedAt: T0 + 900, version: grant!.version });
     // A versioned update written from a copy read before the sighting does not undo it.
@@ -34,6 +35,16 @@ export function evidenceContract(ctx: ContractContext): void {
       audit: [makeDraft()],
     });
     expect(await ctx.store.getGrant(id)).toMatchObject({ firstUsedAt: T0 + 500, lastUsedAt: T0 + 900, renewals: 1 });
+  });
+
+  it("takes the earliest sighting of one batch as first use and the latest as last use", async () => {
+    const [grant] = await insertGrants(ctx.store, [{ state: "active", issuedAt: T0 }]);
+    await ctx.store.markGrantsUsed([
+      { grantId: grant!.id, at: T0 + 900 },
+      { grantId: grant!.id, at: T0 + 300 },
+      { grantId: grant!.id, at: T0 + 600 },
+    ]);
+    expect(await ctx.store.getGrant(grant!.id)).toMatchObject({ firstUsedAt: T0 + 300, lastUsedAt: T0 + 900 });
   });
 
   it("round-trips a removal receipt with the grant", async () => {
