@@ -17,6 +17,7 @@ import type {
   PendingResult,
   PrivilegeReport,
   RenewResult,
+  ReplayedResult,
   RequestInput,
   RequestPage,
   RequestResult,
@@ -43,8 +44,31 @@ export interface ClientOptions {
 }
 
 /** True when the broker answered 202: approvers must agree before the credential can be collected. */
-export function isPending(result: RequestResult | PendingResult): result is PendingResult {
+export function isPending(result: RequestResult | PendingResult | ReplayedResult): result is PendingResult {
   return !("credential" in result);
+}
+
+/**
+ * True when the broker answered an Idempotency-Key retry (200): the request was made before, and the credential,
+ * which the broker never stores, was shown to that first attempt only.
+ */
+export function isReplay(result: RequestResult | PendingResult | ReplayedResult): result is ReplayedResult {
+  return "credential" in result && result.credential === null;
+}
+
+export interface RequestOptions {
+  /**
+   * Names this request for retries (1–255 printable ASCII characters, no spaces): the same key and body, within
+   * 24 hours and on any replica, answer what the first attempt made instead of making a second grant.
+   */
+  readonly idempotencyKey?: string;
+}
+
+/** The broker's own rule for the Idempotency-Key header, checked before sending. */
+export function checkIdempotencyKey(key: string): void {
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new EphemeraConfigError("idempotencyKey: must be 1–255 printable ASCII characters without spaces");
+  }
 }
 
 type Body = { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> };
@@ -76,16 +100,33 @@ export class EphemeraClient {
    * Asks for an entitlement: the grant and the credential (shown once) when policy approves at once, or the pending
    * request when approvers must agree first (collect it with `collect` once approved). Tell them apart with `isPending`.
    */
-  request(input: RequestInput): Promise<RequestResult | PendingResult> {
-    return this.#call("POST", "/v1/requests", { json: input });
+  request(input: RequestInput, options: RequestOptions = {}): Promise<RequestResult | PendingResult | ReplayedResult> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey !== undefined) {
+      checkIdempotencyKey(options.idempotencyKey);
+      headers["idempotency-key"] = options.idempotencyKey;
+    }
+    return this.#call("POST", "/v1/requests", { json: input }, headers);
   }
 
   /**
    * Asks for an entitlement that must be issued now (a task about to run): resolves with the credential, or throws
    * EphemeraApiError `approval_required` (status 202, `problem.requestId`) when approvers must agree first.
    */
-  async requestNow(input: RequestInput): Promise<RequestResult> {
-    const answer = await this.request(input);
+  async requestNow(input: RequestInput, options: RequestOptions = {}): Promise<RequestResult> {
+    const answer = await this.request(input, options);
+    if (isReplay(answer)) {
+      const detail = `request ${answer.request.id} was already made with this Idempotency-Key; its credential was shown then`;
+      throw new EphemeraApiError(200, "idempotent_replay", detail, {
+        type: "urn:ephemera:problem:idempotent_replay",
+        title: "Already requested",
+        status: 200,
+        detail,
+        code: "idempotent_replay",
+        requestId: answer.request.id,
+        ...(answer.grant ? { grantId: answer.grant.id } : {}),
+      });
+    }
     if (!isPending(answer)) return answer;
     const detail = `request ${answer.request.id} needs approval before a credential is issued; collect it once approved`;
     throw new EphemeraApiError(202, "approval_required", detail, {
@@ -270,12 +311,18 @@ export class EphemeraClient {
     return this.#call("POST", "/v1/introspect", { form: { token } });
   }
 
-  async #call<T>(method: "GET" | "POST" | "PATCH", path: string, body?: Body): Promise<T> {
+  async #call<T>(
+    method: "GET" | "POST" | "PATCH",
+    path: string,
+    body?: Body,
+    extraHeaders: Readonly<Record<string, string>> = {},
+  ): Promise<T> {
     const headers: Record<string, string> = {
       accept: "application/json, application/problem+json",
       authorization: `Bearer ${this.#token}`,
       // Whether a person drives this client, on every call: policy sees it for requests and renewals alike.
       ...this.#clientHeaders,
+      ...extraHeaders,
     };
     let payload: string | undefined;
     if (body && "json" in body) {

@@ -1,6 +1,6 @@
 // Public surface of the TypeScript client (`ephemera/client`): the API client, withAccess and their errors.
-export type { ClientOptions, FetchLike } from "./client.js";
-export { EphemeraClient, fromEnv, isPending } from "./client.js";
+export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
+export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
 export type {
   AccessRequest,
@@ -28,6 +28,7 @@ export type {
   RemovalEvidence,
   RemovalReceipt,
   RenewResult,
+  ReplayedResult,
   RequestInput,
   RequestPage,
   RequestResult,

@@ -137,6 +137,13 @@ export interface RequestInput {
 }
 
 /** POST /v1/requests when approvers must agree first: the request, to be collected once approved. */
+/** An Idempotency-Key retry: the request made before and its grant as they are now; never a credential. */
+export interface ReplayedResult {
+  readonly request: AccessRequest;
+  readonly grant: Grant | null;
+  readonly credential: null;
+}
+
 export interface PendingResult {
   readonly request: AccessRequest;
   readonly grant?: never;

@@ -1,8 +1,9 @@
 // `ephemera request <entitlement>`: ask for access and print the credential (the caller's own, shown once).
 import type { Command } from "commander";
-import { isPending } from "../../client/index.js";
+import { checkIdempotencyKey, EphemeraConfigError, isPending, isReplay } from "../../client/index.js";
 import type { Cli } from "../context.js";
 import { withConnection } from "../context.js";
+import { UsageError } from "../exit-codes.js";
 import { assignments, durationOf } from "../format.js";
 
 /** `--intent` alone stays free text; with `--task` or `--action` it becomes a structured intent. */
@@ -27,6 +28,7 @@ interface RequestOptions {
   task?: string;
   action?: string[];
   breakGlass?: boolean;
+  idempotencyKey?: string;
   json?: boolean;
 }
 
@@ -46,17 +48,25 @@ export function registerRequest(program: Command, cli: Cli): void {
         v,
       ])
       .option("--break-glass", "emergency access where policy permits break_glass: issued at once, reviewed after")
+      .option(
+        "--idempotency-key <key>",
+        "name this request for retries: the same key and request within 24 h make no second grant (and print no credential)",
+      )
       .option("--json", "print the whole response as JSON"),
   ).action(async (entitlement: string, options: RequestOptions, command: Command) => {
     const duration = durationOf(options.duration);
-    const result = await cli.client(command).request({
-      entitlement,
-      ...(duration === undefined ? {} : { duration }),
-      ...(options.justification === undefined ? {} : { justification: options.justification }),
-      ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
-      ...intentOption(options),
-      ...(options.breakGlass ? { breakGlass: true } : {}),
-    });
+    const idempotency = idempotencyOption(options.idempotencyKey);
+    const result = await cli.client(command).request(
+      {
+        entitlement,
+        ...(duration === undefined ? {} : { duration }),
+        ...(options.justification === undefined ? {} : { justification: options.justification }),
+        ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
+        ...intentOption(options),
+        ...(options.breakGlass ? { breakGlass: true } : {}),
+      },
+      idempotency,
+    );
     if (options.json) {
       cli.json(result);
       return;
@@ -65,6 +75,14 @@ export function registerRequest(program: Command, cli: Cli): void {
       const rules = result.request.decision?.approvers.map((r) => `${r.count} from ${r.group}`).join(" and ") ?? "";
       cli.print(`# request ${result.request.id} is pending approval (${rules}) until ${result.request.dueAt ?? "-"}`);
       cli.print(`# once approved: ephemera collect ${result.request.id}`);
+      return;
+    }
+    if (isReplay(result)) {
+      const grant = result.grant;
+      cli.print(`# request ${result.request.id} was already made with this idempotency key (${result.request.state})`);
+      if (grant)
+        cli.print(`# grant ${grant.id} (${grant.entitlement}) is ${grant.state}, expires ${grant.expiresAt ?? "-"}`);
+      cli.print("# its credential was shown to the first attempt only; the broker does not keep it");
       return;
     }
     const { grant, credential } = result;
@@ -77,4 +95,17 @@ export function registerRequest(program: Command, cli: Cli): void {
     cli.print(`# end it when done: ephemera complete ${grant.id}`);
     for (const line of assignments(credential.fields)) cli.print(line);
   });
+}
+
+/** `--idempotency-key`, checked as the broker checks it so a bad key is a usage error before anything is sent. */
+function idempotencyOption(key: string | undefined): { idempotencyKey?: string } {
+  if (key === undefined) return {};
+  try {
+    checkIdempotencyKey(key);
+  } catch (error) {
+    if (error instanceof EphemeraConfigError)
+      throw new UsageError(`--idempotency-key: ${error.message.replace(/^idempotencyKey: /, "")}`);
+    throw error;
+  }
+  return { idempotencyKey: key };
 }
