@@ -3,6 +3,7 @@
 import type { Connector } from "../../connectors/connector.js";
 import type { Grant } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
+import { Periodic } from "../../support/periodic.js";
 import type { LifecycleDeps } from "../deps.js";
 import { holdsLease } from "../replica-lease.js";
 
@@ -92,43 +93,29 @@ export interface UsageMonitorOptions {
 
 /** Polls usage on an interval; a pass never overlaps the previous one. */
 export class UsageMonitor {
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<unknown> | null = null;
+  readonly #task: Periodic<void>;
 
   constructor(
     private readonly deps: LifecycleDeps,
-    private readonly connectors: ReadonlyMap<string, Connector>,
+    connectors: ReadonlyMap<string, Connector>,
     private readonly options: UsageMonitorOptions,
-  ) {}
+  ) {
+    this.#task = new Periodic(
+      async () => {
+        if (await holdsLease(deps, LEASE, options.replicaId, options.intervalMs)) {
+          await observeUsage(deps, connectors.values());
+        }
+      },
+      (error) => deps.logger.warn({ err: describeError(error) }, "usage pass failed"),
+    );
+  }
 
   start(): void {
-    const period = this.options.intervalMs;
-    if (period <= 0) return;
-    const tick = () => {
-      this.#timer = setTimeout(async () => {
-        const pass = (async () => {
-          if (await holdsLease(this.deps, LEASE, this.options.replicaId, period)) {
-            await observeUsage(this.deps, this.connectors.values());
-          }
-        })();
-        this.#pass = pass;
-        try {
-          await pass;
-        } catch (error) {
-          this.deps.logger.warn({ err: describeError(error) }, "usage pass failed");
-        }
-        this.#pass = null;
-        if (this.#timer) tick();
-      }, period);
-      this.#timer.unref();
-    };
-    tick();
+    if (this.options.intervalMs > 0) this.#task.start(this.options.intervalMs);
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#pass?.catch(() => {});
+    await this.#task.stop();
     if (this.options.replicaId !== undefined) {
       await this.deps.store.releaseLease(LEASE, this.options.replicaId).catch(() => undefined);
     }
