@@ -148,6 +148,37 @@ describe.each([
     expect(grant).toMatchObject({ state: "verified", endReason: "recovered" });
   });
 
+  it("a caller authenticated just before its identity was offboarded gets no credential: the issue re-checks", async () => {
+    await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
+    // h.ci is the identity as authentication saw it a moment before the offboarding: still active in memory.
+    const refused = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta));
+    expect(refused.code).toBe("identity_inactive");
+    expect(await h.store.listGrants({ identityId: "ci-deploy", states: ["active", "issuing"], limit: 10 })).toEqual([]);
+    expect(h.target.accounts.size).toBe(0);
+    const [grant] = await h.store.listGrants({ identityId: "ci-deploy", limit: 10 });
+    expect(grant).toMatchObject({ state: "verified", endReason: "offboarded" });
+  });
+
+  it("a grant that became active between offboarding's read and its commit is ended by the pass after the commit", async () => {
+    const apply = h.store.apply.bind(h.store);
+    let raced: string | null = null;
+    h.store.apply = async (changes) => {
+      const offboarding = changes.writes.some((w) => w.kind === "updateIdentity" && w.identity.status === "offboarded");
+      if (offboarding && raced === null) {
+        raced = "racing";
+        // Another request of the identity, authenticated and issued after the offboarding read its grants.
+        const late = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta);
+        if (late.outcome === "issued") raced = late.grant.id;
+      }
+      return apply(changes);
+    };
+    const result = await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
+    expect(raced).toMatch(/^grt_/);
+    expect(result.grants.map((g) => g.id)).toContain(raced);
+    expect(await h.store.getGrant(raced!)).toMatchObject({ state: "verified", endReason: "offboarded" });
+    expect(h.target.accounts.size).toBe(0);
+  });
+
   it("an offboarded identity is never reactivated; an unknown one is a 404", async () => {
     await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
     const refused = await refusal(reactivateIdentity(h.deps, h.admin, "ci-deploy", "oops"));

@@ -162,7 +162,15 @@ export async function offboardIdentity(
   identityId: string,
   reason: string,
 ): Promise<OffboardResult> {
-  const { result, ending } = await commitOffboarding(deps, admin, identityId, reason);
+  const first = await commitOffboarding(deps, admin, identityId, reason);
+  // A grant that became active after the read above and before its commit was not seen; the issue re-checks the
+  // status only before that point. One more pass, after the commit, ends such a grant (and writes nothing otherwise).
+  const sweep = first.result.changed ? await commitOffboarding(deps, admin, identityId, reason) : null;
+  const result = {
+    ...first.result,
+    cancelledRequests: [...first.result.cancelledRequests, ...(sweep?.result.cancelledRequests ?? [])],
+  };
+  const ending = [...first.ending, ...(sweep?.ending ?? [])];
   for (const _ of result.cancelledRequests) deps.observer.approval?.("cancelled");
   const grants: { id: string; target: string; state: Grant["state"] }[] = [];
   let next = 0;

@@ -1,4 +1,5 @@
 // Stage 4, issue: the downstream call for a grant already committed in `issuing`, then `active` — or removal of leftovers.
+
 import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
 import { grantEnded, grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
@@ -9,6 +10,7 @@ import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 import { callIssue } from "./call-issue.js";
+import { confirmIdentityActive } from "./confirm-identity-active.js";
 
 /** After issue, a request is due again only for its break-glass review deadline. */
 export function reviewDueAt(request: AccessRequest): number | null {
@@ -69,6 +71,7 @@ export async function issueGrant(
     throw error;
   }
   deps.observer.issued(active);
+  await confirmIdentityActive(deps, caller, active);
   return { request: issuedRequest, grant: active, credential };
 }
 

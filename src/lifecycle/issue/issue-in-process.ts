@@ -3,6 +3,7 @@
 // Crash safety needs the grant durable before anything exists outside the broker. A token exists nowhere but in this
 // process until the response carries it, and the response is sent only after this commit; so committing the grant
 // together with its issue keeps the invariant with one durable write instead of two.
+
 import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/connector.js";
 import { grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
@@ -11,6 +12,7 @@ import { actorOf, draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { callIssue } from "./call-issue.js";
+import { confirmIdentityActive } from "./confirm-identity-active.js";
 import { type IssuedGrant, reviewDueAt } from "./issue-grant.js";
 
 export async function issueInProcess(
@@ -79,5 +81,6 @@ export async function issueInProcess(
     ],
   });
   deps.observer.issued(active);
+  await confirmIdentityActive(deps, caller, active);
   return { request: issuedRequest, grant: active, credential };
 }
