@@ -426,13 +426,15 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
     for (const shown of ["service_account", "team-batch", "active", heldId]) expect(before).toContain(shown);
     await tabUntil(page, focusedLabel, (f) => f === "Offboard demo-batch");
     await page.keyboard.press("Enter");
-    expect(await focusedIn(page)).toBe("input|reason-offboard-demo-batch|");
+    // The focus lands on the reason (after the confirmation renders).
+    await expect.poll(() => focusedIn(page), { timeout: STEP_MS }).toBe("input|reason-offboard-demo-batch|");
     expect(await row.getByRole("button", { name: "Yes, offboard" }).isDisabled()).toBe(true); // a reason is required
     await page.keyboard.press("Escape"); // cancels: nothing is offboarded
     await row.getByRole("button", { name: "Offboard demo-batch" }).waitFor();
     expect((await api(keys.admin, "GET", "/v1/identities/demo-batch")).body.status).toBe("active");
     await tabUntil(page, focusedLabel, (f) => f === "Offboard demo-batch");
     await page.keyboard.press("Enter");
+    await expect.poll(() => focusedIn(page), { timeout: STEP_MS }).toBe("input|reason-offboard-demo-batch|");
     await page.keyboard.type("batch job retired");
     await page.keyboard.press("Tab");
     expect(await focusedIn(page)).toBe("button||Yes, offboard");
@@ -444,6 +446,7 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
     expect(await row.getByRole("button", { name: "Offboard demo-batch" }).count()).toBe(0);
     const offboarded = await api(keys.admin, "GET", "/v1/identities/demo-batch");
     expect(offboarded.body).toMatchObject({ status: "offboarded", activeGrants: 0 });
+    expect(offboarded.body.statusReason).toContain("batch job retired");
     expect(await row.innerText()).toContain(offboarded.body.statusReason);
     const ended = await api(keys.admin, "GET", `/v1/grants/${heldId}`);
     expect(ended.body.state).toBe("verified");
@@ -461,6 +464,7 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
       expect(line).toContain(check.observed);
     }
     expect(await shown.innerText()).toContain(receipt.sessionsEnded === null ? "not applicable" : "Sessions ended");
+    await shown.scrollIntoViewIfNeeded();
     await expectDrawn(page, "receipt");
 
     // The grant the offboarding ended has its receipt too.

@@ -443,7 +443,9 @@ export function TimelinePage(props: { kind: "request" | "grant"; id: string }) {
                       {e.seq}
                     </span>
                   </div>
-                  {Object.keys(e.data).length > 0 ? <Generic value={e.data} /> : null}
+                  {Object.keys(e.data).length > 0 ? (
+                    <EventData data={e.data} hasReceipt={grant?.receipt != null} />
+                  ) : null}
                 </li>
               ))}
             </ol>
@@ -476,7 +478,9 @@ function ReceiptView(props: { grant: Grant; receipt: Receipt }) {
   const r = props.receipt;
   return (
     <section class="receipt" aria-labelledby="receipt-title">
-      <h2 id="receipt-title">Removal receipt</h2>
+      <h2 id="receipt-title" tabIndex={-1}>
+        Removal receipt
+      </h2>
       <dl>
         <Field label="Removed">
           {r.removed.length > 0 ? (
@@ -535,6 +539,30 @@ function Checks(props: { checks: Check[] }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** An event's data; a receipt it carries is shown once, in full, in the receipt section below. */
+function EventData(props: { data: Record<string, unknown>; hasReceipt: boolean }) {
+  if (!props.hasReceipt || !("receipt" in props.data)) return <Generic value={props.data} />;
+  const { receipt: _receipt, ...rest } = props.data;
+  return (
+    <>
+      {Object.keys(rest).length > 0 ? <Generic value={rest} /> : null}
+      <p>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            const heading = document.getElementById("receipt-title");
+            heading?.scrollIntoView();
+            heading?.focus();
+          }}
+        >
+          Removal receipt below
+        </button>
+      </p>
+    </>
   );
 }
 
