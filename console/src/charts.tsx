@@ -57,6 +57,7 @@ export function BarChart(props: { id: string; title: string; bars: Bar[]; unit?:
 /** Buckets durations (seconds) into a histogram with human-readable edges. */
 export function durationHistogram(seconds: number[]): Bar[] {
   const edges: [number, string][] = [
+    [10, "≤10s"],
     [60, "≤1m"],
     [5 * 60, "≤5m"],
     [15 * 60, "≤15m"],

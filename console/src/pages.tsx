@@ -679,12 +679,14 @@ export function StandingPage() {
                   ))}
                 </tbody>
               </table>
-              <BarChart
-                id="chart-standing"
-                title="Standing accounts per target"
-                bars={d.targets.filter((t) => t.ok).map((t) => ({ label: t.target, value: t.standing.length }))}
-                unit="accounts"
-              />
+              <div class="charts">
+                <BarChart
+                  id="chart-standing"
+                  title="Standing accounts per target"
+                  bars={d.targets.filter((t) => t.ok).map((t) => ({ label: t.target, value: t.standing.length }))}
+                  unit="accounts"
+                />
+              </div>
             </>
           )
         }
@@ -921,6 +923,7 @@ function range(days: number): { from: number; to: number } {
 
 function seconds(s: number | null): string {
   if (s === null) return "—";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
   if (s < 120) return `${Math.round(s * 10) / 10} s`;
   if (s < 2 * 3600) return `${Math.round(s / 6) / 10} min`;
   return `${Math.round(s / 360) / 10} h`;
