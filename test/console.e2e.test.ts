@@ -20,8 +20,15 @@ const STEP_MS = 15_000;
 /** Set CONSOLE_SCREENSHOTS to a directory to keep the screenshots the render check takes. */
 const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS;
 
-/** The demo's identities: a workload (group demo, owned by team-demo), an approver and an admin. */
-function demoDocument(base: Record<string, unknown>, keys: BrokerKeys): Record<string, unknown> {
+/**
+ * The demo's identities: a workload (group demo, owned by team-demo), an approver and an admin; and a batch service
+ * account (group demo, owned by team-batch) that the inventory test offboards.
+ */
+function demoDocument(
+  base: Record<string, unknown>,
+  keys: BrokerKeys,
+  batch: ReturnType<typeof generateApiKey>,
+): Record<string, unknown> {
   const keyOf = (k: ReturnType<typeof generateApiKey>) => [{ id: k.keyId, hash: k.hash }];
   const { access: _access, ...rest } = base;
   return {
@@ -30,6 +37,7 @@ function demoDocument(base: Record<string, unknown>, keys: BrokerKeys): Record<s
       "demo-workload": { kind: "workload", owner: "team-demo", groups: ["demo"], apiKeys: keyOf(keys.ci) },
       "demo-approver": { kind: "human", owner: "security-team", groups: ["approvers"], apiKeys: keyOf(keys.other) },
       admin: { kind: "human", owner: "security-team", admin: true, apiKeys: keyOf(keys.admin) },
+      "demo-batch": { kind: "service_account", owner: "team-batch", groups: ["demo"], apiKeys: keyOf(batch) },
     },
     targets: {
       "demo-api": {
@@ -79,14 +87,15 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
   let broker: ProcessBroker;
   let browser: BrowserContext;
   let profile: string;
-  let keys: { workload: string; approver: string; admin: string };
+  let keys: { workload: string; approver: string; admin: string; batch: string };
 
   beforeAll(async () => {
     if (!available) throw new Error(`Chromium is missing at ${CHROMIUM} (apt-get install -y chromium); CI requires it`);
     const made: BrokerKeys = { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };
-    broker = await createProcessBroker({ keys: made, configure: (doc) => demoDocument(doc, made) });
+    const batch = generateApiKey();
+    broker = await createProcessBroker({ keys: made, configure: (doc) => demoDocument(doc, made, batch) });
     await broker.start();
-    keys = { workload: made.ci.key, approver: made.other.key, admin: made.admin.key };
+    keys = { workload: made.ci.key, approver: made.other.key, admin: made.admin.key, batch: batch.key };
     profile = mkdtempSync(join(tmpdir(), "ephemera-chromium-"));
     // A fresh profile directory (playwright passes it as --user-data-dir); one browser, cookies cleared per test.
     browser = await chromium.launchPersistentContext(profile, {
@@ -146,6 +155,24 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
     page.on("pageerror", (e) => problems.push(e.message));
     await page.goto(`${broker.url}/ui/`);
     return { page, problems };
+  }
+
+  /** Screenshots the page and checks, in a blank page without CSP, that it is not blank. */
+  async function expectDrawn(page: Page, name: string): Promise<void> {
+    const png = await page.screenshot({ fullPage: false });
+    if (SCREENSHOTS) {
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      writeFileSync(join(SCREENSHOTS, `${name}.png`), png);
+    }
+    const analysis = await browser.newPage();
+    try {
+      const drawn = await analysis.evaluate<Drawn>(`(${ANALYSE_PNG})(${JSON.stringify(png.toString("base64"))})`);
+      expect(drawn.width, name).toBe(1280);
+      expect(drawn.colours, name).toBeGreaterThan(20);
+      expect(drawn.inkShare, name).toBeGreaterThan(0.02);
+    } finally {
+      await analysis.close();
+    }
   }
 
   async function signIn(page: Page, key: string): Promise<void> {
@@ -254,28 +281,42 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
     expect(codes).toContain("grant.issued");
     expect(codes).toContain("grant.revoked");
     expect(order).toEqual([...order].sort((a, b) => a - b));
-    await admin.page.getByRole("heading", { name: "Removal evidence" }).waitFor();
-    expect(await admin.page.locator("section.evidence").innerText()).toMatch(/\S/);
+    await admin.page.getByRole("heading", { name: "Removal receipt" }).waitFor();
+    expect(await admin.page.locator("section.receipt").innerText()).toMatch(/\S/);
     expect(await admin.page.locator(".grant-state").innerText()).toBe("verified");
     expect(admin.problems).toEqual([]);
     await admin.page.close();
   });
 
+  /** What has the focus: tag|id|text. */
+  const focusedIn = (page: Page) =>
+    page.evaluate<string>(
+      `(() => { const e = document.activeElement; return e ? e.tagName.toLowerCase() + "|" + (e.getAttribute("id") ?? "") + "|" + (e.textContent ?? "").trim() : ""; })()`,
+    );
+  /** The accessible label of what has the focus (aria-label, else its text). */
+  const focusedLabel = (page: Page) =>
+    page.evaluate<string>(
+      `(() => { const e = document.activeElement; return e ? (e.getAttribute("aria-label") ?? (e.textContent ?? "").trim()) : ""; })()`,
+    );
+  /** Presses Tab until `read` of the focus matches; fails if it never does. */
+  async function tabUntil(
+    page: Page,
+    read: (page: Page) => Promise<string>,
+    match: (f: string) => boolean,
+    limit = 80,
+  ) {
+    for (let i = 0; i < limit; i++) {
+      if (match(await read(page))) return;
+      await page.keyboard.press("Tab");
+    }
+    throw new Error(`the focus never reached the control (last: ${await read(page)})`);
+  }
+
   it("approves with the keyboard alone", async () => {
     const requestId = await pendingWrite("keyboard approval");
     const { page, problems } = await openConsole();
-    // What has the focus: tag|id|text.
-    const focused = () =>
-      page.evaluate<string>(
-        `(() => { const e = document.activeElement; return e ? e.tagName.toLowerCase() + "|" + (e.getAttribute("id") ?? "") + "|" + (e.textContent ?? "").trim() : ""; })()`,
-      );
-    async function tabTo(match: (f: string) => boolean, limit = 60): Promise<void> {
-      for (let i = 0; i < limit; i++) {
-        if (match(await focused())) return;
-        await page.keyboard.press("Tab");
-      }
-      throw new Error(`the focus never reached the control (last: ${await focused()})`);
-    }
+    const focused = () => focusedIn(page);
+    const tabTo = (match: (f: string) => boolean) => tabUntil(page, focusedIn, match);
     await tabTo((f) => f.startsWith("input|api-key|"));
     await page.keyboard.type(keys.approver);
     await page.keyboard.press("Enter");
@@ -306,14 +347,13 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
     expect(issued.status).toBe(201);
     const { page, problems } = await openConsole();
     await signIn(page, keys.admin);
-    const analysis = await browser.newPage();
     const pages: [string, string, string][] = [
       ["queue", "Approval queue", "h1"],
       ["reviews", "Break-glass reviews due", "h1"],
       ["grants", "Active grants", `tr[data-grant="${issued.body.grant.id}"]`],
       ["standing", "Standing privilege", "table"],
-      ["identities", "Identity inventory", "h1"],
-      ["reports", "Reports", "#chart-duration svg"],
+      ["identities", "Identity inventory", 'tr[data-identity="demo-workload"]'],
+      ["reports", "Reports", "#tile-issued"],
       [
         `timeline/grant/${issued.body.grant.id}`,
         `Timeline of grant ${issued.body.grant.id}`,
@@ -325,22 +365,114 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
       await page.getByRole("heading", { name: title, level: 1 }).waitFor();
       await page.locator(key).first().waitFor();
       await page.getByRole("navigation", { name: "Console" }).waitFor();
-      const png = await page.screenshot({ fullPage: false });
-      if (SCREENSHOTS) {
-        mkdirSync(SCREENSHOTS, { recursive: true });
-        writeFileSync(join(SCREENSHOTS, `${hash.split("/")[0]}.png`), png);
-      }
-      // Decode the screenshot in a blank page (no CSP) and count what is drawn.
-      const drawn = await analysis.evaluate<Drawn>(`(${ANALYSE_PNG})(${JSON.stringify(png.toString("base64"))})`);
-      expect(drawn.width, hash).toBe(1280);
-      expect(drawn.colours, hash).toBeGreaterThan(20);
-      expect(drawn.inkShare, hash).toBeGreaterThan(0.02);
+      await expectDrawn(page, hash.split("/")[0] ?? hash);
     }
-    // Pages backed by APIs this broker may lack say so instead of breaking.
-    await page.goto(`${broker.url}/ui/#/identities`);
-    await page.getByRole("heading", { name: "Identity inventory" }).waitFor();
-    expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
-    await analysis.close();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows the privilege report after a grant lifecycle, offboards an identity by keyboard and shows a finished grant's receipt", async () => {
+    // A grant lifecycle: issued, completed, removal verified; and a second grant that the offboarding must end.
+    const first = await api(keys.batch, "POST", "/v1/requests", { entitlement: "demo-api/read", duration: "5m" });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const finishedId = first.body.grant.id as string;
+    const completed = await api(keys.batch, "POST", `/v1/grants/${finishedId}/complete`, { reason: "task done" });
+    expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+    expect(completed.body.state).toBe("verified");
+    const receipt = completed.body.receipt;
+    expect(receipt.removed.length).toBeGreaterThan(0);
+    expect(receipt.verification.checks.length).toBeGreaterThan(0);
+    const second = await api(keys.batch, "POST", "/v1/requests", { entitlement: "demo-api/read", duration: "5m" });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    const heldId = second.body.grant.id as string;
+
+    const { page, problems } = await openConsole();
+    await signIn(page, keys.admin);
+
+    // The report page shows what GET /v1/report answers for its period (the last 7 days).
+    await page.getByRole("link", { name: "Reports" }).click();
+    await page.locator("#tile-issued").waitFor();
+    const from = new Date(Date.now() - 7 * 86_400_000).toISOString();
+    const report = await api(keys.admin, "GET", `/v1/report?from=${encodeURIComponent(from)}`);
+    expect(report.status, JSON.stringify(report.body)).toBe(200);
+    const figures = report.body.grants;
+    expect(figures.issued).toBeGreaterThanOrEqual(2);
+    expect(figures.verifiedRemoval).toBeGreaterThanOrEqual(1);
+    const tile = (id: string) => page.locator(`#${id} .tile-value`).innerText();
+    expect(await tile("tile-issued")).toBe(String(figures.issued));
+    expect(await tile("tile-ended")).toBe(String(figures.ended));
+    expect(await tile("tile-verified")).toBe(String(figures.verifiedRemoval));
+    expect(await tile("tile-overruns")).toBe(String(figures.overrunsOver2s));
+    expect(await tile("tile-unused")).toBe(String(figures.unused));
+    expect(await tile("tile-verified-share")).toBe(`${Math.round(figures.verifiedShare * 1000) / 10} %`);
+    expect(await tile("tile-median")).not.toBe("—");
+    // The charts drawn from the grants add up to the report's figures.
+    const chartTotal = async (id: string) => {
+      const title = await page.locator(`#${id} svg > title`).textContent();
+      return [...(title ?? "").matchAll(/ (\d+) grants/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    await page.locator("#chart-duration svg").waitFor();
+    expect(await chartTotal("chart-duration")).toBe(figures.verifiedRemoval);
+    expect(await chartTotal("chart-over-time")).toBe(figures.issued);
+    await page.locator("#chart-unused svg").waitFor();
+    await page.locator("#chart-overruns svg").waitFor();
+    await expectDrawn(page, "report");
+
+    // The inventory: owner and active grant shown; offboard through the confirmation, by keyboard alone.
+    await page.getByRole("link", { name: "Identities" }).click();
+    const row = page.locator('tr[data-identity="demo-batch"]');
+    await row.waitFor();
+    const before = await row.innerText();
+    for (const shown of ["service_account", "team-batch", "active", heldId]) expect(before).toContain(shown);
+    await tabUntil(page, focusedLabel, (f) => f === "Offboard demo-batch");
+    await page.keyboard.press("Enter");
+    // The focus lands on the reason (after the confirmation renders).
+    await expect.poll(() => focusedIn(page), { timeout: STEP_MS }).toBe("input|reason-offboard-demo-batch|");
+    expect(await row.getByRole("button", { name: "Yes, offboard" }).isDisabled()).toBe(true); // a reason is required
+    await page.keyboard.press("Escape"); // cancels: nothing is offboarded
+    await row.getByRole("button", { name: "Offboard demo-batch" }).waitFor();
+    expect((await api(keys.admin, "GET", "/v1/identities/demo-batch")).body.status).toBe("active");
+    await tabUntil(page, focusedLabel, (f) => f === "Offboard demo-batch");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => focusedIn(page), { timeout: STEP_MS }).toBe("input|reason-offboard-demo-batch|");
+    await page.keyboard.type("batch job retired");
+    await page.keyboard.press("Tab");
+    expect(await focusedIn(page)).toBe("button||Yes, offboard");
+    await page.keyboard.press("Enter");
+    const done = page.getByRole("status").filter({ hasText: "Offboarded demo-batch" });
+    await done.waitFor();
+    expect(await done.innerText()).toContain(heldId);
+    await row.locator(".identity-status").filter({ hasText: "offboarded" }).waitFor();
+    expect(await row.getByRole("button", { name: "Offboard demo-batch" }).count()).toBe(0);
+    const offboarded = await api(keys.admin, "GET", "/v1/identities/demo-batch");
+    expect(offboarded.body).toMatchObject({ status: "offboarded", activeGrants: 0 });
+    expect(offboarded.body.statusReason).toContain("batch job retired");
+    expect(await row.innerText()).toContain(offboarded.body.statusReason);
+    const ended = await api(keys.admin, "GET", `/v1/grants/${heldId}`);
+    expect(ended.body.state).toBe("verified");
+    await expectDrawn(page, "identities");
+
+    // The finished grant's timeline shows its receipt: what was removed and every verification check.
+    await page.goto(`${broker.url}/ui/#/timeline/grant/${finishedId}`);
+    await page.getByRole("heading", { name: "Removal receipt" }).waitFor();
+    const shown = page.locator("section.receipt");
+    const removed = await shown.getByRole("list", { name: "Removed" }).innerText();
+    for (const handle of receipt.removed as string[]) expect(removed).toContain(handle);
+    for (const check of receipt.verification.checks as { check: string; passed: boolean; observed: string }[]) {
+      const line = await shown.locator(`tr[data-check="${check.check}"]`).innerText();
+      expect(line).toContain("passed");
+      expect(line).toContain(check.observed);
+    }
+    expect(await shown.innerText()).toContain(receipt.sessionsEnded === null ? "not applicable" : "Sessions ended");
+    await shown.scrollIntoViewIfNeeded();
+    await expectDrawn(page, "receipt");
+
+    // The grant the offboarding ended has its receipt too.
+    await page.goto(`${broker.url}/ui/#/timeline/grant/${heldId}`);
+    await page.getByRole("heading", { name: `Timeline of grant ${heldId}` }).waitFor();
+    await page.getByRole("heading", { name: "Removal receipt" }).waitFor();
+    expect(await page.locator(".grant-state").innerText()).toBe("verified");
+    expect(problems).toEqual([]);
     await page.close();
   });
 });

@@ -118,12 +118,39 @@ export interface Request {
   grantId?: string | null;
 }
 
+/** One check verification made downstream, and what it saw (GET /v1/grants/{id}: evidence, receipt.verification). */
+export interface Check {
+  check: string;
+  passed: boolean;
+  observed: string;
+}
+
+export interface Evidence {
+  checkedAt: string | null;
+  checks: Check[];
+}
+
+/** The removal receipt as GET /v1/grants/{id} presents it (src/http/present.ts presentReceipt). */
+export interface Receipt {
+  removed: string[];
+  sessionsEnded: { count: number; ids: string[] } | null;
+  revokedAt: string | null;
+  verification: Evidence | null;
+  verifiedAt: string | null;
+  firstUsedAt: string | null;
+  lastUsedAt: string | null;
+  /** true: watched and never seen in use; false: seen in use; null: the target cannot tell. */
+  unused: boolean | null;
+}
+
 export interface Grant {
   id: string;
   requestId: string | null;
   identity: string;
   target: string;
   entitlement: string;
+  connectorType: string;
+  handle: string;
   state: string;
   removed: boolean;
   createdAt: string | null;
@@ -134,10 +161,65 @@ export interface Grant {
   endReason: string | null;
   endedAt: string | null;
   endedBy: string | null;
+  removalAttempts: number;
+  lastError: string | null;
   revokedAt: string | null;
   verifiedAt: string | null;
-  evidence: { checkedAt: string | null; checks: Record<string, unknown>[] } | null;
-  receipt?: Record<string, unknown> | null;
+  evidence: Evidence | null;
+  firstUsedAt: string | null;
+  lastUsedAt: string | null;
+  receipt: Receipt | null;
+}
+
+/** GET /v1/report (src/http/routes/report.ts PrivilegeReportSchema). */
+export interface PrivilegeReport {
+  from: string;
+  to: string;
+  grants: {
+    issued: number;
+    ended: number;
+    verifiedRemoval: number;
+    /** verifiedRemoval ÷ ended; null when none has ended. */
+    verifiedShare: number | null;
+    overrunsOver2s: number;
+    unused: number;
+    renewals: number;
+  };
+  /** issue → verified removal; null when none is verified. */
+  privilegeSeconds: { median: number | null; p99: number | null };
+  standing: { target: string; accounts: number }[];
+  discoveredAt: string | null;
+}
+
+/** GET /v1/identities entries (src/http/routes/identities.ts IdentitySchema). */
+export interface Identity {
+  id: string;
+  kind: string;
+  owner: string | null;
+  unowned: boolean;
+  groups: string[];
+  attributes: Record<string, string>;
+  admin: boolean;
+  status: string;
+  statusReason: string | null;
+  source: string;
+  firstSeenAt: string | null;
+  lastSeenAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  activeGrants: number;
+  activeGrantIds: string[];
+}
+
+/** POST /v1/identities/{id}/offboard. */
+export interface OffboardResult {
+  identity: Identity;
+  correlationId: string | null;
+  changed: boolean;
+  grants: { id: string; target: string; state: string }[];
+  removalsPending: number;
+  cancelledRequests: string[];
+  inProgress: { id: string; state: string }[];
 }
 
 export interface AuditEvent {

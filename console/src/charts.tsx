@@ -36,7 +36,7 @@ export function BarChart(props: { id: string; title: string; bars: Bar[]; unit?:
             const h = (b.value / max) * plot;
             const x = pad.left + i * slot + slot * 0.1;
             return (
-              <g key={b.label}>
+              <g key={`${i}-${b.label}`}>
                 <rect class="bar" x={x} y={pad.top + plot - h} width={slot * 0.8} height={h}>
                   <title>{`${b.label}: ${b.value}${unit}`}</title>
                 </rect>
@@ -57,6 +57,7 @@ export function BarChart(props: { id: string; title: string; bars: Bar[]; unit?:
 /** Buckets durations (seconds) into a histogram with human-readable edges. */
 export function durationHistogram(seconds: number[]): Bar[] {
   const edges: [number, string][] = [
+    [10, "≤10s"],
     [60, "≤1m"],
     [5 * 60, "≤5m"],
     [15 * 60, "≤15m"],
@@ -82,6 +83,19 @@ export function perDay(times: number[], from: number, to: number): Bar[] {
   for (let t = start; t <= to; t += day) bars.push({ label: new Date(t).toISOString().slice(5, 10), value: 0 });
   for (const time of times) {
     const bar = bars[Math.floor((time - start) / day)];
+    if (bar) bar.value += 1;
+  }
+  return bars;
+}
+
+/** Counts items per UTC hour between `from` and `to` (inclusive), hours with none included. */
+export function perHour(times: number[], from: number, to: number): Bar[] {
+  const hour = 3_600_000;
+  const start = Math.floor(from / hour) * hour;
+  const bars: Bar[] = [];
+  for (let t = start; t <= to; t += hour) bars.push({ label: `${new Date(t).toISOString().slice(11, 13)}h`, value: 0 });
+  for (const time of times) {
+    const bar = bars[Math.floor((time - start) / hour)];
     if (bar) bar.value += 1;
   }
   return bars;

@@ -1,8 +1,22 @@
 // The console's pages. Each reads the broker's HTTP API and nothing else.
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type AuditEvent, api, describe, type Grant, type Loaded, type Request, type SessionInfo } from "./api";
-import { BarChart, durationHistogram, perDay } from "./charts";
+import {
+  ApiError,
+  type AuditEvent,
+  api,
+  type Check,
+  describe,
+  type Grant,
+  type Identity,
+  type Loaded,
+  type OffboardResult,
+  type PrivilegeReport,
+  type Receipt,
+  type Request,
+  type SessionInfo,
+} from "./api";
+import { BarChart, durationHistogram, perDay, perHour } from "./charts";
 import { countdown, duration, useLoad, useNow } from "./hooks";
 
 export function Show<T>(props: { loaded: Loaded<T>; what: string; children: (data: T) => ComponentChildren }) {
@@ -11,11 +25,7 @@ export function Show<T>(props: { loaded: Loaded<T>; what: string; children: (dat
   if (loaded.state === "error") {
     return (
       <p class="error" role="alert">
-        {loaded.status === 403
-          ? `Only admins can see ${props.what}.`
-          : loaded.status === 404
-            ? `Not available on this broker: ${loaded.error}`
-            : `Could not load ${props.what}: ${loaded.error}`}
+        {loaded.status === 403 ? `Only admins can see ${props.what}.` : `Could not load ${props.what}: ${loaded.error}`}
       </p>
     );
   }
@@ -433,27 +443,126 @@ export function TimelinePage(props: { kind: "request" | "grant"; id: string }) {
                       {e.seq}
                     </span>
                   </div>
-                  {Object.keys(e.data).length > 0 ? <Generic value={e.data} /> : null}
+                  {Object.keys(e.data).length > 0 ? (
+                    <EventData data={e.data} hasReceipt={grant?.receipt != null} />
+                  ) : null}
                 </li>
               ))}
             </ol>
-            {grant?.evidence ? (
+            {grant?.receipt ? (
+              <ReceiptView grant={grant} receipt={grant.receipt} />
+            ) : grant?.evidence ? (
               <section class="evidence" aria-labelledby="evidence-title">
                 <h2 id="evidence-title">Removal evidence</h2>
                 <p>Checked {when(grant.evidence.checkedAt)}</p>
-                <Generic value={grant.evidence.checks} />
+                <Checks checks={grant.evidence.checks} />
               </section>
-            ) : null}
-            {grant?.receipt ? (
-              <section class="receipt" aria-labelledby="receipt-title">
-                <h2 id="receipt-title">Receipt</h2>
-                <Generic value={grant.receipt} />
-              </section>
+            ) : grant && grant.state !== "active" && grant.state !== "issuing" ? (
+              <p class="muted">No removal receipt yet: removal is {grant.state}.</p>
             ) : null}
           </>
         )}
       </Show>
     </section>
+  );
+}
+
+function usage(receipt: Receipt): string {
+  if (receipt.unused === true) return "never seen in use (unused)";
+  if (receipt.unused === false) return `seen in use from ${when(receipt.firstUsedAt)} to ${when(receipt.lastUsedAt)}`;
+  return "the target cannot tell";
+}
+
+/** The removal receipt: what revoke removed, sessions it ended, and the checks verification made. */
+function ReceiptView(props: { grant: Grant; receipt: Receipt }) {
+  const r = props.receipt;
+  return (
+    <section class="receipt" aria-labelledby="receipt-title">
+      <h2 id="receipt-title" tabIndex={-1}>
+        Removal receipt
+      </h2>
+      <dl>
+        <Field label="Removed">
+          {r.removed.length > 0 ? (
+            <ul class="removed" aria-label="Removed">
+              {r.removed.map((handle) => (
+                <li key={handle}>
+                  <code>{handle}</code>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <span class="muted">nothing left to remove (already gone); verification still checked</span>
+          )}
+        </Field>
+        <Field label="Sessions ended">
+          {r.sessionsEnded === null
+            ? "not applicable (this target has no sessions)"
+            : r.sessionsEnded.count === 0
+              ? "none"
+              : `${r.sessionsEnded.count}: ${r.sessionsEnded.ids.join(", ")}`}
+        </Field>
+        <Field label="Revoked">{when(r.revokedAt)}</Field>
+        <Field label="Verified">{when(r.verifiedAt)}</Field>
+        <Field label="Usage">{usage(r)}</Field>
+      </dl>
+      <h3>Verification {r.verification ? `(checked ${when(r.verification.checkedAt)})` : ""}</h3>
+      {r.verification ? (
+        <Checks checks={r.verification.checks} />
+      ) : (
+        <p class="muted">Removal is not verified yet ({props.grant.state}).</p>
+      )}
+    </section>
+  );
+}
+
+/** Verification checks as a table: what was checked, whether it passed, what was observed. */
+function Checks(props: { checks: Check[] }) {
+  if (props.checks.length === 0) return <p class="muted">No checks recorded.</p>;
+  return (
+    <table class="checks">
+      <caption class="sr-only">Verification checks</caption>
+      <thead>
+        <tr>
+          <th scope="col">Check</th>
+          <th scope="col">Result</th>
+          <th scope="col">Observed</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.checks.map((c) => (
+          <tr key={c.check} data-check={c.check}>
+            <td>{c.check}</td>
+            <td>{c.passed ? <span class="badge ok">passed</span> : <span class="badge danger">failed</span>}</td>
+            <td>{c.observed}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** An event's data; a receipt it carries is shown once, in full, in the receipt section below. */
+function EventData(props: { data: Record<string, unknown>; hasReceipt: boolean }) {
+  if (!props.hasReceipt || !("receipt" in props.data)) return <Generic value={props.data} />;
+  const { receipt: _receipt, ...rest } = props.data;
+  return (
+    <>
+      {Object.keys(rest).length > 0 ? <Generic value={rest} /> : null}
+      <p>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            const heading = document.getElementById("receipt-title");
+            heading?.scrollIntoView();
+            heading?.focus();
+          }}
+        >
+          Removal receipt below
+        </button>
+      </p>
+    </>
   );
 }
 
@@ -504,25 +613,17 @@ interface Discovery {
   }[];
 }
 
-interface Report {
-  from: string;
-  to: string;
-  grants: {
-    issued: number;
-    verifiedRemoval: number;
-    verifiedShare: number;
-    overrunsOver2s: number;
-    unused: number;
-    renewals: number;
-  };
-  privilegeSeconds: { median: number; p99: number };
-  standing: { target: string; accounts: number }[];
-}
-
-/** Standing privilege per target: the last reconciliation, and the governance report's counts. */
+/** Standing privilege per target: the last reconciliation (GET /v1/discovery; none until one has run). */
 export function StandingPage() {
-  const [loaded, reload] = useLoad(() => api.get<Discovery>("/v1/discovery"), []);
-  const [report] = useLoad(() => api.get<Report>(`/v1/report?${rangeQuery(30)}`), []);
+  const [loaded, reload] = useLoad(async () => {
+    try {
+      return await api.get<Discovery>("/v1/discovery");
+    } catch (error) {
+      // 404 here means "no reconciliation has run yet", not a missing API.
+      if (error instanceof ApiError && error.status === 404 && error.code === "not_found") return null;
+      throw error;
+    }
+  }, []);
   const [status, say] = useStatus();
   async function reconcile() {
     try {
@@ -543,92 +644,93 @@ export function StandingPage() {
         </button>
       </div>
       <Show loaded={loaded} what="the discovery report">
-        {(d) => (
-          <>
-            <p class="muted">Last reconciliation {when(d.generatedAt)}</p>
-            <table>
-              <caption class="sr-only">Accounts per target</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Target</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Accounts</th>
-                  <th scope="col">Held by grants</th>
-                  <th scope="col">Standing</th>
-                  <th scope="col">Standing accounts</th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.targets.map((t) => (
-                  <tr key={t.target}>
-                    <td>{t.target}</td>
-                    <td>{t.type}</td>
-                    <td>{t.ok ? t.accounts : <span class="error">{t.error}</span>}</td>
-                    <td>{t.held}</td>
-                    <td>{t.standing.length}</td>
-                    <td>
-                      {t.standing
-                        .map((a) => `${a.handle}${a.admin ? " (admin)" : ""}${a.broker ? " (broker)" : ""}`)
-                        .join(", ") || "—"}
-                    </td>
+        {(d) =>
+          d === null ? (
+            <p class="muted">No reconciliation has run yet. Reconcile now to list the accounts in every target.</p>
+          ) : (
+            <>
+              <p class="muted">Last reconciliation {when(d.generatedAt)}</p>
+              <table>
+                <caption class="sr-only">Accounts per target</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Target</th>
+                    <th scope="col">Type</th>
+                    <th scope="col">Accounts</th>
+                    <th scope="col">Held by grants</th>
+                    <th scope="col">Standing</th>
+                    <th scope="col">Standing accounts</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </>
-        )}
-      </Show>
-      <h2>Standing accounts in the governance report (last 30 days)</h2>
-      <Show loaded={report} what="the governance report">
-        {(r) => (
-          <BarChart
-            id="chart-standing"
-            title="Standing accounts per target"
-            bars={r.standing.map((s) => ({ label: s.target, value: s.accounts }))}
-          />
-        )}
+                </thead>
+                <tbody>
+                  {d.targets.map((t) => (
+                    <tr key={t.target}>
+                      <td>{t.target}</td>
+                      <td>{t.type}</td>
+                      <td>{t.ok ? t.accounts : <span class="error">{t.error}</span>}</td>
+                      <td>{t.held}</td>
+                      <td>{t.standing.length}</td>
+                      <td>
+                        {t.standing
+                          .map((a) => `${a.handle}${a.admin ? " (admin)" : ""}${a.broker ? " (broker)" : ""}`)
+                          .join(", ") || "—"}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <div class="charts">
+                <BarChart
+                  id="chart-standing"
+                  title="Standing accounts per target"
+                  bars={d.targets.filter((t) => t.ok).map((t) => ({ label: t.target, value: t.standing.length }))}
+                  unit="accounts"
+                />
+              </div>
+            </>
+          )
+        }
       </Show>
     </section>
   );
 }
 
-interface Identity {
-  id: string;
-  kind: string;
-  owner: string | null;
-  unowned: boolean;
-  groups: string[];
-  status: string;
-  statusReason: string | null;
-  firstSeenAt: string | null;
-  lastSeenAt: string | null;
-  activeGrants: number;
-}
+type Pending = { id: string; action: "offboard" | "reactivate" } | null;
 
-/** The identity inventory: owners, dormant identities, and offboarding with confirmation. */
+/** The identity inventory: owners (and who has none), dormant identities, offboarding with a reason. */
 export function IdentitiesPage() {
   const [statusFilter, setStatusFilter] = useState("");
   const [owner, setOwner] = useState("");
-  const [loaded, reload] = useLoad(() => {
+  const [unownedOnly, setUnownedOnly] = useState(false);
+  const [loaded, reload] = useLoad(async () => {
     const q = new URLSearchParams({ limit: "500" });
     if (statusFilter) q.set("status", statusFilter);
-    if (owner) q.set("owner", owner);
+    if (owner.trim()) q.set("owner", owner.trim());
+    if (unownedOnly) q.set("unowned", "true");
     return api.get<{ identities: Identity[]; next: string | null }>(`/v1/identities?${q}`);
-  }, [statusFilter, owner]);
-  const [confirming, setConfirming] = useState<string | null>(null);
-  const [reason, setReason] = useState("");
+  }, [statusFilter, owner, unownedOnly]);
+  const [pending, setPending] = useState<Pending>(null);
   const [status, say] = useStatus();
-  async function offboard(id: string) {
+  async function act(id: string, action: "offboard" | "reactivate", reason: string) {
     try {
-      await api.post(`/v1/identities/${encodeURIComponent(id)}/offboard`, {
-        reason: reason || "offboarded in console",
-      });
-      say(`Offboarded ${id}.`);
-      setConfirming(null);
-      setReason("");
+      const path = `/v1/identities/${encodeURIComponent(id)}/${action}`;
+      if (action === "offboard") {
+        const result = await api.post<OffboardResult>(path, { reason });
+        const ended = result.grants.map((g) => `${g.id} (${g.state})`).join(", ");
+        say(
+          `Offboarded ${id}.${result.changed ? "" : " It already was."} Grants ended: ${ended || "none"}.` +
+            (result.removalsPending > 0 ? ` ${result.removalsPending} removal(s) not verified yet, retried.` : "") +
+            (result.cancelledRequests.length > 0 ? ` Requests cancelled: ${result.cancelledRequests.join(", ")}.` : ""),
+          result.removalsPending > 0 ? "error" : "ok",
+        );
+      } else {
+        await api.post<Identity>(path, { reason });
+        say(`Reactivated ${id}.`);
+      }
+      setPending(null);
       reload();
     } catch (error) {
-      say(`Could not offboard ${id}: ${describe(error).error}`, "error");
+      say(`Could not ${action} ${id}: ${describe(error).error}`, "error");
     }
   }
   return (
@@ -644,160 +746,339 @@ export function IdentitiesPage() {
         </select>
         <label for="filter-owner">Owner</label>
         <input id="filter-owner" value={owner} onChange={(e) => setOwner(e.currentTarget.value)} />
+        <label>
+          <input type="checkbox" checked={unownedOnly} onChange={(e) => setUnownedOnly(e.currentTarget.checked)} /> Only
+          unowned
+        </label>
       </form>
       {status}
       <Show loaded={loaded} what="the identity inventory">
-        {({ identities }) => (
-          <table>
-            <caption class="sr-only">Identities</caption>
-            <thead>
-              <tr>
-                <th scope="col">Identity</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Active grants</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {identities.map((i) => (
-                <tr key={i.id} class={i.status === "dormant" ? "dormant" : ""}>
-                  <td>{i.id}</td>
-                  <td>{i.kind}</td>
-                  <td>{i.unowned ? <span class="badge danger">unowned</span> : (i.owner ?? "—")}</td>
-                  <td>
-                    {i.status}
-                    {i.statusReason ? ` (${i.statusReason})` : ""}
-                  </td>
-                  <td>{when(i.lastSeenAt)}</td>
-                  <td>{i.activeGrants}</td>
-                  <td>
-                    {i.status === "offboarded" ? null : confirming === i.id ? (
-                      <fieldset class="confirm">
-                        <legend>{`Offboard ${i.id}?`}</legend>
-                        <label for={`reason-${i.id}`}>Reason</label>
-                        <input id={`reason-${i.id}`} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-                        <button type="button" class="danger" onClick={() => offboard(i.id)}>
-                          Yes, offboard
-                        </button>
-                        <button type="button" onClick={() => setConfirming(null)}>
-                          Cancel
-                        </button>
-                      </fieldset>
-                    ) : (
-                      <button
-                        type="button"
-                        class="danger"
-                        aria-label={`Offboard ${i.id}`}
-                        onClick={() => setConfirming(i.id)}
-                      >
-                        Offboard
-                      </button>
-                    )}
-                  </td>
+        {({ identities, next }) => (
+          <>
+            <p class="muted">
+              {identities.length} identities · {identities.filter((i) => i.unowned).length} unowned ·{" "}
+              {identities.filter((i) => i.status === "dormant").length} dormant
+              {next ? " · more than shown; narrow the filters" : ""}
+            </p>
+            <table class="identities">
+              <caption class="sr-only">Identities</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Identity</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Owner</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">First seen</th>
+                  <th scope="col">Last seen</th>
+                  <th scope="col">Active grants</th>
+                  <th scope="col">Actions</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {identities.map((i) => (
+                  <tr key={i.id} class={i.status} data-identity={i.id}>
+                    <td>
+                      {i.id}
+                      {i.admin ? <span class="muted"> (admin)</span> : null}
+                    </td>
+                    <td>{i.kind}</td>
+                    <td>
+                      {i.unowned ? <span class="badge danger">unowned</span> : null} {i.owner ?? (i.unowned ? "" : "—")}
+                    </td>
+                    <td class="identity-status">
+                      {i.status === "active" ? (
+                        "active"
+                      ) : (
+                        <span class={`badge ${i.status === "offboarded" ? "danger" : "warn"}`}>{i.status}</span>
+                      )}
+                      {i.statusReason ? <span class="muted"> {i.statusReason}</span> : null}
+                    </td>
+                    <td>{when(i.firstSeenAt)}</td>
+                    <td>{when(i.lastSeenAt)}</td>
+                    <td>
+                      {i.activeGrants}
+                      {i.activeGrantIds.length > 0 ? (
+                        <ul class="inline">
+                          {i.activeGrantIds.map((g) => (
+                            <li key={g}>
+                              <a href={`#/timeline/grant/${encodeURIComponent(g)}`}>{g}</a>
+                            </li>
+                          ))}
+                        </ul>
+                      ) : null}
+                    </td>
+                    <td>
+                      {pending?.id === i.id ? (
+                        <ReasonConfirm
+                          id={i.id}
+                          action={pending.action}
+                          activeGrants={i.activeGrants}
+                          onConfirm={(reason) => act(i.id, pending.action, reason)}
+                          onCancel={() => setPending(null)}
+                        />
+                      ) : i.status === "offboarded" ? null : (
+                        <>
+                          {i.status === "dormant" ? (
+                            <button
+                              type="button"
+                              aria-label={`Reactivate ${i.id}`}
+                              onClick={() => setPending({ id: i.id, action: "reactivate" })}
+                            >
+                              Reactivate
+                            </button>
+                          ) : null}
+                          <button
+                            type="button"
+                            class="danger"
+                            aria-label={`Offboard ${i.id}`}
+                            onClick={() => setPending({ id: i.id, action: "offboard" })}
+                          >
+                            Offboard
+                          </button>
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
         )}
       </Show>
     </section>
   );
 }
 
-function rangeQuery(days: number): string {
-  const to = new Date();
-  const from = new Date(to.getTime() - days * 86_400_000);
-  return new URLSearchParams({ from: from.toISOString(), to: to.toISOString() }).toString();
+/**
+ * A confirmation that needs a reason (kept in the audit trail): focus lands on the reason, the action cannot be
+ * confirmed while it is empty, Escape cancels.
+ */
+function ReasonConfirm(props: {
+  id: string;
+  action: "offboard" | "reactivate";
+  activeGrants: number;
+  onConfirm: (reason: string) => Promise<void>;
+  onCancel: () => void;
+}) {
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  const field = `reason-${props.action}-${props.id}`;
+  const verb = props.action === "offboard" ? "Offboard" : "Reactivate";
+  return (
+    <form
+      class="confirm"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (!reason.trim()) return;
+        setBusy(true);
+        try {
+          await props.onConfirm(reason.trim());
+        } finally {
+          setBusy(false);
+        }
+      }}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") props.onCancel();
+      }}
+    >
+      <fieldset>
+        <legend>
+          {`${verb} ${props.id}?`}
+          {props.action === "offboard"
+            ? ` This disables it for good${props.activeGrants > 0 ? ` and ends its ${props.activeGrants} active grant(s)` : ""}.`
+            : ""}
+        </legend>
+        <label for={field}>Reason (required)</label>
+        <input
+          id={field}
+          ref={input}
+          required
+          maxLength={500}
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+        <button
+          type="submit"
+          class={props.action === "offboard" ? "danger" : "primary"}
+          disabled={busy || !reason.trim()}
+        >
+          {`Yes, ${props.action}`}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </fieldset>
+    </form>
+  );
 }
 
-/** Charts: privilege duration, grants over time, overruns and unused grants. */
+const DAY = 86_400_000;
+
+function range(days: number): { from: number; to: number } {
+  const to = Date.now();
+  return { from: to - days * DAY, to };
+}
+
+function seconds(s: number | null): string {
+  if (s === null) return "—";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 120) return `${Math.round(s * 10) / 10} s`;
+  if (s < 2 * 3600) return `${Math.round(s / 6) / 10} min`;
+  return `${Math.round(s / 360) / 10} h`;
+}
+
+/** Every grant the caller may see, page by page (at most `cap`), for the charts the report has no series for. */
+async function allGrants(cap = 5000): Promise<{ grants: Grant[]; truncated: boolean }> {
+  const grants: Grant[] = [];
+  let after: string | null = null;
+  do {
+    const q = new URLSearchParams({ limit: "500" });
+    if (after) q.set("after", after);
+    const page: { grants: Grant[]; next: string | null } = await api.get(`/v1/grants?${q}`);
+    grants.push(...page.grants);
+    after = page.next;
+  } while (after && grants.length < cap);
+  return { grants, truncated: after !== null };
+}
+
+/** Overrun as the report counts it: verified > 2 s after expiry, or not verified and expired > 2 s ago. */
+function overrun(g: Grant, now: number): number | null {
+  if (!g.expiresAt) return null;
+  const expires = Date.parse(g.expiresAt);
+  const end = g.verifiedAt ? Date.parse(g.verifiedAt) : now;
+  return end - expires > 2000 ? end : null;
+}
+
+/** The privilege report (GET /v1/report) and charts drawn from the grants: duration, over time, overruns, unused. */
 export function ReportsPage() {
   const [days, setDays] = useState(7);
-  const [report] = useLoad(() => api.get<Report>(`/v1/report?${rangeQuery(days)}`), [days]);
-  const [grants] = useLoad(() => api.get<{ grants: Grant[] }>("/v1/grants?limit=500"), []);
-  const now = Date.now();
+  const [span, setSpan] = useState(() => range(7));
+  const [report] = useLoad(() => {
+    const q = new URLSearchParams({ from: new Date(span.from).toISOString(), to: new Date(span.to).toISOString() });
+    return api.get<PrivilegeReport>(`/v1/report?${q}`);
+  }, [span]);
+  const [grants] = useLoad(() => allGrants(), [span]);
   return (
     <section aria-labelledby="page-title">
       <PageTitle>Reports</PageTitle>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label for="range">Period</label>
-        <select id="range" value={String(days)} onChange={(e) => setDays(Number(e.currentTarget.value))}>
+        <select
+          id="range"
+          value={String(days)}
+          onChange={(e) => {
+            const d = Number(e.currentTarget.value);
+            setDays(d);
+            setSpan(range(d));
+          }}
+        >
           <option value="1">last day</option>
           <option value="7">last 7 days</option>
           <option value="30">last 30 days</option>
         </select>
       </form>
-      <h2>Governance report</h2>
-      <Show loaded={report} what="the governance report">
+      <h2>Privilege report</h2>
+      <Show loaded={report} what="the privilege report">
         {(r) => (
           <>
+            <p class="muted">
+              Grants issued from {when(r.from)} to {when(r.to)}.
+            </p>
             <ul class="tiles">
-              <Tile label="Issued" value={r.grants.issued} />
-              <Tile label="Removal verified" value={`${Math.round(r.grants.verifiedShare * 1000) / 10} %`} />
-              <Tile label="Overruns > 2 s" value={r.grants.overrunsOver2s} />
-              <Tile label="Unused grants" value={r.grants.unused} />
-              <Tile label="Renewals" value={r.grants.renewals} />
+              <Tile id="tile-issued" label="Issued" value={r.grants.issued} />
+              <Tile id="tile-ended" label="Ended" value={r.grants.ended} />
+              <Tile id="tile-verified" label="Removal verified" value={r.grants.verifiedRemoval} />
               <Tile
-                label="Privilege median / p99"
-                value={`${r.privilegeSeconds.median} s / ${r.privilegeSeconds.p99} s`}
+                id="tile-verified-share"
+                label="Verified share (goal 100 %)"
+                value={r.grants.verifiedShare === null ? "—" : `${Math.round(r.grants.verifiedShare * 1000) / 10} %`}
               />
+              <Tile id="tile-overruns" label="Overruns > 2 s" value={r.grants.overrunsOver2s} />
+              <Tile id="tile-unused" label="Unused grants" value={r.grants.unused} />
+              <Tile id="tile-renewals" label="Renewals" value={r.grants.renewals} />
+              <Tile id="tile-median" label="Privilege median" value={seconds(r.privilegeSeconds.median)} />
+              <Tile id="tile-p99" label="Privilege p99" value={seconds(r.privilegeSeconds.p99)} />
             </ul>
-            <BarChart
-              id="chart-outcomes"
-              title="Grants in the period"
-              bars={[
-                { label: "issued", value: r.grants.issued },
-                { label: "verified", value: r.grants.verifiedRemoval },
-                { label: "overruns", value: r.grants.overrunsOver2s },
-                { label: "unused", value: r.grants.unused },
-              ]}
-            />
+            <div class="charts">
+              <BarChart
+                id="chart-outcomes"
+                title="Grants in the period"
+                bars={[
+                  { label: "issued", value: r.grants.issued },
+                  { label: "ended", value: r.grants.ended },
+                  { label: "verified", value: r.grants.verifiedRemoval },
+                  { label: "overruns", value: r.grants.overrunsOver2s },
+                  { label: "unused", value: r.grants.unused },
+                ]}
+                unit="grants"
+              />
+              <BarChart
+                id="chart-standing"
+                title={`Standing accounts per target (discovery ${r.discoveredAt ? when(r.discoveredAt) : "never run"})`}
+                bars={r.standing.map((s) => ({ label: s.target, value: s.accounts }))}
+                unit="accounts"
+              />
+            </div>
           </>
         )}
       </Show>
-      <h2>From the grants the broker holds</h2>
+      <h2>Charts from the grants</h2>
       <Show loaded={grants} what="grants">
-        {({ grants: list }) => {
-          const from = now - days * 86_400_000;
-          const inRange = list.filter((g) => g.issuedAt && Date.parse(g.issuedAt) >= from);
-          const held = inRange.map(
-            (g) => ((g.endedAt ? Date.parse(g.endedAt) : now) - Date.parse(g.issuedAt ?? "")) / 1000,
+        {({ grants: list, truncated }) => {
+          const inRange = list.filter((g) => {
+            const t = g.issuedAt ? Date.parse(g.issuedAt) : Number.NaN;
+            return t >= span.from && t < span.to;
+          });
+          // Issue → verified removal, as the report's privilegeSeconds counts it.
+          const held = inRange.flatMap((g) =>
+            g.issuedAt && g.verifiedAt ? [(Date.parse(g.verifiedAt) - Date.parse(g.issuedAt)) / 1000] : [],
           );
-          const overruns = inRange.filter(
-            (g) => g.verifiedAt && g.expiresAt && Date.parse(g.verifiedAt) - Date.parse(g.expiresAt) > 2000,
-          );
+          const overruns = inRange.flatMap((g) => {
+            const at = overrun(g, span.to);
+            return at === null ? [] : [at];
+          });
+          const ended = inRange.filter((g) => g.receipt !== null);
+          const bucket = days <= 1 ? perHour : perDay;
           return (
-            <div class="charts">
-              <BarChart
-                id="chart-duration"
-                title="Privilege duration distribution"
-                bars={durationHistogram(held)}
-                unit="grants"
-              />
-              <BarChart
-                id="chart-over-time"
-                title="Grants issued per day"
-                bars={perDay(
-                  inRange.map((g) => Date.parse(g.issuedAt ?? "")),
-                  from,
-                  now,
-                )}
-                unit="grants"
-              />
-              <BarChart
-                id="chart-overruns"
-                title="Removals verified more than 2 s after expiry, per day"
-                bars={perDay(
-                  overruns.map((g) => Date.parse(g.verifiedAt ?? "")),
-                  from,
-                  now,
-                )}
-                unit="overruns"
-              />
-            </div>
+            <>
+              {truncated ? <p class="muted">Only the first 5,000 grants are charted.</p> : null}
+              <div class="charts">
+                <BarChart
+                  id="chart-duration"
+                  title="Privilege duration distribution (issue → verified removal)"
+                  bars={durationHistogram(held)}
+                  unit="grants"
+                />
+                <BarChart
+                  id="chart-over-time"
+                  title={`Grants issued per ${days <= 1 ? "hour" : "day"}`}
+                  bars={bucket(
+                    inRange.map((g) => Date.parse(g.issuedAt ?? "")),
+                    span.from,
+                    span.to,
+                  )}
+                  unit="grants"
+                />
+                <BarChart
+                  id="chart-overruns"
+                  title={`Overruns beyond 2 s, per ${days <= 1 ? "hour" : "day"} of removal`}
+                  bars={bucket(overruns, span.from, span.to)}
+                  unit="overruns"
+                />
+                <BarChart
+                  id="chart-unused"
+                  title="Usage of ended grants (from their receipts)"
+                  bars={[
+                    { label: "used", value: ended.filter((g) => g.receipt?.unused === false).length },
+                    { label: "unused", value: ended.filter((g) => g.receipt?.unused === true).length },
+                    { label: "cannot tell", value: ended.filter((g) => g.receipt?.unused === null).length },
+                  ]}
+                  unit="grants"
+                />
+              </div>
+            </>
           );
         }}
       </Show>
@@ -805,9 +1086,9 @@ export function ReportsPage() {
   );
 }
 
-function Tile(props: { label: string; value: string | number }) {
+function Tile(props: { id: string; label: string; value: string | number }) {
   return (
-    <li class="tile">
+    <li class="tile" id={props.id}>
       <span class="tile-value">{props.value}</span>
       <span class="tile-label">{props.label}</span>
     </li>
