@@ -179,6 +179,12 @@ describe.each([
     expect(h.target.accounts.size).toBe(0);
   });
 
+  it("an admin cannot offboard themselves (only an admin can act on identities, and offboarding is for good)", async () => {
+    const refused = await refusal(offboardIdentity(h.deps, h.admin, h.admin.id, "leaving"));
+    expect(refused.code).toBe("invalid_request");
+    expect((await h.store.getIdentity(h.admin.id))?.status).toBe("active");
+  });
+
   it("an offboarded identity is never reactivated; an unknown one is a 404", async () => {
     await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
     const refused = await refusal(reactivateIdentity(h.deps, h.admin, "ci-deploy", "oops"));

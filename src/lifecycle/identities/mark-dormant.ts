@@ -79,7 +79,8 @@ export async function markDormantIdentities(deps: LifecycleDeps, dormantAfterMs:
   return { checked, markedDormant };
 }
 
-async function countActiveAdmins(deps: LifecycleDeps): Promise<number> {
+/** Active identities with the admin flag: only they can reactivate, so the last one is never disabled. */
+export async function countActiveAdmins(deps: LifecycleDeps): Promise<number> {
   let count = 0;
   for (let after: string | undefined; ; ) {
     const page = await deps.store.listIdentities({ statuses: ["active"], limit: PAGE, ...(after ? { after } : {}) });

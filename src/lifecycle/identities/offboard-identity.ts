@@ -4,13 +4,14 @@
 import { grantEnded, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord } from "../../domain/types.js";
 import { ConflictError, type Write } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
+import { describeError, EphemeraError } from "../../support/errors.js";
 import { randomToken } from "../../support/ids.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { loadIdentity } from "./load-identity.js";
+import { countActiveAdmins } from "./mark-dormant.js";
 
 export interface OffboardResult {
   readonly identity: IdentityRecord;
@@ -70,6 +71,13 @@ async function commitOffboarding(
       state: g.state,
     }));
     const already = identity.status === "offboarded";
+    if (!already && identity.id === admin.id) {
+      throw new EphemeraError("invalid_request", "an admin cannot offboard themselves; ask another admin");
+    }
+    // Offboarding is for good and only an admin can act on identities: the last active admin is never offboarded.
+    if (!already && identity.admin && identity.status === "active" && (await countActiveAdmins(deps)) <= 1) {
+      throw new EphemeraError("invalid_state", `'${identity.id}' is the last active admin; make another admin first`);
+    }
     if (already && active.length === 0 && requests.length === 0) {
       return {
         result: { identity, correlationId: null, changed: false, cancelledRequests: [], inProgress },
