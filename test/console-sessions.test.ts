@@ -134,6 +134,25 @@ describe("console sessions", () => {
     expect((await signIn("admin")).csrf).toBeTruthy();
   });
 
+  it("takes sign-in only as JSON: a cross-site HTML form cannot sign a victim into another's session", async () => {
+    const form = await broker.app.inject({
+      method: "POST",
+      url: "/v1/sessions",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: `apiKey=${encodeURIComponent(keys.admin)}`,
+    });
+    expect(form.statusCode).toBe(415);
+    expect(form.headers["set-cookie"]).toBeUndefined();
+    // Introspection, which RFC 7662 sends form-encoded, still takes forms.
+    const introspect = await broker.app.inject({
+      method: "POST",
+      url: "/v1/introspect",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Bearer ${keys.ci}` },
+      payload: "token=not-a-token",
+    });
+    expect(introspect.statusCode, introspect.body).toBe(200);
+  });
+
   it("needs the CSRF token on every change made with the cookie", async () => {
     const created = await inject("POST", "/v1/requests", {
       bearer: keys.ci,

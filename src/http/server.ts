@@ -189,9 +189,17 @@ export async function buildServer(services: HttpServices): Promise<App> {
     });
   });
 
-  // RFC 7662 asks for form-encoded introspection requests.
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  // RFC 7662 asks for form-encoded introspection requests; every other route takes JSON only, so a cross-site HTML
+  // form (which can post forms without a CORS preflight) can reach none of them — console sign-in included.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (request, body, done) => {
+    if (request.routeOptions.url !== "/v1/introspect") {
+      done(unsupportedMediaType(), undefined);
+      return;
+    }
+    const parsed = Object.fromEntries(new URLSearchParams(body as string));
+    const where = nulCharacterAt(parsed, "");
+    if (where === null) done(null, parsed);
+    else done(validationError(where, "must not contain a NUL character"), undefined);
   });
 
   app.addHook("onRequest", async (request, reply) => {
@@ -348,5 +356,14 @@ function validationError(instancePath: string, message: string): FastifyError {
     statusCode: 400,
     validation: [{ instancePath, message, keyword: "nul", schemaPath: "#", params: {} }],
     validationContext: "body" as const,
+  }) as FastifyError;
+}
+
+/** A non-JSON body where only JSON is taken: answered as the framework's own 415. */
+function unsupportedMediaType(): FastifyError {
+  return Object.assign(new Error("send the body as application/json"), {
+    code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
+    name: "FastifyError",
+    statusCode: 415,
   }) as FastifyError;
 }
