@@ -116,6 +116,11 @@ describe("console sessions", () => {
     expect(audit).toContain("console.signed_in");
     expect(audit).not.toContain(cookie);
     expect(audit).not.toContain(keys.bob);
+    // The address and the key id, as in every other event, only as keyed HMACs.
+    const signedIn = (await broker.deps.store.listAudit(0, 1000)).find((e) => e.code === "console.signed_in");
+    expect(signedIn?.data).toMatchObject({ sourceAddressHmac: broker.deps.auditHmac.tag("127.0.0.1") });
+    expect(JSON.stringify(signedIn)).not.toContain("127.0.0.1");
+    expect(JSON.stringify(signedIn)).not.toContain(keys.bob.split("_")[1]!);
   });
 
   it("refuses a wrong key (401), a workload token-less identity without approve rights (403) and a bad body (400)", async () => {

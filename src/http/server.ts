@@ -219,7 +219,11 @@ export async function buildServer(services: HttpServices): Promise<App> {
             auditCode: "auth.forbidden",
             errorCode: "forbidden",
             message: `a console session must send its CSRF token in the ${CSRF_HEADER} header on every change`,
-            data: { method: request.method, path: request.routeOptions.url ?? "unknown", source: request.ip },
+            data: {
+              method: request.method,
+              path: request.routeOptions.url ?? "unknown",
+              sourceAddressHmac: services.deps.auditHmac.tag(request.ip),
+            },
           }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
           return sendProblem(reply, error);
         }

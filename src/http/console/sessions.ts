@@ -135,8 +135,9 @@ export class ConsoleSessions {
           {
             session: stored.id,
             method: how.method,
-            credentialId: how.credentialId,
-            source: how.source,
+            // Kept only as keyed HMACs, like every other event's credential id and source address.
+            credentialIdHmac: this.deps.auditHmac.tag(how.credentialId),
+            sourceAddressHmac: this.deps.auditHmac.tag(how.source),
             expiresAt: new Date(stored.expiresAt).toISOString(),
           },
         ),

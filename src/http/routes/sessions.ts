@@ -72,7 +72,7 @@ export function registerSessionRoutes(app: App, services: HttpServices, sessions
           auditCode: "auth.failed",
           errorCode: "unauthenticated",
           message: `console sign-in refused: ${result.reason}`,
-          data: { method: "POST", path: "/v1/sessions", source: request.ip },
+          data: { method: "POST", path: "/v1/sessions", sourceAddressHmac: deps.auditHmac.tag(request.ip) },
         });
       }
       if (!sessions.mayUse(result.identity)) {
