@@ -204,11 +204,20 @@ describe("offline verification against signed checkpoints", () => {
     expect(readdirSync(pristine.checkpoints)).toHaveLength(4);
   });
 
-  it("without a pinned key it still verifies, and warns that the key came from the store", async () => {
+  it("wants a pinned key; with --unpinned it verifies against the store's own key, warns and says so", async () => {
     const copy = copyOf(pristine, "unpinned");
-    const result = await run(["audit", "verify", "--checkpoints", copy.checkpoints, "--store", copy.db]);
+    const args = ["audit", "verify", "--checkpoints", copy.checkpoints, "--store", copy.db];
+    const refused = await run(args);
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.stderr).toMatch(/--key: pass the checkpoint key auditors pinned/);
+    const result = await run([...args, "--unpinned"]);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/no --key pinned/);
+    expect(result.stdout).toMatch(/key NOT pinned/);
+    expect(JSON.parse((await run([...args, "--unpinned", "--json"])).stdout)).toMatchObject({
+      ok: true,
+      keyPinned: false,
+    });
   });
 
   it("detects every tampering and names the first event it can no longer vouch for", async () => {

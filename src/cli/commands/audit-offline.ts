@@ -15,6 +15,8 @@ export interface OfflineVerifyOptions {
   readonly store?: string;
   readonly schema?: string;
   readonly key?: string;
+  /** Read the key from the store being verified: an explicit choice, since a store replaced whole passes then. */
+  readonly unpinned?: boolean;
   readonly json?: boolean;
 }
 
@@ -69,6 +71,12 @@ export async function verifyOffline(cli: Cli, options: OfflineVerifyOptions): Pr
   const store = await openStore(options.store, options.schema);
   try {
     if (key === null) {
+      if (!options.unpinned) {
+        throw new UsageError(
+          "--key: pass the checkpoint key auditors pinned (GET /v1/audit/checkpoints/key, `ephemera audit key`); " +
+            "--unpinned reads it from the store being verified, which a store replaced whole would pass",
+        );
+      }
       const stored = (await store.getState(AUDIT_KEY_NAMESPACE, "checkpoint"))?.value as
         | { publicJwk?: { x?: unknown } }
         | undefined;
@@ -83,8 +91,9 @@ export async function verifyOffline(cli: Cli, options: OfflineVerifyOptions): Pr
     }
     const result = await verifyAgainstCheckpoints(allEvents(store), checkpoints, key);
     cli.exitCode = result.ok ? EXIT.ok : EXIT.auditBroken;
+    const keyPinned = options.key !== undefined;
     if (options.json) {
-      cli.json(result);
+      cli.json({ ...result, keyPinned });
       return;
     }
     if (result.ok) {
@@ -92,7 +101,8 @@ export async function verifyOffline(cli: Cli, options: OfflineVerifyOptions): Pr
       cli.print(
         `OK: audit chain intact (${result.count} events, head ${result.headSeq}); ${result.checkpoints} signed ` +
           `checkpoints verified up to seq ${result.coveredSeq}` +
-          (after > 0 ? `; ${after} newer events are not covered by a checkpoint yet` : ""),
+          (after > 0 ? `; ${after} newer events are not covered by a checkpoint yet` : "") +
+          (keyPinned ? "" : " (key NOT pinned: read from the store itself)"),
       );
       return;
     }

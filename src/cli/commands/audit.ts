@@ -27,6 +27,10 @@ export function registerAudit(program: Command, cli: Cli): void {
         "--key <pubkey>",
         "with --checkpoints: the pinned public key (JWK, PEM, ed25519:<x>, or a file holding one)",
       )
+      .option(
+        "--unpinned",
+        "with --checkpoints and no --key: trust the key stored in the store being verified (a store replaced whole passes)",
+      )
       .option("--json", "print the answer as JSON"),
   ).action(async (options: OfflineVerifyOptions & { checkpoints?: string }, command: Command) => {
     if (options.checkpoints !== undefined) {
