@@ -85,7 +85,11 @@ export class AuditStream {
     const error = await this.#post(body, events[0]!.seq, events.at(-1)!.seq);
     const now = clock.now();
     if (error !== null) {
-      this.options.logger.warn({ url: this.options.url, error }, "audit stream delivery failed; retried next pass");
+      // The origin only: a SIEM URL may carry a token in its path or query.
+      this.options.logger.warn(
+        { origin: originOf(this.options.url), error },
+        "audit stream delivery failed; retried next pass",
+      );
       if (!this.#failing) {
         this.#failing = true;
         await store.apply({
@@ -149,4 +153,12 @@ export class AuditStream {
 function cursorOf(value: unknown): number {
   const seq = (value as { seq?: unknown } | null | undefined)?.seq;
   return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0;
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(invalid URL)";
+  }
 }

@@ -7,7 +7,7 @@ export class AuditHmac {
   readonly #key: Buffer;
 
   constructor(key: Buffer) {
-    if (key.length < 16) throw new Error("the audit HMAC key must be at least 16 bytes");
+    if (key.length < 32) throw new Error("the audit HMAC key must be at least 32 bytes");
     this.#key = Buffer.from(key);
   }
 

@@ -107,8 +107,10 @@ export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigInput
   if (doc.hmacKey !== undefined) {
     const isRef = typeof doc.hmacKey === "object" && doc.hmacKey !== null && !Array.isArray(doc.hmacKey);
     const value = isRef ? h.secretRef(doc.hmacKey, "audit.hmacKey") : null;
-    if (typeof value !== "string" || value.length < 16) {
-      h.problems.push("audit.hmacKey: must be { env: NAME } or { file: PATH } naming at least 16 characters");
+    if (typeof value !== "string" || value.length < 32) {
+      h.problems.push(
+        "audit.hmacKey: must be { env: NAME } or { file: PATH } naming at least 32 characters (addresses are few: a short key would let them be guessed back from their HMAC)",
+      );
     } else {
       hmacKey = value;
     }

@@ -105,7 +105,7 @@ export function registerAudit(program: Command, cli: Cli): void {
       } catch (error) {
         throw new UsageError(`--key-file: cannot read ${options.keyFile}: ${(error as NodeJS.ErrnoException).code}`);
       }
-      if (key.length < 16) throw new UsageError("--key-file: the key must be at least 16 characters");
+      if (key.length < 32) throw new UsageError("--key-file: the key must be at least 32 characters");
       cli.print(new AuditHmac(Buffer.from(key, "utf8")).tag(value));
       return;
     }
