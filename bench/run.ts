@@ -40,11 +40,13 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-const ONLY_SECTIONS = ["connectors", "jwt", "policy", "postgres"] as const;
+const ONLY_SECTIONS = ["broker", "connectors", "jwt", "policy", "postgres"] as const;
 if ((ONLY !== undefined || args.has("--only")) && !ONLY_SECTIONS.some((o) => o === ONLY)) {
   throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY ?? "nothing"}`);
 }
 /** `--only jwt`: just the workload-JWT verification section. */
+/** `--only broker`: just the broker scenarios 1–4 (HTTP issue, floor, expiry, restart). */
+const BROKER_ONLY = ONLY === "broker";
 const JWT_ONLY = ONLY === "jwt";
 /** `--only policy`: just the policy decision section. */
 const POLICY_ONLY = ONLY === "policy";
@@ -52,11 +54,11 @@ const POLICY_ONLY = ONLY === "policy";
 const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
 /** `--postgres-only` (or `--only postgres`): just the PostgreSQL store at 1,000,000 grants. */
 const POSTGRES_ONLY = args.has("--postgres-only") || ONLY === "postgres";
-if ([CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY].filter(Boolean).length > 1) {
+if ([BROKER_ONLY, CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY].filter(Boolean).length > 1) {
   throw new Error("--connectors-only, --postgres-only and --only exclude each other");
 }
 /** With any `--only` (or `--…-only`) just that section runs; without, all of them. */
-const ANY_ONLY = CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY;
+const ANY_ONLY = BROKER_ONLY || CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY;
 const runs = (only: boolean): boolean => !ANY_ONLY || only;
 /** The PostgreSQL the store scenario uses (a schema of its own, dropped after). */
 const STORE_URL = process.env.EPHEMERA_BENCH_STORE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -521,7 +523,7 @@ async function main(): Promise<void> {
     .join(" ");
   const root = mkdtempSync(join(tmpdir(), "ephemera-bench-"));
   try {
-    const broker = ANY_ONLY ? { json: {}, after: [] } : await brokerSections(root);
+    const broker = runs(BROKER_ONLY) ? await brokerSections(root) : { json: {}, after: [] };
     const jwt = runs(JWT_ONLY) ? await jwtSection() : [];
     const policy = runs(POLICY_ONLY) ? await policySection() : {};
     const connectors = runs(CONNECTORS_ONLY)
