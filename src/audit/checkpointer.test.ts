@@ -19,7 +19,7 @@ import { ManualClock } from "../support/clock.js";
 import { silentLogger } from "../support/logger.js";
 import { Sealer } from "../support/sealer.js";
 import { loadCheckpointKey } from "./audit-keys.js";
-import { Checkpointer, type CheckpointerOptions } from "./checkpointer.js";
+import { CHECKPOINT_NAMESPACE, Checkpointer, type CheckpointerOptions } from "./checkpointer.js";
 import { readCheckpointDir } from "./read-checkpoints.js";
 import { systemEvent } from "./system-event.js";
 import { verifyAgainstCheckpoints } from "./verify-checkpoints.js";
@@ -199,6 +199,32 @@ for (const [name, available, open] of backends) {
       const refused = (await real.listAudit(0, 100)).filter((e) => e.code === "audit.checkpoint_refused");
       expect(refused).toHaveLength(1);
       expect(refused[0]).toMatchObject({ severity: "alert", data: { firstBadSeq: 8, problem: "hash_mismatch" } });
+    });
+
+    it("refuses to sign on top of a stored last checkpoint that its key did not sign", async () => {
+      const t = await setup();
+      await t.append(5);
+      const first = await t.checkpointer.runOnce();
+      expect(first).not.toBeNull();
+      // Someone with write access to the store moves the last checkpoint (to build on a history they rewrote).
+      const stored = await t.store.getState(CHECKPOINT_NAMESPACE, "last");
+      await t.store.apply({
+        writes: [
+          {
+            kind: "putState",
+            namespace: CHECKPOINT_NAMESPACE,
+            key: "last",
+            value: { ...(stored!.value as object), headHash: "0".repeat(64) },
+            expiresAt: null,
+          },
+        ],
+        audit: [systemEvent("broker.started", t.clock.now(), "test", {})],
+      });
+      await t.append(5);
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      const refused = (await t.store.listAudit(0, 100)).filter((e) => e.code === "audit.checkpoint_refused");
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.data).toMatchObject({ problem: "bad_signature" });
     });
 
     it("with several replicas only the lease holder writes, and the checkpoints stay one unbroken sequence", async () => {

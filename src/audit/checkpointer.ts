@@ -16,6 +16,7 @@ import {
   type CheckpointBody,
   checkpointDigest,
   checkpointFileName,
+  checkpointSignatureValid,
   parseCheckpoint,
   type SignedCheckpoint,
   signCheckpoint,
@@ -94,6 +95,19 @@ export class Checkpointer {
     if (!(await holdsLease({ store, clock }, LEASE, this.options.replicaId, this.tickMs))) return null;
     const stored = await store.getState(CHECKPOINT_NAMESPACE, LAST);
     const last = stored ? parseCheckpoint(stored.value, `${CHECKPOINT_NAMESPACE}/${LAST}`) : null;
+    if (last && !checkpointSignatureValid(last, this.options.key.publicJwk)) {
+      // Whoever can write the store could otherwise have this broker sign on top of a history it rewrote.
+      await this.#alarm(
+        "audit.checkpoint_refused",
+        clock.now(),
+        "the last checkpoint in the store is not signed by this broker's key",
+        {
+          problem: "bad_signature",
+          seq: last.seq,
+        },
+      );
+      return null;
+    }
     const head = await store.auditHead();
     const fromSeq = (last?.seq ?? 0) + 1;
     if (head.seq < fromSeq) return null;
