@@ -24,6 +24,7 @@ import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
 import { UsageMonitor } from "./lifecycle/monitor/observe-usage.js";
+import { HistoryRetention } from "./lifecycle/monitor/prune-history.js";
 import { UsageRecorder } from "./lifecycle/monitor/usage-recorder.js";
 import { recheckActiveGrants } from "./lifecycle/policy/recheck-grants.js";
 import { OutboxNotifier } from "./notifications/notifier.js";
@@ -59,6 +60,8 @@ export interface Broker {
   readonly audit: { readonly checkpointer: Checkpointer | null; readonly stream: AuditStream | null };
   /** Marks identities unseen for `identityLifecycle.dormantAfter` dormant; null when dormancy is off. */
   readonly dormancy: DormancyMonitor | null;
+  /** Deletes ended grants past `retention.endedGrants`; null when history is kept forever (the default). */
+  readonly retention: HistoryRetention | null;
   /** Base URL the server listens on (with the real port when 0 was configured). */
   readonly url: string;
   /** Env-file values written by the bootstrap option (demo keys), if any. */
@@ -256,6 +259,14 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
         ...(shared ? { replicaId } : {}),
       })
     : null;
+  const retention =
+    config.retention.endedGrantsMs === null
+      ? null
+      : new HistoryRetention(deps, {
+          keepMs: config.retention.endedGrantsMs,
+          intervalMs: config.retention.checkIntervalMs,
+          ...(shared ? { replicaId } : {}),
+        });
   const notifications = new WebhookDelivery({
     store,
     clock,
@@ -316,6 +327,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     checkpointer?.start();
     auditStream?.start();
     dormancy?.start();
+    retention?.start();
     usage.start();
   }
   policies?.start(policyConfig?.watch ?? false);
@@ -382,6 +394,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     policies,
     audit: { checkpointer, stream: auditStream },
     dormancy,
+    retention,
     url,
     bootstrapEnv: bootstrap?.env ?? null,
     async close() {
@@ -398,6 +411,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await auditStream?.stop();
       await notifications.stop();
       await dormancy?.stop();
+      await retention?.stop();
       await usage.stop();
       await deps.usage?.flush();
       await identities.flush();

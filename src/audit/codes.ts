@@ -158,6 +158,12 @@ export const AUDIT_CODES = {
     severity: "notice",
     meaning: "an API key was created (its hash is stored, never the key)",
   },
+  // retention
+  "history.pruned": {
+    severity: "notice",
+    meaning:
+      "ended grants and their requests older than retention.endedGrants left the grant tables; their audit events stay",
+  },
   // audit
   "audit.checkpoint_key_created": {
     severity: "notice",

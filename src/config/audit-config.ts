@@ -43,7 +43,11 @@ export const AuditSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    retention: Type.Optional(Type.Literal("forever", { description: "events are kept forever (no pruning yet)" })),
+    retention: Type.Optional(
+      Type.Literal("forever", {
+        description: "audit events are kept forever (never pruned); retention.endedGrants prunes ended grants",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -92,6 +92,11 @@ export interface Config {
   };
   /** Signed checkpoints, HMAC of sensitive values, the SIEM stream, retention (see docs/audit.md). */
   readonly audit: AuditConfig;
+  /** Ended grants (and their requests) older than this leave the grant tables; null (the default) keeps them forever. */
+  readonly retention: {
+    readonly endedGrantsMs: number | null;
+    readonly checkIntervalMs: number;
+  };
   /** Dormancy: identities unseen this long are marked dormant; null (the default) turns it off. */
   readonly identityLifecycle: {
     readonly dormantAfterMs: number | null;
@@ -386,6 +391,20 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   };
   if (identityLifecycle.checkIntervalMs <= 0) problems.push("identityLifecycle.checkInterval: must be more than zero");
 
+  const rt = doc.retention ?? {};
+  const keepSeconds =
+    rt.endedGrants === undefined || rt.endedGrants === "forever"
+      ? null
+      : seconds(rt.endedGrants, "retention.endedGrants", 0);
+  if (keepSeconds !== null && keepSeconds < 86_400) {
+    problems.push("retention.endedGrants: must be at least 1d, or forever (the default)");
+  }
+  const retention: Config["retention"] = {
+    endedGrantsMs: keepSeconds === null ? null : keepSeconds * 1000,
+    checkIntervalMs: seconds(rt.checkInterval, "retention.checkInterval", 3600) * 1000,
+  };
+  if (retention.checkIntervalMs <= 0) problems.push("retention.checkInterval: must be more than zero");
+
   const lc = doc.lifecycle ?? {};
   const config: Config = {
     dataDir,
@@ -439,6 +458,7 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
       problems,
     }),
     identityLifecycle,
+    retention,
   };
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);

@@ -177,6 +177,19 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     identities: Type.Optional(Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }), IdentitySchema)),
+    retention: Type.Optional(
+      Type.Object(
+        {
+          endedGrants: Type.Optional(Duration),
+          checkInterval: Type.Optional(Duration),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "ended grants and their requests older than endedGrants are deleted from the grant tables (default: forever); audit events are always kept",
+        },
+      ),
+    ),
     identityLifecycle: Type.Optional(
       Type.Object(
         {

@@ -210,6 +210,15 @@ export interface Store {
    * this, a grant claimed just before a crash would outlive its expiry by the whole claim lease. Returns how many.
    */
   releaseClaims(): Promise<number>;
+  /**
+   * Deletes history past its retention: grants `verified` before `endedBefore`, then requests in a final state last
+   * changed before it that no grant refers to; at most `limit` of each per call. Ids sort by creation, so only rows
+   * created before `endedBefore` are looked at. Audit events are never deleted: they keep every receipt.
+   */
+  pruneHistory(request: { readonly endedBefore: Millis; readonly limit: number }): Promise<{
+    grants: number;
+    requests: number;
+  }>;
   /** The earliest `dueAt` of any grant, or null when nothing is scheduled. */
   nextDueAt(): Promise<Millis | null>;
   grantsInStates(states: readonly GrantState[], limit: number): Promise<readonly Grant[]>;

@@ -32,3 +32,8 @@ export function randomToken(length: number): string {
 export function newId(prefix: "req" | "grt" | "evt" | "key" | "ntf"): string {
   return `${prefix}_${Date.now().toString(36).padStart(9, "0")}${randomToken(16)}`;
 }
+
+/** The lowest id `newId(prefix)` can make at `at` or later: every id made before `at` sorts below it. */
+export function idBound(prefix: "req" | "grt", at: number): string {
+  return `${prefix}_${Math.max(0, Math.floor(at)).toString(36).padStart(9, "0")}`;
+}

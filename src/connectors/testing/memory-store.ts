@@ -153,6 +153,9 @@ export class MemoryStore implements Store {
   claimDue(): never {
     return notInFake("claimDue");
   }
+  pruneHistory(): never {
+    return notInFake("pruneHistory");
+  }
   releaseClaims(): never {
     return notInFake("releaseClaims");
   }

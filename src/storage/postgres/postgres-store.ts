@@ -1,7 +1,9 @@
 // The shared Store for several broker replicas: PostgreSQL, one audit chain serialised on a locked head row, due
 // grants claimed with FOR UPDATE SKIP LOCKED, and concurrent change sets of one process grouped into one transaction.
+
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
+import { idBound } from "../../support/ids.js";
 import { pendingMigrations } from "../migrations/migration.js";
 import { postgresMigrations } from "../migrations/postgres/index.js";
 import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
@@ -162,6 +164,21 @@ export class PostgresStore implements Store {
       request.now + request.leaseMs,
     ]);
     return rows.sort((a, b) => a.claimed_due - b.claimed_due).map(rowToGrant);
+  }
+
+  async pruneHistory(request: { endedBefore: Millis; limit: number }): Promise<{ grants: number; requests: number }> {
+    const limit = checkLimit(request.limit);
+    const grants = await this.#rows<{ id: string }>(SQL.pruneGrants, [
+      request.endedBefore,
+      idBound("grt", request.endedBefore),
+      limit,
+    ]);
+    const requests = await this.#rows<{ id: string }>(SQL.pruneRequests, [
+      request.endedBefore,
+      idBound("req", request.endedBefore),
+      limit,
+    ]);
+    return { grants: grants.length, requests: requests.length };
   }
 
   async releaseClaims(): Promise<number> {

@@ -61,6 +61,11 @@ export const SQL = {
       ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
     UPDATE grants AS g SET due_at = $3, version = g.version + 1 FROM due WHERE g.id = due.id
     RETURNING ${GRANT_COLUMNS.map((c) => `g.${c}`).join(", ")}, due.due_at AS claimed_due`,
+  pruneGrants: `DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE id < $2 AND state = 'verified'
+      AND ended_at < $1 ORDER BY id LIMIT $3) RETURNING id`,
+  pruneRequests: `DELETE FROM requests WHERE id IN (SELECT r.id FROM requests r WHERE r.id < $2
+      AND r.state IN ('issued', 'denied', 'cancelled', 'timed_out', 'failed') AND r.updated_at < $1
+      AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.request_id = r.id) ORDER BY r.id LIMIT $3) RETURNING id`,
   releaseClaims: `UPDATE grants SET due_at = expires_at, version = version + 1
     WHERE due_at IS NOT NULL AND due_at > expires_at AND state = 'active' RETURNING id`,
   nextDueAt: "SELECT min(due_at) AS due FROM grants WHERE due_at IS NOT NULL",

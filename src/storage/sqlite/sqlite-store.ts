@@ -1,9 +1,11 @@
 // The embedded Store: one SQLite file in WAL mode with durable commits, where concurrent change sets share a transaction.
+
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
+import { idBound } from "../../support/ids.js";
 import { pendingMigrations } from "../migrations/migration.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
 import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
@@ -255,6 +257,25 @@ export class SqliteStore implements Store {
     });
     // IMMEDIATE: the write lock first, so a second process on the same file cannot claim the same rows meanwhile.
     return claim.immediate();
+  }
+
+  async pruneHistory(request: { endedBefore: Millis; limit: number }): Promise<{ grants: number; requests: number }> {
+    const limit = checkLimit(request.limit);
+    const s = this.#s;
+    const prune = this.#open().transaction(() => {
+      const grants = s.pruneGrants.run({
+        before: request.endedBefore,
+        bound: idBound("grt", request.endedBefore),
+        limit,
+      });
+      const requests = s.pruneRequests.run({
+        before: request.endedBefore,
+        bound: idBound("req", request.endedBefore),
+        limit,
+      });
+      return { grants: grants.changes, requests: requests.changes };
+    });
+    return prune.immediate();
   }
 
   async releaseClaims(): Promise<number> {

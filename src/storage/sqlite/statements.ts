@@ -210,6 +210,8 @@ export interface Statements {
   readonly dueGrants: Stmt<{ now: number } & Limit, GrantRow>;
   readonly nextDueAt: Stmt<[], { due: number | null }>;
   readonly releaseClaims: Stmt<[]>;
+  readonly pruneGrants: Stmt<{ before: number; bound: string; limit: number }>;
+  readonly pruneRequests: Stmt<{ before: number; bound: string; limit: number }>;
   readonly grantsInStates: Stmt<{ states: string } & Limit, GrantRow>;
   readonly countByState: Stmt<[], { state: string; n: number }>;
   readonly countActive: Stmt<[], { targetId: string; entitlement: string; count: number }>;
@@ -272,6 +274,15 @@ export function prepareStatements(db: Database.Database): Statements {
     dueGrants: db.prepare<{ now: number } & Limit, GrantRow>(DUE_GRANTS_SQL),
     nextDueAt: db.prepare<[], { due: number | null }>(NEXT_DUE_SQL),
     releaseClaims: db.prepare<[]>(RELEASE_CLAIMS_SQL),
+    pruneGrants: db.prepare<{ before: number; bound: string; limit: number }>(
+      `DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE id < @bound AND state = 'verified'
+         AND ended_at < @before ORDER BY id LIMIT @limit)`,
+    ),
+    pruneRequests: db.prepare<{ before: number; bound: string; limit: number }>(
+      `DELETE FROM requests WHERE id IN (SELECT r.id FROM requests r WHERE r.id < @bound
+         AND r.state IN ('issued', 'denied', 'cancelled', 'timed_out', 'failed') AND r.updated_at < @before
+         AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.request_id = r.id) ORDER BY r.id LIMIT @limit)`,
+    ),
     grantsInStates: db.prepare<{ states: string } & Limit, GrantRow>(
       `${GRANT_SELECT} WHERE state IN (SELECT value FROM json_each(@states)) ORDER BY id LIMIT @limit`,
     ),

@@ -1,13 +1,60 @@
 // Store contract, grant queries: the due index, filters and paging, and the counts behind metrics.
 import { expect, it } from "vitest";
 import type { Grant } from "../../domain/types.js";
-import { insertGrants, makeDraft, T0 } from "./fixtures.js";
+import { creation, insertGrants, makeDraft, makeGrant, makeRequest, T0 } from "./fixtures.js";
 import type { ContractContext } from "./store-contract.js";
 
 const byId = (a: Grant, b: Grant) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const ids = (grants: readonly Grant[]) => grants.map((g) => g.id);
 
 export function queriesContract(ctx: ContractContext): void {
+  it("pruneHistory deletes verified grants and final requests past retention, nothing else, never audit events", async () => {
+    const DAY = 86_400_000;
+    // Ids carry their creation time, as newId() makes them: `n` tells rows made in the same millisecond apart.
+    const idAt = (prefix: "req" | "grt", at: number, n: number) =>
+      `${prefix}_${at.toString(36).padStart(9, "0")}${String(n).padStart(16, "0")}`;
+    const made = async (n: number, at: number, grant: Partial<Grant> | null, request: { state?: string } = {}) => {
+      const r = makeRequest({
+        id: idAt("req", at, n),
+        createdAt: at,
+        updatedAt: at,
+        state: (request.state ?? "issued") as "issued",
+      });
+      const g = grant === null ? undefined : makeGrant(r, { id: idAt("grt", at, n), createdAt: at, ...grant });
+      await ctx.store.apply(creation(r, g));
+      return { request: r.id, grant: g?.id ?? null };
+    };
+    const old = T0 - 30 * DAY;
+    const ended = { state: "verified" as const, endedAt: old + 1000, dueAt: null };
+    const oldVerified = await made(1, old, ended);
+    const oldActive = await made(2, old, { state: "active", expiresAt: T0 + DAY, dueAt: T0 + DAY });
+    const oldDenied = await made(3, old, null, { state: "denied" });
+    const oldPending = await made(4, old, null, { state: "pending" });
+    const youngVerified = await made(5, T0 - DAY, { ...ended, endedAt: T0 - DAY + 1000 });
+    const auditBefore = (await ctx.store.auditHead()).seq;
+
+    expect(await ctx.store.pruneHistory({ endedBefore: T0 - 7 * DAY, limit: 1 })).toStrictEqual({
+      grants: 1,
+      requests: 1,
+    });
+    expect(await ctx.store.pruneHistory({ endedBefore: T0 - 7 * DAY, limit: 100 })).toStrictEqual({
+      grants: 0,
+      requests: 1,
+    });
+    expect(await ctx.store.pruneHistory({ endedBefore: T0 - 7 * DAY, limit: 100 })).toStrictEqual({
+      grants: 0,
+      requests: 0,
+    });
+    expect(await ctx.store.getGrant(oldVerified.grant!)).toBeNull();
+    expect(await ctx.store.getRequest(oldVerified.request)).toBeNull();
+    expect(await ctx.store.getRequest(oldDenied.request)).toBeNull();
+    expect(await ctx.store.getGrant(oldActive.grant!)).not.toBeNull();
+    expect(await ctx.store.getRequest(oldPending.request)).not.toBeNull();
+    expect(await ctx.store.getGrant(youngVerified.grant!)).not.toBeNull();
+    expect((await ctx.store.auditHead()).seq).toBe(auditBefore);
+    expect(await ctx.store.listAudit(0, 100)).toHaveLength(auditBefore);
+  });
+
   it("dueGrants returns grants due by now, earliest first, up to the limit", async () => {
     const dues = [50, 10, null, 40, 20, 1000, 30, null];
     const grants = await insertGrants(
