@@ -4,6 +4,8 @@ import type {
   EndReason,
   Grant,
   GrantState,
+  IdentityRecord,
+  IdentityStatus,
   Millis,
   RemovalEvidence,
   RemovalReceipt,
@@ -170,4 +172,17 @@ export function grantVerified(
   receipt: RemovalReceipt | null = grant.receipt,
 ): Grant {
   return nextGrant(grant, "verified", { verifiedAt: now, evidence, dueAt: null, lastError: null, receipt });
+}
+
+/**
+ * An identity's status change (dormancy, reactivation, offboarding): the reason is recorded and `updatedAt` moves, so
+ * dormancy counts afresh from a reactivation; the version moves for the compare-and-set write.
+ */
+export function identityWithStatus(
+  identity: IdentityRecord,
+  status: IdentityStatus,
+  reason: string | null,
+  now: Millis,
+): IdentityRecord {
+  return { ...identity, status, statusReason: reason, updatedAt: now, version: identity.version + 1 };
 }

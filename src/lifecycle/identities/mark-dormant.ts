@@ -2,6 +2,7 @@
 // authenticate until an admin reactivates it (OWASP NHI: stale identities are standing risk).
 
 import { formatDuration } from "../../domain/duration.js";
+import { identityWithStatus } from "../../domain/transitions.js";
 import type { IdentityRecord, Millis } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
@@ -41,13 +42,7 @@ export async function markDormantIdentities(deps: LifecycleDeps, dormantAfterMs:
         continue;
       }
       const reason = `unseen since ${new Date(idleSince).toISOString()} (identityLifecycle.dormantAfter ${formatDuration(Math.round(dormantAfterMs / 1000))})`;
-      const dormant: IdentityRecord = {
-        ...identity,
-        status: "dormant",
-        statusReason: reason,
-        updatedAt: now,
-        version: identity.version + 1,
-      };
+      const dormant = identityWithStatus(identity, "dormant", reason, now);
       try {
         await commit(deps, {
           writes: [{ kind: "updateIdentity", identity: dormant, expectedVersion: identity.version }],

@@ -1,7 +1,7 @@
 // Offboarding: one audited step disables an identity (API keys and trust-rule admission stop at once, since both read
 // its status), ends every active grant it holds on every target and cancels its open requests; then each grant's
 // removal is driven like any other, and a removal that fails is retried by the scheduler.
-import { grantEnded, transitionRequest } from "../../domain/transitions.js";
+import { grantEnded, identityWithStatus, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord } from "../../domain/types.js";
 import { ConflictError, type Write } from "../../storage/store.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
@@ -89,13 +89,7 @@ async function commitOffboarding(
     const actor = actorOf(admin);
     const offboarded: IdentityRecord = already
       ? identity
-      : {
-          ...identity,
-          status: "offboarded",
-          statusReason: `offboarded by ${admin.id}: ${reason}`,
-          updatedAt: now,
-          version: identity.version + 1,
-        };
+      : identityWithStatus(identity, "offboarded", `offboarded by ${admin.id}: ${reason}`, now);
     const ending = active.map((g) =>
       grantEnded(g, "end", "offboarded", admin.id, now, now + deps.settings.removalClaimMs),
     );

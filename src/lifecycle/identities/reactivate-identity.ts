@@ -1,4 +1,5 @@
 // An admin brings a dormant identity back. Offboarding is for good: an offboarded identity is never reactivated.
+import { identityWithStatus } from "../../domain/transitions.js";
 import type { Identity, IdentityRecord } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { actorOf, draft } from "../audit-draft.js";
@@ -26,14 +27,8 @@ export async function reactivateIdentity(
       });
     }
     const now = deps.clock.now();
-    const active: IdentityRecord = {
-      ...identity,
-      status: "active",
-      statusReason: null,
-      // Dormancy counts from the later of the last sighting and the last change, so this one starts the count afresh.
-      updatedAt: now,
-      version: identity.version + 1,
-    };
+    // Dormancy counts from the later of the last sighting and the last change, so this one starts the count afresh.
+    const active = identityWithStatus(identity, "active", null, now);
     try {
       await commit(deps, {
         writes: [{ kind: "updateIdentity", identity: active, expectedVersion: identity.version }],
