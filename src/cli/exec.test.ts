@@ -63,11 +63,69 @@ describe("ephemera exec", () => {
     const childEnv = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
     expect(childEnv.EPHEMERA_ACCESS_TOKEN).toBe("tok-grant1");
     expect(childEnv.EPHEMERA_GRANT_ID).toBe("grant1");
-    expect(childEnv.EPHEMERA_URL).toBe(broker.url);
+    expect(childEnv.EPHEMERA_URL).toBeUndefined();
     expect(childEnv.EPHEMERA_TOKEN).toBeUndefined();
     expect(childEnv.EPHEMERA_ADMIN_TOKEN).toBeUndefined();
     expect(completions()).toEqual(["/v1/grants/grant1/complete"]);
     expect(state.grants.get("grant1")).toMatchObject({ state: "verified", endReason: "completed" });
+  });
+
+  it("withholds every broker secret from the command, whatever the variable's name", async () => {
+    await setup();
+    const out = join(dir, "env.json");
+    const otherKey = `ephk_${"a".repeat(12)}_${"B".repeat(43)}`;
+    const script = `require("node:fs").writeFileSync(process.argv[1], JSON.stringify(process.env))`;
+    const result = await run(["exec", "--entitlement", "demo-api/read", "--", node, "-e", script, out], {
+      ...env,
+      EPHEMERA_APPROVER_TOKEN: "x",
+      EPHEMERA_SESSION: "console-session",
+      MY_BROKER_KEY: GOOD_KEY,
+      AUTH_HEADER: `Bearer ${GOOD_KEY}`,
+      SOME_OTHER_KEY: otherKey,
+      KEEP_ME: "kept",
+    });
+    expect(result.code).toBe(EXIT.ok);
+    const childEnv = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+    const ours = Object.keys(childEnv)
+      .filter((name) => name.startsWith("EPHEMERA_"))
+      .sort();
+    expect(ours).toEqual(["EPHEMERA_ACCESS_TOKEN", "EPHEMERA_EXPIRES_AT", "EPHEMERA_GRANT_ID"]);
+    expect(childEnv.MY_BROKER_KEY).toBeUndefined();
+    expect(childEnv.AUTH_HEADER).toBeUndefined();
+    expect(childEnv.SOME_OTHER_KEY).toBeUndefined();
+    expect(childEnv.KEEP_ME).toBe("kept");
+    expect(JSON.stringify(childEnv)).not.toContain(GOOD_KEY);
+  });
+
+  it("--clean-env passes only PATH, HOME, LANG, TZ, TERM, the --env names and the credential", async () => {
+    await setup();
+    const out = join(dir, "env.json");
+    const script = `require("node:fs").writeFileSync(process.argv[1], JSON.stringify(process.env))`;
+    const result = await run(
+      ["exec", "--entitlement", "demo-api/read", "--clean-env", "--env", "KEEP_ME", "--", node, "-e", script, out],
+      { ...env, HOME: "/home/x", TZ: "UTC", KEEP_ME: "kept", DROP_ME: "dropped", EPHEMERA_APPROVER_TOKEN: "x" },
+    );
+    expect(result.code).toBe(EXIT.ok);
+    const childEnv = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+    // The platform may add a few variables of its own to any process (none of them ours).
+    expect(childEnv).toMatchObject({ HOME: "/home/x", TZ: "UTC", KEEP_ME: "kept", EPHEMERA_GRANT_ID: "grant1" });
+    expect(childEnv.DROP_ME).toBeUndefined();
+    expect(childEnv.EPHEMERA_APPROVER_TOKEN).toBeUndefined();
+    expect(childEnv.EPHEMERA_URL).toBeUndefined();
+  });
+
+  it("refuses --env without --clean-env, and a bad variable name", async () => {
+    await setup();
+    const alone = await run(["exec", "--entitlement", "demo-api/read", "--env", "A", "--", node, "-e", "0"], env);
+    expect(alone.code).toBe(EXIT.usage);
+    expect(alone.stderr).toContain("--env needs --clean-env");
+    const bad = await run(
+      ["exec", "--entitlement", "demo-api/read", "--clean-env", "--env", "A=B", "--", node, "-e", "0"],
+      env,
+    );
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.stderr).toContain("not a variable name");
+    expect(completions()).toEqual([]);
   });
 
   it("exits with the command's code and still completes the grant", async () => {
@@ -160,8 +218,11 @@ describe("ephemera exec", () => {
 
   it("accepts a grant that ended while the command ran", async () => {
     await setup();
-    const script = `fetch(process.env.EPHEMERA_URL + "/v1/grants/" + process.env.EPHEMERA_GRANT_ID + "/revoke", { method: "POST", headers: { authorization: "Bearer " + process.argv[1], "content-type": "application/json" }, body: "{}" }).then((r) => process.exit(r.ok ? 0 : 9))`;
-    const result = await run(["exec", "--entitlement", "demo-api/read", "--", node, "-e", script, GOOD_KEY], env);
+    const script = `fetch(process.argv[2] + "/v1/grants/" + process.env.EPHEMERA_GRANT_ID + "/revoke", { method: "POST", headers: { authorization: "Bearer " + process.argv[1], "content-type": "application/json" }, body: "{}" }).then((r) => process.exit(r.ok ? 0 : 9))`;
+    const result = await run(
+      ["exec", "--entitlement", "demo-api/read", "--", node, "-e", script, GOOD_KEY, broker.url],
+      env,
+    );
     expect(result).toMatchObject({ code: EXIT.ok, stderr: "" });
     expect(state.grants.get("grant1")?.endReason).toBe("revoked");
   });

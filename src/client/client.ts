@@ -1,4 +1,5 @@
 // A small typed client for the broker's HTTP API over global fetch; problems become EphemeraApiError.
+import { type ChildEnvironmentInput, childEnvironment } from "./child-env.js";
 import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError, isProblem } from "./errors.js";
 import type {
   AccessRequest,
@@ -94,6 +95,14 @@ export class EphemeraClient {
     this.#clientHeaders = options.clientKind
       ? { "x-ephemera-client": `${options.clientKind}${options.interactive ? "; interactive" : ""}` }
       : {};
+  }
+
+  /**
+   * The environment for a process handed a credential (see `childEnvironment`): nothing of the broker's is inherited,
+   * and a variable holding this client's own token is withheld whatever its name.
+   */
+  childEnvironment(input: Omit<ChildEnvironmentInput, "callerToken">): Record<string, string> {
+    return childEnvironment({ ...input, callerToken: this.#token });
   }
 
   /**

@@ -1,4 +1,6 @@
 // Public surface of the TypeScript client (`ephemera/client`): the API client, withAccess and their errors.
+export type { ChildEnvironmentInput } from "./child-env.js";
+export { CLEAN_ENV_KEEP, childEnvironment, isBrokerSecret } from "./child-env.js";
 export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
 export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
@@ -39,5 +41,5 @@ export type {
   TargetSummary,
   WireCredential,
 } from "./types.js";
-export type { Credential, WithAccessOptions } from "./with-access.js";
+export type { ChildEnvOptions, Credential, WithAccessOptions } from "./with-access.js";
 export { completeGrant, withAccess } from "./with-access.js";

@@ -27,6 +27,38 @@ async function setup(): Promise<{ client: EphemeraClient; state: ImitationState;
 const completions = (b: FakeBroker) => b.requests.filter((r) => r.url.endsWith("/complete")).length;
 
 describe("withAccess", () => {
+  it("childEnv() gives a process the credential and nothing of the broker's", async () => {
+    const { client } = await setup();
+    const caller = {
+      PATH: "/bin",
+      HOME: "/home/app",
+      EPHEMERA_TOKEN: GOOD_KEY,
+      EPHEMERA_APPROVER_TOKEN: "approver",
+      RENAMED: GOOD_KEY,
+      OTHER: "kept",
+    };
+    const [full, clean] = await withAccess(
+      "demo-api/read",
+      (credential) => [credential.childEnv({ env: caller }), credential.childEnv({ env: caller, clean: true })],
+      { client },
+    );
+    expect(full).toEqual({
+      PATH: "/bin",
+      HOME: "/home/app",
+      OTHER: "kept",
+      EPHEMERA_ACCESS_TOKEN: "tok-grant1",
+      EPHEMERA_GRANT_ID: "grant1",
+      EPHEMERA_EXPIRES_AT: "2030-01-01T00:05:00.000Z",
+    });
+    expect(clean).toEqual({
+      PATH: "/bin",
+      HOME: "/home/app",
+      EPHEMERA_ACCESS_TOKEN: "tok-grant1",
+      EPHEMERA_GRANT_ID: "grant1",
+      EPHEMERA_EXPIRES_AT: "2030-01-01T00:05:00.000Z",
+    });
+  });
+
   it("passes the credential, returns the task's result and completes the grant", async () => {
     const { client, state, broker } = await setup();
     let seen: Credential | undefined;
@@ -40,13 +72,14 @@ describe("withAccess", () => {
       { client, duration: "5m", justification: "test", ticket: "T-1", intent: "read" },
     );
     expect(result).toBe(42);
-    expect(seen).toEqual({
+    expect(seen).toMatchObject({
       grantId: "grant1",
       expiresAt: "2030-01-01T00:05:00.000Z",
       fields: { token: "tok-grant1", tokenType: "Bearer", expiresAt: "2030-01-01T00:05:00.000Z" },
       env: { EPHEMERA_ACCESS_TOKEN: "tok-grant1" },
     });
     expect(state.grants.get("grant1")?.endReason).toBe("completed");
+    expect(Object.keys(seen ?? {}).sort()).toEqual(["childEnv", "env", "expiresAt", "fields", "grantId"]);
     expect(JSON.parse(broker.requests[0]!.body)).toEqual({
       entitlement: "demo-api/read",
       duration: "5m",

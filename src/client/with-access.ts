@@ -11,6 +11,19 @@ export interface Credential {
   readonly expiresAt: string;
   readonly fields: Readonly<Record<string, string>>;
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The environment for a process that should run with this credential: the caller's environment (default
+   * `process.env`) without anything of the broker's (every `EPHEMERA_*` variable, the client's own token, any API
+   * key), plus `env`, `EPHEMERA_GRANT_ID` and `EPHEMERA_EXPIRES_AT`. `clean` keeps only PATH, HOME, LANG, TZ, TERM and
+   * `keep` from the caller's. Use it instead of `{ ...process.env, ...credential.env }`, which hands on the broker key.
+   */
+  readonly childEnv: (options?: ChildEnvOptions) => Record<string, string>;
+}
+
+export interface ChildEnvOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly clean?: boolean;
+  readonly keep?: readonly string[];
 }
 
 export interface WithAccessOptions {
@@ -44,11 +57,22 @@ export async function withAccess<T>(
     ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
     ...(options.intent === undefined ? {} : { intent: options.intent }),
   });
+  const expiresAt = grant.expiresAt ?? credential.fields.expiresAt ?? "";
+  const env = Object.freeze({ ...credential.env });
   const given: Credential = Object.freeze({
     grantId: grant.id,
-    expiresAt: grant.expiresAt ?? credential.fields.expiresAt ?? "",
+    expiresAt,
     fields: Object.freeze({ ...credential.fields }),
-    env: Object.freeze({ ...credential.env }),
+    env,
+    childEnv: (childOptions: ChildEnvOptions = {}) =>
+      client.childEnvironment({
+        env: childOptions.env ?? process.env,
+        credential: env,
+        grantId: grant.id,
+        expiresAt,
+        ...(childOptions.clean === undefined ? {} : { clean: childOptions.clean }),
+        ...(childOptions.keep === undefined ? {} : { keep: childOptions.keep }),
+      }),
   });
 
   // Completion runs on both paths (the `finally` of the task); written out so a failed completion never hides fn's error.

@@ -5,12 +5,10 @@ import type { Command } from "commander";
 import { completeGrant, type EphemeraClient, type RequestResult } from "../../client/index.js";
 import type { Cli, Env } from "../context.js";
 import { withConnection } from "../context.js";
-import { EXIT } from "../exit-codes.js";
+import { EXIT, UsageError } from "../exit-codes.js";
 import { durationOf } from "../format.js";
 
 const FORWARDED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-/** The broker API keys stay with this process: the child gets the task's credential, not the power to ask for more. */
-const WITHHELD = ["EPHEMERA_TOKEN", "EPHEMERA_ADMIN_TOKEN"];
 
 interface ExecOptions {
   entitlement: string;
@@ -18,6 +16,15 @@ interface ExecOptions {
   justification?: string;
   ticket?: string;
   intent?: string;
+  cleanEnv?: boolean;
+  env?: string[];
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function collectName(value: string, previous: string[] = []): string[] {
+  if (!ENV_NAME.test(value)) throw new UsageError(`--env: '${value}' is not a variable name`);
+  return [...previous, value];
 }
 
 export function registerExec(program: Command, cli: Cli): void {
@@ -30,10 +37,13 @@ export function registerExec(program: Command, cli: Cli): void {
       .option("--justification <text>", "why the access is needed")
       .option("--ticket <id>", "change or incident ticket")
       .option("--intent <text>", "what the task will do")
+      .option("--clean-env", "pass the command only PATH, HOME, LANG, TZ, TERM and --env names (plus the credential)")
+      .option("--env <name>", "with --clean-env, also pass this variable (repeatable)", collectName)
       .argument("<command>", "the program to run (no shell)")
       .argument("[args...]", "its arguments (put -- before the command)")
       .passThroughOptions(),
   ).action(async (file: string, args: string[], options: ExecOptions, command: Command) => {
+    if (options.env !== undefined && options.cleanEnv !== true) throw new UsageError("--env needs --clean-env");
     cli.exitCode = await runExec(cli, cli.client(command), file, args, options);
   });
 }
@@ -75,7 +85,10 @@ export async function runExec(
       if (pending !== null) {
         code = signalExit(pending);
       } else {
-        const started = spawn(file, [...args], { stdio: "inherit", env: childEnv(cli.io.env, result) });
+        const started = spawn(file, [...args], {
+          stdio: "inherit",
+          env: childEnv(cli.io.env, client, result, options),
+        });
         child = started;
         code = await exitOf(started);
       }
@@ -90,12 +103,16 @@ export async function runExec(
   }
 }
 
-function childEnv(env: Env, result: RequestResult): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && !WITHHELD.includes(key)) out[key] = value;
-  }
-  return { ...out, ...result.credential.env, EPHEMERA_GRANT_ID: result.grant.id };
+/** The task's credential and nothing of the broker's: no EPHEMERA_* variable but the grant's, no API key or token. */
+function childEnv(env: Env, client: EphemeraClient, result: RequestResult, options: ExecOptions): NodeJS.ProcessEnv {
+  return client.childEnvironment({
+    env,
+    credential: result.credential.env,
+    grantId: result.grant.id,
+    expiresAt: result.grant.expiresAt,
+    ...(options.cleanEnv === true ? { clean: true } : {}),
+    ...(options.env === undefined ? {} : { keep: options.env }),
+  });
 }
 
 /** Resolves with the child's exit code, 128 + n when a signal ended it; rejects when it could not be started. */
