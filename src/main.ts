@@ -32,13 +32,17 @@ import { WebhookDelivery } from "./notifications/webhook-delivery.js";
 import { AllowListDecider } from "./policy/allow-list.js";
 import { type PolicyDecider, SwappableDecider } from "./policy/decider.js";
 import type { PolicyReloader } from "./policy/reloader.js";
+import type { PostgresStore } from "./storage/postgres/index.js";
 import { openPostgresStore } from "./storage/postgres/index.js";
-import { openSqliteStore } from "./storage/sqlite/index.js";
+import type { SqliteStore } from "./storage/sqlite/index.js";
+import { lockSqliteStore, openSqliteStore } from "./storage/sqlite/index.js";
 import { type Clock, systemClock } from "./support/clock.js";
 import { describeError } from "./support/errors.js";
 import { randomToken } from "./support/ids.js";
 import { createLogger, type Logger } from "./support/logger.js";
 import { Sealer } from "./support/sealer.js";
+
+type OpenedStore = SqliteStore | PostgresStore;
 
 export interface Broker {
   readonly config: Config;
@@ -110,14 +114,52 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   const replicaId = `${hostname()}:${process.pid}:${randomToken(8)}`;
   const pg = config.storage.postgres;
   const shared = pg !== null;
-  const store = pg
-    ? await openPostgresStore({
-        url: pg.url,
-        password: pg.password ?? undefined,
-        schema: pg.schema,
-        poolSize: pg.poolSize,
-      })
-    : await openSqliteStore(config.storage.sqlitePath);
+  // A SQLite store is one process's: its lock is taken before anything reads or migrates it.
+  const sqlitePath = config.storage.sqlitePath;
+  const storeLock = pg || sqlitePath === ":memory:" ? null : lockSqliteStore(sqlitePath);
+  let store: OpenedStore;
+  try {
+    store = pg
+      ? await openPostgresStore({
+          url: pg.url,
+          password: pg.password ?? undefined,
+          schema: pg.schema,
+          poolSize: pg.poolSize,
+        })
+      : await openSqliteStore(sqlitePath);
+  } catch (error) {
+    storeLock?.release();
+    throw error;
+  }
+  // Whatever was opened is closed again when the start fails, so a failed start leaves no timer or pool running.
+  const opened: Array<() => Promise<void>> = [
+    async () => {
+      await store.close();
+      storeLock?.release();
+    },
+  ];
+  try {
+    return await startOnStore(config, options, { clock, logger, decider, sealer, replicaId, store, shared, opened });
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+interface Opened {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly decider: SwappableDecider;
+  readonly sealer: Sealer;
+  readonly replicaId: string;
+  readonly store: OpenedStore;
+  readonly shared: boolean;
+  /** Closers of what has been opened so far, run in reverse when the start fails. */
+  readonly opened: Array<() => Promise<void>>;
+}
+
+async function startOnStore(config: Config, options: StartOptions, started: Opened): Promise<Broker> {
+  const { clock, logger, decider, sealer, replicaId, store, shared, opened } = started;
 
   // The audit's keys: HMAC for sensitive values (configured, or made and sealed on first start) and the checkpoint key.
   const auditHmac = new AuditHmac(
@@ -150,6 +192,9 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   await tokens.init();
 
   const connectors = new Map<string, Connector>();
+  opened.push(async () => {
+    for (const connector of connectors.values()) await connector.close().catch(() => undefined);
+  });
   for (const target of config.targets) {
     const connector = await createConnector(target, { store, clock, sealer, logger, tokenAuthority: tokens });
     for (const entitlement of target.entitlements) connector.validateEntitlement(entitlement);
@@ -319,18 +364,6 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
           },
         })
       : null;
-  if (options.schedule ?? true) {
-    scheduler.start();
-    maintenance.start();
-    approvals.start();
-    notifications.start(1000);
-    checkpointer?.start();
-    auditStream?.start();
-    dormancy?.start();
-    retention?.start();
-    usage.start();
-  }
-  policies?.start(policyConfig?.watch ?? false);
 
   let storeHealthy = true;
   const app = await buildServer({
@@ -360,6 +393,30 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     },
   });
 
+  opened.push(() => app.close());
+
+  let url = config.server.publicUrl;
+  if (options.listen ?? true) {
+    const address = await app.listen({ host: config.server.host, port: config.server.port });
+    url = config.server.port === 0 ? address : config.server.publicUrl;
+  } else {
+    await app.ready();
+  }
+
+  // Timers start once the broker can serve: a start that fails (a port in use) leaves none running.
+  if (options.schedule ?? true) {
+    scheduler.start();
+    maintenance.start();
+    approvals.start();
+    notifications.start(1000);
+    checkpointer?.start();
+    auditStream?.start();
+    dormancy?.start();
+    retention?.start();
+    usage.start();
+  }
+  policies?.start(policyConfig?.watch ?? false);
+
   const housekeeping = setInterval(() => {
     tokens.rotateIfDue().catch((e: unknown) => logger.error({ err: describeError(e) }, "signing key rotation failed"));
     store.purgeExpiredState(clock.now()).catch((e: unknown) => logger.error({ err: describeError(e) }, "purge failed"));
@@ -371,14 +428,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
   }, KEY_RELOAD_MS);
   keyReload.unref();
 
-  let url = config.server.publicUrl;
-  if (options.listen ?? true) {
-    const address = await app.listen({ host: config.server.host, port: config.server.port });
-    url = config.server.port === 0 ? address : config.server.publicUrl;
-    logger.info({ url, recovered }, "ephemera broker listening");
-  } else {
-    await app.ready();
-  }
+  if (options.listen ?? true) logger.info({ url, recovered }, "ephemera broker listening");
 
   let closed = false;
   return {
@@ -416,7 +466,7 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
       await deps.usage?.flush();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
-      await store.close();
+      await opened[0]?.();
     },
   };
 }

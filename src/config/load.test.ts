@@ -114,6 +114,21 @@ describe("configuration", () => {
     expect(found.join("\n")).toContain(expected);
   });
 
+  it("takes the listen address from EPHEMERA_LISTEN over the file's server.listen", () => {
+    const config = buildConfig({ ...valid(), server: { listen: "127.0.0.1:8720" } }, "t", {
+      EPHEMERA_LISTEN: "127.0.0.1:9999",
+    });
+    expect([config.server.host, config.server.port, config.server.publicUrl]).toEqual([
+      "127.0.0.1",
+      9999,
+      "http://127.0.0.1:9999",
+    ]);
+    expect(buildConfig(valid(), "t", { EPHEMERA_LISTEN: "" }).server.port).toBe(8720);
+    expect(() => buildConfig(valid(), "t", { EPHEMERA_LISTEN: "nowhere" })).toThrow(
+      "EPHEMERA_LISTEN: 'nowhere' must be host:port",
+    );
+  });
+
   it("names the file and refuses to start on unreadable or non-YAML files", () => {
     const dir = mkdtempSync(join(tmpdir(), "ephemera-config-"));
     try {

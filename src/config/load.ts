@@ -206,7 +206,12 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   };
 
   const dataDir = path(doc.dataDir ?? "./data");
-  const [host, port] = parseListen(doc.server?.listen ?? "127.0.0.1:8720", problems);
+  // EPHEMERA_LISTEN (or `ephemera server --listen`) overrides the file: a busy port needs no YAML edit.
+  const listenOverride = env.EPHEMERA_LISTEN;
+  const [host, port] =
+    listenOverride !== undefined && listenOverride !== ""
+      ? parseListen(listenOverride, "EPHEMERA_LISTEN", problems)
+      : parseListen(doc.server?.listen ?? "127.0.0.1:8720", "server.listen", problems);
   const scheme = doc.server?.tls ? "https" : "http";
   const publicUrl = (doc.server?.publicUrl ?? `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`).replace(
     /\/$/,
@@ -532,11 +537,11 @@ function resolveSecretRef(
   return resolveSecretRefs(value as Record<string, unknown>, at, env, path, problems);
 }
 
-function parseListen(listen: string, problems: string[]): [string, number] {
+function parseListen(listen: string, at: string, problems: string[]): [string, number] {
   const match = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(listen);
   const port = match ? Number(match[2]) : Number.NaN;
   if (!match || port > 65535) {
-    problems.push(`server.listen: '${listen}' must be host:port, e.g. 127.0.0.1:8720`);
+    problems.push(`${at}: '${listen}' must be host:port, e.g. 127.0.0.1:8720`);
     return ["127.0.0.1", 8720];
   }
   return [match[1]!.replace(/^\[|\]$/g, ""), port];

@@ -1,6 +1,7 @@
 // `ephemera server`: load the config file, start the broker, print the demo banner, stop cleanly on SIGINT/SIGTERM.
 import type { Command } from "commander";
 import type { Config } from "../../config/index.js";
+import { describeError, redactSecrets } from "../../support/errors.js";
 import type { Cli } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -11,17 +12,25 @@ export function registerServer(program: Command, cli: Cli): void {
     .command("server")
     .description("run the broker")
     .option("--config <file>", "configuration file (default: EPHEMERA_CONFIG or ephemera.yaml)")
-    .action(async (options: { config?: string }) => {
-      cli.exitCode = await runServer(cli, options.config ?? cli.io.env.EPHEMERA_CONFIG ?? "ephemera.yaml");
+    .option("--listen <host:port>", "listen here instead of the config's server.listen (also EPHEMERA_LISTEN)")
+    .action(async (options: { config?: string; listen?: string }) => {
+      cli.exitCode = await runServer(
+        cli,
+        options.config ?? cli.io.env.EPHEMERA_CONFIG ?? "ephemera.yaml",
+        options.listen,
+      );
     });
 }
 
-async function runServer(cli: Cli, configPath: string): Promise<number> {
+async function runServer(cli: Cli, configPath: string, listen: string | undefined): Promise<number> {
   // Loaded on use: the client commands start without fastify and SQLite.
   const { ConfigError, loadConfigFile } = await import("../../config/index.js");
   let config: Config;
   try {
-    config = loadConfigFile(configPath, { ...cli.io.env });
+    config = loadConfigFile(configPath, {
+      ...cli.io.env,
+      ...(listen === undefined ? {} : { EPHEMERA_LISTEN: listen }),
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     cli.warn(error.message);
@@ -43,9 +52,14 @@ async function runServer(cli: Cli, configPath: string): Promise<number> {
     } catch (error) {
       // Policies that do not load stop the start like a bad config: every file and policy at fault is named.
       const { PolicyLoadError } = await import("../../policy/cedar/policy-set.js");
-      if (!(error instanceof PolicyLoadError)) throw error;
-      cli.warn(error.message);
-      return EXIT.usage;
+      if (error instanceof PolicyLoadError) {
+        cli.warn(error.message);
+        return EXIT.usage;
+      }
+      // Anything else (a port in use, a store another broker holds, a store that cannot be opened) ends the process
+      // with the reason on stderr, so a supervisor sees the failure.
+      cli.warn(`error: the broker did not start: ${startFailure(error, config)}`);
+      return EXIT.error;
     }
     if (broker.bootstrapEnv !== null && config.bootstrap !== null) {
       const env = broker.bootstrapEnv;
@@ -75,4 +89,16 @@ async function runServer(cli: Cli, configPath: string): Promise<number> {
   } finally {
     for (const [signal, handler] of handlers) cli.io.signals.off(signal, handler);
   }
+}
+
+function startFailure(error: unknown, config: Config): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "EADDRINUSE") {
+    return `${config.server.host}:${config.server.port} is already in use (set EPHEMERA_LISTEN or --listen to use another address)`;
+  }
+  if (code === "EACCES" && (error as { syscall?: string }).syscall === "listen") {
+    return `not allowed to listen on ${config.server.host}:${config.server.port}`;
+  }
+  if (error instanceof Error && error.name === "StoreLockedError") return redactSecrets(error.message);
+  return describeError(error);
 }
