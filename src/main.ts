@@ -41,6 +41,7 @@ import { describeError } from "./support/errors.js";
 import { randomToken } from "./support/ids.js";
 import { createLogger, type Logger } from "./support/logger.js";
 import { Sealer } from "./support/sealer.js";
+import { SingleFlight } from "./support/single-flight.js";
 
 type OpenedStore = SqliteStore | PostgresStore;
 
@@ -366,6 +367,16 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
       : null;
 
   let storeHealthy = true;
+  // After a failed commit the broker is not ready until a commit lands. With no traffic (the load balancer moved it
+  // away) nothing else would write: readiness itself tries one, which leaves the evidence of the recovery.
+  const writeProbe = new SingleFlight(async () =>
+    store
+      .apply({ writes: [], audit: [draft("broker.writes_resumed", clock.now(), systemActor("broker"), {}, {})] })
+      .then(
+        () => true,
+        () => false,
+      ),
+  );
   const app = await buildServer({
     deps,
     auth: new AuthenticatorChain([...authenticators, apiKeys]),
@@ -387,7 +398,11 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
     entitlementNames: [...entitlements.keys()],
     readiness: async () => {
       storeHealthy = await store.ping().catch(() => false);
-      const checks: Record<string, boolean> = { store: storeHealthy, tokenKeys: tokens.ready };
+      const checks: Record<string, boolean> = {
+        store: storeHealthy,
+        storeWritable: storeHealthy && (store.writable || (await writeProbe.run())),
+        tokenKeys: tokens.ready,
+      };
       for (const [id, connector] of connectors) checks[`target:${id}`] = await connector.healthy().catch(() => false);
       return { ready: Object.values(checks).every(Boolean), checks };
     },

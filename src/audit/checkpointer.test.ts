@@ -2,7 +2,7 @@
 // that fail, and a chain that no longer verifies.
 
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -131,6 +131,34 @@ for (const [name, available, open] of backends) {
       const written = await t.checkpointer.runOnce();
       expect(written?.fromSeq).toBe(1);
       expect(existsSync(join(t.options.sinkDir!, "000000000007.json"))).toBe(true);
+    });
+
+    it("a full disk leaves no empty or partial checkpoint file, and the checkpoint is written on a later pass", async () => {
+      let full = true;
+      const t = await setup({
+        fileIo: {
+          write: (fd, text) => {
+            if (!full) return void writeSync(fd, text);
+            writeSync(fd, text.slice(0, 10)); // part of it lands, then the disk is full
+            throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+          },
+        },
+      });
+      await t.append(5);
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      expect(readdirSync(t.options.sinkDir!)).toEqual([]);
+      expect(readCheckpointDir(t.options.sinkDir!)).toEqual([]);
+      expect(await t.checkpointer.last()).toBeNull();
+      full = false;
+      const written = await t.checkpointer.runOnce();
+      expect(written?.seq).toBeGreaterThan(5);
+      expect(readdirSync(t.options.sinkDir!)).toEqual([`${String(written?.seq).padStart(12, "0")}.json`]);
+      const verdict = await verifyAgainstCheckpoints(
+        all(t.store),
+        readCheckpointDir(t.options.sinkDir!),
+        t.key.publicJwk,
+      );
+      expect(verdict.ok).toBe(true);
     });
 
     it("sends each checkpoint to a webhook through the notification outbox, signed", async () => {

@@ -1,13 +1,25 @@
 // Signs a checkpoint every N events or T seconds, on one replica at a time, after verifying the chain since the
 // previous one; writes it to an append-only directory and, through the notification outbox, to a webhook.
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { AuditEvent, Millis } from "../domain/types.js";
 import { holdsLease } from "../lifecycle/replica-lease.js";
 import { ConflictError, type Store, type Write } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
-import { newId } from "../support/ids.js";
+import { newId, randomToken } from "../support/ids.js";
 import type { Logger } from "../support/logger.js";
 import { Periodic } from "../support/periodic.js";
 import type { CheckpointKey } from "./audit-keys.js";
@@ -48,6 +60,8 @@ export interface CheckpointerOptions {
   readonly webhook: string | null;
   /** Set on a shared store: only the lease holder checkpoints. */
   readonly replicaId?: string;
+  /** How checkpoint files are written (tests simulate a full disk). */
+  readonly fileIo?: CheckpointFileIo;
   /** How often to look whether a checkpoint is due (default: a second, or the interval when shorter). */
   readonly tickMs?: number;
 }
@@ -153,7 +167,7 @@ export class Checkpointer {
     let file: string | null = null;
     if (this.options.sinkDir !== null) {
       try {
-        file = writeCheckpointFile(this.options.sinkDir, checkpoint);
+        file = writeCheckpointFile(this.options.sinkDir, checkpoint, this.options.fileIo);
         // The same seq already written: another replica (or a process before a crash) won this range.
         if (file === null) return null;
       } catch (error) {
@@ -226,27 +240,81 @@ async function* readRange(store: Store, fromSeq: number, toSeq: number, hashes: 
   }
 }
 
+/** The file operations a checkpoint write uses; tests put a full disk behind them. */
+export interface CheckpointFileIo {
+  readonly write: (fd: number, text: string) => void;
+}
+
+const NODE_IO: CheckpointFileIo = {
+  write: (fd, text) => {
+    const buffer = Buffer.from(text, "utf8");
+    for (let offset = 0; offset < buffer.length; ) offset += writeSync(fd, buffer, offset);
+  },
+};
+
+/** Temporary files of a write that a crash interrupted are removed once they are this old. */
+const STALE_TEMP_MS = 60_000;
+
 /**
- * Written once (`wx`: an existing file is never overwritten) and flushed to disk before the checkpoint counts.
- * Returns null when a checkpoint of that seq is already there.
+ * Written whole or not at all: to a temporary name, flushed, then linked to its final name (`link` refuses an existing
+ * name, so a checkpoint file is never overwritten), and the directory flushed. A full disk leaves no empty or
+ * truncated checkpoint for the offline verifier to trip over; the checkpointer tries again on a later pass. Returns
+ * null when a checkpoint of that seq is already there.
  */
-export function writeCheckpointFile(dir: string, checkpoint: SignedCheckpoint): string | null {
+export function writeCheckpointFile(
+  dir: string,
+  checkpoint: SignedCheckpoint,
+  io: CheckpointFileIo = NODE_IO,
+): string | null {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, checkpointFileName(checkpoint.seq));
-  let fd: number;
+  const name = checkpointFileName(checkpoint.seq);
+  const file = join(dir, name);
+  if (existsSync(file)) return null;
+  removeStaleTemps(dir);
+  const temp = join(dir, `.${name}.${process.pid}.${randomToken(6)}.tmp`);
   try {
-    fd = openSync(file, "wx", 0o444);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return null;
-    throw error;
+    const fd = openSync(temp, "wx", 0o600);
+    try {
+      io.write(fd, `${JSON.stringify(checkpoint, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(temp, 0o444);
+    try {
+      linkSync(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return null;
+      throw error;
+    }
+    syncDirectory(dir);
+    return file;
+  } finally {
+    rmSync(temp, { force: true });
   }
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
   try {
-    writeSync(fd, `${JSON.stringify(checkpoint, null, 2)}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  return file;
+}
+
+/** Temporary files left by a write that a crash interrupted (never a checkpoint: those end in `.json`). */
+function removeStaleTemps(dir: string): void {
+  const now = Date.now();
+  for (const entry of readdirSync(dir)) {
+    if (!entry.startsWith(".") || !entry.endsWith(".tmp")) continue;
+    const path = join(dir, entry);
+    try {
+      if (now - statSync(path).mtimeMs > STALE_TEMP_MS) rmSync(path, { force: true });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
 }
 
 /** An outbox row for the webhook: delivered signed and retried by the notification delivery, like every webhook. */

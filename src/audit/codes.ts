@@ -154,6 +154,10 @@ export const AUDIT_CODES = {
   },
   // broker
   "broker.started": { severity: "info", meaning: "a broker process started and recovered its state" },
+  "broker.writes_resumed": {
+    severity: "notice",
+    meaning: "the store took a commit again after commits had failed (readiness reported not ready meanwhile)",
+  },
   "broker.api_key_created": {
     severity: "notice",
     meaning: "an API key was created (its hash is stored, never the key)",

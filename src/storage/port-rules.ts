@@ -1,6 +1,6 @@
 // Rules every Store implementation applies the same way, so SQLite and PostgreSQL refuse the same inputs.
 import type { AuditEvent, GrantState } from "../domain/types.js";
-import { type ChangeSet, StoreUnavailableError } from "./store.js";
+import { type ChangeSet, ConflictError, StoreUnavailableError } from "./store.js";
 
 /** Every grant state, for reports that must show zeros (a gauge that drops to nothing must read 0, not vanish). */
 export const GRANT_STATES = [
@@ -45,11 +45,39 @@ export function checkLimit(limit: number): number {
   return limit;
 }
 
+/**
+ * Whether the store can commit: false from a commit the database could not make (a full disk, a lost connection, a
+ * read-only file; not a version conflict) until the next commit lands. Readiness reports it, so a load balancer
+ * moves traffic away from a broker that can read but not write.
+ */
+export class WriteHealth {
+  #failing = false;
+
+  get writable(): boolean {
+    return !this.#failing;
+  }
+
+  track(commit: Promise<readonly AuditEvent[]>): Promise<readonly AuditEvent[]> {
+    return commit.then(
+      (events) => {
+        this.#failing = false;
+        return events;
+      },
+      (error: unknown) => {
+        // A conflict is the database answering; anything else it refused is a commit it could not make.
+        if (!(error instanceof ConflictError)) this.#failing = true;
+        throw error;
+      },
+    );
+  }
+}
+
 /** What every store's `apply` does first: refuse when closed or when the change set can never be right, else submit. */
 export function admitChangeSet(
   closed: boolean,
   changes: ChangeSet,
   submit: (changes: ChangeSet) => Promise<readonly AuditEvent[]>,
+  health?: WriteHealth,
 ): Promise<readonly AuditEvent[]> {
   if (closed) return Promise.reject(new StoreUnavailableError("the store is closed"));
   try {
@@ -57,5 +85,5 @@ export function admitChangeSet(
   } catch (error) {
     return Promise.reject(error);
   }
-  return submit(changes);
+  return health ? health.track(submit(changes)) : submit(changes);
 }

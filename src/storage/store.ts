@@ -287,6 +287,8 @@ export interface Store {
 
   /** True when the store answers; for readiness. */
   ping(): Promise<boolean>;
+  /** False after a commit the database could not make (not a conflict), until a commit lands again; for readiness. */
+  readonly writable: boolean;
   close(): Promise<void>;
 }
 

@@ -132,6 +132,8 @@ export class MemoryStore implements Store {
     return { seq: last?.seq ?? 0, hash: last?.hash ?? GENESIS_HASH };
   }
 
+  readonly writable = true;
+
   async ping(): Promise<boolean> {
     return true;
   }

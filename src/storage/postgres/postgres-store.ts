@@ -6,7 +6,7 @@ import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Mill
 import { idBound } from "../../support/ids.js";
 import { pendingMigrations } from "../migrations/migration.js";
 import { postgresMigrations } from "../migrations/postgres/index.js";
-import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
+import { admitChangeSet, checkLimit, GRANT_STATES, WriteHealth } from "../port-rules.js";
 import type { Pending } from "../sqlite/group-commit.js";
 import {
   type ApiKeyRow,
@@ -126,8 +126,15 @@ export class PostgresStore implements Store {
     });
   }
 
+  readonly #writeHealth = new WriteHealth();
+
+  /** False after a commit the database could not make, until one lands again. */
+  get writable(): boolean {
+    return this.#writeHealth.writable;
+  }
+
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
-    return admitChangeSet(this.#closed, changes, (admitted) => this.#batcher.submit(admitted));
+    return admitChangeSet(this.#closed, changes, (admitted) => this.#batcher.submit(admitted), this.#writeHealth);
   }
 
   async getRequest(id: string): Promise<AccessRequest | null> {

@@ -8,7 +8,7 @@ import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Mill
 import { idBound } from "../../support/ids.js";
 import { pendingMigrations } from "../migrations/migration.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
-import { admitChangeSet, checkLimit, GRANT_STATES } from "../port-rules.js";
+import { admitChangeSet, checkLimit, GRANT_STATES, WriteHealth } from "../port-rules.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
@@ -157,8 +157,15 @@ export class SqliteStore implements Store {
     this.#listStatements.clear();
   }
 
+  readonly #writeHealth = new WriteHealth();
+
+  /** False after a commit the database could not make, until one lands again. */
+  get writable(): boolean {
+    return this.#writeHealth.writable;
+  }
+
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
-    return admitChangeSet(this.#closed, changes, (admitted) => this.#queue.submit(admitted));
+    return admitChangeSet(this.#closed, changes, (admitted) => this.#queue.submit(admitted), this.#writeHealth);
   }
 
   async getRequest(id: string): Promise<AccessRequest | null> {
