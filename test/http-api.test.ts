@@ -190,6 +190,44 @@ describe("bad input is refused with a problem naming what was wrong, and only th
     ["the audit log without admin", () => get("/v1/audit", t.keys.ci), 403, "forbidden"],
   ];
 
+  it("refuses wrong JSON types instead of converting them, naming the field", async () => {
+    const before = (await t.broker.deps.store.listGrants({ limit: 500 })).length;
+    for (const [body, field] of [
+      [{ entitlement: ["demo-api/read"], justification: null, ticket: true }, "body.entitlement"],
+      [{ entitlement: "demo-api/read", ticket: true }, "body.ticket"],
+      [{ entitlement: "demo-api/read", justification: null }, "body.justification"],
+      [{ entitlement: "demo-api/read", duration: true }, "body.duration"],
+      [{ entitlement: "demo-api/read", breakGlass: "true" }, "body.breakGlass"],
+    ] as const) {
+      const response = await post("/v1/requests", t.keys.ci, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(400);
+      expect(response.json()).toMatchObject({ code: "invalid_request", field });
+    }
+    expect((await t.broker.deps.store.listGrants({ limit: 500 })).length).toBe(before);
+    // Query strings are text: `?limit=5` still reads as a number.
+    expect((await get("/v1/grants?limit=5", t.keys.admin)).statusCode).toBe(200);
+  });
+
+  it("answers an oversized Authorization header with a problem document, not a bare 431", async () => {
+    const response = await t.broker.app.inject({
+      method: "GET",
+      url: "/v1/grants",
+      headers: { authorization: `Bearer ${"a".repeat(40_000)}` },
+    });
+    expect(response.statusCode).toBe(401);
+    expect(response.headers["content-type"]).toContain("application/problem+json");
+    expect(response.json()).toMatchObject({ code: "unauthenticated" });
+    // Over a real connection, past the header limit the parser itself refuses: still a problem document.
+    const address = await t.broker.app.listen({ host: "127.0.0.1", port: 0 });
+    const big = await fetch(`${address}/v1/grants`, { headers: { authorization: `Bearer ${"a".repeat(40_000)}` } });
+    expect(big.status).toBe(401);
+    expect(big.headers.get("content-type")).toContain("application/problem+json");
+    const huge = await fetch(`${address}/v1/grants`, { headers: { authorization: `Bearer ${"a".repeat(100_000)}` } });
+    expect(huge.status).toBe(431);
+    expect(huge.headers.get("content-type")).toBe("application/problem+json");
+    expect(await huge.json()).toMatchObject({ type: "urn:ephemera:problem:headers_too_large", status: 431 });
+  });
+
   it("names the field that holds a NUL character", async () => {
     const response = await post("/v1/requests", t.keys.ci, {
       entitlement: "demo-api/read",

@@ -1,6 +1,9 @@
 // The HTTP API: fastify with schema-validated routes, bearer authentication, problem+json errors and an OpenAPI document.
 
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
+import { AjvCompiler } from "@fastify/ajv-compiler";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
@@ -16,7 +19,7 @@ import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { refuse } from "../lifecycle/refuse.js";
 import { ConflictError, StoreUnavailableError } from "../storage/store.js";
-import { describeError, EphemeraError } from "../support/errors.js";
+import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { clientSignal } from "./client-signal.js";
 import {
@@ -28,7 +31,7 @@ import {
   sessionFacts,
 } from "./console/sessions.js";
 import { registerConsole } from "./console/static.js";
-import { fromFrameworkError, sendProblem } from "./problem.js";
+import { fromFrameworkError, problemBody, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import { registerGrantRoutes } from "./routes/grants.js";
@@ -138,6 +141,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
           https: {
             cert: tls.cert,
             key: tls.key,
+            maxHeaderSize: MAX_HEADER_BYTES,
             ...(tls.clientCa
               ? // Asked for, not required: callers with a bearer credential need no certificate. The mtls authenticator
                 // accepts only certificates the handshake verified against clientCa.
@@ -146,12 +150,18 @@ export async function buildServer(services: HttpServices): Promise<App> {
           },
         }
       : {}),
+    // Room for the largest token an authenticator accepts (maxTokenSize, at most 64 KiB), so the broker's own check
+    // answers an oversized one; beyond this the parser refuses, and clientErrorHandler still answers a problem.
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: answerClientError,
     loggerInstance: services.logger,
     // Per-request log lines cost throughput and add nothing the audit log and metrics do not already say.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: services.bodyLimit,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+    // Bodies are taken as sent: a wrong JSON type is a 400 naming the field, never converted (`["x"]` is not "x",
+    // `true` is not "true"). Query strings and path parameters are text by nature and are converted to their types.
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidator } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   await app.register(swagger, {
@@ -330,6 +340,45 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerConsole(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+const MAX_HEADER_BYTES = 80 * 1024;
+
+/**
+ * Requests the HTTP parser refuses before fastify sees them (headers too large, a malformed request line, a slow
+ * client) are answered with a problem document like every other refusal, then the connection is closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [code, detail]: [ErrorCode, string] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [
+          "headers_too_large",
+          `the request headers are larger than ${MAX_HEADER_BYTES} bytes (a token that large is refused)`,
+        ]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ["request_timeout", "the request did not arrive in time"]
+        : ["invalid_request", "the request is not valid HTTP"];
+  const body = JSON.stringify(problemBody(code, detail));
+  if (socket.writable) {
+    const status = ERROR_CATALOGUE[code].status;
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+const AJV_OPTIONS = { removeAdditional: false, allErrors: false } as const;
+const validatorPool = AjvCompiler();
+
+/** Validators without type coercion for bodies, with it for the query string, path parameters and headers. */
+function strictBodyValidator(externalSchemas: Parameters<typeof validatorPool>[0]) {
+  const strict = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: false } });
+  const lenient = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: "array" } });
+  // The pool's compile functions take fastify's route definition (schema, method, url, httpPart).
+  type Route = Parameters<typeof strict>[0] & { readonly httpPart?: string };
+  return (route: Route) => (route.httpPart === "body" ? strict(route) : lenient(route));
 }
 
 /** The JSON pointer of the first string (value or key) holding U+0000, or null. */
