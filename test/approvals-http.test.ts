@@ -21,7 +21,7 @@ permit (principal, action == Action::"request", resource in Target::"demo-api") 
 @id("glass") @max_duration("5m") permit (principal in Group::"ci", action == Action::"break_glass", resource == Entitlement::"demo-api/write");
 `;
 
-const NAMES = ["ci", "bob", "carol", "admin"] as const;
+const NAMES = ["ci", "bob", "carol", "admin", "dave"] as const;
 type Name = (typeof NAMES)[number];
 
 describe("approvals over HTTP and the CLI", () => {
@@ -48,6 +48,7 @@ describe("approvals over HTTP and the CLI", () => {
           bob: { kind: "human", groups: ["sre"], apiKeys: apiKeys("bob") },
           carol: { kind: "human", groups: ["sre"], apiKeys: apiKeys("carol") },
           admin: { kind: "human", admin: true, apiKeys: apiKeys("admin") },
+          dave: { kind: "workload", owner: "team", groups: ["other"], apiKeys: apiKeys("dave") },
         },
         targets: {
           "demo-api": {
@@ -143,6 +144,27 @@ describe("approvals over HTTP and the CLI", () => {
       { kind: "browser", interactive: true },
     ]);
     expect(flagged[0]?.data.flags).toEqual(["human_use_of_nhi"]);
+  });
+
+  it("a caller with no rights on a request learns nothing of its state: 403 before 409, on every approver action", async () => {
+    const issued = await call("ci", "POST", "/v1/requests", { entitlement: "demo-api/read", duration: "5m" });
+    expect(issued.statusCode).toBe(201);
+    const id = issued.json().request.id;
+    for (const [action, body] of [
+      ["review", { outcome: "justified" }],
+      ["approve", { requestHash: `sha256:${"0".repeat(64)}` }],
+      ["deny", {}],
+      ["cancel", undefined],
+      ["credential", undefined],
+    ] as const) {
+      const response = await call("dave", "POST", `/v1/requests/${id}/${action}`, body);
+      expect(response.statusCode, `${action}: ${response.body}`).toBe(403);
+      expect(response.body).not.toContain("issued");
+    }
+    expect((await call("dave", "GET", `/v1/requests/${id}`)).statusCode).toBe(403);
+    // Someone who may approve it still learns why not: the request is no longer pending.
+    const late = await call("bob", "POST", `/v1/requests/${id}/review`, { outcome: "justified" });
+    expect(late.statusCode).toBe(409);
   });
 
   it("break-glass issues at once and an approver records the review", async () => {

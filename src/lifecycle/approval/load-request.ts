@@ -3,6 +3,7 @@ import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
 import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import type { LifecycleDeps } from "../deps.js";
+import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
 
 export interface LoadedRequest {
@@ -27,6 +28,18 @@ export async function loadRequestFor(
       message: `no request '${requestId.slice(0, 64)}'`,
     });
   }
+  const requester = await deps.catalog.identity(request.identityId);
+  const entitlement = deps.catalog.entitlement(request.entitlement);
+  const connector = entitlement ? deps.catalog.connector(entitlement.targetId) : undefined;
+  // Rights before state: a caller who may not act on this request learns nothing of it (not even its state).
+  if (!mayActOn(deps, caller, request, requester, entitlement)) {
+    throw await refuse(deps, caller, {
+      auditCode: "request.approval_refused",
+      errorCode: "approval_refused",
+      message: `'${caller.id}' may not ${action} request '${request.id}'`,
+      requestId: request.id,
+    });
+  }
   if (!states.includes(request.state)) {
     throw await refuse(deps, caller, {
       auditCode: "request.rejected",
@@ -36,9 +49,6 @@ export async function loadRequestFor(
       extensions: { state: request.state },
     });
   }
-  const requester = await deps.catalog.identity(request.identityId);
-  const entitlement = deps.catalog.entitlement(request.entitlement);
-  const connector = entitlement ? deps.catalog.connector(entitlement.targetId) : undefined;
   if (!requester || !entitlement || !connector) {
     throw await refuse(deps, caller, {
       auditCode: "request.rejected",
@@ -48,6 +58,26 @@ export async function loadRequestFor(
     });
   }
   return { request, requester, entitlement, connector };
+}
+
+/**
+ * Whether `caller` may act on `request` at all: its requester, an admin, or someone policy lets `approve` its
+ * entitlement. The action's own checks (separation of duties, groups, quorum) come after the state check.
+ */
+function mayActOn(
+  deps: LifecycleDeps,
+  caller: Identity,
+  request: AccessRequest,
+  requester: Identity | undefined,
+  entitlement: EntitlementSpec | undefined,
+): boolean {
+  if (caller.admin || caller.id === request.identityId) return true;
+  if (requester === undefined || entitlement === undefined) return false;
+  const facts = request.facts ?? NO_FACTS;
+  return (
+    evaluateRequest(deps, caller, entitlement, request.durationSeconds, request, facts, "approve", requester)
+      .outcome === "allow"
+  );
 }
 
 /** Runs `attempt` again when another writer changed the request first (two approvers at once), up to 3 times. */
