@@ -396,6 +396,11 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
     ...(checkpointKey ? { checkpointKey: { keyId: checkpointKey.keyId, publicJwk: checkpointKey.publicJwk } } : {}),
     ...(checkpointer ? { lastCheckpoint: () => checkpointer.last() } : {}),
     entitlementNames: [...entitlements.keys()],
+    rateLimit: config.server.rateLimit,
+    consoleIdleMs: config.console.idleTimeoutMs,
+    credentialValid: async (method, credentialId, identityId) =>
+      method === "api_key" && (await apiKeys.admits(credentialId, identityId)),
+    refusalWindowMs: config.audit.refusalWindowMs,
     readiness: async () => {
       storeHealthy = await store.ping().catch(() => false);
       const checks: Record<string, boolean> = {

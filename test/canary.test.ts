@@ -201,7 +201,8 @@ describe.skipIf(!pgUp || !redisUp)("canary secrets", () => {
 
     // Misuse that produces error replies and audit events: the issued secrets presented where they do not belong.
     for (const { value } of secrets.filter((s) => s.kind !== "token signature").slice(0, 50)) {
-      expect((await call("GET", "/v1/grants", value)).statusCode).toBe(401);
+      // 401, then 429 once this address has failed too often: both answers are searched for secrets.
+      expect([401, 429]).toContain((await call("GET", "/v1/grants", value)).statusCode);
       expect(
         (await call("POST", "/v1/requests", keys.ci.key, { entitlement: "demo-api/read", duration: value })).statusCode,
       ).toBe(400);

@@ -29,6 +29,7 @@ describe("console sessions", () => {
   let broker: Broker;
   let keys: Record<Name, string>;
   let clock: ManualClock;
+  let configure: (bobKeys?: { id: string; hash: string }[]) => ReturnType<typeof buildConfig>;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "ephemera-console-"));
@@ -38,30 +39,31 @@ describe("console sessions", () => {
     const named = namedApiKeys(NAMES);
     keys = named.keys;
     const apiKeys = named.configured;
-    const config = buildConfig(
-      {
-        dataDir: join(dir, "data"),
-        server: { listen: "127.0.0.1:0" },
-        logging: { level: "silent" },
-        identities: {
-          ci: { kind: "pipeline", owner: "team", groups: ["ci"], apiKeys: apiKeys("ci") },
-          bob: { kind: "human", groups: ["sre"], apiKeys: apiKeys("bob") },
-          admin: { kind: "human", admin: true, apiKeys: apiKeys("admin") },
-          idle: { kind: "human", groups: ["readers"], apiKeys: apiKeys("idle") },
-        },
-        targets: {
-          "demo-api": {
-            type: "token",
-            audience: "https://demo-api.test",
-            entitlements: { write: { scopes: ["w"], defaultDuration: "5m", maxDuration: "15m" } },
+    configure = (bobKeys = apiKeys("bob")) =>
+      buildConfig(
+        {
+          dataDir: join(dir, "data"),
+          server: { listen: "127.0.0.1:0" },
+          logging: { level: "silent" },
+          identities: {
+            ci: { kind: "pipeline", owner: "team", groups: ["ci"], apiKeys: apiKeys("ci") },
+            bob: { kind: "human", groups: ["sre"], apiKeys: bobKeys },
+            admin: { kind: "human", admin: true, apiKeys: apiKeys("admin") },
+            idle: { kind: "human", groups: ["readers"], apiKeys: apiKeys("idle") },
           },
+          targets: {
+            "demo-api": {
+              type: "token",
+              audience: "https://demo-api.test",
+              entitlements: { write: { scopes: ["w"], defaultDuration: "5m", maxDuration: "15m" } },
+            },
+          },
+          policies: { dir: policyDir, watch: false },
         },
-        policies: { dir: policyDir, watch: false },
-      },
-      "test",
-    );
+        "test",
+      );
     clock = new ManualClock(Date.now());
-    broker = await startBroker(config, { logger: silentLogger(), listen: false, schedule: false, clock });
+    broker = await startBroker(configure(), { logger: silentLogger(), listen: false, schedule: false, clock });
   });
   afterEach(async () => {
     await broker.close();
@@ -208,6 +210,33 @@ describe("console sessions", () => {
     expect((await inject("GET", "/v1/grants", { cookie: again.cookie })).statusCode).toBe(200);
     clock.advance(SESSION_TTL_MS + 1);
     expect((await inject("GET", "/v1/grants", { cookie: again.cookie })).statusCode).toBe(401);
+  });
+
+  it("ends after 30 minutes unused, however long it may still live; use moves the idle clock", async () => {
+    const { cookie } = await signIn("admin");
+    clock.advance(29 * 60_000);
+    expect((await inject("GET", "/v1/grants", { cookie })).statusCode).toBe(200);
+    clock.advance(29 * 60_000);
+    expect((await inject("GET", "/v1/grants", { cookie })).statusCode).toBe(200);
+    clock.advance(31 * 60_000);
+    expect((await inject("GET", "/v1/grants", { cookie })).statusCode).toBe(401);
+    expect(JSON.stringify(await broker.deps.store.listAudit(0, 1000))).toContain("console.session_active");
+  });
+
+  it("ends when the API key that signed in is removed, on the next call", async () => {
+    const { cookie } = await signIn("bob");
+    expect((await inject("GET", "/v1/grants", { cookie })).statusCode).toBe(200);
+    await broker.close();
+    // The same store, with bob's key taken out of the configuration (bob keeps another key and his rights).
+    const other = namedApiKeys(["bob"] as const);
+    broker = await startBroker(configure(other.configured("bob")), {
+      logger: silentLogger(),
+      listen: false,
+      schedule: false,
+      clock,
+    });
+    expect((await inject("GET", "/v1/grants", { cookie })).statusCode).toBe(401);
+    expect((await inject("GET", "/v1/grants", { bearer: other.keys.bob })).statusCode).toBe(200);
   });
 
   it("timelines: a request's and a grant's audit events, readable by whoever may read them; reviewers see break-glass uses", async () => {

@@ -246,9 +246,11 @@ describe("bad input is refused with a problem naming what was wrong, and only th
       expect(problem).toMatchObject({ type: `urn:ephemera:problem:${code}`, status, code });
       expect(String(problem.detail).length).toBeGreaterThan(5);
       expect((await t.broker.deps.store.listGrants({ limit: 500 })).length).toBe(grantsBefore);
+      // The first refusal of its kind from this address is its own event; repeats within the window are counted
+      // into one summary event instead (test/abuse.test.ts counts them).
       const events = await t.broker.deps.store.listAudit(before, 10);
-      expect(events).toHaveLength(1);
-      expect(events[0]?.outcome).toBe("denied");
+      expect(events.length).toBeLessThanOrEqual(1);
+      for (const event of events) expect(event.outcome).toBe("denied");
     });
   }
 

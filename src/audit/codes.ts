@@ -199,6 +199,10 @@ export const AUDIT_CODES = {
     meaning: "a person signed in to the web console; a server-side session was opened (its token is never stored)",
   },
   "console.signed_out": { severity: "info", meaning: "a person signed out of the web console; the session was ended" },
+  "console.session_active": {
+    severity: "info",
+    meaning: "a console session was used (recorded at most once a minute: the idle timeout counts from it)",
+  },
 } as const satisfies Record<string, { severity: Severity; meaning: string }>;
 
 export type AuditCode = keyof typeof AUDIT_CODES;

@@ -43,6 +43,12 @@ export const AuditSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    refusalWindow: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 1 })], {
+        description:
+          "refusals of one kind from one source (failed sign-ins, bad keys, malformed bodies): the first in a window is its own event, the rest one summary at its end (1m)",
+      }),
+    ),
     retention: Type.Optional(
       Type.Literal("forever", {
         description: "audit events are kept forever (never pruned); retention.endedGrants prunes ended grants",
@@ -76,6 +82,8 @@ export interface AuditConfig {
   } | null;
   /** Events are kept forever: no pruning is implemented. */
   readonly retention: "forever";
+  /** Refusals of one kind from one source within this window are one event plus one summary. */
+  readonly refusalWindowMs: number;
 }
 
 export interface AuditConfigInputs {
@@ -139,5 +147,6 @@ export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigInput
       timeoutMs: Math.max(1, h.seconds(s.timeout, "audit.stream.timeout", 10)) * 1000,
     };
   }
-  return { checkpoints, hmacKey, stream, retention: "forever" };
+  const refusalWindowMs = Math.max(1, h.seconds(doc.refusalWindow, "audit.refusalWindow", 60)) * 1000;
+  return { checkpoints, hmacKey, stream, retention: "forever", refusalWindowMs };
 }

@@ -37,6 +37,8 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly publicUrl: string;
+    /** Null when turned off (`server.rateLimit: false`). */
+    readonly rateLimit: RateLimits | null;
     readonly bodyLimit: number;
     /** HTTPS material, read at load; null serves plain HTTP. */
     readonly tls: {
@@ -92,6 +94,7 @@ export interface Config {
   };
   /** Signed checkpoints, HMAC of sensitive values, the SIEM stream, retention (see docs/audit.md). */
   readonly audit: AuditConfig;
+  readonly console: { readonly idleTimeoutMs: number };
   /** Ended grants (and their requests) older than this leave the grant tables; null (the default) keeps them forever. */
   readonly retention: {
     readonly endedGrantsMs: number | null;
@@ -145,6 +148,16 @@ export class ConfigError extends Error {
     super(`invalid configuration in ${source}:\n  ${problems.join("\n  ")}`);
     this.name = "ConfigError";
   }
+}
+
+export interface RateLimit {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+export interface RateLimits {
+  readonly authFailures: RateLimit;
+  readonly signIns: RateLimit;
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -413,7 +426,14 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   const lc = doc.lifecycle ?? {};
   const config: Config = {
     dataDir,
-    server: { host, port, publicUrl, bodyLimit: doc.server?.bodyLimit ?? 64 * 1024, tls },
+    server: {
+      host,
+      port,
+      publicUrl,
+      bodyLimit: doc.server?.bodyLimit ?? 64 * 1024,
+      tls,
+      rateLimit: rateLimits(doc.server?.rateLimit, seconds),
+    },
     storage: { sqlitePath: path(doc.storage?.sqlite ?? `${dataDir}/ephemera.db`), postgres },
     secrets: {
       masterKeyFile: path(doc.secrets?.masterKeyFile ?? `${dataDir}/master.key`),
@@ -446,6 +466,7 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
       retryMaxMs: seconds(nt.retryMax, "notifications.retryMax", 300) * 1000,
     },
     bootstrap,
+    console: { idleTimeoutMs: consoleIdle(doc.console?.idleTimeout, seconds, problems) },
     audit: auditConfig(doc.audit, {
       dataDir,
       path,
@@ -535,6 +556,32 @@ function resolveSecretRef(
     }
   }
   return resolveSecretRefs(value as Record<string, unknown>, at, env, path, problems);
+}
+
+function consoleIdle(
+  raw: string | number | undefined,
+  seconds: (value: string | number | undefined, at: string, fallback: number) => number,
+  problems: string[],
+): number {
+  const idle = seconds(raw, "console.idleTimeout", 30 * 60);
+  if (idle < 60) problems.push("console.idleTimeout: must be at least 1m");
+  return Math.max(60, idle) * 1000;
+}
+
+/** Per-source limits on failed authentications and console sign-ins; on by default, `false` turns them off. */
+function rateLimits(
+  raw: NonNullable<RawConfig["server"]>["rateLimit"],
+  seconds: (value: string | number | undefined, at: string, fallback: number) => number,
+): RateLimits | null {
+  if (raw === false) return null;
+  const limit = (name: "authFailures" | "signIns", max: number): RateLimit => {
+    const given = raw?.[name];
+    return {
+      max: given?.max ?? max,
+      windowMs: Math.max(1, seconds(given?.window, `server.rateLimit.${name}.window`, 60)) * 1000,
+    };
+  };
+  return { authFailures: limit("authFailures", 20), signIns: limit("signIns", 10) };
 }
 
 function parseListen(listen: string, at: string, problems: string[]): [string, number] {

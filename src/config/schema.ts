@@ -71,6 +71,14 @@ export const AccessRuleSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const RateLimitSchema = Type.Object(
+  {
+    max: Type.Integer({ minimum: 1, description: "attempts allowed per window from one source" }),
+    window: Duration,
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.Optional(
@@ -82,6 +90,22 @@ export const ConfigSchema = Type.Object(
           listen: Type.Optional(Type.String({ description: "host:port, default 127.0.0.1:8720" })),
           publicUrl: Type.Optional(Type.String({ description: "the URL callers use; default http://<listen>" })),
           bodyLimit: Type.Optional(Type.Integer({ minimum: 1024, description: "largest request body in bytes" })),
+          rateLimit: Type.Optional(
+            Type.Union([
+              Type.Literal(false, { description: "no limits (behind a proxy that limits instead)" }),
+              Type.Object(
+                {
+                  authFailures: Type.Optional(RateLimitSchema),
+                  signIns: Type.Optional(RateLimitSchema),
+                },
+                {
+                  additionalProperties: false,
+                  description:
+                    "per source address: failed authentications (a valid credential is never limited) and console sign-ins",
+                },
+              ),
+            ]),
+          ),
           tls: Type.Optional(
             Type.Object(
               {
@@ -326,6 +350,18 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     audit: Type.Optional(AuditSchema),
+    console: Type.Optional(
+      Type.Object(
+        {
+          idleTimeout: Type.Optional(
+            Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 60 })], {
+              description: "a console session unused this long ends (30m); it ends after 8 h however used",
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -8,6 +8,7 @@ import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
 import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/checkpoint.js";
+import type { RateLimits } from "../config/load.js";
 import type { Connector } from "../connectors/connector.js";
 import type { TokenAuthority } from "../connectors/token/index.js";
 import type { ClientSignal, Identity } from "../domain/types.js";
@@ -21,10 +22,12 @@ import { refuse } from "../lifecycle/refuse.js";
 import { ConflictError, StoreUnavailableError } from "../storage/store.js";
 import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
+import { AbuseGuard } from "./abuse.js";
 import { clientSignal } from "./client-signal.js";
 import {
   type ConsoleSession,
   ConsoleSessions,
+  type CredentialCheck,
   CSRF_HEADER,
   cookieValue,
   SESSION_COOKIE,
@@ -70,7 +73,20 @@ export interface HttpServices {
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa: string | null } | null;
   /** Full names of every configured entitlement: the console lets in identities that may approve one of them. */
   readonly entitlementNames?: readonly string[];
+  /** Per-source limits on failed authentications and console sign-ins; null for none. Default: on. */
+  readonly rateLimit?: RateLimits | null;
+  /** Refusals of one kind from one source in this window: one event, then one summary (default 60 s). */
+  readonly refusalWindowMs?: number;
+  /** Whether the credential a console session signed in with is still valid (an API key not removed). */
+  readonly credentialValid?: CredentialCheck;
+  /** A console session unused this long ends (default 30 min). */
+  readonly consoleIdleMs?: number;
 }
+
+const DEFAULT_RATE_LIMITS: RateLimits = {
+  authFailures: { max: 20, windowMs: 60_000 },
+  signIns: { max: 10, windowMs: 60_000 },
+};
 
 /** The client certificate of the request's TLS connection, if it sent one. */
 function peerCertificateOf(request: FastifyRequest): PeerCertificate | undefined {
@@ -180,7 +196,18 @@ export async function buildServer(services: HttpServices): Promise<App> {
   app.decorateRequest("caller", null);
   app.decorateRequest("authentication", null);
   app.decorateRequest("consoleSession", null);
-  const consoleSessions = new ConsoleSessions(services.deps, () => services.entitlementNames ?? []);
+  const consoleSessions = new ConsoleSessions(
+    services.deps,
+    () => services.entitlementNames ?? [],
+    services.credentialValid,
+    services.consoleIdleMs,
+  );
+  const abuse = await AbuseGuard.register(
+    app,
+    services.deps,
+    services.rateLimit === undefined ? DEFAULT_RATE_LIMITS : services.rateLimit,
+    services.refusalWindowMs ?? 60_000,
+  );
 
   // An empty JSON body means "no options" (POST …/complete with a content type but nothing in it); anything else
   // goes through fastify's own parser, which also refuses prototype poisoning.
@@ -275,13 +302,26 @@ export async function buildServer(services: HttpServices): Promise<App> {
       }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
       return sendProblem(reply, forbidden);
     }
-    const error = await refuse(services.deps, null, {
-      auditCode: "auth.failed",
-      errorCode: "unauthenticated",
-      message: result.reason,
-      data: where,
-    }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
-    reply.header("www-authenticate", 'Bearer realm="ephemera"');
+    // A source that keeps failing is told to wait (429), and a flood of failures is one event plus a summary.
+    const retryAfter = await abuse.authFailed(request);
+    const sourceHmac = where.sourceAddressHmac;
+    const error = await abuse
+      .refuse(
+        null,
+        retryAfter === null
+          ? { auditCode: "auth.failed", errorCode: "unauthenticated", message: result.reason, data: where, sourceHmac }
+          : {
+              auditCode: "auth.failed",
+              errorCode: "rate_limited",
+              message: `too many failed authentications from this address; retry in ${retryAfter} s`,
+              data: where,
+              sourceHmac,
+              extensions: { retryAfter },
+            },
+      )
+      .catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
+    if (retryAfter !== null) reply.header("retry-after", String(retryAfter));
+    else reply.header("www-authenticate", 'Bearer realm="ephemera"');
     return sendProblem(reply, error);
   });
 
@@ -303,13 +343,17 @@ export async function buildServer(services: HttpServices): Promise<App> {
             : fromFrameworkError(error);
     if (problem && !(error instanceof EphemeraError) && !(error instanceof StoreUnavailableError)) {
       // Bad input is refused and the refusal audited; nothing else changes.
-      problem = await refuse(services.deps, request.caller, {
-        auditCode: "request.rejected",
-        errorCode: problem.code,
-        message: problem.publicMessage,
-        data: { method: request.method, path: request.routeOptions.url ?? "unknown" },
-        extensions: { ...problem.extensions },
-      }).catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
+      // Audited through the digest: a client sending malformed bodies in a loop is one event and a summary per window.
+      problem = await abuse
+        .refuse(request.caller, {
+          auditCode: "request.rejected",
+          errorCode: problem.code,
+          message: problem.publicMessage,
+          data: { method: request.method, path: request.routeOptions.url ?? "unknown" },
+          extensions: { ...problem.extensions },
+          sourceHmac: services.deps.auditHmac.tag(request.ip),
+        })
+        .catch((e: unknown) => (e instanceof EphemeraError ? e : new EphemeraError("internal", "internal error")));
     }
     if (!problem) {
       request.log.error({ err: describeError(error), url: request.routeOptions.url }, "unhandled error");
@@ -336,7 +380,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerHealthRoutes(app, services);
   registerIdentityRoutes(app, services);
   registerReportRoutes(app, services);
-  registerSessionRoutes(app, services, consoleSessions);
+  registerSessionRoutes(app, services, consoleSessions, abuse);
   registerConsole(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -63,6 +63,13 @@ export class ApiKeyAuthenticator implements Authenticator {
     this.#keys.set(entry.keyId, entry);
   }
 
+  /** Whether the key `keyId` is still configured for `identityId` (a console session signed in with it lives on). */
+  async admits(keyId: string, identityId: string): Promise<boolean> {
+    let entry = this.#keys.get(keyId);
+    if (!entry && this.lookup) entry = (await this.lookup(keyId).catch(() => null)) ?? undefined;
+    return entry !== undefined && entry.identityId === identityId;
+  }
+
   accepts(presented: Presented): boolean {
     return bearer(presented)?.startsWith(API_KEY_PREFIX) ?? false;
   }

@@ -30,6 +30,11 @@ export async function refuse(deps: LifecycleDeps, caller: Identity | null, refus
     writes: [],
     audit: [{ ...event, requestId: refusal.requestId ?? null, grantId: refusal.grantId ?? null }],
   });
+  return refusalError(refusal);
+}
+
+/** The error a refusal answers with (its audit event written, or counted in a summary, by the caller). */
+export function refusalError(refusal: Refusal): EphemeraError {
   return new EphemeraError(
     refusal.errorCode,
     refusal.message,

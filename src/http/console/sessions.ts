@@ -16,6 +16,10 @@ export const SESSION_COOKIE = "ephemera_session";
 export const CSRF_HEADER = "x-csrf-token";
 /** A session lasts this long from sign-in, however active; then the person signs in again. */
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+/** A session unused this long ends (default; `console.idleTimeout`). */
+export const SESSION_IDLE_MS = 30 * 60 * 1000;
+/** Activity is written to the store at most this often per session (the idle clock's resolution). */
+const ACTIVITY_RESOLUTION_MS = 60 * 1000;
 
 /** What a sign-in method proves: who signed in and how (for the audit event), or why not (never echoing a secret). */
 export type SignInResult =
@@ -65,9 +69,16 @@ interface StoredSession {
   readonly identityId: string;
   readonly csrf: string;
   readonly method: string;
+  /** The credential that signed in (an API key's id, never the key): the session ends when it is no longer valid. */
+  readonly credentialId?: string;
   readonly createdAt: Millis;
   readonly expiresAt: Millis;
+  /** When the session was last used, to the minute; absent until its first use after sign-in. */
+  readonly lastActiveAt?: Millis;
 }
+
+/** Whether the credential a session signed in with still admits `identityId` (an API key not removed, say). */
+export type CredentialCheck = (method: string, credentialId: string, identityId: string) => Promise<boolean>;
 
 export interface ConsoleSession {
   readonly id: string;
@@ -91,10 +102,15 @@ function isStored(value: unknown): value is StoredSession {
 }
 
 export class ConsoleSessions {
+  /** When this process last wrote a session's activity: several calls at once write it once. */
+  readonly #activityWritten = new Map<string, Millis>();
+
   constructor(
     private readonly deps: LifecycleDeps,
     /** Full names (`target/entitlement`) of every configured entitlement, for the approver check. */
     private readonly entitlements: () => readonly string[],
+    private readonly credentialValid: CredentialCheck = async () => true,
+    private readonly idleMs: number = SESSION_IDLE_MS,
   ) {}
 
   mayUse(identity: Identity): boolean {
@@ -113,6 +129,7 @@ export class ConsoleSessions {
       identityId: identity.id,
       csrf: token(),
       method: how.method,
+      credentialId: how.credentialId,
       createdAt: now,
       expiresAt: now + SESSION_TTL_MS,
     };
@@ -146,15 +163,49 @@ export class ConsoleSessions {
     return { cookie, session: { id: stored.id, identity, csrfToken: stored.csrf, expiresAt: stored.expiresAt } };
   }
 
-  /** The live session the cookie names, with its identity as registered now; null when unknown, expired or no longer allowed. */
+  /**
+   * The live session the cookie names, with its identity as registered now; null when unknown, past its lifetime,
+   * idle too long, signed in with a credential that is no longer valid (a removed API key), or its identity may no
+   * longer use the console (offboarded, no longer an approver or admin). Checked on every call.
+   */
   async resolve(cookie: string): Promise<ConsoleSession | null> {
-    const state = await this.deps.store.getState(SESSION_NAMESPACE, hashOf(cookie));
+    const key = hashOf(cookie);
+    const state = await this.deps.store.getState(SESSION_NAMESPACE, key);
     if (!state || !isStored(state.value)) return null;
     const stored = state.value;
-    if (stored.expiresAt <= this.deps.clock.now()) return null;
+    const now = this.deps.clock.now();
+    if (stored.expiresAt <= now) return null;
+    const lastActiveAt = stored.lastActiveAt ?? stored.createdAt;
+    if (now - lastActiveAt >= this.idleMs) return null;
+    if (stored.credentialId === undefined) return null;
+    if (!(await this.credentialValid(stored.method, stored.credentialId, stored.identityId))) return null;
     const identity = await this.deps.catalog.identity(stored.identityId);
     if (!identity || !this.mayUse(identity)) return null;
+    const written = this.#activityWritten.get(key) ?? 0;
+    if (now - lastActiveAt >= ACTIVITY_RESOLUTION_MS && now - written >= ACTIVITY_RESOLUTION_MS) {
+      this.#activityWritten.set(key, now);
+      if (this.#activityWritten.size > 10_000) this.#activityWritten.clear();
+      await this.#markActive(key, stored, identity, now);
+    }
     return { id: stored.id, identity, csrfToken: stored.csrf, expiresAt: stored.expiresAt };
+  }
+
+  /** Moves the idle clock, at most once a minute per session, on every replica alike (it is in the store). */
+  async #markActive(key: string, stored: StoredSession, identity: Identity, now: Millis): Promise<void> {
+    await commit(this.deps, {
+      writes: [
+        {
+          kind: "putState",
+          namespace: SESSION_NAMESPACE,
+          key,
+          value: { ...stored, lastActiveAt: now },
+          expiresAt: stored.expiresAt,
+        },
+      ],
+      audit: [
+        draft("console.session_active", now, actorOf(identity), { identityId: identity.id }, { session: stored.id }),
+      ],
+    });
   }
 
   /** Whether `presented` is the session's CSRF token (constant time). */

@@ -4,6 +4,7 @@ import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import { refuse } from "../../lifecycle/refuse.js";
 import { EphemeraError } from "../../support/errors.js";
+import type { AbuseGuard } from "../abuse.js";
 import {
   ApiKeySignIn,
   type ConsoleSession,
@@ -37,7 +38,12 @@ function presentSession(session: ConsoleSession) {
   };
 }
 
-export function registerSessionRoutes(app: App, services: HttpServices, sessions: ConsoleSessions): void {
+export function registerSessionRoutes(
+  app: App,
+  services: HttpServices,
+  sessions: ConsoleSessions,
+  abuse: AbuseGuard,
+): void {
   const { deps } = services;
   const secure = Boolean(services.tls) || (services.publicUrl ?? "").startsWith("https:");
   const signIn: ConsoleSignIn = new ApiKeySignIn(services.auth);
@@ -66,13 +72,28 @@ export function registerSessionRoutes(app: App, services: HttpServices, sessions
       },
     },
     async (request, reply) => {
+      const where = { method: "POST", path: "/v1/sessions" };
+      const sourceHmac = deps.auditHmac.tag(request.ip);
+      const retryAfter = await abuse.signInAttempt(request);
+      if (retryAfter !== null) {
+        reply.header("retry-after", String(retryAfter));
+        throw await abuse.refuse(null, {
+          auditCode: "auth.failed",
+          errorCode: "rate_limited",
+          message: `too many console sign-ins from this address; retry in ${retryAfter} s`,
+          data: where,
+          sourceHmac,
+          extensions: { retryAfter },
+        });
+      }
       const result = await signIn.signIn(request.body);
       if (!result.ok) {
-        throw await refuse(deps, null, {
+        throw await abuse.refuse(null, {
           auditCode: "auth.failed",
           errorCode: "unauthenticated",
           message: `console sign-in refused: ${result.reason}`,
-          data: { method: "POST", path: "/v1/sessions", sourceAddressHmac: deps.auditHmac.tag(request.ip) },
+          data: where,
+          sourceHmac,
         });
       }
       if (!sessions.mayUse(result.identity)) {
