@@ -177,9 +177,12 @@ describe("audit configuration", () => {
     expect(problems({ checkpoints: { sink: false } })[0]).toMatch(/^audit.checkpoints: with sink: false/);
     expect(problems({ hmacKey: "inline-secret-value-here" })[0]).toMatch(/^audit.hmacKey: must be/);
     expect(problems({ retention: "30d" })[0]).toMatch(/^audit.retention/);
-    expect(problems({ stream: { url: "http://x", secretFile: "/nonexistent/file" } })[0]).toMatch(
+    expect(problems({ stream: { url: "https://x", secretFile: "/nonexistent/file" } })[0]).toMatch(
       /^audit.stream.secretFile: cannot read/,
     );
+    expect(problems({ stream: { url: "http://siem.example/in" } })).toEqual([
+      "audit.stream.url: must be https (http is allowed only to a loopback address, with allowInsecureLoopback: true)",
+    ]);
     expect(problems({ checkpoints: false })).toEqual([]);
   });
 });

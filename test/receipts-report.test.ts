@@ -45,7 +45,11 @@ describe("removal receipts over HTTP", () => {
     expect(shown.receipt.firstUsedAt).not.toBeNull();
     expect(shown.firstUsedAt).toBe(shown.receipt.firstUsedAt);
     // A token never introspected may still have been used (resource servers can verify it offline): no claim.
-    expect((await get(`/v1/grants/${idle.grant.id}`, t.keys.ci)).json().receipt).toMatchObject({ unused: null });
+    // The receipt says so: how usage was looked for, and what that misses.
+    expect((await get(`/v1/grants/${idle.grant.id}`, t.keys.ci)).json().receipt).toMatchObject({
+      unused: null,
+      usageObservation: { method: "introspection", detail: expect.stringContaining("verified offline") },
+    });
     // The receipt never carries the credential.
     expect(JSON.stringify(shown)).not.toContain(used.credential.fields.token);
     const audit = (await get(`/v1/audit?grant=${used.grant.id}`, t.keys.admin)).json();
@@ -75,6 +79,9 @@ describe("GET /v1/report", () => {
     expect(report.grants.issued).toBeGreaterThanOrEqual(1);
     expect(report.grants.verifiedRemoval).toBeGreaterThanOrEqual(1);
     expect(report.grants.verifiedShare).toBe(report.grants.verifiedRemoval / report.grants.ended);
+    // A completed token never introspected: not provably unused, counted as not observable.
+    expect(report.grants).toMatchObject({ unused: 0, usageNotObservable: expect.any(Number) });
+    expect(report.grants.usageNotObservable).toBeGreaterThanOrEqual(1);
     expect(report.privilegeSeconds.median).toBeGreaterThanOrEqual(0);
     expect(Array.isArray(report.standing)).toBe(true);
     // Without a range: the last day.

@@ -139,8 +139,10 @@ export interface Receipt {
   verifiedAt: string | null;
   firstUsedAt: string | null;
   lastUsedAt: string | null;
-  /** true: watched and never seen in use; false: seen in use; null: the target cannot tell. */
+  /** true: the target records every use and showed none; false: seen in use; null: use could have gone unseen. */
   unused: boolean | null;
+  /** How use was looked for (definitive, polled, introspection, none), and what that can miss. */
+  usageObservation?: { method: string; detail: string };
 }
 
 export interface Grant {
@@ -182,7 +184,10 @@ export interface PrivilegeReport {
     /** verifiedRemoval ÷ ended; null when none has ended. */
     verifiedShare: number | null;
     overrunsOver2s: number;
+    /** Proven never used (the target records every use). */
     unused: number;
+    /** Ended grants whose use could have gone unseen. */
+    usageNotObservable: number;
     renewals: number;
   };
   /** issue → verified removal; null when none is verified. */

@@ -468,9 +468,12 @@ export function TimelinePage(props: { kind: "request" | "grant"; id: string }) {
 }
 
 function usage(receipt: Receipt): string {
-  if (receipt.unused === true) return "never seen in use (unused)";
+  const how = receipt.usageObservation
+    ? ` (${receipt.usageObservation.method}: ${receipt.usageObservation.detail})`
+    : "";
+  if (receipt.unused === true) return `never used${how}`;
   if (receipt.unused === false) return `seen in use from ${when(receipt.firstUsedAt)} to ${when(receipt.lastUsedAt)}`;
-  return "the target cannot tell";
+  return `not observable: use could have gone unseen${how}`;
 }
 
 /** The removal receipt: what revoke removed, sessions it ended, and the checks verification made. */
@@ -996,7 +999,8 @@ export function ReportsPage() {
                 value={r.grants.verifiedShare === null ? "—" : `${Math.round(r.grants.verifiedShare * 1000) / 10} %`}
               />
               <Tile id="tile-overruns" label="Overruns > 2 s" value={r.grants.overrunsOver2s} />
-              <Tile id="tile-unused" label="Unused grants" value={r.grants.unused} />
+              <Tile id="tile-unused" label="Unused grants (proven)" value={r.grants.unused} />
+              <Tile id="tile-not-observable" label="Usage not observable" value={r.grants.usageNotObservable} />
               <Tile id="tile-renewals" label="Renewals" value={r.grants.renewals} />
               <Tile id="tile-median" label="Privilege median" value={seconds(r.privilegeSeconds.median)} />
               <Tile id="tile-p99" label="Privilege p99" value={seconds(r.privilegeSeconds.p99)} />
@@ -1073,7 +1077,7 @@ export function ReportsPage() {
                   bars={[
                     { label: "used", value: ended.filter((g) => g.receipt?.unused === false).length },
                     { label: "unused", value: ended.filter((g) => g.receipt?.unused === true).length },
-                    { label: "cannot tell", value: ended.filter((g) => g.receipt?.unused === null).length },
+                    { label: "not observable", value: ended.filter((g) => g.receipt?.unused === null).length },
                   ]}
                   unit="grants"
                 />

@@ -50,11 +50,15 @@ export function grantDetails(grant: Grant): string {
       const ids = receipt.sessionsEnded.ids.slice(0, 10).join(", ");
       rows.push(["sessions ended", `${receipt.sessionsEnded.count}${ids ? ` (${ids})` : ""}`]);
     }
-    const used = receipt.unused === null ? "cannot tell" : receipt.unused ? "never" : "yes";
+    const used = receipt.unused === null ? "not observable" : receipt.unused ? "never" : "yes";
     rows.push([
       "used",
       `${used}${receipt.firstUsedAt ? `, first ${receipt.firstUsedAt}, last ${receipt.lastUsedAt}` : ""}`,
     ]);
+    // Older brokers' receipts carry no usageObservation.
+    if (receipt.usageObservation) {
+      rows.push(["usage observed", `${receipt.usageObservation.method}: ${receipt.usageObservation.detail}`]);
+    }
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join("\n");

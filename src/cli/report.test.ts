@@ -8,7 +8,16 @@ import { run } from "./testing/run-cli.js";
 const report: PrivilegeReport = {
   from: "2030-01-01T00:00:00.000Z",
   to: "2030-01-02T00:00:00.000Z",
-  grants: { issued: 10, ended: 8, verifiedRemoval: 8, verifiedShare: 1, overrunsOver2s: 0, unused: 2, renewals: 3 },
+  grants: {
+    issued: 10,
+    ended: 8,
+    verifiedRemoval: 8,
+    verifiedShare: 1,
+    overrunsOver2s: 0,
+    unused: 2,
+    usageNotObservable: 5,
+    renewals: 3,
+  },
   privilegeSeconds: { median: 300, p99: 890.5 },
   standing: [{ target: "orders-db", accounts: 4 }],
   discoveredAt: "2030-01-01T23:00:00.000Z",
@@ -45,8 +54,10 @@ describe("ephemera report", () => {
       `/v1/report?from=${encodeURIComponent(report.from)}&to=${encodeURIComponent(report.to)}`,
     );
     expect(broker.requests[0]?.headers.authorization).toBe(`Bearer ${ADMIN_KEY}`);
-    expect(result.stdout).toContain("verified removal     8 (100.0% of ended; goal 100%)");
+    expect(result.stdout).toMatch(/verified removal\s+8 \(100\.0% of ended; goal 100%\)/);
     expect(result.stdout).toMatch(/privilege p99\s+890.5 s/);
+    expect(result.stdout).toMatch(/unused \(proven\)\s+2\n/);
+    expect(result.stdout).toMatch(/usage not observable\s+5\n/);
     expect(result.stdout).toMatch(/orders-db\s+4/);
   });
 

@@ -39,6 +39,7 @@ export type {
   RotationResult,
   TargetDiscovery,
   TargetSummary,
+  UsageObservation,
   WireCredential,
 } from "./types.js";
 export type { ChildEnvOptions, Credential, WithAccessOptions } from "./with-access.js";

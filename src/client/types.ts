@@ -51,8 +51,22 @@ export interface RemovalReceipt {
   readonly verifiedAt: string | null;
   readonly firstUsedAt: string | null;
   readonly lastUsedAt: string | null;
-  /** True: the target could see use and never did; null: the target cannot tell. */
+  /**
+   * True only when the target records every use and showed none; false: seen in use; null: use could have gone unseen
+   * (sessions polled between looks, tokens verified offline) or the target cannot show use.
+   */
   readonly unused: boolean | null;
+  /** How use was looked for, and so what `unused` can rest on. */
+  readonly usageObservation: UsageObservation;
+}
+
+/**
+ * `definitive`: the target records every use; `polled`: open sessions at each look (a short session between looks is
+ * missed); `introspection`: tokens seen when introspected, never when verified offline; `none`: cannot show use.
+ */
+export interface UsageObservation {
+  readonly method: "definitive" | "polled" | "introspection" | "none";
+  readonly detail: string;
 }
 
 export interface Decision {
@@ -260,7 +274,10 @@ export interface PrivilegeReport {
     /** verifiedRemoval ÷ ended; null when none has ended. The goal is 1. */
     readonly verifiedShare: number | null;
     readonly overrunsOver2s: number;
+    /** Grants the target proves were never used (definitive observation only). */
     readonly unused: number;
+    /** Grants whose receipt cannot say whether they were used (`unused: null`): use could have gone unseen. */
+    readonly usageNotObservable: number;
     readonly renewals: number;
   };
   readonly privilegeSeconds: { readonly median: number | null; readonly p99: number | null };

@@ -1,5 +1,6 @@
 // The `audit` section: signed checkpoints and their sinks, the HMAC key for sensitive values, the SIEM stream, retention.
 import Type, { type Static } from "typebox";
+import { outboundUrlProblem } from "./outbound-url.js";
 
 const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
   description: 'a duration such as "90s", "15m", "1h30m", "2d", or whole seconds',
@@ -33,7 +34,13 @@ export const AuditSchema = Type.Object(
     stream: Type.Optional(
       Type.Object(
         {
-          url: Type.String({ pattern: "^https?://", description: "where batches of events are POSTed, in order" }),
+          url: Type.String({
+            pattern: "^https?://",
+            description: "where batches of events are POSTed, in order; https",
+          }),
+          allowInsecureLoopback: Type.Optional(
+            Type.Boolean({ description: "allow http:// to a loopback address (tests only); default false" }),
+          ),
           secretFile: Type.Optional(Type.String({ minLength: 1, description: "HMAC key for x-ephemera-signature" })),
           format: Type.Optional(Type.Union([Type.Literal("jsonl"), Type.Literal("ocsf")])),
           interval: Type.Optional(Duration),
@@ -131,6 +138,8 @@ export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigInput
   let stream: AuditConfig["stream"] = null;
   if (doc.stream) {
     const s = doc.stream;
+    const urlProblem = outboundUrlProblem("audit.stream.url", s.url, s.allowInsecureLoopback ?? false);
+    if (urlProblem) h.problems.push(urlProblem);
     let secret: string | null = null;
     if (s.secretFile !== undefined) {
       secret = h.readFile(h.path(s.secretFile), "audit.stream.secretFile");

@@ -245,6 +245,39 @@ describe("configuration", () => {
     expect(problems({ ...valid(), identityLifecycle: { dormant: "30d" } }).join("\n")).toMatch(/identityLifecycle/);
   });
 
+  it("refuses plain http for webhook and audit.stream URLs, naming the path; http only to loopback when opted in", () => {
+    const hook = (url: string, extra: Record<string, unknown> = {}) => ({
+      ...valid(),
+      notifications: { webhooks: [{ name: "ops", url, ...extra }] },
+    });
+    const stream = (url: string, extra: Record<string, unknown> = {}) => ({
+      ...valid(),
+      audit: { stream: { url, ...extra } },
+    });
+    const insecure = "must be https (http is allowed only to a loopback address, with allowInsecureLoopback: true)";
+    expect(problems(hook("https://hooks.example/x"))).toEqual([]);
+    expect(problems(hook("http://hooks.example/x"))).toEqual([`notifications.webhooks.0.url: ${insecure}`]);
+    expect(problems(hook("http://127.0.0.1:9/x"))).toEqual([`notifications.webhooks.0.url: ${insecure}`]);
+    expect(problems(stream("https://siem.example/in"))).toEqual([]);
+    expect(problems(stream("http://siem.example/in"))).toEqual([`audit.stream.url: ${insecure}`]);
+    expect(problems(stream("http://localhost:9/in"))).toEqual([`audit.stream.url: ${insecure}`]);
+    // The opt-in is per URL, and only for loopback addresses: a test's local receiver, never a remote host.
+    for (const url of ["http://127.0.0.1:9/x", "http://localhost:9/x", "http://[::1]:9/x"]) {
+      expect(problems(hook(url, { allowInsecureLoopback: true })), url).toEqual([]);
+      expect(problems(stream(url, { allowInsecureLoopback: true })), url).toEqual([]);
+    }
+    for (const url of ["http://hooks.example/x", "http://127.0.0.1.example/x", "http://10.0.0.1/x"]) {
+      expect(problems(hook(url, { allowInsecureLoopback: true })), url).toEqual([
+        `notifications.webhooks.0.url: ${insecure}`,
+      ]);
+      expect(problems(stream(url, { allowInsecureLoopback: true })), url).toEqual([`audit.stream.url: ${insecure}`]);
+    }
+    // The checkpoint webhook sink is a notifications webhook: its URL is checked there, under the same rule.
+    expect(problems({ ...hook("http://hooks.example/cp"), audit: { checkpoints: { webhook: "ops" } } })).toEqual([
+      `notifications.webhooks.0.url: ${insecure}`,
+    ]);
+  });
+
   it("loads the demo configuration shipped with the project", () => {
     const config = loadConfigFile(new URL("../../examples/demo.yaml", import.meta.url).pathname, {});
     expect(config.targets.map((t) => t.id)).toEqual(["demo-api"]);

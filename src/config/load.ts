@@ -10,6 +10,7 @@ import type { Identity } from "../domain/types.js";
 import { type AuthenticatorConfig, parseAuthenticators } from "../identity/catalogue.js";
 import { Secret } from "../support/secret.js";
 import { type AuditConfig, auditConfig } from "./audit-config.js";
+import { outboundUrlProblem } from "./outbound-url.js";
 import { ConfigSchema, type RawConfig } from "./schema.js";
 
 export interface ConfiguredIdentity extends Identity {
@@ -360,6 +361,8 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     const at = `notifications.webhooks.${index}`;
     if (webhookNames.has(hook.name)) problems.push(`${at}.name: '${hook.name}' is used twice`);
     webhookNames.add(hook.name);
+    const urlProblem = outboundUrlProblem(`${at}.url`, hook.url, hook.allowInsecureLoopback ?? false);
+    if (urlProblem) problems.push(urlProblem);
     // A secret is named, never written in the file: only { env } or { file } is accepted.
     const isRef = typeof hook.secret === "object" && hook.secret !== null && !Array.isArray(hook.secret);
     const secret =

@@ -307,7 +307,10 @@ export const ConfigSchema = Type.Object(
               Type.Object(
                 {
                   name: Name,
-                  url: Type.String({ pattern: "^https?://", description: "where events are POSTed" }),
+                  url: Type.String({ pattern: "^https?://", description: "where events are POSTed; https" }),
+                  allowInsecureLoopback: Type.Optional(
+                    Type.Boolean({ description: "allow http:// to a loopback address (tests only); default false" }),
+                  ),
                   format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("slack")])),
                   secret: Type.Optional(Type.Unknown({ description: "HMAC key: { env: NAME } or { file: PATH }" })),
                   events: Type.Optional(

@@ -1,5 +1,5 @@
 // The connector port: how the broker makes and removes access in one kind of target. Narrow, one request type per call.
-import type { Grant, Identity, Intent, Millis, RemovalEvidence } from "../domain/types.js";
+import type { Grant, Identity, Intent, Millis, RemovalEvidence, UsageObservationMethod } from "../domain/types.js";
 import type { Secret } from "../support/secret.js";
 
 /** An entitlement as configured on a target: what the credential may do and for how long. */
@@ -162,6 +162,13 @@ export interface Connector {
   /** Proves the access is gone downstream: absent, no session, credential refused. */
   verifyRemoved(request: VerifyRequest): Promise<VerifyResponse>;
   /**
+   * What the broker's sightings of this target's use rest on, for the receipt's `usageObservation` and `unused`:
+   * `definitive` only when the target records every use of the account (so a grant it never shows in use was not
+   * used); `introspection` for tokens the broker sees when they are introspected. Absent: `polled` when the connector
+   * has `observeUsage` (open sessions at each look), `none` otherwise. See `usageObservationOf`.
+   */
+  readonly usageObservation?: Exclude<UsageObservationMethod, "none" | "polled">;
+  /**
    * Which of these grants the target shows in use right now (open sessions, connections), for first/last-used times
    * and the receipt's `unused`. Absent for connectors whose target cannot tell.
    */
@@ -178,4 +185,10 @@ export interface Connector {
   /** Readiness of the connection to the target. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** How the broker observes a connector's usage: its declared method, else `polled` when it can be asked, else `none`. */
+export function usageObservationOf(connector: Connector | undefined): UsageObservationMethod {
+  if (connector === undefined) return "none";
+  return connector.usageObservation ?? (connector.observeUsage ? "polled" : "none");
 }

@@ -174,10 +174,27 @@ export interface RemovalReceipt {
   readonly firstUsedAt: Millis | null;
   readonly lastUsedAt: Millis | null;
   /**
-   * True when the target can show use and never did during the grant; false when it was seen in use; null when the
-   * target cannot tell (certificates, HTTP roles, tokens that were never introspected).
+   * True only when the observation is definitive (the target records every use) and it shows none; false when the
+   * grant was seen in use; null when use could have gone unseen (sessions polled between looks, tokens verified
+   * offline, targets that cannot show use) or no credential was handed out.
    */
   readonly unused: boolean | null;
+  /** How use was looked for, and so what `unused` can rest on. */
+  readonly usageObservation: UsageObservation;
+}
+
+/**
+ * How a grant's use is observed: `definitive`, the target records every use of the account (a login counter, a
+ * history), so never seen means never used; `polled`, open sessions are looked for on an interval and once before
+ * removal, so a session between two looks is missed; `introspection`, the broker sees a token when a resource server
+ * introspects it, never when one verifies it offline; `none`, the target cannot show use.
+ */
+export type UsageObservationMethod = "definitive" | "polled" | "introspection" | "none";
+
+export interface UsageObservation {
+  readonly method: UsageObservationMethod;
+  /** One sentence for a reader of the receipt: what was looked at and what it can miss. */
+  readonly detail: string;
 }
 
 export interface Grant {

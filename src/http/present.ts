@@ -48,6 +48,7 @@ export function presentReceipt(r: RemovalReceipt) {
     firstUsedAt: iso(r.firstUsedAt),
     lastUsedAt: iso(r.lastUsedAt),
     unused: r.unused,
+    usageObservation: { method: r.usageObservation.method, detail: r.usageObservation.detail },
   };
 }
 

@@ -30,7 +30,24 @@ export const ReceiptSchema = Type.Object(
     verifiedAt: Time,
     firstUsedAt: Time,
     lastUsedAt: Time,
-    unused: Nullable(Type.Boolean()),
+    unused: Nullable(
+      Type.Boolean({
+        description:
+          "true only when the target records every use and shows none; false when seen in use; null when use could have gone unseen",
+      }),
+    ),
+    usageObservation: Type.Object(
+      {
+        method: Type.Union([
+          Type.Literal("definitive"),
+          Type.Literal("polled"),
+          Type.Literal("introspection"),
+          Type.Literal("none"),
+        ]),
+        detail: Type.String(),
+      },
+      { description: "how use was looked for, and so what `unused` can rest on" },
+    ),
   },
   { description: "The removal receipt: what was removed, which sessions were ended, what verification saw, and when" },
 );

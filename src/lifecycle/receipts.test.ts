@@ -50,6 +50,7 @@ describe("removal receipts and usage", () => {
       // The last look just before removal saw the session still open.
       lastUsedAt: firstSeen + 2_000,
       unused: false,
+      usageObservation: { method: "polled", detail: expect.stringContaining("between two looks is not seen") },
     });
     expect(stored?.receipt?.verification?.checks.every((c) => c.passed)).toBe(true);
     // The audit trail carries it: revoke says what it removed, verification the whole receipt.
@@ -62,22 +63,52 @@ describe("removal receipts and usage", () => {
     expect(await h.metrics.registry.getSingleMetricAsString("ephemera_grants_unused_total")).not.toMatch(/ 1$/m);
   });
 
-  it("a grant never seen in use is marked unused, and counted", async () => {
+  it("polling that never saw a session does not call the grant unused: a session between two looks goes unseen", async () => {
+    const from = h.clock.now();
     const grant = await issue(h);
     await observeUsage(h.deps, [h.target]);
+    // One short session, opened and closed between two looks.
+    h.target.sessions.add(grant.handle);
+    h.target.sessions.delete(grant.handle);
     await endGrantByCaller(h.deps, h.ci, grant.id, "completed");
     const receipt = (await h.store.getGrant(grant.id))?.receipt;
-    expect(receipt).toMatchObject({ unused: true, firstUsedAt: null, lastUsedAt: null, sessionsEnded: { count: 0 } });
+    expect(receipt).toMatchObject({
+      unused: null,
+      firstUsedAt: null,
+      usageObservation: { method: "polled" },
+      sessionsEnded: { count: 0 },
+    });
+    expect(await h.metrics.registry.getSingleMetricAsString("ephemera_grants_unused_total")).not.toMatch(/ 1$/m);
+    const report = await privilegeReport(h.deps, { from, to: h.clock.now() + 1 });
+    expect(report.grants).toMatchObject({ unused: 0, usageNotObservable: 1 });
+  });
+
+  it("a target that records every use may call a grant it never showed in use unused, and it is counted", async () => {
+    const from = h.clock.now();
+    Object.defineProperty(h.target, "usageObservation", { value: "definitive" });
+    const grant = await issue(h);
+    await endGrantByCaller(h.deps, h.ci, grant.id, "completed");
+    const receipt = (await h.store.getGrant(grant.id))?.receipt;
+    expect(receipt).toMatchObject({
+      unused: true,
+      firstUsedAt: null,
+      usageObservation: { method: "definitive", detail: expect.stringContaining("records every use") },
+    });
     expect(await h.metrics.registry.getSingleMetricAsString("ephemera_grants_unused_total")).toMatch(
       /ephemera_grants_unused_total\{target="db",entitlement="db\/read"\} 1$/m,
     );
+    const report = await privilegeReport(h.deps, { from, to: h.clock.now() + 1 });
+    expect(report.grants).toMatchObject({ unused: 1, usageNotObservable: 0 });
   });
 
   it("a target that cannot show use makes no claim: unused is null", async () => {
     const grant = await issue(h);
     Object.defineProperty(h.target, "observeUsage", { value: undefined });
     await endGrantByCaller(h.deps, h.ci, grant.id, "completed");
-    expect((await h.store.getGrant(grant.id))?.receipt?.unused).toBeNull();
+    expect((await h.store.getGrant(grant.id))?.receipt).toMatchObject({
+      unused: null,
+      usageObservation: { method: "none", detail: "the target cannot show use" },
+    });
   });
 
   it("a removal that failed and was retried gets its receipt from the revoke that succeeded", async () => {
@@ -91,7 +122,7 @@ describe("removal receipts and usage", () => {
     await h.scheduler.runOnce();
     const stored = await h.store.getGrant(grant.id);
     expect(stored?.state).toBe("verified");
-    expect(stored?.receipt).toMatchObject({ removed: [`account ${grant.handle}`], unused: true });
+    expect(stored?.receipt).toMatchObject({ removed: [`account ${grant.handle}`], unused: null });
     expect(stored?.receipt?.revokedAt).toBe(stored?.revokedAt);
   });
 
@@ -222,6 +253,7 @@ describe("privilege report", () => {
         verifiedShare: 0.5,
         overrunsOver2s: 0,
         unused: 0,
+        usageNotObservable: 0,
         renewals: 1,
       },
       privilegeSeconds: { median: 10, p99: 10 },

@@ -178,8 +178,10 @@ export interface GrantReport {
   readonly verifiedRemoval: number;
   /** Access that outlived its expiry by more than 2 s: verified (or, unverified, still present at `now`) after it. */
   readonly overrunsOver2s: number;
-  /** Ended grants the target could watch and never saw in use. */
+  /** Grants whose receipt says `unused: true`: the target records every use and showed none. */
   readonly unused: number;
+  /** Grants with a receipt that cannot say whether they were used (`unused: null`): use could have gone unseen. */
+  readonly usageNotObservable: number;
   /** Renewals of those grants, summed. */
   readonly renewals: number;
   /** Issue → verified removal, nearest-rank percentiles over verified grants; null when none is verified. */

@@ -6,7 +6,7 @@ import type { Grant, Identity, Millis } from "../../domain/types.js";
 import type { Clock } from "../../support/clock.js";
 import { newId } from "../../support/ids.js";
 import type { Connector, EntitlementSpec, IssuedCredential, IssueResponse } from "../connector.js";
-import { checkLifecycleReceipt } from "./lifecycle-receipt.js";
+import { checkLifecycleReceipt, checkShortSessionReceipt } from "./lifecycle-receipt.js";
 
 export interface ContractSubject {
   readonly connector: Connector;
@@ -227,6 +227,10 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
 
     it("a full lifecycle through the broker leaves a receipt that matches the target", async () => {
       await checkLifecycleReceipt(s);
+    });
+
+    it("a session opened and closed between two usage looks never makes the receipt say unused", async () => {
+      await checkShortSessionReceipt(s);
     });
 
     it("never puts a secret in evidence, handle data, printed credentials or error messages", async () => {

@@ -19,7 +19,7 @@ import { openSqliteStore } from "../../storage/sqlite/index.js";
 import { systemClock } from "../../support/clock.js";
 import { silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
-import type { IssuedCredential } from "../connector.js";
+import { type IssuedCredential, usageObservationOf } from "../connector.js";
 import type { ContractSubject, OpenSession } from "./contract.js";
 
 type Presented = ReturnType<typeof presentGrant>;
@@ -57,7 +57,8 @@ async function lifecycle(
   return { shown: presentGrant(stored), credential, session, verifiedEvent };
 }
 
-export async function checkLifecycleReceipt(s: ContractSubject): Promise<void> {
+/** A broker's lifecycle on a fresh SQLite store, wired to the subject's connector; `done` closes and removes it. */
+async function brokerFor(s: ContractSubject): Promise<{ deps: LifecycleDeps; done(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-receipt-"));
   const store = await openSqliteStore(join(dir, "broker.db"));
   const deps: LifecycleDeps = {
@@ -84,6 +85,17 @@ export async function checkLifecycleReceipt(s: ContractSubject): Promise<void> {
     random: () => 0.5,
     auditHmac: new AuditHmac(randomBytes(32)),
   };
+  return {
+    deps,
+    async done() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function checkLifecycleReceipt(s: ContractSubject): Promise<void> {
+  const { deps, done } = await brokerFor(s);
   try {
     const used = await lifecycle(s, deps, true);
     const r = used.shown.receipt;
@@ -136,11 +148,54 @@ export async function checkLifecycleReceipt(s: ContractSubject): Promise<void> {
 
     // A grant never used: marked unused where the target could have seen use.
     const idle = await lifecycle(s, deps, false);
-    expect(idle.shown.receipt?.unused).toBe(s.connector.observeUsage ? true : null);
+    const definitive = usageObservationOf(s.connector) === "definitive";
+    expect(idle.shown.receipt?.unused).toBe(definitive ? true : null);
+    expect(idle.shown.receipt?.usageObservation.method).toBe(usageObservationOf(s.connector));
     expect(idle.shown.receipt?.firstUsedAt).toBeNull();
     if (s.useCredential) expect(await s.useCredential(idle.credential)).toBe(false);
   } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await done();
+  }
+}
+
+/**
+ * A short session (one query) opened and closed between two looks of the usage monitor: no look saw it, so the
+ * receipt must not call the grant unused unless the target keeps a record of every login.
+ */
+export async function checkShortSessionReceipt(s: ContractSubject): Promise<void> {
+  if (!s.openSession) return;
+  const { deps, done } = await brokerFor(s);
+  try {
+    s.makeGrant();
+    const result = await requestAccess(
+      deps,
+      s.identity,
+      { entitlement: s.entitlement.name, justification: "short session" },
+      { sourceAddress: null },
+    );
+    if (result.outcome !== "issued") throw new Error(`expected a grant, got ${result.outcome}`);
+    const session = await s.openSession(result.credential, result.grant);
+    try {
+      expect(await session.usable()).toBe(true);
+    } finally {
+      await session.close();
+    }
+    // Until the target itself no longer shows the session (asked directly: nothing is recorded), so the last look
+    // before removal cannot catch it either.
+    for (let i = 0; s.connector.observeUsage && i < 50; i++) {
+      if ((await s.connector.observeUsage([result.grant])).length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const ended = await endGrantByCaller(deps, s.identity, result.grant.id, "completed");
+    expect(ended.state, ended.lastError ?? "").toBe("verified");
+    const stored = await deps.store.getGrant(result.grant.id);
+    const r = stored ? presentGrant(stored).receipt : null;
+    expect(r, "receipt").not.toBeNull();
+    expect(r?.unused, "a grant used between two looks is not unused").not.toBe(true);
+    // A target that records every login knows of this one.
+    if (usageObservationOf(s.connector) === "definitive") expect(r?.unused).toBe(false);
+    expect(r?.usageObservation.method).toBe(usageObservationOf(s.connector));
+  } finally {
+    await done();
   }
 }

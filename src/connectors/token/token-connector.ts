@@ -79,6 +79,8 @@ export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext):
     targetId: target.id,
     // A token exists only in this process until the broker hands it out, so issuing needs one durable write.
     issuesInProcess: true,
+    // Use is seen when a resource server introspects the token; one verifying it offline is never seen.
+    usageObservation: "introspection",
     bindsCredentials: true,
 
     validateEntitlement(entitlement) {

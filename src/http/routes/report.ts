@@ -23,7 +23,10 @@ export const PrivilegeReportSchema = Type.Object({
       description: "verifiedRemoval ÷ ended (goal 1); null when none has ended",
     }),
     overrunsOver2s: Type.Integer({ description: "access that outlived its expiry by more than 2 s" }),
-    unused: Type.Integer({ description: "grants the target could watch and never saw in use" }),
+    unused: Type.Integer({ description: "grants the target proves were never used (it records every use)" }),
+    usageNotObservable: Type.Integer({
+      description: "ended grants whose use could have gone unseen (polled sessions, offline-verified tokens)",
+    }),
     renewals: Type.Integer(),
   }),
   privilegeSeconds: Type.Object(

@@ -2,6 +2,7 @@
 import type { CryptoKey } from "jose";
 import type { Clock } from "../../support/clock.js";
 import type { Logger } from "../../support/logger.js";
+import { isLoopbackHostname } from "../../support/loopback.js";
 import { KeySet, readJwks } from "./key-set.js";
 import { type KeyLookup, KeysUnavailableError } from "./verify-workload-jwt.js";
 
@@ -26,8 +27,6 @@ export interface RemoteJwksOptions {
   readonly failureRetryMs?: number;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
 /** Checks a URL the broker may fetch keys from; returns the problem, or null when it is acceptable. */
 export function keyUrlProblem(url: string, allowInsecureLoopback: boolean): string | null {
   let parsed: URL;
@@ -39,8 +38,8 @@ export function keyUrlProblem(url: string, allowInsecureLoopback: boolean): stri
   if (parsed.username || parsed.password) return "must not carry credentials";
   if (parsed.hash) return "must not have a fragment";
   if (parsed.protocol === "https:") return null;
-  if (parsed.protocol === "http:" && allowInsecureLoopback && LOOPBACK.has(parsed.hostname)) return null;
-  if (parsed.protocol === "http:" && LOOPBACK.has(parsed.hostname)) {
+  if (parsed.protocol === "http:" && allowInsecureLoopback && isLoopbackHostname(parsed.hostname)) return null;
+  if (parsed.protocol === "http:" && isLoopbackHostname(parsed.hostname)) {
     return "uses http://; HTTPS is required (set allowInsecureLoopback: true for a local test issuer)";
   }
   return "must use https://";

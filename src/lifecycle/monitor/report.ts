@@ -16,7 +16,10 @@ export interface PrivilegeReport {
     /** verifiedRemoval ÷ ended; null when no grant in the range has ended. The goal is 1. */
     readonly verifiedShare: number | null;
     readonly overrunsOver2s: number;
+    /** Grants the target proves were never used: only a definitive observation (every use recorded) says so. */
     readonly unused: number;
+    /** Ended grants whose use could have gone unseen (polled sessions, offline-verified tokens): `unused: null`. */
+    readonly usageNotObservable: number;
     readonly renewals: number;
   };
   /** Issue → verified removal, nearest-rank; null when no removal in the range is verified. */
@@ -45,6 +48,7 @@ export async function privilegeReport(
       verifiedShare: figures.ended === 0 ? null : figures.verifiedRemoval / figures.ended,
       overrunsOver2s: figures.overrunsOver2s,
       unused: figures.unused,
+      usageNotObservable: figures.usageNotObservable,
       renewals: figures.renewals,
     },
     privilegeSeconds: { median: seconds(figures.privilegeMs.median), p99: seconds(figures.privilegeMs.p99) },

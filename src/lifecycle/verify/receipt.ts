@@ -1,14 +1,39 @@
 // The removal receipt: what revoke removed and ended, what verification saw, when, and whether the grant was ever used.
-import type { Connector, RevokeResponse } from "../../connectors/connector.js";
-import type { Grant, Millis, RemovalEvidence, RemovalReceipt } from "../../domain/types.js";
+import { type Connector, type RevokeResponse, usageObservationOf } from "../../connectors/connector.js";
+import type {
+  Grant,
+  Millis,
+  RemovalEvidence,
+  RemovalReceipt,
+  UsageObservation,
+  UsageObservationMethod,
+} from "../../domain/types.js";
+
+/** What each way of observing usage looked at and what it can miss, as the receipt says it. */
+const DETAIL: Readonly<Record<UsageObservationMethod, string>> = {
+  definitive: "the target records every use of the account; never seen in use means never used",
+  polled:
+    "open sessions looked for every monitor.usage.interval and once before removal; a session between two looks is " +
+    "not seen, so never seen does not mean unused",
+  introspection:
+    "use seen when a resource server introspects the token; a token verified offline against the JWKS is not seen, " +
+    "so never seen does not mean unused",
+  none: "the target cannot show use",
+};
+
+export function usageObservation(connector: Connector | undefined): UsageObservation {
+  const method = usageObservationOf(connector);
+  return { method, detail: DETAIL[method] };
+}
 
 /**
- * `unused` is only claimed where the target can show use (the connector observes usage) and the credential was handed
- * out; a grant seen in use is never unused, whatever the target.
+ * `unused` is claimed only where the observation could not have missed use (the target records every use) and the
+ * credential was handed out; a grant seen in use is never unused, whatever the target. Polling sees open sessions only,
+ * so one short query between two looks goes unseen: there, never seen is `null`, not `true`.
  */
-function unusedOf(connector: Connector | undefined, grant: Grant, firstUsedAt: Millis | null): boolean | null {
+function unusedOf(method: UsageObservationMethod, grant: Grant, firstUsedAt: Millis | null): boolean | null {
   if (firstUsedAt !== null) return false;
-  if (grant.issuedAt === null || connector?.observeUsage === undefined) return null;
+  if (grant.issuedAt === null || method !== "definitive") return null;
   return true;
 }
 
@@ -20,6 +45,7 @@ export function revokedReceipt(
   revokedAt: Millis,
   usage: Pick<Grant, "firstUsedAt" | "lastUsedAt">,
 ): RemovalReceipt {
+  const observation = usageObservation(connector);
   return {
     removed: removal?.removed ?? [],
     sessionsEnded: removal?.sessionsEnded ?? null,
@@ -28,7 +54,8 @@ export function revokedReceipt(
     verifiedAt: null,
     firstUsedAt: usage.firstUsedAt,
     lastUsedAt: usage.lastUsedAt,
-    unused: unusedOf(connector, grant, usage.firstUsedAt),
+    unused: unusedOf(observation.method, grant, usage.firstUsedAt),
+    usageObservation: observation,
   };
 }
 

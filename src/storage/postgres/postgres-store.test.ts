@@ -7,7 +7,16 @@ import type { AuditEvent } from "../../domain/types.js";
 import { postgresMigrations } from "../migrations/postgres/index.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
 import { ConflictError, StoreUnavailableError } from "../store.js";
-import { creation, insertGrants, makeDraft, makeRequest, T0 } from "../testing/fixtures.js";
+import {
+  creation,
+  expectUsageObservationMigrated,
+  grantsBeforeUsageObservation,
+  insertGrants,
+  makeDraft,
+  makeRequest,
+  RECEIPT_BEFORE_USAGE_OBSERVATION,
+  T0,
+} from "../testing/fixtures.js";
 import { describeStoreContract } from "../testing/store-contract.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
 import { asSuperuser, postgresStoreUp, STORE_TEST_URL, testSchema } from "./testing/schemas.js";
@@ -78,6 +87,23 @@ describe.runIf(up)("PostgresStore", () => {
     );
     await asSuperuser((c) => c.query(`INSERT INTO ${stores[0]!.schema}.schema_migrations VALUES (999, 'future', 0)`));
     await expect(stores[1]!.migrate()).rejects.toThrow(/newer/);
+  });
+
+  it("migration 8 withdraws the unused claims polling made and says how each grant's usage was observed", async () => {
+    const [store] = await replicas(1);
+    if (!store) throw new Error("no store");
+    const grants = await grantsBeforeUsageObservation(store);
+    await asSuperuser(async (c) => {
+      for (const g of [grants.polled, grants.token]) {
+        await c.query(`UPDATE ${store.schema}.grants SET unused = 1, receipt = $1 WHERE id = $2`, [
+          RECEIPT_BEFORE_USAGE_OBSERVATION,
+          g.id,
+        ]);
+      }
+      await c.query(`DELETE FROM ${store.schema}.schema_migrations WHERE version = 8`);
+    });
+    await store.migrate();
+    await expectUsageObservationMigrated(store, grants);
   });
 
   it("keeps one contiguous chain when four replicas append at once", async () => {

@@ -321,6 +321,7 @@ export class PostgresStore implements Store {
       verified: string;
       overruns: string;
       unused: string;
+      not_observable: string;
       renewals: string;
     };
     const [row] = await this.#rows<Counts>(SQL.grantReport.text, bind(SQL.grantReport, range));
@@ -337,6 +338,7 @@ export class PostgresStore implements Store {
       verifiedRemoval: verified,
       overrunsOver2s: Number(row?.overruns ?? 0),
       unused: Number(row?.unused ?? 0),
+      usageNotObservable: Number(row?.not_observable ?? 0),
       renewals: Number(row?.renewals ?? 0),
       privilegeMs: { median: await at(0.5), p99: await at(0.99) },
     };

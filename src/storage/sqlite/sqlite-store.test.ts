@@ -7,7 +7,16 @@ import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
 import { StoreUnavailableError } from "../store.js";
-import { creation, insertGrants, makeDraft, makeRequest, T0 } from "../testing/fixtures.js";
+import {
+  creation,
+  expectUsageObservationMigrated,
+  grantsBeforeUsageObservation,
+  insertGrants,
+  makeDraft,
+  makeRequest,
+  RECEIPT_BEFORE_USAGE_OBSERVATION,
+  T0,
+} from "../testing/fixtures.js";
 import { describeStoreContract } from "../testing/store-contract.js";
 import { openDatabase, type SqliteConnection } from "./driver.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.js";
@@ -73,6 +82,17 @@ describe("SqliteStore", () => {
     expect(applied[0]).toStrictEqual({ version: 1, name: "initial-schema" });
     side.prepare("INSERT INTO schema_migrations VALUES (999, 'from-the-future', 0)").run();
     await expect(store.migrate()).rejects.toThrow(/newer/);
+  });
+
+  it("migration 8 withdraws the unused claims polling made and says how each grant's usage was observed", async () => {
+    const { store, path } = await open();
+    const grants = await grantsBeforeUsageObservation(store);
+    const side = sideConnection(path);
+    const old = side.prepare("UPDATE grants SET unused = 1, receipt = ? WHERE id = ?");
+    for (const g of [grants.polled, grants.token]) old.run(RECEIPT_BEFORE_USAGE_OBSERVATION, g.id);
+    side.prepare("DELETE FROM schema_migrations WHERE version = 8").run();
+    await store.migrate();
+    await expectUsageObservationMigrated(store, grants);
   });
 
   it("commits a burst of 200 concurrent change sets in far fewer transactions", async () => {

@@ -393,6 +393,7 @@ export class SqliteStore implements Store {
       verifiedRemoval: verified,
       overrunsOver2s: Number(row?.overruns ?? 0),
       unused: Number(row?.unused ?? 0),
+      usageNotObservable: Number(row?.not_observable ?? 0),
       renewals: Number(row?.renewals ?? 0),
       privilegeMs: { median: at(0.5), p99: at(0.99) },
     };

@@ -136,6 +136,7 @@ export const GRANT_REPORT_SQL = `SELECT count(*) AS issued,
     coalesce(sum(CASE WHEN verified_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS verified,
     coalesce(sum(CASE WHEN coalesce(verified_at, @now) - expires_at > 2000 THEN 1 ELSE 0 END), 0) AS overruns,
     coalesce(sum(CASE WHEN unused = 1 THEN 1 ELSE 0 END), 0) AS unused,
+    coalesce(sum(CASE WHEN receipt IS NOT NULL AND unused IS NULL THEN 1 ELSE 0 END), 0) AS not_observable,
     coalesce(sum(renewals), 0) AS renewals
   FROM grants WHERE ${ISSUED_IN_RANGE}`;
 /** The privilege duration at rank @offset (0-based) among verified grants: one row, read through the index. */
@@ -234,7 +235,15 @@ export interface Statements {
   readonly markGrantUsed: Stmt<{ id: string; at: number }>;
   readonly grantReport: Stmt<
     { from: number; to: number; now: number },
-    { issued: number; ended: number; verified: number; overruns: number; unused: number; renewals: number }
+    {
+      issued: number;
+      ended: number;
+      verified: number;
+      overruns: number;
+      unused: number;
+      not_observable: number;
+      renewals: number;
+    }
   >;
   readonly privilegeAtRank: Stmt<{ from: number; to: number; offset: number }, { ms: number }>;
   readonly putApiKey: Stmt<ApiKeyRecord>;

@@ -13,6 +13,11 @@ const receipt = (unused: boolean | null): RemovalReceipt => ({
   firstUsedAt: unused === false ? T0 + 1 : null,
   lastUsedAt: unused === false ? T0 + 5 : null,
   unused,
+  // Only a definitive observation may say unused; the others leave it null when nothing was seen.
+  usageObservation:
+    unused === true
+      ? { method: "definitive", detail: "every login counted" }
+      : { method: "polled", detail: "sessions looked for between intervals" },
 });
 
 export function evidenceContract(ctx: ContractContext): void {
@@ -87,6 +92,7 @@ export function evidenceContract(ctx: ContractContext): void {
       verifiedRemoval: 100,
       overrunsOver2s: 2,
       unused: 1,
+      usageNotObservable: 1,
       renewals: 6,
       privilegeMs: { median: 50 * s, p99: 99 * s },
     });
@@ -97,6 +103,7 @@ export function evidenceContract(ctx: ContractContext): void {
       verifiedRemoval: 0,
       overrunsOver2s: 0,
       unused: 0,
+      usageNotObservable: 0,
       renewals: 0,
       privilegeMs: { median: null, p99: null },
     });

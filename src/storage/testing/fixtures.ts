@@ -1,5 +1,6 @@
 // Builders of requests, grants and audit drafts for store tests: valid by default, every field overridable.
 
+import { expect } from "vitest";
 import { openGrant } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, IdentityRecord } from "../../domain/types.js";
 import { newId } from "../../support/ids.js";
@@ -50,6 +51,45 @@ export function makeGrant(request: AccessRequest, overrides: Partial<Grant> = {}
     dueAt: T0 + 900_000,
   });
   return { ...grant, ...overrides };
+}
+
+/** A receipt as stored before migration 8: `unused: true` from polling sessions, no `usageObservation`. */
+export const RECEIPT_BEFORE_USAGE_OBSERVATION = JSON.stringify({
+  removed: ["role eph_x"],
+  sessionsEnded: { count: 0, ids: [] },
+  revokedAt: T0 + 10,
+  verification: null,
+  verifiedAt: null,
+  firstUsedAt: null,
+  lastUsedAt: null,
+  unused: true,
+});
+
+/** Grants whose stored receipts predate migration 8: one from a polled target (PostgreSQL), one a token. */
+export async function grantsBeforeUsageObservation(store: Store): Promise<{ polled: Grant; token: Grant }> {
+  const [polled, token] = await insertGrants(store, [
+    { state: "verified", issuedAt: T0 },
+    { state: "verified", issuedAt: T0, connectorType: "token" },
+  ]);
+  if (!polled || !token) throw new Error("grants not inserted");
+  return { polled, token };
+}
+
+/** What migration 8 leaves of those: no `unused: true`, and how usage was observed, in the receipt and the report. */
+export async function expectUsageObservationMigrated(store: Store, grants: { polled: Grant; token: Grant }) {
+  expect((await store.getGrant(grants.polled.id))?.receipt).toMatchObject({
+    unused: null,
+    usageObservation: { method: "polled", detail: expect.stringContaining("between two looks") },
+    removed: ["role eph_x"],
+  });
+  expect((await store.getGrant(grants.token.id))?.receipt).toMatchObject({
+    unused: null,
+    usageObservation: { method: "introspection" },
+  });
+  expect(await store.grantReport({ from: T0, to: T0 + 1, now: T0 })).toMatchObject({
+    unused: 0,
+    usageNotObservable: 2,
+  });
 }
 
 export function makeIdentity(overrides: Partial<IdentityRecord> = {}): IdentityRecord {

@@ -5,6 +5,7 @@ import { identityRegistry } from "./002-identities.js";
 import { approvalsAndNotifications } from "./004-approvals.js";
 import { evidence } from "./005-evidence.js";
 import { replicaLeases } from "./007-replicas.js";
+import { usageObservation } from "./008-usage-observation.js";
 
 export const postgresMigrations: readonly Migration[] = [
   initialSchema,
@@ -12,6 +13,7 @@ export const postgresMigrations: readonly Migration[] = [
   approvalsAndNotifications,
   evidence,
   replicaLeases,
+  usageObservation,
 ];
 
 assertOrdered(postgresMigrations);
