@@ -156,7 +156,9 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.map(String).join(".") || "(top level)";
-    throw new McpConfigError(`${path}: ${issue?.message ?? "invalid"}`);
+    // A bad record key (an entitlement name) carries the key's own message inside.
+    const inner = issue && "issues" in issue ? (issue.issues as { message: string }[] | undefined)?.[0] : undefined;
+    throw new McpConfigError(`${path}: ${inner?.message ?? issue?.message ?? "invalid"}`);
   }
   const doc = parsed.data;
   const at = (path: string) => (isAbsolute(path) ? path : resolve(base, path));
