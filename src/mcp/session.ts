@@ -77,6 +77,8 @@ export class AccessSession {
   readonly #held = new Map<string, Held>();
   readonly #waiting = new Map<string, Waiting>();
   readonly #asked: number[] = [];
+  /** Sink folders made (or found) already: one fewer file-system round trip per credential. */
+  readonly #folders = new Set<string>();
   #closing: Promise<CloseReport> | null = null;
 
   constructor(config: McpConfig, broker: BrokerAccess, log: Log) {
@@ -296,7 +298,11 @@ export class AccessSession {
       { grantId: grant.id, expiresAt: grant.expiresAt ?? "", fields: credential.fields, env: credential.env },
       sink.template,
     );
-    await mkdir(dirname(sink.path), { recursive: true, mode: 0o700 });
+    const folder = dirname(sink.path);
+    if (!this.#folders.has(folder)) {
+      await mkdir(folder, { recursive: true, mode: 0o700 });
+      this.#folders.add(folder);
+    }
     await writeSinkAtomically(sink.path, content);
     return { sink, variables: Object.keys(credential.env), fields: credential.fields };
   }
