@@ -53,7 +53,10 @@ export async function serveStdio(
     resolveDone = resolve;
   });
   // The client went away (it closed our stdin, or died): that is the end of the session.
+  let gone = false;
   const disconnected = () => {
+    if (gone) return;
+    gone = true;
     options.log("info", "client disconnected");
     void stop().then(resolveDone);
   };

@@ -1,22 +1,20 @@
 // One MCP session's access: what it asked for, the grants it holds and where their credentials are. Every grant it
 // obtained is completed (removal verified by the broker) when the session ends; caps bound what one session may hold
 // and how fast it may ask.
-import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { removeSink, renderSink, writeSinkAtomically } from "../agent/sink/index.js";
 import {
   completeGrant,
   type EntitlementView,
   type EphemeraClient,
-  type Grant,
   isPending,
   isReplay,
   type RequestInput,
   type RequestResult,
   type RequestView,
 } from "../client/index.js";
+import { AskBudget } from "./ask-budget.js";
 import type { BrokerAccess, ClientInfo } from "./broker-auth.js";
 import type { McpConfig, SinkSpec } from "./config.js";
+import { SinkWriter } from "./deliver.js";
 import { ToolError } from "./errors.js";
 import {
   type Delivered,
@@ -66,9 +64,7 @@ export interface CloseReport {
 
 export type Log = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
 
-const MINUTE_MS = 60_000;
 const POLL_MS = 250;
-const EXTENSION = { env: "env", json: "json", template: "txt" } as const;
 
 export class AccessSession {
   readonly #config: McpConfig;
@@ -76,15 +72,19 @@ export class AccessSession {
   readonly #log: Log;
   readonly #held = new Map<string, Held>();
   readonly #waiting = new Map<string, Waiting>();
-  readonly #asked: number[] = [];
-  /** Sink folders made (or found) already: one fewer file-system round trip per credential. */
-  readonly #folders = new Set<string>();
+  /** request_access and renew_access calls in the last minute. */
+  readonly #budget: AskBudget;
+  /** Sinks of request_access calls in flight, reserved until the grant is held or the request is waiting. */
+  readonly #asking = new Set<string>();
+  readonly #sinks: SinkWriter;
   #closing: Promise<CloseReport> | null = null;
 
   constructor(config: McpConfig, broker: BrokerAccess, log: Log) {
     this.#config = config;
     this.#broker = broker;
     this.#log = log;
+    this.#sinks = new SinkWriter(config);
+    this.#budget = new AskBudget(config.limits.requestsPerMinute);
   }
 
   /** Grants this session holds now (their ids). */
@@ -100,7 +100,7 @@ export class AccessSession {
     const permitted = await client.listEntitlements(asking);
     return permitted
       .filter((e) => !this.#config.onlyListed || e.name in this.#config.entitlements)
-      .map((e) => ({ ...e, reveal: this.#reveals(e.name), sink: this.#sinkOf(e.name).path }));
+      .map((e) => ({ ...e, reveal: this.#reveals(e.name), sink: this.#sinks.sinkOf(e.name).path }));
   }
 
   async requestAccess(ask: AccessAsk, call: CallContext): Promise<ToolAnswer> {
@@ -111,22 +111,33 @@ export class AccessSession {
         `'${ask.entitlement}' is not offered by this server; call list_entitlements for what you may ask for`,
       );
     }
-    if (this.#held.size + this.#waiting.size >= this.#config.limits.concurrentGrants) {
+    if (this.#held.size + this.#waiting.size + this.#asking.size >= this.#config.limits.concurrentGrants) {
       throw new ToolError(
         "too_many_grants",
         `this session already holds ${this.#config.limits.concurrentGrants} grants or requests (the limit); complete_access one you no longer need`,
         { held: this.grantIds },
       );
     }
-    const sink = this.#sinkOf(ask.entitlement);
+    const sink = this.#sinks.sinkOf(ask.entitlement);
     const busy = [...this.#held.values(), ...this.#waiting.values()].find((h) => h.sink.path === sink.path);
-    if (busy) {
+    if (busy || this.#asking.has(sink.path)) {
+      const which = busy ? ` (${"grantId" in busy ? busy.grantId : busy.requestId})` : "";
       throw new ToolError(
         "sink_busy",
-        `${busy.entitlement} is already held or asked for in this session (${"grantId" in busy ? busy.grantId : busy.requestId}); renew_access or complete_access it instead`,
+        `${ask.entitlement} is already held or being asked for in this session${which}; renew_access or complete_access it instead`,
       );
     }
-    this.#countAsk();
+    this.#budget.spend();
+    // Reserved before the first await, so concurrent tool calls cannot both pass the checks above.
+    this.#asking.add(sink.path);
+    try {
+      return await this.#ask(ask, call, sink);
+    } finally {
+      this.#asking.delete(sink.path);
+    }
+  }
+
+  async #ask(ask: AccessAsk, call: CallContext, sink: SinkSpec): Promise<ToolAnswer> {
     const reveal = this.#reveals(ask.entitlement);
     const client = await this.#client(call);
     const answer = await client.request(
@@ -143,6 +154,10 @@ export class AccessSession {
     if (!isPending(answer)) return this.#take(client, answer, sink, reveal);
 
     const waiting: Waiting = { requestId: answer.request.id, entitlement: ask.entitlement, sink, reveal };
+    if (this.#closing) {
+      await client.cancel(waiting.requestId).catch(() => undefined);
+      throw new ToolError("session_closing", "this session ended while the request was made; it was cancelled");
+    }
     this.#waiting.set(waiting.requestId, waiting);
     this.#log("info", "request pending approval", { requestId: waiting.requestId, entitlement: ask.entitlement });
     const settled = await this.#waitForApproval(client, waiting.requestId);
@@ -182,12 +197,12 @@ export class AccessSession {
   ): Promise<ToolAnswer> {
     this.#open();
     const held = this.#heldOrRefuse(grantId);
-    this.#countAsk();
+    this.#budget.spend();
     const client = await this.#client(call);
     const renewed = await client.renew(grantId, ask.duration, ask.intent);
     held.expiresAt = renewed.grant.expiresAt;
     // Token targets issue a fresh credential on renewal: the sink follows, so the agent's tools keep working.
-    if (renewed.credential) await this.#deliver(held.sink, renewed.grant, renewed.credential);
+    if (renewed.credential) await this.#sinks.write(held.sink, renewed.grant, renewed.credential);
     return {
       data: {
         status: "active",
@@ -262,6 +277,11 @@ export class AccessSession {
   }
 
   async #take(client: EphemeraClient, issued: RequestResult, sink: SinkSpec, reveal: boolean): Promise<ToolAnswer> {
+    if (this.#closing) {
+      // The session ended while this grant was being issued: it must not outlive the session either.
+      await completeGrant(client, issued.grant.id).catch(() => null);
+      throw new ToolError("session_closing", "this session ended while access was being granted; the grant was ended");
+    }
     const held: Held = {
       grantId: issued.grant.id,
       requestId: issued.request.id,
@@ -272,7 +292,7 @@ export class AccessSession {
     this.#held.set(held.grantId, held);
     let delivered: Delivered;
     try {
-      delivered = await this.#deliver(sink, issued.grant, issued.credential);
+      delivered = await this.#sinks.write(sink, issued.grant, issued.credential);
     } catch (error) {
       // A credential the agent's tools cannot read is of no use: end it now rather than let it run its course.
       this.#held.delete(held.grantId);
@@ -292,21 +312,6 @@ export class AccessSession {
     return this.#take(client, issued, waiting.sink, waiting.reveal);
   }
 
-  async #deliver(sink: SinkSpec, grant: Grant, credential: RequestResult["credential"]): Promise<Delivered> {
-    const content = renderSink(
-      sink.format,
-      { grantId: grant.id, expiresAt: grant.expiresAt ?? "", fields: credential.fields, env: credential.env },
-      sink.template,
-    );
-    const folder = dirname(sink.path);
-    if (!this.#folders.has(folder)) {
-      await mkdir(folder, { recursive: true, mode: 0o700 });
-      this.#folders.add(folder);
-    }
-    await writeSinkAtomically(sink.path, content);
-    return { sink, variables: Object.keys(credential.env), fields: credential.fields };
-  }
-
   async #waitForApproval(client: EphemeraClient, requestId: string): Promise<RequestView> {
     const deadline = Date.now() + this.#config.waitMs;
     for (;;) {
@@ -318,7 +323,7 @@ export class AccessSession {
 
   async #removeSink(held: Held): Promise<void> {
     try {
-      await removeSink(held.sink.path);
+      await this.#sinks.remove(held.sink);
     } catch (error) {
       this.#log("warn", "could not remove a sink file", {
         path: held.sink.path,
@@ -338,35 +343,12 @@ export class AccessSession {
     return held;
   }
 
-  /** Sliding one-minute window over request_access and renew_access calls. */
-  #countAsk(): void {
-    const now = Date.now();
-    while (this.#asked.length > 0 && (this.#asked[0] ?? now) <= now - MINUTE_MS) this.#asked.shift();
-    if (this.#asked.length >= this.#config.limits.requestsPerMinute) {
-      const retryAfter = Math.ceil(((this.#asked[0] ?? now) + MINUTE_MS - now) / 1000);
-      throw new ToolError(
-        "rate_limited",
-        `more than ${this.#config.limits.requestsPerMinute} access requests in a minute from this session; retry in ${retryAfter}s`,
-        { retryAfterSeconds: retryAfter },
-      );
-    }
-    this.#asked.push(now);
-  }
-
   #open(): void {
     if (this.#closing) throw new ToolError("session_closing", "this session is ending; its grants are being completed");
   }
 
   #reveals(entitlement: string): boolean {
     return this.#config.entitlements[entitlement]?.reveal === true;
-  }
-
-  #sinkOf(entitlement: string): SinkSpec {
-    const configured = this.#config.entitlements[entitlement]?.sink;
-    if (configured) return configured;
-    const format = this.#config.sinks.format;
-    const file = `${entitlement.replace(/[^A-Za-z0-9._-]/g, "-")}.${EXTENSION[format]}`;
-    return { path: join(this.#config.sinks.dir, file), format };
   }
 
   #client(call: CallContext): Promise<EphemeraClient> {
