@@ -155,6 +155,27 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
     expect(await admin.getGrant(String(granted.data.grantId))).toMatchObject({ removed: true, endReason: "completed" });
   });
 
+  it("a client that vanishes without ending its session: its grants are completed after the idle timeout", async () => {
+    const { path } = writeMcpConfig(agent, "http-idle", { http: { sessionIdleTimeout: "1s" } });
+    const idle = await startMcp(path);
+    try {
+      const transport = new StreamableHTTPClientTransport(new URL(idle.url));
+      const client = new Client({ name: "claude-code", version: "1.0.0" });
+      await client.connect(transport);
+      const granted = await callTool(client, seen, "request_access", {
+        entitlement: "orders/read",
+        intent: READ_INTENT,
+      });
+      expect(granted.isError, granted.text).toBe(false);
+      const account = (granted.data.grants as { account: string }).account;
+      // No DELETE, no further request: the client is simply gone.
+      expect(await within(4_000, async () => !(await agent.roles()).includes(account))).not.toBeNull();
+      expect(idle.output()).toContain('"why":"idle"');
+    } finally {
+      idle.child.kill("SIGKILL");
+    }
+  });
+
   it("refuses a Host it does not serve (DNS rebinding) and a session it does not know", async () => {
     const status = (headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
