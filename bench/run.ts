@@ -10,6 +10,7 @@ import { type ExpiryResult, runExpiry } from "./expiry.js";
 import { type FloorResult, runFloor } from "./floor.js";
 import { type LoadResult, runLoad } from "./http-load.js";
 import { REPO_ROOT } from "./library.js";
+import { runMcpBench } from "./mcp.js";
 import { runPolicyBench } from "./policy.js";
 import { type PostgresBenchResult, runPostgresBench } from "./postgres.js";
 import { formatProfile, latestProfile, summarizeProfile } from "./profile.js";
@@ -25,6 +26,8 @@ const TARGETS = {
   restartReadyMs: 3000,
   /** A policy decision at 1,000 policies (typical spread), p99. */
   policyP99Ms: 0.5,
+  /** An AI agent's MCP tool call to a credential in its sink, over the plain HTTP request. */
+  mcpOverHttp: 1.5,
 } as const;
 
 const argv = process.argv.slice(2);
@@ -40,7 +43,7 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-const ONLY_SECTIONS = ["broker", "connectors", "jwt", "policy", "postgres"] as const;
+const ONLY_SECTIONS = ["broker", "connectors", "jwt", "mcp", "policy", "postgres"] as const;
 if ((ONLY !== undefined || args.has("--only")) && !ONLY_SECTIONS.some((o) => o === ONLY)) {
   throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY ?? "nothing"}`);
 }
@@ -50,6 +53,8 @@ const BROKER_ONLY = ONLY === "broker";
 const JWT_ONLY = ONLY === "jwt";
 /** `--only policy`: just the policy decision section. */
 const POLICY_ONLY = ONLY === "policy";
+/** `--only mcp`: just the AI-agent path (MCP tool call → credential in the sink) beside the plain HTTP request. */
+const MCP_ONLY = ONLY === "mcp";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
 const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
 /** `--postgres-only` (or `--only postgres`): just the PostgreSQL store at 1,000,000 grants. */
@@ -58,7 +63,7 @@ if ([BROKER_ONLY, CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY].filter(
   throw new Error("--connectors-only, --postgres-only and --only exclude each other");
 }
 /** With any `--only` (or `--…-only`) just that section runs; without, all of them. */
-const ANY_ONLY = BROKER_ONLY || CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY;
+const ANY_ONLY = BROKER_ONLY || CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY || MCP_ONLY;
 const runs = (only: boolean): boolean => !ANY_ONLY || only;
 /** The PostgreSQL the store scenario uses (a schema of its own, dropped after). */
 const STORE_URL = process.env.EPHEMERA_BENCH_STORE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -483,6 +488,41 @@ async function postgresSection(root: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** An MCP tool call until the credential is in the sink (tmpfs and disk), beside the plain HTTP request, interleaved. */
+async function mcpSection(root: string): Promise<Record<string, unknown>> {
+  log(
+    `${MCP_ONLY ? "mcp only" : "mcp"}: request_access over stdio → credential in the sink, beside the plain HTTP request`,
+  );
+  const measured = await withOtherCpu(() => runMcpBench(root));
+  const r = measured.result;
+  quiet("MCP tool call → sink", measured.otherCpuPercent);
+  const name = `AI agent: MCP tool call → sink (${r.iterations} interleaved)`;
+  row(name, "plain HTTP request p50 / p99", `${fmt(r.http.p50)} / ${fmt(r.http.p99, " ms")}`);
+  const json: Record<string, unknown> = {
+    iterations: r.iterations,
+    httpP50Ms: round(r.http.p50),
+    httpP99Ms: round(r.http.p99),
+  };
+  for (const [where, summary] of [
+    ["tmpfs", r.mcpTmpfs],
+    ["disk", r.mcpDisk],
+  ] as const) {
+    if (summary === null) continue;
+    const p50 = summary.p50 / r.http.p50;
+    const p99 = summary.p99 / r.http.p99;
+    row(name, `MCP → sink on ${where} p50 / p99`, `${fmt(summary.p50)} / ${fmt(summary.p99, " ms")}`);
+    row(
+      name,
+      `MCP (${where}) ÷ HTTP p50 / p99`,
+      `${fmt(p50)} / ${fmt(p99)}`,
+      `≤ ${TARGETS.mcpOverHttp}`,
+      p50 <= TARGETS.mcpOverHttp && p99 <= TARGETS.mcpOverHttp,
+    );
+    json[where] = { p50Ms: round(summary.p50), p99Ms: round(summary.p99), ratioP50: round(p50), ratioP99: round(p99) };
+  }
+  return json;
+}
+
 /** Policy decisions: the broker's Cedar decider beside raw preparsed cedar-wasm on the whole set, same request. */
 async function policySection(): Promise<Record<string, unknown>> {
   log(`${POLICY_ONLY ? "policy only" : "6/8"}: Cedar decider (sliced) beside raw preparsed cedar-wasm (whole set)`);
@@ -526,6 +566,7 @@ async function main(): Promise<void> {
     const broker = runs(BROKER_ONLY) ? await brokerSections(root) : { json: {}, after: [] };
     const jwt = runs(JWT_ONLY) ? await jwtSection() : [];
     const policy = runs(POLICY_ONLY) ? await policySection() : {};
+    const mcp = runs(MCP_ONLY) ? await mcpSection(root) : {};
     const connectors = runs(CONNECTORS_ONLY)
       ? await (async () => {
           log(
@@ -545,7 +586,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(" ");
     process.stdout.write(
-      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : POSTGRES_ONLY ? " (PostgreSQL store only)" : JWT_ONLY ? " (workload JWT only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
+      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : POSTGRES_ONLY ? " (PostgreSQL store only)" : JWT_ONLY ? " (workload JWT only)" : MCP_ONLY ? " (MCP only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
     );
     printTable();
     if (connectors.notes.length > 0) {
@@ -561,6 +602,7 @@ async function main(): Promise<void> {
       ...broker.json,
       workloadJwt: jwt,
       policy,
+      mcp,
       connectors: connectors.json,
       ...(postgres === null ? {} : { postgres }),
       targetsMet: Object.fromEntries(

@@ -11,6 +11,7 @@ import { registerGrant } from "./commands/grant.js";
 import { registerGrants } from "./commands/grants.js";
 import { registerIdentities } from "./commands/identities.js";
 import { registerKeygen } from "./commands/keygen.js";
+import { registerMcp } from "./commands/mcp.js";
 import { registerPolicy } from "./commands/policy.js";
 import { registerRenew } from "./commands/renew.js";
 import { registerReport } from "./commands/report.js";
@@ -58,6 +59,7 @@ function buildProgram(cli: Cli): Command {
   registerComplete(program, cli);
   registerRevoke(program, cli);
   registerExec(program, cli);
+  registerMcp(program, cli);
   registerAudit(program, cli);
   registerDiscover(program, cli);
   registerReport(program, cli);

@@ -7,6 +7,7 @@ import type {
   AuditVerification,
   DiscoveryReport,
   Duration,
+  EntitlementView,
   Grant,
   GrantFilter,
   GrantPage,
@@ -40,8 +41,10 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** Tell the broker a person is driving this client (the CLI on a terminal), so policy can see it. */
   readonly interactive?: boolean;
-  /** `cli` for the command line; absent for library use. */
-  readonly clientKind?: "cli";
+  /** `cli` for the command line, `mcp` for `ephemera mcp`; absent for library use. */
+  readonly clientKind?: "cli" | "mcp";
+  /** With `mcp`: the AI agent's MCP client as it names itself, so policy and the audit event see it. */
+  readonly clientInfo?: { readonly name: string; readonly version: string };
 }
 
 /** True when the broker answered 202: approvers must agree before the credential can be collected. */
@@ -63,6 +66,10 @@ export interface RequestOptions {
    * 24 hours and on any replica, answer what the first attempt made instead of making a second grant.
    */
   readonly idempotencyKey?: string;
+  /** The tool call behind this request (an MCP request id), recorded with it and readable by policy. */
+  readonly toolCallId?: string;
+  /** The credential will be shown to an AI model: policy sees `context.client.reveal` and the audit event is flagged. */
+  readonly reveal?: boolean;
 }
 
 /** The broker's own rule for the Idempotency-Key header, checked before sending. */
@@ -93,7 +100,15 @@ export class EphemeraClient {
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#clientHeaders = options.clientKind
-      ? { "x-ephemera-client": `${options.clientKind}${options.interactive ? "; interactive" : ""}` }
+      ? {
+          "x-ephemera-client": `${options.clientKind}${options.interactive ? "; interactive" : ""}`,
+          ...(options.clientInfo
+            ? {
+                "x-ephemera-client-name": headerText(options.clientInfo.name),
+                "x-ephemera-client-version": headerText(options.clientInfo.version),
+              }
+            : {}),
+        }
       : {};
   }
 
@@ -115,6 +130,8 @@ export class EphemeraClient {
       checkIdempotencyKey(options.idempotencyKey);
       headers["idempotency-key"] = options.idempotencyKey;
     }
+    if (options.toolCallId !== undefined) headers["x-ephemera-tool-call"] = headerText(options.toolCallId);
+    if (options.reveal === true) headers["x-ephemera-reveal"] = "true";
     return this.#call("POST", "/v1/requests", { json: input }, headers);
   }
 
@@ -221,8 +238,28 @@ export class EphemeraClient {
     return this.#call("GET", `/v1/grants/${segment(id)}`);
   }
 
-  renew(id: string, duration?: Duration): Promise<RenewResult> {
-    return this.#call("POST", `/v1/grants/${segment(id)}/renew`, { json: duration === undefined ? {} : { duration } });
+  /** Extends a grant; an `intent` asking for actions outside the granted one is refused (`intent_exceeded`). */
+  renew(id: string, duration?: Duration, intent?: RequestInput["intent"]): Promise<RenewResult> {
+    return this.#call("POST", `/v1/grants/${segment(id)}/renew`, {
+      json: { ...(duration === undefined ? {} : { duration }), ...(intent === undefined ? {} : { intent }) },
+    });
+  }
+
+  /**
+   * What the caller may ask for, as policy decides it now for this caller: each permitted entitlement with its maximum
+   * duration and whether approvers must agree. Pass what the request will say when policy depends on it.
+   */
+  async listEntitlements(
+    asking: { justification?: string; ticket?: string; task?: string; actions?: readonly string[] } = {},
+  ): Promise<readonly EntitlementView[]> {
+    const query = new URLSearchParams();
+    if (asking.justification !== undefined) query.set("justification", asking.justification);
+    if (asking.ticket !== undefined) query.set("ticket", asking.ticket);
+    if (asking.task !== undefined) query.set("task", asking.task);
+    if (asking.actions !== undefined && asking.actions.length > 0) query.set("actions", asking.actions.join(","));
+    const qs = query.toString();
+    return (await this.#call<{ entitlements: EntitlementView[] }>("GET", `/v1/entitlements${qs ? `?${qs}` : ""}`))
+      .entitlements;
   }
 
   /** Ends a grant because its task is done; resolves once removal was verified (`removed`) or has failed. */
@@ -411,6 +448,14 @@ function normaliseUrl(value: string, name: string): string {
   url.search = "";
   url.hash = "";
   return url.toString().replace(/\/+$/, "");
+}
+
+/** A header value: printable ASCII only, at most 128 characters (the broker keeps no more). */
+function headerText(value: string): string {
+  return value
+    .replace(/[^\x20-\x7e]/g, "")
+    .trim()
+    .slice(0, 128);
 }
 
 function segment(id: string): string {

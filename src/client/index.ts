@@ -13,6 +13,7 @@ export type {
   Decision,
   DiscoveryReport,
   Duration,
+  EntitlementView,
   Grant,
   GrantFilter,
   GrantPage,

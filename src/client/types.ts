@@ -69,6 +69,21 @@ export interface UsageObservation {
   readonly detail: string;
 }
 
+/** `GET /v1/entitlements`: an entitlement policy permits the caller to ask for now. */
+export interface EntitlementView {
+  /** `target/entitlement`: what to ask for. */
+  readonly name: string;
+  readonly target: string;
+  readonly risk: string;
+  readonly defaultDurationSeconds: number;
+  /** The longest a request may ask for (the entitlement's maximum, or less where policy says so). */
+  readonly maxDurationSeconds: number;
+  /** `auto`: issued at once; `required`: approvers must agree first. */
+  readonly approval: string;
+  readonly approvers: readonly { readonly group: string; readonly count: number }[];
+  readonly policies: readonly string[];
+}
+
 export interface Decision {
   readonly outcome: string;
   /** `auto` or `required`. */

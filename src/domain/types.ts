@@ -104,9 +104,19 @@ export interface RequestFacts {
 
 /** Whether a person is driving the call: a CLI on a terminal or a browser. Lets policy flag human use of an NHI. */
 export interface ClientSignal {
-  /** `cli` (the ephemera CLI), `browser`, `tool` (curl, HTTPie, Postman…: typed by a person), `api` (anything else). */
-  readonly kind: "cli" | "browser" | "tool" | "api";
+  /**
+   * `cli` (the ephemera CLI), `mcp` (`ephemera mcp`, tools for AI agents), `browser`, `tool` (curl, HTTPie, Postman…:
+   * typed by a person), `api` (anything else).
+   */
+  readonly kind: "cli" | "mcp" | "browser" | "tool" | "api";
   readonly interactive: boolean;
+  /** The program behind the call as it names itself (an MCP client's name and version); absent when not told. */
+  readonly name?: string;
+  readonly version?: string;
+  /** The tool call that made the request (an MCP request id), to find the model's step in the agent's own logs. */
+  readonly toolCallId?: string;
+  /** The caller will show the credential to an AI model (`reveal` in `ephemera mcp`): flagged in the audit event. */
+  readonly reveal?: boolean;
 }
 
 export interface AccessRequest {

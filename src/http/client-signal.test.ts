@@ -23,7 +23,32 @@ describe("client signal", () => {
     [{ "user-agent": "Go-http-client/1.1" }, { kind: "api", interactive: false }],
     [{ "user-agent": "node" }, { kind: "api", interactive: false }],
     [{}, { kind: "api", interactive: false }],
+    [{ "x-ephemera-client": "mcp" }, { kind: "mcp", interactive: false }],
+    [
+      {
+        "x-ephemera-client": "mcp",
+        "x-ephemera-client-name": "claude-code",
+        "x-ephemera-client-version": "2.1.0",
+        "x-ephemera-tool-call": "7",
+        "x-ephemera-reveal": "true",
+      },
+      { kind: "mcp", interactive: false, name: "claude-code", version: "2.1.0", toolCallId: "7", reveal: true },
+    ],
+    // Details only come with the mcp kind; reveal is only ever the literal "true".
+    [
+      { "x-ephemera-client-name": "claude-code", "x-ephemera-reveal": "true" },
+      { kind: "api", interactive: false },
+    ],
+    [
+      { "x-ephemera-client": "mcp", "x-ephemera-reveal": "yes" },
+      { kind: "mcp", interactive: false },
+    ],
   ])("%j → %j", (headers, expected) => {
     expect(clientSignal(headers)).toStrictEqual(expected);
+  });
+
+  it("keeps a declared name printable and bounded", () => {
+    const signal = clientSignal({ "x-ephemera-client": "mcp", "x-ephemera-client-name": `a\u0007b${"x".repeat(500)}` });
+    expect(signal.name).toBe(`ab${"x".repeat(126)}`);
   });
 });

@@ -37,6 +37,7 @@ import { registerConsole } from "./console/static.js";
 import { fromFrameworkError, problemBody, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
+import { registerEntitlementRoutes } from "./routes/entitlements.js";
 import { registerGrantRoutes } from "./routes/grants.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerIdentityRoutes } from "./routes/identities.js";
@@ -372,6 +373,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   );
 
   registerRequestRoutes(app, services);
+  registerEntitlementRoutes(app, services);
   registerGrantRoutes(app, services);
   registerAuditRoutes(app, services);
   registerTokenRoutes(app, services);

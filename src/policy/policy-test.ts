@@ -38,6 +38,7 @@ export class PolicyTestError extends Error {
 
 type Doc = Record<string, unknown>;
 
+const CLIENT_KINDS: readonly ClientSignal["kind"][] = ["cli", "mcp", "browser", "tool", "api"];
 const isRecord = (v: unknown): v is Doc => typeof v === "object" && v !== null && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
@@ -174,9 +175,12 @@ function runCase(
   if (Number.isNaN(time)) throw new PolicyTestError(`${at}.context.time: not an ISO time`);
   const client: ClientSignal = isRecord(c.client)
     ? {
-        kind:
-          c.client.kind === "cli" || c.client.kind === "browser" || c.client.kind === "tool" ? c.client.kind : "api",
+        kind: CLIENT_KINDS.find((k) => isRecord(c.client) && k === c.client.kind) ?? "api",
         interactive: c.client.interactive === true,
+        ...(typeof c.client.name === "string" ? { name: c.client.name } : {}),
+        ...(typeof c.client.version === "string" ? { version: c.client.version } : {}),
+        ...(typeof c.client.toolCallId === "string" ? { toolCallId: c.client.toolCallId } : {}),
+        ...(c.client.reveal === true ? { reveal: true } : {}),
       }
     : { kind: "api", interactive: false };
   const decision = decider.decide({

@@ -200,6 +200,8 @@ async function requestOnce(
     ...(intent ? { intent } : {}),
     ...(breakGlass ? { breakGlass: true } : {}),
     client: facts.client,
+    // The credential is bound for an AI model's context (`ephemera mcp` with reveal): findable without reading `client`.
+    ...(facts.client.reveal === true ? { reveal: true } : {}),
     // How the caller proved itself: never the credential, only its kind and the HMAC of its id (key id, jti or hash).
     ...(meta.authentication
       ? {

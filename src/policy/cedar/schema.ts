@@ -36,12 +36,16 @@ type Intent = {
   description: String,
 };
 
-// Who or what drives the call: kind "cli" (the ephemera CLI), "browser", "tool" (curl, HTTPie, Postman… by user agent)
-// or "api"; interactive when a person is at a terminal or browser. A signal a caller can fake: flag or forbid on it,
-// never grant on it.
+// Who or what drives the call: kind "cli" (the ephemera CLI), "mcp" (ephemera mcp: an AI agent's tool call),
+// "browser", "tool" (curl, HTTPie, Postman… by user agent) or "api"; interactive when a person is at a terminal or
+// browser. A signal a caller can fake: flag or forbid on it, never grant on it.
 type Client = {
   kind: String,
   interactive: Bool,
+  name: String,        // the MCP client's name as it declares itself (e.g. "claude-code"); "" when not told
+  version: String,     // its version; "" when not told
+  toolCallId: String,  // the MCP tool call that made the request; "" when none
+  reveal: Bool,        // the credential will be shown to the AI model (reveal in ephemera mcp)
 };
 
 type DecisionContext = {

@@ -1,0 +1,89 @@
+// /v1/entitlements: what the caller may ask for, as policy decides it now for the caller's own call (not a copy of the
+// rules): each entitlement policy permits, with its maximum duration and whether approvers must agree. An AI agent's
+// tools list it before asking.
+import Type from "typebox";
+import { intentOf } from "../../domain/approval.js";
+import type { Intent } from "../../domain/types.js";
+import { evaluateRequest, factsOf } from "../../lifecycle/policy/evaluate-request.js";
+import { ProblemSchema } from "../schemas.js";
+import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
+
+const EntitlementListQuery = Type.Object(
+  {
+    justification: Type.Optional(Type.String({ maxLength: 2000 })),
+    ticket: Type.Optional(Type.String({ maxLength: 200 })),
+    task: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    actions: Type.Optional(Type.String({ maxLength: 4000, pattern: "^[A-Za-z0-9_.:/*-]+(,[A-Za-z0-9_.:/*-]+)*$" })),
+  },
+  { additionalProperties: false },
+);
+
+export const EntitlementViewSchema = Type.Object({
+  name: Type.String({ description: "target/entitlement, what to ask for" }),
+  target: Type.String(),
+  risk: Type.String({ description: "low, medium or high" }),
+  defaultDurationSeconds: Type.Integer(),
+  maxDurationSeconds: Type.Integer({ description: "the longest a request may ask for: the entitlement's or policy's" }),
+  approval: Type.String({ description: "auto: issued at once; required: approvers must agree first" }),
+  approvers: Type.Array(Type.Object({ group: Type.String(), count: Type.Integer() })),
+  policies: Type.Array(Type.String(), { description: "the policies that permit it" }),
+});
+
+export function registerEntitlementRoutes(app: App, services: HttpServices): void {
+  const { deps } = services;
+
+  app.get(
+    "/v1/entitlements",
+    {
+      schema: {
+        summary: "What the caller may ask for",
+        description:
+          "Every configured entitlement policy permits the caller to request now, asked as a request with the " +
+          "entitlement's default duration and the caller's own call (client, address, claims). Policies that depend " +
+          "on what the request says can be asked with `justification`, `ticket`, `task` and `actions` " +
+          "(comma-separated): an entitlement that needs a justification is listed only when one is given. " +
+          "Nothing is recorded; a request may still be decided otherwise (a policy reload, the time of day).",
+        tags: ["requests"],
+        querystring: EntitlementListQuery,
+        response: { 200: Type.Object({ entitlements: Type.Array(EntitlementViewSchema) }), "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const q = request.query;
+      const intent: Intent | null =
+        q.task === undefined && q.actions === undefined
+          ? null
+          : intentOf({ ...(q.task ? { task: q.task } : {}), actions: q.actions?.split(",") ?? [] });
+      const facts = factsOf(requestMeta(request));
+      const entitlements = [];
+      for (const name of services.entitlementNames ?? []) {
+        const entitlement = deps.catalog.entitlement(name);
+        if (!entitlement || !deps.catalog.connector(entitlement.targetId)) continue;
+        const decision = evaluateRequest(
+          deps,
+          caller,
+          entitlement,
+          entitlement.defaultDurationSeconds,
+          { justification: q.justification ?? null, ticket: q.ticket ?? null, intent },
+          facts,
+        );
+        if (decision.outcome !== "allow") continue;
+        entitlements.push({
+          name: entitlement.name,
+          target: entitlement.targetId,
+          risk: entitlement.risk,
+          defaultDurationSeconds: entitlement.defaultDurationSeconds,
+          maxDurationSeconds: Math.min(
+            entitlement.maxDurationSeconds,
+            decision.maxDurationSeconds ?? entitlement.maxDurationSeconds,
+          ),
+          approval: decision.approval,
+          approvers: (decision.approvers ?? []).map((r) => ({ group: r.group, count: r.count })),
+          policies: [...decision.determiningPolicies],
+        });
+      }
+      return { entitlements };
+    },
+  );
+}

@@ -1,0 +1,357 @@
+// One MCP session's access: what it asked for, the grants it holds and where their credentials are. Every grant it
+// obtained is completed (removal verified by the broker) when the session ends; caps bound what one session may hold
+// and how fast it may ask.
+import {
+  completeGrant,
+  type EntitlementView,
+  type EphemeraClient,
+  isPending,
+  isReplay,
+  type RequestInput,
+  type RequestResult,
+  type RequestView,
+} from "../client/index.js";
+import { AskBudget } from "./ask-budget.js";
+import type { BrokerAccess, ClientInfo } from "./broker-auth.js";
+import type { McpConfig, SinkSpec } from "./config.js";
+import { SinkWriter } from "./deliver.js";
+import { ToolError } from "./errors.js";
+import {
+  type Delivered,
+  presentActive,
+  presentGrantStatus,
+  presentPending,
+  presentReceipt,
+  secondsLeft,
+  type ToolAnswer,
+} from "./present.js";
+
+/** Who is calling, for the broker's policy and audit: the MCP client and the tool call. */
+export interface CallContext {
+  readonly client: ClientInfo | null;
+  readonly toolCallId: string;
+}
+
+export interface AccessAsk {
+  readonly entitlement: string;
+  readonly duration?: string | number | undefined;
+  readonly intent?: RequestInput["intent"] | undefined;
+  readonly justification?: string | undefined;
+  readonly ticket?: string | undefined;
+}
+
+interface Held {
+  readonly grantId: string;
+  readonly requestId: string;
+  readonly entitlement: string;
+  readonly sink: SinkSpec;
+  expiresAt: string | null;
+}
+
+interface Waiting {
+  readonly requestId: string;
+  readonly entitlement: string;
+  readonly sink: SinkSpec;
+  readonly reveal: boolean;
+}
+
+export interface CloseReport {
+  readonly completed: number;
+  readonly verified: number;
+  readonly failed: readonly { readonly grantId: string; readonly error: string }[];
+  readonly cancelled: number;
+}
+
+export type Log = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
+
+const POLL_MS = 250;
+
+export class AccessSession {
+  readonly #config: McpConfig;
+  readonly #broker: BrokerAccess;
+  readonly #log: Log;
+  readonly #held = new Map<string, Held>();
+  readonly #waiting = new Map<string, Waiting>();
+  /** request_access and renew_access calls in the last minute. */
+  readonly #budget: AskBudget;
+  /** Sinks of request_access calls in flight, reserved until the grant is held or the request is waiting. */
+  readonly #asking = new Set<string>();
+  readonly #sinks: SinkWriter;
+  #closing: Promise<CloseReport> | null = null;
+
+  constructor(config: McpConfig, broker: BrokerAccess, log: Log) {
+    this.#config = config;
+    this.#broker = broker;
+    this.#log = log;
+    this.#sinks = new SinkWriter(config);
+    this.#budget = new AskBudget(config.limits.requestsPerMinute);
+  }
+
+  /** Grants this session holds now (their ids). */
+  get grantIds(): readonly string[] {
+    return [...this.#held.keys()];
+  }
+
+  async listEntitlements(
+    asking: { task?: string; actions?: readonly string[]; justification?: string },
+    call: CallContext,
+  ): Promise<readonly (EntitlementView & { reveal: boolean; sink: string })[]> {
+    const client = await this.#client(call);
+    const permitted = await client.listEntitlements(asking);
+    return permitted
+      .filter((e) => !this.#config.onlyListed || e.name in this.#config.entitlements)
+      .map((e) => ({ ...e, reveal: this.#reveals(e.name), sink: this.#sinks.sinkOf(e.name).path }));
+  }
+
+  async requestAccess(ask: AccessAsk, call: CallContext): Promise<ToolAnswer> {
+    this.#open();
+    if (this.#config.onlyListed && !(ask.entitlement in this.#config.entitlements)) {
+      throw new ToolError(
+        "not_offered",
+        `'${ask.entitlement}' is not offered by this server; call list_entitlements for what you may ask for`,
+      );
+    }
+    if (this.#held.size + this.#waiting.size + this.#asking.size >= this.#config.limits.concurrentGrants) {
+      throw new ToolError(
+        "too_many_grants",
+        `this session already holds ${this.#config.limits.concurrentGrants} grants or requests (the limit); complete_access one you no longer need`,
+        { held: this.grantIds },
+      );
+    }
+    const sink = this.#sinks.sinkOf(ask.entitlement);
+    const busy = [...this.#held.values(), ...this.#waiting.values()].find((h) => h.sink.path === sink.path);
+    if (busy || this.#asking.has(sink.path)) {
+      const which = busy ? ` (${"grantId" in busy ? busy.grantId : busy.requestId})` : "";
+      throw new ToolError(
+        "sink_busy",
+        `${ask.entitlement} is already held or being asked for in this session${which}; renew_access or complete_access it instead`,
+      );
+    }
+    this.#budget.spend();
+    // Reserved before the first await, so concurrent tool calls cannot both pass the checks above.
+    this.#asking.add(sink.path);
+    try {
+      return await this.#ask(ask, call, sink);
+    } finally {
+      this.#asking.delete(sink.path);
+    }
+  }
+
+  async #ask(ask: AccessAsk, call: CallContext, sink: SinkSpec): Promise<ToolAnswer> {
+    const reveal = this.#reveals(ask.entitlement);
+    const client = await this.#client(call);
+    const answer = await client.request(
+      {
+        entitlement: ask.entitlement,
+        ...(ask.duration === undefined ? {} : { duration: ask.duration }),
+        ...(ask.intent === undefined ? {} : { intent: ask.intent }),
+        ...(ask.justification === undefined ? {} : { justification: ask.justification }),
+        ...(ask.ticket === undefined ? {} : { ticket: ask.ticket }),
+      },
+      { toolCallId: call.toolCallId, ...(reveal ? { reveal: true } : {}) },
+    );
+    if (isReplay(answer)) throw new ToolError("internal_error", "the broker answered a replay to a fresh request");
+    if (!isPending(answer)) return this.#take(client, answer, sink, reveal);
+
+    const waiting: Waiting = { requestId: answer.request.id, entitlement: ask.entitlement, sink, reveal };
+    if (this.#closing) {
+      await client.cancel(waiting.requestId).catch(() => undefined);
+      throw new ToolError("session_closing", "this session ended while the request was made; it was cancelled");
+    }
+    this.#waiting.set(waiting.requestId, waiting);
+    this.#log("info", "request pending approval", { requestId: waiting.requestId, entitlement: ask.entitlement });
+    const settled = await this.#waitForApproval(client, waiting.requestId);
+    if (settled.request.state === "approved") return this.#collect(client, waiting);
+    if (settled.request.state !== "pending") this.#waiting.delete(waiting.requestId);
+    return presentPending(settled, this.#config.waitMs);
+  }
+
+  async status(id: string, call: CallContext): Promise<ToolAnswer> {
+    const client = await this.#client(call);
+    if (id.startsWith("req_")) {
+      const view = await client.getRequest(id);
+      const waiting = this.#waiting.get(id);
+      if (waiting && view.request.state === "approved" && !this.#closing) return this.#collect(client, waiting);
+      if (waiting && view.request.state !== "pending" && view.request.state !== "approved") this.#waiting.delete(id);
+      if (view.grant) return presentGrantStatus(view.grant, this.#held.get(view.grant.id) ?? null, view.request);
+      return presentPending(view, null);
+    }
+    const grant = await client.getGrant(id);
+    return presentGrantStatus(grant, this.#held.get(id) ?? null, null);
+  }
+
+  async complete(grantId: string, call: CallContext): Promise<ToolAnswer> {
+    const held = this.#heldOrRefuse(grantId);
+    const client = await this.#client(call);
+    const ended = (await completeGrant(client, grantId)) ?? (await client.getGrant(grantId));
+    this.#held.delete(grantId);
+    await this.#removeSink(held);
+    this.#log("info", "grant completed", { grantId, removed: ended.removed });
+    return presentReceipt(ended);
+  }
+
+  async renew(
+    grantId: string,
+    ask: { duration?: string | number | undefined; intent?: RequestInput["intent"] | undefined },
+    call: CallContext,
+  ): Promise<ToolAnswer> {
+    this.#open();
+    const held = this.#heldOrRefuse(grantId);
+    this.#budget.spend();
+    const client = await this.#client(call);
+    const renewed = await client.renew(grantId, ask.duration, ask.intent);
+    held.expiresAt = renewed.grant.expiresAt;
+    // Token targets issue a fresh credential on renewal: the sink follows, so the agent's tools keep working.
+    if (renewed.credential) await this.#sinks.write(held.sink, renewed.grant, renewed.credential);
+    return {
+      data: {
+        status: "active",
+        grantId,
+        expiresAt: renewed.grant.expiresAt,
+        secondsLeft: secondsLeft(renewed.grant.expiresAt),
+        maxExpiresAt: renewed.grant.maxExpiresAt,
+        capped: renewed.capped,
+        renewals: renewed.grant.renewals,
+        sink: { path: held.sink.path, rewritten: renewed.credential !== null },
+      },
+      text:
+        `Grant ${grantId} renewed until ${renewed.grant.expiresAt ?? "?"}` +
+        `${renewed.capped ? " (shortened to its maximum)" : ""}${renewed.credential ? `; the new credential is in ${held.sink.path}` : ""}.`,
+    };
+  }
+
+  /**
+   * Ends the session: pending requests are cancelled and every grant completed, in parallel, within the shutdown
+   * timeout. Safe to call more than once (later calls get the first call's report).
+   */
+  close(): Promise<CloseReport> {
+    this.#closing ??= this.#endAll();
+    return this.#closing;
+  }
+
+  async #endAll(): Promise<CloseReport> {
+    const held = [...this.#held.values()];
+    const waiting = [...this.#waiting.values()];
+    if (held.length === 0 && waiting.length === 0) return { completed: 0, verified: 0, failed: [], cancelled: 0 };
+    const failed: { grantId: string; error: string }[] = [];
+    let verified = 0;
+    let cancelled = 0;
+    const work = (async () => {
+      const client = await this.#client({ client: null, toolCallId: "session-end" });
+      await Promise.all([
+        ...waiting.map(async (w) => {
+          try {
+            await client.cancel(w.requestId);
+            cancelled++;
+          } catch {
+            // Approved meanwhile, or already final: an uncollected request never becomes a grant on its own.
+          }
+        }),
+        ...held.map(async (h) => {
+          try {
+            const ended = await completeGrant(client, h.grantId);
+            if (ended === null || ended.removed) verified++;
+            else failed.push({ grantId: h.grantId, error: `removal not verified yet (${ended.state})` });
+          } catch (error) {
+            failed.push({ grantId: h.grantId, error: error instanceof Error ? error.message : "failed" });
+          }
+          this.#held.delete(h.grantId);
+          await this.#removeSink(h);
+        }),
+      ]);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      work.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.#config.shutdownTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      for (const h of this.#held.values()) failed.push({ grantId: h.grantId, error: "not completed in time" });
+    }
+    const report = { completed: held.length, verified, failed, cancelled };
+    this.#log(failed.length === 0 ? "info" : "warn", "session ended", { ...report });
+    return report;
+  }
+
+  async #take(client: EphemeraClient, issued: RequestResult, sink: SinkSpec, reveal: boolean): Promise<ToolAnswer> {
+    if (this.#closing) {
+      // The session ended while this grant was being issued: it must not outlive the session either.
+      await completeGrant(client, issued.grant.id).catch(() => null);
+      throw new ToolError("session_closing", "this session ended while access was being granted; the grant was ended");
+    }
+    const held: Held = {
+      grantId: issued.grant.id,
+      requestId: issued.request.id,
+      entitlement: issued.grant.entitlement,
+      sink,
+      expiresAt: issued.grant.expiresAt,
+    };
+    this.#held.set(held.grantId, held);
+    let delivered: Delivered;
+    try {
+      delivered = await this.#sinks.write(sink, issued.grant, issued.credential);
+    } catch (error) {
+      // A credential the agent's tools cannot read is of no use: end it now rather than let it run its course.
+      this.#held.delete(held.grantId);
+      await completeGrant(client, held.grantId).catch(() => null);
+      throw new ToolError(
+        "sink_failed",
+        `the credential could not be written to ${sink.path} (${error instanceof Error ? error.message : "error"}); the grant was ended`,
+      );
+    }
+    this.#log("info", "grant delivered", { grantId: held.grantId, entitlement: held.entitlement, sink: sink.path });
+    return presentActive(issued, delivered, reveal);
+  }
+
+  async #collect(client: EphemeraClient, waiting: Waiting): Promise<ToolAnswer> {
+    this.#waiting.delete(waiting.requestId);
+    const issued = await client.collect(waiting.requestId);
+    return this.#take(client, issued, waiting.sink, waiting.reveal);
+  }
+
+  async #waitForApproval(client: EphemeraClient, requestId: string): Promise<RequestView> {
+    const deadline = Date.now() + this.#config.waitMs;
+    for (;;) {
+      const view = await client.getRequest(requestId);
+      if (view.request.state !== "pending" || Date.now() + POLL_MS > deadline || this.#closing) return view;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  async #removeSink(held: Held): Promise<void> {
+    try {
+      await this.#sinks.remove(held.sink);
+    } catch (error) {
+      this.#log("warn", "could not remove a sink file", {
+        path: held.sink.path,
+        error: (error as NodeJS.ErrnoException).code ?? "error",
+      });
+    }
+  }
+
+  #heldOrRefuse(grantId: string): Held {
+    const held = this.#held.get(grantId);
+    if (!held) {
+      throw new ToolError(
+        "not_in_session",
+        `grant '${grantId}' was not obtained in this session (or has ended); use the grantId request_access returned`,
+      );
+    }
+    return held;
+  }
+
+  #open(): void {
+    if (this.#closing) throw new ToolError("session_closing", "this session is ending; its grants are being completed");
+  }
+
+  #reveals(entitlement: string): boolean {
+    return this.#config.entitlements[entitlement]?.reveal === true;
+  }
+
+  #client(call: CallContext): Promise<EphemeraClient> {
+    return this.#broker.client(call.client);
+  }
+}

@@ -1,0 +1,213 @@
+// `ephemera mcp --http` (Streamable HTTP, one session per client) driven by the MCP SDK's own client against a real
+// broker and PostgreSQL: reveal puts the secret in the result only where configured and policy allows it, and the
+// audit event says so; per-session caps; ending a session or stopping the server completes every grant.
+import { type ChildProcess, spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EphemeraClient } from "../src/client/index.js";
+import {
+  type AgentBroker,
+  CLI,
+  callTool,
+  childEnv,
+  postgresUp,
+  readEnvSink,
+  startAgentBroker,
+  within,
+  writeMcpConfig,
+} from "./support/mcp.js";
+import { freePort } from "./support/process-broker.js";
+
+const pgUp = await postgresUp();
+const READ_INTENT = { task: "T-7", actions: ["orders.select"] };
+const START_TIMEOUT_MS = 20_000;
+
+interface McpProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+async function startMcp(configPath: string): Promise<McpProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, "mcp", "--http", `127.0.0.1:${port}`, "--config", configPath], {
+    env: childEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (c) => {
+    output += String(c);
+  });
+  child.stderr?.on("data", (c) => {
+    output += String(c);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const listening = await within(START_TIMEOUT_MS, async () => output.includes("listening on"));
+  if (listening === null) {
+    child.kill("SIGKILL");
+    throw new Error(`ephemera mcp --http did not start:\n${output}`);
+  }
+  return { child, port, url: `http://127.0.0.1:${port}/mcp`, output: () => output, exited };
+}
+
+describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
+  let agent: AgentBroker;
+  let mcp: McpProcess;
+  const seen: string[] = [];
+  const clients: Client[] = [];
+
+  async function connect(name = "claude-code"): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+    const transport = new StreamableHTTPClientTransport(new URL(mcp.url));
+    const client = new Client({ name, version: "1.0.0" });
+    await client.connect(transport);
+    clients.push(client);
+    return { client, transport };
+  }
+
+  beforeAll(async () => {
+    agent = await startAgentBroker();
+    const { path } = writeMcpConfig(agent, "http", {
+      entitlements: { "orders/read": { reveal: true } },
+      limits: { concurrentGrants: 1, requestsPerMinute: 4 },
+      wait: "200ms",
+    });
+    mcp = await startMcp(path);
+  });
+  afterAll(async () => {
+    for (const client of clients) await client.close().catch(() => undefined);
+    mcp?.child.kill("SIGKILL");
+    await agent?.close();
+  });
+
+  it("with reveal on for a known client the credential is in the result, and the audit event flags it", async () => {
+    const { client, transport } = await connect("claude-code");
+    const granted = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
+    expect(granted.isError, granted.text).toBe(false);
+    const sink = readEnvSink((granted.data.sink as { path: string }).path);
+    // The search that proves no secret elsewhere finds this one: reveal is the only way in.
+    expect(granted.data.revealed).toBe(true);
+    expect((granted.data.credential as { password: string }).password).toBe(sink.PGPASSWORD);
+    expect(granted.raw.includes(sink.PGPASSWORD ?? "missing")).toBe(true);
+
+    const admin = new EphemeraClient({ url: agent.broker.url, token: agent.keys.admin });
+    const events = (await admin.audit(0, 500)).events.filter((e) => e.requestId === granted.data.requestId);
+    const decided = events.find((e) => e.code === "request.approved");
+    expect(decided?.data).toMatchObject({
+      reveal: true,
+      client: { kind: "mcp", name: "claude-code", version: "1.0.0", toolCallId: expect.any(String), reveal: true },
+    });
+    const done = await callTool(client, seen, "complete_access", { grantId: granted.data.grantId });
+    expect(done.data).toMatchObject({ removed: true });
+    await transport.terminateSession();
+  });
+
+  it("a client that policy does not know may not have a secret revealed: denied", async () => {
+    const { client, transport } = await connect("some-agent");
+    const refused = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
+    expect(refused).toMatchObject({ isError: true, data: { error: { code: "denied", source: "broker" } } });
+    expect(await agent.roles()).toEqual([]);
+    await transport.terminateSession();
+  });
+
+  it("caps what one session holds at once and how often it asks", async () => {
+    const { client, transport } = await connect();
+    const ask = () => callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
+    const first = await ask();
+    expect(first.isError, first.text).toBe(false);
+    const second = await callTool(client, seen, "request_access", {
+      entitlement: "orders/write",
+      intent: { task: "T-7", actions: ["orders.update"] },
+      justification: "fix",
+    });
+    expect(second).toMatchObject({ isError: true, data: { error: { code: "too_many_grants" } } });
+    await callTool(client, seen, "complete_access", { grantId: first.data.grantId });
+    for (let i = 0; i < 3; i++) {
+      const again = await ask();
+      expect(again.isError, again.text).toBe(false);
+      await callTool(client, seen, "complete_access", { grantId: again.data.grantId });
+    }
+    const fifth = await ask();
+    expect(fifth).toMatchObject({ isError: true, data: { error: { code: "rate_limited" } } });
+    expect(Number((fifth.data.error as { retryAfterSeconds: number }).retryAfterSeconds)).toBeGreaterThan(0);
+    // Another session has its own budget.
+    const { client: other, transport: otherTransport } = await connect();
+    const fresh = await callTool(other, seen, "list_entitlements", READ_INTENT);
+    expect(fresh.isError).toBe(false);
+    await transport.terminateSession();
+    await otherTransport.terminateSession();
+  });
+
+  it("ending the session (DELETE) completes its grants before it is answered", async () => {
+    const { client, transport } = await connect();
+    const granted = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
+    expect(granted.isError, granted.text).toBe(false);
+    const account = (granted.data.grants as { account: string }).account;
+    expect(await agent.roles()).toContain(account);
+    const started = Date.now();
+    await transport.terminateSession();
+    expect(await within(2_000, async () => !(await agent.roles()).includes(account))).not.toBeNull();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const admin = new EphemeraClient({ url: agent.broker.url, token: agent.keys.admin });
+    expect(await admin.getGrant(String(granted.data.grantId))).toMatchObject({ removed: true, endReason: "completed" });
+  });
+
+  it("a client that vanishes without ending its session: its grants are completed after the idle timeout", async () => {
+    const { path } = writeMcpConfig(agent, "http-idle", { http: { sessionIdleTimeout: "1s" } });
+    const idle = await startMcp(path);
+    try {
+      const transport = new StreamableHTTPClientTransport(new URL(idle.url));
+      const client = new Client({ name: "claude-code", version: "1.0.0" });
+      await client.connect(transport);
+      const granted = await callTool(client, seen, "request_access", {
+        entitlement: "orders/read",
+        intent: READ_INTENT,
+      });
+      expect(granted.isError, granted.text).toBe(false);
+      const account = (granted.data.grants as { account: string }).account;
+      // No DELETE, no further request: the client is simply gone.
+      expect(await within(4_000, async () => !(await agent.roles()).includes(account))).not.toBeNull();
+      expect(idle.output()).toContain('"why":"idle"');
+    } finally {
+      idle.child.kill("SIGKILL");
+    }
+  });
+
+  it("refuses a Host it does not serve (DNS rebinding) and a session it does not know", async () => {
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: "127.0.0.1",
+            port: mcp.port,
+            path: "/mcp",
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.once("error", reject);
+        req.end(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }));
+      });
+    expect(await status({ host: `evil.example:${mcp.port}` })).toBe(403);
+    expect(await status({ host: `127.0.0.1:${mcp.port}`, origin: "http://evil.example" })).toBe(403);
+    expect(await status({ host: `127.0.0.1:${mcp.port}`, "mcp-session-id": "not-a-session" })).toBe(404);
+  });
+
+  it("SIGTERM completes every session's grants, then the server exits 0", async () => {
+    const { client } = await connect();
+    const granted = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
+    expect(granted.isError, granted.text).toBe(false);
+    const account = (granted.data.grants as { account: string }).account;
+    mcp.child.kill("SIGTERM");
+    expect(await within(2_000, async () => !(await agent.roles()).includes(account))).not.toBeNull();
+    expect(await mcp.exited).toBe(0);
+    expect(mcp.output()).not.toContain(agent.keys.agent);
+  });
+});
