@@ -1,5 +1,6 @@
 // A small typed client for the broker's HTTP API over global fetch; problems become EphemeraApiError.
 import { type ChildEnvironmentInput, childEnvironment } from "./child-env.js";
+import type { DpopProver } from "./dpop.js";
 import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError, isProblem } from "./errors.js";
 import type {
   AccessRequest,
@@ -42,6 +43,11 @@ export interface ClientOptions {
   readonly interactive?: boolean;
   /** `cli` for the command line; absent for library use. */
   readonly clientKind?: "cli";
+  /**
+   * Send a DPoP proof (RFC 9449) made with this key on every call: requests and collections then get credentials
+   * bound to it (`cnf.jkt`). See `dpopProver` and `loadDpopKeyFile`.
+   */
+  readonly dpop?: DpopProver;
 }
 
 /** True when the broker answered 202: approvers must agree before the credential can be collected. */
@@ -83,6 +89,7 @@ export class EphemeraClient {
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
   readonly #clientHeaders: Readonly<Record<string, string>>;
+  readonly #dpop: DpopProver | undefined;
 
   constructor(options: ClientOptions) {
     this.url = normaliseUrl(options.url, "url");
@@ -95,6 +102,7 @@ export class EphemeraClient {
     this.#clientHeaders = options.clientKind
       ? { "x-ephemera-client": `${options.clientKind}${options.interactive ? "; interactive" : ""}` }
       : {};
+    this.#dpop = options.dpop;
   }
 
   /**
@@ -333,6 +341,7 @@ export class EphemeraClient {
       ...this.#clientHeaders,
       ...extraHeaders,
     };
+    if (this.#dpop !== undefined) headers.dpop = await this.#dpop.proof(method, `${this.url}${path}`);
     let payload: string | undefined;
     if (body && "json" in body) {
       headers["content-type"] = "application/json";
