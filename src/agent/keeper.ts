@@ -57,6 +57,9 @@ export interface Ended {
   readonly removed: boolean;
 }
 
+/** Time allowed to issue a replacement before the grace overlap must begin. */
+const ISSUE_LEAD_MS = 1_000;
+
 /** Errors a later attempt may not meet: the broker away, no token yet, a 5xx. */
 function transient(error: unknown): boolean {
   return (
@@ -184,8 +187,8 @@ export class CredentialKeeper {
       const current = this.#current;
       if (current === null) break;
       try {
-        const atMaximum = current.maxExpiresAt !== null && current.expiresAt >= current.maxExpiresAt - 1_000;
-        if (atMaximum || current.expiresAt <= Date.now() || !(await this.#renew(current))) await this.#rotate(current);
+        if (atMaximum(current) || current.expiresAt <= Date.now() || !(await this.#renew(current)))
+          await this.#rotate(current);
         this.#succeeded();
         nextAt = this.#scheduleAfterSuccess();
       } catch (error) {
@@ -195,31 +198,41 @@ export class CredentialKeeper {
     }
   }
 
-  /** When to act next: at 2/3 of the remaining time, less up to `jitter` of it, so many agents do not renew at once. */
+  /**
+   * When to act next: at 2/3 of the remaining time, less up to `jitter` of it, so many agents do not renew at once.
+   * A grant at its maximum is rotated early enough that it stays valid for the whole grace overlap (plus a second to
+   * issue its replacement).
+   */
   #scheduleAfterSuccess(): number {
     const held = this.#current;
     if (held === null) return Date.now();
-    const remaining = Math.max(0, held.expiresAt - Date.now());
+    const now = Date.now();
+    const remaining = Math.max(0, held.expiresAt - now);
     const random = this.#deps.random ?? Math.random;
-    return Date.now() + remaining * (2 / 3) * (1 - this.#deps.renewal.jitter * random());
+    const at = now + remaining * (2 / 3) * (1 - this.#deps.renewal.jitter * random());
+    if (!atMaximum(held)) return at;
+    return Math.max(now, Math.min(at, held.expiresAt - this.#deps.renewal.graceMs - ISSUE_LEAD_MS));
   }
 
-  #input(): RequestInput {
+  /** The request; a rotation says which grant it replaces in the intent, so the audit trail links the two. */
+  #input(replaces: string | null): RequestInput {
     const c = this.#config;
+    const intent =
+      replaces === null ? c.intent : `${c.intent ?? `ephemera agent: ${c.name}`}; rotation replacing grant ${replaces}`;
     return {
       entitlement: c.entitlement,
       ...(c.duration === null ? {} : { duration: c.duration }),
       ...(c.justification === null ? {} : { justification: c.justification }),
       ...(c.ticket === null ? {} : { ticket: c.ticket }),
-      ...(c.intent === null ? {} : { intent: c.intent }),
+      ...(intent === null ? {} : { intent }),
     };
   }
 
   /** Issues a grant: at once, or after approvers agree (the pending request is remembered across retries). */
-  async #acquire(): Promise<Held> {
+  async #acquire(replaces: string | null = null): Promise<Held> {
     let result: RequestResult;
     if (this.#pendingRequestId === null) {
-      const answer = await (await this.#deps.clientFor("request")).request(this.#input());
+      const answer = await (await this.#deps.clientFor("request")).request(this.#input(replaces));
       if (isReplay(answer)) throw new Error("the broker answered a replay; no credential was shown");
       if (isPending(answer)) {
         this.#pendingRequestId = answer.request.id;
@@ -295,7 +308,7 @@ export class CredentialKeeper {
 
   /** A new grant first, then the sink and the app; the old grant ends after `grace`. */
   async #rotate(old: Held): Promise<void> {
-    const fresh = await this.#acquire();
+    const fresh = await this.#acquire(old.grantId);
     try {
       await this.#install(fresh, true);
     } catch (error) {
@@ -378,6 +391,11 @@ export class CredentialKeeper {
     if (wait) await sleep(delay, this.#stop.signal);
     return delay;
   }
+}
+
+/** Renewal cannot extend this grant any more (within a second of its maximum). */
+function atMaximum(held: Held): boolean {
+  return held.maxExpiresAt !== null && held.expiresAt >= held.maxExpiresAt - 1_000;
 }
 
 function sinkCredentialOf(
