@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { buildAgentConfig, startAgent } from "../src/agent/index.js";
 import { run } from "../src/cli/testing/run-cli.js";
-import { EphemeraClient, type Grant } from "../src/client/index.js";
+import { EphemeraClient, type Grant, withAccess } from "../src/client/index.js";
 import { requireService } from "../src/connectors/testing/services.js";
 import { silentLogger } from "../src/support/logger.js";
 import { type AgentBroker, pgQuery, startAgentBroker } from "./support/agent-broker.js";
@@ -171,6 +171,63 @@ describe.skipIf(!up)("agent lifecycle", () => {
     } finally {
       expect(await agent.stop()).toBe(0);
     }
+  });
+
+  it("exec --wait and withAccess({ wait }) wait for the approver instead of failing approval_required", async () => {
+    const approver = new EphemeraClient({ url: env.url, token: env.keys.approver });
+    const agentClient = new EphemeraClient({ url: env.url, token: env.keys.agent });
+    const approveNext = async () => {
+      const pending = await until("a pending request", async () => {
+        const page = await approver.listRequests({ state: "pending" });
+        return page.requests[0] ?? null;
+      });
+      await approver.approve(pending.id, pending.requestHash);
+      return pending.id;
+    };
+    const out = join(env.dir, "wait.txt");
+    const [execRun, execRequest] = await Promise.all([
+      run(
+        [
+          "exec",
+          "--wait",
+          "1m",
+          "--entitlement",
+          "demo-api/write",
+          "--justification",
+          "deploy",
+          "--",
+          process.execPath,
+          "-e",
+          `require("node:fs").writeFileSync(${JSON.stringify(out)}, process.env.EPHEMERA_GRANT_ID ?? "")`,
+        ],
+        { EPHEMERA_URL: env.url, EPHEMERA_TOKEN: env.keys.agent, PATH: process.env.PATH ?? "" },
+      ),
+      approveNext(),
+    ]);
+    expect(execRun.code, execRun.stderr).toBe(0);
+    expect(execRun.stderr).toContain(`request ${execRequest} needs approval (1 from sre); waiting`);
+    const grantId = readFileSync(out, "utf8");
+    expect((await env.admin.getGrant(grantId)).state).toBe("verified");
+
+    const pendingSeen: string[] = [];
+    const [library] = await Promise.all([
+      withAccess("demo-api/write", (credential) => credential.grantId, {
+        client: agentClient,
+        justification: "deploy",
+        wait: { pollMs: 100, timeoutMs: 20_000, onPending: (request) => pendingSeen.push(request.id) },
+      }),
+      approveNext(),
+    ]);
+    expect(pendingSeen).toHaveLength(1);
+    expect((await env.admin.getGrant(library)).state).toBe("verified");
+    const refused = await run(["exec", "--entitlement", "demo-api/write", "--justification", "x", "--", "true"], {
+      EPHEMERA_URL: env.url,
+      EPHEMERA_TOKEN: env.keys.agent,
+    });
+    expect(refused.stderr).toContain("approval_required");
+    await approver
+      .cancel((await approver.listRequests({ state: "pending" })).requests[0]?.id ?? "")
+      .catch(() => undefined);
   });
 
   it("broker outage: the current credential stays in the sink untouched, /healthz turns 503, and recovers", async () => {
