@@ -101,14 +101,24 @@ export function agentSchemaProblems(raw: unknown): string[] {
     if (error.keyword === "additionalProperties") {
       const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
       problems.push(`${path}: unknown option${extra.length > 1 ? "s" : ""} ${extra.map((e) => `'${e}'`).join(", ")}`);
-    } else if (error.keyword === "anyOf") {
+    } else if (error.keyword === "anyOf" || error.keyword === "const") {
       problems.push(`${path}: not one of the allowed values`);
     } else {
       problems.push(`${path}: ${error.message}`);
     }
   }
+  const credentials = (raw as { credentials?: unknown } | null)?.credentials;
+  if (typeof credentials === "object" && credentials !== null) {
+    for (const name of Object.keys(credentials)) {
+      if (!CREDENTIAL_NAME.test(name)) {
+        problems.push(`credentials.${name}: a name is lower-case letters, digits, - and _ (at most 63)`);
+      }
+    }
+  }
   return [...new Set(problems)];
 }
+
+const CREDENTIAL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
  * Validates a parsed document. Relative paths are resolved against `baseDir` (the config file's directory); `env` is
