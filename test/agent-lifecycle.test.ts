@@ -136,6 +136,30 @@ describe.skipIf(!up)("agent lifecycle", () => {
     }
   });
 
+  it("--once: every sink is written, the agent exits 0 and the grant is left to expire", async () => {
+    const sink = join(env.dir, "once.json");
+    const config = buildAgentConfig(
+      {
+        broker: { url: env.url },
+        auth: { type: "api-key", key: { env: "AGENT_KEY" } },
+        credentials: { api: { entitlement: "demo-api/read", duration: "5m", sink: { path: sink, format: "json" } } },
+      },
+      "once",
+      { AGENT_KEY: env.keys.agent },
+    );
+    const agent = await startAgent(config, {
+      env: { AGENT_KEY: env.keys.agent },
+      signals: quiet,
+      logger: silentLogger(),
+      once: true,
+    });
+    expect(await agent.done).toBe(0);
+    const grantId = grantIdIn(sink) ?? "";
+    const grant = await env.admin.getGrant(grantId);
+    expect(grant.state).toBe("active");
+    await env.admin.revoke(grantId, "test cleanup");
+  });
+
   it("approval: the agent waits (unhealthy, request id in /healthz), an approver approves, the sink appears", async () => {
     const sink = join(env.dir, "gated.env");
     const config = buildAgentConfig(

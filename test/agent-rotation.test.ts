@@ -62,7 +62,19 @@ describe.skipIf(!pgUp || !redisUp)("agent rotation under a live app", () => {
             },
             onChange: { signal: "SIGHUP" },
           },
-          api: { entitlement: "demo-api/read", duration: "2s", sink: { path: join(dir, "api.env") } },
+          api: {
+            entitlement: "demo-api/read",
+            duration: "2s",
+            sink: { path: join(dir, "api.env") },
+            // Appends a line per change, with the environment it was given.
+            onChange: {
+              command: [
+                process.execPath,
+                "-e",
+                `require("node:fs").appendFileSync(${JSON.stringify(join(dir, "hooks"))}, (process.env.AGENT_KEY ?? "-") + "\\n")`,
+              ],
+            },
+          },
         },
         renewal: { grace: `${GRACE_MS}ms`, jitter: 0, retryInitial: "200ms", retryMax: "1s" },
         health: { listen: "127.0.0.1:0" },
@@ -199,6 +211,12 @@ describe.skipIf(!pgUp || !redisUp)("agent rotation under a live app", () => {
       (u) => u.startsWith(env.prefix) && u !== `${env.prefix}broker`,
     );
     expect(users).toEqual([]);
+  });
+
+  it("the onChange command ran after each change of the token sink, without the agent's key", () => {
+    const lines = readFileSync(join(env.dir, "hooks"), "utf8").trim().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(ROTATIONS);
+    expect(new Set(lines)).toEqual(new Set(["-"]));
   });
 
   it("no password or token appears in the agent's log", () => {
