@@ -8,7 +8,8 @@ import { type AuthSource, createAuthSource, type TokenPurpose } from "./auth.js"
 import { sleep } from "./backoff.js";
 import type { AgentConfig, CredentialConfig } from "./config.js";
 import { type HealthServer, startHealthServer } from "./health.js";
-import { CredentialKeeper, type Ended, type KeeperStatus, reasonOf } from "./keeper.js";
+import { reasonOf } from "./held.js";
+import { CredentialKeeper, type Ended, type KeeperStatus } from "./keeper.js";
 import { AgentMetrics } from "./metrics.js";
 import { removeSink } from "./sink/index.js";
 

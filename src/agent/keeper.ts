@@ -8,18 +8,18 @@ import {
   completeGrant,
   EphemeraApiError,
   type EphemeraClient,
-  EphemeraConnectionError,
   isPending,
   isReplay,
   type RequestInput,
   type RequestResult,
   waitAndCollect,
 } from "../client/index.js";
-import { AuthUnavailableError, type TokenPurpose } from "./auth.js";
+import type { TokenPurpose } from "./auth.js";
 import { Backoff, sleep } from "./backoff.js";
 import type { AgentConfig, CredentialConfig } from "./config.js";
+import { atMaximum, type Held, heldOf, reasonOf, sinkCredentialOf, transient } from "./held.js";
 import type { AgentMetrics } from "./metrics.js";
-import { renderSink, type SinkCredential, writeSinkAtomically } from "./sink/index.js";
+import { renderSink, writeSinkAtomically } from "./sink/index.js";
 
 export interface KeeperDeps {
   clientFor(purpose: TokenPurpose): Promise<EphemeraClient>;
@@ -29,14 +29,6 @@ export interface KeeperDeps {
   /** Tells the app its sink changed (signal to the supervised command, onChange command). */
   notify(credential: CredentialConfig): Promise<void>;
   readonly random?: () => number;
-}
-
-interface Held {
-  readonly grantId: string;
-  readonly requestId: string;
-  expiresAt: number;
-  maxExpiresAt: number | null;
-  credential: SinkCredential;
 }
 
 export interface KeeperStatus {
@@ -59,21 +51,6 @@ export interface Ended {
 
 /** Time allowed to issue a replacement before the grace overlap must begin. */
 const ISSUE_LEAD_MS = 1_000;
-
-/** Errors a later attempt may not meet: the broker away, no token yet, a 5xx. */
-function transient(error: unknown): boolean {
-  return (
-    error instanceof EphemeraConnectionError ||
-    error instanceof AuthUnavailableError ||
-    (error instanceof EphemeraApiError && (error.status >= 500 || error.status === 401 || error.status === 429))
-  );
-}
-
-/** A short reason for logs and health: codes and messages the client made, never a credential. */
-export function reasonOf(error: unknown): string {
-  if (error instanceof EphemeraApiError) return `${error.code}: ${error.detail}`;
-  return error instanceof Error ? error.message : String(error);
-}
 
 export class CredentialKeeper {
   readonly #config: CredentialConfig;
@@ -391,34 +368,4 @@ export class CredentialKeeper {
     if (wait) await sleep(delay, this.#stop.signal);
     return delay;
   }
-}
-
-/** Renewal cannot extend this grant any more (within a second of its maximum). */
-function atMaximum(held: Held): boolean {
-  return held.maxExpiresAt !== null && held.expiresAt >= held.maxExpiresAt - 1_000;
-}
-
-function sinkCredentialOf(
-  grantId: string,
-  expiresAt: number,
-  credential: { fields: Readonly<Record<string, string>>; env: Readonly<Record<string, string>> },
-): SinkCredential {
-  return {
-    grantId,
-    expiresAt: new Date(expiresAt).toISOString(),
-    fields: { ...credential.fields },
-    env: { ...credential.env },
-  };
-}
-
-function heldOf(result: RequestResult): Held {
-  const grant = result.grant;
-  const expiresAt = Date.parse(grant.expiresAt ?? result.credential.fields.expiresAt ?? "");
-  return {
-    grantId: grant.id,
-    requestId: result.request.id,
-    expiresAt: Number.isNaN(expiresAt) ? Date.now() : expiresAt,
-    maxExpiresAt: grant.maxExpiresAt ? Date.parse(grant.maxExpiresAt) : null,
-    credential: sinkCredentialOf(grant.id, Number.isNaN(expiresAt) ? Date.now() : expiresAt, result.credential),
-  };
 }
