@@ -2,7 +2,7 @@
 // leaves grants that end at their expiry, an approval is waited for and collected, a broker outage keeps the current
 // credential and reports unhealthy until the broker is back, and a bad config is refused naming the path.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -289,6 +289,48 @@ describe.skipIf(!up)("agent lifecycle", () => {
     } finally {
       await agent.stop();
       await proxy.close();
+    }
+  });
+
+  it("a sink that cannot be written: the grant is ended at once, the agent retries and recovers when it can", async () => {
+    const sinkDir = join(env.dir, "sinkdir");
+    mkdirSync(sinkDir);
+    const sink = join(sinkDir, "api.env");
+    const config = buildAgentConfig(
+      {
+        broker: { url: env.url },
+        auth: { type: "api-key", key: { env: "AGENT_KEY" } },
+        credentials: { api: { entitlement: "demo-api/read", sink: { path: sink } } },
+        renewal: { retryInitial: "100ms", retryMax: "300ms" },
+      },
+      "unwritable",
+      { AGENT_KEY: env.keys.agent },
+    );
+    rmSync(sinkDir, { recursive: true });
+    const agent = await startAgent(config, {
+      env: { AGENT_KEY: env.keys.agent },
+      signals: quiet,
+      logger: silentLogger(),
+    });
+    try {
+      await until("a failed sink write", () => (agent.statuses()[0]?.lastError ?? "").includes("cannot write sink"));
+      const wasted = await until("the unusable grant to be ended", async () => {
+        const page = await env.admin.listGrants({
+          identity: "svc-agent",
+          target: "demo-api",
+          state: "verified",
+          limit: 100,
+        });
+        return page.grants.find(
+          (g) => g.endReason === "completed" && Date.now() - Date.parse(g.issuedAt ?? "") < 10_000,
+        );
+      });
+      expect(wasted.removed).toBe(true);
+      mkdirSync(sinkDir);
+      await agent.ready;
+      expect(grantIdIn(sink)).toBe(agent.statuses()[0]?.grantId);
+    } finally {
+      expect(await agent.stop()).toBe(0);
     }
   });
 

@@ -144,7 +144,13 @@ export class CredentialKeeper {
           this.#deps.metrics.held.inc();
           return;
         }
-        await this.#install(held, false);
+        try {
+          await this.#install(held, false);
+        } catch (error) {
+          // A grant whose sink cannot be written is of no use: end it rather than leave it to its expiry.
+          this.#ending.add(this.#tracked(this.#complete(held)));
+          throw error;
+        }
         this.#current = held;
         this.#deps.metrics.held.inc();
         this.#succeeded();
