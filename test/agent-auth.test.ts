@@ -186,6 +186,27 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
     expect(events.filter((e) => e.code === "auth.replayed")).toEqual([]);
   });
 
+  it("GitLab CI: the id_tokens variable asks once; a rotation then waits rather than resending it", async () => {
+    const before = (await auditEvents()).length;
+    const config = agentConfig({ type: "gitlab-ci", variable: "EPHEMERA_ID_TOKEN" }, {}, { EPHEMERA_ID_TOKEN: "set" });
+    const agent = await startAgent(config, {
+      env: { EPHEMERA_ID_TOKEN: mint() },
+      signals: quiet,
+      logger: silentLogger(),
+    });
+    try {
+      await agent.ready;
+      await until("the refusal to resend", () =>
+        (agent.statuses()[0]?.lastError ?? "").includes("a GitLab job's token asks once"),
+      );
+    } finally {
+      await agent.stop();
+    }
+    const events = (await auditEvents()).slice(before);
+    expect(events.filter((e) => e.code === "grant.issued" && e.identityId === "gh-agent")).toHaveLength(1);
+    expect(events.filter((e) => e.code === "auth.replayed")).toEqual([]);
+  });
+
   it("dpop.keyFile: the agent's tokens are bound to the key it made (cnf.jkt = the key's thumbprint)", async () => {
     const keyFile = join(env.dir, `agent-${randomUUID()}.jwk`);
     const config = agentConfig(
