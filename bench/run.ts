@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { runAgentBench } from "./agent.js";
 import { type ChildBroker, ENTITLEMENT, startChildBroker, writeBenchConfig } from "./broker-process.js";
 import { runConnectorBenches } from "./connectors/run-connectors.js";
 import { withOtherCpu } from "./cpu.js";
@@ -28,6 +29,9 @@ const TARGETS = {
   policyP99Ms: 0.5,
   /** An AI agent's MCP tool call to a credential in its sink, over the plain HTTP request. */
   mcpOverHttp: 1.5,
+  /** The agent's rotation as an app sees it: no failed operation, and at most this much more p99 latency. */
+  agentRotationFailedOps: 0,
+  agentRotationExtraP99Ms: 5,
 } as const;
 
 const argv = process.argv.slice(2);
@@ -43,7 +47,7 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-const ONLY_SECTIONS = ["broker", "connectors", "jwt", "mcp", "policy", "postgres"] as const;
+const ONLY_SECTIONS = ["agent", "broker", "connectors", "jwt", "mcp", "policy", "postgres"] as const;
 if ((ONLY !== undefined || args.has("--only")) && !ONLY_SECTIONS.some((o) => o === ONLY)) {
   throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY ?? "nothing"}`);
 }
@@ -55,15 +59,17 @@ const JWT_ONLY = ONLY === "jwt";
 const POLICY_ONLY = ONLY === "policy";
 /** `--only mcp`: just the AI-agent path (MCP tool call → credential in the sink) beside the plain HTTP request. */
 const MCP_ONLY = ONLY === "mcp";
+/** `--only agent`: just `ephemera agent` (rotation gap under a live app, idle cost of 10 credentials). */
+const AGENT_ONLY = ONLY === "agent";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
 const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
 /** `--postgres-only` (or `--only postgres`): just the PostgreSQL store at 1,000,000 grants. */
 const POSTGRES_ONLY = args.has("--postgres-only") || ONLY === "postgres";
-if ([BROKER_ONLY, CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY].filter(Boolean).length > 1) {
+if ([BROKER_ONLY, CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY, AGENT_ONLY].filter(Boolean).length > 1) {
   throw new Error("--connectors-only, --postgres-only and --only exclude each other");
 }
 /** With any `--only` (or `--…-only`) just that section runs; without, all of them. */
-const ANY_ONLY = BROKER_ONLY || CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY || MCP_ONLY;
+const ANY_ONLY = BROKER_ONLY || CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY || MCP_ONLY || AGENT_ONLY;
 const runs = (only: boolean): boolean => !ANY_ONLY || only;
 /** The PostgreSQL the store scenario uses (a schema of its own, dropped after). */
 const STORE_URL = process.env.EPHEMERA_BENCH_STORE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -556,6 +562,30 @@ async function policySection(): Promise<Record<string, unknown>> {
   return json;
 }
 
+/** `ephemera agent`: what an app sees while its credential rotates, and what the agent costs when idle. */
+async function agentSection(root: string): Promise<Record<string, unknown>> {
+  log(
+    `${AGENT_ONLY ? "agent only" : "agent"}: rotation gap under a live PostgreSQL app; idle agent with 10 credentials`,
+  );
+  const r = await runAgentBench(root);
+  const name = "agent rotation (PostgreSQL, 4 s grants, 50 ms ops)";
+  row(name, "rotations / operations", `${r.rotations} / ${r.ops}`);
+  row(name, "failed operations", String(r.failedOps), "0", r.failedOps === TARGETS.agentRotationFailedOps);
+  row(name, "steady p50 / p99", `${fmt(r.steady.p50)} / ${fmt(r.steady.p99, " ms")}`);
+  row(name, "within 1 s of a rotation p50 / p99", `${fmt(r.rotating.p50)} / ${fmt(r.rotating.p99, " ms")}`);
+  row(
+    name,
+    "extra p99 during rotation",
+    fmt(r.extraP99Ms, " ms"),
+    `≤ ${TARGETS.agentRotationExtraP99Ms} ms`,
+    r.extraP99Ms <= TARGETS.agentRotationExtraP99Ms,
+  );
+  const idle = `agent idle, ${r.idle.credentials} credentials`;
+  row(idle, "RSS", fmt(r.idle.rssMiB, " MiB"));
+  row(idle, `CPU over ${fmt(r.idle.seconds, " s")}`, `${fmt(r.idle.cpuPercent)}% of a core`);
+  return { agent: r };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const loadStart = loadavg()
@@ -567,6 +597,7 @@ async function main(): Promise<void> {
     const jwt = runs(JWT_ONLY) ? await jwtSection() : [];
     const policy = runs(POLICY_ONLY) ? await policySection() : {};
     const mcp = runs(MCP_ONLY) ? await mcpSection(root) : {};
+    const agent = runs(AGENT_ONLY) ? await agentSection(root) : {};
     const connectors = runs(CONNECTORS_ONLY)
       ? await (async () => {
           log(
@@ -586,7 +617,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(" ");
     process.stdout.write(
-      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : POSTGRES_ONLY ? " (PostgreSQL store only)" : JWT_ONLY ? " (workload JWT only)" : MCP_ONLY ? " (MCP only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
+      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : POSTGRES_ONLY ? " (PostgreSQL store only)" : JWT_ONLY ? " (workload JWT only)" : MCP_ONLY ? " (MCP only)" : AGENT_ONLY ? " (agent only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
     );
     printTable();
     if (connectors.notes.length > 0) {
@@ -603,6 +634,7 @@ async function main(): Promise<void> {
       workloadJwt: jwt,
       policy,
       mcp,
+      ...agent,
       connectors: connectors.json,
       ...(postgres === null ? {} : { postgres }),
       targetsMet: Object.fromEntries(

@@ -1,6 +1,6 @@
 // What every command shares: injectable output and environment, the exit code, the API client and error reporting.
 import type { Command } from "commander";
-import { EphemeraApiError, EphemeraClient } from "../client/index.js";
+import { type ClientOptions, EphemeraApiError, EphemeraClient } from "../client/index.js";
 import { exitCodeForError, UsageError } from "./exit-codes.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -80,12 +80,16 @@ export class Cli {
    * A client for the broker: `--url`/`--token` on the command (or before it) win over the environment.
    * `tokenVariables` are tried in order (the audit commands prefer EPHEMERA_ADMIN_TOKEN).
    */
-  client(command: Command, tokenVariables: readonly string[] = ["EPHEMERA_TOKEN"]): EphemeraClient {
+  client(
+    command: Command,
+    tokenVariables: readonly string[] = ["EPHEMERA_TOKEN"],
+    extra: Pick<ClientOptions, "dpop"> = {},
+  ): EphemeraClient {
     const url = optionOf(command, "url") ?? this.io.env.EPHEMERA_URL ?? DEFAULT_URL;
     let token = optionOf(command, "token");
     for (const name of tokenVariables) token ??= this.io.env[name] || undefined;
     if (!token) throw new UsageError(`no API key: set ${tokenVariables.join(" or ")}, or pass --token`);
-    return new EphemeraClient({ url, token, clientKind: "cli", interactive: this.io.interactive ?? false });
+    return new EphemeraClient({ url, token, clientKind: "cli", interactive: this.io.interactive ?? false, ...extra });
   }
 
   /** Reports an error on stderr (`error: <detail> (<code>)` for problems) and returns its exit code. */

@@ -1,6 +1,7 @@
 // The `ephemera` command: builds the commander program, runs one command and returns its exit code (see exit-codes.ts).
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerAgent } from "./commands/agent.js";
 import { registerApprovals } from "./commands/approvals.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerComplete } from "./commands/complete.js";
@@ -60,6 +61,7 @@ function buildProgram(cli: Cli): Command {
   registerRevoke(program, cli);
   registerExec(program, cli);
   registerMcp(program, cli);
+  registerAgent(program, cli);
   registerAudit(program, cli);
   registerDiscover(program, cli);
   registerReport(program, cli);

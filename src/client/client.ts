@@ -1,5 +1,6 @@
 // A small typed client for the broker's HTTP API over global fetch; problems become EphemeraApiError.
 import { type ChildEnvironmentInput, childEnvironment } from "./child-env.js";
+import type { DpopProver } from "./dpop.js";
 import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError, isProblem } from "./errors.js";
 import type {
   AccessRequest,
@@ -45,6 +46,11 @@ export interface ClientOptions {
   readonly clientKind?: "cli" | "mcp";
   /** With `mcp`: the AI agent's MCP client as it names itself, so policy and the audit event see it. */
   readonly clientInfo?: { readonly name: string; readonly version: string };
+  /**
+   * Send a DPoP proof (RFC 9449) made with this key on every call: requests and collections then get credentials
+   * bound to it (`cnf.jkt`). See `dpopProver` and `loadDpopKeyFile`.
+   */
+  readonly dpop?: DpopProver;
 }
 
 /** True when the broker answered 202: approvers must agree before the credential can be collected. */
@@ -90,6 +96,7 @@ export class EphemeraClient {
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
   readonly #clientHeaders: Readonly<Record<string, string>>;
+  readonly #dpop: DpopProver | undefined;
 
   constructor(options: ClientOptions) {
     this.url = normaliseUrl(options.url, "url");
@@ -110,6 +117,7 @@ export class EphemeraClient {
             : {}),
         }
       : {};
+    this.#dpop = options.dpop;
   }
 
   /**
@@ -370,6 +378,7 @@ export class EphemeraClient {
       ...this.#clientHeaders,
       ...extraHeaders,
     };
+    if (this.#dpop !== undefined) headers.dpop = await this.#dpop.proof(method, `${this.url}${path}`);
     let payload: string | undefined;
     if (body && "json" in body) {
       headers["content-type"] = "application/json";

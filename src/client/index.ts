@@ -3,6 +3,8 @@ export type { ChildEnvironmentInput } from "./child-env.js";
 export { CLEAN_ENV_KEEP, childEnvironment, isBrokerSecret } from "./child-env.js";
 export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
 export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
+export type { DpopProver } from "./dpop.js";
+export { dpopProver, generateDpopKey, loadDpopKeyFile } from "./dpop.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
 export type {
   AccessRequest,
@@ -43,5 +45,7 @@ export type {
   UsageObservation,
   WireCredential,
 } from "./types.js";
+export type { WaitOptions } from "./wait.js";
+export { requestAndWait, waitAndCollect } from "./wait.js";
 export type { ChildEnvOptions, Credential, WithAccessOptions } from "./with-access.js";
 export { completeGrant, withAccess } from "./with-access.js";

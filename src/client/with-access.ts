@@ -2,7 +2,8 @@
 import type { EphemeraClient } from "./client.js";
 import { fromEnv } from "./client.js";
 import { EphemeraApiError, EphemeraConnectionError } from "./errors.js";
-import type { Duration, Grant, RequestInput } from "./types.js";
+import type { Duration, Grant, RequestInput, RequestResult } from "./types.js";
+import { requestAndWait, type WaitOptions } from "./wait.js";
 
 /** The credential a task receives; `env` is what `ephemera exec` puts in a child's environment. */
 export interface Credential {
@@ -38,6 +39,11 @@ export interface WithAccessOptions {
    * succeeded, the failure is thrown instead. Either way the broker still ends the grant at its expiry.
    */
   readonly onCompleteError?: (error: unknown, grantId: string) => void;
+  /**
+   * When approvers must agree first: wait for them (polling, then collecting) instead of throwing
+   * `approval_required`. `true` waits with the defaults (15 min); an object sets the timeout, polling and a hook.
+   */
+  readonly wait?: boolean | WaitOptions;
 }
 
 /**
@@ -50,13 +56,16 @@ export async function withAccess<T>(
   options: WithAccessOptions = {},
 ): Promise<T> {
   const client = options.client ?? fromEnv();
-  const { grant, credential } = await client.requestNow({
+  const input: RequestInput = {
     entitlement,
     ...(options.duration === undefined ? {} : { duration: options.duration }),
     ...(options.justification === undefined ? {} : { justification: options.justification }),
     ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
     ...(options.intent === undefined ? {} : { intent: options.intent }),
-  });
+  };
+  const wait = options.wait === true ? {} : options.wait || undefined;
+  const { grant, credential }: RequestResult =
+    wait === undefined ? await client.requestNow(input) : await requestAndWait(client, input, wait);
   const expiresAt = grant.expiresAt ?? credential.fields.expiresAt ?? "";
   const env = Object.freeze({ ...credential.env });
   const given: Credential = Object.freeze({

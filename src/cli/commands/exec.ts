@@ -2,7 +2,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Command } from "commander";
-import { completeGrant, type EphemeraClient, type RequestResult } from "../../client/index.js";
+import { parseDurationMs } from "../../agent/duration.js";
+import {
+  type AccessRequest,
+  completeGrant,
+  type EphemeraClient,
+  loadDpopKeyFile,
+  type RequestInput,
+  type RequestResult,
+  requestAndWait,
+} from "../../client/index.js";
 import type { Cli, Env } from "../context.js";
 import { withConnection } from "../context.js";
 import { EXIT, UsageError } from "../exit-codes.js";
@@ -18,6 +27,8 @@ interface ExecOptions {
   intent?: string;
   cleanEnv?: boolean;
   env?: string[];
+  wait?: string | boolean;
+  dpop?: string;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -39,12 +50,15 @@ export function registerExec(program: Command, cli: Cli): void {
       .option("--intent <text>", "what the task will do")
       .option("--clean-env", "pass the command only PATH, HOME, LANG, TZ, TERM and --env names (plus the credential)")
       .option("--env <name>", "with --clean-env, also pass this variable (repeatable)", collectName)
+      .option("--wait [timeout]", "when approval is needed, wait for it (default 15m) instead of failing")
+      .option("--dpop <keyFile>", "bind the credential to this private JWK (RFC 9449 proofs); created 0600 if absent")
       .argument("<command>", "the program to run (no shell)")
       .argument("[args...]", "its arguments (put -- before the command)")
       .passThroughOptions(),
   ).action(async (file: string, args: string[], options: ExecOptions, command: Command) => {
     if (options.env !== undefined && options.cleanEnv !== true) throw new UsageError("--env needs --clean-env");
-    cli.exitCode = await runExec(cli, cli.client(command), file, args, options);
+    const dpop = options.dpop === undefined ? {} : { dpop: await loadDpopKeyFile(options.dpop, { create: true }) };
+    cli.exitCode = await runExec(cli, cli.client(command, undefined, dpop), file, args, options);
   });
 }
 
@@ -71,13 +85,20 @@ export async function runExec(
 
   try {
     const duration = durationOf(options.duration);
-    const result = await client.requestNow({
+    const input: RequestInput = {
       entitlement: options.entitlement,
       ...(duration === undefined ? {} : { duration }),
       ...(options.justification === undefined ? {} : { justification: options.justification }),
       ...(options.ticket === undefined ? {} : { ticket: options.ticket }),
       ...(options.intent === undefined ? {} : { intent: options.intent }),
-    });
+    };
+    const result =
+      options.wait === undefined || options.wait === false
+        ? await client.requestNow(input)
+        : await requestAndWait(client, input, {
+            timeoutMs: (durationSeconds(options.wait) ?? 900) * 1000,
+            onPending: (request) => cli.warn(pendingNotice(request)),
+          });
     grantId = result.grant.id;
 
     let code: number;
@@ -101,6 +122,19 @@ export async function runExec(
   } finally {
     for (const [signal, handler] of handlers) cli.io.signals.off(signal, handler);
   }
+}
+
+/** `--wait` alone waits the default; `--wait 5m` sets the limit. */
+function durationSeconds(value: string | boolean): number | undefined {
+  if (value === true) return undefined;
+  const ms = parseDurationMs(String(value));
+  if (ms === null) throw new UsageError(`--wait: '${String(value)}' is not a duration such as 10m`);
+  return ms / 1000;
+}
+
+function pendingNotice(request: AccessRequest): string {
+  const who = (request.decision?.approvers ?? []).map((r) => `${r.count} from ${r.group}`).join(", ") || "an approver";
+  return `ephemera: request ${request.id} needs approval (${who}); waiting`;
 }
 
 /** The task's credential and nothing of the broker's: no EPHEMERA_* variable but the grant's, no API key or token. */

@@ -1,6 +1,6 @@
 // `ephemera request <entitlement>`: ask for access and print the credential (the caller's own, shown once).
 import type { Command } from "commander";
-import { checkIdempotencyKey, EphemeraConfigError, isPending, isReplay } from "../../client/index.js";
+import { checkIdempotencyKey, EphemeraConfigError, isPending, isReplay, loadDpopKeyFile } from "../../client/index.js";
 import type { Cli } from "../context.js";
 import { withConnection } from "../context.js";
 import { UsageError } from "../exit-codes.js";
@@ -21,6 +21,7 @@ export function intentOption(options: { intent?: string; task?: string; action?:
 }
 
 interface RequestOptions {
+  dpop?: string;
   duration?: string;
   justification?: string;
   ticket?: string;
@@ -52,11 +53,13 @@ export function registerRequest(program: Command, cli: Cli): void {
         "--idempotency-key <key>",
         "name this request for retries: the same key and request within 24 h make no second grant (and print no credential)",
       )
+      .option("--dpop <keyFile>", "bind the credential to this private JWK (RFC 9449 proofs); created 0600 if absent")
       .option("--json", "print the whole response as JSON"),
   ).action(async (entitlement: string, options: RequestOptions, command: Command) => {
     const duration = durationOf(options.duration);
     const idempotency = idempotencyOption(options.idempotencyKey);
-    const result = await cli.client(command).request(
+    const dpop = options.dpop === undefined ? {} : { dpop: await loadDpopKeyFile(options.dpop, { create: true }) };
+    const result = await cli.client(command, undefined, dpop).request(
       {
         entitlement,
         ...(duration === undefined ? {} : { duration }),
