@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { runAbuseBench } from "./abuse.js";
 import { runAgentBench } from "./agent.js";
 import { type ChildBroker, ENTITLEMENT, startChildBroker, writeBenchConfig } from "./broker-process.js";
 import { runConnectorBenches } from "./connectors/run-connectors.js";
@@ -29,6 +30,8 @@ const TARGETS = {
   policyP99Ms: 0.5,
   /** An AI agent's MCP tool call to a credential in its sink, over the plain HTTP request. */
   mcpOverHttp: 1.5,
+  /** Audit events a flood of bad keys from one address may leave (first refusals and summaries): a few dozen. */
+  abuseRefusalEvents: 36,
   /** The agent's rotation as an app sees it: no failed operation, and at most this much more p99 latency. */
   agentRotationFailedOps: 0,
   agentRotationExtraP99Ms: 5,
@@ -47,7 +50,7 @@ function option(name: string): string | undefined {
 const PROFILE = args.has("--profile");
 const KEEP = args.has("--keep");
 const ONLY = option("--only");
-const ONLY_SECTIONS = ["agent", "broker", "connectors", "jwt", "mcp", "policy", "postgres"] as const;
+const ONLY_SECTIONS = ["abuse", "agent", "broker", "connectors", "jwt", "mcp", "policy", "postgres"] as const;
 if ((ONLY !== undefined || args.has("--only")) && !ONLY_SECTIONS.some((o) => o === ONLY)) {
   throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY ?? "nothing"}`);
 }
@@ -59,6 +62,8 @@ const JWT_ONLY = ONLY === "jwt";
 const POLICY_ONLY = ONLY === "policy";
 /** `--only mcp`: just the AI-agent path (MCP tool call → credential in the sink) beside the plain HTTP request. */
 const MCP_ONLY = ONLY === "mcp";
+/** `--only abuse`: a workload's requests with and without a flood of bad keys, and the audit events the flood left. */
+const ABUSE_ONLY = ONLY === "abuse";
 /** `--only agent`: just `ephemera agent` (rotation gap under a live app, idle cost of 10 credentials). */
 const AGENT_ONLY = ONLY === "agent";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
@@ -69,7 +74,8 @@ if ([BROKER_ONLY, CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY, AGENT_O
   throw new Error("--connectors-only, --postgres-only and --only exclude each other");
 }
 /** With any `--only` (or `--…-only`) just that section runs; without, all of them. */
-const ANY_ONLY = BROKER_ONLY || CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY || MCP_ONLY || AGENT_ONLY;
+const ANY_ONLY =
+  BROKER_ONLY || CONNECTORS_ONLY || POSTGRES_ONLY || JWT_ONLY || POLICY_ONLY || MCP_ONLY || AGENT_ONLY || ABUSE_ONLY;
 const runs = (only: boolean): boolean => !ANY_ONLY || only;
 /** The PostgreSQL the store scenario uses (a schema of its own, dropped after). */
 const STORE_URL = process.env.EPHEMERA_BENCH_STORE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -529,6 +535,38 @@ async function mcpSection(root: string): Promise<Record<string, unknown>> {
   return json;
 }
 
+/** A flood of bad keys beside a workload's requests, in alternating rounds; the audit events the flood left. */
+async function abuseSection(root: string): Promise<Record<string, unknown>> {
+  log(`${ABUSE_ONLY ? "abuse only" : "abuse"}: a workload's requests with and without a flood of bad API keys`);
+  const measured = await withOtherCpu(() => runAbuseBench(root));
+  const r = measured.result;
+  quiet("abuse", measured.otherCpuPercent);
+  const name = `A flood of bad keys (${r.rounds} alternating rounds)`;
+  row(name, "workload request, quiet p50 / p99", `${fmt(r.quiet.p50)} / ${fmt(r.quiet.p99, " ms")}`);
+  row(name, "workload request, flooded p50 / p99", `${fmt(r.flooded.p50)} / ${fmt(r.flooded.p99, " ms")}`);
+  row(name, "flooded ÷ quiet p99", fmt(r.flooded.p99 / r.quiet.p99));
+  const statuses = Object.entries(r.floodStatuses)
+    .map(([status, n]) => `${n} × ${status}`)
+    .join(", ");
+  row(name, "flood requests", `${r.floodRequests} (${statuses})`);
+  row(
+    name,
+    "audit events they left (auth.failed)",
+    String(r.refusalEvents),
+    `≤ ${TARGETS.abuseRefusalEvents}`,
+    r.refusalEvents <= TARGETS.abuseRefusalEvents,
+  );
+  return {
+    quietP50Ms: round(r.quiet.p50),
+    quietP99Ms: round(r.quiet.p99),
+    floodedP50Ms: round(r.flooded.p50),
+    floodedP99Ms: round(r.flooded.p99),
+    floodRequests: r.floodRequests,
+    floodStatuses: r.floodStatuses,
+    refusalEvents: r.refusalEvents,
+  };
+}
+
 /** Policy decisions: the broker's Cedar decider beside raw preparsed cedar-wasm on the whole set, same request. */
 async function policySection(): Promise<Record<string, unknown>> {
   log(`${POLICY_ONLY ? "policy only" : "6/8"}: Cedar decider (sliced) beside raw preparsed cedar-wasm (whole set)`);
@@ -597,6 +635,7 @@ async function main(): Promise<void> {
     const jwt = runs(JWT_ONLY) ? await jwtSection() : [];
     const policy = runs(POLICY_ONLY) ? await policySection() : {};
     const mcp = runs(MCP_ONLY) ? await mcpSection(root) : {};
+    const abuse = runs(ABUSE_ONLY) ? await abuseSection(root) : {};
     const agent = runs(AGENT_ONLY) ? await agentSection(root) : {};
     const connectors = runs(CONNECTORS_ONLY)
       ? await (async () => {
@@ -617,7 +656,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(" ");
     process.stdout.write(
-      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : POSTGRES_ONLY ? " (PostgreSQL store only)" : JWT_ONLY ? " (workload JWT only)" : MCP_ONLY ? " (MCP only)" : AGENT_ONLY ? " (agent only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
+      `\nEphemera bench${CONNECTORS_ONLY ? " (connectors only)" : POSTGRES_ONLY ? " (PostgreSQL store only)" : JWT_ONLY ? " (workload JWT only)" : MCP_ONLY ? " (MCP only)" : AGENT_ONLY ? " (agent only)" : ABUSE_ONLY ? " (abuse only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
     );
     printTable();
     if (connectors.notes.length > 0) {
@@ -634,6 +673,7 @@ async function main(): Promise<void> {
       workloadJwt: jwt,
       policy,
       mcp,
+      abuse,
       ...agent,
       connectors: connectors.json,
       ...(postgres === null ? {} : { postgres }),
