@@ -1,7 +1,9 @@
 // `ephemera mcp` authenticates as the agent's workload identity with OIDC tokens: a token file is read again for every
 // call (a rotated file is picked up; an unchanged one is a replay the broker refuses, shown to the model as
-// token_replayed), and a token command makes a fresh token for every request.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// token_replayed), a token command makes a fresh token for every request, and an `ephemera agent` configuration's
+// oidc-file source never sends a token already used for a request. A bad agent configuration stops it at start.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -12,7 +14,7 @@ import { buildConfig } from "../src/config/load.js";
 import { makeKey, signCompact, type TestKey } from "../src/identity/testing/test-issuer.js";
 import { type Broker, startBroker } from "../src/main.js";
 import { silentLogger } from "../src/support/logger.js";
-import { CLI, callTool, childEnv } from "./support/mcp.js";
+import { CLI, callTool, childEnv, readEnvSink } from "./support/mcp.js";
 
 const ISSUER = "https://agents.idp.test";
 const AUD = "ephemera";
@@ -157,8 +159,92 @@ describe("ephemera mcp with workload tokens", () => {
     }
   });
 
+  it("--agent-config: the agent's oidc-file token and broker URL; a used token is never resent, a rotated one works", async () => {
+    const file = join(dir, "agent-config.jwt");
+    writeFileSync(file, token(), { mode: 0o600 });
+    const agentSinks = join(dir, "agent-config-sinks");
+    mkdirSync(agentSinks);
+    const agentConfig = join(dir, "agent.yaml");
+    // The agent's own file, as `ephemera agent` would run it; no MCP settings file, no --url, no EPHEMERA_URL.
+    writeFileSync(
+      agentConfig,
+      stringify({
+        broker: { url: broker.url },
+        auth: { type: "oidc-file", path: "agent-config.jwt" },
+        credentials: { demo: { entitlement: "demo-api/read", sink: { path: join(agentSinks, "demo.env") } } },
+      }),
+    );
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "mcp", "--agent-config", agentConfig, "--sink-dir", join(dir, "agent-config-mcp")],
+      env: childEnv(),
+      stderr: "pipe",
+    });
+    const logged: string[] = [];
+    transport.stderr?.on("data", (chunk: Buffer) => logged.push(chunk.toString("utf8")));
+    const client = new Client({ name: "claude-code", version: "1.0.0" });
+    await client.connect(transport);
+    clients.push(client);
+
+    const first = await ask(client);
+    expect(first.isError, first.text).toBe(false);
+    expect(first.data).toMatchObject({ status: "active", entitlement: "demo-api/read" });
+    const sinkPath = (first.data.sink as { path: string }).path;
+    const issued = [readEnvSink(sinkPath).EPHEMERA_ACCESS_TOKEN ?? ""];
+    expect(issued[0]).toMatch(/^ey/);
+    const done = await callTool(client, seen, "complete_access", { grantId: first.data.grantId });
+    expect(done.data).toMatchObject({ removed: true });
+
+    // The file was not rotated: the agent's source refuses to resend the token (the broker never sees a replay).
+    const unchanged = await ask(client);
+    expect(unchanged).toMatchObject({ isError: true, data: { error: { code: "auth_unavailable" } } });
+
+    writeFileSync(file, token(), { mode: 0o600 }); // the platform rotates the token
+    const rotated = await ask(client);
+    expect(rotated.isError, rotated.text).toBe(false);
+    expect(rotated.data.grantId).not.toBe(first.data.grantId);
+    issued.push(readEnvSink(sinkPath).EPHEMERA_ACCESS_TOKEN ?? "");
+    expect(issued[1]).toMatch(/^ey/);
+    expect(issued[1]).not.toBe(issued[0]);
+    const ended = await callTool(client, seen, "complete_access", { grantId: rotated.data.grantId });
+    expect(ended.data).toMatchObject({ removed: true });
+
+    for (const secret of [...issued, ...tokens]) {
+      for (const result of seen) expect(result.includes(secret)).toBe(false);
+      expect(logged.join("").includes(secret)).toBe(false);
+    }
+    expect(logged.join("")).toContain(`token file ${file}`); // the log says where the identity comes from
+  });
+
+  it("a bad agent configuration stops ephemera mcp at start, naming the flag or key, the file and the problem", () => {
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [CLI, "mcp", ...args], { env: childEnv(), input: "", encoding: "utf8" });
+
+    const missing = join(dir, "no-such-agent.yaml");
+    const unread = run(["--agent-config", missing]);
+    expect(unread.status).toBe(2);
+    expect(unread.stderr).toContain(`--agent-config: invalid agent configuration in ${missing}`);
+    expect(unread.stderr).toContain("cannot read the file: ENOENT");
+
+    const invalid = join(dir, "invalid-agent.yaml");
+    writeFileSync(
+      invalid,
+      stringify({
+        broker: { url: broker.url },
+        auth: { type: "oidc-file" },
+        credentials: { demo: { entitlement: "demo-api/read", sink: { path: join(dir, "unused.env") } } },
+      }),
+    );
+    const settings = join(dir, "mcp-with-agent.yaml");
+    writeFileSync(settings, stringify({ broker: { auth: { agentConfig: "invalid-agent.yaml" } } }));
+    const refused = run(["--config", settings]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`broker.auth.agentConfig: invalid agent configuration in ${invalid}`);
+    expect(refused.stderr).toContain("auth.path: required for auth type oidc-file");
+  });
+
   it("no workload token reached a tool result", () => {
-    expect(tokens.length).toBe(2);
+    expect(tokens.length).toBe(4);
     for (const t of tokens) for (const result of seen) expect(result.includes(t)).toBe(false);
   });
 });

@@ -2,8 +2,9 @@
 // re-run), so rotated platform tokens work and a single-use workload token is never presented twice.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { EphemeraClient, EphemeraConfigError } from "../client/index.js";
-import type { BrokerAuth } from "./config.js";
+import { type AuthSource, AuthUnavailableError, createAuthSource, type TokenPurpose } from "../agent/index.js";
+import { type DpopProver, EphemeraClient, EphemeraConfigError, loadDpopKeyFile } from "../client/index.js";
+import type { McpConfig } from "./config.js";
 
 const COMMAND_TIMEOUT_MS = 10_000;
 const TOKEN_MAX_BYTES = 64 * 1024;
@@ -14,33 +15,69 @@ export interface ClientInfo {
   readonly version: string;
 }
 
+export type { TokenPurpose };
+
 export class BrokerAccess {
   readonly url: string;
-  readonly #auth: BrokerAuth;
+  readonly #broker: McpConfig["broker"];
+  /** The `ephemera agent` auth source, when the identity comes from an agent configuration. */
+  readonly #agent: AuthSource | null;
   #apiKey: string | null = null;
+  #dpop: Promise<DpopProver> | null = null;
 
-  constructor(url: string, auth: BrokerAuth) {
-    this.url = url;
-    this.#auth = auth;
+  constructor(broker: McpConfig["broker"], env: Readonly<Record<string, string | undefined>> = process.env) {
+    this.url = broker.url;
+    this.#broker = broker;
+    this.#agent = broker.auth.kind === "agentConfig" ? createAuthSource(broker.auth.source, { ...env }) : null;
   }
 
-  /** Reads the API key file once at start, so a missing key stops the server before any client connects. */
+  /** Where the identity comes from, for the log (a path or variable name, never a token). */
+  get describe(): string {
+    const auth = this.#broker.auth;
+    if (this.#agent !== null) return `${this.#agent.describe} (from ${auth.kind === "agentConfig" ? auth.file : ""})`;
+    return auth.kind;
+  }
+
+  /**
+   * Reads the API key (or token) and the DPoP key once at start, so a missing one stops the server before any client
+   * connects. A single-use workload token is only read here, not spent.
+   */
   async check(): Promise<void> {
-    await this.#token();
+    try {
+      await this.#token("call");
+    } catch (error) {
+      if (error instanceof AuthUnavailableError) {
+        throw new EphemeraConfigError(`broker.auth.agentConfig: ${error.message}`);
+      }
+      throw error;
+    }
+    await this.#dpopProver();
   }
 
-  /** A client for one call, with the current token and the MCP client's name and version. */
-  async client(info: ClientInfo | null): Promise<EphemeraClient> {
+  /**
+   * A client for one call, with the current token and the MCP client's name and version. `request`: the call asks
+   * for (or collects) a credential, so an agent-config source hands out a token never sent with a request before.
+   */
+  async client(info: ClientInfo | null, purpose: TokenPurpose = "call"): Promise<EphemeraClient> {
+    const dpop = await this.#dpopProver();
     return new EphemeraClient({
       url: this.url,
-      token: await this.#token(),
+      token: await this.#token(purpose),
       clientKind: "mcp",
       ...(info ? { clientInfo: info } : {}),
+      ...(dpop ? { dpop } : {}),
     });
   }
 
-  async #token(): Promise<string> {
-    const auth = this.#auth;
+  #dpopProver(): Promise<DpopProver> | null {
+    const key = this.#broker.dpop;
+    if (key === null) return null;
+    this.#dpop ??= loadDpopKeyFile(key.keyFile, { create: key.create });
+    return this.#dpop;
+  }
+
+  async #token(purpose: TokenPurpose): Promise<string> {
+    const auth = this.#broker.auth;
     switch (auth.kind) {
       case "token":
         return auth.value;
@@ -51,6 +88,9 @@ export class BrokerAccess {
         return readToken(auth.path, "broker.auth.tokenFile");
       case "tokenCommand":
         return runTokenCommand(auth.argv);
+      case "agentConfig":
+        // The agent's own source (made in the constructor): it knows which tokens were already sent with a request.
+        return (this.#agent as AuthSource).token(purpose);
     }
   }
 }

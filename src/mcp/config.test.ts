@@ -17,7 +17,11 @@ function load(yaml: string | null, env: Record<string, string> = { EPHEMERA_TOKE
 describe("mcp config", () => {
   it("defaults: EPHEMERA_URL/TOKEN, a private sink folder, nothing revealed, caps on", () => {
     const config = load(null, { EPHEMERA_TOKEN: "ephk_test", EPHEMERA_URL: "http://127.0.0.1:9" });
-    expect(config.broker).toEqual({ url: "http://127.0.0.1:9", auth: { kind: "token", value: "ephk_test" } });
+    expect(config.broker).toEqual({
+      url: "http://127.0.0.1:9",
+      auth: { kind: "token", value: "ephk_test" },
+      dpop: null,
+    });
     expect(config.sinks).toEqual({ dir: join(dir, "default"), format: "env" });
     expect(config.entitlements).toEqual({});
     expect(config.limits).toEqual({ concurrentGrants: 5, requestsPerMinute: 30 });
@@ -52,10 +56,68 @@ describe("mcp config", () => {
     ["entitlements: { orders/read: { sink: { path: x, format: template } } }", /needs a template/],
     ["entitlements: { orders/read: { sink: { path: x, format: template, template: '{{#a}}' } } }", /template: /],
     ["broker: { auth: { apiKeyFile: a, tokenFile: b } }", /^broker\.auth: give one of/],
+    ["broker: { auth: { tokenFile: b, agentConfig: a.yaml } }", /^broker\.auth: give one of/],
     ["surprise: true", /surprise/],
   ])("%s → names the key", (yaml, message) => {
     expect(() => load(yaml)).toThrow(McpConfigError);
     expect(() => load(yaml)).toThrow(message);
+  });
+
+  describe("an ephemera agent configuration as the identity", () => {
+    const CREDENTIALS = "credentials: { unused: { entitlement: demo-api/read, sink: { path: unused.env } } }";
+    const agentYaml = (extra: string[] = []) => {
+      const file = join(dir, `agent-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(
+        file,
+        [
+          "broker: { url: 'http://127.0.0.1:10' }",
+          "auth: { type: oidc-file, path: agent.jwt }",
+          CREDENTIALS,
+          ...extra,
+        ].join("\n"),
+      );
+      return file;
+    };
+    const withFlag = (agentConfig: string, more: { url?: string; token?: string } = {}) =>
+      loadMcpConfig({ agentConfig, env: {}, defaultSinkDir: () => join(dir, "default"), ...more });
+
+    it("uses the agent's auth source, broker URL and DPoP key, paths resolved from the agent file's folder", () => {
+      const file = agentYaml(["dpop: { keyFile: dpop.jwk, create: true }"]);
+      expect(withFlag(file).broker).toEqual({
+        url: "http://127.0.0.1:10",
+        auth: { kind: "agentConfig", file, source: { type: "oidc-file", path: join(dir, "agent.jwt") } },
+        dpop: { keyFile: join(dir, "dpop.jwk"), create: true },
+      });
+    });
+
+    it("broker.auth.agentConfig in the MCP file, relative to it; MCP's own URL wins, then the agent's, then EPHEMERA_URL", () => {
+      const file = agentYaml();
+      const name = file.slice(dir.length + 1);
+      const fromFile = load(`broker: { auth: { agentConfig: ${name} } }`, { EPHEMERA_URL: "http://127.0.0.1:11" });
+      expect(fromFile.broker.auth).toMatchObject({ kind: "agentConfig", file });
+      expect(fromFile.broker.url).toBe("http://127.0.0.1:10");
+      expect(fromFile.broker.dpop).toBeNull();
+      const own = load(`broker: { url: 'http://127.0.0.1:12', auth: { agentConfig: ${name} } }`, {});
+      expect(own.broker.url).toBe("http://127.0.0.1:12");
+      expect(withFlag(file, { url: "http://127.0.0.1:13" }).broker.url).toBe("http://127.0.0.1:13");
+    });
+
+    it("an unreadable or invalid agent configuration is refused, naming the flag or key, the file and the problem", () => {
+      const missing = join(dir, "no-such-agent.yaml");
+      expect(() => withFlag(missing)).toThrow(McpConfigError);
+      expect(() => withFlag(missing)).toThrow(`--agent-config: invalid agent configuration in ${missing}`);
+      expect(() => withFlag(missing)).toThrow(/cannot read the file: ENOENT/);
+      const invalid = join(dir, "invalid-agent.yaml");
+      writeFileSync(invalid, `broker: { url: 'http://127.0.0.1:10' }\nauth: { type: oidc-file }\n${CREDENTIALS}\n`);
+      expect(() => load("broker: { auth: { agentConfig: invalid-agent.yaml } }", {})).toThrow(
+        /^broker\.auth\.agentConfig: invalid agent configuration in .*invalid-agent\.yaml:\n\s+auth\.path: required for auth type oidc-file/,
+      );
+      expect(() => withFlag(invalid)).toThrow(/auth\.path: required for auth type oidc-file/);
+    });
+
+    it("--agent-config and --token together are refused rather than one silently ignored", () => {
+      expect(() => withFlag(agentYaml(), { token: "ephk_test" })).toThrow(/^--agent-config: give either it or --token/);
+    });
   });
 
   it("without any identity it refuses to start, and says how to give one", () => {

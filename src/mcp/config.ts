@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { AgentConfigError, type AuthConfig, loadAgentConfigFile } from "../agent/index.js";
 import { checkTemplate, SINK_FORMATS, type SinkFormat } from "../agent/sink/index.js";
 
 /** How `ephemera mcp` proves to the broker that it is the agent's workload identity (never a person). */
@@ -15,7 +16,19 @@ export type BrokerAuth =
   /** A command (no shell) printing a fresh workload JWT: run for every request, since the broker refuses replays. */
   | { readonly kind: "tokenCommand"; readonly argv: readonly string[] }
   /** A token given directly (`--token` or EPHEMERA_TOKEN). */
-  | { readonly kind: "token"; readonly value: string };
+  | { readonly kind: "token"; readonly value: string }
+  /**
+   * The auth source of an `ephemera agent` configuration (`--agent-config` or `broker.auth.agentConfig`): a fresh
+   * workload token for every request, never one already sent with a request.
+   */
+  | { readonly kind: "agentConfig"; readonly file: string; readonly source: AuthConfig };
+
+/** A private key whose DPoP proofs bind issued credentials to it (from the agent configuration's `dpop`). */
+export interface DpopKeySettings {
+  readonly keyFile: string;
+  /** Make the key (0600) when the file is absent. */
+  readonly create: boolean;
+}
 
 export interface SinkSpec {
   /** Where the credential is written (0600, atomically); relative paths resolve from the config file's folder. */
@@ -33,7 +46,7 @@ export interface EntitlementSettings {
 }
 
 export interface McpConfig {
-  readonly broker: { readonly url: string; readonly auth: BrokerAuth };
+  readonly broker: { readonly url: string; readonly auth: BrokerAuth; readonly dpop: DpopKeySettings | null };
   /** The default sink of an entitlement without its own: `<dir>/<target>-<name>.<format>`. */
   readonly sinks: { readonly dir: string; readonly format: "env" | "json" };
   /** Per-entitlement settings by `target/name`; an entitlement not listed gets the defaults. */
@@ -87,8 +100,9 @@ const FileSchema = z.strictObject({
           apiKeyFile: z.string().min(1).optional(),
           tokenFile: z.string().min(1).optional(),
           tokenCommand: z.array(z.string().min(1)).min(1).optional(),
+          agentConfig: z.string().min(1).optional(),
         })
-        .refine((a) => Object.keys(a).length <= 1, "give one of apiKeyFile, tokenFile or tokenCommand")
+        .refine((a) => Object.keys(a).length <= 1, "give one of apiKeyFile, tokenFile, tokenCommand or agentConfig")
         .optional(),
     })
     .optional(),
@@ -120,6 +134,8 @@ export interface McpConfigInput {
   readonly url?: string;
   readonly token?: string;
   readonly sinkDir?: string;
+  /** `--agent-config`: an `ephemera agent` configuration whose auth (and broker URL, DPoP key) to use; wins over the file. */
+  readonly agentConfig?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Where credentials go when neither the file nor `--sink-dir` says (a fresh private folder). */
   readonly defaultSinkDir: () => string;
@@ -164,6 +180,7 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
   const at = (path: string) => (isAbsolute(path) ? path : resolve(base, path));
   const duration = (value: string) => millisOf(value) ?? 0;
 
+  const agent = agentOf(input, doc.broker?.auth, at);
   const format = doc.sinks?.format ?? "env";
   const entitlements: Record<string, EntitlementSettings> = {};
   for (const [name, settings] of Object.entries(doc.entitlements ?? {})) {
@@ -193,8 +210,12 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
 
   return Object.freeze({
     broker: Object.freeze({
-      url: input.url ?? doc.broker?.url ?? input.env.EPHEMERA_URL ?? DEFAULTS.url,
-      auth: authOf(input, doc.broker?.auth, at),
+      // The agent configuration is an explicit choice, so its URL comes before the ambient EPHEMERA_URL.
+      url: input.url ?? doc.broker?.url ?? agent?.broker.url ?? input.env.EPHEMERA_URL ?? DEFAULTS.url,
+      auth: agent
+        ? Object.freeze({ kind: "agentConfig", file: agent.source, source: agent.auth })
+        : authOf(input, doc.broker?.auth, at),
+      dpop: agent?.dpop ? Object.freeze({ ...agent.dpop }) : null,
     }),
     sinks: Object.freeze({
       dir: input.sinkDir ? resolve(input.sinkDir) : doc.sinks?.dir ? at(doc.sinks.dir) : input.defaultSinkDir(),
@@ -221,6 +242,28 @@ type FileAuth = z.infer<typeof FileSchema>["broker"] extends infer B
     : never
   : never;
 
+/**
+ * Loads the `ephemera agent` configuration named by `--agent-config` (relative to the working folder) or
+ * `broker.auth.agentConfig` (relative to this file), with the agent's own loader: the whole file is validated as the
+ * agent would, and its problems are reported under the key or flag that named it.
+ */
+function agentOf(input: McpConfigInput, auth: FileAuth | undefined, at: (path: string) => string) {
+  if (input.agentConfig && input.token) throw new McpConfigError("--agent-config: give either it or --token, not both");
+  // --token wins over the file's broker.auth, whichever kind it names.
+  const [key, path] = input.agentConfig
+    ? ["--agent-config", resolve(input.agentConfig)]
+    : auth?.agentConfig && !input.token
+      ? ["broker.auth.agentConfig", at(auth.agentConfig)]
+      : [null, null];
+  if (key === null || path === null) return null;
+  try {
+    return loadAgentConfigFile(path, { ...input.env });
+  } catch (error) {
+    if (error instanceof AgentConfigError) throw new McpConfigError(`${key}: ${error.message}`);
+    throw error;
+  }
+}
+
 function authOf(input: McpConfigInput, auth: FileAuth | undefined, at: (path: string) => string): BrokerAuth {
   if (input.token) return { kind: "token", value: input.token };
   if (auth?.apiKeyFile) return { kind: "apiKeyFile", path: at(auth.apiKeyFile) };
@@ -229,6 +272,6 @@ function authOf(input: McpConfigInput, auth: FileAuth | undefined, at: (path: st
   const fromEnv = input.env.EPHEMERA_TOKEN;
   if (fromEnv) return { kind: "token", value: fromEnv };
   throw new McpConfigError(
-    "broker.auth: no workload identity: set broker.auth (apiKeyFile, tokenFile or tokenCommand), EPHEMERA_TOKEN or --token",
+    "broker.auth: no workload identity: set broker.auth (apiKeyFile, tokenFile, tokenCommand or agentConfig), --agent-config, EPHEMERA_TOKEN or --token",
   );
 }

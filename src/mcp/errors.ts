@@ -1,5 +1,6 @@
 // What a tool answers when it cannot do what the model asked: the broker's problem code and detail, or one of the
 // server's own codes (limits, sinks, grants of another session). Never a secret, never a stack.
+import { AuthUnavailableError } from "../agent/index.js";
 import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "../client/index.js";
 
 /** A refusal by `ephemera mcp` itself (before or after the broker): a stable code and a sentence for the model. */
@@ -47,6 +48,9 @@ function errorBody(error: unknown): { code: string; detail: string; [key: string
     return { code: "broker_unreachable", detail: error.message };
   }
   if (error instanceof EphemeraConfigError) return { code: "invalid_request", detail: error.message };
+  // The agent configuration's auth source has no usable token now (e.g. the file was not rotated since the last
+  // request): the call can be retried once the platform provides a new one.
+  if (error instanceof AuthUnavailableError) return { code: "auth_unavailable", detail: error.message };
   // Anything else is this server's bug: say so without details that could carry a value.
   return { code: "internal_error", detail: "ephemera mcp failed to handle this call; see its log" };
 }

@@ -29,12 +29,14 @@ export interface ServeOptions {
   readonly config: McpConfig;
   readonly version: string;
   readonly log: Log;
+  /** Where an agent configuration's auth source reads its variables (api-key env, GitLab, GitHub); default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function serveStdio(
   options: ServeOptions & { readonly stdin: Readable; readonly stdout: Writable },
 ): Promise<RunningMcp> {
-  const broker = new BrokerAccess(options.config.broker.url, options.config.broker.auth);
+  const broker = new BrokerAccess(options.config.broker, options.env);
   await broker.check();
   const session = new AccessSession(options.config, broker, options.log);
   const server = buildMcpServer(session, options.version);
@@ -63,7 +65,7 @@ export async function serveStdio(
   options.stdin.once("end", disconnected);
   options.stdin.once("close", disconnected);
   await server.connect(transport);
-  options.log("info", "serving MCP over stdio", { broker: broker.url });
+  options.log("info", "serving MCP over stdio", { broker: broker.url, auth: broker.describe });
   return {
     url: null,
     done,
@@ -86,7 +88,7 @@ export async function serveHttp(
   options: ServeOptions & { readonly host: string; readonly port: number },
 ): Promise<RunningMcp> {
   const { config, log } = options;
-  const broker = new BrokerAccess(config.broker.url, config.broker.auth);
+  const broker = new BrokerAccess(config.broker, options.env);
   await broker.check();
   const bearer = config.http.bearerTokenFile ? readFileSync(config.http.bearerTokenFile, "utf8").trim() : null;
   if (bearer === "") throw new Error(`http.bearerTokenFile: ${config.http.bearerTokenFile} is empty`);
@@ -166,7 +168,7 @@ export async function serveHttp(
   });
   const address = http.address() as import("node:net").AddressInfo;
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${address.port}/mcp`;
-  log("info", "serving MCP over HTTP", { url, broker: broker.url });
+  log("info", "serving MCP over HTTP", { url, broker: broker.url, auth: broker.describe });
 
   const idleMs = config.http.sessionIdleTimeoutMs;
   const sweeper = setInterval(

@@ -12,7 +12,7 @@ import {
   type RequestView,
 } from "../client/index.js";
 import { AskBudget } from "./ask-budget.js";
-import type { BrokerAccess, ClientInfo } from "./broker-auth.js";
+import type { BrokerAccess, ClientInfo, TokenPurpose } from "./broker-auth.js";
 import type { McpConfig, SinkSpec } from "./config.js";
 import { SinkWriter } from "./deliver.js";
 import { ToolError } from "./errors.js";
@@ -139,7 +139,7 @@ export class AccessSession {
 
   async #ask(ask: AccessAsk, call: CallContext, sink: SinkSpec): Promise<ToolAnswer> {
     const reveal = this.#reveals(ask.entitlement);
-    const client = await this.#client(call);
+    const client = await this.#client(call, "request");
     const answer = await client.request(
       {
         entitlement: ask.entitlement,
@@ -161,7 +161,7 @@ export class AccessSession {
     this.#waiting.set(waiting.requestId, waiting);
     this.#log("info", "request pending approval", { requestId: waiting.requestId, entitlement: ask.entitlement });
     const settled = await this.#waitForApproval(client, waiting.requestId);
-    if (settled.request.state === "approved") return this.#collect(client, waiting);
+    if (settled.request.state === "approved") return this.#collect(waiting, call);
     if (settled.request.state !== "pending") this.#waiting.delete(waiting.requestId);
     return presentPending(settled, this.#config.waitMs);
   }
@@ -171,7 +171,7 @@ export class AccessSession {
     if (id.startsWith("req_")) {
       const view = await client.getRequest(id);
       const waiting = this.#waiting.get(id);
-      if (waiting && view.request.state === "approved" && !this.#closing) return this.#collect(client, waiting);
+      if (waiting && view.request.state === "approved" && !this.#closing) return this.#collect(waiting, call);
       if (waiting && view.request.state !== "pending" && view.request.state !== "approved") this.#waiting.delete(id);
       if (view.grant) return presentGrantStatus(view.grant, this.#held.get(view.grant.id) ?? null, view.request);
       return presentPending(view, null);
@@ -306,8 +306,10 @@ export class AccessSession {
     return presentActive(issued, delivered, reveal);
   }
 
-  async #collect(client: EphemeraClient, waiting: Waiting): Promise<ToolAnswer> {
+  async #collect(waiting: Waiting, call: CallContext): Promise<ToolAnswer> {
     this.#waiting.delete(waiting.requestId);
+    // Collecting obtains a credential, as the request did: a single-use workload token must be a fresh one.
+    const client = await this.#client(call, "request");
     const issued = await client.collect(waiting.requestId);
     return this.#take(client, issued, waiting.sink, waiting.reveal);
   }
@@ -351,7 +353,7 @@ export class AccessSession {
     return this.#config.entitlements[entitlement]?.reveal === true;
   }
 
-  #client(call: CallContext): Promise<EphemeraClient> {
-    return this.#broker.client(call.client);
+  #client(call: CallContext, purpose: TokenPurpose = "call"): Promise<EphemeraClient> {
+    return this.#broker.client(call.client, purpose);
   }
 }

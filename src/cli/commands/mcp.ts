@@ -12,6 +12,7 @@ interface McpOptions {
   config?: string;
   http?: string;
   sinkDir?: string;
+  agentConfig?: string;
   url?: string;
   token?: string;
 }
@@ -25,13 +26,15 @@ Transports:
 
 Tools: list_entitlements, request_access, access_status, complete_access, renew_access.
 
-The broker sees the agent's own workload identity: broker.auth in --config (apiKeyFile, tokenFile read per call,
-tokenCommand run per request), else --token or EPHEMERA_TOKEN. Credentials are written to sink files (0600; env,
+The broker sees the agent's own workload identity: --agent-config (or broker.auth.agentConfig) uses the auth of an
+'ephemera agent' configuration (api-key, oidc-file, spiffe-file, github-actions, gitlab-ci: a fresh token for every
+request, never one already used), and its broker.url and dpop key unless --url or broker.url is given; else
+broker.auth in --config (apiKeyFile, tokenFile read per call, tokenCommand run per request), --token or EPHEMERA_TOKEN. Credentials are written to sink files (0600; env,
 json or a Mustache template) and never returned to the model unless 'reveal: true' is set for the entitlement.
 When a session ends every grant it obtained is completed and its removal verified (within shutdownTimeout).
 
 Config file (YAML, every key optional):
-  broker: { url, auth: { apiKeyFile | tokenFile | tokenCommand: [argv…] } }
+  broker: { url, auth: { apiKeyFile | tokenFile | tokenCommand: [argv…] | agentConfig } }
   sinks: { dir, format: env|json }           default sink: <dir>/<target>-<name>.<format>
   entitlements: { "orders/read": { sink: { path, format, template }, reveal: false } }
   onlyListed: false                          offer only the entitlements listed above
@@ -49,6 +52,10 @@ export function registerMcp(program: Command, cli: Cli): void {
       .description("serve MCP tools so an AI agent gets task-scoped access; secrets go to sink files, not the model")
       .option("--config <file>", "YAML settings (see below)")
       .option("--http <host:port>", "serve Streamable HTTP on this address instead of stdio, e.g. 127.0.0.1:8790")
+      .option(
+        "--agent-config <file>",
+        "authenticate with the auth (and broker URL, DPoP key) of an 'ephemera agent' config",
+      )
       .option("--sink-dir <dir>", "where credentials are written by default (default: a new private temp folder)")
       .addHelpText("after", HELP),
   ).action(async (options: McpOptions, command: Command) => {
@@ -68,6 +75,7 @@ async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<n
       ...(options.url === undefined ? {} : { url: options.url }),
       ...(options.token === undefined ? {} : { token: options.token }),
       ...(options.sinkDir === undefined ? {} : { sinkDir: options.sinkDir }),
+      ...(options.agentConfig === undefined ? {} : { agentConfig: options.agentConfig }),
       env: cli.io.env,
       defaultSinkDir: () => {
         madeDir = mkdtempSync(join(tmpdir(), "ephemera-mcp-"));
@@ -84,8 +92,8 @@ async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<n
 
   const running =
     listen === null
-      ? await serveStdio({ config, version, log, stdin: process.stdin, stdout: process.stdout })
-      : await serveHttp({ config, version, log, ...listen });
+      ? await serveStdio({ config, version, log, env: cli.io.env, stdin: process.stdin, stdout: process.stdout })
+      : await serveHttp({ config, version, log, env: cli.io.env, ...listen });
   if (running.url !== null) cli.warn(`ephemera mcp: listening on ${running.url}`);
 
   const onSignal = () => {
