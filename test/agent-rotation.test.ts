@@ -151,7 +151,9 @@ describe.skipIf(!pgUp || !redisUp)("agent rotation under a live app", () => {
     expect(report.errors).toEqual([]);
     expect(report.failed).toBe(0);
     expect(report.ops).toBeGreaterThan(50);
-    expect(report.hups).toBeGreaterThanOrEqual(2 * ROTATIONS);
+    // Two sinks changing at once send two SIGHUPs the kernel may deliver as one (standard signals do not queue): at
+    // least one per rotation round; that the app moved to every new login is what the next lines check.
+    expect(report.hups).toBeGreaterThanOrEqual(ROTATIONS);
     expect(new Set(report.users.pg).size).toBeGreaterThanOrEqual(ROTATIONS + 1);
     expect(new Set(report.users.redis).size).toBeGreaterThanOrEqual(ROTATIONS + 1);
     expect(exitCode).toBe(0);
