@@ -255,7 +255,8 @@ describe.skipIf(!available && !required)("the web console in Chromium", () => {
     };
     const first = await seconds();
     expect(first).toBeGreaterThan(9 * 60);
-    expect(first).toBeLessThanOrEqual(10 * 60);
+    // The countdown rounds up, and the page's clock may read a hair behind the broker's: 10m 1s is still right.
+    expect(first).toBeLessThanOrEqual(10 * 60 + 1);
     await expect.poll(seconds, { timeout: STEP_MS }).toBeLessThan(first);
 
     // Revoke, with confirmation: focus lands on Cancel, the red button confirms.

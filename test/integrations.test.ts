@@ -264,7 +264,7 @@ describe.skipIf(!up)("GitHub composite action against a fake Actions token endpo
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const grantId = /grant=(\S+)/.exec(result.stdout)?.[1] ?? "";
-    expect(result.stdout).toContain("token=set job=none");
+    expect(result.stdout).toContain("token=set job=none rt=none");
     expect(calls.slice(before)).toEqual([{ audience: "ephemera", authorization: "bearer runtime-secret" }]);
     const grant = await env.admin.getGrant(grantId);
     expect([grant.identity, grant.state]).toEqual(["gh-job", "verified"]);

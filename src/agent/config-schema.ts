@@ -95,7 +95,10 @@ export const AgentConfigSchema = Type.Object(
   {
     broker: Type.Object(
       {
-        url: Type.String({ pattern: "^https?://", description: "the broker's URL" }),
+        url: Type.String({
+          pattern: "^https?://",
+          description: "the broker's URL: https, or http to a loopback address",
+        }),
         timeout: Type.Optional(Duration),
       },
       { additionalProperties: false },

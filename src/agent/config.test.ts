@@ -35,6 +35,20 @@ describe("agent configuration", () => {
     expect(Object.isFrozen(config.credentials[0]?.sink)).toBe(true);
   });
 
+  it("talks to the broker over https, or plain http only to this host, and never with a password in the URL", () => {
+    const url = (value: string) => problemsOf(minimal({ broker: { url: value } }));
+    expect(url("https://ephemera.example.com/")).toEqual([]);
+    expect(url("http://127.0.0.1:8720")).toEqual([]);
+    expect(url("http://[::1]:8720")).toEqual([]);
+    expect(url("http://ephemera.internal:8720")).toEqual([
+      "broker.url: must be https (plain http only to a broker on this host: 127.0.0.1, ::1, localhost)",
+    ]);
+    expect(url("https://user:pw@ephemera.example.com")).toEqual(["broker.url: must not carry a user or password"]);
+    expect(buildAgentConfig(minimal({ broker: { url: "https://b.example/?x=1#y" } }), "t", {}, dir).broker.url).toBe(
+      "https://b.example",
+    );
+  });
+
   it("names the path of every schema problem", () => {
     const problems = problemsOf({
       broker: { url: "ftp://x", extra: 1 },

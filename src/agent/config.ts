@@ -226,7 +226,10 @@ export function buildAgentConfig(
 
   const config: AgentConfig = {
     source,
-    broker: { url: doc.broker.url, timeoutMs: ms(doc.broker.timeout, "broker.timeout", 30_000) },
+    broker: {
+      url: brokerUrl(doc.broker.url, problems),
+      timeoutMs: ms(doc.broker.timeout, "broker.timeout", 30_000),
+    },
     auth: auth ?? { type: "oidc-file", path: "" },
     dpop: doc.dpop ? { keyFile: path(doc.dpop.keyFile), create: doc.dpop.create ?? false } : null,
     credentials,
@@ -297,4 +300,26 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The broker's URL without userinfo, query or fragment. Credentials and workload tokens cross this connection, so it is
+ * https, or http only to this host (127.0.0.1, ::1, localhost: a broker beside the agent).
+ */
+function brokerUrl(value: string, problems: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push("broker.url: not a URL");
+    return value;
+  }
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
+  if (url.protocol === "http:" && !loopback) {
+    problems.push("broker.url: must be https (plain http only to a broker on this host: 127.0.0.1, ::1, localhost)");
+  }
+  if (url.username || url.password) problems.push("broker.url: must not carry a user or password");
+  url.search = "";
+  url.hash = "";
+  return url.toString().replace(/\/+$/, "");
 }

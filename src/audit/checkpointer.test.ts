@@ -2,7 +2,7 @@
 // that fail, and a chain that no longer verifies.
 
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -159,6 +159,18 @@ for (const [name, available, open] of backends) {
         t.key.publicJwk,
       );
       expect(verdict.ok).toBe(true);
+    });
+
+    it("a file planted under the next checkpoint's name is alarmed, not taken for a checkpoint", async () => {
+      const t = await setup();
+      await t.append(5);
+      mkdirSync(t.options.sinkDir!, { recursive: true });
+      // The key's creation is event 1, five more make 6: the checkpoint due now covers seq 1–6.
+      writeFileSync(join(t.options.sinkDir!, "000000000006.json"), "{}");
+      expect(await t.checkpointer.runOnce()).toBeNull();
+      const alarms = (await t.store.listAudit(0, 100)).filter((e) => e.code === "audit.sink_failed");
+      expect(alarms).toHaveLength(1);
+      expect(await t.checkpointer.last()).toBeNull();
     });
 
     it("sends each checkpoint to a webhook through the notification outbox, signed", async () => {

@@ -3,12 +3,13 @@
 import {
   chmodSync,
   closeSync,
-  existsSync,
   fsyncSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeSync,
@@ -269,7 +270,7 @@ export function writeCheckpointFile(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const name = checkpointFileName(checkpoint.seq);
   const file = join(dir, name);
-  if (existsSync(file)) return null;
+  if (alreadyWritten(file, checkpoint)) return null;
   removeStaleTemps(dir);
   const temp = join(dir, `.${name}.${process.pid}.${randomToken(6)}.tmp`);
   try {
@@ -284,7 +285,7 @@ export function writeCheckpointFile(
     try {
       linkSync(temp, file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") return null;
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && alreadyWritten(file, checkpoint)) return null;
       throw error;
     }
     syncDirectory(dir);
@@ -292,6 +293,32 @@ export function writeCheckpointFile(
   } finally {
     rmSync(temp, { force: true });
   }
+}
+
+/**
+ * Whether `file` already holds this range's checkpoint (another replica, or this process before a crash, won it).
+ * Anything else under that name (a link, a directory, other content) is not trusted: an error, so the sink is alarmed
+ * rather than a checkpoint silently skipped.
+ */
+function alreadyWritten(file: string, checkpoint: SignedCheckpoint): boolean {
+  let stat: ReturnType<typeof lstatSync>;
+  try {
+    stat = lstatSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  if (!stat.isFile()) throw new Error(`${file} exists and is not a regular file`);
+  let found: SignedCheckpoint;
+  try {
+    found = parseCheckpoint(JSON.parse(readFileSync(file, "utf8")), file);
+  } catch {
+    throw new Error(`${file} exists and is not a checkpoint`);
+  }
+  if (found.seq !== checkpoint.seq || found.headHash !== checkpoint.headHash) {
+    throw new Error(`${file} exists and covers another history (head ${found.headHash.slice(0, 12)}…)`);
+  }
+  return true;
 }
 
 function syncDirectory(dir: string): void {

@@ -75,15 +75,21 @@ describe("ephemera exec", () => {
     const out = join(dir, "env.json");
     const otherKey = `ephk_${"a".repeat(12)}_${"B".repeat(43)}`;
     const script = `require("node:fs").writeFileSync(process.argv[1], JSON.stringify(process.env))`;
-    const result = await run(["exec", "--entitlement", "demo-api/read", "--", node, "-e", script, out], {
-      ...env,
-      EPHEMERA_APPROVER_TOKEN: "x",
-      EPHEMERA_SESSION: "console-session",
-      MY_BROKER_KEY: GOOD_KEY,
-      AUTH_HEADER: `Bearer ${GOOD_KEY}`,
-      SOME_OTHER_KEY: otherKey,
-      KEEP_ME: "kept",
-    });
+    const result = await run(
+      ["exec", "--entitlement", "demo-api/read", "--withhold", "CI_JOB_JWT_EPHEMERA", "--", node, "-e", script, out],
+      {
+        ...env,
+        EPHEMERA_APPROVER_TOKEN: "x",
+        EPHEMERA_SESSION: "console-session",
+        MY_BROKER_KEY: GOOD_KEY,
+        AUTH_HEADER: `Bearer ${GOOD_KEY}`,
+        SOME_OTHER_KEY: otherKey,
+        KEEP_ME: "kept",
+        ACTIONS_ID_TOKEN_REQUEST_URL: "https://runtime.example/token",
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-bearer",
+        CI_JOB_JWT_EPHEMERA: "gitlab-id-token",
+      },
+    );
     expect(result.code).toBe(EXIT.ok);
     const childEnv = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
     const ours = Object.keys(childEnv)
@@ -93,6 +99,10 @@ describe("ephemera exec", () => {
     expect(childEnv.MY_BROKER_KEY).toBeUndefined();
     expect(childEnv.AUTH_HEADER).toBeUndefined();
     expect(childEnv.SOME_OTHER_KEY).toBeUndefined();
+    // With these a process could mint itself a fresh workload token.
+    expect(childEnv.ACTIONS_ID_TOKEN_REQUEST_URL).toBeUndefined();
+    expect(childEnv.ACTIONS_ID_TOKEN_REQUEST_TOKEN).toBeUndefined();
+    expect(childEnv.CI_JOB_JWT_EPHEMERA).toBeUndefined();
     expect(childEnv.KEEP_ME).toBe("kept");
     expect(JSON.stringify(childEnv)).not.toContain(GOOD_KEY);
   });

@@ -3,10 +3,20 @@
 // A process started with a credential must not be able to ask for more: it gets no variable that holds an Ephemera API
 // key, console session or workload token, whatever the variable is called. Every inherited `EPHEMERA_*` variable is
 // dropped (the documented ones are set afresh from the grant), and so is any variable whose value is the caller's own
-// token or looks like an Ephemera API key.
+// token or looks like an Ephemera API key, the GitHub Actions OIDC request variables (with them a process can mint a
+// fresh workload token) and any variable named in `withhold`.
 
 /** Variables a clean environment keeps from the caller's, besides the names asked for. */
 export const CLEAN_ENV_KEEP: readonly string[] = ["PATH", "HOME", "LANG", "TZ", "TERM"];
+
+/**
+ * Variables with which a process could mint a workload token for the broker (GitHub Actions' OIDC request endpoint
+ * and its bearer): withheld like a token. Other platforms name theirs in config (`--withhold` / `withhold`).
+ */
+export const PLATFORM_TOKEN_VARIABLES: readonly string[] = [
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+  "ACTIONS_ID_TOKEN_REQUEST_URL",
+];
 
 /** An Ephemera API key (`ephk_<id>_<secret>`) anywhere in a value. */
 const API_KEY = /ephk_[0-9a-z]{10,40}_[A-Za-z0-9_-]{43}/;
@@ -25,6 +35,8 @@ export interface ChildEnvironmentInput {
   readonly clean?: boolean;
   /** With `clean`, further variable names to pass through. */
   readonly keep?: readonly string[];
+  /** Further variables to withhold, e.g. a CI platform's OIDC token variables (GitLab `id_tokens` names). */
+  readonly withhold?: readonly string[];
 }
 
 /**
@@ -33,10 +45,12 @@ export interface ChildEnvironmentInput {
  */
 export function childEnvironment(input: ChildEnvironmentInput): Record<string, string> {
   const allowed = input.clean === true ? new Set([...CLEAN_ENV_KEEP, ...(input.keep ?? [])]) : null;
+  const withheld = new Set(input.withhold ?? []);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.env)) {
     if (value === undefined) continue;
     if (allowed !== null && !allowed.has(name)) continue;
+    if (withheld.has(name)) continue;
     if (isBrokerSecret(name, value, input.callerToken)) continue;
     out[name] = value;
   }
@@ -48,7 +62,7 @@ export function childEnvironment(input: ChildEnvironmentInput): Record<string, s
 
 /** True for a variable a credential's process must not inherit. */
 export function isBrokerSecret(name: string, value: string, callerToken?: string): boolean {
-  if (name.toUpperCase().startsWith("EPHEMERA_")) return true;
+  if (name.toUpperCase().startsWith("EPHEMERA_") || PLATFORM_TOKEN_VARIABLES.includes(name)) return true;
   if (callerToken !== undefined && callerToken.length > 0) {
     // A long token is withheld wherever it appears (`Bearer …`, a URL); a short one only as the whole value.
     if (value === callerToken || (callerToken.length >= 16 && value.includes(callerToken))) return true;

@@ -1,6 +1,6 @@
 // Public surface of the TypeScript client (`ephemera/client`): the API client, withAccess and their errors.
 export type { ChildEnvironmentInput } from "./child-env.js";
-export { CLEAN_ENV_KEEP, childEnvironment, isBrokerSecret } from "./child-env.js";
+export { CLEAN_ENV_KEEP, childEnvironment, isBrokerSecret, PLATFORM_TOKEN_VARIABLES } from "./child-env.js";
 export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
 export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
 export type { DpopProver } from "./dpop.js";

@@ -63,7 +63,10 @@ export class RefusalDigest {
    */
   async refuse(caller: Identity | null, refusal: DigestedRefusal): Promise<EphemeraError> {
     const now = this.deps.clock.now();
-    let key = `${refusal.auditCode}\u0000${refusal.errorCode}\u0000${caller?.id ?? ""}\u0000${refusal.sourceHmac}`;
+    // One window per kind of refusal: who, from where, on which route, and its error code (a harmless first refusal
+    // must not stand for other kinds after it). The message is not part of it: it may carry a countdown.
+    const route = `${String(refusal.data?.method ?? "")} ${String(refusal.data?.path ?? "")}`;
+    let key = [refusal.auditCode, refusal.errorCode, caller?.id ?? "", refusal.sourceHmac, route].join("\u0000");
     let open = this.#windows.get(key);
     if (open !== undefined && now - open.startedAt >= this.windowMs) {
       await this.#write(key, open);

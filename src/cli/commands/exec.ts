@@ -29,6 +29,7 @@ interface ExecOptions {
   env?: string[];
   wait?: string | boolean;
   dpop?: string;
+  withhold?: string[];
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -50,6 +51,11 @@ export function registerExec(program: Command, cli: Cli): void {
       .option("--intent <text>", "what the task will do")
       .option("--clean-env", "pass the command only PATH, HOME, LANG, TZ, TERM and --env names (plus the credential)")
       .option("--env <name>", "with --clean-env, also pass this variable (repeatable)", collectName)
+      .option(
+        "--withhold <name>",
+        "never pass this variable, e.g. a CI platform's OIDC token (repeatable; GitHub's are withheld already)",
+        collectName,
+      )
       .option("--wait [timeout]", "when approval is needed, wait for it (default 15m) instead of failing")
       .option("--dpop <keyFile>", "bind the credential to this private JWK (RFC 9449 proofs); created 0600 if absent")
       .argument("<command>", "the program to run (no shell)")
@@ -146,6 +152,7 @@ function childEnv(env: Env, client: EphemeraClient, result: RequestResult, optio
     expiresAt: result.grant.expiresAt,
     ...(options.cleanEnv === true ? { clean: true } : {}),
     ...(options.env === undefined ? {} : { keep: options.env }),
+    ...(options.withhold === undefined ? {} : { withhold: options.withhold }),
   });
 }
 
