@@ -397,6 +397,7 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
     ...(checkpointer ? { lastCheckpoint: () => checkpointer.last() } : {}),
     entitlementNames: [...entitlements.keys()],
     rateLimit: config.server.rateLimit,
+    trustProxy: config.server.trustProxy,
     consoleIdleMs: config.console.idleTimeoutMs,
     credentialValid: async (method, credentialId, identityId) =>
       method === "api_key" && (await apiKeys.admits(credentialId, identityId)),

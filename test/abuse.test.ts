@@ -104,6 +104,20 @@ describe("a flood of refusals", () => {
     expect((await store.auditHead()).seq - before).toBeLessThan(5);
   });
 
+  it("behind server.trustProxy, limits each client behind the proxy, not the proxy", async () => {
+    const { app } = await start({ server: { listen: "127.0.0.1:0", trustProxy: ["127.0.0.1"] } });
+    const from = (address: string, i: number) =>
+      app.inject({
+        method: "GET",
+        url: "/v1/grants",
+        headers: { authorization: `Bearer ${badKey(i)}`, "x-forwarded-for": address },
+      });
+    for (let i = 0; i < 20; i++) expect((await from("203.0.113.7", i)).statusCode).toBe(401);
+    expect((await from("203.0.113.7", 20)).statusCode).toBe(429);
+    // Another client behind the same proxy is not locked out by the first one's failures.
+    expect((await from("203.0.113.8", 21)).statusCode).toBe(401);
+  });
+
   it("turns off with server.rateLimit: false (a proxy limits instead)", async () => {
     const { app } = await start({ server: { listen: "127.0.0.1:0", rateLimit: false } });
     for (let i = 0; i < 40; i++) {

@@ -40,6 +40,8 @@ export interface Config {
     readonly publicUrl: string;
     /** Null when turned off (`server.rateLimit: false`). */
     readonly rateLimit: RateLimits | null;
+    /** Proxies whose X-Forwarded-For is believed; empty: none (the peer's address is the caller's). */
+    readonly trustProxy: readonly string[];
     readonly bodyLimit: number;
     /** HTTPS material, read at load; null serves plain HTTP. */
     readonly tls: {
@@ -436,6 +438,7 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
       bodyLimit: doc.server?.bodyLimit ?? 64 * 1024,
       tls,
       rateLimit: rateLimits(doc.server?.rateLimit, seconds),
+      trustProxy: doc.server?.trustProxy ?? [],
     },
     storage: { sqlitePath: path(doc.storage?.sqlite ?? `${dataDir}/ephemera.db`), postgres },
     secrets: {

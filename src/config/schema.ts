@@ -90,6 +90,12 @@ export const ConfigSchema = Type.Object(
           listen: Type.Optional(Type.String({ description: "host:port, default 127.0.0.1:8720" })),
           publicUrl: Type.Optional(Type.String({ description: "the URL callers use; default http://<listen>" })),
           bodyLimit: Type.Optional(Type.Integer({ minimum: 1024, description: "largest request body in bytes" })),
+          trustProxy: Type.Optional(
+            Type.Array(Type.String({ minLength: 1 }), {
+              description:
+                "addresses or CIDRs of the proxies in front of the broker whose X-Forwarded-For is believed: rate limits and audit source addresses then see the client's address",
+            }),
+          ),
           rateLimit: Type.Optional(
             Type.Union([
               Type.Literal(false, { description: "no limits (behind a proxy that limits instead)" }),

@@ -39,7 +39,9 @@ export class AbuseGuard {
     // Routes are not limited wholesale (global: false): only the checks below count, per source address.
     await app.register(rateLimit, { global: false });
     const limiter = (limit: RateLimit): Check =>
-      app.createRateLimit({ max: limit.max, timeWindow: limit.windowMs, keyGenerator: (request) => request.ip });
+      // Keyed by the plugin's default: the caller's address (behind server.trustProxy, the forwarded one), an IPv6
+      // address by its /64, so rotating addresses within one allocation does not escape the limit.
+      app.createRateLimit({ max: limit.max, timeWindow: limit.windowMs });
     return new AbuseGuard(digest, limiter(limits.authFailures), limiter(limits.signIns));
   }
 

@@ -82,6 +82,8 @@ export interface HttpServices {
   readonly credentialValid?: CredentialCheck;
   /** A console session unused this long ends (default 30 min). */
   readonly consoleIdleMs?: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For gives the caller's address; none by default. */
+  readonly trustProxy?: readonly string[];
 }
 
 const DEFAULT_RATE_LIMITS: RateLimits = {
@@ -171,6 +173,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
     // answers an oversized one; beyond this the parser refuses, and clientErrorHandler still answers a problem.
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     clientErrorHandler: answerClientError,
+    trustProxy: services.trustProxy && services.trustProxy.length > 0 ? [...services.trustProxy] : false,
     loggerInstance: services.logger,
     // Per-request log lines cost throughput and add nothing the audit log and metrics do not already say.
     logController: new LogController({ disableRequestLogging: true }),
