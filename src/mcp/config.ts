@@ -1,6 +1,7 @@
 // `ephemera mcp` settings: read once from a YAML file (optional) and the command line, validated, then frozen.
 // Errors name the key (`entitlements.orders/read.sink.format: …`), never a secret.
 import { readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -234,6 +235,24 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
       bearerTokenFile: doc.http?.bearerTokenFile ? at(doc.http.bearerTokenFile) : null,
     }),
   });
+}
+
+/** 127.0.0.0/8, ::1 or localhost: only processes on this machine can connect. */
+export function isLoopback(host: string): boolean {
+  const name = host.toLowerCase();
+  if (name === "localhost" || name === "::1") return true;
+  return isIPv4(name) && name.startsWith("127.");
+}
+
+/**
+ * Refuses an HTTP listen address that other machines can reach unless clients must prove themselves with a bearer
+ * token: whoever reaches the port otherwise gets credentials under the agent's identity.
+ */
+export function checkListen(host: string, config: McpConfig): void {
+  if (isLoopback(host) || config.http.bearerTokenFile !== null) return;
+  throw new McpConfigError(
+    `http.bearerTokenFile: required when listening on ${host}, which is not a loopback address (127.0.0.0/8, ::1, localhost): anyone who can reach the port would get credentials under the agent's identity`,
+  );
 }
 
 type FileAuth = z.infer<typeof FileSchema>["broker"] extends infer B

@@ -1,7 +1,7 @@
 // Runs the MCP server over stdio (one session: the process that launched it) or Streamable HTTP (one session per
 // client, `Mcp-Session-Id`). Whatever ends a session — stdin closing, DELETE, idle timeout, SIGTERM — completes every
 // grant it obtained before the server lets go of it.
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Readable, Writable } from "node:stream";
@@ -9,7 +9,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { BrokerAccess } from "./broker-auth.js";
-import type { McpConfig } from "./config.js";
+import { checkListen, type McpConfig } from "./config.js";
 import { AccessSession, type CloseReport, type Log } from "./session.js";
 import { buildMcpServer } from "./tools.js";
 
@@ -88,6 +88,7 @@ export async function serveHttp(
   options: ServeOptions & { readonly host: string; readonly port: number },
 ): Promise<RunningMcp> {
   const { config, log } = options;
+  checkListen(options.host, config);
   const broker = new BrokerAccess(config.broker, options.env);
   await broker.check();
   const bearer = config.http.bearerTokenFile ? readFileSync(config.http.bearerTokenFile, "utf8").trim() : null;
@@ -220,10 +221,10 @@ function safeHost(origin: string): string | undefined {
   }
 }
 
+/** Compares digests, so neither the content nor the length of the expected value shows in the time taken. */
 function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {

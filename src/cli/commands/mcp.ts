@@ -22,7 +22,8 @@ Transports:
   stdio (default)       for agents that launch their tools (Claude Desktop, Claude Code…): the client starts
                         'ephemera mcp' and talks over stdin/stdout; closing stdin ends the session.
   --http 127.0.0.1:PORT Streamable HTTP at http://127.0.0.1:PORT/mcp for hosted agents, one session per client
-                        (Mcp-Session-Id); DELETE, idle timeout or SIGTERM end a session.
+                        (Mcp-Session-Id); DELETE, idle timeout or SIGTERM end a session. An address that is
+                        not loopback (127.0.0.0/8, ::1, localhost) needs http.bearerTokenFile.
 
 Tools: list_entitlements, request_access, access_status, complete_access, renew_access.
 
@@ -65,7 +66,7 @@ export function registerMcp(program: Command, cli: Cli): void {
 
 async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<number> {
   // Loaded on use: the SDK is only needed by this command.
-  const { loadMcpConfig, McpConfigError, serveHttp, serveStdio } = await import("../../mcp/index.js");
+  const { checkListen, loadMcpConfig, McpConfigError, serveHttp, serveStdio } = await import("../../mcp/index.js");
   const listen = options.http === undefined ? null : hostPort(options.http);
   let madeDir: string | null = null;
   let config: ReturnType<typeof loadMcpConfig>;
@@ -82,6 +83,7 @@ async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<n
         return madeDir;
       },
     });
+    if (listen !== null) checkListen(listen.host, config);
   } catch (error) {
     if (error instanceof McpConfigError) throw new UsageError(error.message);
     throw error;
