@@ -228,6 +228,56 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
     expect(await status({ host: `127.0.0.1:${mcp.port}`, "mcp-session-id": "not-a-session" })).toBe(404);
   });
 
+  it("caps sessions, grants and asks across all sessions of the server, not only per session", async () => {
+    const { path } = writeMcpConfig(agent, "http-server-caps", {
+      limits: { maxSessions: 2, totalConcurrentGrants: 1, totalRequestsPerMinute: 3 },
+    });
+    const capped = await startMcp(path);
+    const opened: StreamableHTTPClientTransport[] = [];
+    const open = async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(capped.url));
+      const client = new Client({ name: "claude-code", version: "1.0.0" });
+      await client.connect(transport);
+      opened.push(transport);
+      return { client, transport };
+    };
+    try {
+      const a = await open();
+      const b = await open();
+      const third = await post(capped.port, {}, INITIALIZE);
+      expect(third.status).toBe(503);
+      expect(JSON.parse(third.body)).toMatchObject({ jsonrpc: "2.0", error: { message: /limits\.maxSessions/ } });
+      await a.transport.terminateSession();
+      const c = await open();
+
+      const ask = (client: Client) =>
+        callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
+      const held = await ask(b.client);
+      expect(held.isError, held.text).toBe(false);
+      const write = await callTool(c.client, seen, "request_access", {
+        entitlement: "orders/write",
+        intent: { task: "T-7", actions: ["orders.update"] },
+        justification: "fix",
+      });
+      expect(write).toMatchObject({ isError: true, data: { error: { code: "too_many_grants" } } });
+      expect(write.text).toContain("limits.totalConcurrentGrants");
+      await callTool(b.client, seen, "complete_access", { grantId: held.data.grantId });
+
+      // The refused write was not counted: one ask so far, two more are within the server's budget of three a minute.
+      for (const client of [c.client, b.client]) {
+        const allowed = await ask(client);
+        expect(allowed.isError, allowed.text).toBe(false);
+        await callTool(client, seen, "complete_access", { grantId: allowed.data.grantId });
+      }
+      const over = await ask(c.client);
+      expect(over).toMatchObject({ isError: true, data: { error: { code: "rate_limited" } } });
+      expect(over.text).toContain("limits.totalRequestsPerMinute");
+    } finally {
+      for (const transport of opened) await transport.terminateSession().catch(() => undefined);
+      capped.child.kill("SIGKILL");
+    }
+  });
+
   it("with http.bearerTokenFile a client without the right bearer gets 401; with it, tools work", async () => {
     const bearer = randomBytes(24).toString("base64url");
     const { path } = writeMcpConfig(agent, "http-bearer", { http: { bearerTokenFile: "bearer" } });

@@ -24,7 +24,13 @@ describe("mcp config", () => {
     });
     expect(config.sinks).toEqual({ dir: join(dir, "default"), format: "env" });
     expect(config.entitlements).toEqual({});
-    expect(config.limits).toEqual({ concurrentGrants: 5, requestsPerMinute: 30 });
+    expect(config.limits).toEqual({
+      concurrentGrants: 5,
+      requestsPerMinute: 30,
+      maxSessions: 16,
+      totalConcurrentGrants: 20,
+      totalRequestsPerMinute: 120,
+    });
     expect(config.waitMs).toBe(20_000);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -50,6 +56,9 @@ describe("mcp config", () => {
 
   it.each([
     ["limits: { concurrentGrants: 0 }", /^limits\.concurrentGrants: /],
+    ["limits: { maxSessions: 0 }", /^limits\.maxSessions: /],
+    ["limits: { totalConcurrentGrants: 0 }", /^limits\.totalConcurrentGrants: /],
+    ["limits: { totalRequestsPerMinute: 0 }", /^limits\.totalRequestsPerMinute: /],
     ["wait: soon", /^wait: a duration/],
     ["entitlements: { orders: {} }", /^entitlements\.orders: entitlement names are target\/name/],
     ["entitlements: { orders/read: { reveal: yes-please } }", /^entitlements\.orders\/read\.reveal: /],

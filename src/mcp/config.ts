@@ -54,7 +54,18 @@ export interface McpConfig {
   readonly entitlements: Readonly<Record<string, EntitlementSettings>>;
   /** Only the listed entitlements may be asked for (default: whatever the broker's policy permits). */
   readonly onlyListed: boolean;
-  readonly limits: { readonly concurrentGrants: number; readonly requestsPerMinute: number };
+  readonly limits: {
+    /** Grants and pending requests one session may hold at once. */
+    readonly concurrentGrants: number;
+    /** `request_access` and `renew_access` calls one session may make in a minute. */
+    readonly requestsPerMinute: number;
+    /** HTTP sessions open at once; a further `initialize` is answered 503. */
+    readonly maxSessions: number;
+    /** Grants and pending requests of all sessions together. */
+    readonly totalConcurrentGrants: number;
+    /** `request_access` and `renew_access` calls of all sessions together in a minute. */
+    readonly totalRequestsPerMinute: number;
+  };
   /** How long `request_access` waits for approvers before answering `pending`. */
   readonly waitMs: number;
   /** How long ending a session's grants may take when the client disconnects or the server stops. */
@@ -119,6 +130,9 @@ const FileSchema = z.strictObject({
     .strictObject({
       concurrentGrants: z.int().min(1).max(1000).optional(),
       requestsPerMinute: z.int().min(1).max(10_000).optional(),
+      maxSessions: z.int().min(1).max(10_000).optional(),
+      totalConcurrentGrants: z.int().min(1).max(100_000).optional(),
+      totalRequestsPerMinute: z.int().min(1).max(1_000_000).optional(),
     })
     .optional(),
   wait: Duration.optional(),
@@ -146,6 +160,9 @@ export const DEFAULTS = {
   url: "http://127.0.0.1:8720",
   concurrentGrants: 5,
   requestsPerMinute: 30,
+  maxSessions: 16,
+  totalConcurrentGrants: 20,
+  totalRequestsPerMinute: 120,
   wait: "20s",
   shutdownTimeout: "10s",
   sessionIdleTimeout: "15m",
@@ -227,6 +244,9 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
     limits: Object.freeze({
       concurrentGrants: doc.limits?.concurrentGrants ?? DEFAULTS.concurrentGrants,
       requestsPerMinute: doc.limits?.requestsPerMinute ?? DEFAULTS.requestsPerMinute,
+      maxSessions: doc.limits?.maxSessions ?? DEFAULTS.maxSessions,
+      totalConcurrentGrants: doc.limits?.totalConcurrentGrants ?? DEFAULTS.totalConcurrentGrants,
+      totalRequestsPerMinute: doc.limits?.totalRequestsPerMinute ?? DEFAULTS.totalRequestsPerMinute,
     }),
     waitMs: duration(doc.wait ?? DEFAULTS.wait),
     shutdownTimeoutMs: duration(doc.shutdownTimeout ?? DEFAULTS.shutdownTimeout),

@@ -10,6 +10,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { BrokerAccess } from "./broker-auth.js";
 import { checkListen, type McpConfig } from "./config.js";
+import { ServerLimits } from "./server-limits.js";
 import { AccessSession, type CloseReport, type Log } from "./session.js";
 import { buildMcpServer } from "./tools.js";
 
@@ -38,7 +39,7 @@ export async function serveStdio(
 ): Promise<RunningMcp> {
   const broker = new BrokerAccess(options.config.broker, options.env);
   await broker.check();
-  const session = new AccessSession(options.config, broker, options.log);
+  const session = new AccessSession(options.config, broker, options.log, new ServerLimits(options.config.limits));
   const server = buildMcpServer(session, options.version);
   const transport = new StdioServerTransport(options.stdin, options.stdout);
   let ending: Promise<readonly CloseReport[]> | null = null;
@@ -94,6 +95,9 @@ export async function serveHttp(
   const bearer = config.http.bearerTokenFile ? readFileSync(config.http.bearerTokenFile, "utf8").trim() : null;
   if (bearer === "") throw new Error(`http.bearerTokenFile: ${config.http.bearerTokenFile} is empty`);
   const sessions = new Map<string, HttpSession>();
+  const limits = new ServerLimits(config.limits);
+  /** Sessions whose `initialize` is being handled: counted against limits.maxSessions before they are in `sessions`. */
+  let starting = 0;
   const reports: CloseReport[] = [];
   let stopping = false;
 
@@ -135,8 +139,24 @@ export async function serveHttp(
     if (body === undefined) return;
     if (!isInitializeRequest(body)) return rpcError(res, 400, "start a session with an initialize request");
     if (stopping) return rpcError(res, 503, "the server is stopping");
+    if (sessions.size + starting >= config.limits.maxSessions) {
+      log("warn", "session refused: too many sessions", { max: config.limits.maxSessions });
+      return rpcError(
+        res,
+        503,
+        `too many sessions: this server allows ${config.limits.maxSessions} at once (limits.maxSessions); end one (DELETE) or retry later`,
+      );
+    }
+    starting++;
+    try {
+      await startSession(req, res, body);
+    } finally {
+      starting--;
+    }
+  };
 
-    const access = new AccessSession(config, broker, log);
+  const startSession = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+    const access = new AccessSession(config, broker, log, limits);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
@@ -154,6 +174,11 @@ export async function serveHttp(
     const server = buildMcpServer(access, options.version);
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+    // An initialize the transport refused leaves no session: let go of what was made for it.
+    if (transport.sessionId === undefined) {
+      await access.close();
+      await server.close().catch(() => undefined);
+    }
   };
 
   const http = createServer((req, res) => {

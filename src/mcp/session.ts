@@ -11,7 +11,7 @@ import {
   type RequestResult,
   type RequestView,
 } from "../client/index.js";
-import { AskBudget } from "./ask-budget.js";
+import { AskBudget, spendAll } from "./ask-budget.js";
 import type { BrokerAccess, ClientInfo, TokenPurpose } from "./broker-auth.js";
 import type { McpConfig, SinkSpec } from "./config.js";
 import { SinkWriter } from "./deliver.js";
@@ -25,6 +25,7 @@ import {
   secondsLeft,
   type ToolAnswer,
 } from "./present.js";
+import type { ServerLimits } from "./server-limits.js";
 
 /** Who is calling, for the broker's policy and audit: the MCP client and the tool call. */
 export interface CallContext {
@@ -70,6 +71,7 @@ export class AccessSession {
   readonly #config: McpConfig;
   readonly #broker: BrokerAccess;
   readonly #log: Log;
+  readonly #server: ServerLimits;
   readonly #held = new Map<string, Held>();
   readonly #waiting = new Map<string, Waiting>();
   /** request_access and renew_access calls in the last minute. */
@@ -79,12 +81,19 @@ export class AccessSession {
   readonly #sinks: SinkWriter;
   #closing: Promise<CloseReport> | null = null;
 
-  constructor(config: McpConfig, broker: BrokerAccess, log: Log) {
+  constructor(config: McpConfig, broker: BrokerAccess, log: Log, server: ServerLimits) {
     this.#config = config;
     this.#broker = broker;
     this.#log = log;
+    this.#server = server;
     this.#sinks = new SinkWriter(config);
     this.#budget = new AskBudget(config.limits.requestsPerMinute);
+    server.join(this);
+  }
+
+  /** Grants, pending requests and requests in flight: what counts against the concurrent-grant caps. */
+  get outstanding(): number {
+    return this.#held.size + this.#waiting.size + this.#asking.size;
   }
 
   /** Grants this session holds now (their ids). */
@@ -111,13 +120,14 @@ export class AccessSession {
         `'${ask.entitlement}' is not offered by this server; call list_entitlements for what you may ask for`,
       );
     }
-    if (this.#held.size + this.#waiting.size + this.#asking.size >= this.#config.limits.concurrentGrants) {
+    if (this.outstanding >= this.#config.limits.concurrentGrants) {
       throw new ToolError(
         "too_many_grants",
-        `this session already holds ${this.#config.limits.concurrentGrants} grants or requests (the limit); complete_access one you no longer need`,
+        `this session already holds ${this.#config.limits.concurrentGrants} grants or requests (limits.concurrentGrants); complete_access one you no longer need`,
         { held: this.grantIds },
       );
     }
+    this.#server.checkOutstanding();
     const sink = this.#sinks.sinkOf(ask.entitlement);
     const busy = [...this.#held.values(), ...this.#waiting.values()].find((h) => h.sink.path === sink.path);
     if (busy || this.#asking.has(sink.path)) {
@@ -127,7 +137,7 @@ export class AccessSession {
         `${ask.entitlement} is already held or being asked for in this session${which}; renew_access or complete_access it instead`,
       );
     }
-    this.#budget.spend();
+    spendAll([this.#budget, this.#server.asks]);
     // Reserved before the first await, so concurrent tool calls cannot both pass the checks above.
     this.#asking.add(sink.path);
     try {
@@ -197,7 +207,7 @@ export class AccessSession {
   ): Promise<ToolAnswer> {
     this.#open();
     const held = this.#heldOrRefuse(grantId);
-    this.#budget.spend();
+    spendAll([this.#budget, this.#server.asks]);
     const client = await this.#client(call);
     const renewed = await client.renew(grantId, ask.duration, ask.intent);
     held.expiresAt = renewed.grant.expiresAt;
@@ -225,7 +235,7 @@ export class AccessSession {
    * timeout. Safe to call more than once (later calls get the first call's report).
    */
   close(): Promise<CloseReport> {
-    this.#closing ??= this.#endAll();
+    this.#closing ??= this.#endAll().finally(() => this.#server.leave(this));
     return this.#closing;
   }
 

@@ -39,7 +39,9 @@ Config file (YAML, every key optional):
   sinks: { dir, format: env|json }           default sink: <dir>/<target>-<name>.<format>
   entitlements: { "orders/read": { sink: { path, format, template }, reveal: false } }
   onlyListed: false                          offer only the entitlements listed above
-  limits: { concurrentGrants: 5, requestsPerMinute: 30 }
+  limits: { concurrentGrants: 5, requestsPerMinute: 30,             per session
+            maxSessions: 16,                                       HTTP sessions open at once
+            totalConcurrentGrants: 20, totalRequestsPerMinute: 120 }  all sessions together
   wait: 20s                                  how long request_access waits for an approval
   shutdownTimeout: 10s
   http: { sessionIdleTimeout: 15m, bearerTokenFile }
