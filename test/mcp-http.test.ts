@@ -3,7 +3,7 @@
 // audit event says so; per-session caps; ending a session or stopping the server completes every grant.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -226,6 +226,34 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
     expect(await status({ host: `evil.example:${mcp.port}` })).toBe(403);
     expect(await status({ host: `127.0.0.1:${mcp.port}`, origin: "http://evil.example" })).toBe(403);
     expect(await status({ host: `127.0.0.1:${mcp.port}`, "mcp-session-id": "not-a-session" })).toBe(404);
+  });
+
+  it("two sessions asking for the same entitlement: the second gets sink_busy and the first one's file stays its own", async () => {
+    const { client: first, transport: firstTransport } = await connect();
+    const { client: second, transport: secondTransport } = await connect();
+    const ask = (client: Client) =>
+      callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
+    const held = await ask(first);
+    expect(held.isError, held.text).toBe(false);
+    const path = (held.data.sink as { path: string }).path;
+
+    const refused = await ask(second);
+    expect(refused).toMatchObject({ isError: true, data: { error: { code: "sink_busy" } } });
+    expect(readEnvSink(path).EPHEMERA_GRANT_ID).toBe(held.data.grantId);
+
+    await callTool(first, seen, "complete_access", { grantId: held.data.grantId });
+    expect(existsSync(path)).toBe(false);
+    const next = await ask(second);
+    expect(next.isError, next.text).toBe(false);
+    expect((next.data.sink as { path: string }).path).toBe(path);
+    expect(readEnvSink(path).EPHEMERA_GRANT_ID).toBe(next.data.grantId);
+
+    // The first session ending does not touch a sink it no longer owns.
+    await firstTransport.terminateSession();
+    expect(readEnvSink(path).EPHEMERA_GRANT_ID).toBe(next.data.grantId);
+    await callTool(second, seen, "complete_access", { grantId: next.data.grantId });
+    expect(existsSync(path)).toBe(false);
+    await secondTransport.terminateSession();
   });
 
   it("caps sessions, grants and asks across all sessions of the server, not only per session", async () => {

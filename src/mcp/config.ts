@@ -40,7 +40,7 @@ export interface SinkSpec {
 }
 
 export interface EntitlementSettings {
-  /** Where this entitlement's credential goes; default `<sinks.dir>/<target>-<name>.<format>`. */
+  /** Where this entitlement's credential goes; default `<sinks.dir>/<target>/<name>.<format>`. */
   readonly sink: SinkSpec | null;
   /** Put the credential itself in the tool result, i.e. in the model's context. Off unless set; audited. */
   readonly reveal: boolean;
@@ -48,7 +48,7 @@ export interface EntitlementSettings {
 
 export interface McpConfig {
   readonly broker: { readonly url: string; readonly auth: BrokerAuth; readonly dpop: DpopKeySettings | null };
-  /** The default sink of an entitlement without its own: `<dir>/<target>-<name>.<format>`. */
+  /** The default sink of an entitlement without its own: `<dir>/<target>/<name>.<format>`. */
   readonly sinks: { readonly dir: string; readonly format: "env" | "json" };
   /** Per-entitlement settings by `target/name`; an entitlement not listed gets the defaults. */
   readonly entitlements: Readonly<Record<string, EntitlementSettings>>;

@@ -11,7 +11,8 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { BrokerAccess } from "./broker-auth.js";
 import { checkListen, type McpConfig } from "./config.js";
 import { ServerLimits } from "./server-limits.js";
-import { AccessSession, type CloseReport, type Log } from "./session.js";
+import { AccessSession, type CloseReport, type Log, type SharedBySessions } from "./session.js";
+import { SinkOwners } from "./sink-owners.js";
 import { buildMcpServer } from "./tools.js";
 
 /** Biggest HTTP body read (a tool call's arguments); larger ones are answered 413 before parsing. */
@@ -39,7 +40,10 @@ export async function serveStdio(
 ): Promise<RunningMcp> {
   const broker = new BrokerAccess(options.config.broker, options.env);
   await broker.check();
-  const session = new AccessSession(options.config, broker, options.log, new ServerLimits(options.config.limits));
+  const session = new AccessSession(options.config, broker, options.log, {
+    limits: new ServerLimits(options.config.limits),
+    sinks: new SinkOwners(),
+  });
   const server = buildMcpServer(session, options.version);
   const transport = new StdioServerTransport(options.stdin, options.stdout);
   let ending: Promise<readonly CloseReport[]> | null = null;
@@ -95,7 +99,7 @@ export async function serveHttp(
   const bearer = config.http.bearerTokenFile ? readFileSync(config.http.bearerTokenFile, "utf8").trim() : null;
   if (bearer === "") throw new Error(`http.bearerTokenFile: ${config.http.bearerTokenFile} is empty`);
   const sessions = new Map<string, HttpSession>();
-  const limits = new ServerLimits(config.limits);
+  const shared: SharedBySessions = { limits: new ServerLimits(config.limits), sinks: new SinkOwners() };
   /** Sessions whose `initialize` is being handled: counted against limits.maxSessions before they are in `sessions`. */
   let starting = 0;
   const reports: CloseReport[] = [];
@@ -156,7 +160,7 @@ export async function serveHttp(
   };
 
   const startSession = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const access = new AccessSession(config, broker, log, limits);
+    const access = new AccessSession(config, broker, log, shared);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,

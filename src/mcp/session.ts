@@ -26,6 +26,7 @@ import {
   type ToolAnswer,
 } from "./present.js";
 import type { ServerLimits } from "./server-limits.js";
+import type { SinkOwners } from "./sink-owners.js";
 
 /** Who is calling, for the broker's policy and audit: the MCP client and the tool call. */
 export interface CallContext {
@@ -63,6 +64,12 @@ export interface CloseReport {
   readonly cancelled: number;
 }
 
+/** What every session of one server shares: the caps over all sessions, and who owns each sink file. */
+export interface SharedBySessions {
+  readonly limits: ServerLimits;
+  readonly sinks: SinkOwners;
+}
+
 export type Log = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
 
 const POLL_MS = 250;
@@ -72,6 +79,7 @@ export class AccessSession {
   readonly #broker: BrokerAccess;
   readonly #log: Log;
   readonly #server: ServerLimits;
+  readonly #sinkOwners: SinkOwners;
   readonly #held = new Map<string, Held>();
   readonly #waiting = new Map<string, Waiting>();
   /** request_access and renew_access calls in the last minute. */
@@ -81,14 +89,15 @@ export class AccessSession {
   readonly #sinks: SinkWriter;
   #closing: Promise<CloseReport> | null = null;
 
-  constructor(config: McpConfig, broker: BrokerAccess, log: Log, server: ServerLimits) {
+  constructor(config: McpConfig, broker: BrokerAccess, log: Log, shared: SharedBySessions) {
     this.#config = config;
     this.#broker = broker;
     this.#log = log;
-    this.#server = server;
+    this.#server = shared.limits;
+    this.#sinkOwners = shared.sinks;
     this.#sinks = new SinkWriter(config);
     this.#budget = new AskBudget(config.limits.requestsPerMinute);
-    server.join(this);
+    shared.limits.join(this);
   }
 
   /** Grants, pending requests and requests in flight: what counts against the concurrent-grant caps. */
@@ -137,13 +146,20 @@ export class AccessSession {
         `${ask.entitlement} is already held or being asked for in this session${which}; renew_access or complete_access it instead`,
       );
     }
-    spendAll([this.#budget, this.#server.asks]);
-    // Reserved before the first await, so concurrent tool calls cannot both pass the checks above.
+    // Claimed, and reserved, before the first await, so no concurrent call in any session can pass the checks above.
+    if (!this.#sinkOwners.claim(sink.path, this)) {
+      throw new ToolError(
+        "sink_busy",
+        `${ask.entitlement}'s sink ${sink.path} is in use by another session of this server; retry once that session has completed its grant`,
+      );
+    }
     this.#asking.add(sink.path);
     try {
+      spendAll([this.#budget, this.#server.asks]);
       return await this.#ask(ask, call, sink);
     } finally {
       this.#asking.delete(sink.path);
+      this.#settle(sink.path);
     }
   }
 
@@ -182,7 +198,10 @@ export class AccessSession {
       const view = await client.getRequest(id);
       const waiting = this.#waiting.get(id);
       if (waiting && view.request.state === "approved" && !this.#closing) return this.#collect(waiting, call);
-      if (waiting && view.request.state !== "pending" && view.request.state !== "approved") this.#waiting.delete(id);
+      if (waiting && view.request.state !== "pending" && view.request.state !== "approved") {
+        this.#waiting.delete(id);
+        this.#settle(waiting.sink.path);
+      }
       if (view.grant) return presentGrantStatus(view.grant, this.#held.get(view.grant.id) ?? null, view.request);
       return presentPending(view, null);
     }
@@ -196,6 +215,7 @@ export class AccessSession {
     const ended = (await completeGrant(client, grantId)) ?? (await client.getGrant(grantId));
     this.#held.delete(grantId);
     await this.#removeSink(held);
+    this.#settle(held.sink.path);
     this.#log("info", "grant completed", { grantId, removed: ended.removed });
     return presentReceipt(ended);
   }
@@ -256,6 +276,8 @@ export class AccessSession {
           } catch {
             // Approved meanwhile, or already final: an uncollected request never becomes a grant on its own.
           }
+          this.#waiting.delete(w.requestId);
+          this.#settle(w.sink.path);
         }),
         ...held.map(async (h) => {
           try {
@@ -267,6 +289,7 @@ export class AccessSession {
           }
           this.#held.delete(h.grantId);
           await this.#removeSink(h);
+          this.#settle(h.sink.path);
         }),
       ]);
     })();
@@ -318,10 +341,14 @@ export class AccessSession {
 
   async #collect(waiting: Waiting, call: CallContext): Promise<ToolAnswer> {
     this.#waiting.delete(waiting.requestId);
-    // Collecting obtains a credential, as the request did: a single-use workload token must be a fresh one.
-    const client = await this.#client(call, "request");
-    const issued = await client.collect(waiting.requestId);
-    return this.#take(client, issued, waiting.sink, waiting.reveal);
+    try {
+      // Collecting obtains a credential, as the request did: a single-use workload token must be a fresh one.
+      const client = await this.#client(call, "request");
+      const issued = await client.collect(waiting.requestId);
+      return await this.#take(client, issued, waiting.sink, waiting.reveal);
+    } finally {
+      this.#settle(waiting.sink.path);
+    }
   }
 
   async #waitForApproval(client: EphemeraClient, requestId: string): Promise<RequestView> {
@@ -342,6 +369,16 @@ export class AccessSession {
         error: (error as NodeJS.ErrnoException).code ?? "error",
       });
     }
+  }
+
+  /**
+   * Lets other sessions have a sink once nothing of this one uses it any more: after its grant completed (and its file
+   * was removed) or its request ended without a grant.
+   */
+  #settle(path: string): void {
+    if (this.#asking.has(path)) return;
+    for (const entry of [...this.#held.values(), ...this.#waiting.values()]) if (entry.sink.path === path) return;
+    this.#sinkOwners.release(path, this);
   }
 
   #heldOrRefuse(grantId: string): Held {

@@ -1,6 +1,6 @@
 // `ephemera mcp`: serve MCP tools to an AI agent (stdio, or Streamable HTTP with --http) so it gets task-scoped access
 // with credentials delivered to sink files; every grant of a session is completed when the session ends.
-import { mkdtempSync, rmdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -36,7 +36,7 @@ When a session ends every grant it obtained is completed and its removal verifie
 
 Config file (YAML, every key optional):
   broker: { url, auth: { apiKeyFile | tokenFile | tokenCommand: [argv…] | agentConfig } }
-  sinks: { dir, format: env|json }           default sink: <dir>/<target>-<name>.<format>
+  sinks: { dir, format: env|json }           default sink: <dir>/<target>/<name>.<format>
   entitlements: { "orders/read": { sink: { path, format, template }, reveal: false } }
   onlyListed: false                          offer only the entitlements listed above
   limits: { concurrentGrants: 5, requestsPerMinute: 30,             per session
@@ -110,13 +110,29 @@ async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<n
     return reports.some((r) => r.failed.length > 0) ? EXIT.error : EXIT.ok;
   } finally {
     for (const signal of ["SIGINT", "SIGTERM"] as const) cli.io.signals.off(signal, onSignal);
-    if (madeDir !== null) {
-      try {
-        rmdirSync(madeDir); // only when empty: a sink left behind stays where its tool can find it
-      } catch {
-        // not empty or already gone
-      }
+    if (madeDir !== null) removeIfEmpty(madeDir);
+  }
+}
+
+/** Removes the sink folder and its per-target folders, only those left empty: a sink left behind stays put. */
+function removeIfEmpty(dir: string): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // already gone
+  }
+  for (const entry of entries) {
+    try {
+      rmdirSync(join(dir, entry));
+    } catch {
+      // a file, or a folder that still holds a sink
     }
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty
   }
 }
 
