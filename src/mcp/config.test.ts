@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadMcpConfig, McpConfigError } from "./config.js";
+import { checkListen, loadMcpConfig, McpConfigError } from "./config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ephemera-mcp-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,7 +24,13 @@ describe("mcp config", () => {
     });
     expect(config.sinks).toEqual({ dir: join(dir, "default"), format: "env" });
     expect(config.entitlements).toEqual({});
-    expect(config.limits).toEqual({ concurrentGrants: 5, requestsPerMinute: 30 });
+    expect(config.limits).toEqual({
+      concurrentGrants: 5,
+      requestsPerMinute: 30,
+      maxSessions: 16,
+      totalConcurrentGrants: 20,
+      totalRequestsPerMinute: 120,
+    });
     expect(config.waitMs).toBe(20_000);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -50,6 +56,9 @@ describe("mcp config", () => {
 
   it.each([
     ["limits: { concurrentGrants: 0 }", /^limits\.concurrentGrants: /],
+    ["limits: { maxSessions: 0 }", /^limits\.maxSessions: /],
+    ["limits: { totalConcurrentGrants: 0 }", /^limits\.totalConcurrentGrants: /],
+    ["limits: { totalRequestsPerMinute: 0 }", /^limits\.totalRequestsPerMinute: /],
     ["wait: soon", /^wait: a duration/],
     ["entitlements: { orders: {} }", /^entitlements\.orders: entitlement names are target\/name/],
     ["entitlements: { orders/read: { reveal: yes-please } }", /^entitlements\.orders\/read\.reveal: /],
@@ -122,5 +131,23 @@ describe("mcp config", () => {
 
   it("without any identity it refuses to start, and says how to give one", () => {
     expect(() => load(null, {})).toThrow(/no workload identity/);
+  });
+
+  describe("an HTTP listen address that is not loopback needs a bearer token", () => {
+    const open = load(null);
+    const guarded = load("http: { bearerTokenFile: ./bearer }");
+
+    it.each(["127.0.0.1", "127.9.8.7", "::1", "localhost", "LOCALHOST"])("%s without a bearer: allowed", (host) => {
+      expect(() => checkListen(host, open)).not.toThrow();
+    });
+
+    it.each(["0.0.0.0", "::", "10.0.0.5", "192.168.1.20", "fe80::1", "example.com", "127.0.0.1.example.com"])(
+      "%s without a bearer: refused, naming the setting",
+      (host) => {
+        expect(() => checkListen(host, open)).toThrow(McpConfigError);
+        expect(() => checkListen(host, open)).toThrow(/http\.bearerTokenFile/);
+        expect(() => checkListen(host, guarded)).not.toThrow();
+      },
+    );
   });
 });

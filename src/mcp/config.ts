@@ -1,6 +1,7 @@
 // `ephemera mcp` settings: read once from a YAML file (optional) and the command line, validated, then frozen.
 // Errors name the key (`entitlements.orders/read.sink.format: …`), never a secret.
 import { readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -39,7 +40,7 @@ export interface SinkSpec {
 }
 
 export interface EntitlementSettings {
-  /** Where this entitlement's credential goes; default `<sinks.dir>/<target>-<name>.<format>`. */
+  /** Where this entitlement's credential goes; default `<sinks.dir>/<target>/<name>.<format>`. */
   readonly sink: SinkSpec | null;
   /** Put the credential itself in the tool result, i.e. in the model's context. Off unless set; audited. */
   readonly reveal: boolean;
@@ -47,13 +48,24 @@ export interface EntitlementSettings {
 
 export interface McpConfig {
   readonly broker: { readonly url: string; readonly auth: BrokerAuth; readonly dpop: DpopKeySettings | null };
-  /** The default sink of an entitlement without its own: `<dir>/<target>-<name>.<format>`. */
+  /** The default sink of an entitlement without its own: `<dir>/<target>/<name>.<format>`. */
   readonly sinks: { readonly dir: string; readonly format: "env" | "json" };
   /** Per-entitlement settings by `target/name`; an entitlement not listed gets the defaults. */
   readonly entitlements: Readonly<Record<string, EntitlementSettings>>;
   /** Only the listed entitlements may be asked for (default: whatever the broker's policy permits). */
   readonly onlyListed: boolean;
-  readonly limits: { readonly concurrentGrants: number; readonly requestsPerMinute: number };
+  readonly limits: {
+    /** Grants and pending requests one session may hold at once. */
+    readonly concurrentGrants: number;
+    /** `request_access` and `renew_access` calls one session may make in a minute. */
+    readonly requestsPerMinute: number;
+    /** HTTP sessions open at once; a further `initialize` is answered 503. */
+    readonly maxSessions: number;
+    /** Grants and pending requests of all sessions together. */
+    readonly totalConcurrentGrants: number;
+    /** `request_access` and `renew_access` calls of all sessions together in a minute. */
+    readonly totalRequestsPerMinute: number;
+  };
   /** How long `request_access` waits for approvers before answering `pending`. */
   readonly waitMs: number;
   /** How long ending a session's grants may take when the client disconnects or the server stops. */
@@ -118,6 +130,9 @@ const FileSchema = z.strictObject({
     .strictObject({
       concurrentGrants: z.int().min(1).max(1000).optional(),
       requestsPerMinute: z.int().min(1).max(10_000).optional(),
+      maxSessions: z.int().min(1).max(10_000).optional(),
+      totalConcurrentGrants: z.int().min(1).max(100_000).optional(),
+      totalRequestsPerMinute: z.int().min(1).max(1_000_000).optional(),
     })
     .optional(),
   wait: Duration.optional(),
@@ -145,6 +160,9 @@ export const DEFAULTS = {
   url: "http://127.0.0.1:8720",
   concurrentGrants: 5,
   requestsPerMinute: 30,
+  maxSessions: 16,
+  totalConcurrentGrants: 20,
+  totalRequestsPerMinute: 120,
   wait: "20s",
   shutdownTimeout: "10s",
   sessionIdleTimeout: "15m",
@@ -226,6 +244,9 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
     limits: Object.freeze({
       concurrentGrants: doc.limits?.concurrentGrants ?? DEFAULTS.concurrentGrants,
       requestsPerMinute: doc.limits?.requestsPerMinute ?? DEFAULTS.requestsPerMinute,
+      maxSessions: doc.limits?.maxSessions ?? DEFAULTS.maxSessions,
+      totalConcurrentGrants: doc.limits?.totalConcurrentGrants ?? DEFAULTS.totalConcurrentGrants,
+      totalRequestsPerMinute: doc.limits?.totalRequestsPerMinute ?? DEFAULTS.totalRequestsPerMinute,
     }),
     waitMs: duration(doc.wait ?? DEFAULTS.wait),
     shutdownTimeoutMs: duration(doc.shutdownTimeout ?? DEFAULTS.shutdownTimeout),
@@ -234,6 +255,24 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
       bearerTokenFile: doc.http?.bearerTokenFile ? at(doc.http.bearerTokenFile) : null,
     }),
   });
+}
+
+/** 127.0.0.0/8, ::1 or localhost: only processes on this machine can connect. */
+export function isLoopback(host: string): boolean {
+  const name = host.toLowerCase();
+  if (name === "localhost" || name === "::1") return true;
+  return isIPv4(name) && name.startsWith("127.");
+}
+
+/**
+ * Refuses an HTTP listen address that other machines can reach unless clients must prove themselves with a bearer
+ * token: whoever reaches the port otherwise gets credentials under the agent's identity.
+ */
+export function checkListen(host: string, config: McpConfig): void {
+  if (isLoopback(host) || config.http.bearerTokenFile !== null) return;
+  throw new McpConfigError(
+    `http.bearerTokenFile: required when listening on ${host}, which is not a loopback address (127.0.0.0/8, ::1, localhost): anyone who can reach the port would get credentials under the agent's identity`,
+  );
 }
 
 type FileAuth = z.infer<typeof FileSchema>["broker"] extends infer B

@@ -18,13 +18,16 @@ export class SinkWriter {
     this.#config = config;
   }
 
-  /** The entitlement's configured sink, or `<sinks.dir>/<target>-<name>.<format>`. */
+  /** The entitlement's configured sink, or `<sinks.dir>/<target>/<name>.<format>`. */
   sinkOf(entitlement: string): SinkSpec {
     const configured = this.#config.entitlements[entitlement]?.sink;
     if (configured) return configured;
     const format = this.#config.sinks.format;
-    const file = `${entitlement.replace(/[^A-Za-z0-9._-]/g, "-")}.${EXTENSION[format]}`;
-    return { path: join(this.#config.sinks.dir, file), format };
+    const slash = entitlement.indexOf("/");
+    const parts = slash < 0 ? [entitlement] : [entitlement.slice(0, slash), entitlement.slice(slash + 1)];
+    const names = parts.map(pathSegment);
+    const file = `${names.pop() ?? ""}.${EXTENSION[format]}`;
+    return { path: join(this.#config.sinks.dir, ...names, file), format };
   }
 
   async write(sink: SinkSpec, grant: Grant, credential: WireCredential): Promise<Delivered> {
@@ -46,4 +49,18 @@ export class SinkWriter {
   remove(sink: SinkSpec): Promise<void> {
     return removeSink(sink.path);
   }
+}
+
+/**
+ * One path segment from a target or entitlement name, one-to-one: every byte outside [A-Za-z0-9_.-] (`/` and `%`
+ * among them) and a leading `.` are percent-encoded, so two names never share a file and none leaves the folder.
+ */
+function pathSegment(name: string): string {
+  let out = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const char = String.fromCharCode(byte);
+    const plain = /[A-Za-z0-9_.-]/.test(char) && !(out === "" && char === ".");
+    out += plain ? char : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out === "" ? "%" : out;
 }

@@ -7,7 +7,7 @@ export type {
   McpConfigInput,
   SinkSpec,
 } from "./config.js";
-export { DEFAULTS as MCP_DEFAULTS, loadMcpConfig, McpConfigError } from "./config.js";
+export { checkListen, DEFAULTS as MCP_DEFAULTS, loadMcpConfig, McpConfigError } from "./config.js";
 export type { RunningMcp, ServeOptions } from "./serve.js";
 export { serveHttp, serveStdio } from "./serve.js";
 export type { CloseReport, Log } from "./session.js";

@@ -1,7 +1,7 @@
 // Runs the MCP server over stdio (one session: the process that launched it) or Streamable HTTP (one session per
 // client, `Mcp-Session-Id`). Whatever ends a session — stdin closing, DELETE, idle timeout, SIGTERM — completes every
 // grant it obtained before the server lets go of it.
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Readable, Writable } from "node:stream";
@@ -9,8 +9,10 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { BrokerAccess } from "./broker-auth.js";
-import type { McpConfig } from "./config.js";
-import { AccessSession, type CloseReport, type Log } from "./session.js";
+import { checkListen, type McpConfig } from "./config.js";
+import { ServerLimits } from "./server-limits.js";
+import { AccessSession, type CloseReport, type Log, type SharedBySessions } from "./session.js";
+import { SinkOwners } from "./sink-owners.js";
 import { buildMcpServer } from "./tools.js";
 
 /** Biggest HTTP body read (a tool call's arguments); larger ones are answered 413 before parsing. */
@@ -38,7 +40,10 @@ export async function serveStdio(
 ): Promise<RunningMcp> {
   const broker = new BrokerAccess(options.config.broker, options.env);
   await broker.check();
-  const session = new AccessSession(options.config, broker, options.log);
+  const session = new AccessSession(options.config, broker, options.log, {
+    limits: new ServerLimits(options.config.limits),
+    sinks: new SinkOwners(),
+  });
   const server = buildMcpServer(session, options.version);
   const transport = new StdioServerTransport(options.stdin, options.stdout);
   let ending: Promise<readonly CloseReport[]> | null = null;
@@ -88,11 +93,15 @@ export async function serveHttp(
   options: ServeOptions & { readonly host: string; readonly port: number },
 ): Promise<RunningMcp> {
   const { config, log } = options;
+  checkListen(options.host, config);
   const broker = new BrokerAccess(config.broker, options.env);
   await broker.check();
   const bearer = config.http.bearerTokenFile ? readFileSync(config.http.bearerTokenFile, "utf8").trim() : null;
   if (bearer === "") throw new Error(`http.bearerTokenFile: ${config.http.bearerTokenFile} is empty`);
   const sessions = new Map<string, HttpSession>();
+  const shared: SharedBySessions = { limits: new ServerLimits(config.limits), sinks: new SinkOwners() };
+  /** Sessions whose `initialize` is being handled: counted against limits.maxSessions before they are in `sessions`. */
+  let starting = 0;
   const reports: CloseReport[] = [];
   let stopping = false;
 
@@ -134,8 +143,24 @@ export async function serveHttp(
     if (body === undefined) return;
     if (!isInitializeRequest(body)) return rpcError(res, 400, "start a session with an initialize request");
     if (stopping) return rpcError(res, 503, "the server is stopping");
+    if (sessions.size + starting >= config.limits.maxSessions) {
+      log("warn", "session refused: too many sessions", { max: config.limits.maxSessions });
+      return rpcError(
+        res,
+        503,
+        `too many sessions: this server allows ${config.limits.maxSessions} at once (limits.maxSessions); end one (DELETE) or retry later`,
+      );
+    }
+    starting++;
+    try {
+      await startSession(req, res, body);
+    } finally {
+      starting--;
+    }
+  };
 
-    const access = new AccessSession(config, broker, log);
+  const startSession = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+    const access = new AccessSession(config, broker, log, shared);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
@@ -153,6 +178,11 @@ export async function serveHttp(
     const server = buildMcpServer(access, options.version);
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+    // An initialize the transport refused leaves no session: let go of what was made for it.
+    if (transport.sessionId === undefined) {
+      await access.close();
+      await server.close().catch(() => undefined);
+    }
   };
 
   const http = createServer((req, res) => {
@@ -220,10 +250,10 @@ function safeHost(origin: string): string | undefined {
   }
 }
 
+/** Compares digests, so neither the content nor the length of the expected value shows in the time taken. */
 function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {

@@ -11,7 +11,7 @@ import {
   type RequestResult,
   type RequestView,
 } from "../client/index.js";
-import { AskBudget } from "./ask-budget.js";
+import { AskBudget, spendAll } from "./ask-budget.js";
 import type { BrokerAccess, ClientInfo, TokenPurpose } from "./broker-auth.js";
 import type { McpConfig, SinkSpec } from "./config.js";
 import { SinkWriter } from "./deliver.js";
@@ -25,6 +25,8 @@ import {
   secondsLeft,
   type ToolAnswer,
 } from "./present.js";
+import type { ServerLimits } from "./server-limits.js";
+import type { SinkOwners } from "./sink-owners.js";
 
 /** Who is calling, for the broker's policy and audit: the MCP client and the tool call. */
 export interface CallContext {
@@ -62,6 +64,12 @@ export interface CloseReport {
   readonly cancelled: number;
 }
 
+/** What every session of one server shares: the caps over all sessions, and who owns each sink file. */
+export interface SharedBySessions {
+  readonly limits: ServerLimits;
+  readonly sinks: SinkOwners;
+}
+
 export type Log = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
 
 const POLL_MS = 250;
@@ -70,6 +78,8 @@ export class AccessSession {
   readonly #config: McpConfig;
   readonly #broker: BrokerAccess;
   readonly #log: Log;
+  readonly #server: ServerLimits;
+  readonly #sinkOwners: SinkOwners;
   readonly #held = new Map<string, Held>();
   readonly #waiting = new Map<string, Waiting>();
   /** request_access and renew_access calls in the last minute. */
@@ -79,12 +89,20 @@ export class AccessSession {
   readonly #sinks: SinkWriter;
   #closing: Promise<CloseReport> | null = null;
 
-  constructor(config: McpConfig, broker: BrokerAccess, log: Log) {
+  constructor(config: McpConfig, broker: BrokerAccess, log: Log, shared: SharedBySessions) {
     this.#config = config;
     this.#broker = broker;
     this.#log = log;
+    this.#server = shared.limits;
+    this.#sinkOwners = shared.sinks;
     this.#sinks = new SinkWriter(config);
     this.#budget = new AskBudget(config.limits.requestsPerMinute);
+    shared.limits.join(this);
+  }
+
+  /** Grants, pending requests and requests in flight: what counts against the concurrent-grant caps. */
+  get outstanding(): number {
+    return this.#held.size + this.#waiting.size + this.#asking.size;
   }
 
   /** Grants this session holds now (their ids). */
@@ -111,13 +129,14 @@ export class AccessSession {
         `'${ask.entitlement}' is not offered by this server; call list_entitlements for what you may ask for`,
       );
     }
-    if (this.#held.size + this.#waiting.size + this.#asking.size >= this.#config.limits.concurrentGrants) {
+    if (this.outstanding >= this.#config.limits.concurrentGrants) {
       throw new ToolError(
         "too_many_grants",
-        `this session already holds ${this.#config.limits.concurrentGrants} grants or requests (the limit); complete_access one you no longer need`,
+        `this session already holds ${this.#config.limits.concurrentGrants} grants or requests (limits.concurrentGrants); complete_access one you no longer need`,
         { held: this.grantIds },
       );
     }
+    this.#server.checkOutstanding();
     const sink = this.#sinks.sinkOf(ask.entitlement);
     const busy = [...this.#held.values(), ...this.#waiting.values()].find((h) => h.sink.path === sink.path);
     if (busy || this.#asking.has(sink.path)) {
@@ -127,13 +146,20 @@ export class AccessSession {
         `${ask.entitlement} is already held or being asked for in this session${which}; renew_access or complete_access it instead`,
       );
     }
-    this.#budget.spend();
-    // Reserved before the first await, so concurrent tool calls cannot both pass the checks above.
+    // Claimed, and reserved, before the first await, so no concurrent call in any session can pass the checks above.
+    if (!this.#sinkOwners.claim(sink.path, this)) {
+      throw new ToolError(
+        "sink_busy",
+        `${ask.entitlement}'s sink ${sink.path} is in use by another session of this server; retry once that session has completed its grant`,
+      );
+    }
     this.#asking.add(sink.path);
     try {
+      spendAll([this.#budget, this.#server.asks]);
       return await this.#ask(ask, call, sink);
     } finally {
       this.#asking.delete(sink.path);
+      this.#settle(sink.path);
     }
   }
 
@@ -172,7 +198,10 @@ export class AccessSession {
       const view = await client.getRequest(id);
       const waiting = this.#waiting.get(id);
       if (waiting && view.request.state === "approved" && !this.#closing) return this.#collect(waiting, call);
-      if (waiting && view.request.state !== "pending" && view.request.state !== "approved") this.#waiting.delete(id);
+      if (waiting && view.request.state !== "pending" && view.request.state !== "approved") {
+        this.#waiting.delete(id);
+        this.#settle(waiting.sink.path);
+      }
       if (view.grant) return presentGrantStatus(view.grant, this.#held.get(view.grant.id) ?? null, view.request);
       return presentPending(view, null);
     }
@@ -186,6 +215,7 @@ export class AccessSession {
     const ended = (await completeGrant(client, grantId)) ?? (await client.getGrant(grantId));
     this.#held.delete(grantId);
     await this.#removeSink(held);
+    this.#settle(held.sink.path);
     this.#log("info", "grant completed", { grantId, removed: ended.removed });
     return presentReceipt(ended);
   }
@@ -197,7 +227,7 @@ export class AccessSession {
   ): Promise<ToolAnswer> {
     this.#open();
     const held = this.#heldOrRefuse(grantId);
-    this.#budget.spend();
+    spendAll([this.#budget, this.#server.asks]);
     const client = await this.#client(call);
     const renewed = await client.renew(grantId, ask.duration, ask.intent);
     held.expiresAt = renewed.grant.expiresAt;
@@ -225,7 +255,7 @@ export class AccessSession {
    * timeout. Safe to call more than once (later calls get the first call's report).
    */
   close(): Promise<CloseReport> {
-    this.#closing ??= this.#endAll();
+    this.#closing ??= this.#endAll().finally(() => this.#server.leave(this));
     return this.#closing;
   }
 
@@ -246,6 +276,8 @@ export class AccessSession {
           } catch {
             // Approved meanwhile, or already final: an uncollected request never becomes a grant on its own.
           }
+          this.#waiting.delete(w.requestId);
+          this.#settle(w.sink.path);
         }),
         ...held.map(async (h) => {
           try {
@@ -257,6 +289,7 @@ export class AccessSession {
           }
           this.#held.delete(h.grantId);
           await this.#removeSink(h);
+          this.#settle(h.sink.path);
         }),
       ]);
     })();
@@ -308,10 +341,14 @@ export class AccessSession {
 
   async #collect(waiting: Waiting, call: CallContext): Promise<ToolAnswer> {
     this.#waiting.delete(waiting.requestId);
-    // Collecting obtains a credential, as the request did: a single-use workload token must be a fresh one.
-    const client = await this.#client(call, "request");
-    const issued = await client.collect(waiting.requestId);
-    return this.#take(client, issued, waiting.sink, waiting.reveal);
+    try {
+      // Collecting obtains a credential, as the request did: a single-use workload token must be a fresh one.
+      const client = await this.#client(call, "request");
+      const issued = await client.collect(waiting.requestId);
+      return await this.#take(client, issued, waiting.sink, waiting.reveal);
+    } finally {
+      this.#settle(waiting.sink.path);
+    }
   }
 
   async #waitForApproval(client: EphemeraClient, requestId: string): Promise<RequestView> {
@@ -332,6 +369,16 @@ export class AccessSession {
         error: (error as NodeJS.ErrnoException).code ?? "error",
       });
     }
+  }
+
+  /**
+   * Lets other sessions have a sink once nothing of this one uses it any more: after its grant completed (and its file
+   * was removed) or its request ended without a grant.
+   */
+  #settle(path: string): void {
+    if (this.#asking.has(path)) return;
+    for (const entry of [...this.#held.values(), ...this.#waiting.values()]) if (entry.sink.path === path) return;
+    this.#sinkOwners.release(path, this);
   }
 
   #heldOrRefuse(grantId: string): Held {

@@ -1,6 +1,6 @@
 // `ephemera mcp`: serve MCP tools to an AI agent (stdio, or Streamable HTTP with --http) so it gets task-scoped access
 // with credentials delivered to sink files; every grant of a session is completed when the session ends.
-import { mkdtempSync, rmdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -22,7 +22,8 @@ Transports:
   stdio (default)       for agents that launch their tools (Claude Desktop, Claude Code…): the client starts
                         'ephemera mcp' and talks over stdin/stdout; closing stdin ends the session.
   --http 127.0.0.1:PORT Streamable HTTP at http://127.0.0.1:PORT/mcp for hosted agents, one session per client
-                        (Mcp-Session-Id); DELETE, idle timeout or SIGTERM end a session.
+                        (Mcp-Session-Id); DELETE, idle timeout or SIGTERM end a session. An address that is
+                        not loopback (127.0.0.0/8, ::1, localhost) needs http.bearerTokenFile.
 
 Tools: list_entitlements, request_access, access_status, complete_access, renew_access.
 
@@ -35,10 +36,12 @@ When a session ends every grant it obtained is completed and its removal verifie
 
 Config file (YAML, every key optional):
   broker: { url, auth: { apiKeyFile | tokenFile | tokenCommand: [argv…] | agentConfig } }
-  sinks: { dir, format: env|json }           default sink: <dir>/<target>-<name>.<format>
+  sinks: { dir, format: env|json }           default sink: <dir>/<target>/<name>.<format>
   entitlements: { "orders/read": { sink: { path, format, template }, reveal: false } }
   onlyListed: false                          offer only the entitlements listed above
-  limits: { concurrentGrants: 5, requestsPerMinute: 30 }
+  limits: { concurrentGrants: 5, requestsPerMinute: 30,             per session
+            maxSessions: 16,                                       HTTP sessions open at once
+            totalConcurrentGrants: 20, totalRequestsPerMinute: 120 }  all sessions together
   wait: 20s                                  how long request_access waits for an approval
   shutdownTimeout: 10s
   http: { sessionIdleTimeout: 15m, bearerTokenFile }
@@ -65,7 +68,7 @@ export function registerMcp(program: Command, cli: Cli): void {
 
 async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<number> {
   // Loaded on use: the SDK is only needed by this command.
-  const { loadMcpConfig, McpConfigError, serveHttp, serveStdio } = await import("../../mcp/index.js");
+  const { checkListen, loadMcpConfig, McpConfigError, serveHttp, serveStdio } = await import("../../mcp/index.js");
   const listen = options.http === undefined ? null : hostPort(options.http);
   let madeDir: string | null = null;
   let config: ReturnType<typeof loadMcpConfig>;
@@ -82,6 +85,7 @@ async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<n
         return madeDir;
       },
     });
+    if (listen !== null) checkListen(listen.host, config);
   } catch (error) {
     if (error instanceof McpConfigError) throw new UsageError(error.message);
     throw error;
@@ -106,13 +110,29 @@ async function runMcp(cli: Cli, options: McpOptions, version: string): Promise<n
     return reports.some((r) => r.failed.length > 0) ? EXIT.error : EXIT.ok;
   } finally {
     for (const signal of ["SIGINT", "SIGTERM"] as const) cli.io.signals.off(signal, onSignal);
-    if (madeDir !== null) {
-      try {
-        rmdirSync(madeDir); // only when empty: a sink left behind stays where its tool can find it
-      } catch {
-        // not empty or already gone
-      }
+    if (madeDir !== null) removeIfEmpty(madeDir);
+  }
+}
+
+/** Removes the sink folder and its per-target folders, only those left empty: a sink left behind stays put. */
+function removeIfEmpty(dir: string): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // already gone
+  }
+  for (const entry of entries) {
+    try {
+      rmdirSync(join(dir, entry));
+    } catch {
+      // a file, or a folder that still holds a sink
     }
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty
   }
 }
 
