@@ -24,7 +24,7 @@ const INTENT = { task: "bench", actions: ["bench.read"] };
 async function agentFor(dir: string, url: string, apiKey: string, sinkDir: string): Promise<Client> {
   // The per-session request budget is a guard for real agents; the bench asks far faster on purpose.
   const settings = join(dir, `mcp-${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(settings, "limits: { requestsPerMinute: 10000 }\n");
+  writeFileSync(settings, "limits: { requestsPerMinute: 10000, totalRequestsPerMinute: 100000 }\n");
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, "mcp", "--config", settings, "--url", url, "--sink-dir", sinkDir],
