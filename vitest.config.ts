@@ -1,9 +1,23 @@
 // Test runner settings: every test file under src/ and test/, one fork per file so servers and databases never share
-// state. The two process-load tests (the SIGKILL crash test and the three-replica HA test) each run broker children
-// at full load and time their expiries: they run after everything else, one at a time, not beside each other.
+// state. Three projects: `unit` needs no build and no service (`npm run test:unit`, the inner loop), `suite` is the
+// rest (real PostgreSQL, MariaDB, Redis, RabbitMQ, the built CLI, Chromium), and `load` holds the two process-load
+// tests (the SIGKILL crash test and the three-replica HA test), which run broker children at full load and time their
+// expiries: they run after everything else, one at a time, not beside each other. `npm test` runs all three.
 import { defineConfig } from "vitest/config";
 
 const LOAD_TESTS = ["test/crash.test.ts", "test/ha.test.ts"];
+
+/** Tests that need neither `npm run build` nor a running service (a test here that needs one fails in CI). */
+const UNIT_TESTS = [
+  "src/{domain,policy,agent,client,cli,support,identity,config,http,mcp,notifications}/**/*.test.ts",
+  // Not identities/identity-lifecycle.test.ts: it runs on PostgreSQL too.
+  "src/lifecycle/{*,approval/*,monitor/*,request/*,verify/*,identities/human-use-flag}.test.ts",
+  "src/audit/{verify,export,chain,merkle,checkpoint}.test.ts",
+  "src/connectors/deadline.test.ts",
+  "src/connectors/{token,x509,support}/**/*.test.ts",
+  "src/connectors/http/{settings,template}.test.ts",
+  "src/storage/sqlite/*.test.ts",
+];
 
 export default defineConfig({
   test: {
@@ -13,10 +27,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
+        test: { name: "unit", include: UNIT_TESTS, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
         test: {
           name: "suite",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-          exclude: LOAD_TESTS,
+          exclude: [...LOAD_TESTS, ...UNIT_TESTS],
           sequence: { groupOrder: 0 },
         },
       },
