@@ -132,15 +132,24 @@ export async function startBroker(config: Config, options: StartOptions = {}): P
     storeLock?.release();
     throw error;
   }
+  const closeStore = async () => {
+    await store.close();
+    storeLock?.release();
+  };
   // Whatever was opened is closed again when the start fails, so a failed start leaves no timer or pool running.
-  const opened: Array<() => Promise<void>> = [
-    async () => {
-      await store.close();
-      storeLock?.release();
-    },
-  ];
+  const opened: Array<() => Promise<void>> = [closeStore];
   try {
-    return await startOnStore(config, options, { clock, logger, decider, sealer, replicaId, store, shared, opened });
+    return await startOnStore(config, options, {
+      clock,
+      logger,
+      decider,
+      sealer,
+      replicaId,
+      store,
+      closeStore,
+      shared,
+      opened,
+    });
   } catch (error) {
     for (const close of opened.reverse()) await close().catch(() => undefined);
     throw error;
@@ -154,13 +163,15 @@ interface Opened {
   readonly sealer: Sealer;
   readonly replicaId: string;
   readonly store: OpenedStore;
+  /** Closes the store and gives up its lock. */
+  readonly closeStore: () => Promise<void>;
   readonly shared: boolean;
   /** Closers of what has been opened so far, run in reverse when the start fails. */
   readonly opened: Array<() => Promise<void>>;
 }
 
 async function startOnStore(config: Config, options: StartOptions, started: Opened): Promise<Broker> {
-  const { clock, logger, decider, sealer, replicaId, store, shared, opened } = started;
+  const { clock, logger, decider, sealer, replicaId, store, closeStore, shared, opened } = started;
 
   // The audit's keys: HMAC for sensitive values (configured, or made and sealed on first start) and the checkpoint key.
   const auditHmac = new AuditHmac(
@@ -366,7 +377,6 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
         })
       : null;
 
-  let storeHealthy = true;
   // After a failed commit the broker is not ready until a commit lands. With no traffic (the load balancer moved it
   // away) nothing else would write: readiness itself tries one, which leaves the evidence of the recovery.
   const writeProbe = new SingleFlight(async () =>
@@ -403,7 +413,7 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
       method === "api_key" && (await apiKeys.admits(credentialId, identityId)),
     refusalWindowMs: config.audit.refusalWindowMs,
     readiness: async () => {
-      storeHealthy = await store.ping().catch(() => false);
+      const storeHealthy = await store.ping().catch(() => false);
       const checks: Record<string, boolean> = {
         store: storeHealthy,
         storeWritable: storeHealthy && (store.writable || (await writeProbe.run())),
@@ -487,7 +497,7 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
       await deps.usage?.flush();
       await identities.flush();
       for (const connector of connectors.values()) await connector.close().catch(() => undefined);
-      await opened[0]?.();
+      await closeStore();
     },
   };
 }

@@ -74,22 +74,17 @@ export interface HttpServices {
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa: string | null } | null;
   /** Full names of every configured entitlement: the console lets in identities that may approve one of them. */
   readonly entitlementNames?: readonly string[];
-  /** Per-source limits on failed authentications and console sign-ins; null for none. Default: on. */
-  readonly rateLimit?: RateLimits | null;
+  /** Per-source limits on failed authentications and console sign-ins; null for none. */
+  readonly rateLimit: RateLimits | null;
   /** Refusals of one kind from one source in this window: one event, then one summary (default 60 s). */
-  readonly refusalWindowMs?: number;
+  readonly refusalWindowMs: number;
   /** Whether the credential a console session signed in with is still valid (an API key not removed). */
-  readonly credentialValid?: CredentialCheck;
+  readonly credentialValid: CredentialCheck;
   /** A console session unused this long ends (default 30 min). */
-  readonly consoleIdleMs?: number;
+  readonly consoleIdleMs: number;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For gives the caller's address; none by default. */
-  readonly trustProxy?: readonly string[];
+  readonly trustProxy: readonly string[];
 }
-
-const DEFAULT_RATE_LIMITS: RateLimits = {
-  authFailures: { max: 20, windowMs: 60_000 },
-  signIns: { max: 10, windowMs: 60_000 },
-};
 
 /** The client certificate of the request's TLS connection, if it sent one. */
 function peerCertificateOf(request: FastifyRequest): PeerCertificate | undefined {
@@ -173,7 +168,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
     // answers an oversized one; beyond this the parser refuses, and clientErrorHandler still answers a problem.
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     clientErrorHandler: answerClientError,
-    trustProxy: services.trustProxy && services.trustProxy.length > 0 ? [...services.trustProxy] : false,
+    trustProxy: services.trustProxy.length > 0 ? [...services.trustProxy] : false,
     loggerInstance: services.logger,
     // Per-request log lines cost throughput and add nothing the audit log and metrics do not already say.
     logController: new LogController({ disableRequestLogging: true }),
@@ -206,12 +201,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
     services.credentialValid,
     services.consoleIdleMs,
   );
-  const abuse = await AbuseGuard.register(
-    app,
-    services.deps,
-    services.rateLimit === undefined ? DEFAULT_RATE_LIMITS : services.rateLimit,
-    services.refusalWindowMs ?? 60_000,
-  );
+  const abuse = await AbuseGuard.register(app, services.deps, services.rateLimit, services.refusalWindowMs);
 
   // An empty JSON body means "no options" (POST …/complete with a content type but nothing in it); anything else
   // goes through fastify's own parser, which also refuses prototype poisoning.

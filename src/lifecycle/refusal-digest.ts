@@ -3,13 +3,10 @@
 //
 // An unauthenticated caller could otherwise append an audit event per request forever (audit events are never
 // pruned). A refusal's answer to the caller does not change; only how many events record it.
-import type { AuditCode } from "../audit/codes.js";
 import type { Identity } from "../domain/types.js";
 import type { EphemeraError } from "../support/errors.js";
 import { describeError } from "../support/errors.js";
 import { Periodic } from "../support/periodic.js";
-import { actorOf, draft } from "./audit-draft.js";
-import { commit } from "./commit.js";
 import type { LifecycleDeps } from "./deps.js";
 import { type Refusal, refusalError, refuse } from "./refuse.js";
 
@@ -22,7 +19,7 @@ interface Window {
   readonly startedAt: number;
   readonly caller: Identity | null;
   readonly refusal: DigestedRefusal;
-  /** Refusals after the first, not yet recorded. */
+  /** Refusals after the first, not yet recorded, and when the first and last of them came. */
   count: number;
   firstAt: number;
   lastAt: number;
@@ -39,6 +36,7 @@ export class RefusalDigest {
   constructor(
     private readonly deps: LifecycleDeps,
     private readonly windowMs: number,
+    private readonly maxWindows = MAX_WINDOWS,
   ) {
     this.#task = new Periodic(
       () => this.flush(false),
@@ -66,37 +64,22 @@ export class RefusalDigest {
     // One window per kind of refusal: who, from where, on which route, and its error code (a harmless first refusal
     // must not stand for other kinds after it). The message is not part of it: it may carry a countdown.
     const route = `${String(refusal.data?.method ?? "")} ${String(refusal.data?.path ?? "")}`;
-    let key = [refusal.auditCode, refusal.errorCode, caller?.id ?? "", refusal.sourceHmac, route].join("\u0000");
-    let open = this.#windows.get(key);
-    if (open !== undefined && now - open.startedAt >= this.windowMs) {
-      await this.#write(key, open);
-      open = undefined;
-    }
-    if (open === undefined && this.#windows.size >= MAX_WINDOWS) {
-      key = `${refusal.auditCode}\u0000${refusal.errorCode}\u0000${OVERFLOW}`;
-      open = this.#windows.get(key);
-      if (open === undefined) {
-        this.#windows.set(key, {
-          startedAt: now,
-          caller: null,
-          refusal: { ...refusal, sourceHmac: OVERFLOW },
-          count: 0,
-          firstAt: now,
-          lastAt: now,
-        });
-        open = this.#windows.get(key);
-      }
-    }
-    if (open !== undefined) {
-      open.count++;
-      open.lastAt = now;
-      return refusalError(refusal);
+    const key = [refusal.auditCode, refusal.errorCode, caller?.id ?? "", refusal.sourceHmac, route].join("\u0000");
+    const open = this.#windows.get(key);
+    if (open !== undefined && now - open.startedAt >= this.windowMs) await this.#write(key, open);
+    else if (open !== undefined) return this.#count(open, refusal, now);
+
+    if (this.#windows.size >= this.maxWindows) {
+      const overflow = `${refusal.auditCode}\u0000${refusal.errorCode}\u0000${OVERFLOW}`;
+      const shared =
+        this.#windows.get(overflow) ?? this.#open(overflow, null, { ...refusal, sourceHmac: OVERFLOW }, now);
+      return this.#count(shared, refusal, now);
     }
     const error = await refuse(this.deps, caller, {
       ...refusal,
       data: { ...refusal.data, sourceAddressHmac: refusal.sourceHmac },
     });
-    this.#windows.set(key, { startedAt: now, caller, refusal, count: 0, firstAt: now, lastAt: now });
+    this.#open(key, caller, refusal, now);
     return error;
   }
 
@@ -108,31 +91,35 @@ export class RefusalDigest {
     }
   }
 
+  #open(key: string, caller: Identity | null, refusal: DigestedRefusal, now: number): Window {
+    const window: Window = { startedAt: now, caller, refusal, count: 0, firstAt: now, lastAt: now };
+    this.#windows.set(key, window);
+    return window;
+  }
+
+  #count(open: Window, refusal: DigestedRefusal, now: number): EphemeraError {
+    if (open.count === 0) open.firstAt = now;
+    open.count++;
+    open.lastAt = now;
+    return refusalError(refusal);
+  }
+
+  /** The window's summary, as one refusal event carrying the count (nothing when no refusal followed the first). */
   async #write(key: string, open: Window): Promise<void> {
     this.#windows.delete(key);
     if (open.count === 0) return;
     const { refusal } = open;
-    const event = draft(
-      refusal.auditCode satisfies AuditCode,
-      this.deps.clock.now(),
-      actorOf(open.caller),
-      { identityId: open.caller?.id ?? null },
-      {
-        error: refusal.errorCode,
-        reason: refusal.message,
-        ...refusal.data,
-        sourceAddressHmac: refusal.sourceHmac,
-        repeated: {
-          count: open.count,
-          firstAt: new Date(open.firstAt).toISOString(),
-          lastAt: new Date(open.lastAt).toISOString(),
-          windowSeconds: Math.round(this.windowMs / 1000),
-        },
-      },
-      "denied",
-    );
+    const repeated = {
+      count: open.count,
+      firstAt: new Date(open.firstAt).toISOString(),
+      lastAt: new Date(open.lastAt).toISOString(),
+      windowSeconds: Math.round(this.windowMs / 1000),
+    };
     try {
-      await commit(this.deps, { writes: [], audit: [event] });
+      await refuse(this.deps, open.caller, {
+        ...refusal,
+        data: { ...refusal.data, sourceAddressHmac: refusal.sourceHmac, repeated },
+      });
     } catch (error) {
       // Put back for the next pass: a summary is evidence, kept until it can be written.
       const again = this.#windows.get(key);

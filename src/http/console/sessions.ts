@@ -16,8 +16,6 @@ export const SESSION_COOKIE = "ephemera_session";
 export const CSRF_HEADER = "x-csrf-token";
 /** A session lasts this long from sign-in, however active; then the person signs in again. */
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
-/** A session unused this long ends (default; `console.idleTimeout`). */
-export const SESSION_IDLE_MS = 30 * 60 * 1000;
 /** Activity is written to the store at most this often per session (the idle clock's resolution). */
 const ACTIVITY_RESOLUTION_MS = 60 * 1000;
 
@@ -109,8 +107,10 @@ export class ConsoleSessions {
     private readonly deps: LifecycleDeps,
     /** Full names (`target/entitlement`) of every configured entitlement, for the approver check. */
     private readonly entitlements: () => readonly string[],
-    private readonly credentialValid: CredentialCheck = async () => true,
-    private readonly idleMs: number = SESSION_IDLE_MS,
+    /** Whether the credential a session signed in with still admits its identity. */
+    private readonly credentialValid: CredentialCheck,
+    /** A session unused this long ends (`console.idleTimeout`). */
+    private readonly idleMs: number,
   ) {}
 
   mayUse(identity: Identity): boolean {
