@@ -3,6 +3,7 @@ export type { ChildEnvironmentInput } from "./child-env.js";
 export { CLEAN_ENV_KEEP, childEnvironment, isBrokerSecret, PLATFORM_TOKEN_VARIABLES } from "./child-env.js";
 export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
 export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
+export { parseDurationMs } from "./duration.js";
 export type { DpopProver } from "./dpop.js";
 export { dpopProver, generateDpopKey, loadDpopKeyFile } from "./dpop.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
