@@ -12,10 +12,11 @@ import {
   isReplay,
   type RequestInput,
   type RequestResult,
+  sleep,
   waitAndCollect,
 } from "../client/index.js";
 import type { TokenPurpose } from "./auth.js";
-import { Backoff, sleep } from "./backoff.js";
+import { Backoff } from "./backoff.js";
 import type { AgentConfig, CredentialConfig } from "./config.js";
 import { atMaximum, type Held, heldOf, reasonOf, sinkCredentialOf, transient } from "./held.js";
 import type { AgentMetrics } from "./metrics.js";

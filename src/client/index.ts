@@ -46,6 +46,7 @@ export type {
   UsageObservation,
   WireCredential,
 } from "./types.js";
+export { sleep } from "./sleep.js";
 export type { WaitOptions } from "./wait.js";
 export { requestAndWait, waitAndCollect } from "./wait.js";
 export type { ChildEnvOptions, Credential, WithAccessOptions } from "./with-access.js";
