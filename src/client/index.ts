@@ -3,10 +3,11 @@ export type { ChildEnvironmentInput } from "./child-env.js";
 export { CLEAN_ENV_KEEP, childEnvironment, isBrokerSecret, PLATFORM_TOKEN_VARIABLES } from "./child-env.js";
 export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
 export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
-export { parseDurationMs } from "./duration.js";
 export type { DpopProver } from "./dpop.js";
 export { dpopProver, generateDpopKey, loadDpopKeyFile } from "./dpop.js";
+export { parseDurationMs } from "./duration.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
+export { sleep } from "./sleep.js";
 export type {
   AccessRequest,
   ApprovalView,
@@ -46,7 +47,6 @@ export type {
   UsageObservation,
   WireCredential,
 } from "./types.js";
-export { sleep } from "./sleep.js";
 export type { WaitOptions } from "./wait.js";
 export { requestAndWait, waitAndCollect } from "./wait.js";
 export type { ChildEnvOptions, Credential, WithAccessOptions } from "./with-access.js";
