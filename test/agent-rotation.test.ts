@@ -9,9 +9,9 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentConfig, type RunningAgent, startAgent } from "../src/agent/index.js";
-import type { AuditEvent, Grant } from "../src/client/index.js";
+import type { Grant } from "../src/client/index.js";
 import { requireService } from "../src/connectors/testing/services.js";
-import { type AgentBroker, pgQuery, startAgentBroker } from "./support/agent-broker.js";
+import { type AgentBroker, auditEvents, pgQuery, startAgentBroker } from "./support/agent-broker.js";
 import { redisAnswers, redisCommand } from "./support/redis.js";
 
 const APP = resolve(fileURLToPath(new URL("./fixtures/agent-app.mjs", import.meta.url)));
@@ -178,13 +178,7 @@ describe.skipIf(!pgUp || !redisUp)("agent rotation under a live app", () => {
   );
 
   it("the audit trail names the agent's identity on every grant and the rotation on every replacement", async () => {
-    const events: AuditEvent[] = [];
-    for (let after: number | undefined, page = 0; page < 50; page++) {
-      const batch = await env.admin.audit(after, 500);
-      events.push(...batch.events);
-      if (batch.next === null) break;
-      after = batch.next;
-    }
+    const events = await auditEvents(env);
     const grants = (await env.admin.listGrants({ target: "orders", identity: "svc-agent", limit: 100 })).grants;
     const byGrant = (id: string) => events.filter((e) => e.grantId === id);
     for (const grant of grants) {

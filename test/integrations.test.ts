@@ -17,7 +17,13 @@ import { buildConfig } from "../src/config/load.js";
 import { requireService } from "../src/connectors/testing/services.js";
 import { generateApiKey } from "../src/identity/api-keys.js";
 import { makeKey, signCompact, type TestKey } from "../src/identity/testing/test-issuer.js";
-import { type AgentBroker, pgQuery, startAgentBroker } from "./support/agent-broker.js";
+import {
+  type AgentBroker,
+  GITHUB_ISSUER,
+  githubAuthenticator,
+  pgQuery,
+  startAgentBroker,
+} from "./support/agent-broker.js";
 import { testConfigDocument } from "./support/broker.js";
 import { redisAnswers } from "./support/redis.js";
 
@@ -156,7 +162,6 @@ describe("GitLab and systemd", () => {
   });
 });
 
-const ISSUER = "https://token.actions.githubusercontent.com";
 const up =
   (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
   (await requireService("redis on 127.0.0.1:6379", redisAnswers));
@@ -171,38 +176,14 @@ describe.skipIf(!up)("GitHub composite action against a fake Actions token endpo
 
   beforeAll(async () => {
     key = await makeKey("gh-1", "ES256");
-    const dir = mkdtempSync(join(tmpdir(), "gh-action-"));
-    const jwks = join(dir, "jwks.json");
-    writeFileSync(jwks, JSON.stringify({ keys: [key.publicJwk] }));
-    env = await startAgentBroker({
-      authenticators: [
-        {
-          type: "oidc",
-          name: "github",
-          issuer: ISSUER,
-          audience: "ephemera",
-          jwks: { file: jwks },
-          algorithms: ["ES256"],
-          rules: [
-            {
-              name: "svc",
-              match: { repository: "acme/svc", ref: "refs/heads/main" },
-              identity: "gh-job",
-              kind: "pipeline",
-              owner: "team-svc",
-              groups: ["ci"],
-            },
-          ],
-        },
-      ],
-    });
+    env = await startAgentBroker({ authenticators: [githubAuthenticator(key.publicJwk, "gh-job")] });
     server = createServer((request, response) => {
       const url = new URL(request.url ?? "/", "http://x");
       calls.push({ audience: url.searchParams.get("audience"), authorization: request.headers.authorization });
       if (request.headers.authorization !== "bearer runtime-secret") return void response.writeHead(401).end();
       const now = Math.floor(Date.now() / 1000);
       const claims = {
-        iss: ISSUER,
+        iss: GITHUB_ISSUER,
         aud: url.searchParams.get("audience"),
         repository: "acme/svc",
         ref: "refs/heads/main",

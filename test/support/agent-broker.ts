@@ -3,8 +3,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { JWK } from "jose";
 import pg from "pg";
-import { EphemeraClient } from "../../src/client/index.js";
+import { type AgentConfig, buildAgentConfig, type RunningAgent, startAgent } from "../../src/agent/index.js";
+import { type AuditEvent, EphemeraClient } from "../../src/client/index.js";
 import { buildConfig } from "../../src/config/load.js";
 import { type Broker, startBroker } from "../../src/main.js";
 import { randomToken } from "../../src/support/ids.js";
@@ -130,5 +132,76 @@ export async function startAgentBroker(options: AgentBrokerOptions = {}): Promis
       for (const { rolname } of roles) await pgQuery(`DROP ROLE IF EXISTS "${rolname}"`);
       await pgQuery(`DROP ROLE IF EXISTS ${pgRole}`);
     },
+  };
+}
+
+/** Signals that never come: the agent under test is stopped by the test, not by a signal. */
+export const quiet = { on: () => undefined, off: () => undefined };
+
+/**
+ * The agent's configuration with the broker's agent key (from AGENT_KEY) as its auth; `broker.url` defaults to this
+ * broker's. Start it with `startKeyAgent`, which passes the key.
+ */
+export function keyAgentConfig(env: AgentBroker, source: string, doc: Record<string, unknown>): AgentConfig {
+  return buildAgentConfig(
+    { broker: { url: env.url }, auth: { type: "api-key", key: { env: "AGENT_KEY" } }, ...doc },
+    source,
+    { AGENT_KEY: env.keys.agent },
+  );
+}
+
+export function startKeyAgent(
+  env: AgentBroker,
+  config: AgentConfig,
+  options: { once?: boolean } = {},
+): Promise<RunningAgent> {
+  return startAgent(config, {
+    env: { AGENT_KEY: env.keys.agent },
+    signals: quiet,
+    logger: silentLogger(),
+    ...options,
+  });
+}
+
+/** The environment `ephemera exec` runs in as the agent's identity. */
+export function execEnv(env: AgentBroker): Record<string, string> {
+  return { EPHEMERA_URL: env.url, EPHEMERA_TOKEN: env.keys.agent, PATH: process.env.PATH ?? "" };
+}
+
+/** The whole audit trail, page by page. */
+export async function auditEvents(env: AgentBroker): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  for (let after: number | undefined, page = 0; page < 50; page++) {
+    const batch = await env.admin.audit(after, 500);
+    events.push(...batch.events);
+    if (batch.next === null) break;
+    after = batch.next;
+  }
+  return events;
+}
+
+export const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+
+/** An OIDC authenticator trusting GitHub Actions tokens signed by `publicJwk` from acme/svc's main branch as `identity`. */
+export function githubAuthenticator(publicJwk: JWK, identity: string): unknown {
+  const jwksFile = join(mkdtempSync(join(tmpdir(), "agent-jwks-")), "jwks.json");
+  writeFileSync(jwksFile, JSON.stringify({ keys: [publicJwk] }));
+  return {
+    type: "oidc",
+    name: "github",
+    issuer: GITHUB_ISSUER,
+    audience: "ephemera",
+    jwks: { file: jwksFile },
+    algorithms: ["ES256"],
+    rules: [
+      {
+        name: "svc",
+        match: { repository: "acme/svc", ref: "refs/heads/main" },
+        identity,
+        kind: "pipeline",
+        owner: "team-svc",
+        groups: ["ci"],
+      },
+    ],
   };
 }
