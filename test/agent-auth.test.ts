@@ -10,49 +10,29 @@ import { calculateJwkThumbprint, decodeJwt, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentConfig, type RunningAgent, startAgent } from "../src/agent/index.js";
 import { run } from "../src/cli/testing/run-cli.js";
-import { requireService } from "../src/connectors/testing/services.js";
-import { makeKey, signCompact, type TestKey } from "../src/identity/testing/test-issuer.js";
+import { makeKey, type TestKey } from "../src/identity/testing/test-issuer.js";
 import { silentLogger } from "../src/support/logger.js";
 import {
   type AgentBroker,
+  agentServicesUp,
   auditEvents,
   execEnv,
-  GITHUB_ISSUER,
   githubAuthenticator,
-  pgQuery,
+  githubToken,
   quiet,
   startAgentBroker,
 } from "./support/agent-broker.js";
-import { redisAnswers } from "./support/redis.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The shared harness also makes PostgreSQL and Redis targets.
-const up =
-  (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
-  (await requireService("redis on 127.0.0.1:6379", redisAnswers));
+const up = await agentServicesUp();
 
 describe.skipIf(!up)("agent auto-auth and DPoP", () => {
   let env: AgentBroker;
   let key: TestKey;
 
-  const mint = (audience = "ephemera", jti: string | null = randomUUID()) => {
-    const now = Math.floor(Date.now() / 1000);
-    return signCompact(
-      { alg: "ES256", kid: "gh-1", typ: "JWT" },
-      {
-        iss: GITHUB_ISSUER,
-        aud: audience,
-        sub: "repo:acme/svc:ref:refs/heads/main",
-        repository: "acme/svc",
-        ref: "refs/heads/main",
-        ...(jti === null ? {} : { jti }),
-        iat: now,
-        exp: now + 600,
-      },
-      key,
-    );
-  };
+  const mint = (audience = "ephemera", jti: string | null = randomUUID()) => githubToken(key, audience, jti);
 
   beforeAll(async () => {
     key = await makeKey("gh-1", "ES256");

@@ -10,24 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { run } from "../src/cli/testing/run-cli.js";
 import { EphemeraClient, type Grant, withAccess } from "../src/client/index.js";
-import { requireService } from "../src/connectors/testing/services.js";
 import {
   type AgentBroker,
+  agentServicesUp,
   execEnv,
   keyAgentConfig,
-  pgQuery,
   startAgentBroker,
   startKeyAgent,
 } from "./support/agent-broker.js";
 import { freePort } from "./support/process-broker.js";
-import { redisAnswers } from "./support/redis.js";
 
 const CLI = resolve(fileURLToPath(new URL("../bin/ephemera.js", import.meta.url)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const up =
-  (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
-  (await requireService("redis on 127.0.0.1:6379", redisAnswers));
+const up = await agentServicesUp();
 
 async function until<T>(
   what: string,

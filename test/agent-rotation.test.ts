@@ -10,23 +10,18 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentConfig, type RunningAgent, startAgent } from "../src/agent/index.js";
 import type { Grant } from "../src/client/index.js";
-import { requireService } from "../src/connectors/testing/services.js";
-import { type AgentBroker, auditEvents, pgQuery, startAgentBroker } from "./support/agent-broker.js";
-import { redisAnswers, redisCommand } from "./support/redis.js";
+import { type AgentBroker, agentServicesUp, auditEvents, pgQuery, startAgentBroker } from "./support/agent-broker.js";
+import { redisCommand } from "./support/redis.js";
 
 const APP = resolve(fileURLToPath(new URL("./fixtures/agent-app.mjs", import.meta.url)));
 const GRACE_MS = 1_000;
 const ROTATIONS = 3;
 
-const pgUp = await requireService("postgres on 127.0.0.1:5432", async () => {
-  await pgQuery("SELECT 1");
-  return true;
-});
-const redisUp = await requireService("redis on 127.0.0.1:6379", redisAnswers);
+const up = await agentServicesUp();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!pgUp || !redisUp)("agent rotation under a live app", () => {
+describe.skipIf(!up)("agent rotation under a live app", () => {
   let env: AgentBroker;
   let agent: RunningAgent;
   const logs: string[] = [];

@@ -1,5 +1,6 @@
 // A real broker for the agent's tests: token, PostgreSQL and Redis targets with short maximum durations, approval
 // policy for one entitlement, fresh API keys, and cleanup of every role and ACL user it made.
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,12 +9,14 @@ import pg from "pg";
 import { type AgentConfig, buildAgentConfig, type RunningAgent, startAgent } from "../../src/agent/index.js";
 import { type AuditEvent, EphemeraClient } from "../../src/client/index.js";
 import { buildConfig } from "../../src/config/load.js";
+import { requireService } from "../../src/connectors/testing/services.js";
+import { signCompact, type TestKey } from "../../src/identity/testing/test-issuer.js";
 import { type Broker, startBroker } from "../../src/main.js";
 import { randomToken } from "../../src/support/ids.js";
 import { silentLogger } from "../../src/support/logger.js";
 import { namedApiKeys } from "./broker.js";
 import { freePort } from "./process-broker.js";
-import { createRedisBrokerUser, redisCommand } from "./redis.js";
+import { createRedisBrokerUser, redisAnswers, redisCommand } from "./redis.js";
 
 const POLICY = `
 @id("auto") @approval("auto") permit (principal in Group::"ci", action in [Action::"request", Action::"renew"], resource in Target::"orders");
@@ -45,6 +48,14 @@ export async function pgQuery<T extends pg.QueryResultRow>(text: string, values:
   } finally {
     await c.end();
   }
+}
+
+/** Whether the services the broker's targets live on are up (a suite is skipped, with a note, when not). */
+export async function agentServicesUp(): Promise<boolean> {
+  return (
+    (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
+    (await requireService("redis on 127.0.0.1:6379", redisAnswers))
+  );
 }
 
 export interface AgentBrokerOptions {
@@ -204,4 +215,23 @@ export function githubAuthenticator(publicJwk: JWK, identity: string): unknown {
       },
     ],
   };
+}
+
+/** A GitHub Actions ID token from acme/svc's main branch, signed by `key`; without `jti` when it is null. */
+export function githubToken(key: TestKey, audience: string | null, jti: string | null = randomUUID()): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signCompact(
+    { alg: "ES256", kid: key.kid, typ: "JWT" },
+    {
+      iss: GITHUB_ISSUER,
+      aud: audience,
+      sub: "repo:acme/svc:ref:refs/heads/main",
+      repository: "acme/svc",
+      ref: "refs/heads/main",
+      ...(jti === null ? {} : { jti }),
+      iat: now,
+      exp: now + 600,
+    },
+    key,
+  );
 }
