@@ -10,88 +10,41 @@ import { calculateJwkThumbprint, decodeJwt, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentConfig, type RunningAgent, startAgent } from "../src/agent/index.js";
 import { run } from "../src/cli/testing/run-cli.js";
-import type { AuditEvent } from "../src/client/index.js";
-import { requireService } from "../src/connectors/testing/services.js";
-import { makeKey, signCompact, type TestKey } from "../src/identity/testing/test-issuer.js";
+import { makeKey, type TestKey } from "../src/identity/testing/test-issuer.js";
 import { silentLogger } from "../src/support/logger.js";
-import { type AgentBroker, pgQuery, startAgentBroker } from "./support/agent-broker.js";
-import { redisAnswers } from "./support/redis.js";
+import {
+  type AgentBroker,
+  agentServicesUp,
+  auditEvents,
+  execEnv,
+  githubAuthenticator,
+  githubToken,
+  quiet,
+  startAgentBroker,
+} from "./support/agent-broker.js";
 
-const ISSUER = "https://token.actions.githubusercontent.com";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The shared harness also makes PostgreSQL and Redis targets.
-const up =
-  (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
-  (await requireService("redis on 127.0.0.1:6379", redisAnswers));
+const up = await agentServicesUp();
 
 describe.skipIf(!up)("agent auto-auth and DPoP", () => {
   let env: AgentBroker;
   let key: TestKey;
 
-  const mint = (audience = "ephemera", jti: string | null = randomUUID()) => {
-    const now = Math.floor(Date.now() / 1000);
-    return signCompact(
-      { alg: "ES256", kid: "gh-1", typ: "JWT" },
-      {
-        iss: ISSUER,
-        aud: audience,
-        sub: "repo:acme/svc:ref:refs/heads/main",
-        repository: "acme/svc",
-        ref: "refs/heads/main",
-        ...(jti === null ? {} : { jti }),
-        iat: now,
-        exp: now + 600,
-      },
-      key,
-    );
-  };
+  const mint = (audience = "ephemera", jti: string | null = randomUUID()) => githubToken(key, audience, jti);
 
   beforeAll(async () => {
     key = await makeKey("gh-1", "ES256");
-    const { mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const jwksFile = join(mkdtempSync(join(tmpdir(), "agent-jwks-")), "jwks.json");
-    writeFileSync(jwksFile, JSON.stringify({ keys: [key.publicJwk] }));
     env = await startAgentBroker({
       maxDuration: "3s",
-      authenticators: [
-        {
-          type: "oidc",
-          name: "github",
-          issuer: ISSUER,
-          audience: "ephemera",
-          jwks: { file: jwksFile },
-          algorithms: ["ES256"],
-          rules: [
-            {
-              name: "svc",
-              match: { repository: "acme/svc", ref: "refs/heads/main" },
-              identity: "gh-agent",
-              kind: "pipeline",
-              owner: "team-svc",
-              groups: ["ci"],
-            },
-          ],
-        },
-      ],
+      authenticators: [githubAuthenticator(key.publicJwk, "gh-agent")],
     });
   });
 
   afterAll(async () => {
     await env?.close();
   });
-
-  async function auditEvents(): Promise<AuditEvent[]> {
-    const events: AuditEvent[] = [];
-    for (let after: number | undefined, page = 0; page < 50; page++) {
-      const batch = await env.admin.audit(after, 500);
-      events.push(...batch.events);
-      if (batch.next === null) break;
-      after = batch.next;
-    }
-    return events;
-  }
 
   function agentConfig(auth: Record<string, unknown>, extra: Record<string, unknown> = {}, vars = {}) {
     return buildAgentConfig(
@@ -109,8 +62,6 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
     );
   }
 
-  const quiet = { on: () => undefined, off: () => undefined };
-
   async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!(await check())) {
@@ -122,7 +73,7 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
   it("a token file replaced on disk is picked up, and a token already used for a request is never sent again", async () => {
     const tokenFile = join(env.dir, "projected-token");
     writeFileSync(tokenFile, mint("ephemera", null)); // like a Kubernetes token: no jti, single use by hash
-    const before = (await auditEvents()).length;
+    const before = (await auditEvents(env)).length;
     const agent: RunningAgent = await startAgent(agentConfig({ type: "oidc-file", path: tokenFile }), {
       env: {},
       signals: quiet,
@@ -142,7 +93,7 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
     } finally {
       expect(await agent.stop()).toBe(0);
     }
-    const events = (await auditEvents()).slice(before);
+    const events = (await auditEvents(env)).slice(before);
     expect(events.filter((e) => e.code === "auth.replayed")).toEqual([]);
     expect(events.filter((e) => e.code === "grant.issued" && e.identityId === "gh-agent")).toHaveLength(2);
   });
@@ -158,7 +109,7 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
-    const before = (await auditEvents()).length;
+    const before = (await auditEvents(env)).length;
     const agent = await startAgent(agentConfig({ type: "github-actions", audience: "ephemera" }), {
       env: {
         ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${port}/_apis/token?api-version=2.0`,
@@ -178,7 +129,7 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
       expect(await agent.stop()).toBe(0);
       server.close();
     }
-    const events = (await auditEvents()).slice(before);
+    const events = (await auditEvents(env)).slice(before);
     const issued = events.filter((e) => e.code === "grant.issued" && e.identityId === "gh-agent").length;
     expect(issued).toBeGreaterThanOrEqual(3);
     expect(calls).toHaveLength(issued);
@@ -187,7 +138,7 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
   });
 
   it("GitLab CI: the id_tokens variable asks once; a rotation then waits rather than resending it", async () => {
-    const before = (await auditEvents()).length;
+    const before = (await auditEvents(env)).length;
     const config = agentConfig({ type: "gitlab-ci", variable: "EPHEMERA_ID_TOKEN" }, {}, { EPHEMERA_ID_TOKEN: "set" });
     const agent = await startAgent(config, {
       env: { EPHEMERA_ID_TOKEN: mint() },
@@ -202,7 +153,7 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
     } finally {
       await agent.stop();
     }
-    const events = (await auditEvents()).slice(before);
+    const events = (await auditEvents(env)).slice(before);
     expect(events.filter((e) => e.code === "grant.issued" && e.identityId === "gh-agent")).toHaveLength(1);
     expect(events.filter((e) => e.code === "auth.replayed")).toEqual([]);
   });
@@ -245,7 +196,7 @@ describe.skipIf(!up)("agent auto-auth and DPoP", () => {
         "-e",
         `require("node:fs").writeFileSync(${JSON.stringify(out)}, process.env.EPHEMERA_ACCESS_TOKEN ?? "")`,
       ],
-      { EPHEMERA_URL: env.url, EPHEMERA_TOKEN: env.keys.agent, PATH: process.env.PATH ?? "" },
+      execEnv(env),
     );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);

@@ -8,22 +8,22 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { buildAgentConfig, startAgent } from "../src/agent/index.js";
 import { run } from "../src/cli/testing/run-cli.js";
 import { EphemeraClient, type Grant, withAccess } from "../src/client/index.js";
-import { requireService } from "../src/connectors/testing/services.js";
-import { silentLogger } from "../src/support/logger.js";
-import { type AgentBroker, pgQuery, startAgentBroker } from "./support/agent-broker.js";
+import {
+  type AgentBroker,
+  agentServicesUp,
+  execEnv,
+  keyAgentConfig,
+  startAgentBroker,
+  startKeyAgent,
+} from "./support/agent-broker.js";
 import { freePort } from "./support/process-broker.js";
-import { redisAnswers } from "./support/redis.js";
 
 const CLI = resolve(fileURLToPath(new URL("../bin/ephemera.js", import.meta.url)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quiet = { on: () => undefined, off: () => undefined };
 
-const up =
-  (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
-  (await requireService("redis on 127.0.0.1:6379", redisAnswers));
+const up = await agentServicesUp();
 
 async function until<T>(
   what: string,
@@ -138,21 +138,10 @@ describe.skipIf(!up)("agent lifecycle", () => {
 
   it("--once: every sink is written, the agent exits 0 and the grant is left to expire", async () => {
     const sink = join(env.dir, "once.json");
-    const config = buildAgentConfig(
-      {
-        broker: { url: env.url },
-        auth: { type: "api-key", key: { env: "AGENT_KEY" } },
-        credentials: { api: { entitlement: "demo-api/read", duration: "5m", sink: { path: sink, format: "json" } } },
-      },
-      "once",
-      { AGENT_KEY: env.keys.agent },
-    );
-    const agent = await startAgent(config, {
-      env: { AGENT_KEY: env.keys.agent },
-      signals: quiet,
-      logger: silentLogger(),
-      once: true,
+    const config = keyAgentConfig(env, "once", {
+      credentials: { api: { entitlement: "demo-api/read", duration: "5m", sink: { path: sink, format: "json" } } },
     });
+    const agent = await startKeyAgent(env, config, { once: true });
     expect(await agent.done).toBe(0);
     const grantId = grantIdIn(sink) ?? "";
     const grant = await env.admin.getGrant(grantId);
@@ -162,22 +151,12 @@ describe.skipIf(!up)("agent lifecycle", () => {
 
   it("approval: the agent waits (unhealthy, request id in /healthz), an approver approves, the sink appears", async () => {
     const sink = join(env.dir, "gated.env");
-    const config = buildAgentConfig(
-      {
-        broker: { url: env.url },
-        auth: { type: "api-key", key: { env: "AGENT_KEY" } },
-        credentials: { gated: { entitlement: "demo-api/write", justification: "deploy", sink: { path: sink } } },
-        renewal: { retryInitial: "100ms", retryMax: "500ms" },
-        health: { listen: "127.0.0.1:0" },
-      },
-      "approval",
-      { AGENT_KEY: env.keys.agent },
-    );
-    const agent = await startAgent(config, {
-      env: { AGENT_KEY: env.keys.agent },
-      signals: quiet,
-      logger: silentLogger(),
+    const config = keyAgentConfig(env, "approval", {
+      credentials: { gated: { entitlement: "demo-api/write", justification: "deploy", sink: { path: sink } } },
+      renewal: { retryInitial: "100ms", retryMax: "500ms" },
+      health: { listen: "127.0.0.1:0" },
     });
+    const agent = await startKeyAgent(env, config);
     try {
       const requestId = await until("the pending request", () => agent.statuses()[0]?.pendingRequestId);
       const health = await fetch(`http://127.0.0.1:${agent.healthPort}/healthz`);
@@ -224,7 +203,7 @@ describe.skipIf(!up)("agent lifecycle", () => {
           "-e",
           `require("node:fs").writeFileSync(${JSON.stringify(out)}, process.env.EPHEMERA_GRANT_ID ?? "")`,
         ],
-        { EPHEMERA_URL: env.url, EPHEMERA_TOKEN: env.keys.agent, PATH: process.env.PATH ?? "" },
+        execEnv(env),
       ),
       approveNext(),
     ]);
@@ -257,22 +236,13 @@ describe.skipIf(!up)("agent lifecycle", () => {
   it("broker outage: the current credential stays in the sink untouched, /healthz turns 503, and recovers", async () => {
     const proxy = await tcpProxy(new URL(env.url).port);
     const sink = join(env.dir, "outage.env");
-    const config = buildAgentConfig(
-      {
-        broker: { url: `http://127.0.0.1:${proxy.port}`, timeout: "1s" },
-        auth: { type: "api-key", key: { env: "AGENT_KEY" } },
-        credentials: { api: { entitlement: "demo-api/read", duration: "3s", sink: { path: sink } } },
-        renewal: { jitter: 0, retryInitial: "100ms", retryMax: "300ms" },
-        health: { listen: "127.0.0.1:0" },
-      },
-      "outage",
-      { AGENT_KEY: env.keys.agent },
-    );
-    const agent = await startAgent(config, {
-      env: { AGENT_KEY: env.keys.agent },
-      signals: quiet,
-      logger: silentLogger(),
+    const config = keyAgentConfig(env, "outage", {
+      broker: { url: `http://127.0.0.1:${proxy.port}`, timeout: "1s" },
+      credentials: { api: { entitlement: "demo-api/read", duration: "3s", sink: { path: sink } } },
+      renewal: { jitter: 0, retryInitial: "100ms", retryMax: "300ms" },
+      health: { listen: "127.0.0.1:0" },
     });
+    const agent = await startKeyAgent(env, config);
     try {
       await agent.ready;
       const before = readFileSync(sink, "utf8");
@@ -296,22 +266,12 @@ describe.skipIf(!up)("agent lifecycle", () => {
     const sinkDir = join(env.dir, "sinkdir");
     mkdirSync(sinkDir);
     const sink = join(sinkDir, "api.env");
-    const config = buildAgentConfig(
-      {
-        broker: { url: env.url },
-        auth: { type: "api-key", key: { env: "AGENT_KEY" } },
-        credentials: { api: { entitlement: "demo-api/read", sink: { path: sink } } },
-        renewal: { retryInitial: "100ms", retryMax: "300ms" },
-      },
-      "unwritable",
-      { AGENT_KEY: env.keys.agent },
-    );
-    rmSync(sinkDir, { recursive: true });
-    const agent = await startAgent(config, {
-      env: { AGENT_KEY: env.keys.agent },
-      signals: quiet,
-      logger: silentLogger(),
+    const config = keyAgentConfig(env, "unwritable", {
+      credentials: { api: { entitlement: "demo-api/read", sink: { path: sink } } },
+      renewal: { retryInitial: "100ms", retryMax: "300ms" },
     });
+    rmSync(sinkDir, { recursive: true });
+    const agent = await startKeyAgent(env, config);
     try {
       await until("a failed sink write", () => (agent.statuses()[0]?.lastError ?? "").includes("cannot write sink"));
       const wasted = await until("the unusable grant to be ended", async () => {

@@ -9,24 +9,19 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentConfig, type RunningAgent, startAgent } from "../src/agent/index.js";
-import type { AuditEvent, Grant } from "../src/client/index.js";
-import { requireService } from "../src/connectors/testing/services.js";
-import { type AgentBroker, pgQuery, startAgentBroker } from "./support/agent-broker.js";
-import { redisAnswers, redisCommand } from "./support/redis.js";
+import type { Grant } from "../src/client/index.js";
+import { type AgentBroker, agentServicesUp, auditEvents, pgQuery, startAgentBroker } from "./support/agent-broker.js";
+import { redisCommand } from "./support/redis.js";
 
 const APP = resolve(fileURLToPath(new URL("./fixtures/agent-app.mjs", import.meta.url)));
 const GRACE_MS = 1_000;
 const ROTATIONS = 3;
 
-const pgUp = await requireService("postgres on 127.0.0.1:5432", async () => {
-  await pgQuery("SELECT 1");
-  return true;
-});
-const redisUp = await requireService("redis on 127.0.0.1:6379", redisAnswers);
+const up = await agentServicesUp();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!pgUp || !redisUp)("agent rotation under a live app", () => {
+describe.skipIf(!up)("agent rotation under a live app", () => {
   let env: AgentBroker;
   let agent: RunningAgent;
   const logs: string[] = [];
@@ -178,13 +173,7 @@ describe.skipIf(!pgUp || !redisUp)("agent rotation under a live app", () => {
   );
 
   it("the audit trail names the agent's identity on every grant and the rotation on every replacement", async () => {
-    const events: AuditEvent[] = [];
-    for (let after: number | undefined, page = 0; page < 50; page++) {
-      const batch = await env.admin.audit(after, 500);
-      events.push(...batch.events);
-      if (batch.next === null) break;
-      after = batch.next;
-    }
+    const events = await auditEvents(env);
     const grants = (await env.admin.listGrants({ target: "orders", identity: "svc-agent", limit: 100 })).grants;
     const byGrant = (id: string) => events.filter((e) => e.grantId === id);
     for (const grant of grants) {

@@ -3,7 +3,6 @@
 // the agent's schema, and the broker's trust-rule fragment the broker's.
 
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,12 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { agentSchemaProblems } from "../src/agent/index.js";
 import { buildConfig } from "../src/config/load.js";
-import { requireService } from "../src/connectors/testing/services.js";
 import { generateApiKey } from "../src/identity/api-keys.js";
-import { makeKey, signCompact, type TestKey } from "../src/identity/testing/test-issuer.js";
-import { type AgentBroker, pgQuery, startAgentBroker } from "./support/agent-broker.js";
+import { makeKey, type TestKey } from "../src/identity/testing/test-issuer.js";
+import {
+  type AgentBroker,
+  agentServicesUp,
+  githubAuthenticator,
+  githubToken,
+  startAgentBroker,
+} from "./support/agent-broker.js";
 import { testConfigDocument } from "./support/broker.js";
-import { redisAnswers } from "./support/redis.js";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const INTEGRATIONS = join(ROOT, "integrations");
@@ -156,10 +159,7 @@ describe("GitLab and systemd", () => {
   });
 });
 
-const ISSUER = "https://token.actions.githubusercontent.com";
-const up =
-  (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
-  (await requireService("redis on 127.0.0.1:6379", redisAnswers));
+const up = await agentServicesUp();
 
 describe.skipIf(!up)("GitHub composite action against a fake Actions token endpoint", () => {
   let env: AgentBroker;
@@ -171,49 +171,14 @@ describe.skipIf(!up)("GitHub composite action against a fake Actions token endpo
 
   beforeAll(async () => {
     key = await makeKey("gh-1", "ES256");
-    const dir = mkdtempSync(join(tmpdir(), "gh-action-"));
-    const jwks = join(dir, "jwks.json");
-    writeFileSync(jwks, JSON.stringify({ keys: [key.publicJwk] }));
-    env = await startAgentBroker({
-      authenticators: [
-        {
-          type: "oidc",
-          name: "github",
-          issuer: ISSUER,
-          audience: "ephemera",
-          jwks: { file: jwks },
-          algorithms: ["ES256"],
-          rules: [
-            {
-              name: "svc",
-              match: { repository: "acme/svc", ref: "refs/heads/main" },
-              identity: "gh-job",
-              kind: "pipeline",
-              owner: "team-svc",
-              groups: ["ci"],
-            },
-          ],
-        },
-      ],
-    });
+    env = await startAgentBroker({ authenticators: [githubAuthenticator(key.publicJwk, "gh-job")] });
     server = createServer((request, response) => {
       const url = new URL(request.url ?? "/", "http://x");
       calls.push({ audience: url.searchParams.get("audience"), authorization: request.headers.authorization });
       if (request.headers.authorization !== "bearer runtime-secret") return void response.writeHead(401).end();
-      const now = Math.floor(Date.now() / 1000);
-      const claims = {
-        iss: ISSUER,
-        aud: url.searchParams.get("audience"),
-        repository: "acme/svc",
-        ref: "refs/heads/main",
-        sub: "repo:acme/svc",
-        jti: randomUUID(),
-        iat: now,
-        exp: now + 300,
-      };
       response
         .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ value: signCompact({ alg: "ES256", kid: "gh-1", typ: "JWT" }, claims, key) }));
+        .end(JSON.stringify({ value: githubToken(key, url.searchParams.get("audience")) }));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     tokenUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/_apis/token?api-version=2.0`;

@@ -3,9 +3,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:os";
 import pino, { type Logger } from "pino";
-import { EphemeraClient, isBrokerSecret, loadDpopKeyFile } from "../client/index.js";
+import { EphemeraClient, isBrokerSecret, loadDpopKeyFile, sleep } from "../client/index.js";
 import { type AuthSource, createAuthSource, type TokenPurpose } from "./auth.js";
-import { sleep } from "./backoff.js";
 import type { AgentConfig, CredentialConfig } from "./config.js";
 import { type HealthServer, startHealthServer } from "./health.js";
 import { reasonOf } from "./held.js";

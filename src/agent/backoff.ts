@@ -1,18 +1,4 @@
-// Waiting: an abortable sleep and exponential backoff with full jitter for retries.
-
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+// Exponential backoff with jitter for the agent's retries.
 
 /** Delays that double from `initialMs` up to `maxMs`, each a random share of the cap (full jitter) but ≥ half of it. */
 export class Backoff {

@@ -3,8 +3,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import Value from "typebox/value";
 import { parse as parseYaml } from "yaml";
+import { parseDurationMs } from "../client/index.js";
 import { AgentConfigSchema, type RawAgentConfig } from "./config-schema.js";
-import { parseDurationMs } from "./duration.js";
 import { checkTemplate, type SinkFormat } from "./sink/index.js";
 
 export type AuthConfig =

@@ -46,12 +46,12 @@ export function sinkCredentialOf(
 
 export function heldOf(result: RequestResult): Held {
   const grant = result.grant;
-  const expiresAt = Date.parse(grant.expiresAt ?? result.credential.fields.expiresAt ?? "");
+  const expiresAt = Date.parse(grant.expiresAt ?? result.credential.fields.expiresAt ?? "") || Date.now();
   return {
     grantId: grant.id,
     requestId: result.request.id,
-    expiresAt: Number.isNaN(expiresAt) ? Date.now() : expiresAt,
+    expiresAt,
     maxExpiresAt: grant.maxExpiresAt ? Date.parse(grant.maxExpiresAt) : null,
-    credential: sinkCredentialOf(grant.id, Number.isNaN(expiresAt) ? Date.now() : expiresAt, result.credential),
+    credential: sinkCredentialOf(grant.id, expiresAt, result.credential),
   };
 }

@@ -12,10 +12,11 @@ import {
   isReplay,
   type RequestInput,
   type RequestResult,
+  sleep,
   waitAndCollect,
 } from "../client/index.js";
 import type { TokenPurpose } from "./auth.js";
-import { Backoff, sleep } from "./backoff.js";
+import { Backoff } from "./backoff.js";
 import type { AgentConfig, CredentialConfig } from "./config.js";
 import { atMaximum, type Held, heldOf, reasonOf, sinkCredentialOf, transient } from "./held.js";
 import type { AgentMetrics } from "./metrics.js";
@@ -144,13 +145,7 @@ export class CredentialKeeper {
           this.#deps.metrics.held.inc();
           return;
         }
-        try {
-          await this.#install(held, false);
-        } catch (error) {
-          // A grant whose sink cannot be written is of no use: end it rather than leave it to its expiry.
-          this.#ending.add(this.#tracked(this.#complete(held)));
-          throw error;
-        }
+        await this.#installOrEnd(held, false);
         this.#current = held;
         this.#deps.metrics.held.inc();
         this.#succeeded();
@@ -292,12 +287,7 @@ export class CredentialKeeper {
   /** A new grant first, then the sink and the app; the old grant ends after `grace`. */
   async #rotate(old: Held): Promise<void> {
     const fresh = await this.#acquire(old.grantId);
-    try {
-      await this.#install(fresh, true);
-    } catch (error) {
-      this.#ending.add(this.#tracked(this.#complete(fresh)));
-      throw error;
-    }
+    await this.#installOrEnd(fresh, true);
     this.#current = fresh;
     this.#deps.metrics.rotations.inc({ credential: this.#config.name });
     this.#log.info({ grantId: fresh.grantId, replaces: old.grantId, graceMs: this.#deps.renewal.graceMs }, "rotated");
@@ -327,6 +317,16 @@ export class CredentialKeeper {
       this.#deps.metrics.failures.inc({ credential: this.#config.name, operation: "complete" });
       this.#log.error({ grantId: held.grantId, err: reasonOf(error) }, "could not complete grant; it ends at expiry");
       return { credential: this.#config.name, grantId: held.grantId, removed: false };
+    }
+  }
+
+  /** A new grant whose sink cannot be written is of no use: it is ended rather than left to its expiry. */
+  async #installOrEnd(held: Held, announce: boolean): Promise<void> {
+    try {
+      await this.#install(held, announce);
+    } catch (error) {
+      this.#ending.add(this.#tracked(this.#complete(held)));
+      throw error;
     }
   }
 

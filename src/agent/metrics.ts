@@ -14,28 +14,29 @@ export class AgentMetrics {
     labelNames: ["credential"],
     registers: [this.registry],
   });
-  readonly renewals = new Counter({
-    name: "ephemera_agent_renewals_total",
-    help: "Grants renewed",
-    labelNames: ["credential"],
-    registers: [this.registry],
-  });
-  readonly rotations = new Counter({
-    name: "ephemera_agent_rotations_total",
-    help: "New grants that replaced a grant (renewal refused or at its maximum)",
-    labelNames: ["credential"],
-    registers: [this.registry],
-  });
-  readonly failures = new Counter({
-    name: "ephemera_agent_failures_total",
-    help: "Failed attempts, by operation (issue, renew, rotate, complete, sink, notify)",
-    labelNames: ["credential", "operation"],
-    registers: [this.registry],
-  });
-  readonly completions = new Counter({
-    name: "ephemera_agent_grants_completed_total",
-    help: "Grants the agent completed, by whether the broker verified the removal",
-    labelNames: ["credential", "verified"],
-    registers: [this.registry],
-  });
+  readonly renewals = this.#counter("renewals_total", "Grants renewed");
+  readonly rotations = this.#counter(
+    "rotations_total",
+    "New grants that replaced a grant (renewal refused or at its maximum)",
+  );
+  readonly failures = this.#counter(
+    "failures_total",
+    "Failed attempts, by operation (issue, renew, rotate, complete, sink, notify)",
+    "operation",
+  );
+  readonly completions = this.#counter(
+    "grants_completed_total",
+    "Grants the agent completed, by whether the broker verified the removal",
+    "verified",
+  );
+
+  /** A counter on this registry, labelled by credential (and `extra`). */
+  #counter<Extra extends string = never>(name: string, help: string, ...extra: Extra[]): Counter<"credential" | Extra> {
+    return new Counter({
+      name: `ephemera_agent_${name}`,
+      help,
+      labelNames: ["credential", ...extra],
+      registers: [this.registry],
+    });
+  }
 }

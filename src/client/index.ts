@@ -5,7 +5,9 @@ export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
 export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
 export type { DpopProver } from "./dpop.js";
 export { dpopProver, generateDpopKey, loadDpopKeyFile } from "./dpop.js";
+export { parseDurationMs } from "./duration.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
+export { sleep } from "./sleep.js";
 export type {
   AccessRequest,
   ApprovalView,

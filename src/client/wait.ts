@@ -2,6 +2,7 @@
 import type { EphemeraClient } from "./client.js";
 import { isPending, isReplay } from "./client.js";
 import { EphemeraApiError, EphemeraConnectionError } from "./errors.js";
+import { sleep } from "./sleep.js";
 import type { AccessRequest, RequestInput, RequestResult } from "./types.js";
 
 export interface WaitOptions {
@@ -84,16 +85,4 @@ export async function waitAndCollect(
 
 function problem(code: string, status: number, detail: string, requestId: string) {
   return { type: `urn:ephemera:problem:${code}`, title: code, status, detail, code, requestId };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

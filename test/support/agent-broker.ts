@@ -1,17 +1,22 @@
 // A real broker for the agent's tests: token, PostgreSQL and Redis targets with short maximum durations, approval
 // policy for one entitlement, fresh API keys, and cleanup of every role and ACL user it made.
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { JWK } from "jose";
 import pg from "pg";
-import { EphemeraClient } from "../../src/client/index.js";
+import { type AgentConfig, buildAgentConfig, type RunningAgent, startAgent } from "../../src/agent/index.js";
+import { type AuditEvent, EphemeraClient } from "../../src/client/index.js";
 import { buildConfig } from "../../src/config/load.js";
+import { requireService } from "../../src/connectors/testing/services.js";
+import { signCompact, type TestKey } from "../../src/identity/testing/test-issuer.js";
 import { type Broker, startBroker } from "../../src/main.js";
 import { randomToken } from "../../src/support/ids.js";
 import { silentLogger } from "../../src/support/logger.js";
 import { namedApiKeys } from "./broker.js";
 import { freePort } from "./process-broker.js";
-import { createRedisBrokerUser, redisCommand } from "./redis.js";
+import { createRedisBrokerUser, redisAnswers, redisCommand } from "./redis.js";
 
 const POLICY = `
 @id("auto") @approval("auto") permit (principal in Group::"ci", action in [Action::"request", Action::"renew"], resource in Target::"orders");
@@ -43,6 +48,14 @@ export async function pgQuery<T extends pg.QueryResultRow>(text: string, values:
   } finally {
     await c.end();
   }
+}
+
+/** Whether the services the broker's targets live on are up (a suite is skipped, with a note, when not). */
+export async function agentServicesUp(): Promise<boolean> {
+  return (
+    (await requireService("postgres on 127.0.0.1:5432", async () => (await pgQuery("SELECT 1")).length === 1)) &&
+    (await requireService("redis on 127.0.0.1:6379", redisAnswers))
+  );
 }
 
 export interface AgentBrokerOptions {
@@ -131,4 +144,94 @@ export async function startAgentBroker(options: AgentBrokerOptions = {}): Promis
       await pgQuery(`DROP ROLE IF EXISTS ${pgRole}`);
     },
   };
+}
+
+/** Signals that never come: the agent under test is stopped by the test, not by a signal. */
+export const quiet = { on: () => undefined, off: () => undefined };
+
+/**
+ * The agent's configuration with the broker's agent key (from AGENT_KEY) as its auth; `broker.url` defaults to this
+ * broker's. Start it with `startKeyAgent`, which passes the key.
+ */
+export function keyAgentConfig(env: AgentBroker, source: string, doc: Record<string, unknown>): AgentConfig {
+  return buildAgentConfig(
+    { broker: { url: env.url }, auth: { type: "api-key", key: { env: "AGENT_KEY" } }, ...doc },
+    source,
+    { AGENT_KEY: env.keys.agent },
+  );
+}
+
+export function startKeyAgent(
+  env: AgentBroker,
+  config: AgentConfig,
+  options: { once?: boolean } = {},
+): Promise<RunningAgent> {
+  return startAgent(config, {
+    env: { AGENT_KEY: env.keys.agent },
+    signals: quiet,
+    logger: silentLogger(),
+    ...options,
+  });
+}
+
+/** The environment `ephemera exec` runs in as the agent's identity. */
+export function execEnv(env: AgentBroker): Record<string, string> {
+  return { EPHEMERA_URL: env.url, EPHEMERA_TOKEN: env.keys.agent, PATH: process.env.PATH ?? "" };
+}
+
+/** The whole audit trail, page by page. */
+export async function auditEvents(env: AgentBroker): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  for (let after: number | undefined, page = 0; page < 50; page++) {
+    const batch = await env.admin.audit(after, 500);
+    events.push(...batch.events);
+    if (batch.next === null) break;
+    after = batch.next;
+  }
+  return events;
+}
+
+export const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+
+/** An OIDC authenticator trusting GitHub Actions tokens signed by `publicJwk` from acme/svc's main branch as `identity`. */
+export function githubAuthenticator(publicJwk: JWK, identity: string): unknown {
+  const jwksFile = join(mkdtempSync(join(tmpdir(), "agent-jwks-")), "jwks.json");
+  writeFileSync(jwksFile, JSON.stringify({ keys: [publicJwk] }));
+  return {
+    type: "oidc",
+    name: "github",
+    issuer: GITHUB_ISSUER,
+    audience: "ephemera",
+    jwks: { file: jwksFile },
+    algorithms: ["ES256"],
+    rules: [
+      {
+        name: "svc",
+        match: { repository: "acme/svc", ref: "refs/heads/main" },
+        identity,
+        kind: "pipeline",
+        owner: "team-svc",
+        groups: ["ci"],
+      },
+    ],
+  };
+}
+
+/** A GitHub Actions ID token from acme/svc's main branch, signed by `key`; without `jti` when it is null. */
+export function githubToken(key: TestKey, audience: string | null, jti: string | null = randomUUID()): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signCompact(
+    { alg: "ES256", kid: key.kid, typ: "JWT" },
+    {
+      iss: GITHUB_ISSUER,
+      aud: audience,
+      sub: "repo:acme/svc:ref:refs/heads/main",
+      repository: "acme/svc",
+      ref: "refs/heads/main",
+      ...(jti === null ? {} : { jti }),
+      iat: now,
+      exp: now + 600,
+    },
+    key,
+  );
 }

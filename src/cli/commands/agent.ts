@@ -1,6 +1,6 @@
 // `ephemera agent --config agent.yaml [-- CMD ARGS]`: keep credentials in sink files for a long-running workload.
 import type { Command } from "commander";
-import { AgentConfigError, loadAgentConfigFile, startAgent } from "../../agent/index.js";
+import { type AgentConfig, AgentConfigError, loadAgentConfigFile, startAgent } from "../../agent/index.js";
 import type { Cli } from "../context.js";
 import { UsageError } from "../exit-codes.js";
 
@@ -32,7 +32,7 @@ export function registerAgent(program: Command, cli: Cli): void {
     .action(async (file: string | undefined, args: string[], options: AgentCliOptions) => {
       const path = options.config ?? cli.io.env.EPHEMERA_AGENT_CONFIG;
       if (!path) throw new UsageError("no configuration: pass --config or set EPHEMERA_AGENT_CONFIG");
-      let config: ReturnType<typeof loadAgentConfigFile>;
+      let config: AgentConfig;
       try {
         config = loadAgentConfigFile(path, { ...cli.io.env });
       } catch (error) {

@@ -2,12 +2,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Command } from "commander";
-import { parseDurationMs } from "../../agent/duration.js";
 import {
   type AccessRequest,
   completeGrant,
   type EphemeraClient,
   loadDpopKeyFile,
+  parseDurationMs,
   type RequestInput,
   type RequestResult,
   requestAndWait,
@@ -102,7 +102,7 @@ export async function runExec(
       options.wait === undefined || options.wait === false
         ? await client.requestNow(input)
         : await requestAndWait(client, input, {
-            timeoutMs: (durationSeconds(options.wait) ?? 900) * 1000,
+            timeoutMs: waitMs(options.wait),
             onPending: (request) => cli.warn(pendingNotice(request)),
           });
     grantId = result.grant.id;
@@ -130,12 +130,12 @@ export async function runExec(
   }
 }
 
-/** `--wait` alone waits the default; `--wait 5m` sets the limit. */
-function durationSeconds(value: string | boolean): number | undefined {
-  if (value === true) return undefined;
+/** `--wait` alone waits 15 minutes; `--wait 5m` sets the limit. */
+function waitMs(value: string | boolean): number {
+  if (value === true) return 15 * 60_000;
   const ms = parseDurationMs(String(value));
   if (ms === null) throw new UsageError(`--wait: '${String(value)}' is not a duration such as 10m`);
-  return ms / 1000;
+  return ms;
 }
 
 function pendingNotice(request: AccessRequest): string {

@@ -1,4 +1,4 @@
-// Durations in the agent's config and flags: "90s", "15m", "1h30m", "2d", "500ms", or whole seconds.
+// Durations in the agent's config and the CLI's waits: "90s", "15m", "1h30m", "2d", "500ms", or whole seconds.
 
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
