@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import pg from "pg";
+import { expect } from "vitest";
 import { stringify } from "yaml";
 import { buildConfig } from "../../src/config/load.js";
 import { requireService } from "../../src/connectors/testing/services.js";
@@ -22,9 +23,7 @@ export const AGENT_POLICIES = join(REPO_ROOT, "examples", "policies", "ai-agents
 /** Fails the file in CI (CI=true) when PostgreSQL is not there; skips with a note elsewhere. */
 export function postgresUp(): Promise<boolean> {
   return requireService("postgres on 127.0.0.1:5432", async () => {
-    const c = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-    await c.connect();
-    await c.end();
+    await sql("SELECT 1");
     return true;
   });
 }
@@ -179,6 +178,18 @@ export async function callTool(
     data: (result.structuredContent ?? {}) as Record<string, unknown>,
     raw,
   };
+}
+
+/** `callTool` for a call that must succeed: a failure fails the test with the tool's own text. */
+export async function callOk(
+  client: Client,
+  seen: string[],
+  name: string,
+  args: Record<string, unknown>,
+): Promise<ToolOutcome> {
+  const outcome = await callTool(client, seen, name, args);
+  expect(outcome.isError, outcome.text).toBe(false);
+  return outcome;
 }
 
 /** A dotenv sink read back (values single- or double-quoted as the sink writes them). */
