@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import pg from "pg";
 import { expect } from "vitest";
 import { stringify } from "yaml";
 import { buildConfig } from "../../src/config/load.js";
@@ -14,6 +13,7 @@ import { requireService } from "../../src/connectors/testing/services.js";
 import { type Broker, startBroker } from "../../src/main.js";
 import { randomToken } from "../../src/support/ids.js";
 import { silentLogger } from "../../src/support/logger.js";
+import { pgQuery as sql } from "./agent-broker.js";
 import { namedApiKeys } from "./broker.js";
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -26,16 +26,6 @@ export function postgresUp(): Promise<boolean> {
     await sql("SELECT 1");
     return true;
   });
-}
-
-export async function sql(text: string, values: unknown[] = []): Promise<Record<string, unknown>[]> {
-  const c = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-  await c.connect();
-  try {
-    return (await c.query(text, values)).rows;
-  } finally {
-    await c.end();
-  }
 }
 
 export interface AgentBroker {
