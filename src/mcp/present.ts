@@ -18,7 +18,7 @@ export interface Delivered {
   readonly fields: Readonly<Record<string, string>>;
 }
 
-export function secondsLeft(expiresAt: string | null): number | null {
+function secondsLeft(expiresAt: string | null): number | null {
   if (expiresAt === null) return null;
   return Math.max(0, Math.round((Date.parse(expiresAt) - Date.now()) / 1000));
 }
