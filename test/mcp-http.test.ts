@@ -13,6 +13,7 @@ import { EphemeraClient } from "../src/client/index.js";
 import {
   type AgentBroker,
   CLI,
+  callOk,
   callTool,
   childEnv,
   postgresUp,
@@ -129,8 +130,7 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
 
   it("with reveal on for a known client the credential is in the result, and the audit event flags it", async () => {
     const { client, transport } = await connect("claude-code");
-    const granted = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
-    expect(granted.isError, granted.text).toBe(false);
+    const granted = await callOk(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
     const sink = readEnvSink((granted.data.sink as { path: string }).path);
     // The search that proves no secret elsewhere finds this one: reveal is the only way in.
     expect(granted.data.revealed).toBe(true);
@@ -187,8 +187,7 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
 
   it("ending the session (DELETE) completes its grants before it is answered", async () => {
     const { client, transport } = await connect();
-    const granted = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
-    expect(granted.isError, granted.text).toBe(false);
+    const granted = await callOk(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
     const account = (granted.data.grants as { account: string }).account;
     expect(await agent.roles()).toContain(account);
     const started = Date.now();
@@ -206,11 +205,10 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
       const transport = new StreamableHTTPClientTransport(new URL(idle.url));
       const client = new Client({ name: "claude-code", version: "1.0.0" });
       await client.connect(transport);
-      const granted = await callTool(client, seen, "request_access", {
+      const granted = await callOk(client, seen, "request_access", {
         entitlement: "orders/read",
         intent: READ_INTENT,
       });
-      expect(granted.isError, granted.text).toBe(false);
       const account = (granted.data.grants as { account: string }).account;
       // No DELETE, no further request: the client is simply gone.
       expect(await within(4_000, async () => !(await agent.roles()).includes(account))).not.toBeNull();
@@ -324,8 +322,7 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
       });
       const client = new Client({ name: "claude-code", version: "1.0.0" });
       await client.connect(transport);
-      const listed = await callTool(client, seen, "list_entitlements", READ_INTENT);
-      expect(listed.isError, listed.text).toBe(false);
+      await callOk(client, seen, "list_entitlements", READ_INTENT);
       await transport.terminateSession();
       expect(guarded.output()).not.toContain(bearer);
     } finally {
@@ -348,8 +345,7 @@ describe.skipIf(!pgUp)("ephemera mcp over Streamable HTTP", () => {
 
   it("SIGTERM completes every session's grants, then the server exits 0", async () => {
     const { client } = await connect();
-    const granted = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
-    expect(granted.isError, granted.text).toBe(false);
+    const granted = await callOk(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
     const account = (granted.data.grants as { account: string }).account;
     mcp.child.kill("SIGTERM");
     expect(await within(2_000, async () => !(await agent.roles()).includes(account))).not.toBeNull();

@@ -10,6 +10,7 @@ import { EphemeraClient } from "../src/client/index.js";
 import {
   type AgentBroker,
   CLI,
+  callOk,
   callTool,
   childEnv,
   postgresUp,
@@ -77,13 +78,12 @@ describe.skipIf(!pgUp)("ephemera mcp over stdio", () => {
 
   it("a read for a declared task lands in a 0600 sink psql can use; complete_access removes the role and returns the receipt", async () => {
     const { client } = await connect();
-    const granted = await callTool(client, seen, "request_access", {
+    const granted = await callOk(client, seen, "request_access", {
       entitlement: "orders/read",
       duration: "10m",
       intent: { ...READ_INTENT, description: "count the orders" },
       justification: "answer the user's question",
     });
-    expect(granted.isError, granted.text).toBe(false);
     expect(granted.data).toMatchObject({ status: "active", entitlement: "orders/read", revealed: false });
     expect(granted.data).not.toHaveProperty("credential");
     const sink = granted.data.sink as { path: string; format: string; variables: string[] };
@@ -96,8 +96,7 @@ describe.skipIf(!pgUp)("ephemera mcp over stdio", () => {
     const account = (granted.data.grants as { account: string }).account;
     expect(await agent.roles()).toContain(account);
 
-    const done = await callTool(client, seen, "complete_access", { grantId: granted.data.grantId });
-    expect(done.isError, done.text).toBe(false);
+    const done = await callOk(client, seen, "complete_access", { grantId: granted.data.grantId });
     expect(done.data).toMatchObject({ removed: true, receipt: { removed: [`role ${account}`] } });
     const checks = (done.data.receipt as { checks: { passed: boolean }[] }).checks;
     expect(checks.length).toBeGreaterThan(0);
@@ -110,13 +109,12 @@ describe.skipIf(!pgUp)("ephemera mcp over stdio", () => {
 
   it("a write waits for a person: pending with the request id, approved over the API, then access_status delivers it", async () => {
     const { client } = await connect();
-    const asked = await callTool(client, seen, "request_access", {
+    const asked = await callOk(client, seen, "request_access", {
       entitlement: "orders/write",
       duration: "5m",
       intent: { task: "T-42", actions: ["orders.update"] },
       justification: "fix the refund of order 2",
     });
-    expect(asked.isError, asked.text).toBe(false);
     expect(asked.data).toMatchObject({
       status: "pending",
       approval: { needed: [{ group: "dba", count: 1 }], given: 0 },
@@ -128,8 +126,7 @@ describe.skipIf(!pgUp)("ephemera mcp over stdio", () => {
     const view = await dba.getRequest(requestId);
     await dba.approve(requestId, view.request.requestHash, "ok for T-42");
 
-    const status = await callTool(client, seen, "access_status", { id: requestId });
-    expect(status.isError, status.text).toBe(false);
+    const status = await callOk(client, seen, "access_status", { id: requestId });
     expect(status.data).toMatchObject({ status: "active", entitlement: "orders/write" });
     const sink = (status.data.sink as { path: string }).path;
     const env = readEnvSink(sink);
@@ -177,12 +174,11 @@ describe.skipIf(!pgUp)("ephemera mcp over stdio", () => {
 
   it("renewal for the same intent extends the grant; actions outside it are refused with intent_exceeded", async () => {
     const { client } = await connect();
-    const granted = await callTool(client, seen, "request_access", {
+    const granted = await callOk(client, seen, "request_access", {
       entitlement: "orders/read",
       duration: "5m",
       intent: READ_INTENT,
     });
-    expect(granted.isError, granted.text).toBe(false);
     secrets.push(readEnvSink((granted.data.sink as { path: string }).path).PGPASSWORD ?? "missing");
     const grantId = granted.data.grantId;
     const beyond = await callTool(client, seen, "renew_access", {
@@ -190,8 +186,7 @@ describe.skipIf(!pgUp)("ephemera mcp over stdio", () => {
       intent: { task: "T-42", actions: ["orders.select", "orders.delete"] },
     });
     expect(beyond).toMatchObject({ isError: true, data: { error: { code: "intent_exceeded", source: "broker" } } });
-    const same = await callTool(client, seen, "renew_access", { grantId, duration: "20m", intent: READ_INTENT });
-    expect(same.isError, same.text).toBe(false);
+    const same = await callOk(client, seen, "renew_access", { grantId, duration: "20m", intent: READ_INTENT });
     expect(Date.parse(String(same.data.expiresAt))).toBeGreaterThan(Date.parse(String(granted.data.expiresAt)));
     await callTool(client, seen, "complete_access", { grantId });
     await client.close();
@@ -216,8 +211,7 @@ describe.skipIf(!pgUp)("ephemera mcp over stdio", () => {
 
   it("disconnecting the client mid-grant ends every grant within 2 s, verified on the target", async () => {
     const { client } = await connect();
-    const granted = await callTool(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
-    expect(granted.isError, granted.text).toBe(false);
+    const granted = await callOk(client, seen, "request_access", { entitlement: "orders/read", intent: READ_INTENT });
     const sink = (granted.data.sink as { path: string }).path;
     secrets.push(readEnvSink(sink).PGPASSWORD ?? "missing");
     const account = (granted.data.grants as { account: string }).account;

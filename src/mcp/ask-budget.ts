@@ -15,16 +15,12 @@ export class AskBudget {
     this.#whose = whose;
   }
 
-  /** Counts one ask, or throws `rate_limited` with the seconds until one is allowed again. */
-  spend(now = Date.now()): void {
-    spendAll([this], now);
-  }
-
   /** Throws `rate_limited` when one more ask now would be over the budget; counts nothing. */
   check(now: number): void {
-    while (this.#asked.length > 0 && (this.#asked[0] ?? now) <= now - MINUTE_MS) this.#asked.shift();
-    if (this.#asked.length >= this.#perMinute) {
-      const retryAfter = Math.ceil(((this.#asked[0] ?? now) + MINUTE_MS - now) / 1000);
+    while ((this.#asked[0] ?? now) <= now - MINUTE_MS) this.#asked.shift();
+    const oldest = this.#asked[0];
+    if (oldest !== undefined && this.#asked.length >= this.#perMinute) {
+      const retryAfter = Math.ceil((oldest + MINUTE_MS - now) / 1000);
       throw new ToolError(
         "rate_limited",
         `more than ${this.#perMinute} access requests in a minute from ${this.#whose}; retry in ${retryAfter}s`,
@@ -38,7 +34,10 @@ export class AskBudget {
   }
 }
 
-/** Counts one ask in every budget, or in none: a refusal by one does not use up another. */
+/**
+ * Counts one ask in every budget, or throws `rate_limited` (with the seconds until one is allowed again) and counts it
+ * in none: a refusal by one does not use up another.
+ */
 export function spendAll(budgets: readonly AskBudget[], now = Date.now()): void {
   for (const budget of budgets) budget.check(now);
   for (const budget of budgets) budget.record(now);

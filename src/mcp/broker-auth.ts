@@ -95,7 +95,8 @@ export class BrokerAccess {
   }
 }
 
-async function readToken(path: string, key: string): Promise<string> {
+/** A token (or API key, or bearer) from a file, trimmed; errors name the setting `key` and never quote the content. */
+export async function readToken(path: string, key: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(path, "utf8");

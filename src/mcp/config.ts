@@ -89,7 +89,7 @@ const DURATION = /^(\d+)(ms|s|m|h)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** "500ms", "20s", "15m", "1h" → milliseconds. */
-export function millisOf(text: string): number | null {
+function millisOf(text: string): number | null {
   const match = DURATION.exec(text.trim());
   if (!match) return null;
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];

@@ -1,6 +1,6 @@
 // What the tools answer a model: structured content plus one or two plain sentences. References only (grant id, sink
 // path, expiry, what the credential grants), never the credential, unless `reveal` is on for the entitlement.
-import type { Grant, RequestResult, RequestView } from "../client/index.js";
+import type { Grant, RenewResult, RequestResult, RequestView } from "../client/index.js";
 import type { SinkSpec } from "./config.js";
 
 /** A tool's answer: `data` becomes structured content, `text` the short text beside it. */
@@ -18,7 +18,7 @@ export interface Delivered {
   readonly fields: Readonly<Record<string, string>>;
 }
 
-export function secondsLeft(expiresAt: string | null): number | null {
+function secondsLeft(expiresAt: string | null): number | null {
   if (expiresAt === null) return null;
   return Math.max(0, Math.round((Date.parse(expiresAt) - Date.now()) / 1000));
 }
@@ -138,4 +138,24 @@ export function presentReceipt(grant: Grant): ToolAnswer {
     ? `Grant ${grant.id} ended; removal verified (${checks.filter((c) => c.passed).length}/${checks.length} checks passed). The sink file was deleted.`
     : `Grant ${grant.id} ended but removal is not verified yet (${grant.state}); the broker keeps retrying.`;
   return { data, text };
+}
+
+/** A renewed grant; `sinkPath` was rewritten when the renewal brought a fresh credential (token targets). */
+export function presentRenewed(renewed: RenewResult, sinkPath: string): ToolAnswer {
+  const grant = renewed.grant;
+  return {
+    data: {
+      status: "active",
+      grantId: grant.id,
+      expiresAt: grant.expiresAt,
+      secondsLeft: secondsLeft(grant.expiresAt),
+      maxExpiresAt: grant.maxExpiresAt,
+      capped: renewed.capped,
+      renewals: grant.renewals,
+      sink: { path: sinkPath, rewritten: renewed.credential !== null },
+    },
+    text:
+      `Grant ${grant.id} renewed until ${grant.expiresAt ?? "?"}` +
+      `${renewed.capped ? " (shortened to its maximum)" : ""}${renewed.credential ? `; the new credential is in ${sinkPath}` : ""}.`,
+  };
 }

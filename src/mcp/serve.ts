@@ -2,14 +2,13 @@
 // client, `Mcp-Session-Id`). Whatever ends a session — stdin closing, DELETE, idle timeout, SIGTERM — completes every
 // grant it obtained before the server lets go of it.
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import { BrokerAccess } from "./broker-auth.js";
-import { checkListen, type McpConfig } from "./config.js";
+import { BrokerAccess, readToken } from "./broker-auth.js";
+import { checkListen, isLoopback, type McpConfig } from "./config.js";
 import { ServerLimits } from "./server-limits.js";
 import { AccessSession, type CloseReport, type Log, type SharedBySessions } from "./session.js";
 import { SinkOwners } from "./sink-owners.js";
@@ -40,10 +39,7 @@ export async function serveStdio(
 ): Promise<RunningMcp> {
   const broker = new BrokerAccess(options.config.broker, options.env);
   await broker.check();
-  const session = new AccessSession(options.config, broker, options.log, {
-    limits: new ServerLimits(options.config.limits),
-    sinks: new SinkOwners(),
-  });
+  const session = new AccessSession(options.config, broker, options.log, sharedBySessions(options.config));
   const server = buildMcpServer(session, options.version);
   const transport = new StdioServerTransport(options.stdin, options.stdout);
   let ending: Promise<readonly CloseReport[]> | null = null;
@@ -96,10 +92,11 @@ export async function serveHttp(
   checkListen(options.host, config);
   const broker = new BrokerAccess(config.broker, options.env);
   await broker.check();
-  const bearer = config.http.bearerTokenFile ? readFileSync(config.http.bearerTokenFile, "utf8").trim() : null;
-  if (bearer === "") throw new Error(`http.bearerTokenFile: ${config.http.bearerTokenFile} is empty`);
+  const bearer = config.http.bearerTokenFile
+    ? await readToken(config.http.bearerTokenFile, "http.bearerTokenFile")
+    : null;
   const sessions = new Map<string, HttpSession>();
-  const shared: SharedBySessions = { limits: new ServerLimits(config.limits), sinks: new SinkOwners() };
+  const shared = sharedBySessions(config);
   /** Sessions whose `initialize` is being handled: counted against limits.maxSessions before they are in `sessions`. */
   let starting = 0;
   const reports: CloseReport[] = [];
@@ -234,12 +231,18 @@ export async function serveHttp(
   };
 }
 
-/** DNS-rebinding guard: the Host (or Origin) must name the address we listen on. */
+function sharedBySessions(config: McpConfig): SharedBySessions {
+  return { limits: new ServerLimits(config.limits), sinks: new SinkOwners() };
+}
+
+/**
+ * DNS-rebinding guard: the Host (or Origin) must name the address we listen on, or, on loopback, any loopback name
+ * (a name that resolves elsewhere cannot reach a loopback listener).
+ */
 function hostAllowed(host: string | undefined, listenHost: string, port: number): boolean {
   if (host === undefined) return false;
-  const loopback = ["127.0.0.1", "localhost", "[::1]", "::1"];
-  const names = loopback.includes(listenHost) ? loopback : [listenHost];
-  return names.some((name) => host === `${name.includes(":") && !name.startsWith("[") ? `[${name}]` : name}:${port}`);
+  const names = isLoopback(listenHost) ? [listenHost, "127.0.0.1", "localhost", "::1"] : [listenHost];
+  return names.some((name) => host === `${name.includes(":") ? `[${name}]` : name}:${port}`);
 }
 
 function safeHost(origin: string): string | undefined {

@@ -5,7 +5,7 @@ import type { McpConfig } from "./config.js";
 import { ToolError } from "./errors.js";
 
 /** A session as the server counts it: the grants, pending requests and asks in flight it holds now. */
-export interface Counted {
+interface Counted {
   readonly outstanding: number;
 }
 

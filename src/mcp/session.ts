@@ -22,10 +22,11 @@ import {
   presentGrantStatus,
   presentPending,
   presentReceipt,
-  secondsLeft,
+  presentRenewed,
   type ToolAnswer,
 } from "./present.js";
 import type { ServerLimits } from "./server-limits.js";
+import { type Held, SessionLedger, type Waiting } from "./session-ledger.js";
 import type { SinkOwners } from "./sink-owners.js";
 
 /** Who is calling, for the broker's policy and audit: the MCP client and the tool call. */
@@ -40,21 +41,6 @@ export interface AccessAsk {
   readonly intent?: RequestInput["intent"] | undefined;
   readonly justification?: string | undefined;
   readonly ticket?: string | undefined;
-}
-
-interface Held {
-  readonly grantId: string;
-  readonly requestId: string;
-  readonly entitlement: string;
-  readonly sink: SinkSpec;
-  expiresAt: string | null;
-}
-
-interface Waiting {
-  readonly requestId: string;
-  readonly entitlement: string;
-  readonly sink: SinkSpec;
-  readonly reveal: boolean;
 }
 
 export interface CloseReport {
@@ -79,13 +65,9 @@ export class AccessSession {
   readonly #broker: BrokerAccess;
   readonly #log: Log;
   readonly #server: ServerLimits;
-  readonly #sinkOwners: SinkOwners;
-  readonly #held = new Map<string, Held>();
-  readonly #waiting = new Map<string, Waiting>();
+  readonly #ledger: SessionLedger;
   /** request_access and renew_access calls in the last minute. */
   readonly #budget: AskBudget;
-  /** Sinks of request_access calls in flight, reserved until the grant is held or the request is waiting. */
-  readonly #asking = new Set<string>();
   readonly #sinks: SinkWriter;
   #closing: Promise<CloseReport> | null = null;
 
@@ -94,7 +76,7 @@ export class AccessSession {
     this.#broker = broker;
     this.#log = log;
     this.#server = shared.limits;
-    this.#sinkOwners = shared.sinks;
+    this.#ledger = new SessionLedger(shared.sinks);
     this.#sinks = new SinkWriter(config);
     this.#budget = new AskBudget(config.limits.requestsPerMinute);
     shared.limits.join(this);
@@ -102,12 +84,7 @@ export class AccessSession {
 
   /** Grants, pending requests and requests in flight: what counts against the concurrent-grant caps. */
   get outstanding(): number {
-    return this.#held.size + this.#waiting.size + this.#asking.size;
-  }
-
-  /** Grants this session holds now (their ids). */
-  get grantIds(): readonly string[] {
-    return [...this.#held.keys()];
+    return this.#ledger.outstanding;
   }
 
   async listEntitlements(
@@ -133,33 +110,18 @@ export class AccessSession {
       throw new ToolError(
         "too_many_grants",
         `this session already holds ${this.#config.limits.concurrentGrants} grants or requests (limits.concurrentGrants); complete_access one you no longer need`,
-        { held: this.grantIds },
+        { held: [...this.#ledger.held.keys()] },
       );
     }
     this.#server.checkOutstanding();
     const sink = this.#sinks.sinkOf(ask.entitlement);
-    const busy = [...this.#held.values(), ...this.#waiting.values()].find((h) => h.sink.path === sink.path);
-    if (busy || this.#asking.has(sink.path)) {
-      const which = busy ? ` (${"grantId" in busy ? busy.grantId : busy.requestId})` : "";
-      throw new ToolError(
-        "sink_busy",
-        `${ask.entitlement} is already held or being asked for in this session${which}; renew_access or complete_access it instead`,
-      );
-    }
-    // Claimed, and reserved, before the first await, so no concurrent call in any session can pass the checks above.
-    if (!this.#sinkOwners.claim(sink.path, this)) {
-      throw new ToolError(
-        "sink_busy",
-        `${ask.entitlement}'s sink ${sink.path} is in use by another session of this server; retry once that session has completed its grant`,
-      );
-    }
-    this.#asking.add(sink.path);
+    // Reserved before the first await, so no concurrent call in any session can pass the checks above.
+    this.#ledger.reserve(ask.entitlement, sink);
     try {
       spendAll([this.#budget, this.#server.asks]);
       return await this.#ask(ask, call, sink);
     } finally {
-      this.#asking.delete(sink.path);
-      this.#settle(sink.path);
+      this.#ledger.asked(sink.path);
     }
   }
 
@@ -184,11 +146,11 @@ export class AccessSession {
       await client.cancel(waiting.requestId).catch(() => undefined);
       throw new ToolError("session_closing", "this session ended while the request was made; it was cancelled");
     }
-    this.#waiting.set(waiting.requestId, waiting);
+    this.#ledger.waiting.set(waiting.requestId, waiting);
     this.#log("info", "request pending approval", { requestId: waiting.requestId, entitlement: ask.entitlement });
     const settled = await this.#waitForApproval(client, waiting.requestId);
     if (settled.request.state === "approved") return this.#collect(waiting, call);
-    if (settled.request.state !== "pending") this.#waiting.delete(waiting.requestId);
+    if (settled.request.state !== "pending") this.#ledger.waiting.delete(waiting.requestId);
     return presentPending(settled, this.#config.waitMs);
   }
 
@@ -196,26 +158,26 @@ export class AccessSession {
     const client = await this.#client(call);
     if (id.startsWith("req_")) {
       const view = await client.getRequest(id);
-      const waiting = this.#waiting.get(id);
+      const waiting = this.#ledger.waiting.get(id);
       if (waiting && view.request.state === "approved" && !this.#closing) return this.#collect(waiting, call);
       if (waiting && view.request.state !== "pending" && view.request.state !== "approved") {
-        this.#waiting.delete(id);
-        this.#settle(waiting.sink.path);
+        this.#ledger.waiting.delete(id);
+        this.#ledger.release(waiting.sink.path);
       }
-      if (view.grant) return presentGrantStatus(view.grant, this.#held.get(view.grant.id) ?? null, view.request);
+      if (view.grant) return presentGrantStatus(view.grant, this.#ledger.held.get(view.grant.id) ?? null, view.request);
       return presentPending(view, null);
     }
     const grant = await client.getGrant(id);
-    return presentGrantStatus(grant, this.#held.get(id) ?? null, null);
+    return presentGrantStatus(grant, this.#ledger.held.get(id) ?? null, null);
   }
 
   async complete(grantId: string, call: CallContext): Promise<ToolAnswer> {
-    const held = this.#heldOrRefuse(grantId);
+    const held = this.#ledger.heldOrRefuse(grantId);
     const client = await this.#client(call);
     const ended = (await completeGrant(client, grantId)) ?? (await client.getGrant(grantId));
-    this.#held.delete(grantId);
+    this.#ledger.held.delete(grantId);
     await this.#removeSink(held);
-    this.#settle(held.sink.path);
+    this.#ledger.release(held.sink.path);
     this.#log("info", "grant completed", { grantId, removed: ended.removed });
     return presentReceipt(ended);
   }
@@ -226,28 +188,14 @@ export class AccessSession {
     call: CallContext,
   ): Promise<ToolAnswer> {
     this.#open();
-    const held = this.#heldOrRefuse(grantId);
+    const held = this.#ledger.heldOrRefuse(grantId);
     spendAll([this.#budget, this.#server.asks]);
     const client = await this.#client(call);
     const renewed = await client.renew(grantId, ask.duration, ask.intent);
     held.expiresAt = renewed.grant.expiresAt;
     // Token targets issue a fresh credential on renewal: the sink follows, so the agent's tools keep working.
     if (renewed.credential) await this.#sinks.write(held.sink, renewed.grant, renewed.credential);
-    return {
-      data: {
-        status: "active",
-        grantId,
-        expiresAt: renewed.grant.expiresAt,
-        secondsLeft: secondsLeft(renewed.grant.expiresAt),
-        maxExpiresAt: renewed.grant.maxExpiresAt,
-        capped: renewed.capped,
-        renewals: renewed.grant.renewals,
-        sink: { path: held.sink.path, rewritten: renewed.credential !== null },
-      },
-      text:
-        `Grant ${grantId} renewed until ${renewed.grant.expiresAt ?? "?"}` +
-        `${renewed.capped ? " (shortened to its maximum)" : ""}${renewed.credential ? `; the new credential is in ${held.sink.path}` : ""}.`,
-    };
+    return presentRenewed(renewed, held.sink.path);
   }
 
   /**
@@ -260,8 +208,8 @@ export class AccessSession {
   }
 
   async #endAll(): Promise<CloseReport> {
-    const held = [...this.#held.values()];
-    const waiting = [...this.#waiting.values()];
+    const held = [...this.#ledger.held.values()];
+    const waiting = [...this.#ledger.waiting.values()];
     if (held.length === 0 && waiting.length === 0) return { completed: 0, verified: 0, failed: [], cancelled: 0 };
     const failed: { grantId: string; error: string }[] = [];
     let verified = 0;
@@ -276,8 +224,8 @@ export class AccessSession {
           } catch {
             // Approved meanwhile, or already final: an uncollected request never becomes a grant on its own.
           }
-          this.#waiting.delete(w.requestId);
-          this.#settle(w.sink.path);
+          this.#ledger.waiting.delete(w.requestId);
+          this.#ledger.release(w.sink.path);
         }),
         ...held.map(async (h) => {
           try {
@@ -287,9 +235,9 @@ export class AccessSession {
           } catch (error) {
             failed.push({ grantId: h.grantId, error: error instanceof Error ? error.message : "failed" });
           }
-          this.#held.delete(h.grantId);
+          this.#ledger.held.delete(h.grantId);
           await this.#removeSink(h);
-          this.#settle(h.sink.path);
+          this.#ledger.release(h.sink.path);
         }),
       ]);
     })();
@@ -302,7 +250,7 @@ export class AccessSession {
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      for (const h of this.#held.values()) failed.push({ grantId: h.grantId, error: "not completed in time" });
+      for (const h of this.#ledger.held.values()) failed.push({ grantId: h.grantId, error: "not completed in time" });
     }
     const report = { completed: held.length, verified, failed, cancelled };
     this.#log(failed.length === 0 ? "info" : "warn", "session ended", { ...report });
@@ -322,13 +270,13 @@ export class AccessSession {
       sink,
       expiresAt: issued.grant.expiresAt,
     };
-    this.#held.set(held.grantId, held);
+    this.#ledger.held.set(held.grantId, held);
     let delivered: Delivered;
     try {
       delivered = await this.#sinks.write(sink, issued.grant, issued.credential);
     } catch (error) {
       // A credential the agent's tools cannot read is of no use: end it now rather than let it run its course.
-      this.#held.delete(held.grantId);
+      this.#ledger.held.delete(held.grantId);
       await completeGrant(client, held.grantId).catch(() => null);
       throw new ToolError(
         "sink_failed",
@@ -340,14 +288,14 @@ export class AccessSession {
   }
 
   async #collect(waiting: Waiting, call: CallContext): Promise<ToolAnswer> {
-    this.#waiting.delete(waiting.requestId);
+    this.#ledger.waiting.delete(waiting.requestId);
     try {
       // Collecting obtains a credential, as the request did: a single-use workload token must be a fresh one.
       const client = await this.#client(call, "request");
       const issued = await client.collect(waiting.requestId);
       return await this.#take(client, issued, waiting.sink, waiting.reveal);
     } finally {
-      this.#settle(waiting.sink.path);
+      this.#ledger.release(waiting.sink.path);
     }
   }
 
@@ -369,27 +317,6 @@ export class AccessSession {
         error: (error as NodeJS.ErrnoException).code ?? "error",
       });
     }
-  }
-
-  /**
-   * Lets other sessions have a sink once nothing of this one uses it any more: after its grant completed (and its file
-   * was removed) or its request ended without a grant.
-   */
-  #settle(path: string): void {
-    if (this.#asking.has(path)) return;
-    for (const entry of [...this.#held.values(), ...this.#waiting.values()]) if (entry.sink.path === path) return;
-    this.#sinkOwners.release(path, this);
-  }
-
-  #heldOrRefuse(grantId: string): Held {
-    const held = this.#held.get(grantId);
-    if (!held) {
-      throw new ToolError(
-        "not_in_session",
-        `grant '${grantId}' was not obtained in this session (or has ended); use the grantId request_access returned`,
-      );
-    }
-    return held;
   }
 
   #open(): void {

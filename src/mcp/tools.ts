@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { ClientInfo } from "./broker-auth.js";
 import { toolErrorResult } from "./errors.js";
 import type { ToolAnswer } from "./present.js";
-import type { AccessSession, CallContext } from "./session.js";
+import type { AccessAsk, AccessSession, CallContext } from "./session.js";
 
 const Intent = z
   .object({
@@ -26,14 +26,20 @@ const Duration = z
 
 const Id = z.string().describe("a grantId (grt_…) or requestId (req_…) from request_access");
 
-function result(answer: ToolAnswer) {
-  return { content: [{ type: "text" as const, text: answer.text }], structuredContent: answer.data };
+/** The intent as the client sends it: `description` only when the model gave one (exact optional properties). */
+function intentOf(intent: z.infer<typeof Intent>): NonNullable<AccessAsk["intent"]> {
+  return {
+    task: intent.task,
+    actions: intent.actions,
+    ...(intent.description === undefined ? {} : { description: intent.description }),
+  };
 }
 
 /** Runs a tool body; every failure becomes an MCP tool error with a code, never a thrown protocol error or a crash. */
 async function answer(run: () => Promise<ToolAnswer>) {
   try {
-    return result(await run());
+    const done = await run();
+    return { content: [{ type: "text" as const, text: done.text }], structuredContent: done.data };
   } catch (error) {
     return toolErrorResult(error);
   }
@@ -117,11 +123,7 @@ export function buildMcpServer(session: AccessSession, version: string): McpServ
           {
             entitlement: args.entitlement,
             duration: args.duration,
-            intent: {
-              task: args.intent.task,
-              actions: args.intent.actions,
-              ...(args.intent.description === undefined ? {} : { description: args.intent.description }),
-            },
+            intent: intentOf(args.intent),
             justification: args.justification,
             ticket: args.ticket,
           },
@@ -177,14 +179,7 @@ export function buildMcpServer(session: AccessSession, version: string): McpServ
           args.grantId,
           {
             duration: args.duration,
-            intent:
-              args.intent === undefined
-                ? undefined
-                : {
-                    task: args.intent.task,
-                    actions: args.intent.actions,
-                    ...(args.intent.description === undefined ? {} : { description: args.intent.description }),
-                  },
+            intent: args.intent === undefined ? undefined : intentOf(args.intent),
           },
           call(extra.requestId),
         ),

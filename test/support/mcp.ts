@@ -6,13 +6,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import pg from "pg";
+import { expect } from "vitest";
 import { stringify } from "yaml";
 import { buildConfig } from "../../src/config/load.js";
 import { requireService } from "../../src/connectors/testing/services.js";
 import { type Broker, startBroker } from "../../src/main.js";
 import { randomToken } from "../../src/support/ids.js";
 import { silentLogger } from "../../src/support/logger.js";
+import { pgQuery as sql } from "./agent-broker.js";
 import { namedApiKeys } from "./broker.js";
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -22,21 +23,9 @@ export const AGENT_POLICIES = join(REPO_ROOT, "examples", "policies", "ai-agents
 /** Fails the file in CI (CI=true) when PostgreSQL is not there; skips with a note elsewhere. */
 export function postgresUp(): Promise<boolean> {
   return requireService("postgres on 127.0.0.1:5432", async () => {
-    const c = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-    await c.connect();
-    await c.end();
+    await sql("SELECT 1");
     return true;
   });
-}
-
-export async function sql(text: string, values: unknown[] = []): Promise<Record<string, unknown>[]> {
-  const c = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
-  await c.connect();
-  try {
-    return (await c.query(text, values)).rows;
-  } finally {
-    await c.end();
-  }
 }
 
 export interface AgentBroker {
@@ -179,6 +168,18 @@ export async function callTool(
     data: (result.structuredContent ?? {}) as Record<string, unknown>,
     raw,
   };
+}
+
+/** `callTool` for a call that must succeed: a failure fails the test with the tool's own text. */
+export async function callOk(
+  client: Client,
+  seen: string[],
+  name: string,
+  args: Record<string, unknown>,
+): Promise<ToolOutcome> {
+  const outcome = await callTool(client, seen, name, args);
+  expect(outcome.isError, outcome.text).toBe(false);
+  return outcome;
 }
 
 /** A dotenv sink read back (values single- or double-quoted as the sink writes them). */
