@@ -40,6 +40,10 @@ describe("agent configuration", () => {
     expect(url("https://ephemera.example.com/")).toEqual([]);
     expect(url("http://127.0.0.1:8720")).toEqual([]);
     expect(url("http://[::1]:8720")).toEqual([]);
+    expect(url("http://127.0.0.1.attacker.example")).toEqual([
+      "broker.url: must be https (plain http only to a broker on this host: 127.0.0.1, ::1, localhost)",
+    ]);
+    expect(url("http://127.evil.example:8720")).toHaveLength(1);
     expect(url("http://ephemera.internal:8720")).toEqual([
       "broker.url: must be https (plain http only to a broker on this host: 127.0.0.1, ::1, localhost)",
     ]);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import Value from "typebox/value";
 import { parse as parseYaml } from "yaml";
-import { parseDurationMs } from "../client/index.js";
+import { isLoopbackHost, parseDurationMs } from "../client/index.js";
 import { AgentConfigSchema, type RawAgentConfig } from "./config-schema.js";
 import { checkTemplate, type SinkFormat } from "./sink/index.js";
 
@@ -314,8 +314,7 @@ function brokerUrl(value: string, problems: string[]): string {
     problems.push("broker.url: not a URL");
     return value;
   }
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.hostname.startsWith("127.");
-  if (url.protocol === "http:" && !loopback) {
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
     problems.push("broker.url: must be https (plain http only to a broker on this host: 127.0.0.1, ::1, localhost)");
   }
   if (url.username || url.password) problems.push("broker.url: must not carry a user or password");

@@ -7,6 +7,7 @@ export type { DpopProver } from "./dpop.js";
 export { dpopProver, generateDpopKey, loadDpopKeyFile } from "./dpop.js";
 export { parseDurationMs } from "./duration.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
+export { isLoopbackHost } from "./loopback.js";
 export { sleep } from "./sleep.js";
 export type {
   AccessRequest,

@@ -1,12 +1,12 @@
 // `ephemera mcp` settings: read once from a YAML file (optional) and the command line, validated, then frozen.
 // Errors name the key (`entitlements.orders/read.sink.format: …`), never a secret.
 import { readFileSync } from "node:fs";
-import { isIPv4 } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { AgentConfigError, type AuthConfig, loadAgentConfigFile } from "../agent/index.js";
 import { checkTemplate, SINK_FORMATS, type SinkFormat } from "../agent/sink/index.js";
+import { isLoopbackHost } from "../client/index.js";
 
 /** How `ephemera mcp` proves to the broker that it is the agent's workload identity (never a person). */
 export type BrokerAuth =
@@ -258,18 +258,12 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
 }
 
 /** 127.0.0.0/8, ::1 or localhost: only processes on this machine can connect. */
-export function isLoopback(host: string): boolean {
-  const name = host.toLowerCase();
-  if (name === "localhost" || name === "::1") return true;
-  return isIPv4(name) && name.startsWith("127.");
-}
-
 /**
  * Refuses an HTTP listen address that other machines can reach unless clients must prove themselves with a bearer
  * token: whoever reaches the port otherwise gets credentials under the agent's identity.
  */
 export function checkListen(host: string, config: McpConfig): void {
-  if (isLoopback(host) || config.http.bearerTokenFile !== null) return;
+  if (isLoopbackHost(host) || config.http.bearerTokenFile !== null) return;
   throw new McpConfigError(
     `http.bearerTokenFile: required when listening on ${host}, which is not a loopback address (127.0.0.0/8, ::1, localhost): anyone who can reach the port would get credentials under the agent's identity`,
   );

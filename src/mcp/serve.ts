@@ -7,8 +7,9 @@ import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { isLoopbackHost } from "../client/index.js";
 import { BrokerAccess, readToken } from "./broker-auth.js";
-import { checkListen, isLoopback, type McpConfig } from "./config.js";
+import { checkListen, type McpConfig } from "./config.js";
 import { ServerLimits } from "./server-limits.js";
 import { AccessSession, type CloseReport, type Log, type SharedBySessions } from "./session.js";
 import { SinkOwners } from "./sink-owners.js";
@@ -241,7 +242,7 @@ function sharedBySessions(config: McpConfig): SharedBySessions {
  */
 function hostAllowed(host: string | undefined, listenHost: string, port: number): boolean {
   if (host === undefined) return false;
-  const names = isLoopback(listenHost) ? [listenHost, "127.0.0.1", "localhost", "::1"] : [listenHost];
+  const names = isLoopbackHost(listenHost) ? [listenHost, "127.0.0.1", "localhost", "::1"] : [listenHost];
   return names.some((name) => host === `${name.includes(":") ? `[${name}]` : name}:${port}`);
 }
 
