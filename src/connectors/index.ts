@@ -16,7 +16,7 @@ export type {
   VerifyRequest,
   VerifyResponse,
 } from "./connector.js";
-export type { ConnectorContext, ConnectorFactory, TargetSpec } from "./registry.js";
+export type { ConnectorContext, ConnectorFactory, FactoryContext, TargetSpec } from "./context.js";
 export { CONNECTOR_TYPES, createConnector } from "./registry.js";
 export type {
   AccessTokenClaims,

@@ -12,6 +12,7 @@ export type {
   TokenClaimsInput,
 } from "./token-authority.js";
 export { TokenAuthority } from "./token-authority.js";
+export type { TokenConnectorContext, TokenSigner } from "./token-connector.js";
 export { createTokenConnector } from "./token-connector.js";
 export type { AccessTokenClaims, AuthorizationDetail, TokenRejection } from "./verify-token.js";
 export { TokenVerificationError } from "./verify-token.js";

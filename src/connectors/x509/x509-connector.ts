@@ -4,7 +4,7 @@ import { webcrypto } from "node:crypto";
 import type { Grant, Millis, RemovalEvidence } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
 import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { entitlementPath } from "../support/settings.js";
 import { algorithmOf, CaRing, forX509, generateKeyPair, serialFrom } from "./ca-ring.js";
 import { pkix } from "./pkix.js";
