@@ -1,7 +1,5 @@
 // The token connector's public surface: the connector factory and the broker's token authority.
 export type { RevokedEntry, RevokeInput } from "./deny-list.js";
-export type { DpopRejection, ProofExpectations, VerifiedProof } from "./dpop.js";
-export { accessTokenHash, checkTokenBinding, DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "./dpop.js";
 export type { PublishedJwk } from "./key-ring.js";
 export type { TokenEntitlementSettings, TokenTargetSettings } from "./settings.js";
 export type {
