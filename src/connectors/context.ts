@@ -3,8 +3,8 @@ import type { Store } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
+import type { TokenAuthority } from "../tokens/index.js";
 import type { Connector } from "./connector.js";
-import type { TokenAuthority } from "./token/token-authority.js";
 
 /** A target as configured: its type, its id and its connector-specific settings (validated by the connector). */
 export interface TargetSpec {

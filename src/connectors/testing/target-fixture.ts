@@ -12,9 +12,9 @@ import { systemClock } from "../../support/clock.js";
 import { randomToken } from "../../support/ids.js";
 import { type Logger, silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
+import { TokenAuthority } from "../../tokens/index.js";
 import type { Connector, EntitlementSpec } from "../connector.js";
 import type { FactoryContext } from "../context.js";
-import { TokenAuthority } from "../token/token-authority.js";
 import { issuingGrant } from "./contract.js";
 import { MemoryStore } from "./memory-store.js";
 

@@ -1,11 +1,10 @@
 // The `token` connector: access to an internal API as a broker-signed JWT; removal is the deny-list plus the token's own `exp`.
 import type { Grant, Intent, Millis, RemovalEvidence } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
+import type { RevokedEntry, RevokeInput, SignedToken, TokenClaimsInput } from "../../tokens/index.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
-import type { RevokedEntry, RevokeInput } from "./deny-list.js";
 import { entitlementPath, parseEntitlementSettings, parseTargetSettings } from "./settings.js";
-import type { SignedToken, TokenClaimsInput } from "./token-authority.js";
 
 /** What the token connector uses of the broker's token authority: sign, put on the deny-list and read it back, rotate. */
 export interface TokenSigner {
