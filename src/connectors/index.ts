@@ -9,12 +9,14 @@ export type {
   PrepareRequest,
   RenewRequest,
   RenewResponse,
+  RevokedSerial,
   RevokeRequest,
   RevokeResponse,
   RotateResponse,
   UsageSighting,
   VerifyRequest,
   VerifyResponse,
+  X509Publisher,
 } from "./connector.js";
 export type { ConnectorContext, ConnectorFactory, FactoryContext, TargetSpec } from "./context.js";
 export { CONNECTOR_TYPES, createConnector } from "./registry.js";
