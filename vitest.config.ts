@@ -9,7 +9,7 @@ const LOAD_TESTS = ["test/crash.test.ts", "test/ha.test.ts"];
 
 /** Tests that need neither `npm run build` nor a running service (a test here that needs one fails in CI). */
 const UNIT_TESTS = [
-  "src/{domain,policy,agent,client,cli,support,identity,config,http,mcp,notifications}/**/*.test.ts",
+  "src/{domain,policy,agent,client,cli,support,identity,config,http,mcp,notifications,tokens}/**/*.test.ts",
   // Not identities/identity-lifecycle.test.ts: it runs on PostgreSQL too.
   "src/lifecycle/{*,approval/*,monitor/*,request/*,verify/*,identities/human-use-flag}.test.ts",
   "src/audit/{verify,export,chain,merkle,checkpoint}.test.ts",

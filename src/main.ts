@@ -9,7 +9,6 @@ import { bootstrapKeyLookup, ensureBootstrapKeys, loadMasterKey } from "./bootst
 import type { Config } from "./config/load.js";
 import type { Connector, EntitlementSpec } from "./connectors/connector.js";
 import { createConnector } from "./connectors/registry.js";
-import { TokenAuthority } from "./connectors/token/index.js";
 import type { App } from "./http/server.js";
 import { buildServer } from "./http/server.js";
 import { ApiKeyAuthenticator } from "./identity/api-keys.js";
@@ -42,6 +41,7 @@ import { randomToken } from "./support/ids.js";
 import { createLogger, type Logger } from "./support/logger.js";
 import { Sealer } from "./support/sealer.js";
 import { SingleFlight } from "./support/single-flight.js";
+import { TokenAuthority } from "./tokens/index.js";
 
 type OpenedStore = SqliteStore | PostgresStore;
 

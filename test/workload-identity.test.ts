@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildConfig } from "../src/config/load.js";
-import { checkTokenBinding, DpopError } from "../src/connectors/token/dpop.js";
 import { issueTestCert, makeTestCa, type TestCa, type TestCert } from "../src/connectors/x509/testing/pki.js";
 import { generateApiKey } from "../src/identity/api-keys.js";
+import { checkTokenBinding, DpopError } from "../src/identity/dpop.js";
 import { makeKey, signCompact, type TestKey } from "../src/identity/testing/test-issuer.js";
 import { type Broker, startBroker } from "../src/main.js";
 import { silentLogger } from "../src/support/logger.js";
@@ -224,7 +224,7 @@ describe("workload identity through the broker", () => {
     const jwks = createLocalJWKSet(broker.tokens.jwks() as never);
     const { payload } = await jwtVerify(credential.token, jwks, { audience: "https://demo-api.test" });
     const url = "https://demo-api.test/orders";
-    const { accessTokenHash } = await import("../src/connectors/token/dpop.js");
+    const { accessTokenHash } = await import("../src/identity/dpop.js");
     const ath = accessTokenHash(credential.token);
     const ok = await checkTokenBinding(payload, await proof(url, "GET", ath), {
       method: "GET",

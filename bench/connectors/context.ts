@@ -6,8 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Connector, EntitlementSpec, IssueResponse } from "../../src/connectors/connector.js";
-import type { ConnectorContext } from "../../src/connectors/registry.js";
-import { TokenAuthority } from "../../src/connectors/token/index.js";
+import type { ConnectorContext } from "../../src/connectors/context.js";
 import { openGrant } from "../../src/domain/transitions.js";
 import type { Grant, Identity, Millis } from "../../src/domain/types.js";
 import { openSqliteStore } from "../../src/storage/index.js";
@@ -28,17 +27,8 @@ export async function benchContext(label: string): Promise<BenchContext> {
   try {
     const store = await openSqliteStore(join(dir, "bench.db"));
     const sealer = new Sealer(randomBytes(32));
-    const tokenAuthority = new TokenAuthority({
-      issuer: "https://ephemera.bench",
-      store,
-      sealer,
-      clock: systemClock,
-      rotationIntervalSeconds: 3600,
-      maxTokenLifetimeSeconds: 3600,
-      leewaySeconds: 60,
-    });
     return {
-      ctx: { store, clock: systemClock, sealer, logger: silentLogger(), tokenAuthority },
+      ctx: { store, clock: systemClock, sealer, logger: silentLogger() },
       async close() {
         try {
           await store.close();

@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import Value from "typebox/value";
 import { parse as parseYaml } from "yaml";
 import type { EntitlementSpec } from "../connectors/connector.js";
-import type { TargetSpec } from "../connectors/registry.js";
+import type { TargetSpec } from "../connectors/context.js";
 import { parseDuration } from "../domain/duration.js";
 import type { Identity } from "../domain/types.js";
 import { type AuthenticatorConfig, parseAuthenticators } from "../identity/catalogue.js";

@@ -137,6 +137,25 @@ export interface RotateResponse {
   readonly detail: string;
 }
 
+/** A revoked certificate serial, listed until the certificate's own expiry ends it. */
+export interface RevokedSerial {
+  readonly serial: string;
+  /** The CA that signed it: its CRL lists the serial. */
+  readonly ca: string;
+  readonly revokedAt: Millis;
+  readonly notAfter: Millis;
+}
+
+/** What an x509 target publishes for relying parties (served under /.well-known/ephemera/x509/<target>/). */
+export interface X509Publisher {
+  /** PEM bundle of every published CA: the current one and retired ones whose certificates may still live. */
+  caBundle(): Promise<string>;
+  /** One CRL per published CA, PEM, concatenated: load it as a TLS server's `crl`. */
+  crl(): Promise<string>;
+  /** The deny-list as JSON: serials and until when they are listed. */
+  revoked(): Promise<readonly RevokedSerial[]>;
+}
+
 export interface Connector {
   readonly type: string;
   readonly targetId: string;
@@ -182,6 +201,8 @@ export interface Connector {
   removeAccount(handle: string): Promise<boolean>;
   /** Rotates the target's admin secret where the target supports it. */
   rotateAdminSecret(): Promise<RotateResponse>;
+  /** An x509 target's CA bundle and deny-list, which relying parties fetch without authentication. */
+  readonly publisher?: X509Publisher;
   /** Readiness of the connection to the target. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;

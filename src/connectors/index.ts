@@ -1,4 +1,4 @@
-// The connectors' public surface: the port, the catalogue, and the token authority the broker builds once.
+// The connectors' public surface: the port, what a connector is built from, and the catalogue.
 export type {
   AccountInfo,
   Connector,
@@ -9,23 +9,15 @@ export type {
   PrepareRequest,
   RenewRequest,
   RenewResponse,
+  RevokedSerial,
   RevokeRequest,
   RevokeResponse,
   RotateResponse,
   UsageSighting,
   VerifyRequest,
   VerifyResponse,
+  X509Publisher,
 } from "./connector.js";
-export type { ConnectorContext, ConnectorFactory, TargetSpec } from "./registry.js";
+export type { ConnectorContext, ConnectorFactory, FactoryContext, TargetSpec } from "./context.js";
 export { CONNECTOR_TYPES, createConnector } from "./registry.js";
-export type {
-  AccessTokenClaims,
-  IntrospectionResponse,
-  JsonWebKeySet,
-  PublishedJwk,
-  SignedToken,
-  TokenAuthorityOptions,
-  TokenClaimsInput,
-  TokenRejection,
-} from "./token/index.js";
-export { createTokenConnector, TokenAuthority, TokenVerificationError } from "./token/index.js";
+export { createTokenConnector } from "./token/index.js";

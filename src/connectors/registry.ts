@@ -1,30 +1,8 @@
 // The catalogue of connector types, by name. Adding a target type means adding one line here.
 
-import type { Store } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import type { Logger } from "../support/logger.js";
-import type { Sealer } from "../support/sealer.js";
 import type { Connector } from "./connector.js";
+import type { ConnectorFactory, FactoryContext, TargetSpec } from "./context.js";
 import { withDeadline } from "./deadline.js";
-import type { TokenAuthority } from "./token/index.js";
-
-/** What every connector may use from the broker. */
-export interface ConnectorContext {
-  readonly store: Store;
-  readonly clock: Clock;
-  readonly sealer: Sealer;
-  readonly logger: Logger;
-  readonly tokenAuthority: TokenAuthority;
-}
-
-/** A target as configured: its type, its id and its connector-specific settings (validated by the connector). */
-export interface TargetSpec {
-  readonly id: string;
-  readonly type: string;
-  readonly settings: Readonly<Record<string, unknown>>;
-}
-
-export type ConnectorFactory = (target: TargetSpec, context: ConnectorContext) => Connector;
 
 /**
  * Each type's module (and its driver: pg, mysql2, ioredis, amqplib, @peculiar/x509) loads only when a target of that
@@ -41,7 +19,7 @@ export const CONNECTOR_TYPES: Readonly<Record<string, () => Promise<ConnectorFac
   http: async () => (await import("./http/index.js")).createHttpConnector,
 };
 
-export async function createConnector(target: TargetSpec, context: ConnectorContext): Promise<Connector> {
+export async function createConnector(target: TargetSpec, context: FactoryContext): Promise<Connector> {
   const load = CONNECTOR_TYPES[target.type];
   if (!load) {
     throw new Error(

@@ -10,7 +10,6 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, 
 import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/checkpoint.js";
 import type { RateLimits } from "../config/load.js";
 import type { Connector } from "../connectors/connector.js";
-import type { TokenAuthority } from "../connectors/token/index.js";
 import type { ClientSignal, Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
 import type { AuthenticationFacts, PeerCertificate } from "../identity/authenticator.js";
@@ -22,6 +21,7 @@ import { refuse } from "../lifecycle/refuse.js";
 import { ConflictError, StoreUnavailableError } from "../storage/store.js";
 import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
+import type { TokenAuthority } from "../tokens/index.js";
 import { AbuseGuard } from "./abuse.js";
 import { clientSignal } from "./client-signal.js";
 import {

@@ -1,4 +1,4 @@
-// Public surface of identity: the authenticator port and catalogue, the chain, API keys, trust rules and the dev issuer.
+// Public surface of identity: the authenticator port and catalogue, the chain, API keys, DPoP proofs, trust rules and the dev issuer.
 export type { ApiKeyEntry, NewApiKey } from "./api-keys.js";
 export { API_KEY_PREFIX, ApiKeyAuthenticator, generateApiKey, hashApiKey, parseApiKey } from "./api-keys.js";
 export { AuthenticatorChain } from "./authenticate.js";
@@ -7,6 +7,8 @@ export type { AuthenticatorConfig, AuthenticatorDeps, AuthenticatorTypeName } fr
 export { AUTHENTICATOR_TYPES, createAuthenticator, parseAuthenticators } from "./catalogue.js";
 export type { DevIssuerKey, MintOptions, RunningDevIssuer } from "./dev-issuer/dev-issuer.js";
 export { loadOrCreateDevIssuerKey, mintDevToken, serveDevIssuer } from "./dev-issuer/dev-issuer.js";
+export type { DpopRejection, ProofExpectations, VerifiedProof } from "./dpop.js";
+export { accessTokenHash, checkTokenBinding, DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "./dpop.js";
 export type { WorkloadJwtRejection } from "./jwt/verify-workload-jwt.js";
 export { KeysUnavailableError, WorkloadJwtError } from "./jwt/verify-workload-jwt.js";
 export type { IdentityDefinition, RegistryOptions } from "./registry.js";

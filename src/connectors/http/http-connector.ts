@@ -4,7 +4,7 @@ import type { Grant } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
 import { Secret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { check, evidenceOf } from "../support/evidence.js";
 import { type Answer, accountsOf, readCheckAnswer } from "./answers.js";
 import { HttpClient } from "./http-client.js";

@@ -2,7 +2,7 @@
 // kills its sessions and drops it, and is proven by the catalogue, the process list and a refused login.
 import { Secret, sameSecret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
 import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";

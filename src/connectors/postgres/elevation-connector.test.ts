@@ -5,7 +5,7 @@ import { escapeIdentifier } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Grant, Identity } from "../../domain/types.js";
 import type { Connector } from "../connector.js";
-import type { ConnectorContext } from "../registry.js";
+import type { ConnectorContext } from "../context.js";
 import { activeGrant, describeConnectorContract } from "../testing/contract.js";
 import { entitlement, grantFor, testIdentity } from "../testing/target-fixture.js";
 import { startTcpProxy } from "../testing/tcp-proxy.js";

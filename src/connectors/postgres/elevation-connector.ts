@@ -19,7 +19,7 @@ import type { ClientBase } from "pg";
 import type { Grant, Identity } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf } from "../support/evidence.js";
 import { entitlementPath, OBJECT_NAME_PATTERN, OBJECT_NAME_RULE } from "../support/settings.js";

@@ -3,7 +3,7 @@
 import type { Grant, Millis } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
 import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";

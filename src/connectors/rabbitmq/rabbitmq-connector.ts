@@ -4,7 +4,7 @@ import type { Grant } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
 import { Secret, sameSecret } from "../../support/secret.js";
 import type { Connector, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
 import { adminSecretFor } from "../support/admin-secret.js";
 import { type Check, check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";

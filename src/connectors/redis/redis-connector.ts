@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import type { Grant } from "../../domain/types.js";
 import { Secret, sameSecret } from "../../support/secret.js";
 import type { AccountInfo, Connector, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";
 import { adminSecretFor } from "../support/admin-secret.js";
 import { check, evidenceOf, loginRefusedCheck } from "../support/evidence.js";

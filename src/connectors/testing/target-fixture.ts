@@ -12,13 +12,13 @@ import { systemClock } from "../../support/clock.js";
 import { randomToken } from "../../support/ids.js";
 import { type Logger, silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
+import { TokenAuthority } from "../../tokens/index.js";
 import type { Connector, EntitlementSpec } from "../connector.js";
-import type { ConnectorContext } from "../registry.js";
-import { TokenAuthority } from "../token/token-authority.js";
+import type { FactoryContext } from "../context.js";
 import { issuingGrant } from "./contract.js";
 import { MemoryStore } from "./memory-store.js";
 
-export interface TestContext extends ConnectorContext {
+export interface TestContext extends FactoryContext {
   readonly store: MemoryStore;
 }
 
@@ -43,7 +43,7 @@ export function connectorContext(): TestContext {
 }
 
 /** A connector context on a real SQLite store in a temporary directory, for connectors that read grants. */
-export interface SqliteContext extends ConnectorContext {
+export interface SqliteContext extends FactoryContext {
   close(): Promise<void>;
 }
 

@@ -1,28 +1,21 @@
 // Builders for token connector tests: an authority on a given store and clock, a target, an identity and an entitlement.
-import { randomBytes } from "node:crypto";
 import type { Grant, Identity } from "../../domain/types.js";
 import type { Store } from "../../storage/store.js";
-import { ManualClock } from "../../support/clock.js";
+import type { ManualClock } from "../../support/clock.js";
 import { silentLogger } from "../../support/logger.js";
-import { Sealer } from "../../support/sealer.js";
+import type { Sealer } from "../../support/sealer.js";
+import {
+  AUDIENCE,
+  type AuthorityFixture,
+  authorityFixture,
+  MAX_LIFETIME_SECONDS,
+} from "../../tokens/testing/authority-fixture.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
-import { TokenAuthority } from "../token/token-authority.js";
 import { createTokenConnector } from "../token/token-connector.js";
 import type { ContractSubject } from "./contract.js";
 import { issuingGrant } from "./contract.js";
-import { MemoryStore } from "./memory-store.js";
 
-export const ISSUER = "https://ephemera.test";
-export const AUDIENCE = "https://orders.internal";
-export const ROTATION_SECONDS = 3600;
-export const MAX_LIFETIME_SECONDS = 900;
-export const LEEWAY_SECONDS = 60;
-
-export interface TokenFixture {
-  readonly store: Store;
-  readonly clock: ManualClock;
-  readonly sealer: Sealer;
-  readonly authority: TokenAuthority;
+export interface TokenFixture extends AuthorityFixture {
   readonly connector: Connector;
   readonly identity: Identity;
   readonly entitlement: EntitlementSpec;
@@ -35,19 +28,7 @@ export interface TokenFixture {
 export async function tokenFixture(
   shared: { store?: Store; clock?: ManualClock; sealer?: Sealer } = {},
 ): Promise<TokenFixture> {
-  const store = shared.store ?? new MemoryStore();
-  const clock = shared.clock ?? new ManualClock();
-  const sealer = shared.sealer ?? new Sealer(randomBytes(32));
-  const authority = new TokenAuthority({
-    issuer: ISSUER,
-    store,
-    sealer,
-    clock,
-    rotationIntervalSeconds: ROTATION_SECONDS,
-    maxTokenLifetimeSeconds: MAX_LIFETIME_SECONDS,
-    leewaySeconds: LEEWAY_SECONDS,
-  });
-  await authority.init();
+  const { store, clock, sealer, authority } = await authorityFixture(shared);
   const connector = createTokenConnector(
     { id: "orders-api", type: "token", settings: { audience: AUDIENCE } },
     { store, clock, sealer, logger: silentLogger(), tokenAuthority: authority },

@@ -2,9 +2,10 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../support/logger.js";
+import { AUDIENCE, ISSUER, MAX_LIFETIME_SECONDS } from "../../tokens/testing/authority-fixture.js";
 import { describeConnectorContract } from "../testing/contract.js";
 import { MemoryStore } from "../testing/memory-store.js";
-import { AUDIENCE, contractSubject, ISSUER, MAX_LIFETIME_SECONDS, tokenFixture } from "../testing/token-fixture.js";
+import { contractSubject, tokenFixture } from "../testing/token-fixture.js";
 import { createTokenConnector } from "./token-connector.js";
 
 describeConnectorContract("token", async () => {

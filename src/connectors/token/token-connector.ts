@@ -1,10 +1,30 @@
 // The `token` connector: access to an internal API as a broker-signed JWT; removal is the deny-list plus the token's own `exp`.
 import type { Grant, Intent, Millis, RemovalEvidence } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
+import type { RevokedEntry, RevokeInput, SignedToken, TokenClaimsInput } from "../../tokens/index.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { entitlementPath, parseEntitlementSettings, parseTargetSettings } from "./settings.js";
-import type { SignedToken } from "./token-authority.js";
+
+/** What the token connector uses of the broker's token authority: sign, put on the deny-list and read it back, rotate. */
+export interface TokenSigner {
+  /** No token lives longer: an entitlement's maximum duration must not exceed it. */
+  readonly maxTokenLifetimeSeconds: number;
+  /** True once a signing key is loaded. */
+  readonly ready: boolean;
+  sign(input: TokenClaimsInput, expiresAt: Millis): Promise<SignedToken>;
+  /** Already revoked is success. */
+  revoke(input: RevokeInput): Promise<{ readonly alreadyRevoked: boolean }>;
+  /** The deny-list row as the store holds it, bypassing any cache. */
+  revocationOf(jti: string): Promise<RevokedEntry | null>;
+  /** Makes a new signing key and retires the others; returns the new kid. */
+  rotate(reason: string): Promise<string>;
+}
+
+/** A token target's context: the shared one and the broker's token authority, through the port it uses. */
+export interface TokenConnectorContext extends ConnectorContext {
+  readonly tokenAuthority: TokenSigner;
+}
 
 function credentialOf(signed: SignedToken): IssuedCredential {
   return {
@@ -30,7 +50,7 @@ function iso(ms: Millis): string {
   return new Date(ms).toISOString();
 }
 
-export function createTokenConnector(target: TargetSpec, ctx: ConnectorContext): Connector {
+export function createTokenConnector(target: TargetSpec, ctx: TokenConnectorContext): Connector {
   const { audience } = parseTargetSettings(target.id, target.settings);
   const authority = ctx.tokenAuthority;
 

@@ -1,20 +1,12 @@
 // The deny-list of an x509 target: revoked serials, durable in the store until the certificate expires, published as
 // a CRL per CA (what TLS servers load) and as JSON.
 import { systemEvent } from "../../audit/system-event.js";
-import type { Millis } from "../../domain/types.js";
 import type { Store, Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
+import type { RevokedSerial } from "../connector.js";
 import { algorithmOf, type CaRing, forX509 } from "./ca-ring.js";
 import { pkix } from "./pkix.js";
 import type { KeyAlgorithm } from "./settings.js";
-
-export interface RevokedSerial {
-  readonly serial: string;
-  /** The CA that signed it: its CRL lists the serial. */
-  readonly ca: string;
-  readonly revokedAt: Millis;
-  readonly notAfter: Millis;
-}
 
 /** The CA of a serial revoked before any certificate of its grant was recorded. */
 export const UNKNOWN_CA = "unknown";

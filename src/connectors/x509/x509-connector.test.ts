@@ -13,9 +13,8 @@ import { Sealer } from "../../support/sealer.js";
 import type { EntitlementSpec, IssuedCredential } from "../connector.js";
 import { activeGrant, describeConnectorContract, issuingGrant } from "../testing/contract.js";
 import { MemoryStore } from "../testing/memory-store.js";
-import { tokenFixture } from "../testing/token-fixture.js";
 import { issueTestCert, makeTestCa, type TestCert, tlsServerAccepts } from "./testing/pki.js";
-import { createX509Connector, isX509Connector, type X509Connector } from "./x509-connector.js";
+import { createX509Connector, type X509Connector } from "./x509-connector.js";
 
 const identity: Identity = {
   id: "ci-deploy",
@@ -40,16 +39,14 @@ async function fixture(keyAlgorithm: "p256" | "ed25519" = "p256") {
   const store = new MemoryStore();
   const clock = new ManualClock(Date.now());
   const sealer = new Sealer(randomBytes(32));
-  const { authority } = await tokenFixture({ store, clock, sealer });
   const connector = createX509Connector(
     {
       id: "mesh",
       type: "x509",
       settings: { trustDomain: "example.org", keyAlgorithm, maxCertificateLifetime: "1h", caValidity: "30d" },
     },
-    { store, clock, sealer, logger: silentLogger(), tokenAuthority: authority },
-  ) as X509Connector;
-  if (!isX509Connector(connector)) throw new Error("not an x509 connector");
+    { store, clock, sealer, logger: silentLogger() },
+  );
   return { store, clock, sealer, connector };
 }
 

@@ -3,31 +3,17 @@
 import { webcrypto } from "node:crypto";
 import type { Grant, Millis, RemovalEvidence } from "../../domain/types.js";
 import { Secret } from "../../support/secret.js";
-import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../connector.js";
-import type { ConnectorContext, TargetSpec } from "../registry.js";
+import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential, X509Publisher } from "../connector.js";
+import type { ConnectorContext, TargetSpec } from "../context.js";
 import { entitlementPath } from "../support/settings.js";
 import { algorithmOf, CaRing, forX509, generateKeyPair, serialFrom } from "./ca-ring.js";
 import { pkix } from "./pkix.js";
-import { Revocations, type RevokedSerial, UNKNOWN_CA } from "./revocations.js";
+import { Revocations, UNKNOWN_CA } from "./revocations.js";
 import { type KeyAlgorithm, parseX509EntitlementSettings, parseX509TargetSettings } from "./settings.js";
 
 const LEEWAY_MS = 60_000;
 
-/** What an x509 target publishes for relying parties (served under /.well-known/ephemera/x509/<target>/). */
-export interface X509Publisher {
-  /** PEM bundle of every published CA: the current one and retired ones whose certificates may still live. */
-  caBundle(): Promise<string>;
-  /** One CRL per published CA, PEM, concatenated: load it as a TLS server's `crl`. */
-  crl(): Promise<string>;
-  /** The deny-list as JSON: serials and until when they are listed. */
-  revoked(): Promise<readonly RevokedSerial[]>;
-}
-
 export type X509Connector = Connector & { readonly publisher: X509Publisher };
-
-export function isX509Connector(connector: Connector): connector is X509Connector {
-  return connector.type === "x509" && "publisher" in connector;
-}
 
 interface IssuedSerial {
   readonly serial: string;

@@ -1,8 +1,8 @@
 // /v1/requests: ask for an entitlement; read and list requests; the approval workflow (approve, deny, cancel, modify,
 // collect the credential, review a break-glass use).
 import Type, { type Static, type TSchema } from "typebox";
-import { DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "../../connectors/token/dpop.js";
 import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
+import { DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "../../identity/index.js";
 import { approveRequest } from "../../lifecycle/approval/approve-request.js";
 import { checkApprover, mayReview } from "../../lifecycle/approval/approver-rights.js";
 import { cancelRequest } from "../../lifecycle/approval/cancel-request.js";

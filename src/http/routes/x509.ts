@@ -1,6 +1,6 @@
 // What x509 targets publish for relying parties, without authentication: the CA bundle, the CRLs and the deny-list.
 import Type from "typebox";
-import { isX509Connector, type X509Connector } from "../../connectors/x509/index.js";
+import type { X509Publisher } from "../../connectors/connector.js";
 import { EphemeraError } from "../../support/errors.js";
 import { ProblemSchema } from "../schemas.js";
 import type { App, HttpServices } from "../server.js";
@@ -8,12 +8,12 @@ import type { App, HttpServices } from "../server.js";
 const Params = Type.Object({ target: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" }) });
 
 export function registerX509Routes(app: App, services: HttpServices): void {
-  const x509Of = (target: string): X509Connector => {
+  const publisherOf = (target: string): X509Publisher => {
     const connector = services.connectors.get(target);
-    if (!connector || !isX509Connector(connector)) {
+    if (connector?.type !== "x509" || !connector.publisher) {
       throw new EphemeraError("not_found", `no x509 target named '${target}'`);
     }
-    return connector;
+    return connector.publisher;
   };
 
   app.get(
@@ -28,7 +28,7 @@ export function registerX509Routes(app: App, services: HttpServices): void {
       },
     },
     async (request, reply) => {
-      const bundle = await x509Of(request.params.target).publisher.caBundle();
+      const bundle = await publisherOf(request.params.target).caBundle();
       reply.header("content-type", "application/x-pem-file").header("cache-control", "public, max-age=60");
       return bundle;
     },
@@ -46,7 +46,7 @@ export function registerX509Routes(app: App, services: HttpServices): void {
       },
     },
     async (request, reply) => {
-      const crl = await x509Of(request.params.target).publisher.crl();
+      const crl = await publisherOf(request.params.target).crl();
       reply.header("content-type", "application/x-pem-file").header("cache-control", "no-cache");
       return crl;
     },
@@ -77,7 +77,7 @@ export function registerX509Routes(app: App, services: HttpServices): void {
       },
     },
     async (request, reply) => {
-      const revoked = await x509Of(request.params.target).publisher.revoked();
+      const revoked = await publisherOf(request.params.target).revoked();
       reply.header("cache-control", "no-cache");
       return {
         target: request.params.target,

@@ -1,6 +1,6 @@
 // Stage 5, monitor: RFC 7662 introspection of broker-issued tokens; a token is active only while its grant is.
-import type { IntrospectionResponse, TokenAuthority } from "../../connectors/token/index.js";
 import { describeError } from "../../support/errors.js";
+import type { IntrospectionResponse, TokenAuthority } from "../../tokens/index.js";
 import type { LifecycleDeps } from "../deps.js";
 
 export async function introspectToken(

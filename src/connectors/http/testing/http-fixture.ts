@@ -2,7 +2,7 @@ import type { Grant, GrantState, Identity } from "../../../domain/types.js";
 import type { Store } from "../../../storage/index.js";
 import type { Logger } from "../../../support/logger.js";
 import type { Connector, EntitlementSpec } from "../../connector.js";
-import type { ConnectorContext } from "../../registry.js";
+import type { ConnectorContext } from "../../context.js";
 import {
   entitlement,
   grantFor,

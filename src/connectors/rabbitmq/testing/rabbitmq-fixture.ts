@@ -2,7 +2,7 @@
 import { type Channel, type ChannelModel, type ConfirmChannel, connect } from "amqplib";
 import { randomToken } from "../../../support/ids.js";
 import type { IssuedCredential } from "../../connector.js";
-import type { TargetSpec } from "../../registry.js";
+import type { TargetSpec } from "../../context.js";
 import type { OpenSession } from "../../testing/contract.js";
 import { portOpen, requireService } from "../../testing/services.js";
 

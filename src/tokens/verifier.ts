@@ -1,8 +1,8 @@
 // How a broker-issued access token is checked: a header allow-list, the key chosen by kid, then jose's signature and claim checks.
 import type { CompactJWSHeaderParameters, CryptoKey, JWTPayload } from "jose";
 import { errors, jwtVerify } from "jose";
-import { EphemeraError } from "../../support/errors.js";
-import { TOKEN_ALG } from "./key-ring.js";
+import { EphemeraError } from "../support/errors.js";
+import { TOKEN_ALG } from "./signing-key.js";
 
 /** RFC 9068 `typ` of a JWT access token: keeps other JWTs signed by the same key from passing as access tokens. */
 export const ACCESS_TOKEN_TYP = "at+jwt";

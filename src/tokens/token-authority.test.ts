@@ -3,22 +3,22 @@ import type { KeyObject } from "node:crypto";
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign as signBytes } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../support/clock.js";
-import { Sealer } from "../../support/sealer.js";
-import { MemoryStore } from "../testing/memory-store.js";
-import type { TokenFixture } from "../testing/token-fixture.js";
+import { MemoryStore } from "../connectors/testing/memory-store.js";
+import { ManualClock } from "../support/clock.js";
+import { Sealer } from "../support/sealer.js";
+import type { TokenClaimsInput } from "./signer.js";
+import type { AuthorityFixture } from "./testing/authority-fixture.js";
 import {
   AUDIENCE,
+  authorityFixture,
   ISSUER,
   LEEWAY_SECONDS,
   MAX_LIFETIME_SECONDS,
   ROTATION_SECONDS,
-  tokenFixture,
-} from "../testing/token-fixture.js";
-import type { TokenClaimsInput } from "./token-authority.js";
+} from "./testing/authority-fixture.js";
 import { TokenAuthority } from "./token-authority.js";
-import type { TokenRejection } from "./verify-token.js";
-import { TokenVerificationError } from "./verify-token.js";
+import type { TokenRejection } from "./verifier.js";
+import { TokenVerificationError } from "./verifier.js";
 
 const INPUT: TokenClaimsInput = {
   aud: AUDIENCE,
@@ -29,7 +29,7 @@ const INPUT: TokenClaimsInput = {
 };
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-function claimsAt(f: TokenFixture, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+function claimsAt(f: AuthorityFixture, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Math.floor(f.clock.now() / 1000);
   const base = {
     iss: ISSUER,
@@ -43,20 +43,20 @@ function claimsAt(f: TokenFixture, overrides: Record<string, unknown> = {}): Rec
 }
 
 /** A broker private key, opened from the store as only a thief holding the master key could. */
-async function privateKeyOf(f: TokenFixture, kid: string): Promise<KeyObject> {
+async function privateKeyOf(f: AuthorityFixture, kid: string): Promise<KeyObject> {
   const row = await f.store.getState("token.keys", kid);
   const sealed = (row?.value as { sealedPrivateKey?: string } | undefined)?.sealedPrivateKey ?? "";
   return createPrivateKey({ key: JSON.parse(f.sealer.open(sealed, `token-key:${kid}`)), format: "jwk" });
 }
 
 /** Signs any header and claims with the given key (by default the broker's current key). */
-async function forge(f: TokenFixture, header: object, claims: object, key?: KeyObject): Promise<string> {
+async function forge(f: AuthorityFixture, header: object, claims: object, key?: KeyObject): Promise<string> {
   const signer = key ?? (await privateKeyOf(f, f.authority.currentKid()));
   const input = `${b64(header)}.${b64(claims)}`;
   return `${input}.${signBytes(null, Buffer.from(input), signer).toString("base64url")}`;
 }
 
-async function rejection(f: TokenFixture, token: string, audience?: string): Promise<TokenRejection> {
+async function rejection(f: AuthorityFixture, token: string, audience?: string): Promise<TokenRejection> {
   const error = await f.authority.verify(token, audience === undefined ? {} : { audience }).then(
     () => new Error("accepted"),
     (e: unknown) => e,
@@ -69,7 +69,7 @@ async function rejection(f: TokenFixture, token: string, audience?: string): Pro
 
 describe("token authority keys", () => {
   it("rotates when due, keeps the retired key published for the maximum lifetime plus leeway, then drops it", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const k1 = f.authority.currentKid();
     expect(await f.authority.rotateIfDue()).toBe(false);
 
@@ -117,9 +117,9 @@ describe("token authority keys", () => {
   });
 
   it("reuses the stored keys after a restart", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const token = await f.authority.sign(INPUT, f.clock.now() + 60_000);
-    const restarted = await tokenFixture({ store: f.store, clock: f.clock, sealer: f.sealer });
+    const restarted = await authorityFixture({ store: f.store, clock: f.clock, sealer: f.sealer });
     expect(restarted.authority.currentKid()).toBe(f.authority.currentKid());
     expect(restarted.authority.jwks()).toEqual(f.authority.jwks());
     expect((await restarted.authority.verify(token.token)).jti).toBe("grt_x");
@@ -127,8 +127,8 @@ describe("token authority keys", () => {
   });
 
   it("picks up a key another replica made when a token names it", async () => {
-    const f = await tokenFixture();
-    const other = await tokenFixture({ store: f.store, clock: f.clock, sealer: f.sealer });
+    const f = await authorityFixture();
+    const other = await authorityFixture({ store: f.store, clock: f.clock, sealer: f.sealer });
     f.clock.advance(10_000);
     await other.authority.rotate("test");
     const token = await other.authority.sign(INPUT, f.clock.now() + 60_000);
@@ -136,7 +136,11 @@ describe("token authority keys", () => {
   });
 
   /** An authority on a shared store, as another replica would build it; not initialised. */
-  function replica(f: { store: TokenFixture["store"]; clock: TokenFixture["clock"]; sealer: TokenFixture["sealer"] }) {
+  function replica(f: {
+    store: AuthorityFixture["store"];
+    clock: AuthorityFixture["clock"];
+    sealer: AuthorityFixture["sealer"];
+  }) {
     return new TokenAuthority({
       issuer: ISSUER,
       store: f.store,
@@ -191,7 +195,7 @@ describe("token authority keys", () => {
   });
 
   it("never stores a private key in plaintext", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const rows = await f.store.listState("token.keys");
     const text = JSON.stringify(rows);
     expect(text).not.toMatch(/"d"\s*:/);
@@ -207,13 +211,13 @@ describe("token authority keys", () => {
 
 describe("token verification refuses", () => {
   it("accepts a well-formed token from the forge helper (so the refusals below are meaningful)", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const token = await forge(f, { alg: "EdDSA", kid: f.authority.currentKid(), typ: "at+jwt" }, claimsAt(f));
     await expect(f.authority.verify(token, { audience: AUDIENCE })).resolves.toMatchObject({ aud: AUDIENCE });
   });
 
   it("alg none, HS256 keyed with the public key, and other algorithms", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const kid = f.authority.currentKid();
     const claims = claimsAt(f);
     expect(await rejection(f, `${b64({ alg: "none", kid, typ: "at+jwt" })}.${b64(claims)}.`)).toBe(
@@ -232,7 +236,7 @@ describe("token verification refuses", () => {
   });
 
   it("keys the token names itself (jwk, jku, x5u, x5c) and unknown crit, even with a real kid", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const kid = f.authority.currentKid();
     const attacker = generateKeyPairSync("ed25519");
     const attackerJwk = await exportJWK(attacker.publicKey);
@@ -252,7 +256,7 @@ describe("token verification refuses", () => {
   });
 
   it("an unknown kid, a tampered payload and a wrong typ", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const attacker = generateKeyPairSync("ed25519");
     const unknown = await forge(f, { alg: "EdDSA", kid: "nope", typ: "at+jwt" }, claimsAt(f), attacker.privateKey);
     expect(await rejection(f, unknown)).toBe("unknown_key");
@@ -269,7 +273,7 @@ describe("token verification refuses", () => {
   });
 
   it("a wrong issuer or audience, an expired token, a token not yet valid, missing claims", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const elsewhere = new TokenAuthority({
       issuer: "https://evil.test",
       store: f.store,
@@ -299,7 +303,7 @@ describe("token verification refuses", () => {
 
 describe("token introspection and revocation", () => {
   it("answers RFC 7662 for an active token and only { active: false } otherwise", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const signed = await f.authority.sign(INPUT, f.clock.now() + 60_000);
     const c = signed.claims;
     expect(await f.authority.introspect(signed.token, async () => true)).toEqual({
@@ -322,7 +326,7 @@ describe("token introspection and revocation", () => {
   });
 
   it("leaves the deny-list unchanged when the store refuses the write", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const store = f.store as MemoryStore;
     store.failNextApply = true;
     await expect(
@@ -341,7 +345,7 @@ describe("token introspection and revocation", () => {
 
 describe("token verification under failure", () => {
   it("treats any garbage as a malformed token, never as a crash", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     for (const junk of [
       "a.b.c",
       "...",
@@ -356,7 +360,7 @@ describe("token verification under failure", () => {
   });
 
   it("throws a store outage from introspection instead of answering inactive", async () => {
-    const f = await tokenFixture();
+    const f = await authorityFixture();
     const attacker = generateKeyPairSync("ed25519");
     const token = await forge(
       f,

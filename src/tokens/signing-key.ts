@@ -1,9 +1,10 @@
-// The token authority's signing keys as stored: Ed25519 pairs whose private half is sealed at rest, and when each is published.
+// One signing key of the token authority as stored: an Ed25519 pair whose private half is sealed at rest, and when it
+// signs and stays published.
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { CryptoKey, JWK } from "jose";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose";
-import type { Millis } from "../../domain/types.js";
-import type { Sealer } from "../../support/sealer.js";
+import type { Millis } from "../domain/types.js";
+import type { Sealer } from "../support/sealer.js";
 
 /** Connector-state namespace of the signing keys, one row per `kid`. */
 export const KEY_NAMESPACE = "token.keys";
@@ -15,13 +16,6 @@ export interface PublicOkpJwk {
   readonly kty: "OKP";
   readonly crv: "Ed25519";
   readonly x: string;
-}
-
-/** A key as published in the JWKS. */
-export interface PublishedJwk extends PublicOkpJwk {
-  readonly kid: string;
-  readonly alg: "EdDSA";
-  readonly use: "sig";
 }
 
 /** One signing key as stored under `token.keys/<kid>`. */
@@ -127,10 +121,6 @@ export async function importPublicKey(record: StoredKey): Promise<CryptoKey> {
  */
 export function publishedUntil(record: StoredKey, maxLifetimeMs: number, leewayMs: number): Millis | null {
   return record.retiredAt === null ? null : record.retiredAt + maxLifetimeMs + leewayMs;
-}
-
-export function toPublishedJwk(record: StoredKey): PublishedJwk {
-  return { ...record.publicJwk, kid: record.kid, alg: TOKEN_ALG, use: "sig" };
 }
 
 /** True once the key no longer signs. */

@@ -1,0 +1,29 @@
+// What a connector is built from: its target as configured and the broker services it may use.
+import type { Store } from "../storage/store.js";
+import type { Clock } from "../support/clock.js";
+import type { Logger } from "../support/logger.js";
+import type { Sealer } from "../support/sealer.js";
+import type { TokenAuthority } from "../tokens/index.js";
+import type { Connector } from "./connector.js";
+
+/** A target as configured: its type, its id and its connector-specific settings (validated by the connector). */
+export interface TargetSpec {
+  readonly id: string;
+  readonly type: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** What every connector may use from the broker. */
+export interface ConnectorContext {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly sealer: Sealer;
+  readonly logger: Logger;
+}
+
+/** What the catalogue hands every factory: the shared context and the broker's token authority, which token targets sign with. */
+export interface FactoryContext extends ConnectorContext {
+  readonly tokenAuthority: TokenAuthority;
+}
+
+export type ConnectorFactory = (target: TargetSpec, context: FactoryContext) => Connector;
