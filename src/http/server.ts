@@ -57,8 +57,6 @@ export interface HttpServices {
   readonly logger: Logger;
   readonly bodyLimit: number;
   readonly version: string;
-  /** Hints the expiry scheduler that a grant is due at the given time. */
-  readonly onGrantDue: (dueAt: number) => void;
   /** Reconciliation and admin rotation, run on demand by admins. */
   readonly maintenance: Maintenance;
   /** Every configured target's connector, by target id. */

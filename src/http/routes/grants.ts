@@ -131,7 +131,6 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
     },
     async (request, reply) => {
       const result = await renewGrant(deps, callerOf(request), request.params.id, request.body, requestMeta(request));
-      services.onGrantDue(result.grant.expiresAt);
       reply.header("cache-control", "no-store");
       return {
         grant: presentGrant(result.grant),

@@ -151,7 +151,6 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         reply.code(202);
         return { request: presentRequest(result.request) };
       }
-      services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
       return presentIssued(result);
     },
@@ -378,7 +377,6 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         proof: await proofOf(request.headers.dpop, caller, `${base}/${request.params.id}/credential`),
       };
       const result = await collectCredential(deps, caller, request.params.id, meta);
-      services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
       return presentIssued(result);
     },
