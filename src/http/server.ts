@@ -135,16 +135,6 @@ export function requestMeta(request: FastifyRequest): {
   return { sourceAddress: request.ip, authentication: request.authentication, client: clientSignal(request.headers) };
 }
 
-/** Refuses (403, audited) a caller who is not an admin. */
-export async function requireAdmin(services: HttpServices, caller: Identity, what: string): Promise<void> {
-  if (caller.admin) return;
-  throw await refuse(services.deps, caller, {
-    auditCode: "auth.forbidden",
-    errorCode: "forbidden",
-    message: `${what} is for admins`,
-  });
-}
-
 export async function buildServer(services: HttpServices): Promise<App> {
   const tls = services.tls;
   const app = Fastify({
