@@ -19,7 +19,7 @@ import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { refuse } from "../lifecycle/refuse.js";
-import { ConflictError, StoreUnavailableError } from "../storage/store.js";
+import { storeFailure } from "../lifecycle/store-failure.js";
 import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { AbuseGuard } from "./abuse.js";
@@ -308,22 +308,9 @@ export async function buildServer(services: HttpServices): Promise<App> {
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    let problem =
-      error instanceof EphemeraError
-        ? error
-        : error instanceof ConflictError
-          ? // Another request or the scheduler changed the grant first (e.g. complete racing expiry): 409, not 500.
-            new EphemeraError("invalid_state", "the grant changed while this request ran; read it again", {
-              extensions: { retryable: true },
-            })
-          : error instanceof StoreUnavailableError
-            ? // The store is out of reach: nothing was done, and this replica says so (fail closed) rather than 500.
-              new EphemeraError("unavailable", "the broker's store cannot be reached; nothing was done, try again", {
-                detail: describeError(error),
-                extensions: { retryable: true },
-              })
-            : fromFrameworkError(error);
-    if (problem && !(error instanceof EphemeraError) && !(error instanceof StoreUnavailableError)) {
+    let problem = error instanceof EphemeraError ? error : (storeFailure(error) ?? fromFrameworkError(error));
+    // An unreachable store (`unavailable`) could not take the audit event either.
+    if (problem && !(error instanceof EphemeraError) && problem.code !== "unavailable") {
       // Bad input is refused and the refusal audited; nothing else changes.
       // Audited through the digest: a client sending malformed bodies in a loop is one event and a summary per window.
       problem = await abuse
