@@ -15,6 +15,7 @@ import type { ClientSignal, Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
 import type { AuthenticationFacts, PeerCertificate } from "../identity/authenticator.js";
 import type { IdentityRegistry } from "../identity/registry.js";
+import { type ConsoleSession, ConsoleSessions, type CredentialCheck } from "../lifecycle/console/console-sessions.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
@@ -24,15 +25,7 @@ import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from ".
 import type { Logger } from "../support/logger.js";
 import { AbuseGuard } from "./abuse.js";
 import { clientSignal } from "./client-signal.js";
-import {
-  type ConsoleSession,
-  ConsoleSessions,
-  type CredentialCheck,
-  CSRF_HEADER,
-  cookieValue,
-  SESSION_COOKIE,
-  sessionFacts,
-} from "./console/sessions.js";
+import { CSRF_HEADER, cookieValue, csrfMatches, SESSION_COOKIE, sessionFacts } from "./console/sessions.js";
 import { registerConsole } from "./console/static.js";
 import { fromFrameworkError, problemBody, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
@@ -233,7 +226,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
         request.authentication = sessionFacts(session);
         request.consoleSession = { session, cookie };
         services.identities.seen(session.identity.id);
-        if (!SAFE_METHODS.has(request.method) && !consoleSessions.csrfMatches(session, request.headers[CSRF_HEADER])) {
+        if (!SAFE_METHODS.has(request.method) && !csrfMatches(session, request.headers[CSRF_HEADER])) {
           const error = await refuse(services.deps, session.identity, {
             auditCode: "auth.forbidden",
             errorCode: "forbidden",
