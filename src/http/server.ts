@@ -3,7 +3,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import { AjvCompiler } from "@fastify/ajv-compiler";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
@@ -24,6 +23,7 @@ import { storeFailure } from "../lifecycle/store-failure.js";
 import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { AbuseGuard } from "./abuse.js";
+import { registerBodyParsers, strictBodyValidator } from "./body-parsing.js";
 import { clientSignal } from "./client-signal.js";
 import { CSRF_HEADER, cookieValue, csrfMatches, SESSION_COOKIE, sessionFacts } from "./console/sessions.js";
 import { registerConsole } from "./console/static.js";
@@ -184,35 +184,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   );
   const abuse = await AbuseGuard.register(app, services.deps, services.rateLimit, services.refusalWindowMs);
 
-  // An empty JSON body means "no options" (POST …/complete with a content type but nothing in it); anything else
-  // goes through fastify's own parser, which also refuses prototype poisoning.
-  const jsonParser = app.getDefaultJsonParser("error", "error");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if (String(body).trim() === "") {
-      done(null, undefined);
-      return;
-    }
-    jsonParser(request, body as string, (error, parsed) => {
-      if (error) return done(error, undefined);
-      const where = nulCharacterAt(parsed, "");
-      if (where === null) return done(null, parsed);
-      // PostgreSQL text cannot hold NUL; refused here as bad input, on every store alike.
-      done(validationError(where, "must not contain a NUL character"), undefined);
-    });
-  });
-
-  // RFC 7662 asks for form-encoded introspection requests; every other route takes JSON only, so a cross-site HTML
-  // form (which can post forms without a CORS preflight) can reach none of them — console sign-in included.
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (request, body, done) => {
-    if (request.routeOptions.url !== "/v1/introspect") {
-      done(unsupportedMediaType(), undefined);
-      return;
-    }
-    const parsed = Object.fromEntries(new URLSearchParams(body as string));
-    const where = nulCharacterAt(parsed, "");
-    if (where === null) done(null, parsed);
-    else done(validationError(where, "must not contain a NUL character"), undefined);
-  });
+  registerBodyParsers(app);
 
   app.addHook("onRequest", async (request, reply) => {
     if (!request.url.startsWith("/v1/")) return;
@@ -374,56 +346,4 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     );
   }
   socket.destroy();
-}
-
-const AJV_OPTIONS = { removeAdditional: false, allErrors: false } as const;
-const validatorPool = AjvCompiler();
-
-/** Validators without type coercion for bodies, with it for the query string, path parameters and headers. */
-function strictBodyValidator(externalSchemas: Parameters<typeof validatorPool>[0]) {
-  const strict = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: false } });
-  const lenient = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: "array" } });
-  // The pool's compile functions take fastify's route definition (schema, method, url, httpPart).
-  type Route = Parameters<typeof strict>[0] & { readonly httpPart?: string };
-  return (route: Route) => (route.httpPart === "body" ? strict(route) : lenient(route));
-}
-
-/** The JSON pointer of the first string (value or key) holding U+0000, or null. */
-function nulCharacterAt(value: unknown, path: string): string | null {
-  if (typeof value === "string") return value.includes("\u0000") ? path : null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nulCharacterAt(value[i], `${path}/${i}`);
-      if (found !== null) return found;
-    }
-    return null;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) {
-      if (key.includes("\u0000")) return path;
-      const found = nulCharacterAt(inner, `${path}/${key.replaceAll("/", "~1")}`);
-      if (found !== null) return found;
-    }
-  }
-  return null;
-}
-
-/** A body refusal shaped like the framework's schema validation errors, so it is answered and audited as they are. */
-function validationError(instancePath: string, message: string): FastifyError {
-  return Object.assign(new Error(message), {
-    code: "FST_ERR_VALIDATION",
-    name: "FastifyError",
-    statusCode: 400,
-    validation: [{ instancePath, message, keyword: "nul", schemaPath: "#", params: {} }],
-    validationContext: "body" as const,
-  }) as FastifyError;
-}
-
-/** A non-JSON body where only JSON is taken: answered as the framework's own 415. */
-function unsupportedMediaType(): FastifyError {
-  return Object.assign(new Error("send the body as application/json"), {
-    code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
-    name: "FastifyError",
-    statusCode: 415,
-  }) as FastifyError;
 }
