@@ -19,6 +19,7 @@ import { ApprovalSweeper } from "./lifecycle/approval/approval-sweeper.js";
 import { draft, systemActor } from "./lifecycle/audit-draft.js";
 import type { Catalog, LifecycleDeps } from "./lifecycle/deps.js";
 import { DormancyMonitor } from "./lifecycle/identities/dormancy-monitor.js";
+import { withExpiryHints } from "./lifecycle/monitor/expiry-hints.js";
 import { ExpiryScheduler } from "./lifecycle/monitor/expiry-scheduler.js";
 import { Maintenance } from "./lifecycle/monitor/maintenance.js";
 import { LifecycleMetrics } from "./lifecycle/monitor/metrics.js";
@@ -233,7 +234,8 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
     logger,
     catalog,
     decider,
-    observer: metrics,
+    // Issuing and renewing tell the scheduler (built below from these deps, before anything issues) when a grant is due.
+    observer: withExpiryHints(metrics, (dueAt) => scheduler.hint(dueAt)),
     notifier: new OutboxNotifier(config.notifications.webhooks),
     settings: {
       removalClaimMs: config.lifecycle.removalClaimMs,
@@ -400,7 +402,6 @@ async function startOnStore(config: Config, options: StartOptions, started: Open
     logger,
     bodyLimit: config.server.bodyLimit,
     version: packageVersion(),
-    onGrantDue: (dueAt) => scheduler.hint(dueAt),
     maintenance,
     connectors,
     ...(checkpointKey ? { checkpointKey: { keyId: checkpointKey.keyId, publicJwk: checkpointKey.publicJwk } } : {}),

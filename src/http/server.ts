@@ -3,7 +3,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import { AjvCompiler } from "@fastify/ajv-compiler";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
@@ -14,25 +13,19 @@ import type { ClientSignal, Identity } from "../domain/types.js";
 import type { AuthenticatorChain } from "../identity/authenticate.js";
 import type { AuthenticationFacts, PeerCertificate } from "../identity/authenticator.js";
 import type { IdentityRegistry } from "../identity/registry.js";
+import { type ConsoleSession, ConsoleSessions, type CredentialCheck } from "../lifecycle/console/console-sessions.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
 import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { refuse } from "../lifecycle/refuse.js";
-import { ConflictError, StoreUnavailableError } from "../storage/store.js";
+import { storeFailure } from "../lifecycle/store-failure.js";
 import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import type { TokenAuthority } from "../tokens/index.js";
 import { AbuseGuard } from "./abuse.js";
+import { registerBodyParsers, strictBodyValidator } from "./body-parsing.js";
 import { clientSignal } from "./client-signal.js";
-import {
-  type ConsoleSession,
-  ConsoleSessions,
-  type CredentialCheck,
-  CSRF_HEADER,
-  cookieValue,
-  SESSION_COOKIE,
-  sessionFacts,
-} from "./console/sessions.js";
+import { CSRF_HEADER, cookieValue, csrfMatches, SESSION_COOKIE, sessionFacts } from "./console/sessions.js";
 import { registerConsole } from "./console/static.js";
 import { fromFrameworkError, problemBody, sendProblem } from "./problem.js";
 import { registerAuditRoutes } from "./routes/audit.js";
@@ -57,8 +50,6 @@ export interface HttpServices {
   readonly logger: Logger;
   readonly bodyLimit: number;
   readonly version: string;
-  /** Hints the expiry scheduler that a grant is due at the given time. */
-  readonly onGrantDue: (dueAt: number) => void;
   /** Reconciliation and admin rotation, run on demand by admins. */
   readonly maintenance: Maintenance;
   /** Every configured target's connector, by target id. */
@@ -137,16 +128,6 @@ export function requestMeta(request: FastifyRequest): {
   return { sourceAddress: request.ip, authentication: request.authentication, client: clientSignal(request.headers) };
 }
 
-/** Refuses (403, audited) a caller who is not an admin. */
-export async function requireAdmin(services: HttpServices, caller: Identity, what: string): Promise<void> {
-  if (caller.admin) return;
-  throw await refuse(services.deps, caller, {
-    auditCode: "auth.forbidden",
-    errorCode: "forbidden",
-    message: `${what} is for admins`,
-  });
-}
-
 export async function buildServer(services: HttpServices): Promise<App> {
   const tls = services.tls;
   const app = Fastify({
@@ -203,35 +184,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   );
   const abuse = await AbuseGuard.register(app, services.deps, services.rateLimit, services.refusalWindowMs);
 
-  // An empty JSON body means "no options" (POST …/complete with a content type but nothing in it); anything else
-  // goes through fastify's own parser, which also refuses prototype poisoning.
-  const jsonParser = app.getDefaultJsonParser("error", "error");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if (String(body).trim() === "") {
-      done(null, undefined);
-      return;
-    }
-    jsonParser(request, body as string, (error, parsed) => {
-      if (error) return done(error, undefined);
-      const where = nulCharacterAt(parsed, "");
-      if (where === null) return done(null, parsed);
-      // PostgreSQL text cannot hold NUL; refused here as bad input, on every store alike.
-      done(validationError(where, "must not contain a NUL character"), undefined);
-    });
-  });
-
-  // RFC 7662 asks for form-encoded introspection requests; every other route takes JSON only, so a cross-site HTML
-  // form (which can post forms without a CORS preflight) can reach none of them — console sign-in included.
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (request, body, done) => {
-    if (request.routeOptions.url !== "/v1/introspect") {
-      done(unsupportedMediaType(), undefined);
-      return;
-    }
-    const parsed = Object.fromEntries(new URLSearchParams(body as string));
-    const where = nulCharacterAt(parsed, "");
-    if (where === null) done(null, parsed);
-    else done(validationError(where, "must not contain a NUL character"), undefined);
-  });
+  registerBodyParsers(app);
 
   app.addHook("onRequest", async (request, reply) => {
     if (!request.url.startsWith("/v1/")) return;
@@ -245,7 +198,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
         request.authentication = sessionFacts(session);
         request.consoleSession = { session, cookie };
         services.identities.seen(session.identity.id);
-        if (!SAFE_METHODS.has(request.method) && !consoleSessions.csrfMatches(session, request.headers[CSRF_HEADER])) {
+        if (!SAFE_METHODS.has(request.method) && !csrfMatches(session, request.headers[CSRF_HEADER])) {
           const error = await refuse(services.deps, session.identity, {
             auditCode: "auth.forbidden",
             errorCode: "forbidden",
@@ -320,22 +273,9 @@ export async function buildServer(services: HttpServices): Promise<App> {
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    let problem =
-      error instanceof EphemeraError
-        ? error
-        : error instanceof ConflictError
-          ? // Another request or the scheduler changed the grant first (e.g. complete racing expiry): 409, not 500.
-            new EphemeraError("invalid_state", "the grant changed while this request ran; read it again", {
-              extensions: { retryable: true },
-            })
-          : error instanceof StoreUnavailableError
-            ? // The store is out of reach: nothing was done, and this replica says so (fail closed) rather than 500.
-              new EphemeraError("unavailable", "the broker's store cannot be reached; nothing was done, try again", {
-                detail: describeError(error),
-                extensions: { retryable: true },
-              })
-            : fromFrameworkError(error);
-    if (problem && !(error instanceof EphemeraError) && !(error instanceof StoreUnavailableError)) {
+    let problem = error instanceof EphemeraError ? error : (storeFailure(error) ?? fromFrameworkError(error));
+    // An unreachable store (`unavailable`) could not take the audit event either.
+    if (problem && !(error instanceof EphemeraError) && problem.code !== "unavailable") {
       // Bad input is refused and the refusal audited; nothing else changes.
       // Audited through the digest: a client sending malformed bodies in a loop is one event and a summary per window.
       problem = await abuse
@@ -406,56 +346,4 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     );
   }
   socket.destroy();
-}
-
-const AJV_OPTIONS = { removeAdditional: false, allErrors: false } as const;
-const validatorPool = AjvCompiler();
-
-/** Validators without type coercion for bodies, with it for the query string, path parameters and headers. */
-function strictBodyValidator(externalSchemas: Parameters<typeof validatorPool>[0]) {
-  const strict = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: false } });
-  const lenient = validatorPool(externalSchemas, { customOptions: { ...AJV_OPTIONS, coerceTypes: "array" } });
-  // The pool's compile functions take fastify's route definition (schema, method, url, httpPart).
-  type Route = Parameters<typeof strict>[0] & { readonly httpPart?: string };
-  return (route: Route) => (route.httpPart === "body" ? strict(route) : lenient(route));
-}
-
-/** The JSON pointer of the first string (value or key) holding U+0000, or null. */
-function nulCharacterAt(value: unknown, path: string): string | null {
-  if (typeof value === "string") return value.includes("\u0000") ? path : null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nulCharacterAt(value[i], `${path}/${i}`);
-      if (found !== null) return found;
-    }
-    return null;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) {
-      if (key.includes("\u0000")) return path;
-      const found = nulCharacterAt(inner, `${path}/${key.replaceAll("/", "~1")}`);
-      if (found !== null) return found;
-    }
-  }
-  return null;
-}
-
-/** A body refusal shaped like the framework's schema validation errors, so it is answered and audited as they are. */
-function validationError(instancePath: string, message: string): FastifyError {
-  return Object.assign(new Error(message), {
-    code: "FST_ERR_VALIDATION",
-    name: "FastifyError",
-    statusCode: 400,
-    validation: [{ instancePath, message, keyword: "nul", schemaPath: "#", params: {} }],
-    validationContext: "body" as const,
-  }) as FastifyError;
-}
-
-/** A non-JSON body where only JSON is taken: answered as the framework's own 415. */
-function unsupportedMediaType(): FastifyError {
-  return Object.assign(new Error("send the body as application/json"), {
-    code: "FST_ERR_CTP_INVALID_MEDIA_TYPE",
-    name: "FastifyError",
-    statusCode: 415,
-  }) as FastifyError;
 }

@@ -35,7 +35,7 @@ export interface Catalog {
   connector(targetId: string): Connector | undefined;
 }
 
-/** Hooks for metrics; the lifecycle reports, the observer counts. */
+/** Hooks the lifecycle reports to: metrics count them, the expiry scheduler learns when a grant is due. */
 export interface LifecycleObserver {
   decision(outcome: "allow" | "deny" | "rejected"): void;
   issued(grant: Grant): void;

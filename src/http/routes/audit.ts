@@ -1,15 +1,16 @@
 // /v1/audit: read the hash-chained audit log and verify it end to end. Admins only.
 import Type from "typebox";
-import { verifyStoreChain } from "../../audit/verify.js";
 import type { Identity } from "../../domain/types.js";
+import { readAudit, verifyAudit } from "../../lifecycle/queries/read-audit.js";
+import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { EphemeraError } from "../../support/errors.js";
 import { presentAuditEvent } from "../present.js";
 import { AuditEventSchema, ProblemSchema } from "../schemas.js";
-import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
+import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
-  const adminOnly = (caller: Identity) => requireAdmin(services, caller, "the audit log");
+  const adminOnly = (caller: Identity) => requireAdmin(deps, caller, "the audit log");
 
   app.get(
     "/v1/audit",
@@ -33,16 +34,13 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      await adminOnly(callerOf(request));
       const { after = 0, limit = 100, grant, request: requestId } = request.query;
-      const events =
-        grant || requestId
-          ? await deps.store.auditFor(
-              { ...(grant ? { grantId: grant } : {}), ...(requestId ? { requestId } : {}) },
-              limit,
-            )
-          : await deps.store.listAudit(after, limit);
-      const next = events.length === limit && !grant && !requestId ? (events.at(-1)?.seq ?? null) : null;
+      const { events, next } = await readAudit(deps, callerOf(request), {
+        after,
+        limit,
+        ...(grant ? { grantId: grant } : {}),
+        ...(requestId ? { requestId } : {}),
+      });
       return { events: events.map(presentAuditEvent), next };
     },
   );
@@ -58,8 +56,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      await adminOnly(callerOf(request));
-      return { ...(await verifyStoreChain(deps.store)) };
+      return { ...(await verifyAudit(deps, callerOf(request))) };
     },
   );
 

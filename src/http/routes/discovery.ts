@@ -3,9 +3,10 @@
 import Type, { type Static } from "typebox";
 import { type DiscoveryReport, latestDiscovery } from "../../lifecycle/monitor/reconcile.js";
 import { lastRotation, rotateTargetSecret } from "../../lifecycle/monitor/rotate-target-secret.js";
+import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { EphemeraError } from "../../support/errors.js";
 import { ProblemSchema } from "../schemas.js";
-import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
+import { type App, callerOf, type HttpServices } from "../server.js";
 
 const StandingSchema = Type.Object({
   handle: Type.String(),
@@ -58,7 +59,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      await requireAdmin(services, callerOf(request), "discovery");
+      await requireAdmin(deps, callerOf(request), "discovery");
       const latest = await latestDiscovery(deps);
       if (!latest) {
         throw new EphemeraError("not_found", "no reconciliation has run yet; POST /v1/discovery runs one");
@@ -77,7 +78,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      await requireAdmin(services, callerOf(request), "discovery");
+      await requireAdmin(deps, callerOf(request), "discovery");
       return present(await maintenance.reconcile());
     },
   );
@@ -104,7 +105,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      await requireAdmin(services, callerOf(request), "the target list");
+      await requireAdmin(deps, callerOf(request), "the target list");
       const targets = [];
       for (const [id, connector] of services.connectors) {
         const last = await lastRotation(deps, id);
@@ -142,7 +143,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
     },
     async (request) => {
       const caller = callerOf(request);
-      await requireAdmin(services, caller, "admin-secret rotation");
+      await requireAdmin(deps, caller, "admin-secret rotation");
       const { target } = request.params;
       if (!services.connectors.has(target)) throw new EphemeraError("not_found", `no target '${target}' is configured`);
       const record = await rotateTargetSecret(deps, target, { type: "identity", id: caller.id });

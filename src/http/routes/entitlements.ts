@@ -4,7 +4,7 @@
 import Type from "typebox";
 import { intentOf } from "../../domain/approval.js";
 import type { Intent } from "../../domain/types.js";
-import { evaluateRequest, factsOf } from "../../lifecycle/policy/evaluate-request.js";
+import { requestableEntitlements } from "../../lifecycle/queries/requestable-entitlements.js";
 import { ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
@@ -55,34 +55,23 @@ export function registerEntitlementRoutes(app: App, services: HttpServices): voi
         q.task === undefined && q.actions === undefined
           ? null
           : intentOf({ ...(q.task ? { task: q.task } : {}), actions: q.actions?.split(",") ?? [] });
-      const facts = factsOf(requestMeta(request));
-      const entitlements = [];
-      for (const name of services.entitlementNames ?? []) {
-        const entitlement = deps.catalog.entitlement(name);
-        if (!entitlement || !deps.catalog.connector(entitlement.targetId)) continue;
-        const decision = evaluateRequest(
-          deps,
-          caller,
-          entitlement,
-          entitlement.defaultDurationSeconds,
-          { justification: q.justification ?? null, ticket: q.ticket ?? null, intent },
-          facts,
-        );
-        if (decision.outcome !== "allow") continue;
-        entitlements.push({
-          name: entitlement.name,
-          target: entitlement.targetId,
-          risk: entitlement.risk,
-          defaultDurationSeconds: entitlement.defaultDurationSeconds,
-          maxDurationSeconds: Math.min(
-            entitlement.maxDurationSeconds,
-            decision.maxDurationSeconds ?? entitlement.maxDurationSeconds,
-          ),
-          approval: decision.approval,
-          approvers: (decision.approvers ?? []).map((r) => ({ group: r.group, count: r.count })),
-          policies: [...decision.determiningPolicies],
-        });
-      }
+      const allowed = requestableEntitlements(
+        deps,
+        caller,
+        services.entitlementNames ?? [],
+        { justification: q.justification ?? null, ticket: q.ticket ?? null, intent },
+        requestMeta(request),
+      );
+      const entitlements = allowed.map(({ entitlement, maxDurationSeconds, decision }) => ({
+        name: entitlement.name,
+        target: entitlement.targetId,
+        risk: entitlement.risk,
+        defaultDurationSeconds: entitlement.defaultDurationSeconds,
+        maxDurationSeconds,
+        approval: decision.approval,
+        approvers: (decision.approvers ?? []).map((r) => ({ group: r.group, count: r.count })),
+        policies: [...decision.determiningPolicies],
+      }));
       return { entitlements };
     },
   );

@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { GrantState } from "../../domain/types.js";
 import { loadOwnGrant } from "../../lifecycle/ownership.js";
+import { grantTimeline, listGrants } from "../../lifecycle/queries/list-grants.js";
 import { refuse } from "../../lifecycle/refuse.js";
 import { renewGrant } from "../../lifecycle/renew/renew-grant.js";
 import { endGrantByCaller } from "../../lifecycle/revoke/end-grant.js";
@@ -57,22 +58,14 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
           extensions: { field: "querystring.state" },
         });
       }
-      if (q.identity !== undefined && q.identity !== caller.id && !caller.admin) {
-        throw await refuse(deps, caller, {
-          auditCode: "auth.forbidden",
-          errorCode: "not_owner",
-          message: "only an admin may list another identity's grants",
-        });
-      }
-      const limit = q.limit ?? 100;
-      const grants = await deps.store.listGrants({
-        limit,
-        ...(states.length > 0 ? { states: states as GrantState[] } : {}),
-        ...(caller.admin ? (q.identity ? { identityId: q.identity } : {}) : { identityId: caller.id }),
+      const { grants, next } = await listGrants(deps, caller, {
+        limit: q.limit ?? 100,
+        states: states as GrantState[],
+        ...(q.identity !== undefined ? { identityId: q.identity } : {}),
         ...(q.target ? { targetId: q.target } : {}),
         ...(q.after ? { after: q.after } : {}),
       });
-      return { grants: grants.map(presentGrant), next: grants.length === limit ? (grants.at(-1)?.id ?? null) : null };
+      return { grants: grants.map(presentGrant), next };
     },
   );
 
@@ -101,11 +94,7 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      const grant = await loadOwnGrant(deps, callerOf(request), request.params.id);
-      const events = await deps.store.auditFor(
-        { grantId: grant.id, ...(grant.requestId ? { requestId: grant.requestId } : {}) },
-        1000,
-      );
+      const events = await grantTimeline(deps, callerOf(request), request.params.id);
       return { events: events.map(presentAuditEvent) };
     },
   );
@@ -131,7 +120,6 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
     },
     async (request, reply) => {
       const result = await renewGrant(deps, callerOf(request), request.params.id, request.body, requestMeta(request));
-      services.onGrantDue(result.grant.expiresAt);
       reply.header("cache-control", "no-store");
       return {
         grant: presentGrant(result.grant),

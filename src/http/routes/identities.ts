@@ -6,9 +6,10 @@ import { type InventoryEntry, inventoryEntry, listInventory } from "../../lifecy
 import { loadIdentity } from "../../lifecycle/identities/load-identity.js";
 import { offboardIdentity } from "../../lifecycle/identities/offboard-identity.js";
 import { reactivateIdentity } from "../../lifecycle/identities/reactivate-identity.js";
+import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { refuse } from "../../lifecycle/refuse.js";
 import { ProblemSchema } from "../schemas.js";
-import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
+import { type App, callerOf, type HttpServices } from "../server.js";
 
 const STATUSES: readonly IdentityStatus[] = ["active", "dormant", "offboarded"];
 const KINDS: readonly IdentityKind[] = ["service_account", "workload", "pipeline", "agent", "human"];
@@ -75,7 +76,7 @@ function listOf<T extends string>(value: string | undefined, allowed: readonly T
 export function registerIdentityRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
   const errors = { "4xx": ProblemSchema, "5xx": ProblemSchema };
-  const adminOnly = (request: FastifyRequest, what: string) => requireAdmin(services, callerOf(request), what);
+  const adminOnly = (request: FastifyRequest, what: string) => requireAdmin(deps, callerOf(request), what);
 
   app.get(
     "/v1/identities",

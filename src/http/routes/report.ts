@@ -3,9 +3,10 @@
 import Type from "typebox";
 import type { Identity } from "../../domain/types.js";
 import { privilegeReport } from "../../lifecycle/monitor/report.js";
+import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { EphemeraError } from "../../support/errors.js";
 import { ProblemSchema } from "../schemas.js";
-import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
+import { type App, callerOf, type HttpServices } from "../server.js";
 
 /** Without `from`, the report covers the day before `to`. */
 export const DEFAULT_REPORT_SPAN_MS = 24 * 3600 * 1000;
@@ -52,7 +53,7 @@ function instant(value: string | undefined, field: string): number | undefined {
 
 export function registerReportRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
-  const adminOnly = (caller: Identity) => requireAdmin(services, caller, "the privilege report");
+  const adminOnly = (caller: Identity) => requireAdmin(deps, caller, "the privilege report");
 
   app.get(
     "/v1/report",

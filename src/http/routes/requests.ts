@@ -4,7 +4,6 @@ import Type, { type Static, type TSchema } from "typebox";
 import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
 import { DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "../../identity/index.js";
 import { approveRequest } from "../../lifecycle/approval/approve-request.js";
-import { checkApprover, mayReview } from "../../lifecycle/approval/approver-rights.js";
 import { cancelRequest } from "../../lifecycle/approval/cancel-request.js";
 import { collectCredential } from "../../lifecycle/approval/collect-credential.js";
 import { denyRequest } from "../../lifecycle/approval/deny-request.js";
@@ -12,7 +11,8 @@ import { modifyRequest } from "../../lifecycle/approval/modify-request.js";
 import { reviewBreakGlass } from "../../lifecycle/approval/review-break-glass.js";
 import type { RequestMeta } from "../../lifecycle/deps.js";
 import type { IssuedGrant } from "../../lifecycle/issue/issue-grant.js";
-import { loadOwnRequest } from "../../lifecycle/ownership.js";
+import { listRequests } from "../../lifecycle/queries/list-requests.js";
+import { readRequest, requestTimeline } from "../../lifecycle/queries/read-request.js";
 import { refuse } from "../../lifecycle/refuse.js";
 import { requestAccess } from "../../lifecycle/request/request-access.js";
 import { EphemeraError } from "../../support/errors.js";
@@ -151,7 +151,6 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         reply.code(202);
         return { request: presentRequest(result.request) };
       }
-      services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
       return presentIssued(result);
     },
@@ -185,28 +184,13 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
           extensions: { field: "querystring.state" },
         });
       }
-      const limit = q.limit ?? 100;
-      const page = await deps.store.listRequests({
-        limit,
-        ...(states.length > 0 ? { states: states as RequestState[] } : {}),
+      const { requests, next } = await listRequests(deps, caller, {
+        limit: q.limit ?? 100,
+        states: states as RequestState[],
         ...(q.identity ? { identityId: q.identity } : {}),
         ...(q.after ? { after: q.after } : {}),
       });
-      const visible: AccessRequest[] = [];
-      for (const r of page) if (caller.admin || r.identityId === caller.id || (await mayApprove(r))) visible.push(r);
-      return { requests: visible.map(presentRequest), next: page.length === limit ? (page.at(-1)?.id ?? null) : null };
-
-      // Approvers also see the break-glass uses they may review.
-      async function mayApprove(r: AccessRequest): Promise<boolean> {
-        const reviewDue = r.breakGlass && r.review !== null && r.review.reviewedAt === null;
-        if (r.state !== "pending" && !reviewDue) return false;
-        const requester = await deps.catalog.identity(r.identityId);
-        const entitlement = deps.catalog.entitlement(r.entitlement);
-        if (requester === undefined || entitlement === undefined) return false;
-        return r.state === "pending"
-          ? checkApprover(deps, caller, requester, r, entitlement).ok
-          : mayReview(deps, caller, requester, r, entitlement);
-      }
+      return { requests: requests.map(presentRequest), next };
     },
   );
 
@@ -238,37 +222,15 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      const { found, requester } = await readableRequest(callerOf(request), request.params.id);
-      const grant = found.grantId ? await deps.store.getGrant(found.grantId) : null;
-      const asker = requester ?? (await deps.catalog.identity(found.identityId));
+      const view = await readRequest(deps, callerOf(request), request.params.id);
+      const asker = view.requester;
       return {
-        request: presentRequest(found),
-        grant: grant ? presentGrant(grant) : null,
+        request: presentRequest(view.request),
+        grant: view.grant ? presentGrant(view.grant) : null,
         requester: asker ? { id: asker.id, kind: asker.kind, owner: asker.owner ?? null } : null,
       };
     },
   );
-
-  /** A request its requester, an admin, or someone who may approve (or review) it may read; refused otherwise. */
-  async function readableRequest(
-    caller: Identity,
-    id: string,
-  ): Promise<{ found: AccessRequest; requester: Identity | undefined }> {
-    const stored = await deps.store.getRequest(id);
-    const requester = stored ? await deps.catalog.identity(stored.identityId) : undefined;
-    const entitlement = stored ? deps.catalog.entitlement(stored.entitlement) : undefined;
-    if (
-      stored &&
-      requester &&
-      entitlement &&
-      stored.identityId !== caller.id &&
-      (checkApprover(deps, caller, requester, stored, entitlement).ok ||
-        mayReview(deps, caller, requester, stored, entitlement))
-    ) {
-      return { found: stored, requester };
-    }
-    return { found: await loadOwnRequest(deps, caller, id), requester };
-  }
 
   app.get(
     "/v1/requests/:id/events",
@@ -284,11 +246,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      const { found } = await readableRequest(callerOf(request), request.params.id);
-      const events = await deps.store.auditFor(
-        { requestId: found.id, ...(found.grantId ? { grantId: found.grantId } : {}) },
-        1000,
-      );
+      const events = await requestTimeline(deps, callerOf(request), request.params.id);
       return { events: events.map(presentAuditEvent) };
     },
   );
@@ -378,7 +336,6 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         proof: await proofOf(request.headers.dpop, caller, `${base}/${request.params.id}/credential`),
       };
       const result = await collectCredential(deps, caller, request.params.id, meta);
-      services.onGrantDue(result.grant.expiresAt);
       reply.code(201).header("cache-control", "no-store");
       return presentIssued(result);
     },

@@ -2,18 +2,11 @@
 // the CSRF token it answers must be sent in `x-csrf-token` on every state-changing call made with the cookie.
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
-import { refuse } from "../../lifecycle/refuse.js";
+import { type ConsoleSession, type ConsoleSessions, SESSION_TTL_MS } from "../../lifecycle/console/console-sessions.js";
+import { ApiKeySignIn, type ConsoleSignIn } from "../../lifecycle/console/sign-in.js";
 import { EphemeraError } from "../../support/errors.js";
 import type { AbuseGuard } from "../abuse.js";
-import {
-  ApiKeySignIn,
-  type ConsoleSession,
-  type ConsoleSessions,
-  type ConsoleSignIn,
-  CSRF_HEADER,
-  SESSION_COOKIE,
-  SESSION_TTL_MS,
-} from "../console/sessions.js";
+import { CSRF_HEADER, SESSION_COOKIE } from "../console/sessions.js";
 import { ProblemSchema } from "../schemas.js";
 import type { App, HttpServices } from "../server.js";
 
@@ -96,19 +89,12 @@ export function registerSessionRoutes(
           sourceHmac,
         });
       }
-      if (!sessions.mayUse(result.identity)) {
-        throw await refuse(deps, result.identity, {
-          auditCode: "auth.forbidden",
-          errorCode: "forbidden",
-          message: "the console is for admins and approvers",
-        });
-      }
       const opened = await sessions.open(result.identity, {
         method: signIn.method,
         credentialId: result.credentialId,
         source: request.ip,
       });
-      setCookie(reply, opened.cookie, Math.floor(SESSION_TTL_MS / 1000));
+      setCookie(reply, opened.token, Math.floor(SESSION_TTL_MS / 1000));
       reply.code(201).header("cache-control", "no-store");
       return presentSession(opened.session);
     },

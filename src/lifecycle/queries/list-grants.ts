@@ -1,0 +1,50 @@
+// Which grants a caller may list and whose timelines they may read: their own, or anyone's for an admin.
+import type { AuditEvent, Grant, GrantState, Identity } from "../../domain/types.js";
+import type { LifecycleDeps } from "../deps.js";
+import { loadOwnGrant } from "../ownership.js";
+import { refuse } from "../refuse.js";
+
+/** The most events a timeline holds. */
+const TIMELINE_LIMIT = 1000;
+
+export interface GrantQuery {
+  readonly states?: readonly GrantState[];
+  /** Another identity's grants: admins only. */
+  readonly identityId?: string;
+  readonly targetId?: string;
+  /** Page after this grant id. */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** One page of the caller's grants (anyone's for an admin); `next` is the id to page after, or null on the last page. */
+export async function listGrants(
+  deps: LifecycleDeps,
+  caller: Identity,
+  query: GrantQuery,
+): Promise<{ grants: readonly Grant[]; next: string | null }> {
+  if (query.identityId !== undefined && query.identityId !== caller.id && !caller.admin) {
+    throw await refuse(deps, caller, {
+      auditCode: "auth.forbidden",
+      errorCode: "not_owner",
+      message: "only an admin may list another identity's grants",
+    });
+  }
+  const grants = await deps.store.listGrants({
+    limit: query.limit,
+    ...(query.states && query.states.length > 0 ? { states: query.states } : {}),
+    ...(caller.admin ? (query.identityId ? { identityId: query.identityId } : {}) : { identityId: caller.id }),
+    ...(query.targetId ? { targetId: query.targetId } : {}),
+    ...(query.after ? { after: query.after } : {}),
+  });
+  return { grants, next: grants.length === query.limit ? (grants.at(-1)?.id ?? null) : null };
+}
+
+/** The audit events of a grant the caller may read and of its request, in order. */
+export async function grantTimeline(deps: LifecycleDeps, caller: Identity, id: string): Promise<readonly AuditEvent[]> {
+  const grant = await loadOwnGrant(deps, caller, id);
+  return deps.store.auditFor(
+    { grantId: grant.id, ...(grant.requestId ? { requestId: grant.requestId } : {}) },
+    TIMELINE_LIMIT,
+  );
+}

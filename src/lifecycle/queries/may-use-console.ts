@@ -1,0 +1,17 @@
+// Who may use the console: admins, and identities that policy lets approve at least one configured entitlement.
+import type { Identity } from "../../domain/types.js";
+import type { LifecycleDeps } from "../deps.js";
+import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
+
+/** Whether `identity` may sign in to (and keep using) the console; `entitlements` are full names. */
+export function mayUseConsole(deps: LifecycleDeps, identity: Identity, entitlements: readonly string[]): boolean {
+  if (identity.status !== "active") return false;
+  if (identity.admin) return true;
+  for (const name of entitlements) {
+    const spec = deps.catalog.entitlement(name);
+    if (!spec) continue;
+    const verdict = evaluateRequest(deps, identity, spec, 60, {}, NO_FACTS, "approve");
+    if (verdict.outcome === "allow") return true;
+  }
+  return false;
+}
