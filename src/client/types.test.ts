@@ -4,7 +4,7 @@ import type { Static } from "typebox";
 import { describe, expect, it } from "vitest";
 import type { ChainVerification } from "../audit/verify.js";
 import type { presentAuditEvent, presentGrant, presentRequest } from "../http/present.js";
-import type { EntitlementViewSchema } from "../http/routes/entitlements.js";
+import type { EntitlementViewSchema } from "../wire/index.js";
 import type { AccessRequest, AuditEvent, AuditVerification, EntitlementView, Grant } from "./types.js";
 
 type Assignable<From, To> = From extends To ? true : false;

@@ -13,7 +13,7 @@ import { sameSecret } from "../../support/secret.js";
 
 export const SESSION_NAMESPACE = "console.session";
 export const SESSION_COOKIE = "ephemera_session";
-export const CSRF_HEADER = "x-csrf-token";
+export { CSRF_HEADER } from "../../wire/index.js";
 /** A session lasts this long from sign-in, however active; then the person signs in again. */
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 /** Activity is written to the store at most this often per session (the idle clock's resolution). */

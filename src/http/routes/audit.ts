@@ -4,7 +4,7 @@ import { verifyStoreChain } from "../../audit/verify.js";
 import type { Identity } from "../../domain/types.js";
 import { EphemeraError } from "../../support/errors.js";
 import { presentAuditEvent } from "../present.js";
-import { AuditEventSchema, ProblemSchema } from "../schemas.js";
+import { AuditPageSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requireAdmin } from "../server.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {
@@ -27,7 +27,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ events: Type.Array(AuditEventSchema), next: Type.Union([Type.Integer(), Type.Null()]) }),
+          200: AuditPageSchema,
           "4xx": ProblemSchema,
         },
       },
