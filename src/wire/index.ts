@@ -31,7 +31,6 @@ export {
   CredentialSchema,
   DecisionSchema,
   DenyBody,
-  IntentInput,
   IntentSchema,
   ModifyRequestBody,
   RequestListQuery,
