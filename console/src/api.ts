@@ -1,11 +1,22 @@
 // The console's only way to the broker: its HTTP API, with the session cookie the broker set and the CSRF token it
 // answered (kept in memory only; a reload asks GET /v1/sessions for it again). No key or token is put in storage.
+// The answers' types are derived from the broker's wire schemas (src/wire/), imported as types only: no server code
+// reaches the bundle.
+import type { Static } from "typebox";
+import type {
+  AuditEventSchema,
+  EvidenceSchema,
+  GrantSchema,
+  IdentitySchema,
+  OffboardResultSchema,
+  PrivilegeReportSchema,
+  ReceiptSchema,
+  RequestSchema,
+  SessionSchema,
+} from "../../src/wire/index.js";
 
-export interface SessionInfo {
-  identity: { id: string; kind: string; owner: string | null; groups: string[]; admin: boolean };
-  csrfToken: string;
-  expiresAt: string;
-}
+/** Who signed in, the CSRF token to echo on every change, and when the session ends. */
+export type SessionInfo = Static<typeof SessionSchema>;
 
 export class ApiError extends Error {
   constructor(
@@ -83,159 +94,26 @@ export function describe(error: unknown): { error: string; status: number } {
   return { error: error instanceof Error ? error.message : String(error), status: 0 };
 }
 
-export interface Request {
-  id: string;
-  identity: string;
-  entitlement: string;
-  durationSeconds: number;
-  justification: string | null;
-  ticket: string | null;
-  intent: { task: string | null; actions: string[]; description: string | null } | null;
-  breakGlass: boolean;
-  state: string;
-  stateReason: string | null;
-  decision: {
-    outcome: string;
-    approval: string;
-    reason: string;
-    policies: string[];
-    maxDurationSeconds: number | null;
-    approvers: { group: string; count: number }[];
-    flags: string[];
-  } | null;
-  requestHash: string;
-  approvals: { approver: string; at: string; groups: string[]; note: string | null; current: boolean }[];
-  dueAt: string | null;
-  review: {
-    dueAt: string;
-    reviewedBy: string | null;
-    reviewedAt: string | null;
-    outcome: string | null;
-    note: string | null;
-    overdue: boolean;
-  } | null;
-  createdAt?: string;
-  grantId?: string | null;
-}
+/** GET /v1/requests/{id} and the request lists. */
+export type Request = Static<typeof RequestSchema>;
 
 /** One check verification made downstream, and what it saw (GET /v1/grants/{id}: evidence, receipt.verification). */
-export interface Check {
-  check: string;
-  passed: boolean;
-  observed: string;
-}
+export type Check = Evidence["checks"][number];
 
-export interface Evidence {
-  checkedAt: string | null;
-  checks: Check[];
-}
+export type Evidence = Static<typeof EvidenceSchema>;
 
-/** The removal receipt as GET /v1/grants/{id} presents it (src/http/present.ts presentReceipt). */
-export interface Receipt {
-  removed: string[];
-  sessionsEnded: { count: number; ids: string[] } | null;
-  revokedAt: string | null;
-  verification: Evidence | null;
-  verifiedAt: string | null;
-  firstUsedAt: string | null;
-  lastUsedAt: string | null;
-  /** true: the target records every use and showed none; false: seen in use; null: use could have gone unseen. */
-  unused: boolean | null;
-  /** How use was looked for (definitive, polled, introspection, none), and what that can miss. */
-  usageObservation?: { method: string; detail: string };
-}
+/** The removal receipt as GET /v1/grants/{id} presents it. */
+export type Receipt = Static<typeof ReceiptSchema>;
 
-export interface Grant {
-  id: string;
-  requestId: string | null;
-  identity: string;
-  target: string;
-  entitlement: string;
-  connectorType: string;
-  handle: string;
-  state: string;
-  removed: boolean;
-  createdAt: string | null;
-  issuedAt: string | null;
-  expiresAt: string | null;
-  maxExpiresAt: string | null;
-  renewals: number;
-  endReason: string | null;
-  endedAt: string | null;
-  endedBy: string | null;
-  removalAttempts: number;
-  lastError: string | null;
-  revokedAt: string | null;
-  verifiedAt: string | null;
-  evidence: Evidence | null;
-  firstUsedAt: string | null;
-  lastUsedAt: string | null;
-  receipt: Receipt | null;
-}
+export type Grant = Static<typeof GrantSchema>;
 
-/** GET /v1/report (src/http/routes/report.ts PrivilegeReportSchema). */
-export interface PrivilegeReport {
-  from: string;
-  to: string;
-  grants: {
-    issued: number;
-    ended: number;
-    verifiedRemoval: number;
-    /** verifiedRemoval ÷ ended; null when none has ended. */
-    verifiedShare: number | null;
-    overrunsOver2s: number;
-    /** Proven never used (the target records every use). */
-    unused: number;
-    /** Ended grants whose use could have gone unseen. */
-    usageNotObservable: number;
-    renewals: number;
-  };
-  /** issue → verified removal; null when none is verified. */
-  privilegeSeconds: { median: number | null; p99: number | null };
-  standing: { target: string; accounts: number }[];
-  discoveredAt: string | null;
-}
+/** GET /v1/report. */
+export type PrivilegeReport = Static<typeof PrivilegeReportSchema>;
 
-/** GET /v1/identities entries (src/http/routes/identities.ts IdentitySchema). */
-export interface Identity {
-  id: string;
-  kind: string;
-  owner: string | null;
-  unowned: boolean;
-  groups: string[];
-  attributes: Record<string, string>;
-  admin: boolean;
-  status: string;
-  statusReason: string | null;
-  source: string;
-  firstSeenAt: string | null;
-  lastSeenAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  activeGrants: number;
-  activeGrantIds: string[];
-}
+/** GET /v1/identities entries. */
+export type Identity = Static<typeof IdentitySchema>;
 
 /** POST /v1/identities/{id}/offboard. */
-export interface OffboardResult {
-  identity: Identity;
-  correlationId: string | null;
-  changed: boolean;
-  grants: { id: string; target: string; state: string }[];
-  removalsPending: number;
-  cancelledRequests: string[];
-  inProgress: { id: string; state: string }[];
-}
+export type OffboardResult = Static<typeof OffboardResultSchema>;
 
-export interface AuditEvent {
-  seq: number;
-  time: string;
-  code: string;
-  severity: string;
-  outcome: string;
-  actor: { type: string; id: string };
-  requestId: string | null;
-  grantId: string | null;
-  identityId: string | null;
-  data: Record<string, unknown>;
-}
+export type AuditEvent = Static<typeof AuditEventSchema>;

@@ -437,7 +437,7 @@ export function TimelinePage(props: { kind: "request" | "grant"; id: string }) {
               {events.map((e) => (
                 <li key={e.seq} class={`sev-${e.severity}`} data-code={e.code}>
                   <div class="event-head">
-                    <time dateTime={e.time}>{when(e.time)}</time> <strong>{e.code}</strong>{" "}
+                    <time dateTime={e.time ?? undefined}>{when(e.time)}</time> <strong>{e.code}</strong>{" "}
                     <span class="muted">
                       {e.outcome} · {e.actor.type === "identity" ? e.actor.id : `${e.actor.type} ${e.actor.id}`} · #
                       {e.seq}

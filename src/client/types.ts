@@ -1,199 +1,101 @@
-// The HTTP API's bodies as the client sees them: plain JSON types mirroring src/http/schemas.ts, with no server imports.
+// The HTTP API's bodies as the client sees them: read-only views of the wire schemas in src/wire/, imported as types
+// only, so the published client carries no server code; the client's own options (filters) are declared here.
+import type { Static, TSchema } from "typebox";
+import type {
+  ApprovalSchema,
+  AuditEventSchema,
+  AuditPageSchema,
+  CreateRequestBody,
+  CredentialSchema,
+  DecisionSchema,
+  DiscoveryReportSchema,
+  Duration as DurationSchema,
+  EntitlementViewSchema,
+  EvidenceSchema,
+  GrantPageSchema,
+  GrantSchema,
+  GrantStateSchema,
+  IdentityPageSchema,
+  IdentitySchema,
+  IntentSchema,
+  IntrospectionSchema,
+  OffboardResultSchema,
+  PendingResultSchema,
+  PrivilegeReportSchema,
+  ProblemSchema,
+  ReceiptSchema,
+  RenewResultSchema,
+  ReplayedResultSchema,
+  RequestPageSchema,
+  RequestResultSchema,
+  RequestSchema,
+  RequestViewSchema,
+  ReviewSchema,
+  RotationResultSchema,
+  TargetDiscoverySchema,
+  TargetSummarySchema,
+  UsageObservationSchema,
+} from "../wire/index.js";
 
-export type GrantState = "issuing" | "active" | "revoking" | "revoke_failed" | "revoked" | "verified";
+/** Read-only all the way down: the client hands out what the broker answered, not something to edit. */
+type Immutable<T> = T extends readonly (infer U)[]
+  ? readonly Immutable<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Immutable<T[K]> }
+    : T;
+
+/** The JSON a schema describes, as the client receives it. */
+type Wire<S extends TSchema> = Immutable<Static<S>>;
+
+export type GrantState = Wire<typeof GrantStateSchema>;
 
 /** A duration such as "15m", "1h30m", "90s", or whole seconds. */
-export type Duration = string | number;
+export type Duration = Wire<typeof DurationSchema>;
 
-export interface RemovalEvidence {
-  readonly checkedAt: string | null;
-  readonly checks: readonly { readonly check: string; readonly passed: boolean; readonly observed: string }[];
-}
+export type RemovalEvidence = Wire<typeof EvidenceSchema>;
 
-export interface Grant {
-  readonly id: string;
-  readonly requestId: string;
-  readonly identity: string;
-  readonly target: string;
-  readonly entitlement: string;
-  readonly connectorType: string;
-  /** The downstream handle (username, token id, serial); never a secret. */
-  readonly handle: string;
-  readonly state: GrantState;
-  /** True only once removal was verified downstream. */
-  readonly removed: boolean;
-  readonly createdAt: string | null;
-  readonly issuedAt: string | null;
-  readonly expiresAt: string | null;
-  readonly maxExpiresAt: string | null;
-  readonly renewals: number;
-  readonly endReason: string | null;
-  readonly endedAt: string | null;
-  readonly endedBy: string | null;
-  readonly removalAttempts: number;
-  readonly lastError: string | null;
-  readonly revokedAt: string | null;
-  readonly verifiedAt: string | null;
-  readonly evidence: RemovalEvidence | null;
-  /** First and last time the target showed the credential in use; null when never seen or it cannot tell. */
-  readonly firstUsedAt: string | null;
-  readonly lastUsedAt: string | null;
-  /** Set once removal has started; complete (with `verification`) once removal is verified. */
-  readonly receipt: RemovalReceipt | null;
-}
+export type Grant = Wire<typeof GrantSchema>;
 
 /** What removal of a grant did and proved; handles and counts, never a secret. */
-export interface RemovalReceipt {
-  readonly removed: readonly string[];
-  readonly sessionsEnded: { readonly count: number; readonly ids: readonly string[] } | null;
-  readonly revokedAt: string | null;
-  readonly verification: RemovalEvidence | null;
-  readonly verifiedAt: string | null;
-  readonly firstUsedAt: string | null;
-  readonly lastUsedAt: string | null;
-  /**
-   * True only when the target records every use and showed none; false: seen in use; null: use could have gone unseen
-   * (sessions polled between looks, tokens verified offline) or the target cannot show use.
-   */
-  readonly unused: boolean | null;
-  /** How use was looked for, and so what `unused` can rest on. */
-  readonly usageObservation: UsageObservation;
-}
+export type RemovalReceipt = Wire<typeof ReceiptSchema>;
 
 /**
  * `definitive`: the target records every use; `polled`: open sessions at each look (a short session between looks is
  * missed); `introspection`: tokens seen when introspected, never when verified offline; `none`: cannot show use.
  */
-export interface UsageObservation {
-  readonly method: "definitive" | "polled" | "introspection" | "none";
-  readonly detail: string;
-}
+export type UsageObservation = Wire<typeof UsageObservationSchema>;
 
 /** `GET /v1/entitlements`: an entitlement policy permits the caller to ask for now. */
-export interface EntitlementView {
-  /** `target/entitlement`: what to ask for. */
-  readonly name: string;
-  readonly target: string;
-  readonly risk: string;
-  readonly defaultDurationSeconds: number;
-  /** The longest a request may ask for (the entitlement's maximum, or less where policy says so). */
-  readonly maxDurationSeconds: number;
-  /** `auto`: issued at once; `required`: approvers must agree first. */
-  readonly approval: string;
-  readonly approvers: readonly { readonly group: string; readonly count: number }[];
-  readonly policies: readonly string[];
-}
+export type EntitlementView = Wire<typeof EntitlementViewSchema>;
 
-export interface Decision {
-  readonly outcome: string;
-  /** `auto` or `required`. */
-  readonly approval: string;
-  readonly reason: string;
-  readonly policies: readonly string[];
-  readonly maxDurationSeconds: number | null;
-  /** Quorum rules when approval is required: `count` approvers from `group`, every rule. */
-  readonly approvers: readonly { readonly group: string; readonly count: number }[];
-  readonly flags: readonly string[];
-  readonly policyVersion: string | null;
-}
+export type Decision = Wire<typeof DecisionSchema>;
 
 /** What a task says it needs: a task id and its actions (an agent's intent). */
-export interface Intent {
-  readonly task: string | null;
-  readonly actions: readonly string[];
-  readonly description: string | null;
-}
+export type Intent = Wire<typeof IntentSchema>;
 
-export interface ApprovalView {
-  readonly approver: string;
-  readonly at: string | null;
-  readonly groups: readonly string[];
-  readonly note: string | null;
-  /** False when the approval was given to an earlier version of the request: it no longer counts. */
-  readonly current: boolean;
-}
+export type ApprovalView = Wire<typeof ApprovalSchema>;
 
-export interface ReviewView {
-  readonly dueAt: string | null;
-  readonly reviewedBy: string | null;
-  readonly reviewedAt: string | null;
-  readonly outcome: string | null;
-  readonly note: string | null;
-  readonly overdue: boolean;
-}
+export type ReviewView = Wire<typeof ReviewSchema>;
 
-export interface AccessRequest {
-  readonly id: string;
-  readonly identity: string;
-  readonly entitlement: string;
-  readonly durationSeconds: number;
-  readonly justification: string | null;
-  readonly ticket: string | null;
-  readonly intent: Intent | null;
-  readonly breakGlass: boolean;
-  readonly state: string;
-  readonly stateReason: string | null;
-  readonly decision: Decision | null;
-  /** Send it back with `approve`: an approval binds to the exact request it saw. */
-  readonly requestHash: string;
-  readonly approvals: readonly ApprovalView[];
-  /** When the request times out (pending, uncollected) or its break-glass review is due. */
-  readonly dueAt: string | null;
-  readonly review: ReviewView | null;
-  readonly grantId: string | null;
-  readonly createdAt: string | null;
-  readonly updatedAt: string | null;
-}
+export type AccessRequest = Wire<typeof RequestSchema>;
 
 /** What the broker hands out once: `fields` for code, `env` for `ephemera exec`. */
-export interface WireCredential {
-  readonly fields: Readonly<Record<string, string>>;
-  readonly env: Readonly<Record<string, string>>;
-}
+export type WireCredential = Wire<typeof CredentialSchema>;
 
-export interface RequestInput {
-  /** "target/entitlement", e.g. "demo-api/read". */
-  readonly entitlement: string;
-  readonly duration?: Duration;
-  readonly justification?: string;
-  readonly ticket?: string;
-  /** Free text, or a task id and the actions it needs (carried into tokens as `authorization_details`). */
-  readonly intent?:
-    | string
-    | { readonly task?: string; readonly actions?: readonly string[]; readonly description?: string };
-  /** Issue at once where policy permits `break_glass`; needs a justification, and is reviewed afterwards. */
-  readonly breakGlass?: boolean;
-}
+/** The body of `POST /v1/requests`. */
+export type RequestInput = Wire<typeof CreateRequestBody>;
+
+/** An Idempotency-Key retry: the request made before and its grant as they are now; never a credential. */
+export type ReplayedResult = Wire<typeof ReplayedResultSchema>;
 
 /** POST /v1/requests when approvers must agree first: the request, to be collected once approved. */
-/** An Idempotency-Key retry: the request made before and its grant as they are now; never a credential. */
-export interface ReplayedResult {
-  readonly request: AccessRequest;
-  readonly grant: Grant | null;
-  readonly credential: null;
-}
+export type PendingResult = Wire<typeof PendingResultSchema> & { readonly grant?: never; readonly credential?: never };
 
-export interface PendingResult {
-  readonly request: AccessRequest;
-  readonly grant?: never;
-  readonly credential?: never;
-}
+export type RequestPage = Wire<typeof RequestPageSchema>;
 
-export interface RequestPage {
-  readonly requests: readonly AccessRequest[];
-  readonly next: string | null;
-}
+export type RequestResult = Wire<typeof RequestResultSchema>;
 
-export interface RequestResult {
-  readonly request: AccessRequest;
-  readonly grant: Grant;
-  readonly credential: WireCredential;
-}
-
-export interface RequestView {
-  readonly request: AccessRequest;
-  readonly grant: Grant | null;
-}
+export type RequestView = Wire<typeof RequestViewSchema>;
 
 export interface GrantFilter {
   /** One state or several (sent comma-separated). */
@@ -205,43 +107,18 @@ export interface GrantFilter {
   readonly limit?: number;
 }
 
-export interface GrantPage {
-  readonly grants: readonly Grant[];
-  /** Pass as `after` for the next page; null on the last page. */
-  readonly next: string | null;
-}
+export type GrantPage = Wire<typeof GrantPageSchema>;
 
-export interface RenewResult {
-  readonly grant: Grant;
-  /** A fresh credential when the connector issues one on renewal (token targets do). */
-  readonly credential: WireCredential | null;
-  /** True when the renewal was shortened to the grant's maximum. */
-  readonly capped: boolean;
-}
+export type RenewResult = Wire<typeof RenewResultSchema>;
 
-export interface AuditEvent {
-  readonly seq: number;
-  readonly id: string;
-  readonly time: string | null;
-  readonly code: string;
-  readonly severity: string;
-  readonly outcome: string;
-  readonly actor: { readonly type: string; readonly id: string };
-  readonly requestId: string | null;
-  readonly grantId: string | null;
-  readonly identityId: string | null;
-  readonly data: Readonly<Record<string, unknown>>;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+export type AuditEvent = Wire<typeof AuditEventSchema>;
 
-export interface AuditPage {
-  readonly events: readonly AuditEvent[];
-  /** Pass as `after` for the next page; null on the last page. */
-  readonly next: number | null;
-}
+export type AuditPage = Wire<typeof AuditPageSchema>;
 
-/** GET /v1/audit/verify: every hash and link recomputed; when broken, the first event that cannot be trusted. */
+/**
+ * GET /v1/audit/verify: every hash and link recomputed; when broken, the first event that cannot be trusted. Declared
+ * here because the route's schema is an open record; types.test.ts keeps it in step with the server's result.
+ */
 export interface AuditVerification {
   readonly ok: boolean;
   /** Events verified (when broken: those before `firstBadSeq`). */
@@ -256,111 +133,33 @@ export interface AuditVerification {
 }
 
 /** One target's part of a reconciliation report. */
-export interface TargetDiscovery {
-  readonly target: string;
-  readonly type: string;
-  /** False when the target's accounts could not be listed; `error` says why. */
-  readonly ok: boolean;
-  readonly error: string | null;
-  readonly accounts: number;
-  /** Broker-made accounts a live grant holds. */
-  readonly held: number;
-  /** Broker-made accounts no live grant held, removed by the run (they survived their window). */
-  readonly removed: readonly string[];
-  readonly removeFailed: readonly { readonly handle: string; readonly error: string }[];
-  /** Accounts the broker does not manage: standing privilege. */
-  readonly standing: readonly {
-    readonly handle: string;
-    readonly privileges: readonly string[];
-    readonly admin: boolean;
-    readonly broker: boolean;
-  }[];
-}
+export type TargetDiscovery = Wire<typeof TargetDiscoverySchema>;
+
+/** `GET /v1/report`: grants issued in [from, to), how long access lasted, whether its removal was proven. */
+export type PrivilegeReport = Wire<typeof PrivilegeReportSchema>;
 
 /** GET/POST /v1/discovery. */
-/** `GET /v1/report`: grants issued in [from, to), how long access lasted, whether its removal was proven. */
-export interface PrivilegeReport {
-  readonly from: string;
-  readonly to: string;
-  readonly grants: {
-    readonly issued: number;
-    readonly ended: number;
-    readonly verifiedRemoval: number;
-    /** verifiedRemoval ÷ ended; null when none has ended. The goal is 1. */
-    readonly verifiedShare: number | null;
-    readonly overrunsOver2s: number;
-    /** Grants the target proves were never used (definitive observation only). */
-    readonly unused: number;
-    /** Grants whose receipt cannot say whether they were used (`unused: null`): use could have gone unseen. */
-    readonly usageNotObservable: number;
-    readonly renewals: number;
-  };
-  readonly privilegeSeconds: { readonly median: number | null; readonly p99: number | null };
-  readonly standing: readonly { readonly target: string; readonly accounts: number }[];
-  readonly discoveredAt: string | null;
-}
-
-export interface DiscoveryReport {
-  readonly generatedAt: string;
-  readonly targets: readonly TargetDiscovery[];
-  readonly totals: Readonly<Record<string, number>>;
-}
+export type DiscoveryReport = Wire<typeof DiscoveryReportSchema>;
 
 /** GET /v1/targets. */
-export interface TargetSummary {
-  readonly id: string;
-  readonly type: string;
-  readonly healthy: boolean;
-  readonly lastRotation: string | null;
-}
+export type TargetSummary = Wire<typeof TargetSummarySchema>;
 
 /** POST /v1/targets/{target}/rotate. */
-export interface RotationResult {
-  readonly target: string;
-  readonly rotated: boolean;
-  readonly detail: string;
-  readonly rotatedAt: string;
-}
+export type RotationResult = Wire<typeof RotationResultSchema>;
 
 /** RFC 7662 introspection response. */
-export interface Introspection {
-  readonly active: boolean;
-  readonly [key: string]: unknown;
-}
+export type Introspection = Wire<typeof IntrospectionSchema> & { readonly [key: string]: unknown };
 
 /** An RFC 9457 problem document as the broker sends it. */
-export interface Problem {
-  /** `urn:ephemera:problem:<code>`. */
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly code: string;
-  readonly [extension: string]: unknown;
-}
+export type Problem = Wire<typeof ProblemSchema> & { readonly [extension: string]: unknown };
 
 export type IdentityStatus = "active" | "dormant" | "offboarded";
 
-/** An identity in the inventory (`GET /v1/identities`): definition, status and why, sightings, active grants. */
-export interface IdentityView {
-  readonly id: string;
-  readonly kind: string;
-  readonly owner: string | null;
-  /** A non-human identity nobody answers for. */
-  readonly unowned: boolean;
-  readonly groups: readonly string[];
-  readonly attributes: Readonly<Record<string, string>>;
-  readonly admin: boolean;
-  readonly status: IdentityStatus;
-  readonly statusReason: string | null;
-  readonly source: string;
-  readonly firstSeenAt: string | null;
-  readonly lastSeenAt: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly activeGrants: number;
-  readonly activeGrantIds: readonly string[];
-}
+/**
+ * An identity in the inventory (`GET /v1/identities`): definition, status and why, sightings, active grants. The
+ * schema types `status` as a string; the broker sends one of `IdentityStatus` (types.test.ts checks the presenter).
+ */
+export type IdentityView = Omit<Wire<typeof IdentitySchema>, "status"> & { readonly status: IdentityStatus };
 
 export interface IdentityFilter {
   readonly status?: IdentityStatus | readonly IdentityStatus[];
@@ -371,20 +170,16 @@ export interface IdentityFilter {
   readonly limit?: number;
 }
 
-export interface IdentityPage {
+export type IdentityPage = Omit<Wire<typeof IdentityPageSchema>, "identities"> & {
   readonly identities: readonly IdentityView[];
-  readonly next: string | null;
-}
+};
 
-/** What `POST /v1/identities/{id}/offboard` reports. */
-export interface OffboardResult {
+/**
+ * What `POST /v1/identities/{id}/offboard` reports. The schema types the grants' `state` as a string; the broker sends
+ * a `GrantState` (types.test.ts checks the route's answer).
+ */
+export type OffboardResult = Omit<Wire<typeof OffboardResultSchema>, "identity" | "grants" | "inProgress"> & {
   readonly identity: IdentityView;
-  /** Carried by the `identity.offboarded` event and every grant end and cancellation it caused; null when nothing changed. */
-  readonly correlationId: string | null;
-  readonly changed: boolean;
   readonly grants: readonly { readonly id: string; readonly target: string; readonly state: GrantState }[];
-  /** Ended grants whose removal is not verified yet (the scheduler retries them). */
-  readonly removalsPending: number;
-  readonly cancelledRequests: readonly string[];
   readonly inProgress: readonly { readonly id: string; readonly state: GrantState }[];
-}
+};

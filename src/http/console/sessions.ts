@@ -5,7 +5,7 @@ import type { ConsoleSession } from "../../lifecycle/console/console-sessions.js
 import { sameSecret } from "../../support/secret.js";
 
 export const SESSION_COOKIE = "ephemera_session";
-export const CSRF_HEADER = "x-csrf-token";
+export { CSRF_HEADER } from "../../wire/index.js";
 
 /** Whether `presented` is the session's CSRF token (constant time). */
 export function csrfMatches(session: ConsoleSession, presented: string | string[] | undefined): boolean {

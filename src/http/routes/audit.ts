@@ -5,7 +5,7 @@ import { readAudit, verifyAudit } from "../../lifecycle/queries/read-audit.js";
 import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { EphemeraError } from "../../support/errors.js";
 import { presentAuditEvent } from "../present.js";
-import { AuditEventSchema, ProblemSchema } from "../schemas.js";
+import { AuditPageSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {
@@ -28,7 +28,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ events: Type.Array(AuditEventSchema), next: Type.Union([Type.Integer(), Type.Null()]) }),
+          200: AuditPageSchema,
           "4xx": ProblemSchema,
         },
       },

@@ -5,39 +5,12 @@ import { type DiscoveryReport, latestDiscovery } from "../../lifecycle/monitor/r
 import { lastRotation, rotateTargetSecret } from "../../lifecycle/monitor/rotate-target-secret.js";
 import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { EphemeraError } from "../../support/errors.js";
-import { ProblemSchema } from "../schemas.js";
+import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
-
-const StandingSchema = Type.Object({
-  handle: Type.String(),
-  privileges: Type.Array(Type.String()),
-  admin: Type.Boolean({ description: "administers the target (superuser, +@all, administrator tag…)" }),
-  broker: Type.Boolean({ description: "the account the broker itself logs in as" }),
-});
-
-const TargetReportSchema = Type.Object({
-  target: Type.String(),
-  type: Type.String(),
-  ok: Type.Boolean({ description: "false when the target's accounts could not be listed" }),
-  error: Type.Union([Type.String(), Type.Null()]),
-  accounts: Type.Integer(),
-  held: Type.Integer({ description: "broker-made accounts a live grant holds" }),
-  removed: Type.Array(Type.String(), {
-    description: "broker-made accounts no live grant held, removed by this run (survived past window)",
-  }),
-  removeFailed: Type.Array(Type.Object({ handle: Type.String(), error: Type.String() })),
-  standing: Type.Array(StandingSchema, { description: "accounts the broker does not manage: standing privilege" }),
-});
-
-const ReportSchema = Type.Object({
-  generatedAt: Type.String({ format: "date-time" }),
-  targets: Type.Array(TargetReportSchema),
-  totals: Type.Record(Type.String(), Type.Integer()),
-});
 
 export function registerDiscoveryRoutes(app: App, services: HttpServices): void {
   const { deps, maintenance } = services;
-  const present = (report: DiscoveryReport): Static<typeof ReportSchema> => ({
+  const present = (report: DiscoveryReport): Static<typeof DiscoveryReportSchema> => ({
     generatedAt: new Date(report.generatedAt).toISOString(),
     totals: { ...report.totals },
     targets: report.targets.map((t) => ({
@@ -55,7 +28,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
         summary: "The last reconciliation report: standing privilege and removed survivors in every target",
         description: "Reads only; 404 until a reconciliation has run (`POST /v1/discovery` runs one now).",
         tags: ["discovery"],
-        response: { 200: ReportSchema, "4xx": ProblemSchema },
+        response: { 200: DiscoveryReportSchema, "4xx": ProblemSchema },
       },
     },
     async (request) => {
@@ -74,7 +47,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       schema: {
         summary: "Reconcile every target now and return the report",
         tags: ["discovery"],
-        response: { 200: ReportSchema, "4xx": ProblemSchema },
+        response: { 200: DiscoveryReportSchema, "4xx": ProblemSchema },
       },
     },
     async (request) => {
@@ -90,16 +63,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
         summary: "Configured targets, their health and last admin rotation",
         tags: ["targets"],
         response: {
-          200: Type.Object({
-            targets: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                type: Type.String(),
-                healthy: Type.Boolean(),
-                lastRotation: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
-              }),
-            ),
-          }),
+          200: TargetListSchema,
           "4xx": ProblemSchema,
         },
       },
@@ -130,12 +94,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
         tags: ["targets"],
         params: Type.Object({ target: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" }) }),
         response: {
-          200: Type.Object({
-            target: Type.String(),
-            rotated: Type.Boolean(),
-            detail: Type.String(),
-            rotatedAt: Type.String(),
-          }),
+          200: RotationResultSchema,
           "4xx": ProblemSchema,
           "5xx": ProblemSchema,
         },

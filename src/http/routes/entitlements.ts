@@ -5,7 +5,7 @@ import Type from "typebox";
 import { intentOf } from "../../domain/approval.js";
 import type { Intent } from "../../domain/types.js";
 import { requestableEntitlements } from "../../lifecycle/queries/requestable-entitlements.js";
-import { ProblemSchema } from "../schemas.js";
+import { EntitlementListSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
 const EntitlementListQuery = Type.Object(
@@ -17,17 +17,6 @@ const EntitlementListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export const EntitlementViewSchema = Type.Object({
-  name: Type.String({ description: "target/entitlement, what to ask for" }),
-  target: Type.String(),
-  risk: Type.String({ description: "low, medium or high" }),
-  defaultDurationSeconds: Type.Integer(),
-  maxDurationSeconds: Type.Integer({ description: "the longest a request may ask for: the entitlement's or policy's" }),
-  approval: Type.String({ description: "auto: issued at once; required: approvers must agree first" }),
-  approvers: Type.Array(Type.Object({ group: Type.String(), count: Type.Integer() })),
-  policies: Type.Array(Type.String(), { description: "the policies that permit it" }),
-});
 
 export function registerEntitlementRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
@@ -45,7 +34,7 @@ export function registerEntitlementRoutes(app: App, services: HttpServices): voi
           "Nothing is recorded; a request may still be decided otherwise (a policy reload, the time of day).",
         tags: ["requests"],
         querystring: EntitlementListQuery,
-        response: { 200: Type.Object({ entitlements: Type.Array(EntitlementViewSchema) }), "4xx": ProblemSchema },
+        response: { 200: EntitlementListSchema, "4xx": ProblemSchema },
       },
     },
     async (request) => {

@@ -10,13 +10,14 @@ import { endGrantByCaller } from "../../lifecycle/revoke/end-grant.js";
 import { presentAuditEvent, presentGrant } from "../present.js";
 import {
   AuditEventSchema,
-  CredentialSchema,
   EndBody,
   GrantListQuery,
+  GrantPageSchema,
   GrantSchema,
   IdParams,
   ProblemSchema,
   RenewBody,
+  RenewResultSchema,
 } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
@@ -40,7 +41,7 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
         tags: ["grants"],
         querystring: GrantListQuery,
         response: {
-          200: Type.Object({ grants: Type.Array(GrantSchema), next: Type.Union([Type.String(), Type.Null()]) }),
+          200: GrantPageSchema,
           ...errors,
         },
       },
@@ -109,11 +110,7 @@ export function registerGrantRoutes(app: App, services: HttpServices): void {
         params: IdParams,
         body: RenewBody,
         response: {
-          200: Type.Object({
-            grant: GrantSchema,
-            credential: Type.Union([CredentialSchema, Type.Null()]),
-            capped: Type.Boolean(),
-          }),
+          200: RenewResultSchema,
           ...errors,
         },
       },

@@ -8,32 +8,11 @@ import { offboardIdentity } from "../../lifecycle/identities/offboard-identity.j
 import { reactivateIdentity } from "../../lifecycle/identities/reactivate-identity.js";
 import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { refuse } from "../../lifecycle/refuse.js";
-import { ProblemSchema } from "../schemas.js";
+import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 const STATUSES: readonly IdentityStatus[] = ["active", "dormant", "offboarded"];
 const KINDS: readonly IdentityKind[] = ["service_account", "workload", "pipeline", "agent", "human"];
-const NullableTime = Type.Union([Type.String({ format: "date-time" }), Type.Null()]);
-
-export const IdentitySchema = Type.Object({
-  id: Type.String(),
-  kind: Type.String(),
-  owner: Type.Union([Type.String(), Type.Null()]),
-  unowned: Type.Boolean({ description: "a non-human identity nobody answers for" }),
-  groups: Type.Array(Type.String()),
-  attributes: Type.Record(Type.String(), Type.String()),
-  admin: Type.Boolean(),
-  status: Type.String({ description: "active, dormant or offboarded" }),
-  statusReason: Type.Union([Type.String(), Type.Null()]),
-  source: Type.String({ description: "config, or the trust rule that first admitted it (authenticator:rule)" }),
-  firstSeenAt: NullableTime,
-  lastSeenAt: NullableTime,
-  createdAt: Type.String({ format: "date-time" }),
-  updatedAt: Type.String({ format: "date-time" }),
-  activeGrants: Type.Integer(),
-  activeGrantIds: Type.Array(Type.String()),
-});
-
 const IdentityParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 128, pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }),
 });
@@ -97,7 +76,7 @@ export function registerIdentityRoutes(app: App, services: HttpServices): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ identities: Type.Array(IdentitySchema), next: Type.Union([Type.String(), Type.Null()]) }),
+          200: IdentityPageSchema,
           ...errors,
         },
       },
@@ -178,15 +157,7 @@ export function registerIdentityRoutes(app: App, services: HttpServices): void {
         params: IdentityParams,
         body: ReasonBody,
         response: {
-          200: Type.Object({
-            identity: IdentitySchema,
-            correlationId: Type.Union([Type.String(), Type.Null()]),
-            changed: Type.Boolean(),
-            grants: Type.Array(Type.Object({ id: Type.String(), target: Type.String(), state: Type.String() })),
-            removalsPending: Type.Integer({ description: "ended grants whose removal is not yet verified" }),
-            cancelledRequests: Type.Array(Type.String()),
-            inProgress: Type.Array(Type.Object({ id: Type.String(), state: Type.String() })),
-          }),
+          200: OffboardResultSchema,
           ...errors,
         },
       },

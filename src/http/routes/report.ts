@@ -5,40 +5,11 @@ import type { Identity } from "../../domain/types.js";
 import { privilegeReport } from "../../lifecycle/monitor/report.js";
 import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
 import { EphemeraError } from "../../support/errors.js";
-import { ProblemSchema } from "../schemas.js";
+import { PrivilegeReportSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 /** Without `from`, the report covers the day before `to`. */
 export const DEFAULT_REPORT_SPAN_MS = 24 * 3600 * 1000;
-
-const Seconds = Type.Union([Type.Number(), Type.Null()]);
-
-export const PrivilegeReportSchema = Type.Object({
-  from: Type.String({ format: "date-time" }),
-  to: Type.String({ format: "date-time" }),
-  grants: Type.Object({
-    issued: Type.Integer({ description: "grants issued in [from, to)" }),
-    ended: Type.Integer({ description: "of those, grants that have ended" }),
-    verifiedRemoval: Type.Integer({ description: "of those, grants whose removal was verified downstream" }),
-    verifiedShare: Type.Union([Type.Number(), Type.Null()], {
-      description: "verifiedRemoval ÷ ended (goal 1); null when none has ended",
-    }),
-    overrunsOver2s: Type.Integer({ description: "access that outlived its expiry by more than 2 s" }),
-    unused: Type.Integer({ description: "grants the target proves were never used (it records every use)" }),
-    usageNotObservable: Type.Integer({
-      description: "ended grants whose use could have gone unseen (polled sessions, offline-verified tokens)",
-    }),
-    renewals: Type.Integer(),
-  }),
-  privilegeSeconds: Type.Object(
-    { median: Seconds, p99: Seconds },
-    { description: "issue → verified removal, nearest-rank percentiles" },
-  ),
-  standing: Type.Array(Type.Object({ target: Type.String(), accounts: Type.Integer() }), {
-    description: "accounts the broker does not manage, per target, at the last discovery run",
-  }),
-  discoveredAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
-});
 
 function instant(value: string | undefined, field: string): number | undefined {
   if (value === undefined) return undefined;

@@ -21,14 +21,17 @@ import {
   ApproveBody,
   AuditEventSchema,
   CreateRequestBody,
-  CredentialSchema,
   DenyBody,
-  GrantSchema,
   IdParams,
   ModifyRequestBody,
+  PendingResultSchema,
   ProblemSchema,
+  ReplayedResultSchema,
   RequestListQuery,
+  RequestPageSchema,
+  RequestResultSchema,
   RequestSchema,
+  RequestViewSchema,
   ReviewBody,
 } from "../schemas.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
@@ -53,10 +56,8 @@ interface RequestAction {
   readonly run: (caller: Identity, id: string, body: unknown) => Promise<AccessRequest>;
 }
 
-const Issued = Type.Object({ request: RequestSchema, grant: GrantSchema, credential: CredentialSchema });
-
 /** A freshly issued grant with its credential: shown this once, never stored. */
-function presentIssued(issued: IssuedGrant): Static<typeof Issued> {
+function presentIssued(issued: IssuedGrant): Static<typeof RequestResultSchema> {
   return {
     request: presentRequest(issued.request),
     grant: presentGrant(issued.grant),
@@ -115,13 +116,9 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         body: CreateRequestBody,
         headers: Type.Object({ "idempotency-key": Type.Optional(Type.String()) }),
         response: {
-          200: Type.Object({
-            request: RequestSchema,
-            grant: Type.Union([GrantSchema, Type.Null()]),
-            credential: Type.Null(),
-          }),
-          201: Issued,
-          202: Type.Object({ request: RequestSchema }),
+          200: ReplayedResultSchema,
+          201: RequestResultSchema,
+          202: PendingResultSchema,
           ...errors,
         },
       },
@@ -166,7 +163,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         tags: ["requests"],
         querystring: RequestListQuery,
         response: {
-          200: Type.Object({ requests: Type.Array(RequestSchema), next: Type.Union([Type.String(), Type.Null()]) }),
+          200: RequestPageSchema,
           ...errors,
         },
       },
@@ -204,19 +201,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
         tags: ["requests"],
         params: IdParams,
         response: {
-          200: Type.Object({
-            request: RequestSchema,
-            grant: Type.Union([GrantSchema, Type.Null()]),
-            requester: Type.Optional(
-              Type.Union([
-                Type.Object(
-                  { id: Type.String(), kind: Type.String(), owner: Type.Union([Type.String(), Type.Null()]) },
-                  { description: "the identity that asked, as registered now (who approvers are approving for)" },
-                ),
-                Type.Null(),
-              ]),
-            ),
-          }),
+          200: RequestViewSchema,
           ...errors,
         },
       },
@@ -326,7 +311,7 @@ export function registerRequestRoutes(app: App, services: HttpServices): void {
           "for this URL binds the credential to the caller's key.",
         tags: ["requests"],
         params: IdParams,
-        response: { 201: Issued, ...errors },
+        response: { 201: RequestResultSchema, ...errors },
       },
     },
     async (request, reply) => {

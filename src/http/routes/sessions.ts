@@ -7,20 +7,8 @@ import { ApiKeySignIn, type ConsoleSignIn } from "../../lifecycle/console/sign-i
 import { EphemeraError } from "../../support/errors.js";
 import type { AbuseGuard } from "../abuse.js";
 import { CSRF_HEADER, SESSION_COOKIE } from "../console/sessions.js";
-import { ProblemSchema } from "../schemas.js";
+import { ProblemSchema, SessionSchema } from "../schemas.js";
 import type { App, HttpServices } from "../server.js";
-
-const SessionSchema = Type.Object({
-  identity: Type.Object({
-    id: Type.String(),
-    kind: Type.String(),
-    owner: Type.Union([Type.String(), Type.Null()]),
-    groups: Type.Array(Type.String()),
-    admin: Type.Boolean(),
-  }),
-  csrfToken: Type.String({ description: `send it in the ${CSRF_HEADER} header on every POST, PATCH and DELETE` }),
-  expiresAt: Type.String({ format: "date-time" }),
-});
 
 function presentSession(session: ConsoleSession) {
   const i = session.identity;

@@ -1,7 +1,7 @@
 // Broker-issued tokens: the JWKS resource servers verify with, and RFC 7662 introspection.
 import Type from "typebox";
 import { introspectToken } from "../../lifecycle/monitor/introspect.js";
-import { ProblemSchema } from "../schemas.js";
+import { IntrospectionSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerTokenRoutes(app: App, services: HttpServices): void {
@@ -33,7 +33,7 @@ export function registerTokenRoutes(app: App, services: HttpServices): void {
           token_type_hint: Type.Optional(Type.String()),
         }),
         response: {
-          200: Type.Object({ active: Type.Boolean() }, { additionalProperties: true }),
+          200: IntrospectionSchema,
           "4xx": ProblemSchema,
         },
       },

@@ -1,0 +1,29 @@
+// Audit events on the wire and the page /v1/audit answers.
+import Type from "typebox";
+import { Nullable, Time } from "./common.js";
+
+export const AuditEventSchema = Type.Object(
+  {
+    seq: Type.Integer(),
+    id: Type.String(),
+    time: Time,
+    code: Type.String(),
+    severity: Type.String(),
+    outcome: Type.String(),
+    actor: Type.Object({ type: Type.String(), id: Type.String() }),
+    requestId: Nullable(Type.String()),
+    grantId: Nullable(Type.String()),
+    identityId: Nullable(Type.String()),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    prevHash: Type.String(),
+    hash: Type.String(),
+  },
+  {},
+);
+
+/** `GET /v1/audit`. */
+export const AuditPageSchema = Type.Object({
+  events: Type.Array(AuditEventSchema),
+  /** Pass as `after` for the next page; null on the last page. */
+  next: Type.Union([Type.Integer(), Type.Null()]),
+});
