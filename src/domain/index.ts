@@ -1,4 +1,6 @@
-// The domain's public surface: types, durations and the transitions table.
+// The domain's public surface: types, durations, the transitions table and the audit chain.
+export type { ChainHead } from "./audit-chain.js";
+export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "./audit-chain.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export type { GrantEvent, GrantOpening, RequestEvent } from "./transitions.js";
 export {
