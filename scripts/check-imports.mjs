@@ -1,7 +1,7 @@
 // Applies the import rule: cruises src/ with .dependency-cruiser.cjs, prints the rule breaks, and fails on any error
 // or on a cycle between top-level src/ folders. The folder-scope rule in the config sees src/storage and
 // src/storage/sqlite as two nodes, so a cycle audit → storage → storage/sqlite → audit only shows here.
-import { cruise, format } from "dependency-cruiser";
+import { cruise } from "dependency-cruiser";
 import extractDepcruiseOptions from "dependency-cruiser/config-utl/extract-depcruise-options";
 import extractTSConfig from "dependency-cruiser/config-utl/extract-ts-config";
 
@@ -12,9 +12,9 @@ const cruised = typeof result === "string" ? JSON.parse(result) : result;
 
 const { summary } = cruised;
 const errors = summary.violations.filter((v) => v.rule.severity === "error");
-if (errors.length > 0) {
-  const onlyErrors = { ...cruised, summary: { ...summary, violations: errors, warn: 0, info: 0 } };
-  process.stdout.write((await format(onlyErrors, { outputType: "err-long" })).output);
+for (const v of errors) {
+  const path = v.cycle ? [v.from, ...v.cycle.map((step) => step.name)] : [v.from, v.to];
+  console.log(`error ${v.rule.name}: ${path.join(" → ")}`);
 }
 const warnings = new Map();
 for (const v of summary.violations) {

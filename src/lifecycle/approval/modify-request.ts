@@ -1,6 +1,7 @@
 // The requester changes a pending request. Policy decides again; approvals given to the old version stop counting,
 // because each is bound to the hash of the request its approver saw.
-import { intentOf, requestHash } from "../../domain/approval.js";
+import { type IntentInput, intentOf, requestHash } from "../../domain/approval.js";
+import { durationAsked } from "../../domain/request-input.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
@@ -8,7 +9,6 @@ import type { LifecycleDeps } from "../deps.js";
 import { loadOwnRequest } from "../ownership.js";
 import { decisionData, evaluateStoredRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
-import { durationAsked, type IntentInput } from "../request/request-access.js";
 import { retryOnConflict } from "./load-request.js";
 import { approvalSettings } from "./settings.js";
 
