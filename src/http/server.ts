@@ -6,7 +6,7 @@ import type { TLSSocket } from "node:tls";
 import { AjvCompiler } from "@fastify/ajv-compiler";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import Fastify, { type FastifyError, type FastifyRequest, LogController } from "fastify";
 import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/checkpoint.js";
 import type { RateLimits } from "../config/load.js";
 import type { Connector } from "../connectors/connector.js";
@@ -23,6 +23,7 @@ import { ConflictError, StoreUnavailableError } from "../storage/store.js";
 import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { AbuseGuard } from "./abuse.js";
+import type { App } from "./app.js";
 import { clientSignal } from "./client-signal.js";
 import {
   type ConsoleSession,
@@ -114,13 +115,7 @@ declare module "fastify" {
 /** Methods that change nothing; every other method with a console session needs the CSRF token. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export type App = FastifyInstance<
-  import("node:http").Server,
-  import("node:http").IncomingMessage,
-  import("node:http").ServerResponse,
-  Logger,
-  TypeBoxTypeProvider
->;
+export type { App } from "./app.js";
 
 /** The authenticated caller of a /v1 route (the hook guarantees one). */
 export function callerOf(request: FastifyRequest): Identity {
