@@ -15,16 +15,16 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { GENESIS_HASH } from "../domain/audit-chain.js";
 import type { AuditEvent, Millis } from "../domain/types.js";
-import { holdsLease } from "../lifecycle/replica-lease.js";
 import { ConflictError, type Store, type Write } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import { newId, randomToken } from "../support/ids.js";
 import type { Logger } from "../support/logger.js";
 import { Periodic } from "../support/periodic.js";
+import { holdsLease } from "../support/replica-lease.js";
 import type { CheckpointKey } from "./audit-keys.js";
-import { GENESIS_HASH } from "./chain.js";
 import {
   type CheckpointBody,
   checkpointDigest,

@@ -1,12 +1,11 @@
-// The audit folder's public surface: hashing and chaining of events, verification of the chain, signed checkpoints
+// The audit folder's public surface: hashing and chaining of events (defined in domain/, where stores reach them), verification of the chain, signed checkpoints
 // and their offline verification, HMAC of sensitive values, export formats and the SIEM stream.
-export type { ChainHead } from "./append.js";
-export { chainDraft } from "./append.js";
+export type { ChainHead } from "../domain/audit-chain.js";
+export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "../domain/audit-chain.js";
 export type { CheckpointKey } from "./audit-keys.js";
 export { loadCheckpointKey, loadHmacKey } from "./audit-keys.js";
 export type { AuditStreamOptions, StreamPass } from "./audit-stream.js";
 export { AuditStream } from "./audit-stream.js";
-export { canonicalJson, GENESIS_HASH, hashEvent } from "./chain.js";
 export type { CheckpointBody, CheckpointPublicJwk, SignedCheckpoint } from "./checkpoint.js";
 export { checkpointDigest, checkpointSignatureValid, keyIdOf, parseCheckpoint, parsePublicKey } from "./checkpoint.js";
 export type { CheckpointerOptions } from "./checkpointer.js";

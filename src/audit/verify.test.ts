@@ -3,11 +3,11 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GENESIS_HASH, hashEvent } from "../domain/audit-chain.js";
 import type { AuditEvent } from "../domain/types.js";
 import { openDatabase, type SqliteConnection } from "../storage/sqlite/driver.js";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.js";
 import { creation, makeDraft, makeGrant, makeRequest } from "../storage/testing/fixtures.js";
-import { GENESIS_HASH, hashEvent } from "./chain.js";
 import { verifyChain, verifyStoreChain } from "./verify.js";
 
 let dir = "";

@@ -1,8 +1,8 @@
 // Verifies the audit hash chain end to end: detects an edited, removed, reordered or substituted event (DESIGN §6.8).
+
+import { type ChainHead, GENESIS_HASH, hashEvent } from "../domain/audit-chain.js";
 import type { AuditEvent } from "../domain/types.js";
 import type { Store } from "../storage/store.js";
-import type { ChainHead } from "./append.js";
-import { GENESIS_HASH, hashEvent } from "./chain.js";
 
 export type ChainProblem =
   /** The event's content does not match its own hash: it was edited. */

@@ -1,6 +1,6 @@
 // Public surface of the configuration module.
+export type { AccessRule } from "../policy/allow-list.js";
 export type {
-  AccessRule,
   Config,
   ConfiguredIdentity,
   NotificationEvent,

@@ -8,6 +8,7 @@ import type { TargetSpec } from "../connectors/context.js";
 import { parseDuration } from "../domain/duration.js";
 import type { Identity } from "../domain/types.js";
 import { type AuthenticatorConfig, parseAuthenticators } from "../identity/catalogue.js";
+import type { AccessRule } from "../policy/allow-list.js";
 import { Secret } from "../support/secret.js";
 import { type AuditConfig, auditConfig } from "./audit-config.js";
 import { outboundUrlProblem } from "./outbound-url.js";
@@ -15,15 +16,6 @@ import { ConfigSchema, type RawConfig } from "./schema.js";
 
 export interface ConfiguredIdentity extends Identity {
   readonly apiKeys: readonly { readonly id: string; readonly hash: string }[];
-}
-
-export interface AccessRule {
-  readonly index: number;
-  readonly identities: readonly string[];
-  readonly groups: readonly string[];
-  /** "target/entitlement" or "target/*". */
-  readonly entitlements: readonly string[];
-  readonly maxDurationSeconds: number | null;
 }
 
 export interface TargetConfig extends TargetSpec {

@@ -62,10 +62,11 @@ export function ownsIdentity(person: Identity, identity: Identity): boolean {
   return identity.owner !== null && (identity.owner === person.id || person.groups.includes(identity.owner));
 }
 
+/** An intent as callers send it: free text (kept for compatibility) or a task id with the actions it needs. */
+export type IntentInput = string | { task?: string; actions?: readonly string[]; description?: string };
+
 /** An intent from what a caller sent: a plain string (kept for compatibility) or `{task, actions, description}`. */
-export function intentOf(
-  input: string | { task?: string; actions?: readonly string[]; description?: string } | undefined | null,
-): Intent | null {
+export function intentOf(input: IntentInput | undefined | null): Intent | null {
   if (input === undefined || input === null) return null;
   if (typeof input === "string") return input === "" ? null : { task: null, actions: [], description: input };
   return {

@@ -1,5 +1,10 @@
-// The domain's public surface: types, durations and the transitions table.
+// The domain's public surface: types, durations, the transitions table and the audit chain.
+export type { IntentInput } from "./approval.js";
+export type { ChainHead } from "./audit-chain.js";
+export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "./audit-chain.js";
 export { formatDuration, parseDuration } from "./duration.js";
+export type { DurationBounds, RejectCode } from "./request-input.js";
+export { durationAsked, echo, notice } from "./request-input.js";
 export type { GrantEvent, GrantOpening, RequestEvent } from "./transitions.js";
 export {
   canTransitionGrant,

@@ -14,6 +14,8 @@ import type {
 
 export const REQUEST_TRANSITIONS = {
   approve: { from: ["pending"], to: "approved" },
+  /** The requester changes a pending ask (duration, justification, ticket, intent); approvals given so far lapse. */
+  modify: { from: ["pending"], to: "pending" },
   /** By an approver while pending, or by policy when an approved request is collected after a policy change. */
   deny: { from: ["pending", "approved"], to: "denied" },
   /** An approval no longer holds at collection (the approver lost the right): back to waiting for approvers. */

@@ -7,7 +7,7 @@ import type { Identity } from "../domain/types.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import { type DigestedRefusal, RefusalDigest } from "../lifecycle/refusal-digest.js";
 import type { EphemeraError } from "../support/errors.js";
-import type { App } from "./server.js";
+import type { App } from "./app.js";
 
 type Check = (
   request: FastifyRequest,

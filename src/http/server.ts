@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import Fastify, { type FastifyError, type FastifyRequest, LogController } from "fastify";
 import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/checkpoint.js";
 import type { RateLimits } from "../config/load.js";
 import type { Connector } from "../connectors/connector.js";
@@ -23,6 +23,7 @@ import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from ".
 import type { Logger } from "../support/logger.js";
 import type { TokenAuthority } from "../tokens/index.js";
 import { AbuseGuard } from "./abuse.js";
+import type { App } from "./app.js";
 import { registerBodyParsers, strictBodyValidator } from "./body-parsing.js";
 import { clientSignal } from "./client-signal.js";
 import { CSRF_HEADER, cookieValue, csrfMatches, SESSION_COOKIE, sessionFacts } from "./console/sessions.js";
@@ -105,13 +106,7 @@ declare module "fastify" {
 /** Methods that change nothing; every other method with a console session needs the CSRF token. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export type App = FastifyInstance<
-  import("node:http").Server,
-  import("node:http").IncomingMessage,
-  import("node:http").ServerResponse,
-  Logger,
-  TypeBoxTypeProvider
->;
+export type { App } from "./app.js";
 
 /** The authenticated caller of a /v1 route (the hook guarantees one). */
 export function callerOf(request: FastifyRequest): Identity {

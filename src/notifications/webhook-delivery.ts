@@ -3,13 +3,14 @@
 
 import { severityOf } from "../audit/codes.js";
 import type { WebhookConfig } from "../config/load.js";
-import { backoffDelay } from "../lifecycle/revoke/backoff.js";
 import type { NotificationRecord, Store } from "../storage/store.js";
+import { backoffDelay } from "../support/backoff.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
 import { Periodic } from "../support/periodic.js";
-import { signature, webhookBody } from "./webhook-payload.js";
+import { signature } from "../support/webhook-signature.js";
+import { webhookBody } from "./webhook-payload.js";
 
 export type DeliveryOutcome = "delivered" | "retry" | "dead";
 

@@ -1,5 +1,4 @@
-// What a webhook receives: the event as JSON, or a Slack-compatible `{ text }` message; and the HMAC signature over it.
-import { createHmac } from "node:crypto";
+// What a webhook receives: the event as JSON, or a Slack-compatible `{ text }` message.
 import type { WebhookConfig } from "../config/load.js";
 import type { NotificationRecord } from "../storage/store.js";
 
@@ -33,12 +32,4 @@ export function slackText(event: string, p: Readonly<Record<string, unknown>>): 
 export function webhookBody(hook: WebhookConfig, notification: NotificationRecord): string {
   if (hook.format === "slack") return JSON.stringify({ text: slackText(notification.event, notification.payload) });
   return JSON.stringify({ id: notification.id, ...notification.payload, event: notification.event });
-}
-
-/**
- * `sha256=<hex>` of HMAC-SHA256(secret, `<timestamp>.<body>`): the receiver recomputes it with the shared secret and
- * refuses a stale timestamp, so a captured delivery cannot be replayed later.
- */
-export function signature(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }

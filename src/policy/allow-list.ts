@@ -1,8 +1,17 @@
 // The static allow-list from the config file: the first policy engine, until Cedar replaces it behind the same port.
 import { createHash } from "node:crypto";
-import type { AccessRule } from "../config/load.js";
 import type { Decision } from "../domain/types.js";
 import type { DecisionInput, PolicyDecider } from "./decider.js";
+
+/** One rule of the static allow-list (`access:` in the config): who may have which entitlements, for how long. */
+export interface AccessRule {
+  readonly index: number;
+  readonly identities: readonly string[];
+  readonly groups: readonly string[];
+  /** "target/entitlement" or "target/*". */
+  readonly entitlements: readonly string[];
+  readonly maxDurationSeconds: number | null;
+}
 
 function ruleMatches(rule: AccessRule, input: DecisionInput): boolean {
   const who = rule.identities.includes(input.identity.id) || input.identity.groups.some((g) => rule.groups.includes(g));

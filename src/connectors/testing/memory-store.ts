@@ -1,5 +1,5 @@
 // An in-memory Store fake for connector tests: connector state and the audit rule only; grant and request reads are not needed here.
-import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
+import { GENESIS_HASH, hashEvent } from "../../domain/audit-chain.js";
 import type { AuditEvent, Millis } from "../../domain/types.js";
 import {
   type ChangeSet,

@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EphemeraError } from "../../support/errors.js";
+import type { App } from "../app.js";
 import { sendProblem } from "../problem.js";
-import type { App } from "../server.js";
 
 /** The package root: this file is src/http/console/static.ts or dist/http/console/static.js. */
 const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));

@@ -3,8 +3,8 @@
 // overdue alarm is not raised twice.
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
+import { holdsLease } from "../../support/replica-lease.js";
 import type { LifecycleDeps } from "../deps.js";
-import { holdsLease } from "../replica-lease.js";
 import { type SweepResult, sweepRequests } from "./sweep-requests.js";
 
 const LEASE = "approval-sweep";

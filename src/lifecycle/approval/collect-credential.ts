@@ -10,7 +10,7 @@ import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { issueApproved } from "../issue/issue-approved.js";
 import { decisionData, evaluateStoredRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
-import { commitClaimed, singleUseClaims } from "../request/single-use.js";
+import { commitClaimed, singleUseClaims } from "../single-use.js";
 import { checkApprover } from "./approver-rights.js";
 import { loadRequestFor } from "./load-request.js";
 import { approvalSettings } from "./settings.js";

@@ -1,6 +1,8 @@
 // The requester changes a pending request. Policy decides again; approvals given to the old version stop counting,
 // because each is bound to the hash of the request its approver saw.
-import { intentOf, requestHash } from "../../domain/approval.js";
+import { type IntentInput, intentOf, requestHash } from "../../domain/approval.js";
+import { durationAsked } from "../../domain/request-input.js";
+import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
@@ -8,7 +10,6 @@ import type { LifecycleDeps } from "../deps.js";
 import { loadOwnRequest } from "../ownership.js";
 import { decisionData, evaluateStoredRequest } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
-import { durationAsked, type IntentInput } from "../request/request-access.js";
 import { retryOnConflict } from "./load-request.js";
 import { approvalSettings } from "./settings.js";
 
@@ -53,26 +54,25 @@ export function modifyRequest(
       ticket: input.ticket ?? request.ticket,
       intent: input.intent === undefined ? request.intent : intentOf(input.intent),
       revision: request.revision + 1,
-      updatedAt: now,
-      version: request.version + 1,
     };
     const decision = evaluateStoredRequest(deps, changed, requester, entitlement);
     const tooLong = decision.maxDurationSeconds !== null && durationSeconds > decision.maxDurationSeconds;
     const denied = decision.outcome === "deny" || tooLong;
     const next: AccessRequest = denied
-      ? {
-          ...changed,
+      ? transitionRequest(changed, "deny", now, {
           decision,
-          state: "denied",
           dueAt: null,
           stateReason: tooLong
             ? `duration ${durationSeconds}s is above the ${decision.maxDurationSeconds}s policy allows`
             : decision.reason,
-        }
+        })
       : decision.approval === "auto"
         ? // Policy now approves the changed ask by itself: the requester may collect it.
-          { ...changed, decision, state: "approved", dueAt: now + approvalSettings(deps).collectTimeoutMs }
-        : { ...changed, decision };
+          transitionRequest(changed, "approve", now, {
+            decision,
+            dueAt: now + approvalSettings(deps).collectTimeoutMs,
+          })
+        : transitionRequest(changed, "modify", now, { decision });
     await commit(deps, {
       writes: [{ kind: "updateRequest", request: next, expectedVersion: request.version }],
       audit: [

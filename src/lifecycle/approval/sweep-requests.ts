@@ -1,5 +1,7 @@
 // The approval stage's clock: times out requests that waited too long, raises the alarm on overdue break-glass
 // reviews, and rotates a target's admin secret once a break-glass grant on it has ended. Reads the due index only.
+
+import { notice } from "../../domain/request-input.js";
 import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
@@ -8,7 +10,9 @@ import { draft, systemActor } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
 import { rotateTargetSecret } from "../monitor/rotate-target-secret.js";
-import { notice, ROTATE_AFTER_NAMESPACE } from "../request/request-access.js";
+
+/** Where break-glass requests wait for their grant to end, so the target's admin secret is rotated after. */
+export const ROTATE_AFTER_NAMESPACE = "break-glass-rotation";
 
 const actor = systemActor("approval-sweeper");
 const ENDED = new Set(["revoked", "verified"]);

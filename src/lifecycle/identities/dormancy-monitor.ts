@@ -1,8 +1,8 @@
 // Runs the dormancy pass on a timer; with replicas on a shared store one of them runs it at a time, under a lease.
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
+import { holdsLease } from "../../support/replica-lease.js";
 import type { LifecycleDeps } from "../deps.js";
-import { holdsLease } from "../replica-lease.js";
 import { type DormancyResult, markDormantIdentities } from "./mark-dormant.js";
 
 const LEASE = "identity-dormancy";

@@ -2,9 +2,9 @@
 // One timer; a pass never overlaps the previous one.
 import type { Connector } from "../../connectors/connector.js";
 import { describeError } from "../../support/errors.js";
+import { holdsLease } from "../../support/replica-lease.js";
 import { systemActor } from "../audit-draft.js";
 import type { LifecycleDeps } from "../deps.js";
-import { holdsLease } from "../replica-lease.js";
 import { type DiscoveryReport, type ReconcileObserver, reconcileTargets } from "./reconcile.js";
 import { lastRotation, rotateTargetSecret } from "./rotate-target-secret.js";
 

@@ -1,11 +1,10 @@
 // Stage 5, monitor: asks each target which active grants it shows in use (sessions, connections) and records first and
-// last use. Polled on an interval by one replica at a time, plus a last look just before a grant's removal.
+// last use. Polled on an interval by one replica at a time (revoke/last-look.ts takes a last look before removal).
 import type { Connector } from "../../connectors/connector.js";
-import type { Grant } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
+import { holdsLease } from "../../support/replica-lease.js";
 import type { LifecycleDeps } from "../deps.js";
-import { holdsLease } from "../replica-lease.js";
 
 const PAGE = 500;
 const LEASE = "usage-monitor";
@@ -43,45 +42,6 @@ export async function observeUsage(deps: LifecycleDeps, connectors: Iterable<Con
     }
   }
   return seen;
-}
-
-/** The last look may delay a removal by this much at most; a slower target is not asked (the interval's looks stand). */
-const LAST_LOOK_MS = 2_000;
-
-async function withinLastLook<T>(look: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${LAST_LOOK_MS} ms`)), LAST_LOOK_MS);
-  });
-  try {
-    return await Promise.race([look, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * The last look before removal: after it the sessions are gone and nothing could be seen. Returns the grant's usage
- * as stored afterwards (the poller may have recorded earlier use). Never fails the removal: usage is telemetry.
- */
-export async function lastLook(
-  deps: LifecycleDeps,
-  connector: Connector,
-  grant: Grant,
-): Promise<Pick<Grant, "firstUsedAt" | "lastUsedAt">> {
-  try {
-    // Use the broker saw itself (introspection) and has not written yet goes in first.
-    await deps.usage?.flush();
-    if (connector.observeUsage && grant.issuedAt !== null) {
-      const sightings = await withinLastLook(connector.observeUsage([grant]));
-      await deps.store.markGrantsUsed(sightings.map((s) => ({ grantId: s.grantId, at: s.at })));
-    }
-    const stored = await deps.store.getGrant(grant.id);
-    if (stored) return { firstUsedAt: stored.firstUsedAt, lastUsedAt: stored.lastUsedAt };
-  } catch (error) {
-    deps.logger.warn({ grantId: grant.id, err: describeError(error) }, "usage could not be read before removal");
-  }
-  return { firstUsedAt: grant.firstUsedAt, lastUsedAt: grant.lastUsedAt };
 }
 
 export interface UsageMonitorOptions {

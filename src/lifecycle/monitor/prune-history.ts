@@ -4,8 +4,8 @@
 import { systemEvent } from "../../audit/system-event.js";
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
+import { holdsLease } from "../../support/replica-lease.js";
 import type { LifecycleDeps } from "../deps.js";
-import { holdsLease } from "../replica-lease.js";
 
 const LEASE = "history-retention";
 const BATCH = 500;

@@ -1,6 +1,6 @@
 // Renewal: policy is asked again and the new expiry never passes the grant's maximum (DESIGN §6.10).
 import type { IssuedCredential } from "../../connectors/connector.js";
-import { actionsOutside, intentOf } from "../../domain/approval.js";
+import { actionsOutside, type IntentInput, intentOf } from "../../domain/approval.js";
 import { parseDuration } from "../../domain/duration.js";
 import { grantRenewed } from "../../domain/transitions.js";
 import type { Grant, Identity } from "../../domain/types.js";
@@ -11,7 +11,6 @@ import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { loadOwnGrant } from "../ownership.js";
 import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
-import type { IntentInput } from "../request/request-access.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 
 export interface RenewResult {

@@ -1,7 +1,7 @@
 // Idempotent issue: a caller's Idempotency-Key names one request, on every replica, for 24 hours. The record is written
 // insert-once in the same change set as the request, so of several racing attempts exactly one creates a request.
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../../audit/chain.js";
+import { canonicalJson } from "../../domain/audit-chain.js";
 import type { Identity, Millis } from "../../domain/types.js";
 import type { Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";

@@ -1,24 +1,22 @@
 // Stage 1, request: validate what the caller asks for, ask policy, and then issue at once (auto-approval, break-glass)
 // or leave the request pending for its approvers.
-import type { EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
-import { intentOf } from "../../domain/approval.js";
-import { parseDuration } from "../../domain/duration.js";
+import type { IssuedCredential } from "../../connectors/connector.js";
+import { type IntentInput, intentOf } from "../../domain/approval.js";
+import { durationAsked, echo, notice, type RejectCode } from "../../domain/request-input.js";
 import type { AccessRequest, Decision, Grant, Identity, Intent } from "../../domain/types.js";
 import { ConflictError, type Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
 import { approvalSettings } from "../approval/settings.js";
+import { ROTATE_AFTER_NAMESPACE } from "../approval/sweep-requests.js";
 import { actorOf, draft } from "../audit-draft.js";
 import { commit } from "../commit.js";
 import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { issueApproved } from "../issue/issue-approved.js";
 import { decisionData, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { refuse } from "../refuse.js";
+import { commitClaimed, singleUseClaims } from "../single-use.js";
 import { type Idempotency, idempotencyOf, recordedRequest, recordRequest } from "./idempotency.js";
-import { commitClaimed, singleUseClaims } from "./single-use.js";
-
-/** An intent as callers send it: free text (kept for compatibility) or a task id with the actions it needs. */
-export type IntentInput = string | { task?: string; actions?: readonly string[]; description?: string };
 
 export interface AccessRequestInput {
   readonly entitlement: string;
@@ -46,34 +44,6 @@ export type AccessRequestResult =
    * stored anywhere, so it is not shown again.
    */
   | { readonly outcome: "replayed"; readonly request: AccessRequest; readonly grant: Grant | null };
-
-type RejectCode = "unknown_entitlement" | "invalid_duration" | "duration_too_long" | "invalid_request";
-
-/** Short, printable echo of caller input for audit records: never more than 128 characters. */
-function echo(value: unknown): string {
-  return typeof value === "string" ? value.slice(0, 128) : typeof value;
-}
-
-/** Checks and reads the duration asked for; returns seconds or the refusal to throw. */
-export function durationAsked(
-  entitlement: EntitlementSpec,
-  duration: string | number | undefined,
-): { seconds: number } | { code: RejectCode; message: string } {
-  const seconds = duration === undefined ? entitlement.defaultDurationSeconds : parseDuration(duration);
-  if (seconds === null || seconds <= 0) {
-    return {
-      code: "invalid_duration",
-      message: `duration '${echo(String(duration))}' is not a positive duration (use 90s, 15m, 1h or whole seconds)`,
-    };
-  }
-  if (seconds > entitlement.maxDurationSeconds) {
-    return {
-      code: "duration_too_long",
-      message: `duration ${seconds}s is above the maximum of ${entitlement.maxDurationSeconds}s for '${entitlement.name}'`,
-    };
-  }
-  return { seconds };
-}
 
 export async function requestAccess(
   deps: LifecycleDeps,
@@ -345,29 +315,7 @@ async function requestOnce(
   return { outcome: "issued", ...issued };
 }
 
-/** Where break-glass requests wait for their grant to end, so the target's admin secret is rotated after. */
-export const ROTATE_AFTER_NAMESPACE = "break-glass-rotation";
-
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** The non-secret facts a notification about a request carries. */
-export function notice(
-  request: AccessRequest,
-  requester: Pick<Identity, "id" | "kind" | "owner"> | null,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    requestId: request.id,
-    identity: request.identityId,
-    ...(requester ? { identityKind: requester.kind, owner: requester.owner } : {}),
-    entitlement: request.entitlement,
-    durationSeconds: request.durationSeconds,
-    ticket: request.ticket,
-    justification: request.justification,
-    ...(request.intent ? { intent: request.intent } : {}),
-    ...extra,
-  };
-}
 
 /** Audit and notification for a decision a policy flagged (e.g. a person using a non-human identity). */
 function flagWrites(

@@ -7,10 +7,10 @@ import { describeError } from "../../support/errors.js";
 import { draft, systemActor } from "../audit-draft.js";
 import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
-import { lastLook } from "../monitor/observe-usage.js";
 import { revokedReceipt } from "../verify/receipt.js";
+import { recordRemovalFailure } from "../verify/record-removal-failure.js";
 import { verifyRemoval } from "../verify/verify-removal.js";
-import { recordRemovalFailure } from "./record-removal-failure.js";
+import { lastLook } from "./last-look.js";
 
 const actor = systemActor("remover");
 

@@ -6,9 +6,9 @@ import { describeError } from "../../support/errors.js";
 import { draft, systemActor } from "../audit-draft.js";
 import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
-import { recordRemovalFailure } from "../revoke/record-removal-failure.js";
 import { destroyProbeSecret, openProbeSecret } from "./probe-secret.js";
 import { verifiedReceipt } from "./receipt.js";
+import { recordRemovalFailure } from "./record-removal-failure.js";
 
 export async function verifyRemoval(deps: LifecycleDeps, connector: Connector, grant: Grant): Promise<Grant> {
   let outcome: Awaited<ReturnType<Connector["verifyRemoved"]>>;

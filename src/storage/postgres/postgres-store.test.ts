@@ -1,8 +1,8 @@
 // Runs the store contract on the real PostgreSQL (each test in its own schema), then what only several replicas on one
 // database show: one chain from many pools, claims and insert-once across them, migrations racing, outages.
 import { afterEach, describe, expect, it } from "vitest";
-import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
 import { startTcpProxy, type TcpProxy } from "../../connectors/testing/tcp-proxy.js";
+import { GENESIS_HASH, hashEvent } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { postgresMigrations } from "../migrations/postgres/index.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";

@@ -1,8 +1,9 @@
 // Commits one batch of change sets in one PostgreSQL transaction that holds the audit head: the whole cluster of
 // replicas appends to one contiguous chain. A failing change set fails alone; the others commit.
 import type { PoolClient, QueryResult } from "pg";
-import { type ChainHead, chainDraft } from "../../audit/append.js";
+import { type ChainHead, chainDraft } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
+import { newId } from "../../support/ids.js";
 import { eventToRow } from "../sqlite/rows.js";
 import { type BatchOutcome, type BatchStats, failBatch, type Job, settleBatch } from "../sqlite/run-batch.js";
 import { type ChangeSet, ConflictError } from "../store.js";
@@ -74,7 +75,7 @@ function chain(changes: ChangeSet, head: ChainHead): { events: AuditEvent[]; hea
   const events: AuditEvent[] = [];
   let last = head;
   for (const draft of changes.audit) {
-    const event = chainDraft(draft, last);
+    const event = chainDraft(draft, last, newId("evt"));
     events.push(event);
     last = { seq: event.seq, hash: event.hash };
   }

@@ -1,7 +1,8 @@
 // Runs one change set's writes and appends its audit events, inside the caller's savepoint. Synchronous by design.
 import Database from "better-sqlite3";
-import { type ChainHead, chainDraft } from "../../audit/append.js";
+import { type ChainHead, chainDraft } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
+import { newId } from "../../support/ids.js";
 import { type ChangeSet, ConflictError, type Write } from "../store.js";
 import { eventToRow, grantToRow, identityToRow, notificationToRow, requestToRow, toJson } from "./rows.js";
 import type { Statements } from "./statements.js";
@@ -19,7 +20,7 @@ export function applyChangeSet(
   const events: AuditEvent[] = [];
   let last = head;
   for (const draft of changes.audit) {
-    const event = chainDraft(draft, last);
+    const event = chainDraft(draft, last, newId("evt"));
     s.insertEvent.run(eventToRow(event));
     events.push(event);
     last = { seq: event.seq, hash: event.hash };

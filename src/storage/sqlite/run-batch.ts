@@ -1,7 +1,6 @@
 // Commits one batch of queued change sets: one transaction and one fsync; a failing change set fails alone.
 import Database from "better-sqlite3";
-import type { ChainHead } from "../../audit/append.js";
-import { GENESIS_HASH } from "../../audit/chain.js";
+import { type ChainHead, GENESIS_HASH } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { type ChangeSet, ConflictError, StoreUnavailableError } from "../store.js";
 import { applyChangeSet } from "./apply-change-set.js";

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
+import { GENESIS_HASH, hashEvent } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
 import { StoreUnavailableError } from "../store.js";

@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type Database from "better-sqlite3";
-import { GENESIS_HASH } from "../../audit/chain.js";
+import { GENESIS_HASH } from "../../domain/audit-chain.js";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
 import { idBound } from "../../support/ids.js";
 import { pendingMigrations } from "../migrations/migration.js";

@@ -1,6 +1,6 @@
 // Store contract, audit log: contiguous sequence and an intact hash chain under heavy concurrency, and its queries.
 import { expect, it } from "vitest";
-import { GENESIS_HASH, hashEvent } from "../../audit/chain.js";
+import { GENESIS_HASH, hashEvent } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { creation, makeDraft, makeRequest } from "./fixtures.js";
 import type { ContractContext } from "./store-contract.js";

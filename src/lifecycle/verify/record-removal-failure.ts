@@ -1,10 +1,11 @@
-// A failed removal step: recorded and audited, retried later with backoff, and never reported as removed.
+// A failed removal step, whether revoking or verifying failed: recorded and audited, retried later with backoff, and
+// never reported as removed. The one place revoke and verify both use for it.
 import { grantRemovalFailed } from "../../domain/transitions.js";
 import type { Grant } from "../../domain/types.js";
+import { backoffDelay } from "../../support/backoff.js";
 import { draft, systemActor } from "../audit-draft.js";
 import { commitGrant } from "../commit.js";
 import type { LifecycleDeps } from "../deps.js";
-import { backoffDelay } from "./backoff.js";
 
 const actor = systemActor("remover");
 

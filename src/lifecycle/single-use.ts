@@ -1,10 +1,11 @@
 // Single use of presented credentials: a workload token (and a DPoP proof) is claimed in the change set that records the
 // decision it obtained, so a second request with it gets no decision at all, on this replica or any other.
-import type { Identity } from "../../domain/types.js";
-import { ConflictError, type Write } from "../../storage/store.js";
-import type { EphemeraError } from "../../support/errors.js";
-import type { LifecycleDeps, RequestMeta } from "../deps.js";
-import { refuse } from "../refuse.js";
+
+import type { Identity } from "../domain/types.js";
+import { ConflictError, type Write } from "../storage/store.js";
+import type { EphemeraError } from "../support/errors.js";
+import type { LifecycleDeps, RequestMeta } from "./deps.js";
+import { refuse } from "./refuse.js";
 
 /** Store namespace of claimed credentials; rows expire with the credential and are purged after. */
 export const SINGLE_USE_NAMESPACE = "auth.single_use";

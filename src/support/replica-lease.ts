@@ -1,5 +1,10 @@
 // One replica at a time: a periodic task on a shared store runs only where its store lease is held.
-import type { LifecycleDeps } from "./deps.js";
+import type { Clock } from "./clock.js";
+
+/** The part of the store's lease port that holding a lease needs. */
+export interface LeaseStore {
+  acquireLease(request: { name: string; holder: string; now: number; ttlMs: number }): Promise<unknown>;
+}
 
 /**
  * Takes or renews the lease `name` for `holder` for a little over two periods, so its holder keeps it by renewing it
@@ -7,7 +12,7 @@ import type { LifecycleDeps } from "./deps.js";
  * process uses) the task always runs.
  */
 export async function holdsLease(
-  deps: Pick<LifecycleDeps, "store" | "clock">,
+  deps: { readonly store: LeaseStore; readonly clock: Clock },
   name: string,
   holder: string | undefined,
   periodMs: number,

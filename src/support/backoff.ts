@@ -1,4 +1,4 @@
-// Exponential backoff with jitter for removal retries: spreads retries out so a recovering target is not stampeded.
+// Exponential backoff with jitter for retries (removals, webhooks): a recovering peer is not stampeded.
 
 /** Delay before attempt `attempts + 1`: initial × 2^attempts, capped, then scaled into [50%, 100%] by `random`. */
 export function backoffDelay(attempts: number, initialMs: number, maxMs: number, random: number): number {

@@ -1,7 +1,7 @@
 // Canonical JSON is what audit hashes cover: it must not change for any value, or old chains stop verifying.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "./chain.js";
+import { canonicalJson } from "./audit-chain.js";
 
 /** The first, obviously-correct formulation, kept as the reference the fast one must match. */
 function reference(value: unknown): string {
