@@ -1,4 +1,4 @@
-// The import rule (issue 16): which src/ folders may depend on which. `npm run lint:imports` applies it,
+// The import rule: which src/ folders may depend on which. `npm run lint:imports` applies it,
 // together with scripts/check-imports.mjs's check for cycles between top-level src/ folders.
 // Test files and testing/ folders are left out of the cruise: a test may import anything.
 
@@ -9,16 +9,8 @@ module.exports = {
       name: "http-not-storage",
       comment: "HTTP parses, calls a use case and presents; storage is reached through lifecycle and queries.",
       severity: "error",
-      from: { path: "^src/http/", pathNot: "^src/http/server\\.ts$" },
+      from: { path: "^src/http/" },
       to: { path: "^src/storage/" },
-    },
-    {
-      // Temporary: server.ts builds its store-backed routes from the Store port. Moving that wiring out of
-      // the HTTP layer is part of taking business rules out of routes; drop this rule then.
-      name: "http-not-storage-server-wiring",
-      severity: "error",
-      from: { path: "^src/http/server\\.ts$" },
-      to: { path: "^src/storage/", pathNot: "^src/storage/store\\.ts$" },
     },
     {
       name: "domain-is-pure",
