@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { runAbuseBench } from "./abuse.js";
 import { runAgentBench } from "./agent.js";
 import { type ChildBroker, ENTITLEMENT, startChildBroker, writeBenchConfig } from "./broker-process.js";
@@ -37,22 +38,36 @@ const TARGETS = {
   agentRotationExtraP99Ms: 5,
 } as const;
 
-const argv = process.argv.slice(2);
-const args = new Set(argv);
+/** The flags `npm run bench -- …` takes; any other is refused, not ignored. */
+const FLAGS = {
+  profile: { type: "boolean" },
+  keep: { type: "boolean" },
+  only: { type: "string" },
+  "connectors-only": { type: "boolean" },
+  "postgres-only": { type: "boolean" },
+  "connector-iterations": { type: "string" },
+  "pg-expiring": { type: "string" },
+  "pg-window": { type: "string" },
+} as const;
 
-/** The value of `--name value` or `--name=value`, if given. */
-function option(name: string): string | undefined {
-  const at = argv.indexOf(name);
-  if (at >= 0) return argv[at + 1];
-  return argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+function commandLine() {
+  try {
+    return parseArgs({ args: process.argv.slice(2), options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    const known = Object.keys(FLAGS)
+      .map((f) => `--${f}`)
+      .join(", ");
+    throw new Error(`${(error as Error).message}\nthe bench takes ${known}`);
+  }
 }
+const args = commandLine();
 
-const PROFILE = args.has("--profile");
-const KEEP = args.has("--keep");
-const ONLY = option("--only");
+const PROFILE = args.profile === true;
+const KEEP = args.keep === true;
+const ONLY = args.only;
 const ONLY_SECTIONS = ["abuse", "agent", "broker", "connectors", "jwt", "mcp", "policy", "postgres"] as const;
-if ((ONLY !== undefined || args.has("--only")) && !ONLY_SECTIONS.some((o) => o === ONLY)) {
-  throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY ?? "nothing"}`);
+if (ONLY !== undefined && !ONLY_SECTIONS.some((o) => o === ONLY)) {
+  throw new Error(`--only takes ${ONLY_SECTIONS.map((o) => `"${o}"`).join(", ")}, not ${ONLY}`);
 }
 /** `--only jwt`: just the workload-JWT verification section. */
 /** `--only broker`: just the broker scenarios 1–4 (HTTP issue, floor, expiry, restart). */
@@ -67,9 +82,9 @@ const ABUSE_ONLY = ONLY === "abuse";
 /** `--only agent`: just `ephemera agent` (rotation gap under a live app, idle cost of 10 credentials). */
 const AGENT_ONLY = ONLY === "agent";
 /** `--connectors-only` (or `--only connectors`): just the per-connector section, without the broker scenarios. */
-const CONNECTORS_ONLY = args.has("--connectors-only") || ONLY === "connectors";
+const CONNECTORS_ONLY = args["connectors-only"] === true || ONLY === "connectors";
 /** `--postgres-only` (or `--only postgres`): just the PostgreSQL store at 1,000,000 grants. */
-const POSTGRES_ONLY = args.has("--postgres-only") || ONLY === "postgres";
+const POSTGRES_ONLY = args["postgres-only"] === true || ONLY === "postgres";
 if ([BROKER_ONLY, CONNECTORS_ONLY, POSTGRES_ONLY, JWT_ONLY, POLICY_ONLY, AGENT_ONLY].filter(Boolean).length > 1) {
   throw new Error("--connectors-only, --postgres-only and --only exclude each other");
 }
@@ -79,18 +94,18 @@ const ANY_ONLY =
 const runs = (only: boolean): boolean => !ANY_ONLY || only;
 /** The PostgreSQL the store scenario uses (a schema of its own, dropped after). */
 const STORE_URL = process.env.EPHEMERA_BENCH_STORE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const ITERATIONS_OPTION = option("--connector-iterations");
+const ITERATIONS_OPTION = args["connector-iterations"];
 /** `--connector-iterations N`: measured iterations for every connector instead of each one's default. */
 const CONNECTOR_ITERATIONS = ITERATIONS_OPTION === undefined ? undefined : Number(ITERATIONS_OPTION);
 if (CONNECTOR_ITERATIONS !== undefined && !(Number.isInteger(CONNECTOR_ITERATIONS) && CONNECTOR_ITERATIONS > 0)) {
   throw new Error(`--connector-iterations takes a positive integer, not ${ITERATIONS_OPTION}`);
 }
 /** A positive integer option, or `fallback` when absent. */
-function positiveOption(name: string, fallback: number): number {
-  const raw = option(name);
+function positiveOption(name: "pg-expiring" | "pg-window", fallback: number): number {
+  const raw = args[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`${name} takes a positive integer, not ${raw}`);
+  if (!(Number.isInteger(value) && value > 0)) throw new Error(`--${name} takes a positive integer, not ${raw}`);
   return value;
 }
 /**
@@ -98,8 +113,8 @@ function positiveOption(name: string, fallback: number): number {
  * window, and its length in seconds. The default (20,000 in 15 s, ~1,300 per second) is a stress rate; 100,000 grants
  * of 15-minute lifetimes expire at ~110 per second (`--pg-expiring 2000`).
  */
-const PG_EXPIRING = positiveOption("--pg-expiring", 20_000);
-const PG_WINDOW_MS = positiveOption("--pg-window", 15) * 1000;
+const PG_EXPIRING = positiveOption("pg-expiring", 20_000);
+const PG_WINDOW_MS = positiveOption("pg-window", 15) * 1000;
 if (PG_EXPIRING > 100_000)
   throw new Error(`--pg-expiring takes at most 100000 (the active grants), not ${PG_EXPIRING}`);
 

@@ -1,4 +1,4 @@
-// Loading API data into a page, refreshing it on a timer, and a clock that ticks every second for countdowns.
+// Loading API data into a page, refreshing it on a timer, a clock that ticks every second, and formatting of times.
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { describe, type Loaded } from "./api";
 
@@ -47,3 +47,6 @@ export function duration(seconds: number): string {
   if (seconds % 60 === 0 && seconds >= 60) return `${seconds / 60} min`;
   return `${seconds} s`;
 }
+
+/** A recorded time in the reader's locale; "—" when there is none. */
+export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");

@@ -2,7 +2,13 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, describe, type SessionInfo } from "./api";
-import { GrantsPage, IdentitiesPage, QueuePage, ReportsPage, ReviewsPage, StandingPage, TimelinePage } from "./pages";
+import { GrantsPage } from "./pages/grants";
+import { IdentitiesPage } from "./pages/identities";
+import { QueuePage } from "./pages/queue";
+import { ReportsPage } from "./pages/reports";
+import { ReviewsPage } from "./pages/reviews";
+import { StandingPage } from "./pages/standing";
+import { TimelinePage } from "./pages/timeline";
 
 const PAGES = [
   ["queue", "Approval queue"],

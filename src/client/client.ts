@@ -1,7 +1,8 @@
-// A small typed client for the broker's HTTP API over global fetch; problems become EphemeraApiError.
+// A small typed client for the broker's HTTP API: one method per endpoint over the transport in transport.ts.
 import { type ChildEnvironmentInput, childEnvironment } from "./child-env.js";
 import type { DpopProver } from "./dpop.js";
-import { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError, isProblem } from "./errors.js";
+import { EphemeraApiError, EphemeraConfigError } from "./errors.js";
+import { type FetchLike, headerText, normaliseUrl, segment, Transport } from "./transport.js";
 import type {
   AccessRequest,
   AuditPage,
@@ -28,8 +29,6 @@ import type {
   RotationResult,
   TargetSummary,
 } from "./types.js";
-
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface ClientOptions {
   /** The broker's base URL, e.g. http://127.0.0.1:8720. */
@@ -85,18 +84,13 @@ export function checkIdempotencyKey(key: string): void {
   }
 }
 
-type Body = { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> };
-
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 export class EphemeraClient {
   /** The base URL without a trailing slash or userinfo; safe to show. */
   readonly url: string;
   readonly #token: string;
-  readonly #fetch: FetchLike;
-  readonly #timeoutMs: number;
-  readonly #clientHeaders: Readonly<Record<string, string>>;
-  readonly #dpop: DpopProver | undefined;
+  readonly #http: Transport;
 
   constructor(options: ClientOptions) {
     this.url = normaliseUrl(options.url, "url");
@@ -104,20 +98,24 @@ export class EphemeraClient {
       throw new EphemeraConfigError("token: must be a non-empty API key or JWT without spaces");
     }
     this.#token = options.token;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#clientHeaders = options.clientKind
-      ? {
-          "x-ephemera-client": `${options.clientKind}${options.interactive ? "; interactive" : ""}`,
-          ...(options.clientInfo
-            ? {
-                "x-ephemera-client-name": headerText(options.clientInfo.name),
-                "x-ephemera-client-version": headerText(options.clientInfo.version),
-              }
-            : {}),
-        }
-      : {};
-    this.#dpop = options.dpop;
+    this.#http = new Transport({
+      url: this.url,
+      token: options.token,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      clientHeaders: options.clientKind
+        ? {
+            "x-ephemera-client": `${options.clientKind}${options.interactive ? "; interactive" : ""}`,
+            ...(options.clientInfo
+              ? {
+                  "x-ephemera-client-name": headerText(options.clientInfo.name),
+                  "x-ephemera-client-version": headerText(options.clientInfo.version),
+                }
+              : {}),
+          }
+        : {},
+      dpop: options.dpop,
+    });
   }
 
   /**
@@ -140,7 +138,7 @@ export class EphemeraClient {
     }
     if (options.toolCallId !== undefined) headers["x-ephemera-tool-call"] = headerText(options.toolCallId);
     if (options.reveal === true) headers["x-ephemera-reveal"] = "true";
-    return this.#call("POST", "/v1/requests", { json: input }, headers);
+    return this.#http.call("POST", "/v1/requests", { json: input }, headers);
   }
 
   /**
@@ -174,7 +172,7 @@ export class EphemeraClient {
   }
 
   getRequest(id: string): Promise<RequestView> {
-    return this.#call("GET", `/v1/requests/${segment(id)}`);
+    return this.#http.call("GET", `/v1/requests/${segment(id)}`);
   }
 
   /** Requests: your own and those you may approve (`state: "pending"` is an approver's queue); admins see all. */
@@ -190,22 +188,24 @@ export class EphemeraClient {
     if (filter.after !== undefined) query.set("after", filter.after);
     if (filter.limit !== undefined) query.set("limit", String(filter.limit));
     const qs = query.toString();
-    return this.#call("GET", `/v1/requests${qs ? `?${qs}` : ""}`);
+    return this.#http.call("GET", `/v1/requests${qs ? `?${qs}` : ""}`);
   }
 
   /** Approves the request as it was when read: `requestHash` from `getRequest`; a changed request is refused (409). */
   approve(id: string, requestHash: string, note?: string): Promise<{ request: AccessRequest }> {
-    return this.#call("POST", `/v1/requests/${segment(id)}/approve`, {
+    return this.#http.call("POST", `/v1/requests/${segment(id)}/approve`, {
       json: note === undefined ? { requestHash } : { requestHash, note },
     });
   }
 
   deny(id: string, reason?: string): Promise<{ request: AccessRequest }> {
-    return this.#call("POST", `/v1/requests/${segment(id)}/deny`, { json: reason === undefined ? {} : { reason } });
+    return this.#http.call("POST", `/v1/requests/${segment(id)}/deny`, {
+      json: reason === undefined ? {} : { reason },
+    });
   }
 
   cancel(id: string): Promise<{ request: AccessRequest }> {
-    return this.#call("POST", `/v1/requests/${segment(id)}/cancel`, { json: {} });
+    return this.#http.call("POST", `/v1/requests/${segment(id)}/cancel`, { json: {} });
   }
 
   /** Changes a pending request; approvals given to the earlier version stop counting. */
@@ -213,17 +213,17 @@ export class EphemeraClient {
     id: string,
     changes: Pick<RequestInput, "duration" | "justification" | "ticket" | "intent">,
   ): Promise<{ request: AccessRequest }> {
-    return this.#call("PATCH", `/v1/requests/${segment(id)}`, { json: changes });
+    return this.#http.call("PATCH", `/v1/requests/${segment(id)}`, { json: changes });
   }
 
   /** Collects the credential of an approved request (once); the grant's clock starts now. */
   collect(id: string): Promise<RequestResult> {
-    return this.#call("POST", `/v1/requests/${segment(id)}/credential`, { json: {} });
+    return this.#http.call("POST", `/v1/requests/${segment(id)}/credential`, { json: {} });
   }
 
   /** Records the review of a break-glass use (an approver). */
   review(id: string, outcome: "justified" | "unjustified", note?: string): Promise<{ request: AccessRequest }> {
-    return this.#call("POST", `/v1/requests/${segment(id)}/review`, {
+    return this.#http.call("POST", `/v1/requests/${segment(id)}/review`, {
       json: note === undefined ? { outcome } : { outcome, note },
     });
   }
@@ -239,16 +239,16 @@ export class EphemeraClient {
     if (filter.after !== undefined) query.set("after", filter.after);
     if (filter.limit !== undefined) query.set("limit", String(filter.limit));
     const qs = query.toString();
-    return this.#call("GET", `/v1/grants${qs ? `?${qs}` : ""}`);
+    return this.#http.call("GET", `/v1/grants${qs ? `?${qs}` : ""}`);
   }
 
   getGrant(id: string): Promise<Grant> {
-    return this.#call("GET", `/v1/grants/${segment(id)}`);
+    return this.#http.call("GET", `/v1/grants/${segment(id)}`);
   }
 
   /** Extends a grant; an `intent` asking for actions outside the granted one is refused (`intent_exceeded`). */
   renew(id: string, duration?: Duration, intent?: RequestInput["intent"]): Promise<RenewResult> {
-    return this.#call("POST", `/v1/grants/${segment(id)}/renew`, {
+    return this.#http.call("POST", `/v1/grants/${segment(id)}/renew`, {
       json: { ...(duration === undefined ? {} : { duration }), ...(intent === undefined ? {} : { intent }) },
     });
   }
@@ -266,18 +266,20 @@ export class EphemeraClient {
     if (asking.task !== undefined) query.set("task", asking.task);
     if (asking.actions !== undefined && asking.actions.length > 0) query.set("actions", asking.actions.join(","));
     const qs = query.toString();
-    return (await this.#call<{ entitlements: EntitlementView[] }>("GET", `/v1/entitlements${qs ? `?${qs}` : ""}`))
+    return (await this.#http.call<{ entitlements: EntitlementView[] }>("GET", `/v1/entitlements${qs ? `?${qs}` : ""}`))
       .entitlements;
   }
 
   /** Ends a grant because its task is done; resolves once removal was verified (`removed`) or has failed. */
   complete(id: string): Promise<Grant> {
-    return this.#call("POST", `/v1/grants/${segment(id)}/complete`, { json: {} });
+    return this.#http.call("POST", `/v1/grants/${segment(id)}/complete`, { json: {} });
   }
 
   /** Ends a grant by decision; resolves once removal was verified (`removed`) or has failed. */
   revoke(id: string, reason?: string): Promise<Grant> {
-    return this.#call("POST", `/v1/grants/${segment(id)}/revoke`, { json: reason === undefined ? {} : { reason } });
+    return this.#http.call("POST", `/v1/grants/${segment(id)}/revoke`, {
+      json: reason === undefined ? {} : { reason },
+    });
   }
 
   /** Audit events with `seq > after` (admins only). */
@@ -286,32 +288,32 @@ export class EphemeraClient {
     if (after !== undefined) query.set("after", String(after));
     if (limit !== undefined) query.set("limit", String(limit));
     const qs = query.toString();
-    return this.#call("GET", `/v1/audit${qs ? `?${qs}` : ""}`);
+    return this.#http.call("GET", `/v1/audit${qs ? `?${qs}` : ""}`);
   }
 
   /** The audit HMAC of a value, to find it in the log (admins only). */
   async auditHmac(value: string): Promise<string> {
-    return (await this.#call<{ hmac: string }>("POST", "/v1/audit/hmac", { json: { value } })).hmac;
+    return (await this.#http.call<{ hmac: string }>("POST", "/v1/audit/hmac", { json: { value } })).hmac;
   }
 
   /** The public key that signs audit checkpoints. */
   checkpointKey(): Promise<{ keyId: string; alg: string; jwk: Record<string, string>; pin: string }> {
-    return this.#call("GET", "/v1/audit/checkpoints/key");
+    return this.#http.call("GET", "/v1/audit/checkpoints/key");
   }
 
   /** Recomputes the audit chain on the broker (admins only). */
   verifyAudit(): Promise<AuditVerification> {
-    return this.#call("GET", "/v1/audit/verify");
+    return this.#http.call("GET", "/v1/audit/verify");
   }
 
   /** Reconciles every target now and returns the report (admins only). */
   discover(): Promise<DiscoveryReport> {
-    return this.#call("POST", "/v1/discovery", { json: {} });
+    return this.#http.call("POST", "/v1/discovery", { json: {} });
   }
 
   /** The last reconciliation report, without running a new one; 404 before the first (admins only). */
   lastDiscovery(): Promise<DiscoveryReport> {
-    return this.#call("GET", "/v1/discovery");
+    return this.#http.call("GET", "/v1/discovery");
   }
 
   /** The privilege report for grants issued in [from, to) (admins only); the broker defaults `to` to now, `from` to a day before. */
@@ -319,17 +321,17 @@ export class EphemeraClient {
     const qs = new URLSearchParams(
       Object.entries(range).filter((e): e is [string, string] => typeof e[1] === "string"),
     ).toString();
-    return this.#call("GET", `/v1/report${qs ? `?${qs}` : ""}`);
+    return this.#http.call("GET", `/v1/report${qs ? `?${qs}` : ""}`);
   }
 
   /** Configured targets with their health and last admin rotation (admins only). */
   async targets(): Promise<readonly TargetSummary[]> {
-    return (await this.#call<{ targets: TargetSummary[] }>("GET", "/v1/targets")).targets;
+    return (await this.#http.call<{ targets: TargetSummary[] }>("GET", "/v1/targets")).targets;
   }
 
   /** Rotates a target's admin secret now (admins only). */
   rotateTarget(target: string): Promise<RotationResult> {
-    return this.#call("POST", `/v1/targets/${segment(target)}/rotate`, { json: {} });
+    return this.#http.call("POST", `/v1/targets/${segment(target)}/rotate`, { json: {} });
   }
 
   /** The identity inventory, a page at a time (admins only). */
@@ -343,88 +345,26 @@ export class EphemeraClient {
     if (filter.after !== undefined) query.set("after", filter.after);
     if (filter.limit !== undefined) query.set("limit", String(filter.limit));
     const qs = query.toString();
-    return this.#call("GET", `/v1/identities${qs ? `?${qs}` : ""}`);
+    return this.#http.call("GET", `/v1/identities${qs ? `?${qs}` : ""}`);
   }
 
   getIdentity(id: string): Promise<IdentityView> {
-    return this.#call("GET", `/v1/identities/${segment(id)}`);
+    return this.#http.call("GET", `/v1/identities/${segment(id)}`);
   }
 
   /** Brings a dormant identity back (admins only); an offboarded one is refused. */
   reactivateIdentity(id: string, reason: string): Promise<IdentityView> {
-    return this.#call("POST", `/v1/identities/${segment(id)}/reactivate`, { json: { reason } });
+    return this.#http.call("POST", `/v1/identities/${segment(id)}/reactivate`, { json: { reason } });
   }
 
   /** Disables an identity for good, ends its grants and cancels its open requests (admins only). */
   offboardIdentity(id: string, reason: string): Promise<OffboardResult> {
-    return this.#call("POST", `/v1/identities/${segment(id)}/offboard`, { json: { reason } });
+    return this.#http.call("POST", `/v1/identities/${segment(id)}/offboard`, { json: { reason } });
   }
 
   /** RFC 7662: is this broker-issued token still active? */
   introspect(token: string): Promise<Introspection> {
-    return this.#call("POST", "/v1/introspect", { form: { token } });
-  }
-
-  async #call<T>(
-    method: "GET" | "POST" | "PATCH",
-    path: string,
-    body?: Body,
-    extraHeaders: Readonly<Record<string, string>> = {},
-  ): Promise<T> {
-    const headers: Record<string, string> = {
-      accept: "application/json, application/problem+json",
-      authorization: `Bearer ${this.#token}`,
-      // Whether a person drives this client, on every call: policy sees it for requests and renewals alike.
-      ...this.#clientHeaders,
-      ...extraHeaders,
-    };
-    if (this.#dpop !== undefined) headers.dpop = await this.#dpop.proof(method, `${this.url}${path}`);
-    let payload: string | undefined;
-    if (body && "json" in body) {
-      headers["content-type"] = "application/json";
-      payload = JSON.stringify(body.json);
-    } else if (body) {
-      headers["content-type"] = "application/x-www-form-urlencoded";
-      payload = new URLSearchParams(body.form).toString();
-    }
-
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.#fetch(`${this.url}${path}`, {
-        method,
-        headers,
-        ...(payload === undefined ? {} : { body: payload }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw this.#connectionError(error);
-    }
-
-    const parsed = parseJson(text);
-    if (response.ok) {
-      if (parsed === undefined) {
-        throw new EphemeraApiError(response.status, "invalid_response", "the broker's answer was not JSON", null);
-      }
-      return parsed as T;
-    }
-    if (isProblem(parsed)) throw new EphemeraApiError(response.status, parsed.code, parsed.detail, parsed);
-    const detail = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""} from ${method} ${path.split("?")[0]}`;
-    throw new EphemeraApiError(response.status, `http_${response.status}`, detail, null);
-  }
-
-  #connectionError(error: unknown): EphemeraConnectionError {
-    if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
-      return new EphemeraConnectionError(
-        this.url,
-        `no answer from the broker at ${this.url} within ${Math.round(this.#timeoutMs / 1000)}s`,
-        { cause: error },
-      );
-    }
-    return new EphemeraConnectionError(this.url, `cannot reach the broker at ${this.url} (${reasonOf(error)})`, {
-      cause: error,
-    });
+    return this.#http.call("POST", "/v1/introspect", { form: { token } });
   }
 }
 
@@ -440,61 +380,4 @@ export function fromEnv(
   normaliseUrl(url, "EPHEMERA_URL");
   if (!/^[\x21-\x7e]+$/.test(token)) throw new EphemeraConfigError("EPHEMERA_TOKEN: must not contain spaces");
   return new EphemeraClient({ ...options, url, token });
-}
-
-function normaliseUrl(value: string, name: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new EphemeraConfigError(`${name}: not a URL (expected e.g. http://127.0.0.1:8720)`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new EphemeraConfigError(`${name}: must be an http or https URL`);
-  }
-  url.username = "";
-  url.password = "";
-  url.search = "";
-  url.hash = "";
-  return url.toString().replace(/\/+$/, "");
-}
-
-/** A header value: printable ASCII only, at most 128 characters (the broker keeps no more). */
-function headerText(value: string): string {
-  return value
-    .replace(/[^\x20-\x7e]/g, "")
-    .trim()
-    .slice(0, 128);
-}
-
-function segment(id: string): string {
-  if (id.length === 0) throw new EphemeraConfigError("id: must not be empty");
-  return encodeURIComponent(id);
-}
-
-function parseJson(text: string): unknown {
-  if (text.length === 0) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A short reason from fetch's nested causes (ECONNREFUSED, ENOTFOUND…); never a header or body. */
-function reasonOf(error: unknown): string {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === "string") return code;
-    if (current instanceof AggregateError) {
-      const first: unknown = current.errors[0];
-      if (first !== undefined) {
-        current = first;
-        continue;
-      }
-    }
-    current = current.cause;
-  }
-  return error instanceof Error ? error.message : "unknown error";
 }

@@ -1,7 +1,7 @@
 // Public surface of the TypeScript client (`ephemera/client`): the API client, withAccess and their errors.
 export type { ChildEnvironmentInput } from "./child-env.js";
 export { CLEAN_ENV_KEEP, childEnvironment, isBrokerSecret, PLATFORM_TOKEN_VARIABLES } from "./child-env.js";
-export type { ClientOptions, FetchLike, RequestOptions } from "./client.js";
+export type { ClientOptions, RequestOptions } from "./client.js";
 export { checkIdempotencyKey, EphemeraClient, fromEnv, isPending, isReplay } from "./client.js";
 export type { DpopProver } from "./dpop.js";
 export { dpopProver, generateDpopKey, loadDpopKeyFile } from "./dpop.js";
@@ -9,6 +9,7 @@ export { parseDurationMs } from "./duration.js";
 export { EphemeraApiError, EphemeraConfigError, EphemeraConnectionError } from "./errors.js";
 export { isLoopbackHost } from "./loopback.js";
 export { sleep } from "./sleep.js";
+export type { FetchLike } from "./transport.js";
 export type {
   AccessRequest,
   ApprovalView,

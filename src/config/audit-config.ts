@@ -1,10 +1,9 @@
 // The `audit` section: signed checkpoints and their sinks, the HMAC key for sensitive values, the SIEM stream, retention.
 import Type, { type Static } from "typebox";
+import { DEFAULTS } from "./defaults.js";
 import { outboundUrlProblem } from "./outbound-url.js";
-
-const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
-  description: 'a duration such as "90s", "15m", "1h30m", "2d", or whole seconds',
-});
+import type { DurationText } from "./reader.js";
+import { Duration } from "./schema-types.js";
 
 export const AuditSchema = Type.Object(
   {
@@ -13,8 +12,14 @@ export const AuditSchema = Type.Object(
         Type.Literal(false, { description: "no checkpoints (not recommended)" }),
         Type.Object(
           {
-            every: Type.Optional(Type.Integer({ minimum: 1, description: "sign after this many events (1000)" })),
-            interval: Type.Optional(Duration),
+            every: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                description: "sign after this many events",
+                default: DEFAULTS.audit.checkpoints.every,
+              }),
+            ),
+            interval: Type.Optional(Duration({ default: DEFAULTS.audit.checkpoints.interval })),
             sink: Type.Optional(
               Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)], {
                 description: "directory for one JSON file per checkpoint, never overwritten (<dataDir>/checkpoints)",
@@ -39,13 +44,18 @@ export const AuditSchema = Type.Object(
             description: "where batches of events are POSTed, in order; https",
           }),
           allowInsecureLoopback: Type.Optional(
-            Type.Boolean({ description: "allow http:// to a loopback address (tests only); default false" }),
+            Type.Boolean({
+              description: "allow http:// to a loopback address (tests only)",
+              default: DEFAULTS.allowInsecureLoopback,
+            }),
           ),
           secretFile: Type.Optional(Type.String({ minLength: 1, description: "HMAC key for x-ephemera-signature" })),
-          format: Type.Optional(Type.Union([Type.Literal("jsonl"), Type.Literal("ocsf")])),
-          interval: Type.Optional(Duration),
-          batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-          timeout: Type.Optional(Duration),
+          format: Type.Optional(
+            Type.Union([Type.Literal("jsonl"), Type.Literal("ocsf")], { default: DEFAULTS.audit.stream.format }),
+          ),
+          interval: Type.Optional(Duration({ default: DEFAULTS.audit.stream.interval })),
+          batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULTS.audit.stream.batch })),
+          timeout: Type.Optional(Duration({ default: DEFAULTS.audit.stream.timeout })),
         },
         { additionalProperties: false },
       ),
@@ -53,7 +63,8 @@ export const AuditSchema = Type.Object(
     refusalWindow: Type.Optional(
       Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 1 })], {
         description:
-          "refusals of one kind from one source (failed sign-ins, bad keys, malformed bodies): the first in a window is its own event, the rest one summary at its end (1m)",
+          "refusals of one kind from one source (failed sign-ins, bad keys, malformed bodies): the first in a window is its own event, the rest one summary at its end",
+        default: DEFAULTS.audit.refusalWindow,
       }),
     ),
     retention: Type.Optional(
@@ -96,7 +107,7 @@ export interface AuditConfig {
 export interface AuditConfigInputs {
   readonly dataDir: string;
   readonly path: (p: string) => string;
-  readonly seconds: (value: string | number | undefined, at: string, fallback: number) => number;
+  readonly seconds: (value: DurationText | undefined, at: string, fallback: DurationText) => number;
   /** Resolves `{ env }` / `{ file }`; reports a problem and returns "" when it cannot. */
   readonly secretRef: (value: unknown, at: string) => unknown;
   readonly readFile: (path: string, at: string) => string | null;
@@ -117,9 +128,14 @@ export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigInput
     if (sinkDir === null && webhook === null) {
       h.problems.push("audit.checkpoints: with sink: false, name a webhook (or turn checkpoints off with false)");
     }
-    const intervalSeconds = h.seconds(cp.interval, "audit.checkpoints.interval", 60);
+    const intervalSeconds = h.seconds(cp.interval, "audit.checkpoints.interval", DEFAULTS.audit.checkpoints.interval);
     if (intervalSeconds <= 0) h.problems.push("audit.checkpoints.interval: must be more than zero");
-    checkpoints = { every: cp.every ?? 1000, intervalMs: intervalSeconds * 1000, sinkDir, webhook };
+    checkpoints = {
+      every: cp.every ?? DEFAULTS.audit.checkpoints.every,
+      intervalMs: intervalSeconds * 1000,
+      sinkDir,
+      webhook,
+    };
   }
 
   let hmacKey: string | null = null;
@@ -138,7 +154,11 @@ export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigInput
   let stream: AuditConfig["stream"] = null;
   if (doc.stream) {
     const s = doc.stream;
-    const urlProblem = outboundUrlProblem("audit.stream.url", s.url, s.allowInsecureLoopback ?? false);
+    const urlProblem = outboundUrlProblem(
+      "audit.stream.url",
+      s.url,
+      s.allowInsecureLoopback ?? DEFAULTS.allowInsecureLoopback,
+    );
     if (urlProblem) h.problems.push(urlProblem);
     let secret: string | null = null;
     if (s.secretFile !== undefined) {
@@ -150,12 +170,13 @@ export function auditConfig(raw: RawAuditConfig | undefined, h: AuditConfigInput
     stream = {
       url: s.url,
       secret,
-      format: s.format ?? "jsonl",
-      intervalMs: Math.max(1, h.seconds(s.interval, "audit.stream.interval", 5)) * 1000,
-      batch: s.batch ?? 500,
-      timeoutMs: Math.max(1, h.seconds(s.timeout, "audit.stream.timeout", 10)) * 1000,
+      format: s.format ?? DEFAULTS.audit.stream.format,
+      intervalMs: Math.max(1, h.seconds(s.interval, "audit.stream.interval", DEFAULTS.audit.stream.interval)) * 1000,
+      batch: s.batch ?? DEFAULTS.audit.stream.batch,
+      timeoutMs: Math.max(1, h.seconds(s.timeout, "audit.stream.timeout", DEFAULTS.audit.stream.timeout)) * 1000,
     };
   }
-  const refusalWindowMs = Math.max(1, h.seconds(doc.refusalWindow, "audit.refusalWindow", 60)) * 1000;
+  const refusalWindowMs =
+    Math.max(1, h.seconds(doc.refusalWindow, "audit.refusalWindow", DEFAULTS.audit.refusalWindow)) * 1000;
   return { checkpoints, hmacKey, stream, retention: "forever", refusalWindowMs };
 }

@@ -1,12 +1,9 @@
 // The configuration file's schema: every option, its default and its meaning. Documented in README "Configuration".
 import Type, { type Static } from "typebox";
 import { AuditSchema } from "./audit-config.js";
-
-const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
-  description: 'a duration such as "90s", "15m", "1h30m", "2d", or whole seconds',
-});
-
-const Name = Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$", description: "lower-case letters, digits, - and _" });
+import { DEFAULTS, NOTIFICATION_EVENTS } from "./defaults.js";
+import { Duration, Name } from "./schema-types.js";
+import { ServerSchema } from "./server-schema.js";
 
 export const IdentitySchema = Type.Object(
   {
@@ -38,9 +35,13 @@ export const IdentitySchema = Type.Object(
 
 export const EntitlementSchema = Type.Object(
   {
-    defaultDuration: Duration,
-    maxDuration: Duration,
-    risk: Type.Optional(Type.Union([Type.Literal("low"), Type.Literal("medium"), Type.Literal("high")])),
+    defaultDuration: Duration(),
+    maxDuration: Duration(),
+    risk: Type.Optional(
+      Type.Union([Type.Literal("low"), Type.Literal("medium"), Type.Literal("high")], {
+        default: DEFAULTS.entitlement.risk,
+      }),
+    ),
     description: Type.Optional(Type.String()),
   },
   { additionalProperties: true, description: "other keys are the connector's settings (scopes, roles…)" },
@@ -52,7 +53,7 @@ export const TargetSchema = Type.Object(
       minLength: 1,
       description: "connector type: token, x509, postgres, postgres-elevation, mariadb, redis, rabbitmq, http",
     }),
-    adminRotation: Type.Optional(Duration),
+    adminRotation: Type.Optional(Duration()),
     entitlements: Type.Record(Name, EntitlementSchema, { minProperties: 1 }),
   },
   { additionalProperties: true, description: "other keys are the connector's settings" },
@@ -66,15 +67,7 @@ export const AccessRuleSchema = Type.Object(
       minItems: 1,
       description: '"target/entitlement" or "target/*"',
     }),
-    maxDuration: Type.Optional(Duration),
-  },
-  { additionalProperties: false },
-);
-
-const RateLimitSchema = Type.Object(
-  {
-    max: Type.Integer({ minimum: 1, description: "attempts allowed per window from one source" }),
-    window: Duration,
+    maxDuration: Type.Optional(Duration()),
   },
   { additionalProperties: false },
 );
@@ -82,59 +75,9 @@ const RateLimitSchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     dataDir: Type.Optional(
-      Type.String({ minLength: 1, description: "where the broker keeps its files; default ./data" }),
+      Type.String({ minLength: 1, description: "where the broker keeps its files", default: DEFAULTS.dataDir }),
     ),
-    server: Type.Optional(
-      Type.Object(
-        {
-          listen: Type.Optional(Type.String({ description: "host:port, default 127.0.0.1:8720" })),
-          publicUrl: Type.Optional(Type.String({ description: "the URL callers use; default http://<listen>" })),
-          bodyLimit: Type.Optional(Type.Integer({ minimum: 1024, description: "largest request body in bytes" })),
-          trustProxy: Type.Optional(
-            Type.Array(Type.String({ minLength: 1 }), {
-              description:
-                "addresses or CIDRs of the proxies in front of the broker whose X-Forwarded-For is believed: rate limits and audit source addresses then see the client's address",
-            }),
-          ),
-          rateLimit: Type.Optional(
-            Type.Union([
-              Type.Literal(false, { description: "no limits (behind a proxy that limits instead)" }),
-              Type.Object(
-                {
-                  authFailures: Type.Optional(RateLimitSchema),
-                  signIns: Type.Optional(RateLimitSchema),
-                },
-                {
-                  additionalProperties: false,
-                  description:
-                    "per source address: failed authentications (a valid credential is never limited) and console sign-ins",
-                },
-              ),
-            ]),
-          ),
-          tls: Type.Optional(
-            Type.Object(
-              {
-                cert: Type.String({ minLength: 1, description: "PEM file of the server certificate (and chain)" }),
-                key: Type.String({ minLength: 1, description: "PEM file of the server's private key" }),
-                clientCa: Type.Optional(
-                  Type.String({
-                    minLength: 1,
-                    description:
-                      "PEM file of the CAs client certificates must chain to; set to ask for client certificates",
-                  }),
-                ),
-              },
-              {
-                additionalProperties: false,
-                description: "serve HTTPS; with clientCa, also ask for client certificates (mTLS)",
-              },
-            ),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    server: Type.Optional(ServerSchema),
     storage: Type.Optional(
       Type.Object(
         {
@@ -151,8 +94,12 @@ export const ConfigSchema = Type.Object(
                     password: Type.Optional(
                       Type.Unknown({ description: "{ env: NAME } or { file: PATH }; never the password itself" }),
                     ),
-                    schema: Type.Optional(Type.String({ pattern: "^[a-z_][a-z0-9_]{0,62}$" })),
-                    poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+                    schema: Type.Optional(
+                      Type.String({ pattern: "^[a-z_][a-z0-9_]{0,62}$", default: DEFAULTS.storage.postgres.schema }),
+                    ),
+                    poolSize: Type.Optional(
+                      Type.Integer({ minimum: 1, maximum: 200, default: DEFAULTS.storage.postgres.poolSize }),
+                    ),
                   },
                   { additionalProperties: false },
                 ),
@@ -168,7 +115,9 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           masterKeyFile: Type.Optional(
-            Type.String({ description: "32 random bytes, base64; created on first start when missing" }),
+            Type.String({
+              description: "32 random bytes, base64; created on first start when missing; default <dataDir>/master.key",
+            }),
           ),
         },
         { additionalProperties: false },
@@ -178,7 +127,10 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           level: Type.Optional(
-            Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l))),
+            Type.Union(
+              ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
+              { description: "EPHEMERA_LOG_LEVEL when not set here", default: DEFAULTS.logging.level },
+            ),
           ),
         },
         { additionalProperties: false },
@@ -188,7 +140,7 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           issuer: Type.Optional(Type.String({ description: "`iss` of broker-signed tokens; default the public URL" })),
-          rotationInterval: Type.Optional(Duration),
+          rotationInterval: Type.Optional(Duration({ default: DEFAULTS.tokens.rotationInterval })),
         },
         { additionalProperties: false },
       ),
@@ -196,12 +148,16 @@ export const ConfigSchema = Type.Object(
     lifecycle: Type.Optional(
       Type.Object(
         {
-          removalClaim: Type.Optional(Duration),
-          retryInitial: Type.Optional(Duration),
-          retryMax: Type.Optional(Duration),
-          removalConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
-          schedulerBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-          pollInterval: Type.Optional(Duration),
+          removalClaim: Type.Optional(Duration({ default: DEFAULTS.lifecycle.removalClaim })),
+          retryInitial: Type.Optional(Duration({ default: DEFAULTS.lifecycle.retryInitial })),
+          retryMax: Type.Optional(Duration({ default: DEFAULTS.lifecycle.retryMax })),
+          removalConcurrency: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 1024, default: DEFAULTS.lifecycle.removalConcurrency }),
+          ),
+          schedulerBatch: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 10_000, default: DEFAULTS.lifecycle.schedulerBatch }),
+          ),
+          pollInterval: Type.Optional(Duration({ default: DEFAULTS.lifecycle.pollInterval })),
         },
         { additionalProperties: false },
       ),
@@ -210,26 +166,25 @@ export const ConfigSchema = Type.Object(
     retention: Type.Optional(
       Type.Object(
         {
-          endedGrants: Type.Optional(Duration),
-          checkInterval: Type.Optional(Duration),
+          endedGrants: Type.Optional(Duration({ default: DEFAULTS.retention.endedGrants })),
+          checkInterval: Type.Optional(Duration({ default: DEFAULTS.retention.checkInterval })),
         },
         {
           additionalProperties: false,
           description:
-            "ended grants and their requests older than endedGrants are deleted from the grant tables (default: forever); audit events are always kept",
+            "ended grants and their requests older than endedGrants are deleted from the grant tables; audit events are always kept",
         },
       ),
     ),
     identityLifecycle: Type.Optional(
       Type.Object(
         {
-          dormantAfter: Type.Optional(Duration),
-          checkInterval: Type.Optional(Duration),
+          dormantAfter: Type.Optional(Duration()),
+          checkInterval: Type.Optional(Duration({ default: DEFAULTS.identityLifecycle.checkInterval })),
         },
         {
           additionalProperties: false,
-          description:
-            "identities unseen for dormantAfter become dormant (default: never); checked every checkInterval",
+          description: "identities unseen for dormantAfter (when set) become dormant; checked every checkInterval",
         },
       ),
     ),
@@ -242,7 +197,7 @@ export const ConfigSchema = Type.Object(
     reconciler: Type.Optional(
       Type.Object(
         {
-          interval: Type.Optional(Duration),
+          interval: Type.Optional(Duration({ default: DEFAULTS.reconciler.interval })),
         },
         { additionalProperties: false, description: "how often accounts in every target are reconciled; 0 = off" },
       ),
@@ -252,7 +207,7 @@ export const ConfigSchema = Type.Object(
         {
           usage: Type.Optional(
             Type.Object(
-              { interval: Type.Optional(Duration) },
+              { interval: Type.Optional(Duration({ default: DEFAULTS.monitor.usage.interval })) },
               {
                 additionalProperties: false,
                 description: "how often targets are asked which grants are in use (first/last used, unused); 0 = off",
@@ -274,12 +229,15 @@ export const ConfigSchema = Type.Object(
             {
               dir: Type.String({ minLength: 1, description: "folder of Cedar policies (*.cedar)" }),
               watch: Type.Optional(
-                Type.Boolean({ description: "reload when a file changes (default true); SIGHUP always reloads" }),
+                Type.Boolean({
+                  description: "reload when a file changes; SIGHUP always reloads",
+                  default: DEFAULTS.policies.watch,
+                }),
               ),
               onChange: Type.Optional(
                 Type.Union([Type.Literal("revoke"), Type.Literal("expire")], {
-                  description:
-                    "active grants the new policies no longer permit: revoke them (default) or let them run out",
+                  description: "active grants the new policies no longer permit: revoke them or let them run out",
+                  default: DEFAULTS.policies.onChange,
                 }),
               ),
             },
@@ -292,12 +250,15 @@ export const ConfigSchema = Type.Object(
     approvals: Type.Optional(
       Type.Object(
         {
-          pendingTimeout: Type.Optional(Duration),
-          collectTimeout: Type.Optional(Duration),
-          sweepInterval: Type.Optional(Duration),
+          pendingTimeout: Type.Optional(Duration({ default: DEFAULTS.approvals.pendingTimeout })),
+          collectTimeout: Type.Optional(Duration({ default: DEFAULTS.approvals.collectTimeout })),
+          sweepInterval: Type.Optional(Duration({ default: DEFAULTS.approvals.sweepInterval })),
           breakGlass: Type.Optional(
             Type.Object(
-              { maxDuration: Type.Optional(Duration), reviewWithin: Type.Optional(Duration) },
+              {
+                maxDuration: Type.Optional(Duration({ default: DEFAULTS.approvals.breakGlass.maxDuration })),
+                reviewWithin: Type.Optional(Duration({ default: DEFAULTS.approvals.breakGlass.reviewWithin })),
+              },
               { additionalProperties: false },
             ),
           ),
@@ -315,29 +276,34 @@ export const ConfigSchema = Type.Object(
                   name: Name,
                   url: Type.String({ pattern: "^https?://", description: "where events are POSTed; https" }),
                   allowInsecureLoopback: Type.Optional(
-                    Type.Boolean({ description: "allow http:// to a loopback address (tests only); default false" }),
+                    Type.Boolean({
+                      description: "allow http:// to a loopback address (tests only)",
+                      default: DEFAULTS.allowInsecureLoopback,
+                    }),
                   ),
-                  format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("slack")])),
+                  format: Type.Optional(
+                    Type.Union([Type.Literal("json"), Type.Literal("slack")], {
+                      default: DEFAULTS.notifications.webhook.format,
+                    }),
+                  ),
                   secret: Type.Optional(Type.Unknown({ description: "HMAC key: { env: NAME } or { file: PATH }" })),
                   events: Type.Optional(
-                    Type.Array(
-                      Type.Union(
-                        ["approval_pending", "break_glass", "review_overdue", "removal_failed", "request_flagged"].map(
-                          (e) => Type.Literal(e),
-                        ),
-                      ),
-                      { minItems: 1 },
-                    ),
+                    Type.Array(Type.Union(NOTIFICATION_EVENTS.map((e) => Type.Literal(e))), {
+                      minItems: 1,
+                      default: DEFAULTS.notifications.webhook.events,
+                    }),
                   ),
-                  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-                  timeout: Type.Optional(Duration),
+                  maxAttempts: Type.Optional(
+                    Type.Integer({ minimum: 1, maximum: 100, default: DEFAULTS.notifications.webhook.maxAttempts }),
+                  ),
+                  timeout: Type.Optional(Duration({ default: DEFAULTS.notifications.webhook.timeout })),
                 },
                 { additionalProperties: false },
               ),
             ),
           ),
-          retryInitial: Type.Optional(Duration),
-          retryMax: Type.Optional(Duration),
+          retryInitial: Type.Optional(Duration({ default: DEFAULTS.notifications.retryInitial })),
+          retryMax: Type.Optional(Duration({ default: DEFAULTS.notifications.retryMax })),
         },
         { additionalProperties: false },
       ),
@@ -364,7 +330,8 @@ export const ConfigSchema = Type.Object(
         {
           idleTimeout: Type.Optional(
             Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 60 })], {
-              description: "a console session unused this long ends (30m); it ends after 8 h however used",
+              description: "a console session unused this long ends; it ends after 8 h however used",
+              default: DEFAULTS.console.idleTimeout,
             }),
           ),
         },
