@@ -39,6 +39,12 @@ describeStoreContract("sqlite", async () => {
   };
 });
 
+// The in-memory store tests can use instead of a fake: the same contract, no file.
+describeStoreContract("sqlite in memory", async () => {
+  const store = await openSqliteStore(":memory:");
+  return { store, cleanup: () => store.close() };
+});
+
 describe("SqliteStore", () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
