@@ -1,7 +1,7 @@
 // The deny-list of revoked token ids: durable in the store, with an in-memory cache so introspection rarely waits.
 import { systemEvent } from "../audit/system-event.js";
 import type { Actor, Millis } from "../domain/types.js";
-import type { Store } from "../storage/store.js";
+import type { StatePort } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 
 /** Connector-state namespace of revoked `jti`s. */
@@ -41,14 +41,14 @@ function parseEntry(jti: string, value: unknown, fallbackExpiresAt: Millis | nul
  * of a keyed read per introspection of a live token. (A shared change feed could remove that read; not needed yet.)
  */
 export class DenyList {
-  readonly #store: Store;
+  readonly #store: StatePort;
   readonly #clock: Clock;
   readonly #leewayMs: number;
   readonly #cache = new Map<string, RevokedEntry>();
   readonly #pending = new Map<string, Promise<{ entry: RevokedEntry; added: boolean }>>();
 
   /** `leewayMs` keeps a row a little past the token's `exp`, for replicas whose clocks run behind. */
-  constructor(store: Store, clock: Clock, leewayMs: number) {
+  constructor(store: StatePort, clock: Clock, leewayMs: number) {
     this.#store = store;
     this.#clock = clock;
     this.#leewayMs = leewayMs;

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { AuditCode } from "../../audit/codes.js";
 import { systemEvent } from "../../audit/system-event.js";
-import { ConflictError, type Store } from "../../storage/store.js";
+import { ConflictError, type Leases, type StatePort, StateRepository } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import type { Sealer } from "../../support/sealer.js";
 import { Secret, sameSecret } from "../../support/secret.js";
@@ -33,7 +33,8 @@ export interface RotationSteps {
 
 export interface AdminSecretOptions {
   readonly targetId: string;
-  readonly store: Store;
+  /** The row itself and the rotation lease: all the connector touches in the store. */
+  readonly store: StatePort & Leases;
   readonly sealer: Sealer;
   readonly clock: Clock;
   /** The secret from the configuration, used until the broker first rotates it. */
@@ -51,8 +52,10 @@ export function adminSecretFor(
 
 export class AdminSecret {
   readonly #o: AdminSecretOptions;
+  readonly #rows: StateRepository<StoredAdminSecret>;
   constructor(options: AdminSecretOptions) {
     this.#o = options;
+    this.#rows = new StateRepository(options.store, NAMESPACE);
   }
 
   get #context(): string {
@@ -60,8 +63,7 @@ export class AdminSecret {
   }
 
   async #read(): Promise<StoredAdminSecret | null> {
-    const row = await this.#o.store.getState(NAMESPACE, this.#o.targetId);
-    return row ? (row.value as StoredAdminSecret) : null;
+    return (await this.#rows.get(this.#o.targetId))?.value ?? null;
   }
 
   /** Holder id of this process for the rotation lease. */
@@ -82,19 +84,7 @@ export class AdminSecret {
     data: Record<string, unknown>,
   ): Promise<void> {
     const audit = systemEvent(code, this.#o.clock.now(), "rotation", { target: this.#o.targetId, ...data });
-    await this.#o.store.apply({
-      writes: [
-        {
-          kind: "replaceState",
-          namespace: NAMESPACE,
-          key: this.#o.targetId,
-          value,
-          expiresAt: null,
-          expected: expected === null ? null : { value: expected },
-        },
-      ],
-      audit: [audit],
-    });
+    await this.#o.store.apply({ writes: [this.#rows.replace(this.#o.targetId, value, expected)], audit: [audit] });
   }
 
   /** The secret to log in with now: the last one the broker rotated to, else the configured one. */

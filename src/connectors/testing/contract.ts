@@ -6,6 +6,7 @@ import type { Grant, Identity, Millis } from "../../domain/types.js";
 import type { Clock } from "../../support/clock.js";
 import { newId } from "../../support/ids.js";
 import type { Connector, EntitlementSpec, IssuedCredential, IssueResponse } from "../connector.js";
+import { withDeadline } from "../deadline.js";
 import { checkLifecycleReceipt, checkShortSessionReceipt } from "./lifecycle-receipt.js";
 
 export interface ContractSubject {
@@ -94,8 +95,11 @@ function expectNoSecret(label: string, text: string, secrets: readonly string[])
 export function describeConnectorContract(name: string, setup: () => Promise<ContractSubject>): void {
   describe(`connector contract: ${name}`, () => {
     let s: ContractSubject;
+    /** The subject's connector in the shape the broker runs it (registry.ts wraps every connector so). */
+    let connector: Connector;
     beforeAll(async () => {
       s = await setup();
+      connector = withDeadline(s.connector);
     });
     afterAll(async () => {
       await s?.cleanup();
@@ -104,11 +108,11 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
     const secretsOf = (credential: IssuedCredential): readonly string[] => (s.secretsOf ?? defaultSecrets)(credential);
 
     const verify = (grant: Grant, response: IssueResponse) =>
-      s.connector.verifyRemoved({ grant, probe: response.probe ?? null });
+      connector.verifyRemoved({ grant, probe: response.probe ?? null });
 
     async function issued(): Promise<{ grant: Grant; response: IssueResponse }> {
       const grant = s.makeGrant();
-      const response = await s.connector.issue({
+      const response = await connector.issue({
         grant,
         identity: s.identity,
         entitlement: s.entitlement,
@@ -122,14 +126,14 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
     }
 
     it("accepts its own entitlement", () => {
-      expect(() => s.connector.validateEntitlement(s.entitlement)).not.toThrow();
+      expect(() => connector.validateEntitlement(s.entitlement)).not.toThrow();
     });
 
     it("prepare is deterministic per grant and returns a handle", () => {
       const grant = s.makeGrant();
       const request = { grantId: grant.id, identity: s.identity, entitlement: s.entitlement };
-      const first = s.connector.prepare(request);
-      const second = s.connector.prepare(request);
+      const first = connector.prepare(request);
+      const second = connector.prepare(request);
       expect(first.handle).toMatch(/\S/);
       expect(second).toEqual(first);
       expect(grant.handle).toBe(first.handle);
@@ -141,7 +145,7 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
       const { grant, response } = await issued();
       expect(Object.keys(response.credential.fields.reveal()).length).toBeGreaterThan(0);
       expect(await works(response.credential)).not.toBe(false);
-      await s.connector.revoke({ grant });
+      await connector.revoke({ grant });
     });
 
     it("verifyRemoved before revoke reports the access as present", async () => {
@@ -149,12 +153,12 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
       const result = await verify(grant, response);
       expect(result.removed).toBe(false);
       expect(result.evidence.checks.some((c) => !c.passed)).toBe(true);
-      await s.connector.revoke({ grant });
+      await connector.revoke({ grant });
     });
 
     it("revoke removes the access, verifyRemoved proves it, and the credential stops working", async () => {
       const { grant, response } = await issued();
-      await s.connector.revoke({ grant });
+      await connector.revoke({ grant });
       const result = await verify(grant, response);
       expect(result.removed).toBe(true);
       expect(result.evidence.checks.length).toBeGreaterThan(0);
@@ -165,9 +169,9 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
 
     it("verifyRemoved without the probe secret of an issued credential does not claim removal", async () => {
       const { grant, response } = await issued();
-      await s.connector.revoke({ grant });
+      await connector.revoke({ grant });
       if (!response.probe) return;
-      const result = await s.connector.verifyRemoved({ grant, probe: null });
+      const result = await connector.verifyRemoved({ grant, probe: null });
       expect(result.removed).toBe(false);
     });
 
@@ -177,7 +181,7 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
       const session = await s.openSession(response.credential, grant);
       try {
         expect(await session.usable()).toBe(true);
-        await s.connector.revoke({ grant });
+        await connector.revoke({ grant });
         expect(await session.usable()).toBe(false);
         expect((await verify(grant, response)).removed).toBe(true);
       } finally {
@@ -188,26 +192,26 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
     it("lists the accounts it made as managed, and removeAccount removes one no grant holds", async () => {
       if (s.listsAccounts === false) return;
       const { grant, response } = await issued();
-      const listed = (await s.connector.listAccounts()).find((a) => a.handle === grant.handle);
+      const listed = (await connector.listAccounts()).find((a) => a.handle === grant.handle);
       expect(listed, "issued account listed").toMatchObject({ managed: true, admin: false });
-      expect(await s.connector.removeAccount(grant.handle)).toBe(true);
-      expect((await s.connector.listAccounts()).some((a) => a.handle === grant.handle)).toBe(false);
+      expect(await connector.removeAccount(grant.handle)).toBe(true);
+      expect((await connector.listAccounts()).some((a) => a.handle === grant.handle)).toBe(false);
       expect((await verify(grant, response)).removed).toBe(true);
-      expect(await s.connector.removeAccount(grant.handle)).toBe(false);
+      expect(await connector.removeAccount(grant.handle)).toBe(false);
     });
 
     it("revoke is idempotent, also for a grant that was never issued", async () => {
       const { grant } = await issued();
-      await s.connector.revoke({ grant });
+      await connector.revoke({ grant });
       // Already gone: success, and nothing reported as removed the second time.
-      expect((await s.connector.revoke({ grant })).removed).toStrictEqual([]);
-      await expect(s.connector.revoke({ grant: s.makeGrant() })).resolves.toBeDefined();
+      expect((await connector.revoke({ grant })).removed).toStrictEqual([]);
+      await expect(connector.revoke({ grant: s.makeGrant() })).resolves.toBeDefined();
     });
 
     it("renew keeps the access working up to the new expiry, and revoke still removes it", async () => {
       const { grant, response } = await issued();
       const expiresAt = Math.min(grant.expiresAt + 60_000, grant.maxExpiresAt);
-      const renewed = await s.connector.renew({ grant, identity: s.identity, entitlement: s.entitlement, expiresAt });
+      const renewed = await connector.renew({ grant, identity: s.identity, entitlement: s.entitlement, expiresAt });
       expect(JSON.parse(JSON.stringify(renewed.handleData))).toEqual(renewed.handleData);
       const current = renewed.credential ?? response.credential;
       expect(await works(current)).not.toBe(false);
@@ -217,9 +221,9 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
         renewals: 1,
         handleData: { ...grant.handleData, ...renewed.handleData },
       };
-      await s.connector.revoke({ grant: after });
+      await connector.revoke({ grant: after });
       expect(
-        (await s.connector.verifyRemoved({ grant: after, probe: renewed.probe ?? response.probe ?? null })).removed,
+        (await connector.verifyRemoved({ grant: after, probe: renewed.probe ?? response.probe ?? null })).removed,
       ).toBe(true);
       expect(await works(current)).not.toBe(true);
       expect(await works(response.credential)).not.toBe(true);
@@ -240,7 +244,7 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
       expectNoSecret("issue response as JSON", JSON.stringify(response), secrets);
       expectNoSecret("issue response as inspected", inspect(response, { depth: 10 }), secrets);
       expectNoSecret("handleData", JSON.stringify(grant.handleData), secrets);
-      const renewed = await s.connector.renew({
+      const renewed = await connector.renew({
         grant,
         identity: s.identity,
         entitlement: s.entitlement,
@@ -254,8 +258,8 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
         const bad = { ...s.entitlement, settings: { ...polluted, injected: secret } };
         const stray = s.makeGrant();
         for (const attempt of [
-          async () => s.connector.validateEntitlement(bad),
-          () => s.connector.issue({ grant: stray, identity: s.identity, entitlement: bad, expiresAt: stray.expiresAt }),
+          async () => connector.validateEntitlement(bad),
+          () => connector.issue({ grant: stray, identity: s.identity, entitlement: bad, expiresAt: stray.expiresAt }),
         ]) {
           try {
             await attempt();
@@ -265,10 +269,10 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
           }
         }
         // Whatever a lenient connector made from the bad settings is removed again.
-        await s.connector.revoke({ grant: stray });
+        await connector.revoke({ grant: stray });
       }
 
-      expectNoSecret("revoke response", JSON.stringify(await s.connector.revoke({ grant })), secrets);
+      expectNoSecret("revoke response", JSON.stringify(await connector.revoke({ grant })), secrets);
       const result = await verify(grant, response);
       expectNoSecret("removal evidence", JSON.stringify(result), secrets);
     });

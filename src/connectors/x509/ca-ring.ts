@@ -4,7 +4,7 @@ import { createHash, randomBytes, webcrypto } from "node:crypto";
 import type * as X509 from "@peculiar/x509";
 import { systemEvent } from "../../audit/system-event.js";
 import type { AuditDraft, Millis } from "../../domain/types.js";
-import type { Store, Write } from "../../storage/store.js";
+import { type StatePort, StateRepository, type Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import type { Sealer } from "../../support/sealer.js";
 import { pkix } from "./pkix.js";
@@ -63,7 +63,7 @@ const COMPONENT = "x509-ca";
 
 export interface CaRingOptions {
   readonly targetId: string;
-  readonly store: Store;
+  readonly store: StatePort;
   readonly sealer: Sealer;
   readonly clock: Clock;
   readonly keyAlgorithm: KeyAlgorithm;
@@ -76,6 +76,7 @@ export interface CaRingOptions {
 export class CaRing {
   readonly namespace: string;
   readonly #o: CaRingOptions;
+  readonly #records: StateRepository<StoredCa>;
   #cas: LoadedCa[] = [];
   #signing: SigningCa | null = null;
   readonly #keys = new Map<string, CryptoKey>();
@@ -85,6 +86,7 @@ export class CaRing {
   constructor(options: CaRingOptions) {
     this.#o = options;
     this.namespace = `x509.ca:${options.targetId}`;
+    this.#records = new StateRepository(options.store, this.namespace);
   }
 
   #context(id: string): string {
@@ -101,8 +103,7 @@ export class CaRing {
     const now = this.#o.clock.now();
     this.#refreshedAt = now;
     const cas: LoadedCa[] = [];
-    for (const row of await this.#o.store.listState(this.namespace)) {
-      const record = row.value as StoredCa;
+    for (const { value: record } of await this.#records.list()) {
       const until = this.#publishedUntil(record);
       if (until !== null && now >= until) continue;
       cas.push({ record, certificate: new x509.X509Certificate(record.certificatePem) });
@@ -191,13 +192,13 @@ export class CaRing {
       notAfter,
       retiredAt: null,
     };
-    const writes: Write[] = [{ kind: "putState", namespace: this.namespace, key: id, value: record, expiresAt: null }];
+    const writes: Write[] = [this.#records.put(id, record)];
     const audit: AuditDraft[] = [this.#audit("x509.ca_created", { target: this.#o.targetId, ca: id, reason })];
     for (const { record: old } of this.#cas) {
       if (old.retiredAt !== null) continue;
       const retired: StoredCa = { ...old, retiredAt: now };
       const until = this.#publishedUntil(retired) ?? now;
-      writes.push({ kind: "putState", namespace: this.namespace, key: old.id, value: retired, expiresAt: until });
+      writes.push(this.#records.put(old.id, retired, until));
       audit.push(
         this.#audit("x509.ca_retired", {
           target: this.#o.targetId,

@@ -1,7 +1,7 @@
 // The deny-list of an x509 target: revoked serials, durable in the store until the certificate expires, published as
 // a CRL per CA (what TLS servers load) and as JSON.
 import { systemEvent } from "../../audit/system-event.js";
-import type { Store, Write } from "../../storage/store.js";
+import { type StatePort, StateRepository, type Write } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import type { RevokedSerial } from "../connector.js";
 import { algorithmOf, type CaRing, forX509 } from "./ca-ring.js";
@@ -15,27 +15,26 @@ export const UNKNOWN_CA = "unknown";
 export const CRL_VALIDITY_MS = 5 * 60_000;
 
 export class Revocations {
-  readonly namespace: string;
+  readonly #serials: StateRepository<RevokedSerial>;
 
   constructor(
     private readonly targetId: string,
-    private readonly store: Store,
+    private readonly store: StatePort,
     private readonly clock: Clock,
     private readonly leewayMs: number,
   ) {
-    this.namespace = `x509.revoked:${targetId}`;
+    this.#serials = new StateRepository(store, `x509.revoked:${targetId}`);
   }
 
   async lookup(serial: string): Promise<RevokedSerial | null> {
-    const row = await this.store.getState(this.namespace, serial);
-    return row ? (row.value as RevokedSerial) : null;
+    return (await this.#serials.get(serial))?.value ?? null;
   }
 
   /** Live entries: a serial leaves the list once its certificate has expired (and the leeway passed). */
   async list(): Promise<RevokedSerial[]> {
     const now = this.clock.now();
-    return (await this.store.listState(this.namespace))
-      .map((row) => row.value as RevokedSerial)
+    return (await this.#serials.list())
+      .map((row) => row.value)
       .filter((entry) => entry.notAfter + this.leewayMs > now)
       .sort((a, b) => a.revokedAt - b.revokedAt || (a.serial < b.serial ? -1 : 1));
   }
@@ -51,13 +50,7 @@ export class Revocations {
     for (const entry of entries) {
       if (await this.lookup(entry.serial)) continue;
       const value: RevokedSerial = { ...entry, revokedAt: now };
-      writes.push({
-        kind: "putState",
-        namespace: this.namespace,
-        key: entry.serial,
-        value,
-        expiresAt: Math.max(entry.notAfter, now) + this.leewayMs,
-      });
+      writes.push(this.#serials.put(entry.serial, value, Math.max(entry.notAfter, now) + this.leewayMs));
       added.push(entry.serial);
     }
     if (writes.length === 0) return [];

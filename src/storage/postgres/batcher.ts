@@ -1,6 +1,6 @@
 // Gathers concurrent change sets into batches for an asynchronous committer: one batch in flight at a time per
 // process, and whatever arrives meanwhile goes into the next one, so a burst shares one transaction and one commit.
-import type { Pending } from "../sqlite/group-commit.js";
+import type { Pending } from "../sql/batch.js";
 
 export class Batcher<In, Out> {
   #queue: Pending<In, Out>[] = [];

@@ -1,9 +1,9 @@
 // A whole batch's writes in a handful of statements (one per kind of write) instead of one round trip per write:
 // what keeps the shared store's throughput when each round trip to PostgreSQL costs a fraction of a millisecond.
 import type { PoolClient } from "pg";
-import { stateParams } from "../sqlite/apply-change-set.js";
-import { type GrantRow, grantToRow, type RequestRow, requestToRow } from "../sqlite/rows.js";
-import { GRANT_COLUMNS, GRANT_UPDATE_COLUMNS, REQUEST_COLUMNS } from "../sqlite/statements.js";
+import { GRANT_COLUMNS, GRANT_UPDATE_COLUMNS, type GrantRow, grantToRow } from "../sql/grant-rows.js";
+import { REQUEST_COLUMNS, type RequestRow, requestToRow } from "../sql/request-rows.js";
+import { stateParams } from "../sql/state-rows.js";
 import type { Write } from "../store.js";
 
 /** PostgreSQL type of every column, for the casts a VALUES list needs; the record literal keeps it in step with the rows. */

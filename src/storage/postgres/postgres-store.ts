@@ -4,30 +4,15 @@
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
 import { idBound } from "../../support/ids.js";
-import { pendingMigrations } from "../migrations/migration.js";
-import { postgresMigrations } from "../migrations/postgres/index.js";
-import { admitChangeSet, checkLimit, GRANT_STATES, WriteHealth } from "../port-rules.js";
-import type { Pending } from "../sqlite/group-commit.js";
-import {
-  type ApiKeyRow,
-  type AuditRow,
-  type GrantRow,
-  type IdentityRow,
-  type LeaseRow,
-  type NotificationRow,
-  notificationToRow,
-  type RequestRow,
-  rowToApiKey,
-  rowToEvent,
-  rowToGrant,
-  rowToIdentity,
-  rowToLease,
-  rowToNotification,
-  rowToRequest,
-  rowToState,
-  type StateRow,
-} from "../sqlite/rows.js";
-import { rankOffset } from "../sqlite/statements.js";
+import { admitChangeSet, checkLimit, WriteHealth } from "../port-rules.js";
+import { type AuditRow, rowToEvent } from "../sql/audit-rows.js";
+import type { Pending } from "../sql/batch.js";
+import { countsByState, type GrantReportRow, grantReportOf, rankOffset, verifiedCount } from "../sql/grant-report.js";
+import { type GrantRow, rowToGrant } from "../sql/grant-rows.js";
+import { type ApiKeyRow, type IdentityRow, rowToApiKey, rowToIdentity } from "../sql/identity-rows.js";
+import { type NotificationRow, notificationToRow, rowToNotification } from "../sql/outbox-rows.js";
+import { type RequestRow, rowToRequest } from "../sql/request-rows.js";
+import { type LeaseRow, rowToLease, rowToState, type StateRow } from "../sql/state-rows.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
@@ -48,9 +33,10 @@ import {
 } from "../store.js";
 import { Batcher } from "./batcher.js";
 import { checkSchema, createPool, type PostgresStoreOptions, unavailable, withClient } from "./connection.js";
+import { migratePostgres } from "./migrate.js";
 import { type PgBatchStats, runBatch } from "./run-batch.js";
 import { bind } from "./sql.js";
-import { SQL } from "./statements.js";
+import { SQL, WRITES } from "./statements.js";
 
 export type PostgresStoreStats = Readonly<PgBatchStats>;
 
@@ -100,30 +86,7 @@ export class PostgresStore implements Store {
 
   /** Creates the schema if needed and applies missing migrations, one starting replica at a time. */
   async migrate(): Promise<void> {
-    await this.#client(async (client) => {
-      await client.query("BEGIN");
-      try {
-        // Replicas starting together queue here instead of racing to create the same tables.
-        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`ephemera-migrate:${this.schema}`]);
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-          version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
-        const applied = new Set(
-          (await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version),
-        );
-        for (const m of pendingMigrations(postgresMigrations, applied)) {
-          await client.query(m.up);
-          await client.query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::bigint)",
-            [m.version, m.name],
-          );
-        }
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
-      }
-    });
+    await this.#client((client) => migratePostgres(client, this.schema));
   }
 
   readonly #writeHealth = new WriteHealth();
@@ -204,11 +167,7 @@ export class PostgresStore implements Store {
   }
 
   async countGrantsByState(): Promise<ReadonlyMap<GrantState, number>> {
-    const counts = new Map<GrantState, number>(GRANT_STATES.map((state) => [state, 0]));
-    for (const row of await this.#rows<{ state: string; n: number }>(SQL.countByState, [])) {
-      counts.set(row.state as GrantState, row.n);
-    }
-    return counts;
+    return countsByState(await this.#rows<{ state: string; n: number }>(SQL.countByState, []));
   }
 
   async countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]> {
@@ -271,7 +230,7 @@ export class PostgresStore implements Store {
   }
 
   async settleNotification(notification: NotificationRecord): Promise<void> {
-    const sql = SQL.settleNotification;
+    const sql = WRITES.settleNotification;
     await this.#rows(sql.text, bind(sql, notificationToRow(notification)));
   }
 
@@ -315,33 +274,15 @@ export class PostgresStore implements Store {
   }
 
   async grantReport(range: ReportRange): Promise<GrantReport> {
-    type Counts = {
-      issued: string;
-      ended: string;
-      verified: string;
-      overruns: string;
-      unused: string;
-      not_observable: string;
-      renewals: string;
-    };
-    const [row] = await this.#rows<Counts>(SQL.grantReport.text, bind(SQL.grantReport, range));
-    const verified = Number(row?.verified ?? 0);
+    const [row] = await this.#rows<GrantReportRow>(SQL.grantReport.text, bind(SQL.grantReport, range));
+    const verified = verifiedCount(row);
     const at = async (q: number): Promise<number | null> => {
       if (verified === 0) return null;
       const params = { from: range.from, to: range.to, offset: rankOffset(q, verified) };
       const [ranked] = await this.#rows<{ ms: string }>(SQL.privilegeAtRank.text, bind(SQL.privilegeAtRank, params));
       return ranked === undefined ? null : Number(ranked.ms);
     };
-    return {
-      issued: Number(row?.issued ?? 0),
-      ended: Number(row?.ended ?? 0),
-      verifiedRemoval: verified,
-      overrunsOver2s: Number(row?.overruns ?? 0),
-      unused: Number(row?.unused ?? 0),
-      usageNotObservable: Number(row?.not_observable ?? 0),
-      renewals: Number(row?.renewals ?? 0),
-      privilegeMs: { median: await at(0.5), p99: await at(0.99) },
-    };
+    return grantReportOf(row, { median: await at(0.5), p99: await at(0.99) });
   }
 
   async putApiKey(record: ApiKeyRecord): Promise<void> {

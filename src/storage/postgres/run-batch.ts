@@ -1,16 +1,15 @@
 // Commits one batch of change sets in one PostgreSQL transaction that holds the audit head: the whole cluster of
 // replicas appends to one contiguous chain. A failing change set fails alone; the others commit.
 import type { PoolClient, QueryResult } from "pg";
-import { type ChainHead, chainDraft } from "../../domain/audit-chain.js";
+import type { ChainHead } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
-import { newId } from "../../support/ids.js";
-import { eventToRow } from "../sqlite/rows.js";
-import { type BatchOutcome, type BatchStats, failBatch, type Job, settleBatch } from "../sqlite/run-batch.js";
-import { type ChangeSet, ConflictError } from "../store.js";
+import { AUDIT_COLUMNS, eventToRow } from "../sql/audit-rows.js";
+import { type BatchOutcome, type BatchStats, chainChangeSet, failBatch, type Job, settleBatch } from "../sql/batch.js";
+import { ConflictError } from "../store.js";
 import { applyWrites } from "./apply-change-set.js";
 import { sqlState } from "./connection.js";
 import { applyFused, fusable } from "./fused-writes.js";
-import { AUDIT_COLUMN_LIST, INSERT_EVENTS_SQL, SQL } from "./statements.js";
+import { INSERT_EVENTS_SQL, SQL } from "./statements.js";
 
 export type PgBatchStats = BatchStats;
 type Outcome = BatchOutcome;
@@ -71,22 +70,11 @@ async function moveHeadAndCommit(client: PoolClient, head: ChainHead | null): Pr
   await client.query(`UPDATE audit_head SET seq = ${head.seq}, hash = '${head.hash}' WHERE id = 1; COMMIT`);
 }
 
-function chain(changes: ChangeSet, head: ChainHead): { events: AuditEvent[]; head: ChainHead } {
-  const events: AuditEvent[] = [];
-  let last = head;
-  for (const draft of changes.audit) {
-    const event = chainDraft(draft, last, newId("evt"));
-    events.push(event);
-    last = { seq: event.seq, hash: event.hash };
-  }
-  return { events, head: last };
-}
-
 /** All the events in one statement: a column per parameter (see fused-writes.ts), a named statement per connection. */
 async function insertEvents(client: PoolClient, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
   const rows = events.map((event) => eventToRow(event) as unknown as Record<string, unknown>);
-  const values = AUDIT_COLUMN_LIST.map((column) => rows.map((row) => row[column] ?? null));
+  const values = AUDIT_COLUMNS.map((column) => rows.map((row) => row[column] ?? null));
   await client.query({ name: "eph_insert_events", text: INSERT_EVENTS_SQL, values });
 }
 
@@ -100,7 +88,7 @@ async function applyAll(client: PoolClient, batch: readonly Job[], start: ChainH
   let head = start;
   try {
     for (const job of batch) {
-      const chained = chain(job.input, head);
+      const chained = chainChangeSet(job.input, head);
       head = chained.head;
       events.push(...chained.events);
       outcomes.push({ job, events: chained.events });
@@ -126,7 +114,7 @@ async function applyEachInSavepoint(client: PoolClient, batch: readonly Job[], s
     await client.query("SAVEPOINT change_set");
     try {
       await applyWrites(client, job.input.writes);
-      const chained = chain(job.input, head);
+      const chained = chainChangeSet(job.input, head);
       await insertEvents(client, chained.events);
       await client.query("RELEASE SAVEPOINT change_set");
       head = chained.head;

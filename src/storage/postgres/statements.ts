@@ -1,48 +1,33 @@
-// Every SQL statement the PostgreSQL store runs. Column lists and the state and lease upserts are SQLite's, so both
-// stores read and write the same rows by the same conditions.
+// Every SQL statement the PostgreSQL store runs; the ones shared with SQLite (writes, report, leases) come from sql/.
+import { AUDIT_COLUMNS } from "../sql/audit-rows.js";
+import { GRANT_COLUMNS } from "../sql/grant-rows.js";
+import { NOTIFICATION_COLUMNS } from "../sql/outbox-rows.js";
 import {
   ACQUIRE_LEASE_SQL,
-  AUDIT_COLUMNS,
-  GRANT_COLUMNS,
+  AUDIT_SELECT,
   GRANT_REPORT_SQL,
-  GRANT_UPDATE_COLUMNS,
-  IDENTITY_COLUMNS,
+  GRANT_SELECT,
   IDENTITY_SELECT,
-  IDENTITY_UPDATE_COLUMNS,
-  INSERT_STATE_ONCE_SQL,
-  NOTIFICATION_COLUMNS,
+  NEXT_DUE_SQL,
   NOTIFICATION_SELECT,
   PRIVILEGE_AT_RANK_SQL,
-  REQUEST_COLUMNS,
   REQUEST_SELECT,
-} from "../sqlite/statements.js";
-import { compile } from "./sql.js";
+  WRITE_SQL,
+  type WriteStatement,
+} from "../sql/statements.js";
+import { type CompiledSql, compile } from "./sql.js";
 
-const list = (cols: readonly string[]) => cols.join(", ");
-const GRANT_SELECT = `SELECT ${list(GRANT_COLUMNS)} FROM grants`;
-
-function insertSql(table: string, cols: readonly string[]): string {
-  return `INSERT INTO ${table} (${list(cols)}) VALUES (${cols.map((c) => `@${c}`).join(", ")})`;
-}
-
-function updateSql(table: string, cols: readonly string[]): string {
-  const set = cols.filter((c) => c !== "id").map((c) => `${c} = @${c}`);
-  return `UPDATE ${table} SET ${set.join(", ")} WHERE id = @id AND version = @expected_version`;
-}
-
-export const AUDIT_COLUMN_LIST = AUDIT_COLUMNS;
+/** Every write of a change set, by the statement `planWrite` names, compiled to positional parameters. */
+export const WRITES = Object.fromEntries(
+  Object.entries(WRITE_SQL).map(([name, sql]) => [name, compile(sql)]),
+) as Readonly<Record<WriteStatement, CompiledSql>>;
 
 export const SQL = {
-  insertRequest: compile(insertSql("requests", REQUEST_COLUMNS)),
-  updateRequest: compile(updateSql("requests", REQUEST_COLUMNS)),
-  getRequest: `SELECT ${list(REQUEST_COLUMNS)} FROM requests WHERE id = $1`,
+  getRequest: `${REQUEST_SELECT} WHERE id = $1`,
   requestSelect: REQUEST_SELECT,
   dueRequests: `${REQUEST_SELECT} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2`,
   countOverdueReviews: "SELECT count(*) AS n FROM requests WHERE review_due_at IS NOT NULL AND review_due_at <= $1",
 
-  insertNotification: compile(insertSql("notifications", NOTIFICATION_COLUMNS)),
-  settleNotification: compile(`UPDATE notifications SET state = @state, attempts = @attempts,
-    next_attempt_at = @next_attempt_at, last_error = @last_error, delivered_at = @delivered_at WHERE id = @id`),
   notificationSelect: NOTIFICATION_SELECT,
   // SKIP LOCKED: notifications another replica is claiming right now are left to it, never delivered twice at once.
   claimNotifications: `WITH due AS (
@@ -50,8 +35,6 @@ export const SQL = {
       ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
     UPDATE notifications AS n SET next_attempt_at = $3 FROM due WHERE n.id = due.id
     RETURNING ${NOTIFICATION_COLUMNS.map((c) => `n.${c}`).join(", ")}, due.next_attempt_at AS claimed_due`,
-  insertGrant: compile(insertSql("grants", GRANT_COLUMNS)),
-  updateGrant: compile(updateSql("grants", GRANT_UPDATE_COLUMNS)),
   getGrant: `${GRANT_SELECT} WHERE id = $1`,
   grantSelect: GRANT_SELECT,
   dueGrants: `${GRANT_SELECT} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2`,
@@ -68,14 +51,12 @@ export const SQL = {
       AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.request_id = r.id) ORDER BY r.id LIMIT $3) RETURNING id`,
   releaseClaims: `UPDATE grants SET due_at = expires_at, version = version + 1
     WHERE due_at IS NOT NULL AND due_at > expires_at AND state = 'active' RETURNING id`,
-  nextDueAt: "SELECT min(due_at) AS due FROM grants WHERE due_at IS NOT NULL",
+  nextDueAt: NEXT_DUE_SQL,
   grantsInStates: `${GRANT_SELECT} WHERE state = ANY($1::text[]) ORDER BY id LIMIT $2`,
   countByState: "SELECT state, count(*) AS n FROM grants GROUP BY state",
   countActive: `SELECT target_id AS "targetId", entitlement, count(*) AS count FROM grants WHERE state = 'active'
     GROUP BY target_id, entitlement ORDER BY target_id, entitlement`,
 
-  insertIdentity: compile(insertSql("identities", IDENTITY_COLUMNS)),
-  updateIdentity: compile(updateSql("identities", IDENTITY_UPDATE_COLUMNS)),
   getIdentity: `${IDENTITY_SELECT} WHERE id = $1`,
   identitySelect: IDENTITY_SELECT,
   // One statement for a batch of sightings; last seen only moves forward, first seen is set once.
@@ -93,10 +74,10 @@ export const SQL = {
 
   headForUpdate: "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
   auditHead: "SELECT seq, hash FROM audit_head WHERE id = 1",
-  listAudit: `SELECT ${list(AUDIT_COLUMNS)} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
-  auditForGrant: `SELECT ${list(AUDIT_COLUMNS)} FROM audit_events WHERE grant_id = $1 ORDER BY seq LIMIT $2`,
-  auditForRequest: `SELECT ${list(AUDIT_COLUMNS)} FROM audit_events WHERE request_id = $1 ORDER BY seq LIMIT $2`,
-  auditForEither: `SELECT ${list(AUDIT_COLUMNS)} FROM audit_events WHERE grant_id = $1 OR request_id = $2
+  listAudit: `${AUDIT_SELECT} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+  auditForGrant: `${AUDIT_SELECT} WHERE grant_id = $1 ORDER BY seq LIMIT $2`,
+  auditForRequest: `${AUDIT_SELECT} WHERE request_id = $1 ORDER BY seq LIMIT $2`,
+  auditForEither: `${AUDIT_SELECT} WHERE grant_id = $1 OR request_id = $2
     ORDER BY seq LIMIT $3`,
 
   putApiKey: `INSERT INTO api_keys (key_id, identity_id, hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)
@@ -104,14 +85,6 @@ export const SQL = {
       created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
   findApiKey: "SELECT key_id, identity_id, hash, created_at, revoked_at FROM api_keys WHERE key_id = $1",
 
-  putState: `INSERT INTO connector_state (namespace, key, value, expires_at) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
-  insertStateOnce: compile(INSERT_STATE_ONCE_SQL),
-  insertStateIfAbsent: `INSERT INTO connector_state (namespace, key, value, expires_at) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (namespace, key) DO NOTHING`,
-  replaceStateIf: `UPDATE connector_state SET value = $3, expires_at = $4
-    WHERE namespace = $1 AND key = $2 AND value = $5`,
-  deleteState: "DELETE FROM connector_state WHERE namespace = $1 AND key = $2",
   getState: "SELECT key, value, expires_at FROM connector_state WHERE namespace = $1 AND key = $2",
   listState: "SELECT key, value, expires_at FROM connector_state WHERE namespace = $1 ORDER BY key",
   purgeState: "DELETE FROM connector_state WHERE expires_at IS NOT NULL AND expires_at <= $1",
@@ -138,6 +111,6 @@ const AUDIT_TYPES: Record<string, string> = {
 };
 
 /** Every audit event of a batch in one INSERT: a column per parameter, so the text never changes. */
-export const INSERT_EVENTS_SQL = `INSERT INTO audit_events (${list(AUDIT_COLUMNS)})
-  SELECT ${list(AUDIT_COLUMNS)} FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${AUDIT_TYPES[c]}[]`).join(", ")})
-  AS v (${list(AUDIT_COLUMNS)})`;
+export const INSERT_EVENTS_SQL = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(", ")})
+  SELECT ${AUDIT_COLUMNS.join(", ")} FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${AUDIT_TYPES[c]}[]`).join(", ")})
+  AS v (${AUDIT_COLUMNS.join(", ")})`;

@@ -1,11 +1,5 @@
 // Gathers concurrent writes into batches so many change sets share one transaction and one fsync.
-
-/** A queued unit of work and how to settle its caller's promise. */
-export interface Pending<In, Out> {
-  readonly input: In;
-  readonly resolve: (value: Out) => void;
-  readonly reject: (reason: unknown) => void;
-}
+import type { Pending } from "../sql/batch.js";
 
 /**
  * Queues submissions and hands them to `runBatch` in groups of at most `maxBatch`. `runBatch` must be synchronous

@@ -1,23 +1,11 @@
 // Commits one batch of queued change sets: one transaction and one fsync; a failing change set fails alone.
 import Database from "better-sqlite3";
 import { type ChainHead, GENESIS_HASH } from "../../domain/audit-chain.js";
-import type { AuditEvent } from "../../domain/types.js";
-import { type ChangeSet, ConflictError, StoreUnavailableError } from "../store.js";
+import { type BatchOutcome, type BatchStats, failBatch, type Job, settleBatch } from "../sql/batch.js";
+import { ConflictError, StoreUnavailableError } from "../store.js";
 import { applyChangeSet } from "./apply-change-set.js";
-import type { Pending } from "./group-commit.js";
 import type { Statements } from "./statements.js";
 
-/** `commits` counts transactions, so `changeSets / commits` is how well group commit batches. */
-export interface BatchStats {
-  commits: number;
-  changeSets: number;
-  failedChangeSets: number;
-  largestBatch: number;
-}
-
-export type Job = Pending<ChangeSet, readonly AuditEvent[]>;
-/** What became of one change set of a batch: its chained events, or its own error. */
-export type BatchOutcome = { job: Job; events: readonly AuditEvent[] } | { job: Job; error: unknown };
 type Outcome = BatchOutcome;
 
 /**
@@ -49,27 +37,6 @@ export function runBatch(db: Database.Database, s: Statements, batch: readonly J
     return;
   }
   settleBatch(outcomes, batch.length, stats);
-}
-
-/** Every caller of a batch that did not commit hears that the store is unavailable: nothing of it was written. */
-export function failBatch(batch: readonly Job[], cause: unknown): void {
-  const failure = new StoreUnavailableError("the store could not commit: nothing in the batch was written", { cause });
-  for (const job of batch) job.reject(failure);
-}
-
-/** After COMMIT: each caller hears its own outcome, and the counters move. Shared by every SQL store. */
-export function settleBatch(outcomes: readonly BatchOutcome[], size: number, stats: BatchStats): void {
-  stats.commits += 1;
-  stats.largestBatch = Math.max(stats.largestBatch, size);
-  for (const outcome of outcomes) {
-    if ("events" in outcome) {
-      stats.changeSets += 1;
-      outcome.job.resolve(outcome.events);
-    } else {
-      stats.failedChangeSets += 1;
-      outcome.job.reject(outcome.error);
-    }
-  }
 }
 
 /** Applies every change set in the open transaction; null (transaction left to roll back) when one fails. */

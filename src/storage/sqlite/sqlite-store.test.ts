@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { GENESIS_HASH, hashEvent } from "../../domain/audit-chain.js";
 import type { AuditEvent } from "../../domain/types.js";
 import { sqliteMigrations } from "../migrations/sqlite/index.js";
+import { GRANT_REPORT_SQL, NEXT_DUE_SQL, PRIVILEGE_AT_RANK_SQL } from "../sql/statements.js";
 import { StoreUnavailableError } from "../store.js";
 import {
   creation,
@@ -20,7 +21,7 @@ import {
 import { describeStoreContract } from "../testing/store-contract.js";
 import { openDatabase, type SqliteConnection } from "./driver.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.js";
-import { DUE_GRANTS_SQL, GRANT_REPORT_SQL, NEXT_DUE_SQL, PRIVILEGE_AT_RANK_SQL } from "./statements.js";
+import { DUE_GRANTS_SQL } from "./statements.js";
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "ephemera-sqlite-"));
@@ -36,6 +37,12 @@ describeStoreContract("sqlite", async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+// The in-memory store tests can use instead of a fake: the same contract, no file.
+describeStoreContract("sqlite in memory", async () => {
+  const store = await openSqliteStore(":memory:");
+  return { store, cleanup: () => store.close() };
 });
 
 describe("SqliteStore", () => {

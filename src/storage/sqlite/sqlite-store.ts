@@ -6,9 +6,16 @@ import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "../../domain/audit-chain.js";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
 import { idBound } from "../../support/ids.js";
-import { pendingMigrations } from "../migrations/migration.js";
-import { sqliteMigrations } from "../migrations/sqlite/index.js";
-import { admitChangeSet, checkLimit, GRANT_STATES, WriteHealth } from "../port-rules.js";
+import { admitChangeSet, checkLimit, WriteHealth } from "../port-rules.js";
+import { rowToEvent } from "../sql/audit-rows.js";
+import type { BatchStats } from "../sql/batch.js";
+import { countsByState, grantReportOf, rankOffset, verifiedCount } from "../sql/grant-report.js";
+import { type GrantRow, rowToGrant } from "../sql/grant-rows.js";
+import { type IdentityRow, rowToApiKey, rowToIdentity } from "../sql/identity-rows.js";
+import { type NotificationRow, notificationToRow, rowToNotification } from "../sql/outbox-rows.js";
+import { type RequestRow, rowToRequest } from "../sql/request-rows.js";
+import { rowToLease, rowToState } from "../sql/state-rows.js";
+import { GRANT_SELECT, IDENTITY_SELECT, NOTIFICATION_SELECT, REQUEST_SELECT } from "../sql/statements.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
@@ -29,31 +36,11 @@ import {
 } from "../store.js";
 import { openDatabase } from "./driver.js";
 import { GroupCommit } from "./group-commit.js";
-import {
-  type GrantRow,
-  type IdentityRow,
-  type NotificationRow,
-  notificationToRow,
-  type RequestRow,
-  rowToApiKey,
-  rowToEvent,
-  rowToGrant,
-  rowToIdentity,
-  rowToLease,
-  rowToNotification,
-  rowToRequest,
-  rowToState,
-} from "./rows.js";
-import { type BatchStats, runBatch } from "./run-batch.js";
-import {
-  GRANT_SELECT,
-  IDENTITY_SELECT,
-  NOTIFICATION_SELECT,
-  prepareStatements,
-  REQUEST_SELECT,
-  rankOffset,
-  type Statements,
-} from "./statements.js";
+import { inList, listQuery } from "./list-query.js";
+import { migrateSqlite } from "./migrate.js";
+import { runBatch } from "./run-batch.js";
+import { prepareStatements, type Statements } from "./statements.js";
+import { writeNow } from "./write-now.js";
 
 export interface SqliteStoreOptions {
   /** A file path (its directory is created if missing), or ":memory:" for a throwaway database. */
@@ -66,34 +53,6 @@ export interface SqliteStoreOptions {
 
 /** Counters for tests and metrics: `commits` is the number of transactions, so `changeSets / commits` is the batching. */
 export type SqliteStoreStats = Readonly<BatchStats>;
-
-/** One condition of a list query: its SQL (naming `@name`) and the bound value; skipped when the value is undefined. */
-type Condition = readonly [sql: string, name: string, value: string | number | undefined];
-
-/**
- * `select` with the conditions that have a value, ordered by id, limited; and its bound parameters. An `IN` list is
- * one JSON parameter, so every filter stays a bound parameter and the number of distinct statements stays small.
- */
-function listQuery(
-  select: string,
-  limit: number,
-  conditions: readonly Condition[],
-): { sql: string; params: Record<string, string | number> } {
-  const params: Record<string, string | number> = { limit: checkLimit(limit) };
-  const where: string[] = [];
-  for (const [sql, name, value] of conditions) {
-    if (value === undefined) continue;
-    where.push(sql);
-    params[name] = value;
-  }
-  return {
-    sql: `${select}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT @limit`,
-    params,
-  };
-}
-
-const inList = (values: readonly string[] | undefined): string | undefined =>
-  values === undefined ? undefined : JSON.stringify(values);
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
@@ -138,21 +97,7 @@ export class SqliteStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const db = this.#open();
-    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-    const upgrade = db.transaction(() => {
-      const applied = new Set(db.prepare<[], number>("SELECT version FROM schema_migrations").pluck().all());
-      const record = db.prepare<[number, string]>(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch() * 1000)",
-      );
-      for (const m of pendingMigrations(sqliteMigrations, applied)) {
-        db.exec(m.up);
-        record.run(m.version, m.name);
-      }
-    });
-    // IMMEDIATE takes the write lock first, so two processes starting together cannot both run a migration.
-    upgrade.immediate();
+    migrateSqlite(this.#open());
     this.#statements = null;
     this.#listStatements.clear();
   }
@@ -194,24 +139,19 @@ export class SqliteStore implements Store {
   async claimDueNotifications(request: ClaimRequest): Promise<readonly NotificationRecord[]> {
     const limit = checkLimit(request.limit);
     if (limit === 0) return [];
-    const db = this.#open();
     const s = this.#s;
     const lease = request.now + request.leaseMs;
     // Read and lease in one synchronous transaction: no other writer of this file sees the rows in between.
-    s.begin.run();
-    try {
-      const due = s.dueNotifications.all({ now: request.now, limit });
-      for (const row of due) s.leaseNotification.run({ id: row.id, lease });
-      s.commit.run();
-      return due.map((row) => rowToNotification({ ...row, next_attempt_at: lease }));
-    } catch (error) {
-      if (db.inTransaction) s.rollback.run();
-      throw new StoreUnavailableError("could not claim due notifications", { cause: error });
-    }
+    const due = writeNow(this.#open(), s, "could not claim due notifications", () => {
+      const rows = s.dueNotifications.all({ now: request.now, limit });
+      for (const row of rows) s.leaseNotification.run({ id: row.id, lease });
+      return rows;
+    });
+    return due.map((row) => rowToNotification({ ...row, next_attempt_at: lease }));
   }
 
   async settleNotification(notification: NotificationRecord): Promise<void> {
-    this.#s.settleNotification.run(notificationToRow(notification));
+    this.#s.writes.settleNotification.run(notificationToRow(notification));
   }
 
   async listNotifications(filter: {
@@ -300,9 +240,7 @@ export class SqliteStore implements Store {
   }
 
   async countGrantsByState(): Promise<ReadonlyMap<GrantState, number>> {
-    const counts = new Map<GrantState, number>(GRANT_STATES.map((state) => [state, 0]));
-    for (const row of this.#s.countByState.all()) counts.set(row.state as GrantState, row.n);
-    return counts;
+    return countsByState(this.#s.countByState.all());
   }
 
   async countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]> {
@@ -351,52 +289,30 @@ export class SqliteStore implements Store {
 
   async markIdentitiesSeen(sightings: readonly IdentitySighting[]): Promise<void> {
     if (sightings.length === 0) return;
-    const db = this.#open();
     const s = this.#s;
-    // Outside the group-commit queue on purpose: a sighting is telemetry, not a state change, and carries no audit
-    // event. Synchronous between BEGIN and COMMIT, so it never interleaves with a group-commit batch.
-    s.begin.run();
-    try {
+    // Outside the group-commit queue on purpose: a sighting is telemetry, not a state change, and carries no audit event.
+    writeNow(this.#open(), s, "could not record identity sightings", () => {
       for (const sighting of sightings) s.markSeen.run({ id: sighting.id, at: sighting.at });
-      s.commit.run();
-    } catch (error) {
-      if (db.inTransaction) s.rollback.run();
-      throw new StoreUnavailableError("could not record identity sightings", { cause: error });
-    }
+    });
   }
 
   async markGrantsUsed(usage: readonly GrantUsage[]): Promise<void> {
     if (usage.length === 0) return;
-    const db = this.#open();
     const s = this.#s;
-    // Outside the group-commit queue, like identity sightings: telemetry, no audit event, never interleaved.
-    s.begin.run();
-    try {
+    // Outside the group-commit queue, like identity sightings: telemetry, no audit event.
+    writeNow(this.#open(), s, "could not record grant usage", () => {
       for (const u of usage) s.markGrantUsed.run({ id: u.grantId, at: u.at });
-      s.commit.run();
-    } catch (error) {
-      if (db.inTransaction) s.rollback.run();
-      throw new StoreUnavailableError("could not record grant usage", { cause: error });
-    }
+    });
   }
 
   async grantReport(range: ReportRange): Promise<GrantReport> {
     const s = this.#s;
     const { from, to, now } = range;
     const row = s.grantReport.get({ from, to, now });
-    const verified = Number(row?.verified ?? 0);
+    const verified = verifiedCount(row);
     const at = (q: number) =>
       verified === 0 ? null : Number(s.privilegeAtRank.get({ from, to, offset: rankOffset(q, verified) })?.ms ?? null);
-    return {
-      issued: Number(row?.issued ?? 0),
-      ended: Number(row?.ended ?? 0),
-      verifiedRemoval: verified,
-      overrunsOver2s: Number(row?.overruns ?? 0),
-      unused: Number(row?.unused ?? 0),
-      usageNotObservable: Number(row?.not_observable ?? 0),
-      renewals: Number(row?.renewals ?? 0),
-      privilegeMs: { median: at(0.5), p99: at(0.99) },
-    };
+    return grantReportOf(row, { median: at(0.5), p99: at(0.99) });
   }
 
   async putApiKey(record: ApiKeyRecord): Promise<void> {
