@@ -11,7 +11,7 @@ const LOAD_TESTS = ["test/crash.test.ts", "test/ha.test.ts"];
 const UNIT_TESTS = [
   "src/{domain,policy,agent,client,cli,support,identity,config,http,mcp,notifications,tokens}/**/*.test.ts",
   // Not identities/identity-lifecycle.test.ts: it runs on PostgreSQL too.
-  "src/lifecycle/{*,approval/*,monitor/*,request/*,verify/*,identities/human-use-flag}.test.ts",
+  "src/lifecycle/{*,shared/*,approval/*,monitor/*,request/*,verify/*,identities/human-use-flag}.test.ts",
   "src/audit/{verify,export,chain,merkle,checkpoint}.test.ts",
   "src/connectors/deadline.test.ts",
   "src/connectors/{token,x509,support}/**/*.test.ts",

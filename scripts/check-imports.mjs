@@ -26,22 +26,36 @@ for (const [rule, count] of warnings) {
 
 /** The top-level folder (src/audit) or root file (src/main.ts) a module belongs to. */
 const topOf = (path) => path.split("/").slice(0, 2).join("/");
+/**
+ * The lifecycle stage (src/lifecycle/issue) a module belongs to; the lifecycle's own root files count as one more node,
+ * so a stage that imports the lifecycle's index while the index imports the stage is a cycle too. Null outside it.
+ */
+const stageOf = (path) =>
+  path.startsWith("src/lifecycle/")
+    ? path
+        .split("/")
+        .slice(0, path.split("/").length > 3 ? 3 : 2)
+        .join("/")
+    : null;
 
 /** edges.get(a).get(b): one file-level import behind the folder edge a → b, to show where a cycle comes from. */
-const edges = new Map();
-for (const module of cruised.modules) {
-  const from = topOf(module.source);
-  if (!module.source.startsWith("src/")) continue;
-  for (const dependency of module.dependencies) {
-    const to = topOf(dependency.resolved);
-    if (!dependency.resolved.startsWith("src/") || to === from) continue;
-    if (!edges.has(from)) edges.set(from, new Map());
-    if (!edges.get(from).has(to)) edges.get(from).set(to, `${module.source} → ${dependency.resolved}`);
+function folderEdges(groupOf) {
+  const edges = new Map();
+  for (const module of cruised.modules) {
+    const from = groupOf(module.source);
+    if (!module.source.startsWith("src/") || from === null) continue;
+    for (const dependency of module.dependencies) {
+      const to = groupOf(dependency.resolved);
+      if (!dependency.resolved.startsWith("src/") || to === null || to === from) continue;
+      if (!edges.has(from)) edges.set(from, new Map());
+      if (!edges.get(from).has(to)) edges.get(from).set(to, `${module.source} → ${dependency.resolved}`);
+    }
   }
+  return edges;
 }
 
-/** Strongly connected components of the folder graph (Tarjan), those with more than one folder. */
-function cycles() {
+/** Strongly connected components of a folder graph (Tarjan), those with more than one folder. */
+function cycles(edges) {
   const index = new Map();
   const low = new Map();
   const stack = [];
@@ -74,20 +88,27 @@ function cycles() {
   return found;
 }
 
-const folderCycles = cycles();
-for (const component of folderCycles) {
-  console.log(`\nerror top-level-folder-cycle: ${component.join(", ")} depend on each other:`);
-  for (const from of component) {
-    for (const [to, example] of edges.get(from) ?? []) {
-      if (component.includes(to)) console.log(`  ${from} → ${to}   (${example})`);
+let folderCycles = 0;
+for (const [name, groupOf] of [
+  ["top-level-folder-cycle", topOf],
+  ["lifecycle-stage-cycle", stageOf],
+]) {
+  const edges = folderEdges(groupOf);
+  for (const component of cycles(edges)) {
+    folderCycles += 1;
+    console.log(`\nerror ${name}: ${component.join(", ")} depend on each other:`);
+    for (const from of component) {
+      for (const [to, example] of edges.get(from) ?? []) {
+        if (component.includes(to)) console.log(`  ${from} → ${to}   (${example})`);
+      }
     }
   }
 }
 
-const failed = errors.length + folderCycles.length;
+const failed = errors.length + folderCycles;
 console.log(
   failed === 0
     ? `\n✔ import rule holds: no forbidden import, no cycle between src/ folders or lifecycle stages (${summary.totalCruised} modules).`
-    : `\n✘ ${errors.length} forbidden imports, ${folderCycles.length} cycles between top-level src/ folders.`,
+    : `\n✘ ${errors.length} forbidden imports, ${folderCycles} cycles between src/ folders or lifecycle stages.`,
 );
 process.exitCode = failed === 0 ? 0 : 1;

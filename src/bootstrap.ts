@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { dirname } from "node:path";
 import type { Config } from "./config/load.js";
 import { type ApiKeyEntry, generateApiKey, hashApiKey, parseApiKey } from "./identity/api-keys.js";
-import { draft, systemActor } from "./lifecycle/audit-draft.js";
+import { draft, systemActor } from "./lifecycle/shared/audit-draft.js";
 import type { Store } from "./storage/store.js";
 import type { Clock } from "./support/clock.js";
 

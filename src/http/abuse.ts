@@ -4,8 +4,8 @@ import rateLimit from "@fastify/rate-limit";
 import type { FastifyRequest } from "fastify";
 import type { RateLimit, RateLimits } from "../config/load.js";
 import type { Identity } from "../domain/types.js";
-import type { LifecycleDeps } from "../lifecycle/deps.js";
-import { type DigestedRefusal, RefusalDigest } from "../lifecycle/refusal-digest.js";
+import type { LifecycleDeps } from "../lifecycle/shared/deps.js";
+import { type DigestedRefusal, RefusalDigest } from "../lifecycle/shared/refusal-digest.js";
 import type { EphemeraError } from "../support/errors.js";
 import type { App } from "./app.js";
 

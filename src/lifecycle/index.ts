@@ -1,5 +1,5 @@
 // Public surface of the lifecycle: one use-case function per stage, in the order a grant lives through them.
-export type { Catalog, LifecycleDeps, LifecycleObserver, LifecycleSettings } from "./deps.js";
+
 export type { IssuedGrant } from "./issue/issue-grant.js";
 export type { SchedulerOptions } from "./monitor/expiry-scheduler.js";
 export { ExpiryScheduler } from "./monitor/expiry-scheduler.js";
@@ -9,10 +9,11 @@ export { observeUsage, UsageMonitor } from "./monitor/observe-usage.js";
 export type { PrivilegeReport } from "./monitor/report.js";
 export { privilegeReport } from "./monitor/report.js";
 export { UsageRecorder } from "./monitor/usage-recorder.js";
-export { loadOwnGrant, loadOwnRequest } from "./ownership.js";
-export { refuse } from "./refuse.js";
 export type { RenewResult } from "./renew/renew-grant.js";
 export { renewGrant } from "./renew/renew-grant.js";
 export type { AccessRequestInput, AccessRequestResult, RequestMeta } from "./request/request-access.js";
 export { requestAccess } from "./request/request-access.js";
 export { endGrantByCaller } from "./revoke/end-grant.js";
+export type { Catalog, LifecycleDeps, LifecycleObserver, LifecycleSettings } from "./shared/deps.js";
+export { loadOwnGrant, loadOwnRequest } from "./shared/ownership.js";
+export { refuse } from "./shared/refuse.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import { AuditHmac } from "../../audit/hmac.js";
 import { presentGrant } from "../../http/present.js";
-import type { LifecycleDeps } from "../../lifecycle/deps.js";
+import type { LifecycleDeps } from "../../lifecycle/shared/deps.js";
 import { LifecycleMetrics } from "../../lifecycle/monitor/metrics.js";
 import { observeUsage } from "../../lifecycle/monitor/observe-usage.js";
 import { requestAccess } from "../../lifecycle/request/request-access.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Grant, GrantState, Identity } from "../../domain/types.js";
-import { draft, systemActor } from "../../lifecycle/audit-draft.js";
+import { draft, systemActor } from "../../lifecycle/shared/audit-draft.js";
 import { openSqliteStore } from "../../storage/sqlite/index.js";
 import type { Store } from "../../storage/store.js";
 import { makeRequest } from "../../storage/testing/fixtures.js";

@@ -7,7 +7,7 @@ import { loadIdentity } from "../../lifecycle/identities/load-identity.js";
 import { offboardIdentity } from "../../lifecycle/identities/offboard-identity.js";
 import { reactivateIdentity } from "../../lifecycle/identities/reactivate-identity.js";
 import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
-import { refuse } from "../../lifecycle/refuse.js";
+import { refuse } from "../../lifecycle/shared/refuse.js";
 import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemEvent } from "../../audit/system-event.js";
-import { SINGLE_USE_NAMESPACE } from "../../lifecycle/single-use.js";
+import { SINGLE_USE_NAMESPACE } from "../../lifecycle/shared/single-use.js";
 import { openSqliteStore, type SqliteStore } from "../../storage/sqlite/index.js";
 import { ConflictError } from "../../storage/store.js";
 import { ManualClock } from "../../support/clock.js";

@@ -4,7 +4,7 @@
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
 import { holdsLease } from "../../support/replica-lease.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { type SweepResult, sweepRequests } from "./sweep-requests.js";
 
 const LEASE = "approval-sweep";

@@ -2,8 +2,8 @@
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import { separationOfDuties } from "../../domain/approval.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
-import type { LifecycleDeps } from "../deps.js";
 import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 export type ApproverCheck =
   | { readonly ok: true; readonly groups: readonly string[]; readonly policies: readonly string[] }

@@ -1,11 +1,11 @@
 // The requester (or an admin) withdraws a request that is pending or approved but not yet collected.
 import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
-import { loadOwnRequest } from "../ownership.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { loadOwnRequest } from "../shared/ownership.js";
+import { refuse } from "../shared/refuse.js";
 import { retryOnConflict } from "./load-request.js";
 
 export function cancelRequest(deps: LifecycleDeps, caller: Identity, requestId: string): Promise<AccessRequest> {

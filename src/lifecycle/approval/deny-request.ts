@@ -1,10 +1,10 @@
 // An approver denies a pending request: the requester learns who and why. Only someone who could approve may deny.
 import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
 import { checkApprover } from "./approver-rights.js";
 import { loadRequestFor, retryOnConflict } from "./load-request.js";
 

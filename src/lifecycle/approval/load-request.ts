@@ -2,9 +2,9 @@
 import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
 import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
-import type { LifecycleDeps } from "../deps.js";
 import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
-import { refuse } from "../refuse.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
 
 export interface LoadedRequest {
   readonly request: AccessRequest;

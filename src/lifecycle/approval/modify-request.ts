@@ -4,12 +4,12 @@ import { type IntentInput, intentOf, requestHash } from "../../domain/approval.j
 import { durationAsked } from "../../domain/request-input.js";
 import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
-import { loadOwnRequest } from "../ownership.js";
 import { decisionData, evaluateStoredRequest } from "../policy/evaluate-request.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { loadOwnRequest } from "../shared/ownership.js";
+import { refuse } from "../shared/refuse.js";
 import { retryOnConflict } from "./load-request.js";
 import { approvalSettings } from "./settings.js";
 

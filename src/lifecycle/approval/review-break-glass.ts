@@ -2,11 +2,11 @@
 
 import { separationOfDuties } from "../../domain/approval.js";
 import type { AccessRequest, Identity } from "../../domain/types.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
 import { loadRequestFor, retryOnConflict } from "./load-request.js";
 
 export interface ReviewInput {

@@ -1,5 +1,5 @@
 // Approval settings with their defaults, for lifecycle code run without a config (tests, library use).
-import type { ApprovalSettings, LifecycleDeps } from "../deps.js";
+import type { ApprovalSettings, LifecycleDeps } from "../shared/deps.js";
 
 export const DEFAULT_APPROVALS: ApprovalSettings = {
   pendingTimeoutMs: 3_600_000,

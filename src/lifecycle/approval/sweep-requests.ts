@@ -6,10 +6,10 @@ import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
-import { draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
 import { rotateTargetSecret } from "../monitor/rotate-target-secret.js";
+import { draft, systemActor } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 /** Where break-glass requests wait for their grant to end, so the target's admin secret is rotated after. */
 export const ROTATE_AFTER_NAMESPACE = "break-glass-rotation";

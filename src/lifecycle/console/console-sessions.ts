@@ -3,11 +3,11 @@
 // (the HTTP layer) hands the token to the browser and asks for the CSRF token back on every change.
 import { createHash, randomBytes } from "node:crypto";
 import type { Identity, Millis } from "../../domain/types.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
 import { mayUseConsole } from "../queries/may-use-console.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
 
 export const SESSION_NAMESPACE = "console.session";
 /** A session lasts this long from sign-in, however active; then the person signs in again. */

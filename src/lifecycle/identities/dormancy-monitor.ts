@@ -2,7 +2,7 @@
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
 import { holdsLease } from "../../support/replica-lease.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { type DormancyResult, markDormantIdentities } from "./mark-dormant.js";
 
 const LEASE = "identity-dormancy";

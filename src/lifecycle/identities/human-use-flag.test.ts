@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CedarDecider } from "../../policy/cedar/cedar-decider.js";
 import { compilePolicies } from "../../policy/cedar/policy-set.js";
-import type { RequestMeta } from "../deps.js";
 import { requestAccess } from "../request/request-access.js";
+import type { RequestMeta } from "../shared/deps.js";
 import { type Harness, makeHarness } from "../testing/harness.js";
 
 const FLAG = `

@@ -1,7 +1,7 @@
 // Reads an identity for an admin action; an unknown id is a 404, audited like every refusal.
 import type { Identity, IdentityRecord } from "../../domain/types.js";
-import type { LifecycleDeps } from "../deps.js";
-import { refuse } from "../refuse.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
 
 export async function loadIdentity(deps: LifecycleDeps, caller: Identity, identityId: string): Promise<IdentityRecord> {
   const identity = await deps.store.getIdentity(identityId);

@@ -6,9 +6,9 @@ import { identityWithStatus } from "../../domain/transitions.js";
 import type { IdentityRecord, Millis } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
-import { draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import { draft, systemActor } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 const actor = systemActor("dormancy");
 const PAGE = 500;

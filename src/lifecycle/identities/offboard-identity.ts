@@ -6,10 +6,10 @@ import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord } from 
 import { ConflictError, type Write } from "../../storage/store.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
 import { randomToken } from "../../support/ids.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { loadIdentity } from "./load-identity.js";
 import { countActiveAdmins } from "./mark-dormant.js";
 

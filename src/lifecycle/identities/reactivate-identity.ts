@@ -2,10 +2,10 @@
 import { identityWithStatus } from "../../domain/transitions.js";
 import type { Identity, IdentityRecord } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
 import { loadIdentity } from "./load-identity.js";
 
 export async function reactivateIdentity(

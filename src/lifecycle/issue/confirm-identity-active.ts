@@ -3,10 +3,10 @@
 // committed after it looked, so an offboarded identity never walks away with a credential.
 import type { Grant, Identity } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
-import { systemActor } from "../audit-draft.js";
-import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { markEnded } from "../revoke/end-grant.js";
+import { systemActor } from "../shared/audit-draft.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 /** Resolves when the caller's registered identity is still active; otherwise ends the grant and throws 403. */
 export async function confirmIdentityActive(deps: LifecycleDeps, caller: Identity, grant: Grant): Promise<void> {

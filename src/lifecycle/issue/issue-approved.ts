@@ -5,9 +5,9 @@ import { openGrant } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Decision, Identity } from "../../domain/types.js";
 import type { Write } from "../../storage/store.js";
 import { newId } from "../../support/ids.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { type IssuedGrant, issueGrant } from "./issue-grant.js";
 import { issueInProcess } from "./issue-in-process.js";
 

@@ -4,10 +4,10 @@ import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } 
 import { grantEnded, grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
-import { actorOf, draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
+import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 import { callIssue } from "./call-issue.js";
 import { confirmIdentityActive } from "./confirm-identity-active.js";

@@ -8,9 +8,9 @@ import type { Connector, CredentialBinding, EntitlementSpec } from "../../connec
 import { grantIssued, transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
 import type { Write } from "../../storage/store.js";
-import { actorOf, draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { callIssue } from "./call-issue.js";
 import { confirmIdentityActive } from "./confirm-identity-active.js";
 import { type IssuedGrant, reviewDueAt } from "./issue-grant.js";

@@ -2,10 +2,10 @@
 import type { Grant } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
-import { systemActor } from "../audit-draft.js";
-import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { markEnded, retryRemoval } from "../revoke/end-grant.js";
+import { systemActor } from "../shared/audit-draft.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 export interface SchedulerOptions {
   /** Due grants fetched per query. */

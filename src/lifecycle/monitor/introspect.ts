@@ -1,7 +1,7 @@
 // Stage 5, monitor: RFC 7662 introspection of broker-issued tokens; a token is active only while its grant is.
 import { describeError } from "../../support/errors.js";
 import type { IntrospectionResponse, TokenAuthority } from "../../tokens/index.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 export async function introspectToken(
   deps: LifecycleDeps,

@@ -3,8 +3,8 @@
 import type { Connector } from "../../connectors/connector.js";
 import { describeError } from "../../support/errors.js";
 import { holdsLease } from "../../support/replica-lease.js";
-import { systemActor } from "../audit-draft.js";
-import type { LifecycleDeps } from "../deps.js";
+import { systemActor } from "../shared/audit-draft.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { type DiscoveryReport, type ReconcileObserver, reconcileTargets } from "./reconcile.js";
 import { lastRotation, rotateTargetSecret } from "./rotate-target-secret.js";
 

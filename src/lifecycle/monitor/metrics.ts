@@ -2,7 +2,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Grant } from "../../domain/types.js";
 import type { Store } from "../../storage/store.js";
-import type { ApprovalEvent, LifecycleObserver } from "../deps.js";
+import type { ApprovalEvent, LifecycleObserver } from "../shared/deps.js";
 import type { DiscoveryReport, ReconcileObserver } from "./reconcile.js";
 
 export class LifecycleMetrics implements LifecycleObserver, ReconcileObserver {

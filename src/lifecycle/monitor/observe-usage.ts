@@ -4,7 +4,7 @@ import type { Connector } from "../../connectors/connector.js";
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
 import { holdsLease } from "../../support/replica-lease.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 const PAGE = 500;
 const LEASE = "usage-monitor";

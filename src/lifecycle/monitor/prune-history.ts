@@ -5,7 +5,7 @@ import { systemEvent } from "../../audit/system-event.js";
 import { describeError } from "../../support/errors.js";
 import { Periodic } from "../../support/periodic.js";
 import { holdsLease } from "../../support/replica-lease.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 const LEASE = "history-retention";
 const BATCH = 500;

@@ -3,9 +3,9 @@
 import type { AccountInfo, Connector } from "../../connectors/connector.js";
 import type { GrantState, Millis } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
-import { draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import { draft, systemActor } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 /** Grants that hold, or may still hold, their account downstream: the reconciler never touches these. */
 const HOLDING: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked"];

@@ -3,7 +3,7 @@
 import type { Static } from "typebox";
 import type { Millis } from "../../domain/types.js";
 import type { PrivilegeReportSchema } from "../../wire/index.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { latestDiscovery } from "./reconcile.js";
 
 /** The report as the API and `ephemera report --json` give it (documented in docs/receipts-and-metrics.md). */

@@ -2,9 +2,9 @@
 // The connector does the crash-safe steps; this records who asked, what happened and when, for the schedule.
 import type { Actor, Millis } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
-import { draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import { draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 const NAMESPACE = "admin-rotation";
 

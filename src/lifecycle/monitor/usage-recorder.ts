@@ -5,6 +5,7 @@ import type { GrantUsage, Store } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import { describeError } from "../../support/errors.js";
 import type { Logger } from "../../support/logger.js";
+import type { UsageSink } from "../shared/deps.js";
 
 export interface UsageRecorderOptions {
   readonly store: Store;
@@ -14,7 +15,7 @@ export interface UsageRecorderOptions {
   readonly intervalMs?: number;
 }
 
-export class UsageRecorder {
+export class UsageRecorder implements UsageSink {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #logger: Logger;

@@ -2,7 +2,7 @@
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import type { AccessRequest, Decision, Identity, Intent, RequestFacts } from "../../domain/types.js";
 import type { PolicyAction } from "../../policy/decider.js";
-import type { LifecycleDeps, RequestMeta } from "../deps.js";
+import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
 
 export interface AskedFor {
   readonly justification?: string | null | undefined;

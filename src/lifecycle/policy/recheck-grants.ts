@@ -3,11 +3,11 @@
 import type { Grant } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
-import { draft, systemActor } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { markEnded } from "../revoke/end-grant.js";
+import { draft, systemActor } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { evaluateStoredRequest } from "./evaluate-request.js";
 
 const actor = systemActor("policy");

@@ -1,8 +1,8 @@
 // Which grants a caller may list and whose timelines they may read: their own, or anyone's for an admin.
 import type { AuditEvent, Grant, GrantState, Identity } from "../../domain/types.js";
-import type { LifecycleDeps } from "../deps.js";
-import { loadOwnGrant } from "../ownership.js";
-import { refuse } from "../refuse.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { loadOwnGrant } from "../shared/ownership.js";
+import { refuse } from "../shared/refuse.js";
 
 /** The most events a timeline holds. */
 const TIMELINE_LIMIT = 1000;

@@ -1,7 +1,7 @@
 // Which requests a caller may list: their own, those they may approve now or review, and every request for an admin.
 import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
 import { checkApprover, mayReview } from "../approval/approver-rights.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 export interface RequestQuery {
   readonly states?: readonly RequestState[];

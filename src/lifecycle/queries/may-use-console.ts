@@ -1,7 +1,7 @@
 // Who may use the console: admins, and identities that policy lets approve at least one configured entitlement.
 import type { Identity } from "../../domain/types.js";
-import type { LifecycleDeps } from "../deps.js";
 import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 /** Whether `identity` may sign in to (and keep using) the console; `entitlements` are full names. */
 export function mayUseConsole(deps: LifecycleDeps, identity: Identity, entitlements: readonly string[]): boolean {

@@ -1,7 +1,7 @@
 // Reading and verifying the audit log: admins only.
 import { type ChainVerification, verifyStoreChain } from "../../audit/verify.js";
 import type { AuditEvent, Identity } from "../../domain/types.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { requireAdmin } from "./require-admin.js";
 
 export interface AuditQuery {

@@ -1,8 +1,8 @@
 // Reading one request and its timeline: its requester, an admin, or anyone who may approve or review it.
 import type { AccessRequest, AuditEvent, Grant, Identity } from "../../domain/types.js";
 import { checkApprover, mayReview } from "../approval/approver-rights.js";
-import type { LifecycleDeps } from "../deps.js";
-import { loadOwnRequest } from "../ownership.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { loadOwnRequest } from "../shared/ownership.js";
 
 /** The most events a timeline holds. */
 const TIMELINE_LIMIT = 1000;

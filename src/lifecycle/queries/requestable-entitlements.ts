@@ -2,8 +2,8 @@
 // the entitlement's default duration and the caller's own call. Nothing is recorded.
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import type { Decision, Identity } from "../../domain/types.js";
-import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { type AskedFor, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
+import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
 
 export interface RequestableEntitlement {
   readonly entitlement: EntitlementSpec;

@@ -1,7 +1,7 @@
 // Who may use the admin-only reads and actions (audit log, discovery, reports, identity changes): admins only.
 import type { Identity } from "../../domain/types.js";
-import type { LifecycleDeps } from "../deps.js";
-import { refuse } from "../refuse.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
 
 /** Refuses (403, audited) a caller who is not an admin; `what` names what was asked for. */
 export async function requireAdmin(deps: LifecycleDeps, caller: Identity, what: string): Promise<void> {

@@ -5,12 +5,12 @@ import { parseDuration } from "../../domain/duration.js";
 import { grantRenewed } from "../../domain/transitions.js";
 import type { Grant, Identity } from "../../domain/types.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commitGrant } from "../commit.js";
-import type { LifecycleDeps, RequestMeta } from "../deps.js";
-import { loadOwnGrant } from "../ownership.js";
 import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commitGrant } from "../shared/commit.js";
+import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
+import { loadOwnGrant } from "../shared/ownership.js";
+import { refuse } from "../shared/refuse.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 
 export interface RenewResult {

@@ -5,7 +5,7 @@ import { canonicalJson } from "../../domain/audit-chain.js";
 import type { Identity, Millis } from "../../domain/types.js";
 import type { Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 export const IDEMPOTENCY_NAMESPACE = "request.idempotency";
 /** How long a key keeps naming its request; a retry later than this is a new request. */

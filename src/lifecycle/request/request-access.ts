@@ -9,13 +9,13 @@ import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
 import { approvalSettings } from "../approval/settings.js";
 import { ROTATE_AFTER_NAMESPACE } from "../approval/sweep-requests.js";
-import { actorOf, draft } from "../audit-draft.js";
-import { commit } from "../commit.js";
-import type { LifecycleDeps, RequestMeta } from "../deps.js";
 import { issueApproved } from "../issue/issue-approved.js";
 import { decisionData, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
-import { refuse } from "../refuse.js";
-import { commitClaimed, singleUseClaims } from "../single-use.js";
+import { actorOf, draft } from "../shared/audit-draft.js";
+import { commit } from "../shared/commit.js";
+import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
+import { refuse } from "../shared/refuse.js";
+import { commitClaimed, singleUseClaims } from "../shared/single-use.js";
 import { type Idempotency, idempotencyOf, recordedRequest, recordRequest } from "./idempotency.js";
 
 export interface AccessRequestInput {
@@ -28,7 +28,7 @@ export interface AccessRequestInput {
   readonly breakGlass?: boolean | undefined;
 }
 
-export type { RequestMeta } from "../deps.js";
+export type { RequestMeta } from "../shared/deps.js";
 
 export type AccessRequestResult =
   | {

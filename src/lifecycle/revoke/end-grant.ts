@@ -2,11 +2,11 @@
 import { canTransitionGrant, grantEnded, grantRetry } from "../../domain/transitions.js";
 import type { Actor, EndReason, Grant, Identity } from "../../domain/types.js";
 import { ConflictError } from "../../storage/store.js";
-import { actorOf, draft, systemActor } from "../audit-draft.js";
-import { commitGrant } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
-import { loadOwnGrant } from "../ownership.js";
-import { refuse } from "../refuse.js";
+import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
+import { commitGrant } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
+import { loadOwnGrant } from "../shared/ownership.js";
+import { refuse } from "../shared/refuse.js";
 import { driveRemoval } from "./drive-removal.js";
 
 /** Commits the end of a grant (`active`/`issuing` → `revoking`) with its audit event; returns the claimed grant. */

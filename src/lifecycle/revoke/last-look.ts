@@ -2,7 +2,7 @@
 import type { Connector } from "../../connectors/connector.js";
 import type { Grant } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 /** The last look may delay a removal by this much at most; a slower target is not asked (the interval's looks stand). */
 const LAST_LOOK_MS = 2_000;

@@ -15,9 +15,9 @@ import { ManualClock } from "../../support/clock.js";
 import { type EphemeraError, isEphemeraError } from "../../support/errors.js";
 import { silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
-import type { LifecycleDeps } from "../deps.js";
 import { ExpiryScheduler } from "../monitor/expiry-scheduler.js";
 import { LifecycleMetrics } from "../monitor/metrics.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 import { FakeConnector } from "./fake-connector.js";
 
 export interface Harness {

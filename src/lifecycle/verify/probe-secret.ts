@@ -5,7 +5,7 @@ import type { Grant } from "../../domain/types.js";
 import type { Write } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
 import { Secret } from "../../support/secret.js";
-import type { LifecycleDeps } from "../deps.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 const NAMESPACE = "probe-secret";
 

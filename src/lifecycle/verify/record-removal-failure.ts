@@ -3,9 +3,9 @@
 import { grantRemovalFailed } from "../../domain/transitions.js";
 import type { Grant } from "../../domain/types.js";
 import { backoffDelay } from "../../support/backoff.js";
-import { draft, systemActor } from "../audit-draft.js";
-import { commitGrant } from "../commit.js";
-import type { LifecycleDeps } from "../deps.js";
+import { draft, systemActor } from "../shared/audit-draft.js";
+import { commitGrant } from "../shared/commit.js";
+import type { LifecycleDeps } from "../shared/deps.js";
 
 const actor = systemActor("remover");
 

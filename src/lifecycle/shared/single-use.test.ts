@@ -1,11 +1,11 @@
 // Single use at the request stage, on the two-step issue path (a target outside the broker): a replayed token reaches
 // neither policy's record nor the target; a key proof sent to a target that cannot bind credentials is refused.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EphemeraError } from "../support/errors.js";
+import { EphemeraError } from "../../support/errors.js";
+import { requestAccess } from "../request/request-access.js";
+import { type Harness, makeHarness } from "../testing/harness.js";
 import type { RequestMeta } from "./deps.js";
-import { requestAccess } from "./request/request-access.js";
 import { SINGLE_USE_NAMESPACE } from "./single-use.js";
-import { type Harness, makeHarness } from "./testing/harness.js";
 
 describe("single use at the request stage", () => {
   let h: Harness;

@@ -1,15 +1,14 @@
 // What every lifecycle stage needs: the ports it uses and the settings that shape removal. Built once in main.ts.
-import type { AuditHmac } from "../audit/hmac.js";
-import type { Connector, CredentialBinding, EntitlementSpec } from "../connectors/connector.js";
-import type { ClientSignal, Grant, Identity, Millis } from "../domain/types.js";
-import type { AuthenticationFacts } from "../identity/authenticator.js";
-import type { Notifier } from "../notifications/notifier.js";
-import type { PolicyDecider } from "../policy/decider.js";
-import type { Store } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import type { Logger } from "../support/logger.js";
-import type { Sealer } from "../support/sealer.js";
-import type { UsageRecorder } from "./monitor/usage-recorder.js";
+import type { AuditHmac } from "../../audit/hmac.js";
+import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/connector.js";
+import type { ClientSignal, Grant, Identity, Millis } from "../../domain/types.js";
+import type { AuthenticationFacts } from "../../identity/authenticator.js";
+import type { Notifier } from "../../notifications/notifier.js";
+import type { PolicyDecider } from "../../policy/decider.js";
+import type { Store } from "../../storage/store.js";
+import type { Clock } from "../../support/clock.js";
+import type { Logger } from "../../support/logger.js";
+import type { Sealer } from "../../support/sealer.js";
 
 /** What a use case is told about the call it serves: where it came from and how the caller proved itself. */
 export interface RequestMeta {
@@ -99,5 +98,12 @@ export interface LifecycleDeps {
   /** Keyed HMAC for values audit events must let an auditor match but must not hold (token ids, addresses). */
   readonly auditHmac: AuditHmac;
   /** Batches usage the broker sees itself (token introspection); absent: each sighting is written at once. */
-  readonly usage?: UsageRecorder;
+  readonly usage?: UsageSink;
+}
+
+/** Takes sightings of grants in use and writes them in batches (monitor/usage-recorder.ts). */
+export interface UsageSink {
+  used(grantId: string): void;
+  /** Writes what is queued now (before a grant's last look, and at shutdown). */
+  flush(): Promise<void>;
 }

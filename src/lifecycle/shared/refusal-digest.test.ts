@@ -1,9 +1,9 @@
 // The refusal digest: the first refusal of a kind is its own event, the rest one summary when the window ends, and
 // past its bound of distinct kinds the rest share one summary instead of growing memory.
 import { afterEach, describe, expect, it } from "vitest";
-import type { AuditEvent } from "../domain/types.js";
+import type { AuditEvent } from "../../domain/types.js";
+import { type Harness, makeHarness } from "../testing/harness.js";
 import { RefusalDigest } from "./refusal-digest.js";
-import { type Harness, makeHarness } from "./testing/harness.js";
 
 let h: Harness;
 afterEach(async () => {
