@@ -1,8 +1,9 @@
 // Test runner settings: every test file under src/ and test/, one fork per file so servers and databases never share
-// state. Three projects: `unit` needs no build and no service (`npm run test:unit`, the inner loop), `suite` is the
-// rest (real PostgreSQL, MariaDB, Redis, RabbitMQ, the built CLI, Chromium), and `load` holds the two process-load
-// tests (the SIGKILL crash test and the three-replica HA test), which run broker children at full load and time their
-// expiries: they run after everything else, one at a time, not beside each other. `npm test` runs all three.
+// state (`unit` files share a fork's modules, see below). Three projects: `unit` needs no build and no service
+// (`npm run test:unit`, the inner loop), `suite` is the rest (real PostgreSQL, MariaDB, Redis, RabbitMQ, the built CLI,
+// Chromium), and `load` holds the two process-load tests (the SIGKILL crash test and the three-replica HA test), which
+// run broker children at full load and time their expiries: they run after everything else, one at a time, not beside
+// each other. `npm test` runs all three.
 import { defineConfig } from "vitest/config";
 
 const LOAD_TESTS = ["test/crash.test.ts", "test/ha.test.ts"];
@@ -27,7 +28,10 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: UNIT_TESTS, sequence: { groupOrder: 0 } },
+        // Unit files share their fork's module cache (isolate: false): loading fastify, Cedar's wasm, jose and SQLite once
+        // per fork instead of once per file halves the project's CPU time. They can: none mocks a module, fakes timers
+        // or changes process.env, and each makes its own store, clock and servers.
+        test: { name: "unit", include: UNIT_TESTS, isolate: false, sequence: { groupOrder: 0 } },
       },
       {
         extends: true,
