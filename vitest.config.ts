@@ -29,8 +29,8 @@ export default defineConfig({
       {
         extends: true,
         // Unit files share their fork's module cache (isolate: false): loading fastify, Cedar's wasm, jose and SQLite once
-        // per fork instead of once per file halves the project's CPU time. They can: none mocks a module, fakes timers
-        // or changes process.env, and each makes its own store, clock and servers.
+        // per fork instead of once per file halves the project's CPU time. They can: none mocks a module or changes
+        // process.env, a test that fakes timers restores them before it ends, and each makes its own store and servers.
         test: { name: "unit", include: UNIT_TESTS, isolate: false, sequence: { groupOrder: 0 } },
       },
       {
