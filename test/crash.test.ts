@@ -1,6 +1,7 @@
 // Crash safety of the real CLI broker: SIGKILL at random points across ≥1,000 lifecycles, then nothing outlives its expiry.
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
+import { replayableSeed, seededRandom } from "../src/support/testing/random.js";
 import { call, type Reply } from "./support/http.js";
 import { createProcessBroker, type Lifetime, type ProcessBroker } from "./support/process-broker.js";
 
@@ -45,7 +46,8 @@ async function newBroker(): Promise<ProcessBroker> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const randInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+/** Drives the random plans, durations and kill times; a failed run prints its seed to replay those choices. */
+const random = seededRandom(replayableSeed());
 const ms = (iso: string | null) => (iso === null ? Number.NaN : Date.parse(iso));
 
 /** Every grant the admin can see in `state` (all states when null), paging with `after`. */
@@ -96,7 +98,7 @@ describe("the broker process under SIGKILL", () => {
     const worker = async () => {
       while (!done && Date.now() < deadline) {
         try {
-          const duration = randInt(1, 3);
+          const duration = random.int(1, 3);
           // A 201 lost to a kill may still have committed: count every expiry that might exist.
           latestPossibleExpiry = Math.max(latestPossibleExpiry, Date.now() + duration * 1000);
           const reply = await call(b, "POST", "/v1/requests", b.keys.ci, {
@@ -113,7 +115,7 @@ describe("the broker process under SIGKILL", () => {
           if (enough()) done = true;
           const { grant, credential } = reply.body as IssueBody;
           tokens.set(grant.id, credential.fields.token);
-          const plan = Math.random();
+          const plan = random.next();
           if (plan < 0.4) {
             plans.complete++;
             const completed = await call(b, "POST", `/v1/grants/${grant.id}/complete`, b.keys.ci);
@@ -125,7 +127,7 @@ describe("the broker process under SIGKILL", () => {
             }
           } else if (plan < 0.7) {
             plans.renew++;
-            const extra = randInt(1, 3);
+            const extra = random.int(1, 3);
             latestPossibleExpiry = Math.max(latestPossibleExpiry, Date.now() + extra * 1000);
             const renewed = await call(b, "POST", `/v1/grants/${grant.id}/renew`, b.keys.ci, { duration: extra });
             tally("renew", renewed);
@@ -137,14 +139,14 @@ describe("the broker process under SIGKILL", () => {
         } catch {
           // No HTTP answer: the broker is down or was killed mid-request. Expected; back off a little.
           outageErrors++;
-          await sleep(randInt(20, 50));
+          await sleep(random.int(20, 50));
         }
       }
     };
 
     const killer = async () => {
       while (!done && Date.now() < deadline) {
-        await sleep(randInt(150, 1500));
+        await sleep(random.int(150, 1500));
         if (done) break;
         await b.kill9();
         kills++;
@@ -229,7 +231,7 @@ describe("the broker process under SIGKILL", () => {
     expect(verify.body, JSON.stringify(verify.body)).toMatchObject({ ok: true });
 
     expect(stillActiveAfterComplete, "tokens introspected active after their grant completed").toEqual([]);
-    const sample = [...tokens].sort(() => Math.random() - 0.5).slice(0, 100);
+    const sample = random.shuffle([...tokens]).slice(0, 100);
     const introspectedActive: string[] = [];
     for (const [grantId, token] of sample) {
       const seen = await call(b, "POST", "/v1/introspect", b.keys.other, { token });

@@ -23,6 +23,7 @@ import {
   testSchema,
 } from "../src/storage/postgres/testing/schemas.js";
 import { randomToken } from "../src/support/ids.js";
+import { replayableSeed, seededRandom } from "../src/support/testing/random.js";
 import { call, type Reply } from "./support/http.js";
 import { createProcessBroker, type ProcessBroker } from "./support/process-broker.js";
 import { createRedisBrokerUser, redisAnswers, redisCommand } from "./support/redis.js";
@@ -53,7 +54,8 @@ interface GrantView {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const randInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+/** Drives the random plans, durations and kill times; a failed run prints its seed to replay those choices. */
+const random = seededRandom(replayableSeed());
 const ms = (iso: string | null) => (iso === null ? Number.NaN : Date.parse(iso));
 
 describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL store", () => {
@@ -212,7 +214,7 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
     const running = () => replicas.filter((r) => r.running);
     const pick = () => {
       const up = running();
-      return up[randInt(0, up.length - 1)] ?? replicas[0]!;
+      return up[random.int(0, up.length - 1)] ?? replicas[0]!;
     };
 
     /** A client that retries on another replica, with the same Idempotency-Key, until one answers. */
@@ -233,12 +235,12 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
             },
           );
         } catch {
-          await sleep(randInt(30, 80));
+          await sleep(random.int(30, 80));
           continue;
         }
         tally("request", reply);
         if (reply.status === 503) {
-          await sleep(randInt(30, 80));
+          await sleep(random.int(30, 80));
           continue;
         }
         if (reply.status !== 201 && reply.status !== 200) return null;
@@ -254,19 +256,19 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
 
     const worker = async () => {
       while (!done && Date.now() < deadline) {
-        const real = Math.random() < 0.1;
-        const duration = randInt(1, 3);
+        const real = random.next() < 0.1;
+        const duration = random.int(1, 3);
         const grant = await requestWithRetry(real ? "cache/rw" : "demo-api/read", duration);
         if (grant === null) continue;
         issued++;
         if (real) redisIssued++;
         if (enough()) done = true;
-        const plan = Math.random();
+        const plan = random.next();
         try {
           if (plan < 0.4) {
             tally("complete", await call(pick(), "POST", `/v1/grants/${grant.id}/complete`, keys.ci.key));
           } else if (plan < 0.7) {
-            const extra = randInt(1, 3);
+            const extra = random.int(1, 3);
             latestPossibleExpiry = Math.max(latestPossibleExpiry, Date.now() + extra * 1000);
             tally(
               "renew",
@@ -281,15 +283,15 @@ describe.skipIf(!pgUp || !redisUp)("three broker replicas on one PostgreSQL stor
 
     const killer = async () => {
       while (!done && Date.now() < deadline) {
-        await sleep(randInt(800, 2500));
+        await sleep(random.int(800, 2500));
         if (done) break;
-        const victim = running()[randInt(0, running().length - 1)];
+        const victim = running()[random.int(0, running().length - 1)];
         if (!victim || running().length < 2) continue;
         await victim.kill9();
         kills_at.push(Date.now());
         kills++;
         if (enough()) done = true;
-        await sleep(randInt(100, 800));
+        await sleep(random.int(100, 800));
         await victim.start();
       }
     };

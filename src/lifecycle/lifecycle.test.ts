@@ -1,5 +1,5 @@
 // The lifecycle end to end on a real store and a fake target: issue, expiry, completion, failures, retries and recovery.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { verifyStoreChain } from "../audit/verify.js";
 import { ExpiryScheduler } from "./monitor/expiry-scheduler.js";
 import { renewGrant } from "./renew/renew-grant.js";
@@ -226,10 +226,16 @@ describe("lifecycle", () => {
       },
       { batch: 100, concurrency: 4, pollIntervalMs: 200 },
     );
-    failing.start();
-    await new Promise((r) => setTimeout(r, 500));
-    await failing.stop();
-    expect(passes).toBeLessThanOrEqual(8); // ~3 passes at 200 ms, not hundreds
+    // The scheduler's timer runs on faked time, so the count is exact: passes at 0, 200 and 400 ms, not hundreds.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      failing.start();
+      await vi.advanceTimersByTimeAsync(500);
+      await failing.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(passes).toBe(3);
   });
 
   it.each([
@@ -260,8 +266,9 @@ describe("lifecycle", () => {
 
   it("after a crash, removes a grant left in issuing", async () => {
     h.target.hangIssue = true;
+    const issuing = h.target.issueBegun();
     void requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
-    await new Promise((r) => setTimeout(r, 50));
+    await issuing;
     const [stuck] = await h.store.listGrants({ limit: 10 });
     expect(stuck?.state).toBe("issuing");
     h.target.accounts.set(stuck!.handle, "made before the crash");
@@ -287,8 +294,9 @@ describe("lifecycle", () => {
 
   it("on a shared store, a starting replica leaves another replica's grant in issuing alone", async () => {
     h.target.hangIssue = true;
+    const issuing = h.target.issueBegun();
     void requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
-    await new Promise((r) => setTimeout(r, 50));
+    await issuing;
     const [inFlight] = await h.store.listGrants({ limit: 10 });
     const starting = new ExpiryScheduler(h.deps, { batch: 100, concurrency: 4, pollIntervalMs: 1000 });
     expect(await starting.recoverAfterRestart({ exclusive: false })).toEqual({ ended: 0, resumed: 0, released: 0 });
@@ -298,8 +306,9 @@ describe("lifecycle", () => {
 
   it("a grant left issuing by a dead replica is removed once its claim lapses", async () => {
     h.target.hangIssue = true;
+    const issuing = h.target.issueBegun();
     void requestAccess(h.deps, h.ci, { entitlement: "db/read" }, meta);
-    await new Promise((r) => setTimeout(r, 50));
+    await issuing;
     expect(await h.scheduler.runOnce()).toBe(0);
     h.clock.advance(30_000);
     expect(await h.scheduler.runOnce()).toBe(1);

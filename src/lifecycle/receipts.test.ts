@@ -166,9 +166,28 @@ describe("removal receipts and usage", () => {
       ttlMs: 60_000,
     });
     expect(held).not.toBeNull();
-    const monitor = new UsageMonitor(h.deps, connectors, { intervalMs: 10, replicaId: "me" });
+    // Passes that found the lease taken: three of them, not a guess at how long three take.
+    let refused = 0;
+    let threeRefused: () => void = () => {};
+    const threePasses = new Promise<void>((resolve) => {
+      threeRefused = resolve;
+    });
+    const store = new Proxy(h.store, {
+      get(target, prop) {
+        if (prop === "acquireLease") {
+          return async (request: Parameters<typeof target.acquireLease>[0]) => {
+            const lease = await target.acquireLease(request);
+            if (lease === null && ++refused === 3) threeRefused();
+            return lease;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const monitor = new UsageMonitor({ ...h.deps, store }, connectors, { intervalMs: 10, replicaId: "me" });
     monitor.start();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await threePasses;
     expect((await h.store.getGrant(grant.id))?.firstUsedAt).toBeNull();
     await h.store.releaseLease("usage-monitor", "other");
     await expect.poll(async () => (await h.store.getGrant(grant.id))?.firstUsedAt, { timeout: 2_000 }).not.toBeNull();

@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Identity } from "../../domain/types.js";
+import { replayableSeed } from "../../support/testing/random.js";
 import type { Connector, EntitlementSpec, IssueResponse } from "../connector.js";
 import { connectorContext, grantFor, testIdentity, uniqueName } from "../testing/target-fixture.js";
 import { createRabbitmqConnector } from "./index.js";
@@ -90,6 +91,9 @@ function tags() {
 
 const maybe = <T>(arbitrary: fc.Arbitrary<T>) =>
   fc.oneof({ arbitrary: fc.constant(undefined), weight: 1 }, { arbitrary, weight: 4 });
+
+/** The properties' seed: EPHEMERA_TEST_SEED replays a failed run. */
+const seed = replayableSeed();
 
 describe.skipIf(!up)("rabbitmq connector property: refused, or exactly the expected user and permission", () => {
   const strict = createRabbitmqConnector(rabbitTarget(TARGET, prefix), connectorContext());
@@ -201,7 +205,7 @@ describe.skipIf(!up)("rabbitmq connector property: refused, or exactly the expec
           expect(verified.removed).toBe(true);
         },
       ),
-      { numRuns: 50 },
+      { numRuns: 50, seed },
     );
     console.info(`rabbitmq property outcomes: ${JSON.stringify(outcomes)}`);
     // The run exercised both sides of the property.
@@ -230,7 +234,7 @@ describe.skipIf(!up)("rabbitmq connector property: refused, or exactly the expec
           expect([201, 204], `${candidate} → ${JSON.stringify(answer.body)}`).toContain(answer.status);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 150, seed },
     );
     expect(accepted).toBeGreaterThan(10);
     await api("DELETE", `/users/${user}`);

@@ -142,16 +142,21 @@ describe("AdminSecret", () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    let applying: () => void = () => {};
+    const aApplies = new Promise<void>((r) => {
+      applying = r;
+    });
     const steps = target.steps();
     const slow: RotationSteps = {
       ...steps,
       apply: async (next, current) => {
+        applying();
         await gate;
         await steps.apply(next, current);
       },
     };
     const rotating = a.rotate(slow);
-    await new Promise((r) => setTimeout(r, 10));
+    await aApplies;
     const bSteps: RotationSteps = {
       works: async (secret) => {
         const ok = await steps.works(secret);

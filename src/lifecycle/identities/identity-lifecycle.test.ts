@@ -118,7 +118,12 @@ describe.each([
       release = resolve;
     });
     const issue = h.target.issue.bind(h.target);
+    let entered: () => void = () => {};
+    const issueCalled = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
     h.target.issue = async (request) => {
+      entered();
       await gate;
       return issue(request);
     };
@@ -126,11 +131,9 @@ describe.each([
       (r) => r,
       (error: unknown) => error,
     );
-    let issuing: readonly { id: string; handle: string }[] = [];
-    for (let i = 0; i < 100 && issuing.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      issuing = await h.store.listGrants({ identityId: "ci-deploy", states: ["issuing"], limit: 10 });
-    }
+    // The connector is called only once the grant row is committed in `issuing`.
+    await issueCalled;
+    const issuing = await h.store.listGrants({ identityId: "ci-deploy", states: ["issuing"], limit: 10 });
     expect(issuing).toHaveLength(1);
 
     const result = await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");

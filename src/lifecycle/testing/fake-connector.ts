@@ -29,12 +29,15 @@ export class FakeConnector implements Connector {
   failRevokes = 0;
   /** Revoke reports success but leaves the account behind, so verification must catch it. */
   revokeLeavesAccount = false;
+  /** Issue calls never return: a broker that dies mid-issue. `issueBegun()` tells a test when one has started. */
   hangIssue = false;
   /** Renewal hands out a fresh credential, as a token connector does. */
   renewCredential = false;
   revokeCalls = 0;
   /** The probe secret each verifyRemoved call was given (null when none): proves the broker kept and returned it. */
   readonly probesSeen: (string | null)[] = [];
+  /** Tests waiting for the next issue call to begin. */
+  readonly #issueWaiters: (() => void)[] = [];
 
   constructor(
     readonly targetId: string,
@@ -44,12 +47,18 @@ export class FakeConnector implements Connector {
 
   validateEntitlement(): void {}
 
+  /** Resolves when the next issue call begins, by which time its grant row is committed: no need to sleep for it. */
+  issueBegun(): Promise<void> {
+    return new Promise((resolve) => this.#issueWaiters.push(resolve));
+  }
+
   prepare(request: { grantId: string }) {
     return { handle: `fake_${request.grantId.slice(4, 16)}`, handleData: { marker: "ephemera" } };
   }
 
   async issue(request: IssueRequest): Promise<IssueResponse> {
     this.stateAtIssue.push((await this.store.getGrant(request.grant.id))?.state ?? null);
+    for (const resolve of this.#issueWaiters.splice(0)) resolve();
     if (this.hangIssue) await new Promise(() => {});
     // The account may be half-made before the failure: removal must clean it up.
     this.accounts.set(request.grant.handle, "pw-not-a-real-secret");
