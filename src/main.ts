@@ -4,7 +4,6 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import type { AuditStream } from "./audit/audit-stream.js";
 import type { Checkpointer } from "./audit/checkpointer.js";
-import { ensureBootstrapKeys, loadMasterKey } from "./bootstrap.js";
 import {
   buildAuditJobs,
   buildAuthentication,
@@ -15,9 +14,11 @@ import {
   buildPolicyReloader,
   buildScheduler,
   closeConnectors,
+  ensureBootstrapKeys,
   entitlementsByName,
   loadAuditKeys,
   loadDecider,
+  loadMasterKey,
   openStore,
   packageVersion,
   readinessCheck,

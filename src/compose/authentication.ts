@@ -1,10 +1,10 @@
 // How callers prove who they are: the configured workload authenticators in order, then API keys.
-import { bootstrapKeyLookup } from "../bootstrap.js";
 import { ApiKeyAuthenticator, type ApiKeyEntry } from "../identity/api-keys.js";
 import { AuthenticatorChain } from "../identity/authenticate.js";
 import { createAuthenticator } from "../identity/catalogue.js";
 import type { IdentityRegistry } from "../identity/registry.js";
 import type { CredentialCheck } from "../lifecycle/console/console-sessions.js";
+import { bootstrapKeyLookup } from "./bootstrap.js";
 import type { StartContext } from "./start-context.js";
 
 export interface Authentication {

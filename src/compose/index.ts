@@ -3,6 +3,7 @@ export type { AuditJobs, AuditKeys } from "./audit-services.js";
 export { buildAuditJobs, loadAuditKeys } from "./audit-services.js";
 export type { Authentication } from "./authentication.js";
 export { buildAuthentication } from "./authentication.js";
+export { ensureBootstrapKeys, loadMasterKey } from "./bootstrap.js";
 export { buildCatalog, buildConnectors, closeConnectors, entitlementsByName } from "./catalog.js";
 export type { DepsParts } from "./lifecycle-deps.js";
 export { buildLifecycleDeps } from "./lifecycle-deps.js";
