@@ -1,10 +1,10 @@
 // The targets as the lifecycle sees them: one connector per configured target, the entitlements by name, and the
 // catalog that finds an identity, an entitlement or a connector.
-import type { Config } from "../config/load.js";
-import type { Connector, EntitlementSpec } from "../connectors/connector.js";
+import type { Config } from "../config/index.js";
+import type { Connector, EntitlementSpec } from "../connectors/index.js";
 import { createConnector } from "../connectors/registry.js";
-import type { IdentityRegistry } from "../identity/registry.js";
-import type { Catalog } from "../lifecycle/shared/deps.js";
+import type { IdentityRegistry } from "../identity/index.js";
+import type { Catalog } from "../lifecycle/index.js";
 import type { TokenAuthority } from "../tokens/index.js";
 import type { StartContext } from "./start-context.js";
 

@@ -1,12 +1,11 @@
 // What every lifecycle use case is handed: the store, clock, catalog, decider, observers and the configured settings.
-import type { AuditHmac } from "../audit/hmac.js";
-import type { Millis } from "../domain/types.js";
+import type { AuditHmac } from "../audit/index.js";
+import type { Millis } from "../domain/index.js";
+import type { Catalog, LifecycleDeps, LifecycleMetrics } from "../lifecycle/index.js";
 import { withExpiryHints } from "../lifecycle/monitor/expiry-hints.js";
-import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
 import { UsageRecorder } from "../lifecycle/monitor/usage-recorder.js";
-import type { Catalog, LifecycleDeps } from "../lifecycle/shared/deps.js";
 import { OutboxNotifier } from "../notifications/notifier.js";
-import type { PolicyDecider } from "../policy/decider.js";
+import type { PolicyDecider } from "../policy/index.js";
 import type { StartContext } from "./start-context.js";
 
 export interface DepsParts {

@@ -1,5 +1,5 @@
 // Opens the configured store: PostgreSQL shared by replicas, or SQLite (a file this process locks, or in memory).
-import type { Config } from "../config/load.js";
+import type { Config } from "../config/index.js";
 import type { PostgresStore } from "../storage/postgres/index.js";
 import { openPostgresStore } from "../storage/postgres/index.js";
 import type { SqliteStore } from "../storage/sqlite/index.js";

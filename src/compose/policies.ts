@@ -1,11 +1,10 @@
 // The policy decider (Cedar for a policy folder, else the allow-list) and the reloader that swaps in edited policies.
-import type { Config } from "../config/load.js";
-import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
+import type { Config } from "../config/index.js";
+import type { LifecycleDeps, LifecycleMetrics } from "../lifecycle/index.js";
 import { recheckActiveGrants } from "../lifecycle/policy/recheck-grants.js";
-import type { LifecycleDeps } from "../lifecycle/shared/deps.js";
 import { AllowListDecider } from "../policy/allow-list.js";
-import { type PolicyDecider, SwappableDecider } from "../policy/decider.js";
-import type { PolicyReloader } from "../policy/reloader.js";
+import { SwappableDecider } from "../policy/decider.js";
+import type { PolicyDecider, PolicyReloader } from "../policy/index.js";
 import type { StartContext } from "./start-context.js";
 
 /** The Cedar decider for a policy folder; the engine is loaded on first use, so an allow-list broker never loads it. */

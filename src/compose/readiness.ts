@@ -1,5 +1,5 @@
 // Readiness: the store answers and takes writes, the signing keys are loaded, each target's connector is healthy.
-import type { Connector } from "../connectors/connector.js";
+import type { Connector } from "../connectors/index.js";
 import { draft, systemActor } from "../lifecycle/shared/audit-draft.js";
 import { SingleFlight } from "../support/single-flight.js";
 import type { TokenAuthority } from "../tokens/index.js";

@@ -1,5 +1,5 @@
 // What every part of a starting broker is built on: the config, the clock and logger, the sealer and the open store.
-import type { Config } from "../config/load.js";
+import type { Config } from "../config/index.js";
 import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";

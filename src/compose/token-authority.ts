@@ -1,5 +1,5 @@
 // The broker's own signing keys: the token authority, and the timers that rotate its keys and reload them from the store.
-import type { Config } from "../config/load.js";
+import type { Config } from "../config/index.js";
 import { describeError } from "../support/errors.js";
 import { TokenAuthority } from "../tokens/index.js";
 import type { StartContext } from "./start-context.js";
