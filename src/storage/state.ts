@@ -17,8 +17,11 @@ export interface StateStore {
   purgeExpiredState(now: Millis): Promise<number>;
 }
 
+/** Reads of state entries, without purging: what a repository reads through. */
+export type StateReader = Pick<StateStore, "getState" | "listState">;
+
 /** What a feature keeping state needs from the store: reads of its entries, and change sets to write them. */
-export type StatePort = Pick<StateStore, "getState" | "listState"> & ChangeSets;
+export type StatePort = StateReader & ChangeSets;
 
 /** One entry of a typed namespace. */
 export interface StateEntry<T> {
@@ -35,7 +38,7 @@ export class StateNamespace<T> {
   constructor(readonly namespace: string) {}
 
   /** This namespace read through `store`. */
-  in(store: Pick<StateStore, "getState" | "listState">): StateRepository<T> {
+  in(store: StateReader): StateRepository<T> {
     return new StateRepository<T>(store, this.namespace);
   }
 
@@ -72,7 +75,7 @@ export class StateNamespace<T> {
  */
 export class StateRepository<T> extends StateNamespace<T> {
   constructor(
-    private readonly store: Pick<StateStore, "getState" | "listState">,
+    private readonly store: StateReader,
     namespace: string,
   ) {
     super(namespace);
