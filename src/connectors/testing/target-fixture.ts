@@ -44,6 +44,8 @@ export function connectorContext(): TestContext {
 
 /** A connector context on a real SQLite store in a temporary directory, for connectors that read grants. */
 export interface SqliteContext extends FactoryContext {
+  /** The whole store, for tests that set grants up and read them back; the connector sees its part only. */
+  readonly store: Store;
   close(): Promise<void>;
 }
 
