@@ -2,7 +2,7 @@
 // a durable cursor moved by compare-and-set so replicas never send a batch twice on purpose (delivery is at least
 // once: a crash between the POST and the cursor move sends the batch again). Never in the way of a decision.
 
-import { ConflictError, type Store } from "../storage/store.js";
+import { type AuditLog, ConflictError, type Leases, StateNamespace, type StatePort } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
@@ -13,12 +13,13 @@ import { BOOKKEEPING_CODES } from "./checkpointer.js";
 import { type ExportFormat, exportRecord } from "./export.js";
 import { systemEvent } from "./system-event.js";
 
-export const STREAM_NAMESPACE = "audit.stream";
+/** The stream's cursor, under one key, moved by compare-and-set. */
+const stream = new StateNamespace<{ readonly seq: number }>("audit.stream");
 const CURSOR = "cursor";
 const LEASE = "audit.stream";
 
 export interface AuditStreamOptions {
-  readonly store: Store;
+  readonly store: StatePort & AuditLog & Leases;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly url: string;
@@ -65,12 +66,12 @@ export class AuditStream {
 
   /** The seq up to which events were delivered (0 before the first delivery). */
   async cursor(): Promise<number> {
-    return cursorOf((await this.options.store.getState(STREAM_NAMESPACE, CURSOR))?.value);
+    return cursorOf((await stream.in(this.options.store).get(CURSOR))?.value);
   }
 
   async #pass(): Promise<StreamPass> {
     const { store, clock } = this.options;
-    const stored = await store.getState(STREAM_NAMESPACE, CURSOR);
+    const stored = await stream.in(store).get(CURSOR);
     const from = cursorOf(stored?.value);
     if (!(await holdsLease({ store, clock }, LEASE, this.options.replicaId, this.options.intervalMs))) {
       return { sent: 0, cursor: from, error: null };
@@ -103,16 +104,7 @@ export class AuditStream {
     const to = events.at(-1)!.seq;
     try {
       await store.apply({
-        writes: [
-          {
-            kind: "replaceState",
-            namespace: STREAM_NAMESPACE,
-            key: CURSOR,
-            value: { seq: to },
-            expiresAt: null,
-            expected: stored ? { value: stored.value } : null,
-          },
-        ],
+        writes: [stream.replace(CURSOR, { seq: to }, stored ? stored.value : null)],
         audit: [systemEvent("audit.streamed", now, "audit", { fromSeq: from + 1, toSeq: to, count: events.length })],
       });
     } catch (e) {

@@ -17,7 +17,14 @@ import {
 import { join } from "node:path";
 import { GENESIS_HASH } from "../domain/audit-chain.js";
 import type { AuditEvent, Millis } from "../domain/types.js";
-import { ConflictError, type Store, type Write } from "../storage/store.js";
+import {
+  type AuditLog,
+  ConflictError,
+  type Leases,
+  StateNamespace,
+  type StatePort,
+  type Write,
+} from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import { newId, randomToken } from "../support/ids.js";
@@ -40,6 +47,7 @@ import { verifyChain } from "./verify.js";
 
 /** Where the last checkpoint is kept, so every replica continues from it (compare-and-set: one writer per range). */
 export const CHECKPOINT_NAMESPACE = "audit.checkpoints";
+const checkpoints = new StateNamespace<SignedCheckpoint>(CHECKPOINT_NAMESPACE);
 const LAST = "last";
 const LEASE = "audit.checkpoints";
 const PAGE = 1000;
@@ -49,7 +57,7 @@ export const BOOKKEEPING_CODES: ReadonlySet<string> = new Set(["audit.checkpoint
 const BOOKKEEPING_WINDOW = 8;
 
 export interface CheckpointerOptions {
-  readonly store: Store;
+  readonly store: StatePort & AuditLog & Leases;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly key: CheckpointKey;
@@ -101,14 +109,14 @@ export class Checkpointer {
 
   /** The last checkpoint written (by any replica), or null before the first. */
   async last(): Promise<SignedCheckpoint | null> {
-    const stored = await this.options.store.getState(CHECKPOINT_NAMESPACE, LAST);
+    const stored = await checkpoints.in(this.options.store).get(LAST);
     return stored ? parseCheckpoint(stored.value, `${CHECKPOINT_NAMESPACE}/${LAST}`) : null;
   }
 
   async #pass(force: boolean): Promise<SignedCheckpoint | null> {
     const { store, clock } = this.options;
     if (!(await holdsLease({ store, clock }, LEASE, this.options.replicaId, this.tickMs))) return null;
-    const stored = await store.getState(CHECKPOINT_NAMESPACE, LAST);
+    const stored = await checkpoints.in(store).get(LAST);
     const last = stored ? parseCheckpoint(stored.value, `${CHECKPOINT_NAMESPACE}/${LAST}`) : null;
     if (last && !checkpointSignatureValid(last, this.options.key.publicJwk)) {
       // Whoever can write the store could otherwise have this broker sign on top of a history it rewrote.
@@ -180,16 +188,7 @@ export class Checkpointer {
         return null;
       }
     }
-    const writes: Write[] = [
-      {
-        kind: "replaceState",
-        namespace: CHECKPOINT_NAMESPACE,
-        key: LAST,
-        value: checkpoint,
-        expiresAt: null,
-        expected: stored ? { value: stored.value } : null,
-      },
-    ];
+    const writes: Write[] = [checkpoints.replace(LAST, checkpoint, stored ? stored.value : null)];
     if (this.options.webhook !== null) writes.push(webhookWrite(this.options.webhook, checkpoint, now));
     try {
       await store.apply({
@@ -227,7 +226,12 @@ export class Checkpointer {
   }
 }
 
-async function* readRange(store: Store, fromSeq: number, toSeq: number, hashes: string[]): AsyncGenerator<AuditEvent> {
+async function* readRange(
+  store: AuditLog,
+  fromSeq: number,
+  toSeq: number,
+  hashes: string[],
+): AsyncGenerator<AuditEvent> {
   let after = fromSeq - 1;
   while (after < toSeq) {
     const page = await store.listAudit(after, Math.min(PAGE, toSeq - after));

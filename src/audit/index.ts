@@ -3,7 +3,7 @@
 export type { ChainHead } from "../domain/audit-chain.js";
 export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "../domain/audit-chain.js";
 export type { CheckpointKey } from "./audit-keys.js";
-export { loadCheckpointKey, loadHmacKey } from "./audit-keys.js";
+export { loadCheckpointKey, loadHmacKey, storedCheckpointKeyX } from "./audit-keys.js";
 export type { AuditStreamOptions, StreamPass } from "./audit-stream.js";
 export { AuditStream } from "./audit-stream.js";
 export type { CheckpointBody, CheckpointPublicJwk, SignedCheckpoint } from "./checkpoint.js";

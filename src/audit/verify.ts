@@ -2,7 +2,7 @@
 
 import { type ChainHead, GENESIS_HASH, hashEvent } from "../domain/audit-chain.js";
 import type { AuditEvent } from "../domain/types.js";
-import type { Store } from "../storage/store.js";
+import type { AuditLog } from "../storage/store.js";
 
 export type ChainProblem =
   /** The event's content does not match its own hash: it was edited. */
@@ -106,7 +106,7 @@ export async function verifyChain(
 
 /** Verifies everything the store holds up to its head as read at the start, so ongoing writes cannot keep it going. */
 export async function verifyStoreChain(
-  store: Store,
+  store: AuditLog,
   options: VerifyOptions & { readonly pageSize?: number } = {},
 ): Promise<ChainVerification> {
   const head = await store.auditHead();

@@ -1,5 +1,5 @@
 // What a connector is built from: its target as configured and the broker services it may use.
-import type { Store } from "../storage/store.js";
+import type { GrantStore, Leases, StatePort } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import type { Logger } from "../support/logger.js";
 import type { Sealer } from "../support/sealer.js";
@@ -13,9 +13,15 @@ export interface TargetSpec {
   readonly settings: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The part of the store a connector may use: its own state entries (written through change sets), leases for work one
+ * replica does at a time (admin-secret rotation), and its target's grants (who else holds a shared role).
+ */
+export type ConnectorStore = StatePort & Leases & Pick<GrantStore, "listGrants">;
+
 /** What every connector may use from the broker. */
 export interface ConnectorContext {
-  readonly store: Store;
+  readonly store: ConnectorStore;
   readonly clock: Clock;
   readonly sealer: Sealer;
   readonly logger: Logger;

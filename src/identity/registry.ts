@@ -1,7 +1,7 @@
 // The identity registry: every identity the broker knows, kept in the store so status and sightings hold across restarts and replicas.
 import { AUDIT_CODES, type AuditCode } from "../audit/codes.js";
 import type { Actor, Identity, IdentityRecord } from "../domain/types.js";
-import { ConflictError, type Store, type Write } from "../storage/store.js";
+import { type ChangeSets, ConflictError, type IdentityStore, type Write } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
@@ -32,7 +32,7 @@ export class IdentityRegistry {
   #flushing: Promise<void> | null = null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: IdentityStore & ChangeSets,
     private readonly clock: Clock,
     private readonly logger: Logger,
     options: RegistryOptions = {},

@@ -4,7 +4,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { type AuditCode, severityOf } from "../audit/codes.js";
 import type { AuditDraft } from "../domain/types.js";
-import type { Store } from "../storage/store.js";
+import type { ChangeSets } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { describeError } from "../support/errors.js";
 import type { Logger } from "../support/logger.js";
@@ -20,7 +20,7 @@ export type ReloadOutcome =
 export interface ReloaderOptions {
   readonly dir: string;
   readonly decider: SwappableDecider;
-  readonly store: Store;
+  readonly store: ChangeSets;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Counts reloads by outcome (metrics). */

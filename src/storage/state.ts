@@ -17,8 +17,11 @@ export interface StateStore {
   purgeExpiredState(now: Millis): Promise<number>;
 }
 
+/** Reads of state entries, without purging: what a repository reads through. */
+export type StateReader = Pick<StateStore, "getState" | "listState">;
+
 /** What a feature keeping state needs from the store: reads of its entries, and change sets to write them. */
-export type StatePort = Pick<StateStore, "getState" | "listState"> & ChangeSets;
+export type StatePort = StateReader & ChangeSets;
 
 /** One entry of a typed namespace. */
 export interface StateEntry<T> {
@@ -28,23 +31,15 @@ export interface StateEntry<T> {
 }
 
 /**
- * One namespace of state with its value type: reads return `T`, writes are built here for the caller's change set.
- * The store reads no clock, so an entry past its expiry is returned until purged: callers compare `expiresAt`.
+ * One namespace of state with its value type, declared once next to the feature that keeps it: builds the writes for
+ * the caller's change set, and gives a repository to read through (`in(store)`).
  */
-export class StateRepository<T> {
-  constructor(
-    private readonly store: Pick<StateStore, "getState" | "listState">,
-    readonly namespace: string,
-  ) {}
+export class StateNamespace<T> {
+  constructor(readonly namespace: string) {}
 
-  async get(key: string): Promise<StateEntry<T> | null> {
-    const row = await this.store.getState(this.namespace, key);
-    return row === null ? null : (row as StateEntry<T>);
-  }
-
-  /** Every entry, in key order. */
-  async list(): Promise<readonly StateEntry<T>[]> {
-    return (await this.store.listState(this.namespace)) as readonly StateEntry<T>[];
+  /** This namespace read through `store`. */
+  in(store: StateReader): StateRepository<T> {
+    return new StateRepository<T>(store, this.namespace);
   }
 
   /** Sets the entry, whatever it held. */
@@ -71,5 +66,28 @@ export class StateRepository<T> {
       expiresAt,
       expected: expected === null ? null : { value: expected },
     };
+  }
+}
+
+/**
+ * One namespace of state read through a store: reads return `T`; writes are built as by StateNamespace.
+ * The store reads no clock, so an entry past its expiry is returned until purged: callers compare `expiresAt`.
+ */
+export class StateRepository<T> extends StateNamespace<T> {
+  constructor(
+    private readonly store: StateReader,
+    namespace: string,
+  ) {
+    super(namespace);
+  }
+
+  async get(key: string): Promise<StateEntry<T> | null> {
+    const row = await this.store.getState(this.namespace, key);
+    return row === null ? null : (row as StateEntry<T>);
+  }
+
+  /** Every entry, in key order. */
+  async list(): Promise<readonly StateEntry<T>[]> {
+    return (await this.store.listState(this.namespace)) as readonly StateEntry<T>[];
   }
 }

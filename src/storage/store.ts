@@ -24,8 +24,8 @@ export type { ApiKeyRecord, IdentityFilter, IdentitySighting, IdentityStore } fr
 export type { HeldLease, LeaseRequest, Leases } from "./leases.js";
 export type { NotificationRecord, Outbox } from "./outbox.js";
 export type { RequestFilter, RequestStore } from "./requests.js";
-export type { StateEntry, StatePort, StateStore, StoredState } from "./state.js";
-export { StateRepository } from "./state.js";
+export type { StateEntry, StatePort, StateReader, StateStore, StoredState } from "./state.js";
+export { StateNamespace, StateRepository } from "./state.js";
 
 export interface Store
   extends ChangeSets,

@@ -1,11 +1,11 @@
 // The deny-list of revoked token ids: durable in the store, with an in-memory cache so introspection rarely waits.
 import { systemEvent } from "../audit/system-event.js";
 import type { Actor, Millis } from "../domain/types.js";
-import type { StatePort } from "../storage/store.js";
+import { StateNamespace, type StatePort } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 
 /** Connector-state namespace of revoked `jti`s. */
-export const REVOKED_NAMESPACE = "token.revoked";
+const REVOKED_NAMESPACE = "token.revoked";
 
 /** A deny-list row: kept until the token would have expired anyway, then the store's purge drops it. */
 export interface RevokedEntry {
@@ -22,6 +22,9 @@ export interface RevokeInput {
   readonly grantId: string | null;
   readonly identityId: string | null;
 }
+
+/** The deny-list rows by jti. What is read back goes through `parseEntry`, tolerant of rows older than this shape. */
+const revoked = new StateNamespace<RevokedEntry>(REVOKED_NAMESPACE);
 
 const ACTOR: Actor = { type: "system", id: "token-authority" };
 
@@ -56,7 +59,7 @@ export class DenyList {
 
   async load(): Promise<void> {
     this.#cache.clear();
-    for (const row of await this.#store.listState(REVOKED_NAMESPACE)) {
+    for (const row of await revoked.in(this.#store).list()) {
       this.#cache.set(row.key, parseEntry(row.key, row.value, row.expiresAt));
     }
   }
@@ -69,7 +72,7 @@ export class DenyList {
 
   /** The deny-list row as the store holds it now, bypassing the cache: what removal verification must see. */
   async lookup(jti: string): Promise<RevokedEntry | null> {
-    const row = await this.#store.getState(REVOKED_NAMESPACE, jti);
+    const row = await revoked.in(this.#store).get(jti);
     if (!row) return null;
     const entry = parseEntry(jti, row.value, row.expiresAt);
     this.#cache.set(jti, entry);
@@ -94,15 +97,7 @@ export class DenyList {
     // Never shorter than now: a row that expires at once could be purged before a late replica reads it.
     const entry: RevokedEntry = { jti: input.jti, revokedAt: now, expiresAt: Math.max(input.expiresAt, now) };
     await this.#store.apply({
-      writes: [
-        {
-          kind: "putState",
-          namespace: REVOKED_NAMESPACE,
-          key: input.jti,
-          value: entry,
-          expiresAt: entry.expiresAt + this.#leewayMs,
-        },
-      ],
+      writes: [revoked.put(input.jti, entry, entry.expiresAt + this.#leewayMs)],
       audit: [
         systemEvent(
           "token.revoked",

@@ -5,7 +5,7 @@ import type { CryptoKey } from "jose";
 import type { AuditCode } from "../audit/codes.js";
 import { systemEvent } from "../audit/system-event.js";
 import type { AuditDraft, Millis } from "../domain/types.js";
-import { ConflictError, type Store, type Write } from "../storage/store.js";
+import { ConflictError, type Leases, type StatePort, type Write } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import { EphemeraError } from "../support/errors.js";
 import type { Sealer } from "../support/sealer.js";
@@ -15,16 +15,16 @@ import {
   generateSigningKey,
   importPublicKey,
   isRetired,
-  KEY_NAMESPACE,
   nextKeyChange,
   openPrivateKey,
   parseStoredKey,
   pickCurrent,
   publishedUntil,
+  signingKeys,
 } from "./signing-key.js";
 
 export interface KeyRingOptions {
-  readonly store: Store;
+  readonly store: StatePort & Leases;
   readonly sealer: Sealer;
   readonly clock: Clock;
   /** Age at which `rotateIfDue` replaces the current signing key. */
@@ -54,7 +54,7 @@ const FIRST_KEY_WAIT_MS = 45_000;
 const UNKNOWN_KID_REFRESH_MS = 5_000;
 
 export class KeyRing {
-  readonly #store: Store;
+  readonly #store: StatePort & Leases;
   readonly #sealer: Sealer;
   readonly #clock: Clock;
   readonly #rotationIntervalMs: number;
@@ -122,7 +122,7 @@ export class KeyRing {
     this.#lastRefreshAt = now;
     const keys = new Map<string, LoadedKey>();
     const signers = new Map<string, Signer>();
-    for (const row of await this.#store.listState(KEY_NAMESPACE)) {
+    for (const row of await signingKeys.in(this.#store).list()) {
       const record = parseStoredKey(row.key, row.value);
       if (!this.#isPublished(record, now)) continue;
       const known = this.#keys.get(record.kid);
@@ -238,9 +238,7 @@ export class KeyRing {
     // The first key signs at once (nothing can name a key before it exists); later ones are published ahead.
     const activatesAt = this.#current === null ? now : now + this.#publishAheadMs;
     const { record, privateKey } = await generateSigningKey(this.#sealer, now, activatesAt);
-    const writes: Write[] = [
-      { kind: "putState", namespace: KEY_NAMESPACE, key: record.kid, value: record, expiresAt: null },
-    ];
+    const writes: Write[] = [signingKeys.put(record.kid, record)];
     const audit: AuditDraft[] = [
       this.#audit("token.key_created", {
         kid: record.kid,
@@ -258,7 +256,7 @@ export class KeyRing {
         retiredAt: activatesAt,
       };
       const until = publishedUntil(retired, this.#maxTokenLifetimeMs, this.#leewayMs);
-      writes.push({ kind: "putState", namespace: KEY_NAMESPACE, key: old.kid, value: retired, expiresAt: until });
+      writes.push(signingKeys.put(old.kid, retired, until));
       if (immediate) audit.push(this.#retiredEvent(old.kid, until ?? now));
     }
     await this.#store.apply({ writes, audit });
@@ -276,16 +274,7 @@ export class KeyRing {
       const until = publishedUntil(scrubbed, this.#maxTokenLifetimeMs, this.#leewayMs);
       try {
         await this.#store.apply({
-          writes: [
-            {
-              kind: "replaceState",
-              namespace: KEY_NAMESPACE,
-              key: record.kid,
-              value: scrubbed,
-              expiresAt: until,
-              expected: { value: record },
-            },
-          ],
+          writes: [signingKeys.replace(record.kid, scrubbed, record, until)],
           audit: [this.#retiredEvent(record.kid, until ?? now)],
         });
       } catch (error) {

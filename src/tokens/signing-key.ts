@@ -4,10 +4,11 @@ import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { CryptoKey, JWK } from "jose";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose";
 import type { Millis } from "../domain/types.js";
+import { StateNamespace } from "../storage/store.js";
 import type { Sealer } from "../support/sealer.js";
 
 /** Connector-state namespace of the signing keys, one row per `kid`. */
-export const KEY_NAMESPACE = "token.keys";
+const KEY_NAMESPACE = "token.keys";
 /** The only algorithm the authority signs with or accepts. */
 export const TOKEN_ALG = "EdDSA";
 
@@ -45,6 +46,9 @@ function sealContext(kid: string): string {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/** The stored signing keys by kid. What is read back goes through `parseStoredKey`: a damaged row must not sign. */
+export const signingKeys = new StateNamespace<StoredKey>(KEY_NAMESPACE);
 
 /** A fresh key pair: the record to store (private half sealed) and the private key ready to sign. */
 export async function generateSigningKey(

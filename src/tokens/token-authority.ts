@@ -1,6 +1,6 @@
 // The broker's token authority: one Ed25519 key ring shared by every token target; signs, verifies, rotates, revokes, introspects.
 import type { Millis } from "../domain/types.js";
-import type { Store } from "../storage/store.js";
+import type { Leases, StatePort } from "../storage/store.js";
 import type { Clock } from "../support/clock.js";
 import type { Sealer } from "../support/sealer.js";
 import type { RevokedEntry, RevokeInput } from "./deny-list.js";
@@ -18,7 +18,8 @@ import { verifyAccessToken } from "./verifier.js";
 export interface TokenAuthorityOptions {
   /** The `iss` of every token, compared exactly on verification. */
   readonly issuer: string;
-  readonly store: Store;
+  /** Its keys and deny-list are state entries; rotation runs under a lease. */
+  readonly store: StatePort & Leases;
   readonly sealer: Sealer;
   readonly clock: Clock;
   /** Age at which `rotateIfDue` replaces the current signing key. */

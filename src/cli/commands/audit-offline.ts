@@ -44,7 +44,7 @@ async function* allEvents(store: Store): AsyncGenerator<AuditEvent> {
 export async function verifyOffline(cli: Cli, options: OfflineVerifyOptions): Promise<void> {
   if (!options.store) throw new UsageError("--checkpoints needs --store <sqlite-file|postgres-url>");
   if (!existsSync(options.checkpoints)) throw new UsageError(`--checkpoints: no directory ${options.checkpoints}`);
-  const [{ parsePublicKey }, { readCheckpointDir }, { verifyAgainstCheckpoints }, { AUDIT_KEY_NAMESPACE }] =
+  const [{ parsePublicKey }, { readCheckpointDir }, { verifyAgainstCheckpoints }, { storedCheckpointKeyX }] =
     await Promise.all([
       import("../../audit/checkpoint.js"),
       import("../../audit/read-checkpoints.js"),
@@ -77,13 +77,11 @@ export async function verifyOffline(cli: Cli, options: OfflineVerifyOptions): Pr
             "--unpinned reads it from the store being verified, which a store replaced whole would pass",
         );
       }
-      const stored = (await store.getState(AUDIT_KEY_NAMESPACE, "checkpoint"))?.value as
-        | { publicJwk?: { x?: unknown } }
-        | undefined;
-      if (typeof stored?.publicJwk?.x !== "string") {
+      const stored = await storedCheckpointKeyX(store);
+      if (stored === null) {
         throw new UsageError("--key: no key pinned and none in the store; pass the key auditors pinned");
       }
-      key = parsePublicKey(stored.publicJwk.x);
+      key = parsePublicKey(stored);
       cli.warn(
         "warning: no --key pinned: the key was read from the store itself, so a store replaced whole with its own " +
           "key would not be detected. Pin the key (GET /v1/audit/checkpoints/key) and pass it with --key.",

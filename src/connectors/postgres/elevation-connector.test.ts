@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Grant, Identity } from "../../domain/types.js";
 import { replayableSeed } from "../../support/testing/random.js";
 import type { Connector } from "../connector.js";
-import type { ConnectorContext } from "../context.js";
 import { activeGrant, describeConnectorContract } from "../testing/contract.js";
 import { entitlement, grantFor, testIdentity } from "../testing/target-fixture.js";
 import { startTcpProxy } from "../testing/tcp-proxy.js";
@@ -65,7 +64,7 @@ async function elevatedSession(user = login): Promise<{ usable(): Promise<boolea
   };
 }
 
-async function issueStored(ctx: ConnectorContext, connector: Connector): Promise<Grant> {
+async function issueStored(ctx: SqliteContext, connector: Connector): Promise<Grant> {
   const grant = grantFor(connector, spec, identity);
   await storeGrant(ctx.store, grant, "issuing");
   const response = await connector.issue({ grant, identity, entitlement: spec, expiresAt: grant.expiresAt });

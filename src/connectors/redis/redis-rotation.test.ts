@@ -210,7 +210,7 @@ describe.skipIf(!up)("redis admin secret rotation", () => {
     expect(result.rotated).toBe(false);
     expect(result.detail).toMatch(/without a password/);
     expect(String(await raw.call("ACL", "LIST"))).toBe(before);
-    expect(ctx.store.auditEvents).toEqual([]);
+    expect(await ctx.store.listAudit(0, 100)).toEqual([]);
     await connector.close();
   });
 });

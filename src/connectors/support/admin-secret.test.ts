@@ -2,9 +2,9 @@
 // leaves the broker a secret the target takes.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { memoryStore } from "../../storage/testing/memory.js";
 import { ManualClock } from "../../support/clock.js";
 import { Sealer } from "../../support/sealer.js";
-import { MemoryStore } from "../testing/memory-store.js";
 import { AdminSecret, type RotationSteps } from "./admin-secret.js";
 
 /** A target with one admin whose valid passwords are a set (one for most targets, several for Redis ACL). */
@@ -31,7 +31,7 @@ class Target {
   }
 }
 
-function keeper(store = new MemoryStore(), sealer = new Sealer(randomBytes(32))) {
+function keeper(store = memoryStore(), sealer = new Sealer(randomBytes(32))) {
   return new AdminSecret({ targetId: "db", store, sealer, clock: new ManualClock(), configured: "configured-pw" });
 }
 
@@ -40,7 +40,7 @@ describe("AdminSecret", () => {
     "rotates to a new secret that works and retires the old (several at once: %s)",
     async (multiple) => {
       const target = new Target(multiple);
-      const store = new MemoryStore();
+      const store = memoryStore();
       const admin = keeper(store);
       expect((await admin.current()).reveal()).toBe("configured-pw");
       await admin.rotate(target.steps());
@@ -63,7 +63,7 @@ describe("AdminSecret", () => {
 
   it("a crash after the target changed is settled to the new secret", async () => {
     const target = new Target(false);
-    const store = new MemoryStore();
+    const store = memoryStore();
     const sealer = new Sealer(randomBytes(32));
     await expect(keeper(store, sealer).rotate(target.steps("after-apply"))).rejects.toThrow(/died/);
     const restarted = keeper(store, sealer);
@@ -75,7 +75,7 @@ describe("AdminSecret", () => {
 
   it("a crash before the target changed is settled to the old secret", async () => {
     const target = new Target(false);
-    const store = new MemoryStore();
+    const store = memoryStore();
     const sealer = new Sealer(randomBytes(32));
     const steps = target.steps();
     await expect(
@@ -93,7 +93,7 @@ describe("AdminSecret", () => {
 
   it("a crash between adding the new secret and retiring the old finishes the retirement", async () => {
     const target = new Target(true);
-    const store = new MemoryStore();
+    const store = memoryStore();
     const sealer = new Sealer(randomBytes(32));
     await expect(keeper(store, sealer).rotate(target.steps("before-retire"))).rejects.toThrow(/died/);
     expect(target.valid.size).toBe(2);
@@ -109,7 +109,7 @@ describe("AdminSecret", () => {
     expect(target.valid.size).toBe(0);
 
     const other = new Target(false);
-    const store = new MemoryStore();
+    const store = memoryStore();
     const sealer = new Sealer(randomBytes(32));
     await expect(keeper(store, sealer).rotate(other.steps("after-apply"))).rejects.toThrow(/died/);
     other.valid.clear(); // someone reset the password behind the broker's back
@@ -118,7 +118,7 @@ describe("AdminSecret", () => {
 
   it("two replicas rotating the same target: one rotates, the other is refused, both then log in", async () => {
     const target = new Target(false);
-    const store = new MemoryStore();
+    const store = memoryStore();
     const sealer = new Sealer(randomBytes(32));
     const [a, b] = [keeper(store, sealer), keeper(store, sealer)];
     const results = await Promise.allSettled([a.rotate(target.steps()), b.rotate(target.steps())]);
@@ -133,7 +133,7 @@ describe("AdminSecret", () => {
 
   it("a replica settling while another rotates never writes back a secret the target no longer takes", async () => {
     const target = new Target(false);
-    const store = new MemoryStore();
+    const store = memoryStore();
     const sealer = new Sealer(randomBytes(32));
     const [a, b] = [keeper(store, sealer), keeper(store, sealer)];
     // b settles at the worst moment: a has recorded its pending secret, the target has not changed yet, and a then

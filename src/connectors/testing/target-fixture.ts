@@ -8,6 +8,7 @@ import { draft, systemActor } from "../../lifecycle/shared/audit-draft.js";
 import { openSqliteStore } from "../../storage/sqlite/index.js";
 import type { Store } from "../../storage/store.js";
 import { makeRequest } from "../../storage/testing/fixtures.js";
+import { memoryStore } from "../../storage/testing/memory.js";
 import { systemClock } from "../../support/clock.js";
 import { randomToken } from "../../support/ids.js";
 import { type Logger, silentLogger } from "../../support/logger.js";
@@ -16,10 +17,10 @@ import { TokenAuthority } from "../../tokens/index.js";
 import type { Connector, EntitlementSpec } from "../connector.js";
 import type { FactoryContext } from "../context.js";
 import { issuingGrant } from "./contract.js";
-import { MemoryStore } from "./memory-store.js";
 
 export interface TestContext extends FactoryContext {
-  readonly store: MemoryStore;
+  /** The whole store, for tests that read back what the connector kept or audited. */
+  readonly store: Store;
 }
 
 /** A connector context over `store`, the real clock (targets compare expiry with their own) and a fresh master key. */
@@ -37,13 +38,15 @@ function contextOn<S extends Store>(store: S, logger: Logger = silentLogger()) {
   return { store, clock: systemClock, sealer, logger, tokenAuthority };
 }
 
-/** A connector context on an in-memory store (connector state only: no grant reads). */
+/** A connector context on SQLite in memory, closed with the process. */
 export function connectorContext(): TestContext {
-  return contextOn(new MemoryStore());
+  return contextOn(memoryStore());
 }
 
 /** A connector context on a real SQLite store in a temporary directory, for connectors that read grants. */
 export interface SqliteContext extends FactoryContext {
+  /** The whole store, for tests that set grants up and read them back; the connector sees its part only. */
+  readonly store: Store;
   close(): Promise<void>;
 }
 

@@ -1,10 +1,10 @@
 // The token connector: the shared connector contract, then the claims, settings and removal evidence specific to tokens.
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
+import { memoryStore } from "../../storage/testing/memory.js";
 import { silentLogger } from "../../support/logger.js";
 import { AUDIENCE, ISSUER, MAX_LIFETIME_SECONDS } from "../../tokens/testing/authority-fixture.js";
 import { describeConnectorContract } from "../testing/contract.js";
-import { MemoryStore } from "../testing/memory-store.js";
 import { contractSubject, tokenFixture } from "../testing/token-fixture.js";
 import { createTokenConnector } from "./token-connector.js";
 
@@ -143,7 +143,7 @@ describe("token connector", () => {
   });
 
   it("verifyRemoved reads the deny-list from the store, not this replica's cache", async () => {
-    const store = new MemoryStore();
+    const store = memoryStore();
     const replicaA = await tokenFixture({ store });
     const replicaB = await tokenFixture({ store, clock: replicaA.clock, sealer: replicaA.sealer });
     const grant = replicaA.makeGrant();
@@ -175,11 +175,11 @@ describe("token connector", () => {
 
   it("audits revocation once: concurrent and repeated revokes write nothing more", async () => {
     const f = await tokenFixture();
-    const store = f.store as MemoryStore;
+    const store = f.store;
     const grant = f.makeGrant();
     await Promise.all([f.connector.revoke({ grant }), f.connector.revoke({ grant })]);
     await f.connector.revoke({ grant });
-    const revoked = store.auditEvents.filter((e) => e.code === "token.revoked");
+    const revoked = (await store.listAudit(0, 100)).filter((e) => e.code === "token.revoked");
     expect(revoked).toHaveLength(1);
     expect(revoked[0]).toMatchObject({
       grantId: grant.id,

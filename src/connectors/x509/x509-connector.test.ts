@@ -7,12 +7,12 @@ import { exportJWK, generateKeyPair as joseKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Grant, Identity } from "../../domain/types.js";
 import { spiffeIdOf } from "../../identity/mtls/mtls-authenticator.js";
+import { memoryStore } from "../../storage/testing/memory.js";
 import { ManualClock } from "../../support/clock.js";
 import { silentLogger } from "../../support/logger.js";
 import { Sealer } from "../../support/sealer.js";
 import type { EntitlementSpec, IssuedCredential } from "../connector.js";
 import { activeGrant, describeConnectorContract, issuingGrant } from "../testing/contract.js";
-import { MemoryStore } from "../testing/memory-store.js";
 import { issueTestCert, makeTestCa, type TestCert, tlsServerAccepts } from "./testing/pki.js";
 import { createX509Connector, type X509Connector } from "./x509-connector.js";
 
@@ -36,7 +36,7 @@ const entitlement: EntitlementSpec = {
 };
 
 async function fixture(keyAlgorithm: "p256" | "ed25519" = "p256") {
-  const store = new MemoryStore();
+  const store = memoryStore();
   const clock = new ManualClock(Date.now());
   const sealer = new Sealer(randomBytes(32));
   const connector = createX509Connector(

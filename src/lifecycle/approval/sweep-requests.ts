@@ -4,15 +4,15 @@
 import { notice } from "../../domain/request-input.js";
 import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
+import { ConflictError, StateNamespace } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
 import { rotateTargetSecret } from "../monitor/rotate-target-secret.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
-/** Where break-glass requests wait for their grant to end, so the target's admin secret is rotated after. */
-export const ROTATE_AFTER_NAMESPACE = "break-glass-rotation";
+/** Where break-glass requests wait for their grant to end, so the target's admin secret is rotated after; by request id. */
+export const rotateAfter = new StateNamespace<{ readonly targetId: string }>("break-glass-rotation");
 
 const actor = systemActor("approval-sweeper");
 const ENDED = new Set(["revoked", "verified"]);
@@ -106,17 +106,17 @@ async function raiseOverdue(deps: LifecycleDeps, request: AccessRequest): Promis
 /** Rotates the admin secret of each target whose break-glass grant has ended; keeps the entry until it succeeds. */
 async function rotateAfterBreakGlass(deps: LifecycleDeps): Promise<number> {
   let rotated = 0;
-  for (const entry of await deps.store.listState(ROTATE_AFTER_NAMESPACE)) {
+  for (const entry of await rotateAfter.in(deps.store).list()) {
     const request = await deps.store.getRequest(entry.key);
     const grant = request?.grantId ? await deps.store.getGrant(request.grantId) : null;
     // A request that never got a grant (issue failed) leaves nothing to rotate for once it is settled.
     const settled = request !== null && (request.state === "failed" || request.state === "denied");
     if (!settled && (!grant || !ENDED.has(grant.state))) continue;
-    const targetId = (entry.value as { targetId: string }).targetId;
+    const targetId = entry.value.targetId;
     try {
       const result = settled && !grant ? null : await rotateTargetSecret(deps, targetId, systemActor("break-glass"));
       await commit(deps, {
-        writes: [{ kind: "deleteState", namespace: ROTATE_AFTER_NAMESPACE, key: entry.key }],
+        writes: [rotateAfter.delete(entry.key)],
         audit: [
           draft(
             "target.rotation_run",

@@ -3,6 +3,7 @@
 // (the HTTP layer) hands the token to the browser and asks for the CSRF token back on every change.
 import { createHash, randomBytes } from "node:crypto";
 import type { Identity, Millis } from "../../domain/types.js";
+import { StateNamespace } from "../../storage/store.js";
 import { mayUseConsole } from "../queries/may-use-console.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
@@ -27,6 +28,9 @@ interface StoredSession {
   /** When the session was last used, to the minute; absent until its first use after sign-in. */
   readonly lastActiveAt?: Millis;
 }
+
+/** Sessions by the hash of their token, each expiring at the end of its lifetime. */
+const sessions = new StateNamespace<StoredSession>(SESSION_NAMESPACE);
 
 /** Whether the credential a session signed in with still admits `identityId` (an API key not removed, say). */
 export type CredentialCheck = (method: string, credentialId: string, identityId: string) => Promise<boolean>;
@@ -93,15 +97,7 @@ export class ConsoleSessions {
       expiresAt: now + SESSION_TTL_MS,
     };
     await commit(this.deps, {
-      writes: [
-        {
-          kind: "putState",
-          namespace: SESSION_NAMESPACE,
-          key: hashOf(token),
-          value: stored,
-          expiresAt: stored.expiresAt,
-        },
-      ],
+      writes: [sessions.put(hashOf(token), stored, stored.expiresAt)],
       audit: [
         draft(
           "console.signed_in",
@@ -129,7 +125,7 @@ export class ConsoleSessions {
    */
   async resolve(token: string): Promise<ConsoleSession | null> {
     const key = hashOf(token);
-    const state = await this.deps.store.getState(SESSION_NAMESPACE, key);
+    const state = await sessions.in(this.deps.store).get(key);
     if (!state || !isStored(state.value)) return null;
     const stored = state.value;
     const now = this.deps.clock.now();
@@ -152,15 +148,7 @@ export class ConsoleSessions {
   /** Moves the idle clock, at most once a minute per session, on every replica alike (it is in the store). */
   async #markActive(key: string, stored: StoredSession, identity: Identity, now: Millis): Promise<void> {
     await commit(this.deps, {
-      writes: [
-        {
-          kind: "putState",
-          namespace: SESSION_NAMESPACE,
-          key,
-          value: { ...stored, lastActiveAt: now },
-          expiresAt: stored.expiresAt,
-        },
-      ],
+      writes: [sessions.put(key, { ...stored, lastActiveAt: now }, stored.expiresAt)],
       audit: [
         draft("console.session_active", now, actorOf(identity), { identityId: identity.id }, { session: stored.id }),
       ],
@@ -170,7 +158,7 @@ export class ConsoleSessions {
   /** Ends the session the token names (sign-out). */
   async close(token: string, session: ConsoleSession): Promise<void> {
     await commit(this.deps, {
-      writes: [{ kind: "deleteState", namespace: SESSION_NAMESPACE, key: hashOf(token) }],
+      writes: [sessions.delete(hashOf(token))],
       audit: [
         draft(
           "console.signed_out",

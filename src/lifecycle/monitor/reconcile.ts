@@ -2,6 +2,7 @@
 // holds are removed (they outlived their window); accounts the broker does not manage are reported as standing privilege.
 import type { AccountInfo, Connector } from "../../connectors/connector.js";
 import type { GrantState, Millis } from "../../domain/types.js";
+import { StateNamespace } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
@@ -53,7 +54,9 @@ export interface ReconcileObserver {
   reconciled(report: DiscoveryReport): void;
 }
 
-export const DISCOVERY_STATE = { namespace: "discovery", key: "latest" } as const;
+/** The last report, under one key: each run replaces it. */
+const discovery = new StateNamespace<DiscoveryReport>("discovery");
+const LATEST = "latest";
 
 /**
  * Handles of every grant that holds or may hold its account, over all targets: two targets can see the same accounts
@@ -180,7 +183,7 @@ export async function reconcileTargets(
     },
   };
   await commit(deps, {
-    writes: [{ kind: "putState", ...DISCOVERY_STATE, value: report, expiresAt: null }],
+    writes: [discovery.put(LATEST, report)],
     audit: [
       draft(
         "reconcile.completed",
@@ -198,6 +201,6 @@ export async function reconcileTargets(
 
 /** The last report any broker sharing this store recorded, or null before the first run. */
 export async function latestDiscovery(deps: LifecycleDeps): Promise<DiscoveryReport | null> {
-  const row = await deps.store.getState(DISCOVERY_STATE.namespace, DISCOVERY_STATE.key);
-  return row ? (row.value as DiscoveryReport) : null;
+  const row = await discovery.in(deps.store).get(LATEST);
+  return row ? row.value : null;
 }

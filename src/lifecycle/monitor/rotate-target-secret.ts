@@ -1,18 +1,20 @@
 // Admin-secret rotation of one target, asked for by an operator (`ephemera rotate`) or by the maintenance schedule.
 // The connector does the crash-safe steps; this records who asked, what happened and when, for the schedule.
 import type { Actor, Millis } from "../../domain/types.js";
+import { StateNamespace } from "../../storage/store.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
 import { draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-
-const NAMESPACE = "admin-rotation";
 
 export interface RotationRecord {
   readonly rotatedAt: Millis;
   readonly rotated: boolean;
   readonly detail: string;
 }
+
+/** The last rotation that rotated, by target id. */
+const rotations = new StateNamespace<RotationRecord>("admin-rotation");
 
 export async function rotateTargetSecret(deps: LifecycleDeps, targetId: string, actor: Actor): Promise<RotationRecord> {
   const connector = deps.catalog.connector(targetId);
@@ -35,9 +37,7 @@ export async function rotateTargetSecret(deps: LifecycleDeps, targetId: string, 
     });
   }
   await commit(deps, {
-    writes: record.rotated
-      ? [{ kind: "putState", namespace: NAMESPACE, key: targetId, value: record, expiresAt: null }]
-      : [],
+    writes: record.rotated ? [rotations.put(targetId, record)] : [],
     audit: [
       draft(
         "target.rotation_run",
@@ -53,6 +53,6 @@ export async function rotateTargetSecret(deps: LifecycleDeps, targetId: string, 
 
 /** When the target's admin secret was last rotated by the broker, or null when never. */
 export async function lastRotation(deps: LifecycleDeps, targetId: string): Promise<RotationRecord | null> {
-  const row = await deps.store.getState(NAMESPACE, targetId);
-  return row ? (row.value as RotationRecord) : null;
+  const row = await rotations.in(deps.store).get(targetId);
+  return row ? row.value : null;
 }

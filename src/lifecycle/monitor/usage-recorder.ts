@@ -1,14 +1,14 @@
 // Records grants seen in use by the broker itself (token introspection) in batches: a hot path must not pay one store
 // write per call. A grant's use is queued at most once per interval and written with the next batch: first use is
 // exact, last use exact to the interval.
-import type { GrantUsage, Store } from "../../storage/store.js";
+import type { GrantStore, GrantUsage } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import { describeError } from "../../support/errors.js";
 import type { Logger } from "../../support/logger.js";
 import type { UsageSink } from "../shared/deps.js";
 
 export interface UsageRecorderOptions {
-  readonly store: Store;
+  readonly store: Pick<GrantStore, "markGrantsUsed">;
   readonly clock: Clock;
   readonly logger: Logger;
   /** How often queued sightings are written, and the least time between two writes for one grant. */
@@ -16,7 +16,7 @@ export interface UsageRecorderOptions {
 }
 
 export class UsageRecorder implements UsageSink {
-  readonly #store: Store;
+  readonly #store: Pick<GrantStore, "markGrantsUsed">;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #intervalMs: number;

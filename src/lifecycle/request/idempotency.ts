@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../domain/audit-chain.js";
 import type { Identity, Millis } from "../../domain/types.js";
-import type { Write } from "../../storage/store.js";
+import { StateNamespace, type Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
@@ -18,6 +18,9 @@ export interface IdempotencyRecord {
   /** SHA-256 of the request's parameters: the same key with other parameters is refused, not replayed. */
   readonly fingerprint: string;
 }
+
+/** The records, by the hashed caller and key; each expires after IDEMPOTENCY_TTL_MS. */
+const records = new StateNamespace<IdempotencyRecord>(IDEMPOTENCY_NAMESPACE);
 
 export interface Idempotency {
   /** The store key: the caller and its key, hashed, so one caller cannot name another's requests. */
@@ -43,9 +46,9 @@ export function idempotencyOf(caller: Identity, key: string, parameters: Record<
 
 /** The request a key already names, or null; throws when the key was used with other parameters. */
 export async function recordedRequest(deps: LifecycleDeps, idem: Idempotency): Promise<string | null> {
-  const row = await deps.store.getState(IDEMPOTENCY_NAMESPACE, idem.key);
+  const row = await records.in(deps.store).get(idem.key);
   if (!row || (row.expiresAt !== null && row.expiresAt <= deps.clock.now())) return null;
-  const record = row.value as IdempotencyRecord;
+  const record = row.value;
   if (record.fingerprint !== idem.fingerprint) {
     throw new EphemeraError(
       "idempotency_key_reused",
@@ -58,13 +61,5 @@ export async function recordedRequest(deps: LifecycleDeps, idem: Idempotency): P
 
 /** The insert-once write that binds the key to `requestId`; it fails the change set when another attempt won. */
 export function recordRequest(idem: Idempotency, requestId: string, now: Millis): Write {
-  const value: IdempotencyRecord = { requestId, fingerprint: idem.fingerprint };
-  return {
-    kind: "claimOnce",
-    namespace: IDEMPOTENCY_NAMESPACE,
-    key: idem.key,
-    value,
-    expiresAt: now + IDEMPOTENCY_TTL_MS,
-    now,
-  };
+  return records.claimOnce(idem.key, { requestId, fingerprint: idem.fingerprint }, now + IDEMPOTENCY_TTL_MS, now);
 }

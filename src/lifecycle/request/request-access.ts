@@ -8,7 +8,7 @@ import { ConflictError, type Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
 import { approvalSettings } from "../approval/settings.js";
-import { ROTATE_AFTER_NAMESPACE } from "../approval/sweep-requests.js";
+import { rotateAfter } from "../approval/sweep-requests.js";
 import { issueApproved } from "../issue/issue-approved.js";
 import { decisionData, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
@@ -260,13 +260,7 @@ async function requestOnce(
           ...(deps.notifier?.writes("break_glass", payload, now) ?? []),
           ...flagged.writes,
           // The target's admin secret is rotated once this grant has ended (where the target supports it).
-          {
-            kind: "putState",
-            namespace: ROTATE_AFTER_NAMESPACE,
-            key: request.id,
-            value: { targetId: request.targetId },
-            expiresAt: null,
-          },
+          rotateAfter.put(request.id, { targetId: request.targetId }),
         ],
       }),
     );

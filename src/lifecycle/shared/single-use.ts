@@ -2,7 +2,7 @@
 // decision it obtained, so a second request with it gets no decision at all, on this replica or any other.
 
 import type { Identity } from "../../domain/types.js";
-import { ConflictError, type Write } from "../../storage/store.js";
+import { ConflictError, StateNamespace, type Write } from "../../storage/store.js";
 import type { EphemeraError } from "../../support/errors.js";
 import type { LifecycleDeps, RequestMeta } from "./deps.js";
 import { refuse } from "./refuse.js";
@@ -10,19 +10,21 @@ import { refuse } from "./refuse.js";
 /** Store namespace of claimed credentials; rows expire with the credential and are purged after. */
 export const SINGLE_USE_NAMESPACE = "auth.single_use";
 
+/** A claimed credential: the request it was used for, and what it was (an authentication method, or `dpop`). */
+interface SingleUseClaim {
+  readonly requestId: string;
+  readonly what: string;
+  readonly claimedAt: number;
+}
+
+const claimed = new StateNamespace<SingleUseClaim>(SINGLE_USE_NAMESPACE);
+
 /** The claims a request must take with its decision: one per single-use credential it presented. */
 export function singleUseClaims(meta: RequestMeta, requestId: string, now: number): Write[] {
   const claims: Write[] = [];
   const take = (key: string, until: number, what: string): void => {
-    claims.push({
-      kind: "claimOnce",
-      namespace: SINGLE_USE_NAMESPACE,
-      key,
-      value: { requestId, what, claimedAt: now },
-      // Never already lapsed: a claim that expires at once would let the next replay take it over.
-      expiresAt: Math.max(until, now + 1000),
-      now,
-    });
+    // Never already lapsed: a claim that expires at once would let the next replay take it over.
+    claims.push(claimed.claimOnce(key, { requestId, what, claimedAt: now }, Math.max(until, now + 1000), now));
   };
   const once = meta.authentication?.singleUse;
   if (once) take(once.key, once.until, meta.authentication?.method ?? "token");
@@ -59,11 +61,12 @@ async function replayRefusal(
   // Make sure the conflict is the claim and not some other row: only then is it a replay.
   const now = deps.clock.now();
   let taken: string | null = null;
+  const store = claimed.in(deps.store);
   for (const claim of claims) {
-    if (claim.kind !== "claimOnce") continue;
-    const row = await deps.store.getState(claim.namespace, claim.key);
+    if (claim.kind !== "claimOnce" || claim.namespace !== claimed.namespace) continue;
+    const row = await store.get(claim.key);
     if (row && (row.expiresAt === null || row.expiresAt > now)) {
-      taken = (row.value as { what?: string } | null)?.what ?? "token";
+      taken = row.value.what;
       break;
     }
   }

@@ -2,29 +2,24 @@
 // probe that proves removal, and destroyed in the same commit that records the removal as verified.
 
 import type { Grant } from "../../domain/types.js";
-import type { Write } from "../../storage/store.js";
+import { StateNamespace, type Write } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
 import { Secret } from "../../support/secret.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
-const NAMESPACE = "probe-secret";
+/** Sealed probe secrets, by grant id. */
+const secrets = new StateNamespace<string>("probe-secret");
 
 /** Sealing context: a sealed probe secret copied to another grant's row does not open. */
-const context = (grantId: string) => `${NAMESPACE}:${grantId}`;
+const context = (grantId: string) => `${secrets.namespace}:${grantId}`;
 
 export function keepProbeSecret(deps: LifecycleDeps, grant: Grant, probe: Secret<string>): Write {
-  return {
-    kind: "putState",
-    namespace: NAMESPACE,
-    key: grant.id,
-    value: deps.sealer.seal(probe.reveal(), context(grant.id)),
-    expiresAt: null,
-  };
+  return secrets.put(grant.id, deps.sealer.seal(probe.reveal(), context(grant.id)));
 }
 
 /** The probe secret, or null when the connector gave none or it cannot be opened (then the login check fails closed). */
 export async function openProbeSecret(deps: LifecycleDeps, grant: Grant): Promise<Secret<string> | null> {
-  const row = await deps.store.getState(NAMESPACE, grant.id);
+  const row = await secrets.in(deps.store).get(grant.id);
   if (!row || typeof row.value !== "string") return null;
   try {
     return new Secret(deps.sealer.open(row.value, context(grant.id)));
@@ -35,5 +30,5 @@ export async function openProbeSecret(deps: LifecycleDeps, grant: Grant): Promis
 }
 
 export function destroyProbeSecret(grant: Grant): Write {
-  return { kind: "deleteState", namespace: NAMESPACE, key: grant.id };
+  return secrets.delete(grant.id);
 }

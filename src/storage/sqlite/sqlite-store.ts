@@ -1,7 +1,5 @@
 // The embedded Store: one SQLite file in WAL mode with durable commits, where concurrent change sets share a transaction.
 
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { GENESIS_HASH } from "../../domain/audit-chain.js";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
@@ -34,7 +32,7 @@ import {
   type StoredState,
   StoreUnavailableError,
 } from "../store.js";
-import { openDatabase } from "./driver.js";
+import { type ConnectionSettings, connectionSettings, openConnection } from "./connection.js";
 import { GroupCommit } from "./group-commit.js";
 import { inList, listQuery } from "./list-query.js";
 import { migrateSqlite } from "./migrate.js";
@@ -66,18 +64,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError("busyTimeoutMs must be an integer");
-    if (options.path !== ":memory:" && options.path !== "") {
-      mkdirSync(dirname(resolve(options.path)), { recursive: true });
-    }
-    this.#db = openDatabase(options.path, { timeout: busyTimeoutMs });
-    this.#db.pragma("journal_mode = WAL");
-    // Each change set runs in a savepoint whose sub-journal spills to a temp file past 64 KiB, one pwrite per page;
-    // kept in memory it costs nothing in durability (it only serves ROLLBACK TO inside the open transaction).
-    this.#db.pragma("temp_store = MEMORY");
-    // FULL syncs the WAL on every commit: a change set reported applied survives power loss, not just a crash.
-    this.#db.pragma("synchronous = FULL");
-    this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    this.#db.pragma("foreign_keys = ON");
+    this.#db = openConnection(options.path, busyTimeoutMs);
     this.#queue = new GroupCommit((batch) => runBatch(this.#db, this.#s, batch, this.#stats), options.maxBatch ?? 512);
   }
 
@@ -86,14 +73,8 @@ export class SqliteStore implements Store {
   }
 
   /** The connection's settings as SQLite reports them, for diagnostics. */
-  settings(): { journalMode: string; synchronous: number; foreignKeys: number; busyTimeout: number } {
-    const get = (name: string) => this.#db.pragma(name, { simple: true });
-    return {
-      journalMode: String(get("journal_mode")),
-      synchronous: Number(get("synchronous")),
-      foreignKeys: Number(get("foreign_keys")),
-      busyTimeout: Number(get("busy_timeout")),
-    };
+  settings(): ConnectionSettings {
+    return connectionSettings(this.#db);
   }
 
   async migrate(): Promise<void> {

@@ -1,4 +1,5 @@
-// Store contract, identity registry: inserts, versioned updates, filters, paging and sightings that never conflict.
+// Store contract, identity registry: inserts, versioned updates, filters, paging, sightings that never conflict, and
+// the API keys that authenticate identities.
 import { expect, it } from "vitest";
 import type { IdentityRecord } from "../../domain/types.js";
 import { ConflictError, type Write } from "../store.js";
@@ -97,5 +98,21 @@ export function identitiesContract(ctx: ContractContext): void {
     await write(insert(odd));
     expect(await ctx.store.getIdentity(odd.id)).toStrictEqual(odd);
     expect((await ctx.store.listIdentities({ owner: "o'wner\"", limit: 5 })).map((i) => i.id)).toStrictEqual([odd.id]);
+  });
+
+  it("stores, finds and updates API keys", async () => {
+    const record = {
+      keyId: "k1",
+      identityId: "ci-deploy",
+      hash: `sha256:${"ab".repeat(32)}`,
+      createdAt: T0,
+      revokedAt: null,
+    };
+    await ctx.store.putApiKey(record);
+    expect(await ctx.store.findApiKey("k1")).toStrictEqual(record);
+    expect(await ctx.store.findApiKey("k2")).toBeNull();
+    const revoked = { ...record, revokedAt: T0 + 5 };
+    await ctx.store.putApiKey(revoked);
+    expect(await ctx.store.findApiKey("k1")).toStrictEqual(revoked);
   });
 }

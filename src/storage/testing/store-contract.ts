@@ -1,14 +1,16 @@
-// The suite every Store implementation passes (SQLite and PostgreSQL): call it from the backend's test file.
+// The suite every Store implementation passes (SQLite and PostgreSQL), one file per aggregate: call it from the
+// backend's test file.
 import { afterEach, beforeEach, describe } from "vitest";
 import type { Store } from "../store.js";
-import { approvalsContract } from "./contract-approvals.js";
-import { auditContract } from "./contract-audit.js";
-import { evidenceContract } from "./contract-evidence.js";
+import { auditLogContract } from "./contract-audit-log.js";
+import { changeSetsContract } from "./contract-change-sets.js";
+import { grantEvidenceContract } from "./contract-grant-evidence.js";
+import { grantsContract } from "./contract-grants.js";
 import { identitiesContract } from "./contract-identities.js";
-import { keysAndStateContract } from "./contract-keys-state.js";
-import { queriesContract } from "./contract-queries.js";
-import { replicasContract } from "./contract-replicas.js";
-import { writesContract } from "./contract-writes.js";
+import { leasesContract } from "./contract-leases.js";
+import { outboxContract } from "./contract-outbox.js";
+import { requestsContract } from "./contract-requests.js";
+import { stateContract } from "./contract-state.js";
 
 /** A fresh, migrated, empty store per test, and how to remove it afterwards. */
 export type MakeStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -38,13 +40,14 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       if (done !== null) await done.cleanup();
     });
 
-    describe("writes", () => writesContract(context));
-    describe("grant queries", () => queriesContract(context));
-    describe("audit log", () => auditContract(context));
-    describe("api keys and connector state", () => keysAndStateContract(context));
-    describe("identity registry", () => identitiesContract(context));
-    describe("replicas: claims, leases, insert-once and compare-and-set", () => replicasContract(context));
-    describe("approvals and the notification outbox", () => approvalsContract(context));
-    describe("evidence: usage, receipts and the report", () => evidenceContract(context));
+    describe("change sets", () => changeSetsContract(context));
+    describe("grants", () => grantsContract(context));
+    describe("grant evidence: usage, receipts and the report", () => grantEvidenceContract(context));
+    describe("requests", () => requestsContract(context));
+    describe("notification outbox", () => outboxContract(context));
+    describe("audit log", () => auditLogContract(context));
+    describe("identities and api keys", () => identitiesContract(context));
+    describe("key-value state", () => stateContract(context));
+    describe("leases", () => leasesContract(context));
   });
 }

@@ -1,7 +1,7 @@
 // Builders for token authority tests: an initialised authority on a given store, clock and sealer, with fixed settings.
 import { randomBytes } from "node:crypto";
-import { MemoryStore } from "../../connectors/testing/memory-store.js";
 import type { Store } from "../../storage/store.js";
+import { memoryStore } from "../../storage/testing/memory.js";
 import { ManualClock } from "../../support/clock.js";
 import { Sealer } from "../../support/sealer.js";
 import { TokenAuthority } from "../token-authority.js";
@@ -23,7 +23,7 @@ export interface AuthorityFixture {
 export async function authorityFixture(
   shared: { store?: Store; clock?: ManualClock; sealer?: Sealer } = {},
 ): Promise<AuthorityFixture> {
-  const store = shared.store ?? new MemoryStore();
+  const store = shared.store ?? memoryStore();
   const clock = shared.clock ?? new ManualClock();
   const sealer = shared.sealer ?? new Sealer(randomBytes(32));
   const authority = new TokenAuthority({

@@ -1,8 +1,9 @@
-// Store contract, writes: exact round trips, optimistic concurrency, refusal of unaudited change sets.
+// Store contract, change sets: exact round trips, optimistic concurrency, refusal of unaudited change sets, and a
+// conflict that fails its own change set alone.
 import { expect, it } from "vitest";
 import type { AccessRequest, Grant } from "../../domain/types.js";
 import { ConflictError } from "../store.js";
-import { creation, makeDraft, makeGrant, makeRequest, T0 } from "./fixtures.js";
+import { creation, insertGrants, makeDraft, makeGrant, makeRequest, T0 } from "./fixtures.js";
 import type { ContractContext } from "./store-contract.js";
 
 /** Every field set to a non-default value, so a column that is dropped or swapped shows up. */
@@ -72,7 +73,7 @@ function fullGrant(request: AccessRequest): Grant {
   });
 }
 
-export function writesContract(ctx: ContractContext): void {
+export function changeSetsContract(ctx: ContractContext): void {
   it("migrate is idempotent", async () => {
     await ctx.store.migrate();
     await ctx.store.migrate();
@@ -196,5 +197,42 @@ export function writesContract(ctx: ContractContext): void {
     const set = { writes: [{ kind: "insertGrant", grant: orphan } as const], audit: [makeDraft()] };
     await expect(ctx.store.apply(set)).rejects.toThrow();
     expect(await ctx.store.getGrant(orphan.id)).toBeNull();
+  });
+
+  it("a stale update among a burst of writes to different rows fails alone; the rest commit in order", async () => {
+    const [stale, fresh] = await insertGrants(ctx.store, [{}, {}]);
+    const others = Array.from({ length: 4 }, () => makeRequest());
+    const update = (grant: Grant, expectedVersion: number) =>
+      ctx.store.apply({
+        writes: [
+          { kind: "updateGrant", grant: { ...grant, renewals: 9, version: expectedVersion + 1 }, expectedVersion },
+          { kind: "putState", namespace: "burst", key: grant.id, value: expectedVersion, expiresAt: null },
+        ],
+        audit: [makeDraft({ grantId: grant.id })],
+      });
+    const results = await Promise.allSettled([
+      ctx.store.apply(creation(others[0]!)),
+      update(stale!, 7),
+      update(fresh!, 1),
+      ...others.slice(1).map((r) => ctx.store.apply(creation(r))),
+    ]);
+    expect(results.map((r) => r.status)).toStrictEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    expect(await ctx.store.getGrant(stale!.id)).toStrictEqual(stale);
+    expect(await ctx.store.getState("burst", stale!.id)).toBeNull();
+    expect((await ctx.store.getGrant(fresh!.id))?.renewals).toBe(9);
+    for (const r of others) expect(await ctx.store.getRequest(r.id)).toStrictEqual(r);
+    expect((await ctx.store.auditHead()).seq).toBe(2 + 5);
+  });
+
+  it("answers ping", async () => {
+    expect(await ctx.store.ping()).toBe(true);
   });
 }

@@ -1,13 +1,16 @@
-// Store contract, grant queries: the due index, filters and paging, and the counts behind metrics.
+// Store contract, grants: the due index and claims on it with a fencing version, filters and paging, history pruning,
+// and the counts behind metrics.
 import { expect, it } from "vitest";
 import type { Grant } from "../../domain/types.js";
+import { ConflictError } from "../store.js";
 import { creation, insertGrants, makeDraft, makeGrant, makeRequest, T0 } from "./fixtures.js";
 import type { ContractContext } from "./store-contract.js";
 
 const byId = (a: Grant, b: Grant) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const ids = (grants: readonly Grant[]) => grants.map((g) => g.id);
+const LEASE_MS = 30_000;
 
-export function queriesContract(ctx: ContractContext): void {
+export function grantsContract(ctx: ContractContext): void {
   it("pruneHistory deletes verified grants and final requests past retention, nothing else, never audit events", async () => {
     const DAY = 86_400_000;
     // Ids carry their creation time, as newId() makes them: `n` tells rows made in the same millisecond apart.
@@ -179,5 +182,67 @@ export function queriesContract(ctx: ContractContext): void {
     await expect(ctx.store.dueGrants(T0, -1)).rejects.toBeInstanceOf(RangeError);
     await expect(ctx.store.listGrants({ limit: 1.5 })).rejects.toBeInstanceOf(RangeError);
     await expect(ctx.store.listAudit(0, -1)).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it("claimDue leases due grants earliest first, moving dueAt and the version, and skips what it claimed", async () => {
+    const grants = await insertGrants(ctx.store, [
+      { dueAt: T0 + 30 },
+      { dueAt: T0 + 10 },
+      { dueAt: null },
+      { dueAt: T0 + 20 },
+      { dueAt: T0 + 10_000_000 },
+    ]);
+    const claimed = await ctx.store.claimDue({ now: T0 + 30, limit: 2, leaseMs: LEASE_MS });
+    expect(claimed.map((g) => g.id)).toStrictEqual([grants[1]!.id, grants[3]!.id]);
+    for (const g of claimed) {
+      expect(g.dueAt).toBe(T0 + 30 + LEASE_MS);
+      expect(g.version).toBe(2);
+      expect(await ctx.store.getGrant(g.id)).toStrictEqual(g);
+    }
+    const rest = await ctx.store.claimDue({ now: T0 + 30, limit: 10, leaseMs: LEASE_MS });
+    expect(rest.map((g) => g.id)).toStrictEqual([grants[0]!.id]);
+    expect(await ctx.store.claimDue({ now: T0 + 30, limit: 10, leaseMs: LEASE_MS })).toStrictEqual([]);
+    expect(await ctx.store.claimDue({ now: T0 + 30, limit: 0, leaseMs: LEASE_MS })).toStrictEqual([]);
+    // Once the lease lapses the grant is due again, and a second claim fences the first holder out.
+    const again = await ctx.store.claimDue({ now: T0 + 30 + LEASE_MS, limit: 10, leaseMs: LEASE_MS });
+    expect(again.map((g) => g.id).sort()).toStrictEqual([grants[0]!.id, grants[1]!.id, grants[3]!.id].sort());
+    expect(again.map((g) => g.version)).toStrictEqual([3, 3, 3]);
+    const stale = claimed[0]!;
+    await expect(
+      ctx.store.apply({
+        writes: [{ kind: "updateGrant", grant: { ...stale, dueAt: null, version: 3 }, expectedVersion: 2 }],
+        audit: [makeDraft()],
+      }),
+    ).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it("releaseClaims makes active grants a dead process had claimed due at their expiry again, and nothing else", async () => {
+    const [claimedActive, , ending] = await insertGrants(ctx.store, [
+      { dueAt: T0 + 10, expiresAt: T0 + 10, state: "active" },
+      { dueAt: T0 + 10_000, expiresAt: T0 + 10_000, state: "active" },
+      { dueAt: T0 + 20, expiresAt: T0 + 5, state: "revoking" },
+    ]);
+    const claimed = await ctx.store.claimDue({ now: T0 + 30, limit: 10, leaseMs: LEASE_MS });
+    expect(claimed.map((g) => g.id).sort()).toStrictEqual([claimedActive!.id, ending!.id].sort());
+    expect(await ctx.store.releaseClaims()).toBe(1);
+    // The active grant is due at its expiry again, with a new version: a claim the dead process held is fenced out.
+    expect(await ctx.store.getGrant(claimedActive!.id)).toMatchObject({ dueAt: T0 + 10, version: 3 });
+    // A grant being removed keeps its claim: recovery after a restart takes those over itself.
+    expect(await ctx.store.getGrant(ending!.id)).toMatchObject({ dueAt: T0 + 30 + LEASE_MS, version: 2 });
+    expect(await ctx.store.releaseClaims()).toBe(0);
+  });
+
+  it("concurrent claims never hand one grant to two claimers", async () => {
+    await insertGrants(
+      ctx.store,
+      Array.from({ length: 60 }, (_, i) => ({ dueAt: T0 + i })),
+    );
+    const rounds = await Promise.all(
+      Array.from({ length: 6 }, () => ctx.store.claimDue({ now: T0 + 100, limit: 15, leaseMs: LEASE_MS })),
+    );
+    const ids = rounds.flat().map((g) => g.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const leftover = await ctx.store.claimDue({ now: T0 + 100, limit: 100, leaseMs: LEASE_MS });
+    expect(ids.length + leftover.length).toBe(60);
   });
 }

@@ -25,7 +25,7 @@ function expectChained(events: readonly AuditEvent[]): void {
   });
 }
 
-export function auditContract(ctx: ContractContext): void {
+export function auditLogContract(ctx: ContractContext): void {
   it("chains 500 concurrent change sets into one contiguous sequence", async () => {
     const sets = Array.from({ length: 500 }, (_, i) => ({
       writes: [],

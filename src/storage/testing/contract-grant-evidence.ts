@@ -1,4 +1,4 @@
-// Store contract, evidence: grant usage recorded outside change sets, receipts round-tripped, the report's SQL figures.
+// Store contract, grant evidence: usage recorded outside change sets, receipts round-tripped, the report's SQL figures.
 import { expect, it } from "vitest";
 import type { Grant, RemovalReceipt } from "../../domain/types.js";
 import { insertGrants, makeDraft, T0 } from "./fixtures.js";
@@ -20,7 +20,7 @@ const receipt = (unused: boolean | null): RemovalReceipt => ({
       : { method: "polled", detail: "sessions looked for between intervals" },
 });
 
-export function evidenceContract(ctx: ContractContext): void {
+export function grantEvidenceContract(ctx: ContractContext): void {
   it("records usage without a version change: first use only back, last use only forward", async () => {
     const [grant] = await insertGrants(ctx.store, [{ state: "active", issuedAt: T0 }]);
     const id = grant!.id;
