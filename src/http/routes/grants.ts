@@ -2,11 +2,11 @@
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { GrantState } from "../../domain/types.js";
-import { loadOwnGrant } from "../../lifecycle/shared/ownership.js";
 import { grantTimeline, listGrants } from "../../lifecycle/queries/list-grants.js";
-import { refuse } from "../../lifecycle/shared/refuse.js";
 import { renewGrant } from "../../lifecycle/renew/renew-grant.js";
 import { endGrantByCaller } from "../../lifecycle/revoke/end-grant.js";
+import { loadOwnGrant } from "../../lifecycle/shared/ownership.js";
+import { refuse } from "../../lifecycle/shared/refuse.js";
 import { presentAuditEvent, presentGrant } from "../present.js";
 import {
   AuditEventSchema,

@@ -9,12 +9,12 @@ import { collectCredential } from "../../lifecycle/approval/collect-credential.j
 import { denyRequest } from "../../lifecycle/approval/deny-request.js";
 import { modifyRequest } from "../../lifecycle/approval/modify-request.js";
 import { reviewBreakGlass } from "../../lifecycle/approval/review-break-glass.js";
-import type { RequestMeta } from "../../lifecycle/shared/deps.js";
 import type { IssuedGrant } from "../../lifecycle/issue/issue-grant.js";
 import { listRequests } from "../../lifecycle/queries/list-requests.js";
 import { readRequest, requestTimeline } from "../../lifecycle/queries/read-request.js";
-import { refuse } from "../../lifecycle/shared/refuse.js";
 import { requestAccess } from "../../lifecycle/request/request-access.js";
+import type { RequestMeta } from "../../lifecycle/shared/deps.js";
+import { refuse } from "../../lifecycle/shared/refuse.js";
 import { EphemeraError } from "../../support/errors.js";
 import { presentAuditEvent, presentGrant, presentRequest } from "../present.js";
 import {
