@@ -2,8 +2,8 @@
 import Type from "typebox";
 import { auditHmacOf, latestCheckpoint, readAudit, verifyAudit } from "../../lifecycle/queries/read-audit.js";
 import { EphemeraError } from "../../support/errors.js";
+import { AuditPageSchema, ProblemSchema } from "../../wire/index.js";
 import { presentAuditEvent } from "../present.js";
-import { AuditPageSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {

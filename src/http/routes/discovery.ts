@@ -4,7 +4,7 @@ import Type, { type Static } from "typebox";
 import { type DiscoveryReport, readDiscovery } from "../../lifecycle/monitor/reconcile.js";
 import { rotateTargetSecret } from "../../lifecycle/monitor/rotate-target-secret.js";
 import { listTargets } from "../../lifecycle/monitor/targets.js";
-import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../schemas.js";
+import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerDiscoveryRoutes(app: App, services: HttpServices): void {

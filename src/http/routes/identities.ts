@@ -5,7 +5,7 @@ import { type InventoryEntry, inventoryEntry } from "../../lifecycle/identities/
 import { offboardIdentity } from "../../lifecycle/identities/offboard-identity.js";
 import { reactivateIdentity } from "../../lifecycle/identities/reactivate-identity.js";
 import { listIdentities, readIdentity } from "../../lifecycle/identities/read-inventory.js";
-import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../schemas.js";
+import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 const IdentityParams = Type.Object({

@@ -2,7 +2,7 @@
 // Admins only; the console shows the same JSON.
 import Type from "typebox";
 import { readPrivilegeReport } from "../../lifecycle/monitor/report.js";
-import { PrivilegeReportSchema, ProblemSchema } from "../schemas.js";
+import { PrivilegeReportSchema, ProblemSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerReportRoutes(app: App, services: HttpServices): void {
