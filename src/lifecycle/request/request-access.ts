@@ -1,23 +1,24 @@
-// Stage 1, request: validate what the caller asks for, ask policy, and then issue at once (auto-approval, break-glass)
-// or leave the request pending for its approvers.
-import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
+// Stage 1, request: check what the caller asks for, ask policy and open the request, then record a denial, leave it
+// pending for its approvers, or issue at once (auto-approval, break-glass).
+import type { Connector, CredentialBinding, IssuedCredential } from "../../connectors/connector.js";
 import { type IntentInput, intentOf } from "../../domain/approval.js";
 import { durationAsked, echo, notice, type RejectCode } from "../../domain/request-input.js";
 import { openRequest } from "../../domain/transitions.js";
-import type { AccessRequest, Decision, Grant, Identity, Intent, Millis, RequestFacts } from "../../domain/types.js";
+import type { AccessRequest, Decision, Grant, Identity, Millis } from "../../domain/types.js";
 import { ConflictError, type Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
 import { approvalSettings } from "../approval/settings.js";
 import { ROTATE_AFTER_NAMESPACE } from "../approval/sweep-requests.js";
 import { issueApproved } from "../issue/issue-approved.js";
-import { decisionData, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
+import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 import { commitClaimed, singleUseClaims } from "../shared/single-use.js";
 import { type Idempotency, idempotencyOf, recordedRequest, recordRequest } from "./idempotency.js";
+import { type AskRecord, decisionAudit, flagWrites } from "./request-audit.js";
 
 export interface AccessRequestInput {
   readonly entitlement: string;
@@ -87,13 +88,8 @@ async function replay(deps: LifecycleDeps, requestId: string): Promise<AccessReq
 }
 
 /** What was asked, checked against the catalogue: the entitlement, its target, the duration in seconds, the intent. */
-interface Ask {
-  readonly entitlement: EntitlementSpec;
+interface Ask extends AskRecord {
   readonly connector: Connector;
-  readonly durationSeconds: number;
-  readonly breakGlass: boolean;
-  readonly intent: Intent | null;
-  readonly ticket: string | null;
 }
 
 /** A request just opened by its decision, with what each way on from here needs. */
@@ -232,42 +228,6 @@ function decideAndOpen(
   };
 }
 
-/** What every outcome's audit event says about the decision and how the caller asked. */
-function decisionAudit(
-  deps: LifecycleDeps,
-  ask: Ask,
-  decision: Decision,
-  meta: RequestMeta,
-  facts: RequestFacts,
-): Record<string, unknown> {
-  return {
-    entitlement: ask.entitlement.name,
-    durationSeconds: ask.durationSeconds,
-    ...decisionData(decision, deps.decider.version),
-    ticket: ask.ticket,
-    // Matchable by whoever holds the audit HMAC key (`ephemera audit hmac VALUE`), never the address itself.
-    sourceAddressHmac: deps.auditHmac.tagOrNull(meta.sourceAddress),
-    ...(ask.intent ? { intent: ask.intent } : {}),
-    ...(ask.breakGlass ? { breakGlass: true } : {}),
-    client: facts.client,
-    // The credential is bound for an AI model's context (`ephemera mcp` with reveal): findable without reading `client`.
-    ...(facts.client.reveal === true ? { reveal: true } : {}),
-    // How the caller proved itself: never the credential, only its kind and the HMAC of its id (key id, jti or hash).
-    ...(meta.authentication
-      ? {
-          authentication: {
-            method: meta.authentication.method,
-            credentialIdHmac: deps.auditHmac.tag(meta.authentication.credentialId),
-            ...(typeof meta.authentication.claims.rule === "string"
-              ? { authenticator: meta.authentication.claims.authenticator, rule: meta.authentication.claims.rule }
-              : {}),
-          },
-        }
-      : {}),
-    ...(meta.proof ? { boundTo: meta.proof.binding.jkt } : {}),
-  };
-}
-
 /** Policy said no: the request is kept, denied, with the single-use claims. */
 async function recordDenial(deps: LifecycleDeps, opened: Opened): Promise<AccessRequestResult> {
   const { caller, request, now } = opened;
@@ -384,38 +344,3 @@ async function issueAtOnce(deps: LifecycleDeps, opened: Opened): Promise<AccessR
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** Audit and notification for a decision a policy flagged (e.g. a person using a non-human identity). */
-function flagWrites(
-  deps: LifecycleDeps,
-  decision: Decision,
-  request: AccessRequest,
-  now: number,
-): { audit: ReturnType<typeof draft>[]; writes: Write[] } {
-  const flags = decision.flags ?? [];
-  if (flags.length === 0) return { audit: [], writes: [] };
-  const facts = request.facts;
-  return {
-    audit: [
-      draft(
-        "request.flagged",
-        now,
-        { type: "identity", id: request.identityId },
-        { request },
-        { flags, policies: decision.determiningPolicies, client: facts?.client ?? null },
-      ),
-    ],
-    writes:
-      deps.notifier?.writes(
-        "request_flagged",
-        {
-          requestId: request.id,
-          identity: request.identityId,
-          entitlement: request.entitlement,
-          flags,
-          client: facts?.client,
-        },
-        now,
-      ) ?? [],
-  };
-}
