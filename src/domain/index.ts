@@ -5,7 +5,7 @@ export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "./audit-chai
 export { formatDuration, parseDuration } from "./duration.js";
 export type { DurationBounds, RejectCode } from "./request-input.js";
 export { durationAsked, echo, notice } from "./request-input.js";
-export type { GrantEvent, GrantOpening, RequestEvent } from "./transitions.js";
+export type { GrantEvent, GrantOpening, RequestDeadlines, RequestEvent, RequestOpening } from "./transitions.js";
 export {
   canTransitionGrant,
   canTransitionRequest,
@@ -13,6 +13,7 @@ export {
   grantIssued,
   IllegalTransitionError,
   openGrant,
+  openRequest,
   REQUEST_TRANSITIONS,
 } from "./transitions.js";
 export type {

@@ -13,11 +13,12 @@ import {
   grantVerified,
   IllegalTransitionError,
   openGrant,
+  openRequest,
   REQUEST_TRANSITIONS,
   type RequestEvent,
   transitionRequest,
 } from "./transitions.js";
-import type { AccessRequest, Grant, GrantState, RequestState } from "./types.js";
+import type { AccessRequest, Decision, Grant, GrantState, RequestState } from "./types.js";
 
 const GRANT_STATES: GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked", "verified"];
 const REQUEST_STATES: RequestState[] = ["pending", "approved", "denied", "cancelled", "timed_out", "issued", "failed"];
@@ -127,4 +128,35 @@ describe("request transitions", () => {
       });
     }
   }
+});
+
+describe("a new request", () => {
+  const decision = (outcome: Decision["outcome"], approval: Decision["approval"]): Decision => ({
+    outcome,
+    approval,
+    determiningPolicies: [],
+    reason: outcome === "deny" ? "no policy permits" : "permitted",
+    maxDurationSeconds: null,
+  });
+  const opened = (d: Decision, breakGlass = false) =>
+    openRequest(
+      { ...request("pending"), breakGlass, decision: d, createdAt: 1_000 },
+      { pendingTimeoutMs: 60_000, reviewWithinMs: 3_600_000 },
+    );
+
+  it("opens in the state its decision gives, with what falls due", () => {
+    expect(opened(decision("deny", "auto"))).toMatchObject({ state: "denied", stateReason: "no policy permits" });
+    expect(opened(decision("deny", "auto"), true)).toMatchObject({ state: "denied", dueAt: null, review: null });
+    expect(opened(decision("allow", "required"))).toMatchObject({ state: "pending", dueAt: 61_000, review: null });
+    expect(opened(decision("allow", "auto"))).toMatchObject({ state: "approved", dueAt: null, stateReason: null });
+    expect(opened(decision("allow", "required"), true)).toMatchObject({
+      state: "approved",
+      dueAt: 3_601_000,
+      review: { dueAt: 3_601_000, reviewedBy: null, outcome: null },
+    });
+  });
+
+  it("starts at version 1 with no approvals and no grant", () => {
+    expect(opened(decision("allow", "auto"))).toMatchObject({ version: 1, revision: 0, approvals: [], grantId: null });
+  });
 });

@@ -1,6 +1,7 @@
 // The one table of every state change a request or a grant may make, and the pure functions that apply it.
 import type {
   AccessRequest,
+  Decision,
   EndReason,
   Grant,
   GrantState,
@@ -64,6 +65,77 @@ export function canTransitionGrant(state: GrantState, event: GrantEvent): boolea
 
 export function canTransitionRequest(state: RequestState, event: RequestEvent): boolean {
   return (REQUEST_TRANSITIONS[event].from as readonly RequestState[]).includes(state);
+}
+
+/** What a new request is made of: who asks for what, for how long and why, what policy decided, and when. */
+export type RequestOpening = Pick<
+  AccessRequest,
+  | "id"
+  | "identityId"
+  | "entitlement"
+  | "targetId"
+  | "durationSeconds"
+  | "justification"
+  | "ticket"
+  | "intent"
+  | "breakGlass"
+  | "createdAt"
+  | "facts"
+> & { readonly decision: Decision };
+
+/** How long a new request may wait for its approvers, and how soon a break-glass request must be reviewed. */
+export interface RequestDeadlines {
+  readonly pendingTimeoutMs: number;
+  readonly reviewWithinMs: number;
+}
+
+/**
+ * The state a request opens in, from its decision: denied by policy; approved at once with a review due after the fact
+ * (break-glass never waits); pending until its approvers' quorum; otherwise approved at once.
+ */
+function openingState(decision: Decision, breakGlass: boolean): "denied" | "pending" | "approved" {
+  if (decision.outcome === "deny") return "denied";
+  if (breakGlass) return "approved";
+  return decision.approval === "required" ? "pending" : "approved";
+}
+
+/** A request as it is first committed, in the state its decision opens it in, with what falls due for it. */
+export function openRequest(opening: RequestOpening, deadlines: RequestDeadlines): AccessRequest {
+  const state = openingState(opening.decision, opening.breakGlass);
+  const review =
+    state === "approved" && opening.breakGlass
+      ? {
+          dueAt: opening.createdAt + deadlines.reviewWithinMs,
+          reviewedBy: null,
+          reviewedAt: null,
+          outcome: null,
+          note: null,
+          overdueAt: null,
+        }
+      : null;
+  return {
+    id: opening.id,
+    identityId: opening.identityId,
+    entitlement: opening.entitlement,
+    targetId: opening.targetId,
+    durationSeconds: opening.durationSeconds,
+    justification: opening.justification,
+    ticket: opening.ticket,
+    intent: opening.intent,
+    breakGlass: opening.breakGlass,
+    state,
+    decision: opening.decision,
+    grantId: null,
+    stateReason: state === "denied" ? opening.decision.reason : null,
+    createdAt: opening.createdAt,
+    updatedAt: opening.createdAt,
+    version: 1,
+    revision: 0,
+    approvals: [],
+    dueAt: state === "pending" ? opening.createdAt + deadlines.pendingTimeoutMs : (review?.dueAt ?? null),
+    review,
+    facts: opening.facts,
+  };
 }
 
 /** What a new grant is made of: who, what, the downstream handle chosen before the downstream call, and its times. */

@@ -1,16 +1,13 @@
 // /v1/audit: read the hash-chained audit log and verify it end to end. Admins only.
 import Type from "typebox";
-import type { Identity } from "../../domain/types.js";
-import { readAudit, verifyAudit } from "../../lifecycle/queries/read-audit.js";
-import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
+import { auditHmacOf, latestCheckpoint, readAudit, verifyAudit } from "../../lifecycle/queries/read-audit.js";
 import { EphemeraError } from "../../support/errors.js";
+import { AuditPageSchema, ProblemSchema } from "../../wire/index.js";
 import { presentAuditEvent } from "../present.js";
-import { AuditPageSchema, ProblemSchema } from "../schemas.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
-  const adminOnly = (caller: Identity) => requireAdmin(deps, caller, "the audit log");
 
   app.get(
     "/v1/audit",
@@ -93,10 +90,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      await adminOnly(callerOf(request));
-      const last = services.lastCheckpoint ? await services.lastCheckpoint() : null;
-      if (!last) throw new EphemeraError("not_found", "no audit checkpoint has been written yet");
-      return { ...last };
+      return { ...(await latestCheckpoint(deps, callerOf(request), services.lastCheckpoint)) };
     },
   );
 
@@ -111,8 +105,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      await adminOnly(callerOf(request));
-      return { hmac: deps.auditHmac.tag(request.body.value) };
+      return { hmac: await auditHmacOf(deps, callerOf(request), request.body.value) };
     },
   );
 }

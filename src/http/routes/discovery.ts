@@ -1,11 +1,10 @@
 // /v1/discovery and /v1/targets: what accounts exist in each target (standing privilege, survivors), and admin-secret
 // rotation on demand. Admins only.
 import Type, { type Static } from "typebox";
-import { type DiscoveryReport, latestDiscovery } from "../../lifecycle/monitor/reconcile.js";
-import { lastRotation, rotateTargetSecret } from "../../lifecycle/monitor/rotate-target-secret.js";
-import { requireAdmin } from "../../lifecycle/queries/require-admin.js";
-import { EphemeraError } from "../../support/errors.js";
-import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../schemas.js";
+import { type DiscoveryReport, readDiscovery } from "../../lifecycle/monitor/reconcile.js";
+import { rotateTargetSecret } from "../../lifecycle/monitor/rotate-target-secret.js";
+import { listTargets } from "../../lifecycle/monitor/targets.js";
+import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 
 export function registerDiscoveryRoutes(app: App, services: HttpServices): void {
@@ -32,12 +31,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      await requireAdmin(deps, callerOf(request), "discovery");
-      const latest = await latestDiscovery(deps);
-      if (!latest) {
-        throw new EphemeraError("not_found", "no reconciliation has run yet; POST /v1/discovery runs one");
-      }
-      return present(latest);
+      return present(await readDiscovery(deps, callerOf(request)));
     },
   );
 
@@ -51,8 +45,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      await requireAdmin(deps, callerOf(request), "discovery");
-      return present(await maintenance.reconcile());
+      return present(await maintenance.reconcileFor(callerOf(request)));
     },
   );
 
@@ -69,18 +62,13 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      await requireAdmin(deps, callerOf(request), "the target list");
-      const targets = [];
-      for (const [id, connector] of services.connectors) {
-        const last = await lastRotation(deps, id);
-        targets.push({
-          id,
-          type: connector.type,
-          healthy: await connector.healthy().catch(() => false),
-          lastRotation: last ? new Date(last.rotatedAt).toISOString() : null,
-        });
-      }
-      return { targets };
+      const targets = await listTargets(deps, callerOf(request), services.connectors);
+      return {
+        targets: targets.map((t) => ({
+          ...t,
+          lastRotation: t.lastRotation === null ? null : new Date(t.lastRotation).toISOString(),
+        })),
+      };
     },
   );
 
@@ -101,11 +89,8 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      await requireAdmin(deps, caller, "admin-secret rotation");
       const { target } = request.params;
-      if (!services.connectors.has(target)) throw new EphemeraError("not_found", `no target '${target}' is configured`);
-      const record = await rotateTargetSecret(deps, target, { type: "identity", id: caller.id });
+      const record = await rotateTargetSecret(deps, callerOf(request), target);
       return {
         target,
         rotated: record.rotated,

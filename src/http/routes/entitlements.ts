@@ -5,7 +5,7 @@ import Type from "typebox";
 import { intentOf } from "../../domain/approval.js";
 import type { Intent } from "../../domain/types.js";
 import { requestableEntitlements } from "../../lifecycle/queries/requestable-entitlements.js";
-import { EntitlementListSchema, ProblemSchema } from "../schemas.js";
+import { EntitlementListSchema, ProblemSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
 const EntitlementListQuery = Type.Object(

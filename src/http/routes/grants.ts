@@ -7,7 +7,6 @@ import { renewGrant } from "../../lifecycle/renew/renew-grant.js";
 import { endGrantByCaller } from "../../lifecycle/revoke/end-grant.js";
 import { loadOwnGrant } from "../../lifecycle/shared/ownership.js";
 import { refuse } from "../../lifecycle/shared/refuse.js";
-import { presentAuditEvent, presentGrant } from "../present.js";
 import {
   AuditEventSchema,
   EndBody,
@@ -18,7 +17,8 @@ import {
   ProblemSchema,
   RenewBody,
   RenewResultSchema,
-} from "../schemas.js";
+} from "../../wire/index.js";
+import { presentAuditEvent, presentGrant } from "../present.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
 const GRANT_STATES: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked", "verified"];

@@ -16,7 +16,6 @@ import { requestAccess } from "../../lifecycle/request/request-access.js";
 import type { RequestMeta } from "../../lifecycle/shared/deps.js";
 import { refuse } from "../../lifecycle/shared/refuse.js";
 import { EphemeraError } from "../../support/errors.js";
-import { presentAuditEvent, presentGrant, presentRequest } from "../present.js";
 import {
   ApproveBody,
   AuditEventSchema,
@@ -33,7 +32,8 @@ import {
   RequestSchema,
   RequestViewSchema,
   ReviewBody,
-} from "../schemas.js";
+} from "../../wire/index.js";
+import { presentAuditEvent, presentGrant, presentRequest } from "../present.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 
 const REQUEST_STATES: readonly RequestState[] = [

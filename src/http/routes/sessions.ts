@@ -5,9 +5,9 @@ import Type from "typebox";
 import { type ConsoleSession, type ConsoleSessions, SESSION_TTL_MS } from "../../lifecycle/console/console-sessions.js";
 import { ApiKeySignIn, type ConsoleSignIn } from "../../lifecycle/console/sign-in.js";
 import { EphemeraError } from "../../support/errors.js";
+import { ProblemSchema, SessionSchema } from "../../wire/index.js";
 import type { AbuseGuard } from "../abuse.js";
 import { CSRF_HEADER, SESSION_COOKIE } from "../console/sessions.js";
-import { ProblemSchema, SessionSchema } from "../schemas.js";
 import type { App, HttpServices } from "../server.js";
 
 function presentSession(session: ConsoleSession) {

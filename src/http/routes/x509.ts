@@ -2,7 +2,7 @@
 import Type from "typebox";
 import type { X509Publisher } from "../../connectors/connector.js";
 import { EphemeraError } from "../../support/errors.js";
-import { ProblemSchema } from "../schemas.js";
+import { ProblemSchema } from "../../wire/index.js";
 import type { App, HttpServices } from "../server.js";
 
 const Params = Type.Object({ target: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" }) });

@@ -6,7 +6,7 @@ import { transitionRequest } from "../../domain/transitions.js";
 import type { AccessRequest } from "../../domain/types.js";
 import { ConflictError, StateNamespace } from "../../storage/store.js";
 import { describeError } from "../../support/errors.js";
-import { rotateTargetSecret } from "../monitor/rotate-target-secret.js";
+import { rotateTargetSecretAsSystem } from "../monitor/rotate-target-secret.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
@@ -114,7 +114,7 @@ async function rotateAfterBreakGlass(deps: LifecycleDeps): Promise<number> {
     if (!settled && (!grant || !ENDED.has(grant.state))) continue;
     const targetId = entry.value.targetId;
     try {
-      const result = settled && !grant ? null : await rotateTargetSecret(deps, targetId, systemActor("break-glass"));
+      const result = settled && !grant ? null : await rotateTargetSecretAsSystem(deps, "break-glass", targetId);
       await commit(deps, {
         writes: [rotateAfter.delete(entry.key)],
         audit: [

@@ -188,6 +188,19 @@ describe.each([
     expect((await h.store.getIdentity(h.admin.id))?.status).toBe("active");
   });
 
+  it("only an admin offboards or reactivates, and learns nothing else first: a non-admin is refused (403, audited)", async () => {
+    for (const attempt of [
+      offboardIdentity(h.deps, h.other, "ci-deploy", "x"),
+      offboardIdentity(h.deps, h.other, "nobody", "x"),
+      reactivateIdentity(h.deps, h.other, "ci-deploy", "x"),
+    ]) {
+      expect((await refusal(attempt)).code).toBe("forbidden");
+    }
+    const forbidden = (await h.store.listAudit(0, 100)).filter((e) => e.code === "auth.forbidden");
+    expect(forbidden).toHaveLength(3);
+    expect((await h.store.getIdentity("ci-deploy"))?.status).toBe("active");
+  });
+
   it("an offboarded identity is never reactivated; an unknown one is a 404", async () => {
     await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
     const refused = await refusal(reactivateIdentity(h.deps, h.admin, "ci-deploy", "oops"));

@@ -6,14 +6,17 @@ import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
+import { requireAdmin } from "../shared/require-admin.js";
 import { loadIdentity } from "./load-identity.js";
 
+/** Admins only (others are refused, audited); asking for an active identity changes nothing. */
 export async function reactivateIdentity(
   deps: LifecycleDeps,
   admin: Identity,
   identityId: string,
   reason: string,
 ): Promise<IdentityRecord> {
+  await requireAdmin(deps, admin, "reactivating an identity");
   for (let attempt = 1; ; attempt++) {
     const identity = await loadIdentity(deps, admin, identityId);
     if (identity.status === "active") return identity; // nothing to do: asking twice is not an error

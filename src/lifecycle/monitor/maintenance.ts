@@ -1,12 +1,13 @@
 // The maintenance loop: reconciles every target on an interval and rotates admin secrets whose schedule is due.
 // One timer; a pass never overlaps the previous one.
 import type { Connector } from "../../connectors/connector.js";
+import type { Identity } from "../../domain/types.js";
 import { describeError } from "../../support/errors.js";
 import { holdsLease } from "../../support/replica-lease.js";
-import { systemActor } from "../shared/audit-draft.js";
 import type { LifecycleDeps } from "../shared/deps.js";
+import { requireAdmin } from "../shared/require-admin.js";
 import { type DiscoveryReport, type ReconcileObserver, reconcileTargets } from "./reconcile.js";
-import { lastRotation, rotateTargetSecret } from "./rotate-target-secret.js";
+import { lastRotation, rotateTargetSecretAsSystem } from "./rotate-target-secret.js";
 
 export interface MaintenanceOptions {
   /** Between reconciliation passes; 0 turns the schedule off (`ephemera discover` still runs one). */
@@ -34,9 +35,15 @@ export class Maintenance {
     private readonly observer?: ReconcileObserver,
   ) {}
 
-  /** One reconciliation now, after any maintenance pass already running. */
+  /** One reconciliation now, after any maintenance pass already running; the schedule's own path. */
   reconcile(): Promise<DiscoveryReport> {
     return this.#exclusive(() => reconcileTargets(this.deps, this.connectors, this.observer));
+  }
+
+  /** One reconciliation now, asked for by an admin (`ephemera discover`); others are refused, audited. */
+  async reconcileFor(caller: Identity): Promise<DiscoveryReport> {
+    await requireAdmin(this.deps, caller, "discovery");
+    return this.reconcile();
   }
 
   /** Rotates every target whose schedule is due (a target never rotated by the broker is due at once). */
@@ -48,10 +55,10 @@ export class Maintenance {
         const last = await lastRotation(this.deps, targetId);
         if (last && now - last.rotatedAt < seconds * 1000) continue;
         try {
-          await rotateTargetSecret(this.deps, targetId, systemActor("schedule"));
+          await rotateTargetSecretAsSystem(this.deps, "schedule", targetId);
           rotated.push(targetId);
         } catch (error) {
-          // Audited by rotateTargetSecret; the next pass tries again.
+          // Audited by the rotation; the next pass tries again.
           this.deps.logger.warn({ target: targetId, err: describeError(error) }, "scheduled admin rotation failed");
         }
       }

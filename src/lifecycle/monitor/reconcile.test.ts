@@ -5,7 +5,7 @@ import { requestAccess } from "../request/request-access.js";
 import { type Harness, makeHarness } from "../testing/harness.js";
 import { Maintenance } from "./maintenance.js";
 import { latestDiscovery, reconcileTargets } from "./reconcile.js";
-import { rotateTargetSecret } from "./rotate-target-secret.js";
+import { rotateTargetSecret, rotateTargetSecretAsSystem } from "./rotate-target-secret.js";
 
 const meta = { sourceAddress: "127.0.0.1" };
 
@@ -171,13 +171,29 @@ describe("reconciliation and discovery", () => {
     h.target.rotateAdminSecret = async () => {
       throw new Error("connect ECONNREFUSED");
     };
-    await expect(rotateTargetSecret(h.deps, "db", { type: "identity", id: "alice" })).rejects.toMatchObject({
+    await expect(rotateTargetSecret(h.deps, h.admin, "db")).rejects.toMatchObject({
       code: "downstream_unavailable",
     });
     const run = (await h.store.listAudit(0, 100)).find((e) => e.code === "target.rotation_run");
     expect(run).toMatchObject({ outcome: "failure", actor: { type: "identity", id: "alice" } });
-    await expect(rotateTargetSecret(h.deps, "nope", { type: "identity", id: "alice" })).rejects.toMatchObject({
+    await expect(rotateTargetSecret(h.deps, h.admin, "nope")).rejects.toMatchObject({
       code: "not_found",
     });
+  });
+
+  it("only an admin asks for a rotation; the refusal is audited and the target untouched, the schedule needs no caller", async () => {
+    let rotations = 0;
+    h.target.rotateAdminSecret = async () => {
+      rotations++;
+      return { rotated: true, detail: "rotated" };
+    };
+    await expect(rotateTargetSecret(h.deps, h.ci, "db")).rejects.toMatchObject({ code: "forbidden" });
+    const audit = await h.store.listAudit(0, 100);
+    expect(audit.find((e) => e.code === "auth.forbidden")?.actor).toEqual({ type: "identity", id: h.ci.id });
+    expect(rotations).toBe(0);
+    await rotateTargetSecretAsSystem(h.deps, "schedule", "db");
+    const run = (await h.store.listAudit(0, 100)).find((e) => e.code === "target.rotation_run");
+    expect(run?.actor).toEqual({ type: "system", id: "schedule" });
+    expect(rotations).toBe(1);
   });
 });

@@ -1,12 +1,13 @@
 // Reconciliation and discovery: every target's accounts against the live grants. Broker-made accounts no live grant
 // holds are removed (they outlived their window); accounts the broker does not manage are reported as standing privilege.
 import type { AccountInfo, Connector } from "../../connectors/connector.js";
-import type { GrantState, Millis } from "../../domain/types.js";
+import type { GrantState, Identity, Millis } from "../../domain/types.js";
 import { StateNamespace } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
+import { describeError, EphemeraError } from "../../support/errors.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
+import { requireAdmin } from "../shared/require-admin.js";
 
 /** Grants that hold, or may still hold, their account downstream: the reconciler never touches these. */
 const HOLDING: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked"];
@@ -203,4 +204,12 @@ export async function reconcileTargets(
 export async function latestDiscovery(deps: LifecycleDeps): Promise<DiscoveryReport | null> {
   const row = await discovery.in(deps.store).get(LATEST);
   return row ? row.value : null;
+}
+
+/** The last report, for an admin; 404 before the first run. */
+export async function readDiscovery(deps: LifecycleDeps, caller: Identity): Promise<DiscoveryReport> {
+  await requireAdmin(deps, caller, "discovery");
+  const latest = await latestDiscovery(deps);
+  if (!latest) throw new EphemeraError("not_found", "no reconciliation has run yet; POST /v1/discovery runs one");
+  return latest;
 }

@@ -1,11 +1,13 @@
-// Admin-secret rotation of one target, asked for by an operator (`ephemera rotate`) or by the maintenance schedule.
-// The connector does the crash-safe steps; this records who asked, what happened and when, for the schedule.
-import type { Actor, Millis } from "../../domain/types.js";
+// Admin-secret rotation of one target, asked for by an admin (`ephemera rotate`) or by the broker itself (the
+// maintenance schedule, the end of a break-glass grant). The connector does the crash-safe steps; this records who
+// asked, what happened and when, for the schedule.
+import type { Actor, Identity, Millis } from "../../domain/types.js";
 import { StateNamespace } from "../../storage/store.js";
 import { describeError, EphemeraError } from "../../support/errors.js";
-import { draft } from "../shared/audit-draft.js";
+import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
+import { requireAdmin } from "../shared/require-admin.js";
 
 export interface RotationRecord {
   readonly rotatedAt: Millis;
@@ -16,7 +18,26 @@ export interface RotationRecord {
 /** The last rotation that rotated, by target id. */
 const rotations = new StateNamespace<RotationRecord>("admin-rotation");
 
-export async function rotateTargetSecret(deps: LifecycleDeps, targetId: string, actor: Actor): Promise<RotationRecord> {
+/** An admin rotates the target's secret now; anyone else is refused (403, audited) before the target is looked up. */
+export async function rotateTargetSecret(
+  deps: LifecycleDeps,
+  caller: Identity,
+  targetId: string,
+): Promise<RotationRecord> {
+  await requireAdmin(deps, caller, "admin-secret rotation");
+  return rotate(deps, targetId, actorOf(caller));
+}
+
+/** The broker rotates on its own account, with no caller to check; `component` names who in the audit trail. */
+export function rotateTargetSecretAsSystem(
+  deps: LifecycleDeps,
+  component: "schedule" | "break-glass",
+  targetId: string,
+): Promise<RotationRecord> {
+  return rotate(deps, targetId, systemActor(component));
+}
+
+async function rotate(deps: LifecycleDeps, targetId: string, actor: Actor): Promise<RotationRecord> {
   const connector = deps.catalog.connector(targetId);
   if (!connector) throw new EphemeraError("not_found", `no target '${targetId}' is configured`);
   let record: RotationRecord;

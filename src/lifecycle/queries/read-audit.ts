@@ -1,8 +1,10 @@
-// Reading and verifying the audit log: admins only.
+// Reading and verifying the audit log, its last signed checkpoint and the HMAC that finds a value in it: admins only.
+import type { SignedCheckpoint } from "../../audit/checkpoint.js";
 import { type ChainVerification, verifyStoreChain } from "../../audit/verify.js";
 import type { AuditEvent, Identity } from "../../domain/types.js";
+import { EphemeraError } from "../../support/errors.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "./require-admin.js";
+import { requireAdmin } from "../shared/require-admin.js";
 
 export interface AuditQuery {
   /** Events with a sequence number above this one. */
@@ -32,4 +34,22 @@ export async function readAudit(
 export async function verifyAudit(deps: LifecycleDeps, caller: Identity): Promise<ChainVerification> {
   await requireAdmin(deps, caller, "the audit log");
   return verifyStoreChain(deps.store);
+}
+
+/** The last signed checkpoint; 404 before the first one (`last` is absent when checkpoints are off). */
+export async function latestCheckpoint(
+  deps: LifecycleDeps,
+  caller: Identity,
+  last: (() => Promise<SignedCheckpoint | null>) | undefined,
+): Promise<SignedCheckpoint> {
+  await requireAdmin(deps, caller, "the audit log");
+  const checkpoint = last ? await last() : null;
+  if (!checkpoint) throw new EphemeraError("not_found", "no audit checkpoint has been written yet");
+  return checkpoint;
+}
+
+/** The audit HMAC of a value (a token id, a source address), to find the events that name it. */
+export async function auditHmacOf(deps: LifecycleDeps, caller: Identity, value: string): Promise<string> {
+  await requireAdmin(deps, caller, "the audit log");
+  return deps.auditHmac.tag(value);
 }

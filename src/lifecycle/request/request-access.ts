@@ -1,22 +1,24 @@
-// Stage 1, request: validate what the caller asks for, ask policy, and then issue at once (auto-approval, break-glass)
-// or leave the request pending for its approvers.
-import type { IssuedCredential } from "../../connectors/connector.js";
+// Stage 1, request: check what the caller asks for, ask policy and open the request, then record a denial, leave it
+// pending for its approvers, or issue at once (auto-approval, break-glass).
+import type { Connector, CredentialBinding, IssuedCredential } from "../../connectors/connector.js";
 import { type IntentInput, intentOf } from "../../domain/approval.js";
 import { durationAsked, echo, notice, type RejectCode } from "../../domain/request-input.js";
-import type { AccessRequest, Decision, Grant, Identity, Intent } from "../../domain/types.js";
+import { openRequest } from "../../domain/transitions.js";
+import type { AccessRequest, Decision, Grant, Identity, Millis } from "../../domain/types.js";
 import { ConflictError, type Write } from "../../storage/store.js";
 import { EphemeraError } from "../../support/errors.js";
 import { newId } from "../../support/ids.js";
 import { approvalSettings } from "../approval/settings.js";
 import { rotateAfter } from "../approval/sweep-requests.js";
 import { issueApproved } from "../issue/issue-approved.js";
-import { decisionData, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
+import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 import { commitClaimed, singleUseClaims } from "../shared/single-use.js";
 import { type Idempotency, idempotencyOf, recordedRequest, recordRequest } from "./idempotency.js";
+import { type AskRecord, decisionAudit, flagWrites } from "./request-audit.js";
 
 export interface AccessRequestInput {
   readonly entitlement: string;
@@ -85,6 +87,30 @@ async function replay(deps: LifecycleDeps, requestId: string): Promise<AccessReq
   return { outcome: "replayed", request, grant };
 }
 
+/** What was asked, checked against the catalogue: the entitlement, its target, the duration in seconds, the intent. */
+interface Ask extends AskRecord {
+  readonly connector: Connector;
+}
+
+/** A request just opened by its decision, with what each way on from here needs. */
+interface Opened {
+  readonly caller: Identity;
+  readonly ask: Ask;
+  readonly request: AccessRequest;
+  readonly decision: Decision;
+  readonly now: Millis;
+  /** The decision's audit data, shared by whichever event records the outcome. */
+  readonly data: Record<string, unknown>;
+  /** Commits with whatever this attempt commits: the single-use claims and the Idempotency-Key record. */
+  readonly always: readonly Write[];
+  readonly binding: CredentialBinding | null;
+  /** Runs a commit with the caller's single-use credentials claimed alongside it. */
+  claimed<T>(run: () => Promise<T>): Promise<T>;
+}
+
+type Reject = (errorCode: RejectCode, message: string, field: string) => Promise<EphemeraError>;
+
+/** One attempt: check the ask, ask policy, open the request, then record the denial, wait for approvers or issue. */
 async function requestOnce(
   deps: LifecycleDeps,
   caller: Identity,
@@ -92,7 +118,7 @@ async function requestOnce(
   meta: RequestMeta,
   idem: Idempotency | null,
 ): Promise<AccessRequestResult> {
-  const reject = async (errorCode: RejectCode, message: string, field: string) => {
+  const reject: Reject = async (errorCode, message, field) => {
     deps.observer.decision("rejected");
     return refuse(deps, caller, {
       auditCode: "request.rejected",
@@ -102,7 +128,30 @@ async function requestOnce(
       extensions: { field },
     });
   };
+  const ask = await checkAsk(deps, input, meta, reject);
+  const opened = decideAndOpen(deps, caller, input, meta, idem, ask);
+  if (opened.request.state === "denied") return recordDenial(deps, opened);
+  const max = durationCeiling(deps, opened);
+  if (max !== null && ask.durationSeconds > max) {
+    throw await reject(
+      "duration_too_long",
+      `duration ${ask.durationSeconds}s is above the ${max}s ${ask.breakGlass ? "break-glass" : "policy"} allows for '${ask.entitlement.name}'`,
+      "duration",
+    );
+  }
+  deps.observer.decision("allow");
+  if (ask.breakGlass) return issueBreakGlass(deps, opened, max);
+  if (opened.request.state === "pending") return waitForApprovers(deps, opened);
+  return issueAtOnce(deps, opened);
+}
 
+/** Refuses (audited) an unknown entitlement, a proof its target cannot bind, break-glass without a reason, a bad duration. */
+async function checkAsk(
+  deps: LifecycleDeps,
+  input: AccessRequestInput,
+  meta: RequestMeta,
+  reject: Reject,
+): Promise<Ask> {
   const entitlement = deps.catalog.entitlement(input.entitlement);
   const connector = entitlement ? deps.catalog.connector(entitlement.targetId) : undefined;
   if (!entitlement || !connector) {
@@ -121,187 +170,166 @@ async function requestOnce(
   }
   const asked = durationAsked(entitlement, input.duration);
   if ("code" in asked) throw await reject(asked.code, asked.message, "duration");
-  const durationSeconds = asked.seconds;
-  const intent: Intent | null = intentOf(input.intent);
+  const intent = intentOf(input.intent);
+  return { entitlement, connector, durationSeconds: asked.seconds, breakGlass, intent, ticket: input.ticket ?? null };
+}
 
+/** Asks policy and opens the request in the state the domain gives its decision; nothing is committed yet. */
+function decideAndOpen(
+  deps: LifecycleDeps,
+  caller: Identity,
+  input: AccessRequestInput,
+  meta: RequestMeta,
+  idem: Idempotency | null,
+  ask: Ask,
+): Opened {
+  const { entitlement, durationSeconds, breakGlass, intent } = ask;
   const now = deps.clock.now();
   const facts = factsOf(meta);
   const askedFor = { justification: input.justification, ticket: input.ticket, intent, breakGlass };
-  const decision = evaluateRequest(
-    deps,
-    caller,
-    entitlement,
-    durationSeconds,
-    askedFor,
-    facts,
-    breakGlass ? "break_glass" : "request",
+  const action = breakGlass ? "break_glass" : "request";
+  const decision = evaluateRequest(deps, caller, entitlement, durationSeconds, askedFor, facts, action);
+  const request = openRequest(
+    {
+      id: newId("req"),
+      identityId: caller.id,
+      entitlement: entitlement.name,
+      targetId: entitlement.targetId,
+      durationSeconds,
+      justification: input.justification ?? null,
+      ticket: ask.ticket,
+      intent,
+      breakGlass,
+      decision,
+      createdAt: now,
+      facts,
+    },
+    approvalSettings(deps),
   );
-  const settings = approvalSettings(deps);
-  const base: AccessRequest = {
-    id: newId("req"),
-    identityId: caller.id,
-    entitlement: entitlement.name,
-    targetId: entitlement.targetId,
-    durationSeconds,
-    justification: input.justification ?? null,
-    ticket: input.ticket ?? null,
-    intent,
-    breakGlass,
-    state: "denied",
-    decision,
-    grantId: null,
-    stateReason: decision.outcome === "allow" ? null : decision.reason,
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-    revision: 0,
-    approvals: [],
-    dueAt: null,
-    review: null,
-    facts,
-  };
-  const data = {
-    entitlement: entitlement.name,
-    durationSeconds,
-    ...decisionData(decision, deps.decider.version),
-    ticket: base.ticket,
-    // Matchable by whoever holds the audit HMAC key (`ephemera audit hmac VALUE`), never the address itself.
-    sourceAddressHmac: deps.auditHmac.tagOrNull(meta.sourceAddress),
-    ...(intent ? { intent } : {}),
-    ...(breakGlass ? { breakGlass: true } : {}),
-    client: facts.client,
-    // The credential is bound for an AI model's context (`ephemera mcp` with reveal): findable without reading `client`.
-    ...(facts.client.reveal === true ? { reveal: true } : {}),
-    // How the caller proved itself: never the credential, only its kind and the HMAC of its id (key id, jti or hash).
-    ...(meta.authentication
-      ? {
-          authentication: {
-            method: meta.authentication.method,
-            credentialIdHmac: deps.auditHmac.tag(meta.authentication.credentialId),
-            ...(typeof meta.authentication.claims.rule === "string"
-              ? { authenticator: meta.authentication.claims.authenticator, rule: meta.authentication.claims.rule }
-              : {}),
-          },
-        }
-      : {}),
-    ...(meta.proof ? { boundTo: meta.proof.binding.jkt } : {}),
-  };
   // A single-use credential is claimed with the decision it obtains, whatever it is: a replay gets no decision. The
   // Idempotency-Key record commits with the request too, so racing retries make one request.
-  const claims = singleUseClaims(meta, base.id, now);
-  const always: Write[] = [...claims, ...(idem ? [recordRequest(idem, base.id, now)] : [])];
-  const binding = meta.proof?.binding ?? null;
-  const claimed = <T>(run: () => Promise<T>): Promise<T> => {
-    let result: T | undefined;
-    return commitClaimed(deps, caller, meta, claims, async () => {
-      result = await run();
-    }).then(() => result as T);
+  const claims = singleUseClaims(meta, request.id, now);
+  return {
+    caller,
+    ask,
+    request,
+    decision,
+    now,
+    data: decisionAudit(deps, ask, decision, meta, facts),
+    always: [...claims, ...(idem ? [recordRequest(idem, request.id, now)] : [])],
+    binding: meta.proof?.binding ?? null,
+    claimed: async <T>(run: () => Promise<T>): Promise<T> => {
+      let result: T | undefined;
+      await commitClaimed(deps, caller, meta, claims, async () => {
+        result = await run();
+      });
+      return result as T;
+    },
   };
+}
 
-  if (decision.outcome === "deny") {
-    deps.observer.decision("deny");
-    await claimed(() =>
-      commit(deps, {
-        writes: [{ kind: "insertRequest", request: base }, ...always],
-        audit: [
-          draft(
-            breakGlass ? "break_glass.denied" : "request.denied",
-            now,
-            actorOf(caller),
-            { request: base },
-            data,
-            "denied",
-          ),
-        ],
-      }),
-    );
-    return { outcome: "denied", request: base };
-  }
-  const max = breakGlass
-    ? Math.min(decision.maxDurationSeconds ?? entitlement.maxDurationSeconds, settings.breakGlassMaxSeconds)
-    : decision.maxDurationSeconds;
-  if (max !== null && durationSeconds > max) {
-    throw await reject(
-      "duration_too_long",
-      `duration ${durationSeconds}s is above the ${max}s ${breakGlass ? "break-glass" : "policy"} allows for '${entitlement.name}'`,
-      "duration",
-    );
-  }
-  deps.observer.decision("allow");
-  const flagged = flagWrites(deps, decision, base, now);
+/** Policy said no: the request is kept, denied, with the single-use claims. */
+async function recordDenial(deps: LifecycleDeps, opened: Opened): Promise<AccessRequestResult> {
+  const { caller, request, now } = opened;
+  deps.observer.decision("deny");
+  await opened.claimed(() =>
+    commit(deps, {
+      writes: [{ kind: "insertRequest", request }, ...opened.always],
+      audit: [
+        draft(
+          request.breakGlass ? "break_glass.denied" : "request.denied",
+          now,
+          actorOf(caller),
+          { request },
+          opened.data,
+          "denied",
+        ),
+      ],
+    }),
+  );
+  return { outcome: "denied", request };
+}
 
-  if (breakGlass) {
-    const review = {
-      dueAt: now + settings.reviewWithinMs,
-      reviewedBy: null,
-      reviewedAt: null,
-      outcome: null,
-      note: null,
-      overdueAt: null,
-    };
-    const request: AccessRequest = { ...base, state: "approved", review, dueAt: review.dueAt };
-    const payload = notice(request, caller, { justification: request.justification, reviewDueAt: iso(review.dueAt) });
-    deps.observer.approval?.("break_glass");
-    const issued = await claimed(() =>
-      issueApproved(deps, {
-        requester: caller,
-        request,
-        entitlement,
-        connector,
-        binding,
-        always,
-        decision: { ...decision, maxDurationSeconds: max },
-        opening: [
-          draft("break_glass.used", now, actorOf(caller), { request }, { ...data, reviewDueAt: review.dueAt }),
-          ...flagged.audit,
-        ],
-        storedVersion: null,
-        alongside: [
-          ...(deps.notifier?.writes("break_glass", payload, now) ?? []),
-          ...flagged.writes,
-          // The target's admin secret is rotated once this grant has ended (where the target supports it).
-          rotateAfter.put(request.id, { targetId: request.targetId }),
-        ],
-      }),
-    );
-    return { outcome: "issued", ...issued };
-  }
+/** The longest duration allowed: the policy's, and for break-glass no more than the entitlement's and the setting's. */
+function durationCeiling(deps: LifecycleDeps, { ask, decision }: Opened): number | null {
+  if (!ask.breakGlass) return decision.maxDurationSeconds;
+  const ceiling = decision.maxDurationSeconds ?? ask.entitlement.maxDurationSeconds;
+  return Math.min(ceiling, approvalSettings(deps).breakGlassMaxSeconds);
+}
 
-  if (decision.approval === "required") {
-    const request: AccessRequest = { ...base, state: "pending", dueAt: now + settings.pendingTimeoutMs };
-    deps.observer.approval?.("pending");
-    await claimed(() =>
-      commit(deps, {
-        writes: [
-          { kind: "insertRequest", request },
-          ...always,
-          ...(deps.notifier?.writes(
-            "approval_pending",
-            notice(request, caller, { approvers: decision.approvers ?? [], expiresAt: iso(request.dueAt ?? now) }),
-            now,
-          ) ?? []),
-          ...flagged.writes,
-        ],
-        audit: [
-          draft("request.pending", now, actorOf(caller), { request }, { ...data, pendingUntil: request.dueAt }),
-          ...flagged.audit,
-        ],
-      }),
-    );
-    return { outcome: "pending", request };
-  }
-
-  const request: AccessRequest = { ...base, state: "approved" };
-  const issued = await claimed(() =>
+/** Break-glass: issued at once, reviewed after the fact, and the target's admin secret rotated once the grant ends. */
+async function issueBreakGlass(deps: LifecycleDeps, opened: Opened, max: number | null): Promise<AccessRequestResult> {
+  const { caller, request, now } = opened;
+  // Break-glass always opens with its review due.
+  const reviewDueAt = request.review!.dueAt;
+  const payload = notice(request, caller, { justification: request.justification, reviewDueAt: iso(reviewDueAt) });
+  const flagged = flagWrites(deps, opened.decision, request, now);
+  deps.observer.approval?.("break_glass");
+  const issued = await opened.claimed(() =>
     issueApproved(deps, {
       requester: caller,
       request,
-      entitlement,
-      connector,
-      binding,
-      always,
+      entitlement: opened.ask.entitlement,
+      connector: opened.ask.connector,
+      binding: opened.binding,
+      always: opened.always,
+      decision: { ...opened.decision, maxDurationSeconds: max },
+      opening: [
+        draft("break_glass.used", now, actorOf(caller), { request }, { ...opened.data, reviewDueAt }),
+        ...flagged.audit,
+      ],
+      storedVersion: null,
+      alongside: [
+        ...(deps.notifier?.writes("break_glass", payload, now) ?? []),
+        ...flagged.writes,
+        // The target's admin secret is rotated once this grant has ended (where the target supports it).
+        rotateAfter.put(request.id, { targetId: request.targetId }),
+      ],
+    }),
+  );
+  return { outcome: "issued", ...issued };
+}
+
+/** Approval required: the request waits, and its approvers are told. */
+async function waitForApprovers(deps: LifecycleDeps, opened: Opened): Promise<AccessRequestResult> {
+  const { caller, request, decision, now } = opened;
+  const flagged = flagWrites(deps, decision, request, now);
+  deps.observer.approval?.("pending");
+  await opened.claimed(() =>
+    commit(deps, {
+      writes: [
+        { kind: "insertRequest", request },
+        ...opened.always,
+        ...(deps.notifier?.writes(
+          "approval_pending",
+          notice(request, caller, { approvers: decision.approvers ?? [], expiresAt: iso(request.dueAt ?? now) }),
+          now,
+        ) ?? []),
+        ...flagged.writes,
+      ],
+      audit: [
+        draft("request.pending", now, actorOf(caller), { request }, { ...opened.data, pendingUntil: request.dueAt }),
+        ...flagged.audit,
+      ],
+    }),
+  );
+  return { outcome: "pending", request };
+}
+
+/** Auto-approved: issued now. */
+async function issueAtOnce(deps: LifecycleDeps, opened: Opened): Promise<AccessRequestResult> {
+  const { caller, request, decision, now } = opened;
+  const flagged = flagWrites(deps, decision, request, now);
+  const issued = await opened.claimed(() =>
+    issueApproved(deps, {
+      requester: caller,
+      request,
+      entitlement: opened.ask.entitlement,
+      connector: opened.ask.connector,
+      binding: opened.binding,
+      always: opened.always,
       decision,
-      opening: [draft("request.approved", now, actorOf(caller), { request }, data), ...flagged.audit],
+      opening: [draft("request.approved", now, actorOf(caller), { request }, opened.data), ...flagged.audit],
       storedVersion: null,
       alongside: flagged.writes,
     }),
@@ -310,38 +338,3 @@ async function requestOnce(
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** Audit and notification for a decision a policy flagged (e.g. a person using a non-human identity). */
-function flagWrites(
-  deps: LifecycleDeps,
-  decision: Decision,
-  request: AccessRequest,
-  now: number,
-): { audit: ReturnType<typeof draft>[]; writes: Write[] } {
-  const flags = decision.flags ?? [];
-  if (flags.length === 0) return { audit: [], writes: [] };
-  const facts = request.facts;
-  return {
-    audit: [
-      draft(
-        "request.flagged",
-        now,
-        { type: "identity", id: request.identityId },
-        { request },
-        { flags, policies: decision.determiningPolicies, client: facts?.client ?? null },
-      ),
-    ],
-    writes:
-      deps.notifier?.writes(
-        "request_flagged",
-        {
-          requestId: request.id,
-          identity: request.identityId,
-          entitlement: request.entitlement,
-          flags,
-          client: facts?.client,
-        },
-        now,
-      ) ?? [],
-  };
-}
