@@ -1,9 +1,9 @@
 // The audit's own keys, generated on first start and kept in the store like the token signing keys: the checkpoint
 // signing key (Ed25519, private half sealed) and the HMAC key for values auditors match but the log must not hold.
 import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
-import type { Millis } from "../domain/types.js";
-import { type ChangeSet, ConflictError, StateNamespace, type StatePort, type StateReader } from "../storage/store.js";
-import type { Sealer } from "../support/sealer.js";
+import type { Millis } from "../domain/index.js";
+import { type ChangeSet, ConflictError, StateNamespace, type StatePort, type StateReader } from "../storage/index.js";
+import type { Sealer } from "../support/index.js";
 import { type CheckpointPublicJwk, keyIdOf } from "./checkpoint.js";
 import { systemEvent } from "./system-event.js";
 

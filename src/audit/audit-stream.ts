@@ -2,13 +2,9 @@
 // a durable cursor moved by compare-and-set so replicas never send a batch twice on purpose (delivery is at least
 // once: a crash between the POST and the cursor move sends the batch again). Never in the way of a decision.
 
-import { type AuditLog, ConflictError, type Leases, StateNamespace, type StatePort } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import { describeError } from "../support/errors.js";
-import type { Logger } from "../support/logger.js";
-import { Periodic } from "../support/periodic.js";
-import { holdsLease } from "../support/replica-lease.js";
-import { signature } from "../support/webhook-signature.js";
+import { type AuditLog, ConflictError, type Leases, StateNamespace, type StatePort } from "../storage/index.js";
+import type { Clock, Logger } from "../support/index.js";
+import { describeError, holdsLease, Periodic, signature } from "../support/index.js";
 import { BOOKKEEPING_CODES } from "./checkpointer.js";
 import { type ExportFormat, exportRecord } from "./export.js";
 import { systemEvent } from "./system-event.js";

@@ -2,7 +2,7 @@
 // previous checkpoint, and the link to that checkpoint. Kept outside the store, it is what makes a rewritten,
 // truncated or wholly replaced audit log detectable.
 import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
-import { canonicalJson } from "../domain/audit-chain.js";
+import { canonicalJson } from "../domain/index.js";
 
 /** What is signed. Field names are part of the format: auditors' tools read them. */
 export interface CheckpointBody {

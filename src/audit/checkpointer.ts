@@ -15,8 +15,8 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { GENESIS_HASH } from "../domain/audit-chain.js";
-import type { AuditEvent, Millis } from "../domain/types.js";
+import type { AuditEvent, Millis } from "../domain/index.js";
+import { GENESIS_HASH } from "../domain/index.js";
 import {
   type AuditLog,
   ConflictError,
@@ -24,13 +24,9 @@ import {
   StateNamespace,
   type StatePort,
   type Write,
-} from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import { describeError } from "../support/errors.js";
-import { newId, randomToken } from "../support/ids.js";
-import type { Logger } from "../support/logger.js";
-import { Periodic } from "../support/periodic.js";
-import { holdsLease } from "../support/replica-lease.js";
+} from "../storage/index.js";
+import type { Clock, Logger } from "../support/index.js";
+import { describeError, holdsLease, newId, Periodic, randomToken } from "../support/index.js";
 import type { CheckpointKey } from "./audit-keys.js";
 import {
   type CheckpointBody,

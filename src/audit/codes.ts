@@ -1,5 +1,5 @@
 // Every audit event code, grouped by lifecycle stage, with its severity. Codes are stable: tools and SIEM rules match on them.
-import type { Severity } from "../domain/types.js";
+import type { Severity } from "../domain/index.js";
 
 export const AUDIT_CODES = {
   // authenticate

@@ -1,6 +1,6 @@
 // Audit events as a SIEM reads them: one JSON object per line (the event as stored, hash included), or OCSF 1.1.
 // The mapping to OCSF is documented in docs/audit.md ("Export formats").
-import type { AuditEvent, Severity } from "../domain/types.js";
+import type { AuditEvent, Severity } from "../domain/index.js";
 import { AUDIT_CODES, type AuditCode } from "./codes.js";
 
 export type ExportFormat = "jsonl" | "ocsf";

@@ -1,7 +1,7 @@
 // The audit folder's public surface: hashing and chaining of events (defined in domain/, where stores reach them), verification of the chain, signed checkpoints
 // and their offline verification, HMAC of sensitive values, export formats and the SIEM stream.
-export type { ChainHead } from "../domain/audit-chain.js";
-export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "../domain/audit-chain.js";
+export type { ChainHead } from "../domain/index.js";
+export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "../domain/index.js";
 export type { CheckpointKey } from "./audit-keys.js";
 export { loadCheckpointKey, loadHmacKey, storedCheckpointKeyX } from "./audit-keys.js";
 export type { AuditStreamOptions, StreamPass } from "./audit-stream.js";

@@ -1,5 +1,5 @@
 // An audit draft for something a broker component did on its own (key rotation, a deny-list entry): one shape for all.
-import type { AuditDraft, Millis } from "../domain/types.js";
+import type { AuditDraft, Millis } from "../domain/index.js";
 import { type AuditCode, severityOf } from "./codes.js";
 
 export function systemEvent(

@@ -1,6 +1,6 @@
 // Verifies the audit log against signed checkpoints kept outside the store: every signature, the checkpoints' own
 // chain, each range's Merkle root and head, and the hash chain of the events; names the first event not vouched for.
-import type { AuditEvent } from "../domain/types.js";
+import type { AuditEvent } from "../domain/index.js";
 import {
   type CheckpointPublicJwk,
   checkpointDigest,

@@ -1,8 +1,8 @@
 // Verifies the audit hash chain end to end: detects an edited, removed, reordered or substituted event (DESIGN §6.8).
 
-import { type ChainHead, GENESIS_HASH, hashEvent } from "../domain/audit-chain.js";
-import type { AuditEvent } from "../domain/types.js";
-import type { AuditLog } from "../storage/store.js";
+import type { AuditEvent } from "../domain/index.js";
+import { type ChainHead, GENESIS_HASH, hashEvent } from "../domain/index.js";
+import type { AuditLog } from "../storage/index.js";
 
 export type ChainProblem =
   /** The event's content does not match its own hash: it was edited. */

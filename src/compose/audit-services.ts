@@ -1,10 +1,8 @@
 // The audit's keys (the HMAC for sensitive values, the checkpoint signing key) and its two periodic jobs: signed
 // checkpoints and the SIEM stream.
-import { loadCheckpointKey, loadHmacKey } from "../audit/audit-keys.js";
-import { AuditStream } from "../audit/audit-stream.js";
-import { Checkpointer } from "../audit/checkpointer.js";
-import { AuditHmac } from "../audit/hmac.js";
+
 import type { CheckpointKey } from "../audit/index.js";
+import { AuditHmac, AuditStream, Checkpointer, loadCheckpointKey, loadHmacKey } from "../audit/index.js";
 import { type StartContext, turnTaker } from "./start-context.js";
 
 export interface AuditKeys {

@@ -1,9 +1,8 @@
 // How callers prove who they are: the configured workload authenticators in order, then API keys.
-import { ApiKeyAuthenticator } from "../identity/api-keys.js";
-import { AuthenticatorChain } from "../identity/authenticate.js";
-import { createAuthenticator } from "../identity/catalogue.js";
+
 import type { ApiKeyEntry, IdentityRegistry } from "../identity/index.js";
-import type { CredentialCheck } from "../lifecycle/console/console-sessions.js";
+import { ApiKeyAuthenticator, AuthenticatorChain, createAuthenticator } from "../identity/index.js";
+import type { CredentialCheck } from "../lifecycle/index.js";
 import { bootstrapKeyLookup } from "./bootstrap.js";
 import type { StartContext } from "./start-context.js";
 

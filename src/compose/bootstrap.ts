@@ -2,11 +2,11 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Config } from "../config/load.js";
-import { type ApiKeyEntry, generateApiKey, hashApiKey, parseApiKey } from "../identity/api-keys.js";
-import { draft, systemActor } from "../lifecycle/shared/audit-draft.js";
-import type { Store } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
+import type { Config } from "../config/index.js";
+import { type ApiKeyEntry, generateApiKey, hashApiKey, parseApiKey } from "../identity/index.js";
+import { draft, systemActor } from "../lifecycle/index.js";
+import type { Store } from "../storage/index.js";
+import type { Clock } from "../support/index.js";
 
 /** The master key seals secrets at rest. From EPHEMERA_MASTER_KEY (base64), else a 0600 file created on first start. */
 export function loadMasterKey(config: Config): Buffer {

@@ -2,7 +2,7 @@
 // catalog that finds an identity, an entitlement or a connector.
 import type { Config } from "../config/index.js";
 import type { Connector, EntitlementSpec } from "../connectors/index.js";
-import { createConnector } from "../connectors/registry.js";
+import { createConnector } from "../connectors/index.js";
 import type { IdentityRegistry } from "../identity/index.js";
 import type { Catalog } from "../lifecycle/index.js";
 import type { TokenAuthority } from "../tokens/index.js";

@@ -2,9 +2,8 @@
 import type { AuditHmac } from "../audit/index.js";
 import type { Millis } from "../domain/index.js";
 import type { Catalog, LifecycleDeps, LifecycleMetrics } from "../lifecycle/index.js";
-import { withExpiryHints } from "../lifecycle/monitor/expiry-hints.js";
-import { UsageRecorder } from "../lifecycle/monitor/usage-recorder.js";
-import { OutboxNotifier } from "../notifications/notifier.js";
+import { UsageRecorder, withExpiryHints } from "../lifecycle/index.js";
+import { OutboxNotifier } from "../notifications/index.js";
 import type { PolicyDecider } from "../policy/index.js";
 import type { StartContext } from "./start-context.js";
 

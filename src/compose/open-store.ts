@@ -1,9 +1,7 @@
 // Opens the configured store: PostgreSQL shared by replicas, or SQLite (a file this process locks, or in memory).
 import type { Config } from "../config/index.js";
-import type { PostgresStore } from "../storage/postgres/index.js";
-import { openPostgresStore } from "../storage/postgres/index.js";
-import type { SqliteStore } from "../storage/sqlite/index.js";
-import { lockSqliteStore, openSqliteStore } from "../storage/sqlite/index.js";
+import type { PostgresStore, SqliteStore } from "../storage/index.js";
+import { lockSqliteStore, openSqliteStore } from "../storage/index.js";
 
 export type OpenedStore = SqliteStore | PostgresStore;
 
@@ -23,8 +21,9 @@ export async function openStore(config: Config): Promise<StoreHandle> {
   const storeLock = pg || sqlitePath === ":memory:" ? null : lockSqliteStore(sqlitePath);
   let store: OpenedStore;
   try {
+    // The PostgreSQL driver loads only when PostgreSQL is configured.
     store = pg
-      ? await openPostgresStore({
+      ? await (await import("../storage/postgres/index.js")).openPostgresStore({
           url: pg.url,
           password: pg.password ?? undefined,
           schema: pg.schema,

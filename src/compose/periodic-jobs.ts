@@ -1,13 +1,15 @@
 // The broker's periodic jobs: built from the lifecycle's deps, started once the broker can serve, stopped on close.
 import type { Connector } from "../connectors/index.js";
-import { ApprovalSweeper } from "../lifecycle/approval/approval-sweeper.js";
-import { DormancyMonitor } from "../lifecycle/identities/dormancy-monitor.js";
 import type { LifecycleDeps, LifecycleMetrics } from "../lifecycle/index.js";
-import { ExpiryScheduler } from "../lifecycle/monitor/expiry-scheduler.js";
-import { Maintenance } from "../lifecycle/monitor/maintenance.js";
-import { UsageMonitor } from "../lifecycle/monitor/observe-usage.js";
-import { HistoryRetention } from "../lifecycle/monitor/prune-history.js";
-import { WebhookDelivery } from "../notifications/webhook-delivery.js";
+import {
+  ApprovalSweeper,
+  DormancyMonitor,
+  ExpiryScheduler,
+  HistoryRetention,
+  Maintenance,
+  UsageMonitor,
+} from "../lifecycle/index.js";
+import { WebhookDelivery } from "../notifications/index.js";
 import type { AuditJobs } from "./audit-services.js";
 import { type StartContext, turnTaker } from "./start-context.js";
 

@@ -1,10 +1,9 @@
 // The policy decider (Cedar for a policy folder, else the allow-list) and the reloader that swaps in edited policies.
 import type { Config } from "../config/index.js";
 import type { LifecycleDeps, LifecycleMetrics } from "../lifecycle/index.js";
-import { recheckActiveGrants } from "../lifecycle/policy/recheck-grants.js";
-import { AllowListDecider } from "../policy/allow-list.js";
-import { SwappableDecider } from "../policy/decider.js";
+import { recheckActiveGrants } from "../lifecycle/index.js";
 import type { PolicyDecider, PolicyReloader } from "../policy/index.js";
+import { AllowListDecider, SwappableDecider } from "../policy/index.js";
 import type { StartContext } from "./start-context.js";
 
 /** The Cedar decider for a policy folder; the engine is loaded on first use, so an allow-list broker never loads it. */

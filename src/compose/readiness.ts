@@ -1,7 +1,7 @@
 // Readiness: the store answers and takes writes, the signing keys are loaded, each target's connector is healthy.
 import type { Connector } from "../connectors/index.js";
-import { draft, systemActor } from "../lifecycle/shared/audit-draft.js";
-import { SingleFlight } from "../support/single-flight.js";
+import { draft, systemActor } from "../lifecycle/index.js";
+import { SingleFlight } from "../support/index.js";
 import type { TokenAuthority } from "../tokens/index.js";
 import type { StartContext } from "./start-context.js";
 

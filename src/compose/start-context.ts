@@ -1,8 +1,6 @@
 // What every part of a starting broker is built on: the config, the clock and logger, the sealer and the open store.
 import type { Config } from "../config/index.js";
-import type { Clock } from "../support/clock.js";
-import type { Logger } from "../support/logger.js";
-import type { Sealer } from "../support/sealer.js";
+import type { Clock, Logger, Sealer } from "../support/index.js";
 import type { OpenedStore } from "./open-store.js";
 
 export interface StartContext {

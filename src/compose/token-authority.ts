@@ -1,6 +1,6 @@
 // The broker's own signing keys: the token authority, and the timers that rotate its keys and reload them from the store.
 import type { Config } from "../config/index.js";
-import { describeError } from "../support/errors.js";
+import { describeError } from "../support/index.js";
 import { TokenAuthority } from "../tokens/index.js";
 import type { StartContext } from "./start-context.js";
 

@@ -1,5 +1,5 @@
 // The `access` allow-list and the `policies` folder: who may ask for what, by simple rules or by Cedar (not both).
-import type { AccessRule } from "../policy/allow-list.js";
+import type { AccessRule } from "../policy/index.js";
 import { DEFAULTS } from "./defaults.js";
 import type { ConfiguredIdentity } from "./identity-config.js";
 import type { ConfigReader } from "./reader.js";

@@ -1,5 +1,5 @@
 // The `identities`, `identityLifecycle` and `bootstrap` sections: who is known, when the unseen go dormant, first-start keys.
-import type { Identity } from "../domain/types.js";
+import type { Identity } from "../domain/index.js";
 import { DEFAULTS } from "./defaults.js";
 import type { ConfigReader } from "./reader.js";
 import type { RawConfig } from "./schema.js";

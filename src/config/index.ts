@@ -1,9 +1,11 @@
 // Public surface of the configuration module.
-export type { AccessRule } from "../policy/allow-list.js";
+export type { AccessRule } from "../policy/index.js";
 export type {
   Config,
   ConfiguredIdentity,
   NotificationEvent,
+  RateLimit,
+  RateLimits,
   TargetConfig,
   WebhookConfig,
 } from "./load.js";

@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import Value from "typebox/value";
 import { parse as parseYaml } from "yaml";
-import { type AuthenticatorConfig, parseAuthenticators } from "../identity/catalogue.js";
-import type { AccessRule } from "../policy/allow-list.js";
+import { type AuthenticatorConfig, parseAuthenticators } from "../identity/index.js";
+import type { AccessRule } from "../policy/index.js";
 import { accessRules, type PoliciesConfig, policiesConfig } from "./access-config.js";
 import { type AuditConfig, auditConfig } from "./audit-config.js";
 import { DEFAULTS } from "./defaults.js";
@@ -31,7 +31,7 @@ import { consoleIdleMs, listenAddress, rateLimits, type ServerConfig, serverTls 
 import { type SecretsConfig, type StorageConfig, secretsConfig, storageConfig } from "./storage-config.js";
 import { type TargetConfig, targetsConfig } from "./target-config.js";
 
-export type { AccessRule } from "../policy/allow-list.js";
+export type { AccessRule } from "../policy/index.js";
 export type { ConfiguredIdentity } from "./identity-config.js";
 export type { NotificationEvent, WebhookConfig } from "./notification-config.js";
 export type { RateLimit, RateLimits } from "./server-config.js";

@@ -1,7 +1,7 @@
 // URLs the broker POSTs to (notification webhooks, the checkpoint webhook, the audit stream): HTTPS only, so events,
 // signatures and approval links never cross a network in the clear. Plain http is allowed to a loopback address, and
 // only when that URL opts in with `allowInsecureLoopback: true` (a test's local receiver).
-import { isLoopbackHostname } from "../support/loopback.js";
+import { isLoopbackHostname } from "../support/index.js";
 
 const INSECURE = "must be https (http is allowed only to a loopback address, with allowInsecureLoopback: true)";
 

@@ -1,7 +1,7 @@
 // What every section's parser is handed: the problem list, path resolution, durations, file reads and secret references.
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { parseDuration } from "../domain/duration.js";
+import { parseDuration } from "../domain/index.js";
 
 /** A duration as the file writes it: "90s", "15m", "1h30m", "2d" or whole seconds. */
 export type DurationText = string | number;

@@ -1,5 +1,5 @@
 // The `server` and `console` sections: where the broker listens and is reached, HTTPS, body and rate limits, console sessions.
-import { Secret } from "../support/secret.js";
+import { Secret } from "../support/index.js";
 import { DEFAULTS } from "./defaults.js";
 import type { ConfigReader } from "./reader.js";
 import type { RawConfig } from "./schema.js";

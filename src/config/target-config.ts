@@ -1,6 +1,5 @@
 // The `targets` section: each downstream system, its connector settings (secrets by reference) and its entitlements.
-import type { EntitlementSpec } from "../connectors/connector.js";
-import type { TargetSpec } from "../connectors/context.js";
+import type { EntitlementSpec, TargetSpec } from "../connectors/index.js";
 import { DEFAULTS } from "./defaults.js";
 import type { ConfigReader } from "./reader.js";
 import type { RawConfig } from "./schema.js";

@@ -1,6 +1,6 @@
 // The connector port: how the broker makes and removes access in one kind of target. Narrow, one request type per call.
-import type { Grant, Identity, Intent, Millis, RemovalEvidence, UsageObservationMethod } from "../domain/types.js";
-import type { Secret } from "../support/secret.js";
+import type { Grant, Identity, Intent, Millis, RemovalEvidence, UsageObservationMethod } from "../domain/index.js";
+import type { Secret } from "../support/index.js";
 
 /** An entitlement as configured on a target: what the credential may do and for how long. */
 export interface EntitlementSpec {

@@ -1,8 +1,6 @@
 // What a connector is built from: its target as configured and the broker services it may use.
-import type { GrantStore, Leases, StatePort } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import type { Logger } from "../support/logger.js";
-import type { Sealer } from "../support/sealer.js";
+import type { GrantStore, Leases, StatePort } from "../storage/index.js";
+import type { Clock, Logger, Sealer } from "../support/index.js";
 import type { TokenAuthority } from "../tokens/index.js";
 import type { Connector } from "./connector.js";
 

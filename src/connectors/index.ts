@@ -2,6 +2,7 @@
 export type {
   AccountInfo,
   Connector,
+  CredentialBinding,
   EntitlementSpec,
   IssuedCredential,
   IssueRequest,
@@ -18,6 +19,7 @@ export type {
   VerifyResponse,
   X509Publisher,
 } from "./connector.js";
+export { usageObservationOf } from "./connector.js";
 export type { ConnectorContext, ConnectorFactory, FactoryContext, TargetSpec } from "./context.js";
 export { CONNECTOR_TYPES, createConnector } from "./registry.js";
 export { createTokenConnector } from "./token/index.js";

@@ -1,5 +1,16 @@
 // The domain's public surface: types, durations, the transitions table and the audit chain.
 export type { IntentInput } from "./approval.js";
+export {
+  actionsOutside,
+  formatApproval,
+  intentOf,
+  liveApprovals,
+  mergeRules,
+  ownsIdentity,
+  quorumMet,
+  requestHash,
+  separationOfDuties,
+} from "./approval.js";
 export type { ChainHead } from "./audit-chain.js";
 export { canonicalJson, chainDraft, GENESIS_HASH, hashEvent } from "./audit-chain.js";
 export { formatDuration, parseDuration } from "./duration.js";
@@ -10,27 +21,44 @@ export {
   canTransitionGrant,
   canTransitionRequest,
   GRANT_TRANSITIONS,
+  grantEnded,
   grantIssued,
+  grantRemovalFailed,
+  grantRemoved,
+  grantRenewed,
+  grantRetry,
+  grantVerified,
   IllegalTransitionError,
+  identityWithStatus,
   openGrant,
   openRequest,
   REQUEST_TRANSITIONS,
+  transitionRequest,
 } from "./transitions.js";
 export type {
   AccessRequest,
   Actor,
+  Approval,
+  ApprovalRule,
   AuditDraft,
   AuditEvent,
+  BreakGlassReview,
+  ClientSignal,
   Decision,
   EndReason,
   Grant,
   GrantState,
   Identity,
   IdentityKind,
+  IdentityRecord,
   IdentityStatus,
+  Intent,
   Millis,
   RemovalEvidence,
   RemovalReceipt,
+  RequestFacts,
   RequestState,
   Severity,
+  UsageObservation,
+  UsageObservationMethod,
 } from "./types.js";

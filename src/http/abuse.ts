@@ -2,11 +2,11 @@
 // (@fastify/rate-limit), and one audit event plus one summary per window for a flood of the same refusal.
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyRequest } from "fastify";
-import type { RateLimit, RateLimits } from "../config/load.js";
-import type { Identity } from "../domain/types.js";
-import type { LifecycleDeps } from "../lifecycle/shared/deps.js";
-import { type DigestedRefusal, RefusalDigest } from "../lifecycle/shared/refusal-digest.js";
-import type { EphemeraError } from "../support/errors.js";
+import type { RateLimit, RateLimits } from "../config/index.js";
+import type { Identity } from "../domain/index.js";
+import type { LifecycleDeps } from "../lifecycle/index.js";
+import { type DigestedRefusal, RefusalDigest } from "../lifecycle/index.js";
+import type { EphemeraError } from "../support/index.js";
 import type { App } from "./app.js";
 
 type Check = (

@@ -6,7 +6,7 @@
 // (`x-ephemera-client-name`, `x-ephemera-client-version`), the tool call behind the request (`x-ephemera-tool-call`)
 // and whether the credential will be shown to the model (`x-ephemera-reveal: true`): policy can read them and the
 // audit event records them. Self-declared like the rest.
-import type { ClientSignal } from "../domain/types.js";
+import type { ClientSignal } from "../domain/index.js";
 
 const BROWSER = /\b(Mozilla|Chrome|Safari|Firefox|Edg|Opera)\//;
 /**

@@ -1,6 +1,7 @@
 // Domain objects as the API shows them: ISO times, no internal fields, never a secret.
-import { requestHash } from "../domain/approval.js";
-import type { AccessRequest, AuditEvent, Grant, Millis, RemovalReceipt } from "../domain/types.js";
+
+import type { AccessRequest, AuditEvent, Grant, Millis, RemovalReceipt } from "../domain/index.js";
+import { requestHash } from "../domain/index.js";
 
 const iso = (ms: Millis | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 

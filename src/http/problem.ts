@@ -1,6 +1,6 @@
 // Errors as RFC 9457 problem documents with a stable `type`; secrets never reach the detail.
 import type { FastifyError, FastifyReply } from "fastify";
-import { EphemeraError, ERROR_CATALOGUE, type ErrorCode, redactSecrets } from "../support/errors.js";
+import { EphemeraError, ERROR_CATALOGUE, type ErrorCode, redactSecrets } from "../support/index.js";
 
 export const PROBLEM_TYPE_PREFIX = "urn:ephemera:problem:";
 

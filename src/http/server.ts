@@ -6,21 +6,21 @@ import type { TLSSocket } from "node:tls";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyRequest, LogController } from "fastify";
-import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/checkpoint.js";
-import type { RateLimits } from "../config/load.js";
-import type { Connector } from "../connectors/connector.js";
-import type { ClientSignal, Identity } from "../domain/types.js";
-import type { AuthenticatorChain } from "../identity/authenticate.js";
-import type { AuthenticationFacts, PeerCertificate } from "../identity/authenticator.js";
-import type { IdentityRegistry } from "../identity/registry.js";
-import { type ConsoleSession, ConsoleSessions, type CredentialCheck } from "../lifecycle/console/console-sessions.js";
-import type { Maintenance } from "../lifecycle/monitor/maintenance.js";
-import type { LifecycleMetrics } from "../lifecycle/monitor/metrics.js";
-import type { LifecycleDeps } from "../lifecycle/shared/deps.js";
-import { refuse } from "../lifecycle/shared/refuse.js";
-import { storeFailure } from "../lifecycle/shared/store-failure.js";
-import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/errors.js";
-import type { Logger } from "../support/logger.js";
+import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/index.js";
+import type { RateLimits } from "../config/index.js";
+import type { Connector } from "../connectors/index.js";
+import type { ClientSignal, Identity } from "../domain/index.js";
+import type { AuthenticationFacts, AuthenticatorChain, IdentityRegistry, PeerCertificate } from "../identity/index.js";
+import type { LifecycleDeps, LifecycleMetrics, Maintenance } from "../lifecycle/index.js";
+import {
+  type ConsoleSession,
+  ConsoleSessions,
+  type CredentialCheck,
+  refuse,
+  storeFailure,
+} from "../lifecycle/index.js";
+import type { Logger } from "../support/index.js";
+import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/index.js";
 import type { TokenAuthority } from "../tokens/index.js";
 import { AbuseGuard } from "./abuse.js";
 import type { App } from "./app.js";

@@ -1,7 +1,7 @@
 // API keys: `ephk_<id>_<secret>`, a prefix secret scanners can match; stored only as SHA-256 hashes, compared in constant time.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Identity } from "../domain/types.js";
-import { randomToken } from "../support/ids.js";
+import type { Identity } from "../domain/index.js";
+import { randomToken } from "../support/index.js";
 import { type Authenticator, type AuthResult, inactiveIdentity, type Presented } from "./authenticator.js";
 
 export const API_KEY_PREFIX = "ephk_";

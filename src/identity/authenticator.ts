@@ -1,6 +1,6 @@
 // The authenticator port: turns what a caller presents (API key, workload JWT, client certificate) into a verified identity.
 import type { X509Certificate } from "node:crypto";
-import type { Identity, IdentityStatus, Millis } from "../domain/types.js";
+import type { Identity, IdentityStatus, Millis } from "../domain/index.js";
 
 /** The client certificate of a mutual-TLS connection, as the TLS layer saw it. */
 export interface PeerCertificate {

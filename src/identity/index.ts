@@ -14,5 +14,5 @@ export { KeysUnavailableError, WorkloadJwtError } from "./jwt/verify-workload-jw
 export type { IdentityDefinition, RegistryOptions } from "./registry.js";
 export { IdentityRegistry } from "./registry.js";
 export type { SpiffeId } from "./spiffe/spiffe-id.js";
-export { parseSpiffeId } from "./spiffe/spiffe-id.js";
+export { isTrustDomain, parseSpiffeId } from "./spiffe/spiffe-id.js";
 export type { TrustRule } from "./trust-rules.js";

@@ -1,10 +1,9 @@
 // The identity registry: every identity the broker knows, kept in the store so status and sightings hold across restarts and replicas.
-import { AUDIT_CODES, type AuditCode } from "../audit/codes.js";
-import type { Actor, Identity, IdentityRecord } from "../domain/types.js";
-import { type ChangeSets, ConflictError, type IdentityStore, type Write } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import { describeError } from "../support/errors.js";
-import type { Logger } from "../support/logger.js";
+import { AUDIT_CODES, type AuditCode } from "../audit/index.js";
+import type { Actor, Identity, IdentityRecord } from "../domain/index.js";
+import { type ChangeSets, ConflictError, type IdentityStore, type Write } from "../storage/index.js";
+import type { Clock, Logger } from "../support/index.js";
+import { describeError } from "../support/index.js";
 
 /** What defines an identity, as the config file or a trust rule states it. Status is the registry's, not the definition's. */
 export type IdentityDefinition = Pick<Identity, "id" | "kind" | "owner" | "groups" | "attributes" | "admin">;

@@ -1,7 +1,7 @@
 // Shared readers for authenticator settings: each problem is pushed as `path: what is wrong`, values are never echoed.
 import type { JWK } from "jose";
-import { parseDuration } from "../domain/duration.js";
-import type { Identity } from "../domain/types.js";
+import type { Identity } from "../domain/index.js";
+import { parseDuration } from "../domain/index.js";
 import { readJwks } from "./jwt/key-set.js";
 import { keyUrlProblem } from "./jwt/remote-jwks.js";
 

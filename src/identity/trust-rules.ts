@@ -1,5 +1,5 @@
 // Trust rules: verified claims → an identity and its attributes. Checked at load so no rule can match every token.
-import type { Identity, IdentityKind } from "../domain/types.js";
+import type { Identity, IdentityKind } from "../domain/index.js";
 import { type AuthResult, inactiveIdentity } from "./authenticator.js";
 import type { IdentityRegistry } from "./registry.js";
 

@@ -4,8 +4,14 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { AgentConfigError, type AuthConfig, loadAgentConfigFile } from "../agent/index.js";
-import { checkTemplate, SINK_FORMATS, type SinkFormat } from "../agent/sink/index.js";
+import {
+  AgentConfigError,
+  type AuthConfig,
+  checkTemplate,
+  loadAgentConfigFile,
+  SINK_FORMATS,
+  type SinkFormat,
+} from "../agent/index.js";
 import { isLoopbackHost } from "../client/index.js";
 
 /** How `ephemera mcp` proves to the broker that it is the agent's workload identity (never a person). */

@@ -2,7 +2,7 @@
 // a Mustache template; temp file, 0600, fsync, rename), in folders made private on first use.
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { removeSink, renderSink, writeSinkAtomically } from "../agent/sink/index.js";
+import { removeSink, renderSink, writeSinkAtomically } from "../agent/index.js";
 import type { Grant, WireCredential } from "../client/index.js";
 import type { McpConfig, SinkSpec } from "./config.js";
 import type { Delivered } from "./present.js";

@@ -1,11 +1,11 @@
 // The notification port: events worth a person's attention, written to the outbox in the same commit as the state
 // change they report, and delivered afterwards, so a webhook outage never blocks or undoes a decision.
-import type { NotificationEvent, WebhookConfig } from "../config/load.js";
-import type { Millis } from "../domain/types.js";
-import type { Write } from "../storage/store.js";
-import { newId } from "../support/ids.js";
+import type { NotificationEvent, WebhookConfig } from "../config/index.js";
+import type { Millis } from "../domain/index.js";
+import type { Write } from "../storage/index.js";
+import { newId } from "../support/index.js";
 
-export type { NotificationEvent } from "../config/load.js";
+export type { NotificationEvent } from "../config/index.js";
 
 export interface Notifier {
   /** Outbox rows for `event`, one per sink that subscribes to it; empty when none does. */

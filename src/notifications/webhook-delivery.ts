@@ -1,15 +1,11 @@
 // Delivers the outbox to webhooks after the commit: signed, bounded in time, retried with backoff, and kept as a dead
 // letter (audited, counted) after the last attempt. Nothing here can block or undo a decision.
 
-import { severityOf } from "../audit/codes.js";
-import type { WebhookConfig } from "../config/load.js";
-import type { NotificationRecord, Store } from "../storage/store.js";
-import { backoffDelay } from "../support/backoff.js";
-import type { Clock } from "../support/clock.js";
-import { describeError } from "../support/errors.js";
-import type { Logger } from "../support/logger.js";
-import { Periodic } from "../support/periodic.js";
-import { signature } from "../support/webhook-signature.js";
+import { severityOf } from "../audit/index.js";
+import type { WebhookConfig } from "../config/index.js";
+import type { NotificationRecord, Store } from "../storage/index.js";
+import type { Clock, Logger } from "../support/index.js";
+import { backoffDelay, describeError, Periodic, signature } from "../support/index.js";
 import { webhookBody } from "./webhook-payload.js";
 
 export type DeliveryOutcome = "delivered" | "retry" | "dead";

@@ -1,6 +1,6 @@
 // What a webhook receives: the event as JSON, or a Slack-compatible `{ text }` message.
-import type { WebhookConfig } from "../config/load.js";
-import type { NotificationRecord } from "../storage/store.js";
+import type { WebhookConfig } from "../config/index.js";
+import type { NotificationRecord } from "../storage/index.js";
 
 const str = (v: unknown): string =>
   typeof v === "string" ? v : v === undefined || v === null ? "-" : JSON.stringify(v);

@@ -1,6 +1,6 @@
 // The static allow-list from the config file: the first policy engine, until Cedar replaces it behind the same port.
 import { createHash } from "node:crypto";
-import type { Decision } from "../domain/types.js";
+import type { Decision } from "../domain/index.js";
 import type { DecisionInput, PolicyDecider } from "./decider.js";
 
 /** One rule of the static allow-list (`access:` in the config): who may have which entitlements, for how long. */

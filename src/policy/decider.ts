@@ -1,6 +1,6 @@
 // The policy port: who may do what on which entitlement, decided at request time. Cedar and the allow-list implement it.
-import type { EntitlementSpec } from "../connectors/connector.js";
-import type { ClientSignal, Decision, Identity, Intent, Millis } from "../domain/types.js";
+import type { EntitlementSpec } from "../connectors/index.js";
+import type { ClientSignal, Decision, Identity, Intent, Millis } from "../domain/index.js";
 
 /** The actions of the policy schema (DESIGN §3). */
 export const POLICY_ACTIONS = ["request", "approve", "renew", "break_glass", "revoke", "admin"] as const;

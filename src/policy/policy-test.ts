@@ -3,10 +3,9 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { EntitlementSpec } from "../connectors/connector.js";
-import { intentOf } from "../domain/approval.js";
-import { formatDuration, parseDuration } from "../domain/duration.js";
-import type { ClientSignal, Identity, IdentityKind } from "../domain/types.js";
+import type { EntitlementSpec } from "../connectors/index.js";
+import type { ClientSignal, Identity, IdentityKind } from "../domain/index.js";
+import { formatDuration, intentOf, parseDuration } from "../domain/index.js";
 import { formatApproval, parseApproval } from "./cedar/annotations.js";
 import { CedarDecider } from "./cedar/cedar-decider.js";
 import { loadPolicyFolder } from "./cedar/policy-set.js";

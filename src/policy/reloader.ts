@@ -2,12 +2,11 @@
 // not at all: a set that fails to parse or validate is refused, the old one stays in force, and the failure is
 // audited, logged and counted.
 import { type FSWatcher, watch } from "node:fs";
-import { type AuditCode, severityOf } from "../audit/codes.js";
-import type { AuditDraft } from "../domain/types.js";
-import type { ChangeSets } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import { describeError } from "../support/errors.js";
-import type { Logger } from "../support/logger.js";
+import { type AuditCode, severityOf } from "../audit/index.js";
+import type { AuditDraft } from "../domain/index.js";
+import type { ChangeSets } from "../storage/index.js";
+import type { Clock, Logger } from "../support/index.js";
+import { describeError } from "../support/index.js";
 import { CedarDecider } from "./cedar/cedar-decider.js";
 import { loadPolicyFolder, PolicyLoadError } from "./cedar/policy-set.js";
 import type { SwappableDecider } from "./decider.js";

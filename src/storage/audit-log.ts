@@ -1,5 +1,5 @@
 // The audit log port: the hash-chained events, read in order, by subject, and at the head. Appends go through change sets.
-import type { AuditEvent } from "../domain/types.js";
+import type { AuditEvent } from "../domain/index.js";
 
 export interface AuditLog {
   /** Audit events with `seq > afterSeq`, in order. */

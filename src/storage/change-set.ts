@@ -1,5 +1,5 @@
 // Change sets: the one way state changes, its writes and the audit events that record them committed together.
-import type { AccessRequest, AuditDraft, AuditEvent, Grant, IdentityRecord, Millis } from "../domain/types.js";
+import type { AccessRequest, AuditDraft, AuditEvent, Grant, IdentityRecord, Millis } from "../domain/index.js";
 import type { NotificationRecord } from "./outbox.js";
 
 /** One write inside a change set. Updates name the version they read; a mismatch fails the whole set. */

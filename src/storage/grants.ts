@@ -1,5 +1,5 @@
 // The grants port: reads of grants, the due index the scheduler claims from, usage, the report and retention.
-import type { Grant, GrantState, Millis } from "../domain/types.js";
+import type { Grant, GrantState, Millis } from "../domain/index.js";
 
 export interface GrantFilter {
   readonly states?: readonly GrantState[];

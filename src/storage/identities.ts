@@ -1,5 +1,5 @@
 // The identities port: the identity registry, sightings, and API keys.
-import type { IdentityKind, IdentityRecord, IdentityStatus, Millis } from "../domain/types.js";
+import type { IdentityKind, IdentityRecord, IdentityStatus, Millis } from "../domain/index.js";
 
 export interface IdentityFilter {
   readonly statuses?: readonly IdentityStatus[];

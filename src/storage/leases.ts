@@ -1,5 +1,5 @@
 // The leases port: named leases that coordinate replicas (one maintenance pass at a time), with a fencing token.
-import type { Millis } from "../domain/types.js";
+import type { Millis } from "../domain/index.js";
 
 /** A named lease some replica holds until `expiresAt`; `token` grows each time the lease changes hands (fencing). */
 export interface LeaseRequest {

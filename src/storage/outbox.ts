@@ -1,5 +1,5 @@
 // The outbox port: notifications committed with the change they report, claimed for delivery, settled afterwards.
-import type { Millis } from "../domain/types.js";
+import type { Millis } from "../domain/index.js";
 import type { ClaimRequest } from "./grants.js";
 
 /** One notification to one webhook: `pending` until delivered, `dead` after its last failed attempt. */

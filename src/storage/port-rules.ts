@@ -1,5 +1,5 @@
 // Rules every Store implementation applies the same way, so SQLite and PostgreSQL refuse the same inputs.
-import type { AuditEvent, GrantState } from "../domain/types.js";
+import type { AuditEvent, GrantState } from "../domain/index.js";
 import { type ChangeSet, ConflictError, StoreUnavailableError } from "./store.js";
 
 /** Every grant state, for reports that must show zeros (a gauge that drops to nothing must read 0, not vanish). */

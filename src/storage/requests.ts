@@ -1,5 +1,5 @@
 // The requests port: access requests and their approvals, read by id, by filter and by deadline.
-import type { AccessRequest, Millis, RequestState } from "../domain/types.js";
+import type { AccessRequest, Millis, RequestState } from "../domain/index.js";
 
 export interface RequestFilter {
   readonly states?: readonly RequestState[];

@@ -1,6 +1,6 @@
 // The key-value state port: namespaced JSON entries, optionally expiring, read here and written through change sets;
 // and the typed repository feature code uses instead of spelling namespaces and write kinds itself.
-import type { Millis } from "../domain/types.js";
+import type { Millis } from "../domain/index.js";
 import type { ChangeSets, Write } from "./change-set.js";
 
 export interface StoredState {

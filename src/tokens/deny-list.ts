@@ -1,8 +1,8 @@
 // The deny-list of revoked token ids: durable in the store, with an in-memory cache so introspection rarely waits.
-import { systemEvent } from "../audit/system-event.js";
-import type { Actor, Millis } from "../domain/types.js";
-import { StateNamespace, type StatePort } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
+import { systemEvent } from "../audit/index.js";
+import type { Actor, Millis } from "../domain/index.js";
+import { StateNamespace, type StatePort } from "../storage/index.js";
+import type { Clock } from "../support/index.js";
 
 /** Connector-state namespace of revoked `jti`s. */
 const REVOKED_NAMESPACE = "token.revoked";

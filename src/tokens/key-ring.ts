@@ -2,13 +2,12 @@
 // a lease so that one replica at a time creates or retires keys while the others reload what it made.
 import { randomUUID } from "node:crypto";
 import type { CryptoKey } from "jose";
-import type { AuditCode } from "../audit/codes.js";
-import { systemEvent } from "../audit/system-event.js";
-import type { AuditDraft, Millis } from "../domain/types.js";
-import { ConflictError, type Leases, type StatePort, type Write } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import { EphemeraError } from "../support/errors.js";
-import type { Sealer } from "../support/sealer.js";
+import type { AuditCode } from "../audit/index.js";
+import { systemEvent } from "../audit/index.js";
+import type { AuditDraft, Millis } from "../domain/index.js";
+import { ConflictError, type Leases, type StatePort, type Write } from "../storage/index.js";
+import type { Clock, Sealer } from "../support/index.js";
+import { EphemeraError } from "../support/index.js";
 import { type Signer, signer } from "./signer.js";
 import type { StoredKey } from "./signing-key.js";
 import {

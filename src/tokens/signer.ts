@@ -1,7 +1,7 @@
 // Signing a broker access token (RFC 9068) with the current key: the claims the authority adds, and the JWS itself.
 import { type KeyObject, sign as signBytes } from "node:crypto";
-import type { Millis } from "../domain/types.js";
-import { EphemeraError } from "../support/errors.js";
+import type { Millis } from "../domain/index.js";
+import { EphemeraError } from "../support/index.js";
 import { TOKEN_ALG } from "./signing-key.js";
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims, type AuthorizationDetail } from "./verifier.js";
 

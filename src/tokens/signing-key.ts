@@ -3,9 +3,9 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { CryptoKey, JWK } from "jose";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose";
-import type { Millis } from "../domain/types.js";
-import { StateNamespace } from "../storage/store.js";
-import type { Sealer } from "../support/sealer.js";
+import type { Millis } from "../domain/index.js";
+import { StateNamespace } from "../storage/index.js";
+import type { Sealer } from "../support/index.js";
 
 /** Connector-state namespace of the signing keys, one row per `kid`. */
 const KEY_NAMESPACE = "token.keys";

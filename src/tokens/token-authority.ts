@@ -1,8 +1,7 @@
 // The broker's token authority: one Ed25519 key ring shared by every token target; signs, verifies, rotates, revokes, introspects.
-import type { Millis } from "../domain/types.js";
-import type { Leases, StatePort } from "../storage/store.js";
-import type { Clock } from "../support/clock.js";
-import type { Sealer } from "../support/sealer.js";
+import type { Millis } from "../domain/index.js";
+import type { Leases, StatePort } from "../storage/index.js";
+import type { Clock, Sealer } from "../support/index.js";
 import type { RevokedEntry, RevokeInput } from "./deny-list.js";
 import { DenyList } from "./deny-list.js";
 import type { IntrospectionResponse } from "./introspection.js";

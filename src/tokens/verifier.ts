@@ -1,7 +1,7 @@
 // How a broker-issued access token is checked: a header allow-list, the key chosen by kid, then jose's signature and claim checks.
 import type { CompactJWSHeaderParameters, CryptoKey, JWTPayload } from "jose";
 import { errors, jwtVerify } from "jose";
-import { EphemeraError } from "../support/errors.js";
+import { EphemeraError } from "../support/index.js";
 import { TOKEN_ALG } from "./signing-key.js";
 
 /** RFC 9068 `typ` of a JWT access token: keeps other JWTs signed by the same key from passing as access tokens. */

@@ -4,9 +4,9 @@
 // database (or a live one) without a broker, and without trusting one — a broker on a tampered store would answer for
 // the tampered store. It only reads: the audit events and, when no key is pinned, the checkpoint public key.
 import { existsSync, readFileSync } from "node:fs";
-import type { CheckpointPublicJwk } from "../../audit/checkpoint.js";
-import type { AuditEvent } from "../../domain/types.js";
-import type { Store } from "../../storage/store.js";
+import type { CheckpointPublicJwk } from "../../audit/index.js";
+import type { AuditEvent } from "../../domain/index.js";
+import type { Store } from "../../storage/index.js";
 import type { Cli } from "../context.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 

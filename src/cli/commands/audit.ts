@@ -1,8 +1,8 @@
 // `ephemera audit verify` and `ephemera audit list`: check the hash chain, read events. Admins only.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { ExportFormat } from "../../audit/export.js";
-import type { AuditEvent } from "../../domain/types.js";
+import type { ExportFormat } from "../../audit/index.js";
+import type { AuditEvent } from "../../domain/index.js";
 import type { Cli } from "../context.js";
 import { ADMIN_TOKEN_VARIABLES, withConnection } from "../context.js";
 import { EXIT, UsageError } from "../exit-codes.js";

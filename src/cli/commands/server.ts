@@ -1,7 +1,7 @@
 // `ephemera server`: load the config file, start the broker, print the demo banner, stop cleanly on SIGINT/SIGTERM.
 import type { Command } from "commander";
 import type { Config } from "../../config/index.js";
-import { describeError, redactSecrets } from "../../support/errors.js";
+import { describeError, redactSecrets } from "../../support/index.js";
 import type { Cli } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 

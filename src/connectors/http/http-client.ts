@@ -2,7 +2,7 @@
 // answer size, and errors that name the call but never a header (header values are API tokens).
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { Secret } from "../../support/secret.js";
+import type { Secret } from "../../support/index.js";
 import type { Method } from "./settings.js";
 
 /** Largest answer read; a listing bigger than this needs paging the connector does not do. */

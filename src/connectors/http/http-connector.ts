@@ -1,8 +1,7 @@
 // The `http` connector: temporary role elevation of an account the caller already has in a SaaS (a ticketing tool…),
 // through the add, remove and check calls its configuration describes. Removal is reference-counted over live grants.
-import type { Grant } from "../../domain/types.js";
-import { describeError } from "../../support/errors.js";
-import { Secret } from "../../support/secret.js";
+import type { Grant } from "../../domain/index.js";
+import { describeError, Secret } from "../../support/index.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
 import { check, evidenceOf } from "../support/evidence.js";

@@ -1,8 +1,7 @@
 // Settings of an http target and its entitlements, checked at start with errors that name the configuration path and
 // never repeat a value (header values are API tokens).
-import type { Identity } from "../../domain/types.js";
-import { EphemeraError } from "../../support/errors.js";
-import { Secret } from "../../support/secret.js";
+import type { Identity } from "../../domain/index.js";
+import { EphemeraError, Secret } from "../../support/index.js";
 import type { EntitlementSpec } from "../connector.js";
 import { entitlementSettings, SettingsReader, targetSettings } from "../support/settings.js";
 import {

@@ -2,7 +2,7 @@
 // an admin API behind a bearer token, and user sessions whose rights follow the memberships on every request.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { randomToken } from "../../support/ids.js";
+import { randomToken } from "../../support/index.js";
 
 /** One request the service received, as sent on the wire. */
 export interface RecordedCall {

@@ -1,7 +1,7 @@
 // The broker's admin connection to one MariaDB target: a small pool opened on first use with the current admin secret,
 // every statement bounded by a timeout, driver errors rethrown without statement text, and crash-safe rotation steps.
 import { createPool, type Pool } from "mysql2/promise";
-import { type Secret, sameSecret } from "../../support/secret.js";
+import { type Secret, sameSecret } from "../../support/index.js";
 import type { AdminSecret, RotationSteps } from "../support/admin-secret.js";
 import { attemptLogin, closeLogin, type Endpoint, openLogin } from "./login.js";
 import type { MariadbTargetSettings } from "./settings.js";

@@ -1,6 +1,6 @@
 // The `mariadb` connector: a short-lived MariaDB account per grant with the entitlement's privileges; removal locks it,
 // kills its sessions and drops it, and is proven by the catalogue, the process list and a refused login.
-import { Secret, sameSecret } from "../../support/secret.js";
+import { Secret, sameSecret } from "../../support/index.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";

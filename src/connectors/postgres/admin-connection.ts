@@ -3,8 +3,8 @@
 
 import type { ClientBase, ClientConfig, PoolClient, QueryResult, QueryResultRow } from "pg";
 import { Client, escapeIdentifier, escapeLiteral, Pool } from "pg";
-import { describeError } from "../../support/errors.js";
-import type { Logger } from "../../support/logger.js";
+import type { Logger } from "../../support/index.js";
+import { describeError } from "../../support/index.js";
 import type { RotateResponse } from "../connector.js";
 import type { AdminSecret, RotationSteps } from "../support/admin-secret.js";
 import type { LoginOutcome } from "../support/evidence.js";

@@ -16,8 +16,8 @@
 // that began before the REVOKE committed is ended (sessions opened after it cannot SET ROLE to the group any more).
 
 import type { ClientBase } from "pg";
-import type { Grant, Identity } from "../../domain/types.js";
-import { Secret } from "../../support/secret.js";
+import type { Grant, Identity } from "../../domain/index.js";
+import { Secret } from "../../support/index.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
 import { adminSecretFor } from "../support/admin-secret.js";

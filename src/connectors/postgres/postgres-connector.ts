@@ -1,7 +1,7 @@
 // The `postgres` connector: one short-lived LOGIN role per grant, made a member of pre-made group roles, with its own
 // VALID UNTIL so PostgreSQL refuses new password logins soon after expiry even when the broker is down.
-import type { Grant, Millis } from "../../domain/types.js";
-import { Secret } from "../../support/secret.js";
+import type { Grant, Millis } from "../../domain/index.js";
+import { Secret } from "../../support/index.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";

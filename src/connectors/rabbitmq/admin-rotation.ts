@@ -1,5 +1,5 @@
 // How the broker's RabbitMQ admin password is rotated: PUT the user with the new password (same tags), checked by whoami.
-import { Secret } from "../../support/secret.js";
+import { Secret } from "../../support/index.js";
 import type { RotationSteps } from "../support/admin-secret.js";
 import { apiPath, type ManagementApi } from "./management-api.js";
 

@@ -1,6 +1,6 @@
 // The RabbitMQ management HTTP API as the connector uses it: every path segment encoded, every call bounded in time and
 // number, and errors that name the call and RabbitMQ's reason but never a password or an Authorization header.
-import type { Secret } from "../../support/secret.js";
+import type { Secret } from "../../support/index.js";
 import { Limiter } from "./limiter.js";
 
 /** A path under `/api` whose every interpolated value went through encodeURIComponent; build it with `apiPath`. */

@@ -1,8 +1,7 @@
 // The `rabbitmq` connector: a user per grant with permissions on one vhost, made and removed through the management API;
 // removal is DELETE of the user (which also closes its connections), then proof: user absent, no connection, login refused.
-import type { Grant } from "../../domain/types.js";
-import { describeError } from "../../support/errors.js";
-import { Secret, sameSecret } from "../../support/secret.js";
+import type { Grant } from "../../domain/index.js";
+import { describeError, Secret, sameSecret } from "../../support/index.js";
 import type { Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";

@@ -1,8 +1,8 @@
 // The `redis` connector: one ACL user per grant, removed with ACL DELUSER (which also ends its connections) and proven
 // gone from ACL USERS, CLIENT LIST and a refused AUTH. Redis has no expiry on ACL users: the reconciler is the fail-safe.
 import type { Redis } from "ioredis";
-import type { Grant } from "../../domain/types.js";
-import { Secret, sameSecret } from "../../support/secret.js";
+import type { Grant } from "../../domain/index.js";
+import { Secret, sameSecret } from "../../support/index.js";
 import type { AccountInfo, Connector, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
 import { accountName, isManagedName, newPassword } from "../support/accounts.js";

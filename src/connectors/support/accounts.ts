@@ -1,6 +1,5 @@
 // Names and passwords for the accounts connectors make: derived from the grant id, random where secret.
-import { randomToken } from "../../support/ids.js";
-import { Secret } from "../../support/secret.js";
+import { randomToken, Secret } from "../../support/index.js";
 
 /**
  * The account name for a grant: the target's prefix and the grant id's random part, `[a-z0-9_]` only, so it is a

@@ -1,12 +1,11 @@
 // The admin secret a connector logs in to its target with, and its crash-safe rotation: the new secret is sealed in the
 // store before the target changes, checked after, and only then made current, so a crash at any step leaves one that works.
 import { randomUUID } from "node:crypto";
-import type { AuditCode } from "../../audit/codes.js";
-import { systemEvent } from "../../audit/system-event.js";
-import { ConflictError, type Leases, type StatePort, StateRepository } from "../../storage/store.js";
-import type { Clock } from "../../support/clock.js";
-import type { Sealer } from "../../support/sealer.js";
-import { Secret, sameSecret } from "../../support/secret.js";
+import type { AuditCode } from "../../audit/index.js";
+import { systemEvent } from "../../audit/index.js";
+import { ConflictError, type Leases, type StatePort, StateRepository } from "../../storage/index.js";
+import type { Clock, Sealer } from "../../support/index.js";
+import { Secret, sameSecret } from "../../support/index.js";
 import { newPassword } from "./accounts.js";
 
 const NAMESPACE = "admin-secret";

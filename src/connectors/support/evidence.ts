@@ -1,7 +1,7 @@
 // Removal evidence: each check names what was looked at and what was seen, so an auditor can read the proof.
-import type { Grant, RemovalEvidence } from "../../domain/types.js";
-import { describeError } from "../../support/errors.js";
-import type { Secret } from "../../support/secret.js";
+import type { Grant, RemovalEvidence } from "../../domain/index.js";
+import type { Secret } from "../../support/index.js";
+import { describeError } from "../../support/index.js";
 
 export type Check = RemovalEvidence["checks"][number];
 

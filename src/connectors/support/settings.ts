@@ -1,6 +1,6 @@
 // Readers for connector settings: each checks one value and, when it is wrong, names its configuration path and the
 // rule it broke, never the value itself (a secret pasted into the wrong key must not reach a log).
-import { parseDuration } from "../../domain/duration.js";
+import { parseDuration } from "../../domain/index.js";
 import type { EntitlementSpec } from "../connector.js";
 
 /** The config path of an entitlement: `targets.<target>.entitlements.<short name>`. */

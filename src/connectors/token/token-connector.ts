@@ -1,6 +1,6 @@
 // The `token` connector: access to an internal API as a broker-signed JWT; removal is the deny-list plus the token's own `exp`.
-import type { Grant, Intent, Millis, RemovalEvidence } from "../../domain/types.js";
-import { Secret } from "../../support/secret.js";
+import type { Grant, Intent, Millis, RemovalEvidence } from "../../domain/index.js";
+import { Secret } from "../../support/index.js";
 import type { RevokedEntry, RevokeInput, SignedToken, TokenClaimsInput } from "../../tokens/index.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";

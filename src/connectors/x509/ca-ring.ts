@@ -2,11 +2,10 @@
 // Private keys are sealed at rest under the master key; rotation is one audited change set, as for token signing keys.
 import { createHash, randomBytes, webcrypto } from "node:crypto";
 import type * as X509 from "@peculiar/x509";
-import { systemEvent } from "../../audit/system-event.js";
-import type { AuditDraft, Millis } from "../../domain/types.js";
-import { type StatePort, StateRepository, type Write } from "../../storage/store.js";
-import type { Clock } from "../../support/clock.js";
-import type { Sealer } from "../../support/sealer.js";
+import { systemEvent } from "../../audit/index.js";
+import type { AuditDraft, Millis } from "../../domain/index.js";
+import { type StatePort, StateRepository, type Write } from "../../storage/index.js";
+import type { Clock, Sealer } from "../../support/index.js";
 import { pkix } from "./pkix.js";
 import type { KeyAlgorithm } from "./settings.js";
 

@@ -1,8 +1,8 @@
 // The deny-list of an x509 target: revoked serials, durable in the store until the certificate expires, published as
 // a CRL per CA (what TLS servers load) and as JSON.
-import { systemEvent } from "../../audit/system-event.js";
-import { type StatePort, StateRepository, type Write } from "../../storage/store.js";
-import type { Clock } from "../../support/clock.js";
+import { systemEvent } from "../../audit/index.js";
+import { type StatePort, StateRepository, type Write } from "../../storage/index.js";
+import type { Clock } from "../../support/index.js";
 import type { RevokedSerial } from "../connector.js";
 import { algorithmOf, type CaRing, forX509 } from "./ca-ring.js";
 import { pkix } from "./pkix.js";

@@ -1,5 +1,5 @@
 // Settings of an x509 target and its entitlements, checked at start with errors that name the configuration path.
-import { isTrustDomain } from "../../identity/spiffe/spiffe-id.js";
+import { isTrustDomain } from "../../identity/index.js";
 import type { EntitlementSpec } from "../connector.js";
 import { entitlementPath, SettingsReader } from "../support/settings.js";
 

@@ -1,8 +1,8 @@
 // The `x509` connector: short-lived client certificates (X.509-SVIDs) from the broker's own CA. Removal puts the serial
 // on the CA's published deny-list (a CRL and a JSON list) until the certificate's notAfter, which ends it anyway.
 import { webcrypto } from "node:crypto";
-import type { Grant, Millis, RemovalEvidence } from "../../domain/types.js";
-import { Secret } from "../../support/secret.js";
+import type { Grant, Millis, RemovalEvidence } from "../../domain/index.js";
+import { Secret } from "../../support/index.js";
 import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential, X509Publisher } from "../connector.js";
 import type { ConnectorContext, TargetSpec } from "../context.js";
 import { entitlementPath } from "../support/settings.js";

@@ -1,8 +1,8 @@
 // Console sessions over HTTP: the browser holds the session's token only in an HttpOnly cookie, and must echo the
 // session's CSRF token in a header on every state-changing call. The sessions themselves live in the lifecycle.
-import type { AuthenticationFacts } from "../../identity/authenticator.js";
-import type { ConsoleSession } from "../../lifecycle/console/console-sessions.js";
-import { sameSecret } from "../../support/secret.js";
+import type { AuthenticationFacts } from "../../identity/index.js";
+import type { ConsoleSession } from "../../lifecycle/index.js";
+import { sameSecret } from "../../support/index.js";
 
 export const SESSION_COOKIE = "ephemera_session";
 export { CSRF_HEADER } from "../../wire/index.js";

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { EphemeraError } from "../../support/errors.js";
+import { EphemeraError } from "../../support/index.js";
 import type { App } from "../app.js";
 import { sendProblem } from "../problem.js";
 

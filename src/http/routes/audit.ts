@@ -1,7 +1,7 @@
 // /v1/audit: read the hash-chained audit log and verify it end to end. Admins only.
 import Type from "typebox";
-import { auditHmacOf, latestCheckpoint, readAudit, verifyAudit } from "../../lifecycle/queries/read-audit.js";
-import { EphemeraError } from "../../support/errors.js";
+import { auditHmacOf, latestCheckpoint, readAudit, verifyAudit } from "../../lifecycle/index.js";
+import { EphemeraError } from "../../support/index.js";
 import { AuditPageSchema, ProblemSchema } from "../../wire/index.js";
 import { presentAuditEvent } from "../present.js";
 import { type App, callerOf, type HttpServices } from "../server.js";

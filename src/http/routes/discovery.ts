@@ -1,9 +1,7 @@
 // /v1/discovery and /v1/targets: what accounts exist in each target (standing privilege, survivors), and admin-secret
 // rotation on demand. Admins only.
 import Type, { type Static } from "typebox";
-import { type DiscoveryReport, readDiscovery } from "../../lifecycle/monitor/reconcile.js";
-import { rotateTargetSecret } from "../../lifecycle/monitor/rotate-target-secret.js";
-import { listTargets } from "../../lifecycle/monitor/targets.js";
+import { type DiscoveryReport, listTargets, readDiscovery, rotateTargetSecret } from "../../lifecycle/index.js";
 import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 

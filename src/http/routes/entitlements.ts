@@ -2,9 +2,9 @@
 // rules): each entitlement policy permits, with its maximum duration and whether approvers must agree. An AI agent's
 // tools list it before asking.
 import Type from "typebox";
-import { intentOf } from "../../domain/approval.js";
-import type { Intent } from "../../domain/types.js";
-import { requestableEntitlements } from "../../lifecycle/queries/requestable-entitlements.js";
+import type { Intent } from "../../domain/index.js";
+import { intentOf } from "../../domain/index.js";
+import { requestableEntitlements } from "../../lifecycle/index.js";
 import { EntitlementListSchema, ProblemSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
 

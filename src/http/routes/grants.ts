@@ -1,12 +1,15 @@
 // /v1/grants: list and read grants; renew, complete and revoke one.
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
-import type { GrantState } from "../../domain/types.js";
-import { grantTimeline, listGrants } from "../../lifecycle/queries/list-grants.js";
-import { renewGrant } from "../../lifecycle/renew/renew-grant.js";
-import { endGrantByCaller } from "../../lifecycle/revoke/end-grant.js";
-import { loadOwnGrant } from "../../lifecycle/shared/ownership.js";
-import { refuse } from "../../lifecycle/shared/refuse.js";
+import type { GrantState } from "../../domain/index.js";
+import {
+  endGrantByCaller,
+  grantTimeline,
+  listGrants,
+  loadOwnGrant,
+  refuse,
+  renewGrant,
+} from "../../lifecycle/index.js";
 import {
   AuditEventSchema,
   EndBody,

@@ -1,10 +1,14 @@
 // /v1/identities: the inventory of identities (kind, owner, status, sightings, active grants); reactivate and offboard.
 import Type from "typebox";
-import type { Millis } from "../../domain/types.js";
-import { type InventoryEntry, inventoryEntry } from "../../lifecycle/identities/inventory.js";
-import { offboardIdentity } from "../../lifecycle/identities/offboard-identity.js";
-import { reactivateIdentity } from "../../lifecycle/identities/reactivate-identity.js";
-import { listIdentities, readIdentity } from "../../lifecycle/identities/read-inventory.js";
+import type { Millis } from "../../domain/index.js";
+import {
+  type InventoryEntry,
+  inventoryEntry,
+  listIdentities,
+  offboardIdentity,
+  reactivateIdentity,
+  readIdentity,
+} from "../../lifecycle/index.js";
 import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 

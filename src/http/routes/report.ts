@@ -1,7 +1,7 @@
 // /v1/report: the privilege report for a time range (grants, privilege duration, verified removal, standing access).
 // Admins only; the console shows the same JSON.
 import Type from "typebox";
-import { readPrivilegeReport } from "../../lifecycle/monitor/report.js";
+import { readPrivilegeReport } from "../../lifecycle/index.js";
 import { PrivilegeReportSchema, ProblemSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 

@@ -1,21 +1,23 @@
 // /v1/requests: ask for an entitlement; read and list requests; the approval workflow (approve, deny, cancel, modify,
 // collect the credential, review a break-glass use).
 import Type, { type Static, type TSchema } from "typebox";
-import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
+import type { AccessRequest, Identity, RequestState } from "../../domain/index.js";
 import { DPOP_WINDOW_SECONDS, DpopError, verifyDpopProof } from "../../identity/index.js";
-import { approveRequest } from "../../lifecycle/approval/approve-request.js";
-import { cancelRequest } from "../../lifecycle/approval/cancel-request.js";
-import { collectCredential } from "../../lifecycle/approval/collect-credential.js";
-import { denyRequest } from "../../lifecycle/approval/deny-request.js";
-import { modifyRequest } from "../../lifecycle/approval/modify-request.js";
-import { reviewBreakGlass } from "../../lifecycle/approval/review-break-glass.js";
-import type { IssuedGrant } from "../../lifecycle/issue/issue-grant.js";
-import { listRequests } from "../../lifecycle/queries/list-requests.js";
-import { readRequest, requestTimeline } from "../../lifecycle/queries/read-request.js";
-import { requestAccess } from "../../lifecycle/request/request-access.js";
-import type { RequestMeta } from "../../lifecycle/shared/deps.js";
-import { refuse } from "../../lifecycle/shared/refuse.js";
-import { EphemeraError } from "../../support/errors.js";
+import type { IssuedGrant, RequestMeta } from "../../lifecycle/index.js";
+import {
+  approveRequest,
+  cancelRequest,
+  collectCredential,
+  denyRequest,
+  listRequests,
+  modifyRequest,
+  readRequest,
+  refuse,
+  requestAccess,
+  requestTimeline,
+  reviewBreakGlass,
+} from "../../lifecycle/index.js";
+import { EphemeraError } from "../../support/index.js";
 import {
   ApproveBody,
   AuditEventSchema,

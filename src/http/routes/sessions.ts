@@ -2,9 +2,14 @@
 // the CSRF token it answers must be sent in `x-csrf-token` on every state-changing call made with the cookie.
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
-import { type ConsoleSession, type ConsoleSessions, SESSION_TTL_MS } from "../../lifecycle/console/console-sessions.js";
-import { ApiKeySignIn, type ConsoleSignIn } from "../../lifecycle/console/sign-in.js";
-import { EphemeraError } from "../../support/errors.js";
+import {
+  ApiKeySignIn,
+  type ConsoleSession,
+  type ConsoleSessions,
+  type ConsoleSignIn,
+  SESSION_TTL_MS,
+} from "../../lifecycle/index.js";
+import { EphemeraError } from "../../support/index.js";
 import { ProblemSchema, SessionSchema } from "../../wire/index.js";
 import type { AbuseGuard } from "../abuse.js";
 import { CSRF_HEADER, SESSION_COOKIE } from "../console/sessions.js";

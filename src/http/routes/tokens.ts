@@ -1,6 +1,6 @@
 // Broker-issued tokens: the JWKS resource servers verify with, and RFC 7662 introspection.
 import Type from "typebox";
-import { introspectToken } from "../../lifecycle/monitor/introspect.js";
+import { introspectToken } from "../../lifecycle/index.js";
 import { IntrospectionSchema, ProblemSchema } from "../../wire/index.js";
 import { type App, callerOf, type HttpServices } from "../server.js";
 

@@ -1,7 +1,7 @@
 // What x509 targets publish for relying parties, without authentication: the CA bundle, the CRLs and the deny-list.
 import Type from "typebox";
-import type { X509Publisher } from "../../connectors/connector.js";
-import { EphemeraError } from "../../support/errors.js";
+import type { X509Publisher } from "../../connectors/index.js";
+import { EphemeraError } from "../../support/index.js";
 import { ProblemSchema } from "../../wire/index.js";
 import type { App, HttpServices } from "../server.js";
 

@@ -1,5 +1,5 @@
 // A bearer-JWT authenticator: route by unverified claims, verify with configured keys, map claims through trust rules.
-import type { Clock } from "../../support/clock.js";
+import type { Clock } from "../../support/index.js";
 import { bearer } from "../api-keys.js";
 import type { Authenticator, AuthResult, Presented } from "../authenticator.js";
 import type { IdentityRegistry } from "../registry.js";

@@ -1,8 +1,7 @@
 // An issuer's published keys, fetched lazily over HTTPS (OIDC discovery or a JWKS URL), cached, refetched rarely.
 import type { CryptoKey } from "jose";
-import type { Clock } from "../../support/clock.js";
-import type { Logger } from "../../support/logger.js";
-import { isLoopbackHostname } from "../../support/loopback.js";
+import type { Clock, Logger } from "../../support/index.js";
+import { isLoopbackHostname } from "../../support/index.js";
 import { KeySet, readJwks } from "./key-set.js";
 import { type KeyLookup, KeysUnavailableError } from "./verify-workload-jwt.js";
 

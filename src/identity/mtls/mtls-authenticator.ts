@@ -1,7 +1,7 @@
 // mTLS authenticator: an X.509-SVID (or any client certificate with a SPIFFE URI SAN) verified in the TLS handshake.
 import type { X509Certificate } from "node:crypto";
-import type { IdentityKind } from "../../domain/types.js";
-import type { Clock } from "../../support/clock.js";
+import type { IdentityKind } from "../../domain/index.js";
+import type { Clock } from "../../support/index.js";
 import type { Authenticator, AuthResult, Presented } from "../authenticator.js";
 import type { AuthenticatorDeps } from "../oidc/oidc-authenticator.js";
 import type { IdentityRegistry } from "../registry.js";

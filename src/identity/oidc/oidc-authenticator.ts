@@ -1,7 +1,6 @@
 // OIDC JWT authenticator: CI tokens (GitHub Actions, GitLab CI) and Kubernetes service-account tokens from one issuer.
-import type { IdentityKind } from "../../domain/types.js";
-import type { Clock } from "../../support/clock.js";
-import type { Logger } from "../../support/logger.js";
+import type { IdentityKind } from "../../domain/index.js";
+import type { Clock, Logger } from "../../support/index.js";
 import { JwtAuthenticator } from "../jwt/jwt-authenticator.js";
 import { KeySet } from "../jwt/key-set.js";
 import { keyUrlProblem, RemoteJwks } from "../jwt/remote-jwks.js";

@@ -1,5 +1,5 @@
 // SPIFFE JWT-SVID authenticator: the subject's trust domain picks the bundle; the audience must name the broker.
-import type { IdentityKind } from "../../domain/types.js";
+import type { IdentityKind } from "../../domain/index.js";
 import { JwtAuthenticator } from "../jwt/jwt-authenticator.js";
 import type { KeyLookup, WorkloadJwtRules } from "../jwt/verify-workload-jwt.js";
 import { type AuthenticatorDeps, keyLookupFor, MAX_LEEWAY_SECONDS } from "../oidc/oidc-authenticator.js";

@@ -1,9 +1,7 @@
 // Runs the approval sweep on a timer: one pass at a time, never overlapping, stopped cleanly with the broker. With
 // replicas on a shared store one of them sweeps at a time, under a store lease, so a rotation after break-glass or an
 // overdue alarm is not raised twice.
-import { describeError } from "../../support/errors.js";
-import { Periodic } from "../../support/periodic.js";
-import { holdsLease } from "../../support/replica-lease.js";
+import { describeError, holdsLease, Periodic } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { type SweepResult, sweepRequests } from "./sweep-requests.js";
 

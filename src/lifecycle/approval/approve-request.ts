@@ -1,8 +1,8 @@
 // Stage 3, approval: an approver approves the exact request they saw; the quorum met moves it to `approved`, to be
 // collected by its requester. Separation of duties is checked here, in code, whatever policy says.
-import { liveApprovals, quorumMet, requestHash } from "../../domain/approval.js";
-import { transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest, Approval, Identity } from "../../domain/types.js";
+
+import type { AccessRequest, Approval, Identity } from "../../domain/index.js";
+import { liveApprovals, quorumMet, requestHash, transitionRequest } from "../../domain/index.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

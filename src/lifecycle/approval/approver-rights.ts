@@ -1,7 +1,7 @@
 // Who may approve a request: separation of duties in code, the group the requirement names, and Cedar's `approve`.
-import type { EntitlementSpec } from "../../connectors/connector.js";
-import { separationOfDuties } from "../../domain/approval.js";
-import type { AccessRequest, Identity } from "../../domain/types.js";
+import type { EntitlementSpec } from "../../connectors/index.js";
+import type { AccessRequest, Identity } from "../../domain/index.js";
+import { separationOfDuties } from "../../domain/index.js";
 import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 

@@ -1,9 +1,8 @@
 // The requester collects the credential of an approved request, once. Policy and every approver's right are checked
 // again now; the grant is committed before the downstream call and its clock starts here, at issue.
-import type { IssuedCredential } from "../../connectors/connector.js";
-import { formatApproval, liveApprovals, mergeRules, quorumMet } from "../../domain/approval.js";
-import { transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest, Approval, Grant, Identity } from "../../domain/types.js";
+import type { IssuedCredential } from "../../connectors/index.js";
+import type { AccessRequest, Approval, Grant, Identity } from "../../domain/index.js";
+import { formatApproval, liveApprovals, mergeRules, quorumMet, transitionRequest } from "../../domain/index.js";
 import { issueApproved } from "../issue/issue-approved.js";
 import { decisionData, evaluateStoredRequest } from "../policy/evaluate-request.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";

@@ -1,6 +1,7 @@
 // An approver denies a pending request: the requester learns who and why. Only someone who could approve may deny.
-import { transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest, Identity } from "../../domain/types.js";
+
+import type { AccessRequest, Identity } from "../../domain/index.js";
+import { transitionRequest } from "../../domain/index.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

@@ -1,7 +1,7 @@
 // Loads what an approval-stage action needs — the request, its requester and entitlement — refusing (audited) what is missing.
-import type { Connector, EntitlementSpec } from "../../connectors/connector.js";
-import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
+import type { Connector, EntitlementSpec } from "../../connectors/index.js";
+import type { AccessRequest, Identity, RequestState } from "../../domain/index.js";
+import { ConflictError } from "../../storage/index.js";
 import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";

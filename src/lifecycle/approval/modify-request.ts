@@ -1,9 +1,8 @@
 // The requester changes a pending request. Policy decides again; approvals given to the old version stop counting,
 // because each is bound to the hash of the request its approver saw.
-import { type IntentInput, intentOf, requestHash } from "../../domain/approval.js";
-import { durationAsked } from "../../domain/request-input.js";
-import { transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest, Identity } from "../../domain/types.js";
+
+import type { AccessRequest, Identity } from "../../domain/index.js";
+import { durationAsked, type IntentInput, intentOf, requestHash, transitionRequest } from "../../domain/index.js";
 import { decisionData, evaluateStoredRequest } from "../policy/evaluate-request.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";

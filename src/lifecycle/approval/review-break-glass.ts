@@ -1,7 +1,7 @@
 // The mandatory after-the-fact review of a break-glass grant, recorded by someone who could have approved it.
 
-import { separationOfDuties } from "../../domain/approval.js";
-import type { AccessRequest, Identity } from "../../domain/types.js";
+import type { AccessRequest, Identity } from "../../domain/index.js";
+import { separationOfDuties } from "../../domain/index.js";
 import { evaluateRequest } from "../policy/evaluate-request.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";

@@ -1,11 +1,10 @@
 // The approval stage's clock: times out requests that waited too long, raises the alarm on overdue break-glass
 // reviews, and rotates a target's admin secret once a break-glass grant on it has ended. Reads the due index only.
 
-import { notice } from "../../domain/request-input.js";
-import { transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest } from "../../domain/types.js";
-import { ConflictError, StateNamespace } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
+import type { AccessRequest } from "../../domain/index.js";
+import { notice, transitionRequest } from "../../domain/index.js";
+import { ConflictError, StateNamespace } from "../../storage/index.js";
+import { describeError } from "../../support/index.js";
 import { rotateTargetSecretAsSystem } from "../monitor/rotate-target-secret.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";

@@ -2,8 +2,8 @@
 // audit event. A session is kept server-side in the store's key/value table under a hash of its token; the caller
 // (the HTTP layer) hands the token to the browser and asks for the CSRF token back on every change.
 import { createHash, randomBytes } from "node:crypto";
-import type { Identity, Millis } from "../../domain/types.js";
-import { StateNamespace } from "../../storage/store.js";
+import type { Identity, Millis } from "../../domain/index.js";
+import { StateNamespace } from "../../storage/index.js";
 import { mayUseConsole } from "../queries/may-use-console.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";

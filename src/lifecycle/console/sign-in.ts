@@ -1,6 +1,6 @@
 // How a person proves who they are to the console: an API key today; OIDC can be another `ConsoleSignIn`.
-import type { Identity } from "../../domain/types.js";
-import type { AuthenticatorChain } from "../../identity/authenticate.js";
+import type { Identity } from "../../domain/index.js";
+import type { AuthenticatorChain } from "../../identity/index.js";
 
 /** What a sign-in method proves: who signed in and how (for the audit event), or why not (never echoing a secret). */
 export type SignInResult =

@@ -1,7 +1,5 @@
 // Runs the dormancy pass on a timer; with replicas on a shared store one of them runs it at a time, under a lease.
-import { describeError } from "../../support/errors.js";
-import { Periodic } from "../../support/periodic.js";
-import { holdsLease } from "../../support/replica-lease.js";
+import { describeError, holdsLease, Periodic } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { type DormancyResult, markDormantIdentities } from "./mark-dormant.js";
 

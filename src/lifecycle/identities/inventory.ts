@@ -1,5 +1,5 @@
 // The identity inventory: who the broker knows, whether someone answers for each one, and what access each holds now.
-import type { IdentityKind, IdentityRecord, IdentityStatus } from "../../domain/types.js";
+import type { IdentityKind, IdentityRecord, IdentityStatus } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
 /** A non-human identity with no owner: nobody answers for it (OWASP NHI). Humans answer for themselves. */

@@ -1,5 +1,5 @@
 // Reads an identity for an admin action; an unknown id is a 404, audited like every refusal.
-import type { Identity, IdentityRecord } from "../../domain/types.js";
+import type { Identity, IdentityRecord } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 

@@ -1,11 +1,10 @@
 // Dormancy: an identity neither seen nor changed for `dormantAfter` is marked dormant, audited, and can no longer
 // authenticate until an admin reactivates it (OWASP NHI: stale identities are standing risk).
 
-import { formatDuration } from "../../domain/duration.js";
-import { identityWithStatus } from "../../domain/transitions.js";
-import type { IdentityRecord, Millis } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
+import type { IdentityRecord, Millis } from "../../domain/index.js";
+import { formatDuration, identityWithStatus } from "../../domain/index.js";
+import { ConflictError } from "../../storage/index.js";
+import { describeError } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

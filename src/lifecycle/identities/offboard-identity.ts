@@ -1,11 +1,11 @@
 // Offboarding: one audited step disables an identity (API keys and trust-rule admission stop at once, since both read
 // its status), ends every active grant it holds on every target and cancels its open requests; then each grant's
 // removal is driven like any other, and a removal that fails is retried by the scheduler.
-import { grantEnded, identityWithStatus, transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord } from "../../domain/types.js";
-import { ConflictError, type Write } from "../../storage/store.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
-import { randomToken } from "../../support/ids.js";
+
+import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord } from "../../domain/index.js";
+import { grantEnded, identityWithStatus, transitionRequest } from "../../domain/index.js";
+import { ConflictError, type Write } from "../../storage/index.js";
+import { describeError, EphemeraError, randomToken } from "../../support/index.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";

@@ -1,7 +1,8 @@
 // An admin brings a dormant identity back. Offboarding is for good: an offboarded identity is never reactivated.
-import { identityWithStatus } from "../../domain/transitions.js";
-import type { Identity, IdentityRecord } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
+
+import type { Identity, IdentityRecord } from "../../domain/index.js";
+import { identityWithStatus } from "../../domain/index.js";
+import { ConflictError } from "../../storage/index.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

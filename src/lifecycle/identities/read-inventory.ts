@@ -1,5 +1,5 @@
 // Reading the identity inventory: admins only, checked before the filter is, so a non-admin learns nothing from it.
-import type { Identity, IdentityKind, IdentityStatus } from "../../domain/types.js";
+import type { Identity, IdentityKind, IdentityStatus } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 import { requireAdmin } from "../shared/require-admin.js";

@@ -1,8 +1,8 @@
 // The downstream issue call both issue paths make: the credential and merged handle data, or the failure to record.
-import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
-import type { Grant, Identity, Intent } from "../../domain/types.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
-import type { Secret } from "../../support/secret.js";
+import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/index.js";
+import type { Grant, Identity, Intent } from "../../domain/index.js";
+import type { Secret } from "../../support/index.js";
+import { describeError, EphemeraError } from "../../support/index.js";
 
 export type IssueOutcome =
   | {

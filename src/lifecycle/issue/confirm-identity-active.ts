@@ -1,8 +1,8 @@
 // The last step before a credential is handed out: the identity may have been offboarded (or made dormant) after its
 // caller authenticated and before the grant became active. Offboarding ends the grants it can see; this catches the one
 // committed after it looked, so an offboarded identity never walks away with a credential.
-import type { Grant, Identity } from "../../domain/types.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
+import type { Grant, Identity } from "../../domain/index.js";
+import { describeError, EphemeraError } from "../../support/index.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { markEnded } from "../revoke/end-grant.js";
 import { systemActor } from "../shared/audit-draft.js";

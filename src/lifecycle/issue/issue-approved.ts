@@ -1,10 +1,10 @@
 // Stage 4 entry: turns an approved request into a grant — auto-approved at request time, collected after a quorum, or
 // break-glass — with the grant row committed before anything exists downstream (DESIGN §2), on every path.
-import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/connector.js";
-import { openGrant } from "../../domain/transitions.js";
-import type { AccessRequest, AuditDraft, Decision, Identity } from "../../domain/types.js";
-import type { Write } from "../../storage/store.js";
-import { newId } from "../../support/ids.js";
+import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/index.js";
+import type { AccessRequest, AuditDraft, Decision, Identity } from "../../domain/index.js";
+import { openGrant } from "../../domain/index.js";
+import type { Write } from "../../storage/index.js";
+import { newId } from "../../support/index.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

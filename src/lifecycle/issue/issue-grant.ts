@@ -1,9 +1,9 @@
 // Stage 4, issue: the downstream call for a grant already committed in `issuing`, then `active` — or removal of leftovers.
 
-import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/connector.js";
-import { grantEnded, grantIssued, transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
-import { describeError } from "../../support/errors.js";
+import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/index.js";
+import type { AccessRequest, Grant, Identity } from "../../domain/index.js";
+import { grantEnded, grantIssued, transitionRequest } from "../../domain/index.js";
+import { describeError } from "../../support/index.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";

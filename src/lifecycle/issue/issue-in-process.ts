@@ -4,10 +4,10 @@
 // process until the response carries it, and the response is sent only after this commit; so committing the grant
 // together with its issue keeps the invariant with one durable write instead of two.
 
-import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/connector.js";
-import { grantIssued, transitionRequest } from "../../domain/transitions.js";
-import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/types.js";
-import type { Write } from "../../storage/store.js";
+import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/index.js";
+import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/index.js";
+import { grantIssued, transitionRequest } from "../../domain/index.js";
+import type { Write } from "../../storage/index.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

@@ -1,6 +1,6 @@
 // Tells the expiry scheduler when a grant becomes due, whoever issued or renewed it (an HTTP route or a library
 // caller): an observer wrapped around the one the lifecycle already reports to.
-import type { Millis } from "../../domain/types.js";
+import type { Millis } from "../../domain/index.js";
 import type { LifecycleObserver } from "../shared/deps.js";
 
 /** `observer`, plus a hint to the scheduler each time a grant is issued or renewed (its new `expiresAt`). */

@@ -1,7 +1,7 @@
 // Stage 5, monitor: finds grants whose time has come through the due index and ends or retries them. One timer, not one per grant.
-import type { Grant } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
+import type { Grant } from "../../domain/index.js";
+import { ConflictError } from "../../storage/index.js";
+import { describeError } from "../../support/index.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { markEnded, retryRemoval } from "../revoke/end-grant.js";
 import { systemActor } from "../shared/audit-draft.js";

@@ -1,5 +1,5 @@
 // Stage 5, monitor: RFC 7662 introspection of broker-issued tokens; a token is active only while its grant is.
-import { describeError } from "../../support/errors.js";
+import { describeError } from "../../support/index.js";
 import type { IntrospectionResponse, TokenAuthority } from "../../tokens/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 

@@ -1,9 +1,8 @@
 // The maintenance loop: reconciles every target on an interval and rotates admin secrets whose schedule is due.
 // One timer; a pass never overlaps the previous one.
-import type { Connector } from "../../connectors/connector.js";
-import type { Identity } from "../../domain/types.js";
-import { describeError } from "../../support/errors.js";
-import { holdsLease } from "../../support/replica-lease.js";
+import type { Connector } from "../../connectors/index.js";
+import type { Identity } from "../../domain/index.js";
+import { describeError, holdsLease } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { requireAdmin } from "../shared/require-admin.js";
 import { type DiscoveryReport, type ReconcileObserver, reconcileTargets } from "./reconcile.js";

@@ -1,7 +1,7 @@
 // Prometheus metrics of the lifecycle. Labels are bounded (target, entitlement, outcome, state) and never carry secrets.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Grant } from "../../domain/types.js";
-import type { Store } from "../../storage/store.js";
+import type { Grant } from "../../domain/index.js";
+import type { Store } from "../../storage/index.js";
 import type { ApprovalEvent, LifecycleObserver } from "../shared/deps.js";
 import type { DiscoveryReport, ReconcileObserver } from "./reconcile.js";
 

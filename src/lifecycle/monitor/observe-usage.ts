@@ -1,9 +1,7 @@
 // Stage 5, monitor: asks each target which active grants it shows in use (sessions, connections) and records first and
 // last use. Polled on an interval by one replica at a time (revoke/last-look.ts takes a last look before removal).
-import type { Connector } from "../../connectors/connector.js";
-import { describeError } from "../../support/errors.js";
-import { Periodic } from "../../support/periodic.js";
-import { holdsLease } from "../../support/replica-lease.js";
+import type { Connector } from "../../connectors/index.js";
+import { describeError, holdsLease, Periodic } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
 const PAGE = 500;

@@ -1,10 +1,8 @@
 // Retention: ended grants and their requests older than `retention.endedGrants` leave the grant tables, in batches,
 // on one replica at a time. The audit log keeps everything, receipts included: its chain is never cut.
 
-import { systemEvent } from "../../audit/system-event.js";
-import { describeError } from "../../support/errors.js";
-import { Periodic } from "../../support/periodic.js";
-import { holdsLease } from "../../support/replica-lease.js";
+import { systemEvent } from "../../audit/index.js";
+import { describeError, holdsLease, Periodic } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
 const LEASE = "history-retention";

@@ -1,9 +1,9 @@
 // Reconciliation and discovery: every target's accounts against the live grants. Broker-made accounts no live grant
 // holds are removed (they outlived their window); accounts the broker does not manage are reported as standing privilege.
-import type { AccountInfo, Connector } from "../../connectors/connector.js";
-import type { GrantState, Identity, Millis } from "../../domain/types.js";
-import { StateNamespace } from "../../storage/store.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
+import type { AccountInfo, Connector } from "../../connectors/index.js";
+import type { GrantState, Identity, Millis } from "../../domain/index.js";
+import { StateNamespace } from "../../storage/index.js";
+import { describeError, EphemeraError } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

@@ -1,8 +1,8 @@
 // The privilege report: for a time range, how much access was granted, how long it really lasted, whether its removal
 // was proven, and what standing access the last discovery found. Figures come from the store's SQL, not from memory.
 import type { Static } from "typebox";
-import type { Identity, Millis } from "../../domain/types.js";
-import { EphemeraError } from "../../support/errors.js";
+import type { Identity, Millis } from "../../domain/index.js";
+import { EphemeraError } from "../../support/index.js";
 import type { PrivilegeReportSchema } from "../../wire/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { requireAdmin } from "../shared/require-admin.js";

@@ -1,9 +1,9 @@
 // Admin-secret rotation of one target, asked for by an admin (`ephemera rotate`) or by the broker itself (the
 // maintenance schedule, the end of a break-glass grant). The connector does the crash-safe steps; this records who
 // asked, what happened and when, for the schedule.
-import type { Actor, Identity, Millis } from "../../domain/types.js";
-import { StateNamespace } from "../../storage/store.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
+import type { Actor, Identity, Millis } from "../../domain/index.js";
+import { StateNamespace } from "../../storage/index.js";
+import { describeError, EphemeraError } from "../../support/index.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

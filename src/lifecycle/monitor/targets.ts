@@ -1,7 +1,7 @@
 // The target list admins see: each configured target, whether it answers now, and when the broker last rotated its
 // admin secret.
-import type { Connector } from "../../connectors/connector.js";
-import type { Identity, Millis } from "../../domain/types.js";
+import type { Connector } from "../../connectors/index.js";
+import type { Identity, Millis } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { requireAdmin } from "../shared/require-admin.js";
 import { lastRotation } from "./rotate-target-secret.js";

@@ -1,10 +1,9 @@
 // Records grants seen in use by the broker itself (token introspection) in batches: a hot path must not pay one store
 // write per call. A grant's use is queued at most once per interval and written with the next batch: first use is
 // exact, last use exact to the interval.
-import type { GrantStore, GrantUsage } from "../../storage/store.js";
-import type { Clock } from "../../support/clock.js";
-import { describeError } from "../../support/errors.js";
-import type { Logger } from "../../support/logger.js";
+import type { GrantStore, GrantUsage } from "../../storage/index.js";
+import type { Clock, Logger } from "../../support/index.js";
+import { describeError } from "../../support/index.js";
 import type { UsageSink } from "../shared/deps.js";
 
 export interface UsageRecorderOptions {

@@ -1,7 +1,7 @@
 // Stage 2, policy: asks the policy port for a decision on a request, an approval or a renewal, with the context it may use.
-import type { EntitlementSpec } from "../../connectors/connector.js";
-import type { AccessRequest, Decision, Identity, Intent, RequestFacts } from "../../domain/types.js";
-import type { PolicyAction } from "../../policy/decider.js";
+import type { EntitlementSpec } from "../../connectors/index.js";
+import type { AccessRequest, Decision, Identity, Intent, RequestFacts } from "../../domain/index.js";
+import type { PolicyAction } from "../../policy/index.js";
 import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
 
 export interface AskedFor {

@@ -1,8 +1,8 @@
 // After a policy change, asks the new policies about every active grant, on the facts of its request: a grant they no
 // longer permit is revoked (reason `policy_changed`) or, with `policies.onChange: expire`, left to run out, audited.
-import type { Grant } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
+import type { Grant } from "../../domain/index.js";
+import { ConflictError } from "../../storage/index.js";
+import { describeError } from "../../support/index.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
 import { markEnded } from "../revoke/end-grant.js";
 import { draft, systemActor } from "../shared/audit-draft.js";

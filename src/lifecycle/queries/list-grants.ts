@@ -1,5 +1,5 @@
 // Which grants a caller may list and whose timelines they may read: their own, or anyone's for an admin.
-import type { AuditEvent, Grant, GrantState, Identity } from "../../domain/types.js";
+import type { AuditEvent, Grant, GrantState, Identity } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { loadOwnGrant } from "../shared/ownership.js";
 import { refuse } from "../shared/refuse.js";

@@ -1,5 +1,5 @@
 // Which requests a caller may list: their own, those they may approve now or review, and every request for an admin.
-import type { AccessRequest, Identity, RequestState } from "../../domain/types.js";
+import type { AccessRequest, Identity, RequestState } from "../../domain/index.js";
 import { checkApprover, mayReview } from "../approval/approver-rights.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 

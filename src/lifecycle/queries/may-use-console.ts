@@ -1,5 +1,5 @@
 // Who may use the console: admins, and identities that policy lets approve at least one configured entitlement.
-import type { Identity } from "../../domain/types.js";
+import type { Identity } from "../../domain/index.js";
 import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 

@@ -1,8 +1,8 @@
 // Reading and verifying the audit log, its last signed checkpoint and the HMAC that finds a value in it: admins only.
-import type { SignedCheckpoint } from "../../audit/checkpoint.js";
-import { type ChainVerification, verifyStoreChain } from "../../audit/verify.js";
-import type { AuditEvent, Identity } from "../../domain/types.js";
-import { EphemeraError } from "../../support/errors.js";
+import type { SignedCheckpoint } from "../../audit/index.js";
+import { type ChainVerification, verifyStoreChain } from "../../audit/index.js";
+import type { AuditEvent, Identity } from "../../domain/index.js";
+import { EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { requireAdmin } from "../shared/require-admin.js";
 

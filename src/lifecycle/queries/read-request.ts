@@ -1,5 +1,5 @@
 // Reading one request and its timeline: its requester, an admin, or anyone who may approve or review it.
-import type { AccessRequest, AuditEvent, Grant, Identity } from "../../domain/types.js";
+import type { AccessRequest, AuditEvent, Grant, Identity } from "../../domain/index.js";
 import { checkApprover, mayReview } from "../approval/approver-rights.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { loadOwnRequest } from "../shared/ownership.js";

@@ -1,7 +1,7 @@
 // What a caller may ask for: every configured entitlement policy permits them to request now, asked as a request with
 // the entitlement's default duration and the caller's own call. Nothing is recorded.
-import type { EntitlementSpec } from "../../connectors/connector.js";
-import type { Decision, Identity } from "../../domain/types.js";
+import type { EntitlementSpec } from "../../connectors/index.js";
+import type { Decision, Identity } from "../../domain/index.js";
 import { type AskedFor, evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";
 

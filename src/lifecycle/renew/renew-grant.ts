@@ -1,10 +1,8 @@
 // Renewal: policy is asked again and the new expiry never passes the grant's maximum (DESIGN §6.10).
-import type { IssuedCredential } from "../../connectors/connector.js";
-import { actionsOutside, type IntentInput, intentOf } from "../../domain/approval.js";
-import { parseDuration } from "../../domain/duration.js";
-import { grantRenewed } from "../../domain/transitions.js";
-import type { Grant, Identity } from "../../domain/types.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
+import type { IssuedCredential } from "../../connectors/index.js";
+import type { Grant, Identity } from "../../domain/index.js";
+import { actionsOutside, grantRenewed, type IntentInput, intentOf, parseDuration } from "../../domain/index.js";
+import { describeError, EphemeraError } from "../../support/index.js";
 import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commitGrant } from "../shared/commit.js";

@@ -1,10 +1,10 @@
 // Idempotent issue: a caller's Idempotency-Key names one request, on every replica, for 24 hours. The record is written
 // insert-once in the same change set as the request, so of several racing attempts exactly one creates a request.
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../../domain/audit-chain.js";
-import type { Identity, Millis } from "../../domain/types.js";
-import { StateNamespace, type Write } from "../../storage/store.js";
-import { EphemeraError } from "../../support/errors.js";
+import type { Identity, Millis } from "../../domain/index.js";
+import { canonicalJson } from "../../domain/index.js";
+import { StateNamespace, type Write } from "../../storage/index.js";
+import { EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
 export const IDEMPOTENCY_NAMESPACE = "request.idempotency";

@@ -1,13 +1,18 @@
 // Stage 1, request: check what the caller asks for, ask policy and open the request, then record a denial, leave it
 // pending for its approvers, or issue at once (auto-approval, break-glass).
-import type { Connector, CredentialBinding, IssuedCredential } from "../../connectors/connector.js";
-import { type IntentInput, intentOf } from "../../domain/approval.js";
-import { durationAsked, echo, notice, type RejectCode } from "../../domain/request-input.js";
-import { openRequest } from "../../domain/transitions.js";
-import type { AccessRequest, Decision, Grant, Identity, Millis } from "../../domain/types.js";
-import { ConflictError, type Write } from "../../storage/store.js";
-import { EphemeraError } from "../../support/errors.js";
-import { newId } from "../../support/ids.js";
+import type { Connector, CredentialBinding, IssuedCredential } from "../../connectors/index.js";
+import type { AccessRequest, Decision, Grant, Identity, Millis } from "../../domain/index.js";
+import {
+  durationAsked,
+  echo,
+  type IntentInput,
+  intentOf,
+  notice,
+  openRequest,
+  type RejectCode,
+} from "../../domain/index.js";
+import { ConflictError, type Write } from "../../storage/index.js";
+import { EphemeraError, newId } from "../../support/index.js";
 import { approvalSettings } from "../approval/settings.js";
 import { rotateAfter } from "../approval/sweep-requests.js";
 import { issueApproved } from "../issue/issue-approved.js";

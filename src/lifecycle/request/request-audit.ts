@@ -1,7 +1,7 @@
 // What a request's decision puts in the audit trail, and what a flagged decision tells the notifiers.
-import type { EntitlementSpec } from "../../connectors/connector.js";
-import type { AccessRequest, Decision, Intent, RequestFacts } from "../../domain/types.js";
-import type { Write } from "../../storage/store.js";
+import type { EntitlementSpec } from "../../connectors/index.js";
+import type { AccessRequest, Decision, Intent, RequestFacts } from "../../domain/index.js";
+import type { Write } from "../../storage/index.js";
 import { decisionData } from "../policy/evaluate-request.js";
 import { draft } from "../shared/audit-draft.js";
 import type { LifecycleDeps, RequestMeta } from "../shared/deps.js";

@@ -1,9 +1,9 @@
 // Stage 6, revoke: drives a grant that is being removed through revoke and verification, recording every step.
-import type { Connector, RevokeResponse } from "../../connectors/connector.js";
-import { grantRemoved } from "../../domain/transitions.js";
-import type { Grant } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
+import type { Connector, RevokeResponse } from "../../connectors/index.js";
+import type { Grant } from "../../domain/index.js";
+import { grantRemoved } from "../../domain/index.js";
+import { ConflictError } from "../../storage/index.js";
+import { describeError } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commitGrant } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

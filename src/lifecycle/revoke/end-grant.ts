@@ -1,7 +1,8 @@
 // Ends a grant — expiry, completion, revocation, recovery — and starts its removal, in one audited step.
-import { canTransitionGrant, grantEnded, grantRetry } from "../../domain/transitions.js";
-import type { Actor, EndReason, Grant, Identity } from "../../domain/types.js";
-import { ConflictError } from "../../storage/store.js";
+
+import type { Actor, EndReason, Grant, Identity } from "../../domain/index.js";
+import { canTransitionGrant, grantEnded, grantRetry } from "../../domain/index.js";
+import { ConflictError } from "../../storage/index.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commitGrant } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

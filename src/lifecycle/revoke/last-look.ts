@@ -1,7 +1,7 @@
 // The last look at a grant's usage just before its removal: after it the sessions are gone and nothing could be seen.
-import type { Connector } from "../../connectors/connector.js";
-import type { Grant } from "../../domain/types.js";
-import { describeError } from "../../support/errors.js";
+import type { Connector } from "../../connectors/index.js";
+import type { Grant } from "../../domain/index.js";
+import { describeError } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
 /** The last look may delay a removal by this much at most; a slower target is not asked (the interval's looks stand). */

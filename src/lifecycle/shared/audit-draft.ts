@@ -1,6 +1,6 @@
 // Builds audit drafts with the severity their code declares, so no stage picks severities by hand.
-import { AUDIT_CODES, type AuditCode } from "../../audit/codes.js";
-import type { AccessRequest, Actor, AuditDraft, Grant, Identity, Millis } from "../../domain/types.js";
+import { AUDIT_CODES, type AuditCode } from "../../audit/index.js";
+import type { AccessRequest, Actor, AuditDraft, Grant, Identity, Millis } from "../../domain/index.js";
 
 export function actorOf(identity: Identity | null): Actor {
   return identity ? { type: "identity", id: identity.id } : { type: "anonymous", id: "-" };

@@ -1,7 +1,7 @@
 // Applies a change set and turns store failures into the one error callers see: nothing is done without its audit record.
-import type { AuditDraft, AuditEvent, Grant } from "../../domain/types.js";
-import { type ChangeSet, ConflictError, type Write } from "../../storage/store.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
+import type { AuditDraft, AuditEvent, Grant } from "../../domain/index.js";
+import { type ChangeSet, ConflictError, type Write } from "../../storage/index.js";
+import { describeError, EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps } from "./deps.js";
 
 export async function commit(deps: LifecycleDeps, changes: ChangeSet): Promise<readonly AuditEvent[]> {

@@ -1,14 +1,12 @@
 // What every lifecycle stage needs: the ports it uses and the settings that shape removal. Built once in main.ts.
-import type { AuditHmac } from "../../audit/hmac.js";
-import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/connector.js";
-import type { ClientSignal, Grant, Identity, Millis } from "../../domain/types.js";
-import type { AuthenticationFacts } from "../../identity/authenticator.js";
-import type { Notifier } from "../../notifications/notifier.js";
-import type { PolicyDecider } from "../../policy/decider.js";
-import type { Store } from "../../storage/store.js";
-import type { Clock } from "../../support/clock.js";
-import type { Logger } from "../../support/logger.js";
-import type { Sealer } from "../../support/sealer.js";
+import type { AuditHmac } from "../../audit/index.js";
+import type { Connector, CredentialBinding, EntitlementSpec } from "../../connectors/index.js";
+import type { ClientSignal, Grant, Identity, Millis } from "../../domain/index.js";
+import type { AuthenticationFacts } from "../../identity/index.js";
+import type { Notifier } from "../../notifications/index.js";
+import type { PolicyDecider } from "../../policy/index.js";
+import type { Store } from "../../storage/index.js";
+import type { Clock, Logger, Sealer } from "../../support/index.js";
 
 /** What a use case is told about the call it serves: where it came from and how the caller proved itself. */
 export interface RequestMeta {

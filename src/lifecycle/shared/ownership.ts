@@ -1,5 +1,5 @@
 // Who may act on a grant or a request: its own identity, or an admin. Every refusal is audited before it is returned.
-import type { AccessRequest, Grant, Identity } from "../../domain/types.js";
+import type { AccessRequest, Grant, Identity } from "../../domain/index.js";
 import type { LifecycleDeps } from "./deps.js";
 import { refuse } from "./refuse.js";
 

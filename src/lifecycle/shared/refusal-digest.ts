@@ -3,10 +3,9 @@
 //
 // An unauthenticated caller could otherwise append an audit event per request forever (audit events are never
 // pruned). A refusal's answer to the caller does not change; only how many events record it.
-import type { Identity } from "../../domain/types.js";
-import type { EphemeraError } from "../../support/errors.js";
-import { describeError } from "../../support/errors.js";
-import { Periodic } from "../../support/periodic.js";
+import type { Identity } from "../../domain/index.js";
+import type { EphemeraError } from "../../support/index.js";
+import { describeError, Periodic } from "../../support/index.js";
 import type { LifecycleDeps } from "./deps.js";
 import { type Refusal, refusalError, refuse } from "./refuse.js";
 

@@ -1,7 +1,7 @@
 // Refusing a caller: the refusal is audited first (DESIGN §6.9), then the error goes back; nothing else changes.
-import type { AuditCode } from "../../audit/codes.js";
-import type { Identity } from "../../domain/types.js";
-import { EphemeraError, type ErrorCode } from "../../support/errors.js";
+import type { AuditCode } from "../../audit/index.js";
+import type { Identity } from "../../domain/index.js";
+import { EphemeraError, type ErrorCode } from "../../support/index.js";
 import { actorOf, draft } from "./audit-draft.js";
 import { commit } from "./commit.js";
 import type { LifecycleDeps } from "./deps.js";

@@ -1,6 +1,6 @@
 // Who may use the admin-only reads and actions (audit log, discovery, reports, identity changes): admins only. The use
 // cases call it themselves, so no route or other caller can skip it.
-import type { Identity } from "../../domain/types.js";
+import type { Identity } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 

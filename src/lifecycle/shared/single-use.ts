@@ -1,9 +1,9 @@
 // Single use of presented credentials: a workload token (and a DPoP proof) is claimed in the change set that records the
 // decision it obtained, so a second request with it gets no decision at all, on this replica or any other.
 
-import type { Identity } from "../../domain/types.js";
-import { ConflictError, StateNamespace, type Write } from "../../storage/store.js";
-import type { EphemeraError } from "../../support/errors.js";
+import type { Identity } from "../../domain/index.js";
+import { ConflictError, StateNamespace, type Write } from "../../storage/index.js";
+import type { EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps, RequestMeta } from "./deps.js";
 import { refuse } from "./refuse.js";
 

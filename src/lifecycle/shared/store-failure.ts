@@ -1,7 +1,7 @@
 // A failure of the store as callers are told it: the storage port's errors become the broker's own, so a caller
 // (the HTTP layer) answers them without knowing the store.
-import { ConflictError, StoreUnavailableError } from "../../storage/store.js";
-import { describeError, EphemeraError } from "../../support/errors.js";
+import { ConflictError, StoreUnavailableError } from "../../storage/index.js";
+import { describeError, EphemeraError } from "../../support/index.js";
 
 /** The error to answer for a store failure; null when `error` is not one. */
 export function storeFailure(error: unknown): EphemeraError | null {

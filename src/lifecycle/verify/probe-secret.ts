@@ -1,10 +1,9 @@
 // The issued credential's probe secret: sealed in the store with the grant's activation, opened only for the login
 // probe that proves removal, and destroyed in the same commit that records the removal as verified.
 
-import type { Grant } from "../../domain/types.js";
-import { StateNamespace, type Write } from "../../storage/store.js";
-import { describeError } from "../../support/errors.js";
-import { Secret } from "../../support/secret.js";
+import type { Grant } from "../../domain/index.js";
+import { StateNamespace, type Write } from "../../storage/index.js";
+import { describeError, Secret } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
 /** Sealed probe secrets, by grant id. */

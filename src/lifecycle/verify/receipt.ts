@@ -1,5 +1,5 @@
 // The removal receipt: what revoke removed and ended, what verification saw, when, and whether the grant was ever used.
-import { type Connector, type RevokeResponse, usageObservationOf } from "../../connectors/connector.js";
+import { type Connector, type RevokeResponse, usageObservationOf } from "../../connectors/index.js";
 import type {
   Grant,
   Millis,
@@ -7,7 +7,7 @@ import type {
   RemovalReceipt,
   UsageObservation,
   UsageObservationMethod,
-} from "../../domain/types.js";
+} from "../../domain/index.js";
 
 /** What each way of observing usage looked at and what it can miss, as the receipt says it. */
 const DETAIL: Readonly<Record<UsageObservationMethod, string>> = {

@@ -1,8 +1,9 @@
 // A failed removal step, whether revoking or verifying failed: recorded and audited, retried later with backoff, and
 // never reported as removed. The one place revoke and verify both use for it.
-import { grantRemovalFailed } from "../../domain/transitions.js";
-import type { Grant } from "../../domain/types.js";
-import { backoffDelay } from "../../support/backoff.js";
+
+import type { Grant } from "../../domain/index.js";
+import { grantRemovalFailed } from "../../domain/index.js";
+import { backoffDelay } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commitGrant } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

@@ -1,8 +1,8 @@
 // Stage 7, verify: asks the target whether the access is really gone; only then is the grant reported removed.
-import type { Connector } from "../../connectors/connector.js";
-import { grantVerified } from "../../domain/transitions.js";
-import type { Grant } from "../../domain/types.js";
-import { describeError } from "../../support/errors.js";
+import type { Connector } from "../../connectors/index.js";
+import type { Grant } from "../../domain/index.js";
+import { grantVerified } from "../../domain/index.js";
+import { describeError } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commitGrant } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";

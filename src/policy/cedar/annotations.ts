@@ -1,11 +1,10 @@
 // Annotations on permitting policies: who must approve, the longest grant, flags. Where several permits match, the
 // strictest approval (every rule of every policy) and the shortest maximum win.
 
-import { mergeRules } from "../../domain/approval.js";
-import { parseDuration } from "../../domain/duration.js";
-import type { ApprovalRule } from "../../domain/types.js";
+import type { ApprovalRule } from "../../domain/index.js";
+import { mergeRules, parseDuration } from "../../domain/index.js";
 
-export { formatApproval } from "../../domain/approval.js";
+export { formatApproval } from "../../domain/index.js";
 
 /** What one policy's annotations say, parsed and checked at load. */
 export interface PolicyTerms {

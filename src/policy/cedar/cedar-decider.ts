@@ -1,7 +1,7 @@
 // The Cedar implementation of the policy port: a sound slice of the policy set, preparsed, asked with only the
 // entities the request needs; annotations of the permitting policies give approval, maximum and flags.
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
-import type { Decision } from "../../domain/types.js";
+import type { Decision } from "../../domain/index.js";
 import type { DecisionInput, PolicyDecider } from "../decider.js";
 import { strictest } from "./annotations.js";
 import type { CompiledPolicy, CompiledPolicySet } from "./policy-set.js";

@@ -1,7 +1,7 @@
 // Builds the Cedar request for one decision: principal, action, resource, context and only the entities it needs.
-import type { EntitlementSpec } from "../../connectors/connector.js";
-import { ownsIdentity } from "../../domain/approval.js";
-import type { Identity, Millis } from "../../domain/types.js";
+import type { EntitlementSpec } from "../../connectors/index.js";
+import type { Identity, Millis } from "../../domain/index.js";
+import { ownsIdentity } from "../../domain/index.js";
 import type { DecisionInput } from "../decider.js";
 
 type CedarValue =

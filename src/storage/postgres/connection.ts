@@ -1,6 +1,6 @@
 // The PostgreSQL store's connection pool: bounded waits everywhere, BIGINT read as numbers, one schema on the path.
 import { Pool, type PoolClient, type PoolConfig, types } from "pg";
-import { describeError } from "../../support/errors.js";
+import { describeError } from "../../support/index.js";
 import { StoreUnavailableError } from "../store.js";
 import { SCHEMA_NAME } from "./sql.js";
 

@@ -2,8 +2,8 @@
 // grants claimed with FOR UPDATE SKIP LOCKED, and concurrent change sets of one process grouped into one transaction.
 
 import type { Pool, PoolClient, QueryResultRow } from "pg";
-import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
-import { idBound } from "../../support/ids.js";
+import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/index.js";
+import { idBound } from "../../support/index.js";
 import { admitChangeSet, checkLimit, WriteHealth } from "../port-rules.js";
 import { type AuditRow, rowToEvent } from "../sql/audit-rows.js";
 import type { Pending } from "../sql/batch.js";

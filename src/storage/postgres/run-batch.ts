@@ -1,8 +1,7 @@
 // Commits one batch of change sets in one PostgreSQL transaction that holds the audit head: the whole cluster of
 // replicas appends to one contiguous chain. A failing change set fails alone; the others commit.
 import type { PoolClient, QueryResult } from "pg";
-import type { ChainHead } from "../../domain/audit-chain.js";
-import type { AuditEvent } from "../../domain/types.js";
+import type { AuditEvent, ChainHead } from "../../domain/index.js";
 import { AUDIT_COLUMNS, eventToRow } from "../sql/audit-rows.js";
 import { type BatchOutcome, type BatchStats, chainChangeSet, failBatch, type Job, settleBatch } from "../sql/batch.js";
 import { ConflictError } from "../store.js";

@@ -1,5 +1,5 @@
 // Audit events as SQL rows: the actor in two columns, the data as JSON text.
-import type { Actor, AuditDraft, AuditEvent, Severity } from "../../domain/types.js";
+import type { Actor, AuditDraft, AuditEvent, Severity } from "../../domain/index.js";
 import { columns } from "./columns.js";
 import { toJson } from "./json.js";
 

@@ -1,8 +1,9 @@
 // What both dialects share in committing a batch of change sets: the queued job, chaining its audit events after the
 // head, and settling every caller once the transaction is over.
-import { type ChainHead, chainDraft } from "../../domain/audit-chain.js";
-import type { AuditEvent } from "../../domain/types.js";
-import { newId } from "../../support/ids.js";
+
+import type { AuditEvent } from "../../domain/index.js";
+import { type ChainHead, chainDraft } from "../../domain/index.js";
+import { newId } from "../../support/index.js";
 import { type ChangeSet, StoreUnavailableError } from "../store.js";
 
 /** A queued unit of work and how to settle its caller's promise. */

@@ -1,5 +1,5 @@
 // Grant figures both dialects compute the same way from what their SQL returns: the report and counts by state.
-import type { GrantState } from "../../domain/types.js";
+import type { GrantState } from "../../domain/index.js";
 import { GRANT_STATES } from "../port-rules.js";
 import type { GrantReport } from "../store.js";
 

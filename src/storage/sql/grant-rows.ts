@@ -1,5 +1,5 @@
 // Grants as SQL rows: handle data, evidence and the receipt as JSON text; the receipt's `unused` also as a column.
-import type { EndReason, Grant, GrantState, RemovalEvidence, RemovalReceipt } from "../../domain/types.js";
+import type { EndReason, Grant, GrantState, RemovalEvidence, RemovalReceipt } from "../../domain/index.js";
 import { columns } from "./columns.js";
 import { jsonOrNull, toJson } from "./json.js";
 

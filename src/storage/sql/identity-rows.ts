@@ -1,5 +1,5 @@
 // Identities and their API keys as SQL rows: groups and attributes as JSON text, the admin flag as 0/1.
-import type { IdentityKind, IdentityRecord, IdentityStatus } from "../../domain/types.js";
+import type { IdentityKind, IdentityRecord, IdentityStatus } from "../../domain/index.js";
 import type { ApiKeyRecord } from "../store.js";
 import { columns } from "./columns.js";
 import { toJson } from "./json.js";

@@ -7,7 +7,7 @@ import type {
   Intent,
   RequestFacts,
   RequestState,
-} from "../../domain/types.js";
+} from "../../domain/index.js";
 import { columns } from "./columns.js";
 import { jsonOrNull, toJson } from "./json.js";
 

@@ -1,7 +1,6 @@
 // Runs one change set's writes and appends its audit events, inside the caller's savepoint. Synchronous by design.
 import Database from "better-sqlite3";
-import type { ChainHead } from "../../domain/audit-chain.js";
-import type { AuditEvent } from "../../domain/types.js";
+import type { AuditEvent, ChainHead } from "../../domain/index.js";
 import { eventToRow } from "../sql/audit-rows.js";
 import { chainChangeSet } from "../sql/batch.js";
 import { duplicate, planWrite } from "../sql/write-plan.js";

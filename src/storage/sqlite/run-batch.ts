@@ -1,6 +1,6 @@
 // Commits one batch of queued change sets: one transaction and one fsync; a failing change set fails alone.
 import Database from "better-sqlite3";
-import { type ChainHead, GENESIS_HASH } from "../../domain/audit-chain.js";
+import { type ChainHead, GENESIS_HASH } from "../../domain/index.js";
 import { type BatchOutcome, type BatchStats, failBatch, type Job, settleBatch } from "../sql/batch.js";
 import { ConflictError, StoreUnavailableError } from "../store.js";
 import { applyChangeSet } from "./apply-change-set.js";

@@ -1,9 +1,9 @@
 // The embedded Store: one SQLite file in WAL mode with durable commits, where concurrent change sets share a transaction.
 
 import type Database from "better-sqlite3";
-import { GENESIS_HASH } from "../../domain/audit-chain.js";
-import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/types.js";
-import { idBound } from "../../support/ids.js";
+import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/index.js";
+import { GENESIS_HASH } from "../../domain/index.js";
+import { idBound } from "../../support/index.js";
 import { admitChangeSet, checkLimit, WriteHealth } from "../port-rules.js";
 import { rowToEvent } from "../sql/audit-rows.js";
 import type { BatchStats } from "../sql/batch.js";
