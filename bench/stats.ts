@@ -43,3 +43,9 @@ export function round(value: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** The lower middle of the values (any order); NaN when empty. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
