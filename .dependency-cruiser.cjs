@@ -35,6 +35,13 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: "no-file-cycle",
+      comment: "No cycle between two files either: a module is loaded before anything that needs it.",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    {
       name: "through-index",
       comment:
         "From outside a top-level folder, import its index.ts, its one public surface. A dynamic import() may reach past it: those are the lazy-loading seams (drivers, CLI commands).",

@@ -6,29 +6,16 @@ import type { TLSSocket } from "node:tls";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyRequest, LogController } from "fastify";
-import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/index.js";
-import type { RateLimits } from "../config/index.js";
-import type { Connector } from "../connectors/index.js";
-import type { ClientSignal, Identity } from "../domain/index.js";
-import type { AuthenticationFacts, AuthenticatorChain, IdentityRegistry, PeerCertificate } from "../identity/index.js";
-import type { LifecycleDeps, LifecycleMetrics, Maintenance } from "../lifecycle/index.js";
-import {
-  type ConsoleSession,
-  ConsoleSessions,
-  type CredentialCheck,
-  refuse,
-  storeFailure,
-} from "../lifecycle/index.js";
-import type { Logger } from "../support/index.js";
+import type { PeerCertificate } from "../identity/index.js";
+import { ConsoleSessions, refuse, storeFailure } from "../lifecycle/index.js";
 import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from "../support/index.js";
-import type { TokenAuthority } from "../tokens/index.js";
 import { AbuseGuard } from "./abuse.js";
 import type { App } from "./app.js";
 import { registerBodyParsers, strictBodyValidator } from "./body-parsing.js";
-import { clientSignal } from "./client-signal.js";
 import { CSRF_HEADER, cookieValue, csrfMatches, SESSION_COOKIE, sessionFacts } from "./console/sessions.js";
 import { registerConsole } from "./console/static.js";
 import { fromFrameworkError, problemBody, sendProblem } from "./problem.js";
+import type { HttpServices } from "./route-context.js";
 import { registerAuditRoutes } from "./routes/audit.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import { registerEntitlementRoutes } from "./routes/entitlements.js";
@@ -40,43 +27,6 @@ import { registerRequestRoutes } from "./routes/requests.js";
 import { registerSessionRoutes } from "./routes/sessions.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerX509Routes } from "./routes/x509.js";
-
-export interface HttpServices {
-  readonly deps: LifecycleDeps;
-  readonly auth: AuthenticatorChain;
-  /** Records when each identity was last seen authenticating. */
-  readonly identities: IdentityRegistry;
-  readonly tokens: TokenAuthority;
-  readonly metrics: LifecycleMetrics;
-  readonly logger: Logger;
-  readonly bodyLimit: number;
-  readonly version: string;
-  /** Reconciliation and admin rotation, run on demand by admins. */
-  readonly maintenance: Maintenance;
-  /** Every configured target's connector, by target id. */
-  readonly connectors: ReadonlyMap<string, Connector>;
-  readonly readiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
-  /** The public key auditors pin to verify checkpoints; absent when checkpoints are off. */
-  readonly checkpointKey?: { readonly keyId: string; readonly publicJwk: CheckpointPublicJwk };
-  /** The last signed checkpoint, or null before the first. */
-  readonly lastCheckpoint?: () => Promise<SignedCheckpoint | null>;
-  /** The URL callers reach the broker at; DPoP proofs name it (`htu`). */
-  readonly publicUrl?: string;
-  /** Serve HTTPS with this material; with `clientCa`, ask for client certificates (they are checked, not required). */
-  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa: string | null } | null;
-  /** Full names of every configured entitlement: the console lets in identities that may approve one of them. */
-  readonly entitlementNames?: readonly string[];
-  /** Per-source limits on failed authentications and console sign-ins; null for none. */
-  readonly rateLimit: RateLimits | null;
-  /** Refusals of one kind from one source in this window: one event, then one summary (default 60 s). */
-  readonly refusalWindowMs: number;
-  /** Whether the credential a console session signed in with is still valid (an API key not removed). */
-  readonly credentialValid: CredentialCheck;
-  /** A console session unused this long ends (default 30 min). */
-  readonly consoleIdleMs: number;
-  /** Proxies (addresses or CIDRs) whose X-Forwarded-For gives the caller's address; none by default. */
-  readonly trustProxy: readonly string[];
-}
 
 /** The client certificate of the request's TLS connection, if it sent one. */
 function peerCertificateOf(request: FastifyRequest): PeerCertificate | undefined {
@@ -92,36 +42,11 @@ function peerCertificateOf(request: FastifyRequest): PeerCertificate | undefined
   };
 }
 
-declare module "fastify" {
-  interface FastifyRequest {
-    /** The authenticated caller; set by the auth hook on every /v1 route. */
-    caller: Identity | null;
-    /** How the caller authenticated and what that proved (claims, single-use token); set with `caller`. */
-    authentication: AuthenticationFacts | null;
-    /** The console session the caller came with (cookie), when it came with one instead of a bearer credential. */
-    consoleSession: { readonly session: ConsoleSession; readonly cookie: string } | null;
-  }
-}
-
 /** Methods that change nothing; every other method with a console session needs the CSRF token. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export type { App } from "./app.js";
-
-/** The authenticated caller of a /v1 route (the hook guarantees one). */
-export function callerOf(request: FastifyRequest): Identity {
-  if (!request.caller) throw new EphemeraError("unauthenticated", "authentication required");
-  return request.caller;
-}
-
-/** What a lifecycle stage is told about the HTTP request it serves: where it came from and how the caller proved itself. */
-export function requestMeta(request: FastifyRequest): {
-  sourceAddress: string;
-  authentication: AuthenticationFacts | null;
-  client: ClientSignal;
-} {
-  return { sourceAddress: request.ip, authentication: request.authentication, client: clientSignal(request.headers) };
-}
+export type { HttpServices } from "./route-context.js";
 
 export async function buildServer(services: HttpServices): Promise<App> {
   const tls = services.tls;

@@ -3,8 +3,9 @@ import Type from "typebox";
 import { auditHmacOf, latestCheckpoint, readAudit, verifyAudit } from "../../lifecycle/index.js";
 import { EphemeraError } from "../../support/index.js";
 import { AuditPageSchema, ProblemSchema } from "../../wire/index.js";
+import type { App } from "../app.js";
 import { presentAuditEvent } from "../present.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import { callerOf, type HttpServices } from "../route-context.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {
   const { deps } = services;

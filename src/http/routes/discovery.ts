@@ -3,7 +3,8 @@
 import Type, { type Static } from "typebox";
 import { type DiscoveryReport, listTargets, readDiscovery, rotateTargetSecret } from "../../lifecycle/index.js";
 import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../../wire/index.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import type { App } from "../app.js";
+import { callerOf, type HttpServices } from "../route-context.js";
 
 export function registerDiscoveryRoutes(app: App, services: HttpServices): void {
   const { deps, maintenance } = services;

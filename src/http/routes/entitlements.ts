@@ -6,7 +6,8 @@ import type { Intent } from "../../domain/index.js";
 import { intentOf } from "../../domain/index.js";
 import { requestableEntitlements } from "../../lifecycle/index.js";
 import { EntitlementListSchema, ProblemSchema } from "../../wire/index.js";
-import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
+import type { App } from "../app.js";
+import { callerOf, type HttpServices, requestMeta } from "../route-context.js";
 
 const EntitlementListQuery = Type.Object(
   {

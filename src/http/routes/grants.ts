@@ -21,8 +21,9 @@ import {
   RenewBody,
   RenewResultSchema,
 } from "../../wire/index.js";
+import type { App } from "../app.js";
 import { presentAuditEvent, presentGrant } from "../present.js";
-import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
+import { callerOf, type HttpServices, requestMeta } from "../route-context.js";
 
 const GRANT_STATES: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked", "verified"];
 

@@ -1,5 +1,6 @@
 // Liveness, readiness and Prometheus metrics.
-import type { App, HttpServices } from "../server.js";
+import type { App } from "../app.js";
+import type { HttpServices } from "../route-context.js";
 
 export function registerHealthRoutes(app: App, services: HttpServices): void {
   app.get("/healthz", { schema: { summary: "Liveness", tags: ["health"], security: [] } }, async () => ({

@@ -10,7 +10,8 @@ import {
   readIdentity,
 } from "../../lifecycle/index.js";
 import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../../wire/index.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import type { App } from "../app.js";
+import { callerOf, type HttpServices } from "../route-context.js";
 
 const IdentityParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 128, pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }),

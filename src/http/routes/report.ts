@@ -3,7 +3,8 @@
 import Type from "typebox";
 import { readPrivilegeReport } from "../../lifecycle/index.js";
 import { PrivilegeReportSchema, ProblemSchema } from "../../wire/index.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import type { App } from "../app.js";
+import { callerOf, type HttpServices } from "../route-context.js";
 
 export function registerReportRoutes(app: App, services: HttpServices): void {
   const { deps } = services;

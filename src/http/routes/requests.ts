@@ -35,8 +35,9 @@ import {
   RequestViewSchema,
   ReviewBody,
 } from "../../wire/index.js";
+import type { App } from "../app.js";
 import { presentAuditEvent, presentGrant, presentRequest } from "../present.js";
-import { type App, callerOf, type HttpServices, requestMeta } from "../server.js";
+import { callerOf, type HttpServices, requestMeta } from "../route-context.js";
 
 const REQUEST_STATES: readonly RequestState[] = [
   "pending",

@@ -12,8 +12,9 @@ import {
 import { EphemeraError } from "../../support/index.js";
 import { ProblemSchema, SessionSchema } from "../../wire/index.js";
 import type { AbuseGuard } from "../abuse.js";
+import type { App } from "../app.js";
 import { CSRF_HEADER, SESSION_COOKIE } from "../console/sessions.js";
-import type { App, HttpServices } from "../server.js";
+import type { HttpServices } from "../route-context.js";
 
 function presentSession(session: ConsoleSession) {
   const i = session.identity;

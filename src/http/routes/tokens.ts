@@ -2,7 +2,8 @@
 import Type from "typebox";
 import { introspectToken } from "../../lifecycle/index.js";
 import { IntrospectionSchema, ProblemSchema } from "../../wire/index.js";
-import { type App, callerOf, type HttpServices } from "../server.js";
+import type { App } from "../app.js";
+import { callerOf, type HttpServices } from "../route-context.js";
 
 export function registerTokenRoutes(app: App, services: HttpServices): void {
   app.get(

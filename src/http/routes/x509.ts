@@ -3,7 +3,8 @@ import Type from "typebox";
 import type { X509Publisher } from "../../connectors/index.js";
 import { EphemeraError } from "../../support/index.js";
 import { ProblemSchema } from "../../wire/index.js";
-import type { App, HttpServices } from "../server.js";
+import type { App } from "../app.js";
+import type { HttpServices } from "../route-context.js";
 
 const Params = Type.Object({ target: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" }) });
 
