@@ -1,6 +1,6 @@
 // The SQLite store's lock: one holder at a time, named in the refusal, and given up with the holder (release or death).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -27,6 +27,24 @@ describe("lockSqliteStore", () => {
     expect((refused as Error).message).toContain(`pid ${process.pid}`);
     first.release();
     first.release();
+    lockSqliteStore(db).release();
+  });
+
+  it("takes over a pid file an earlier broker left under the lock's name", () => {
+    dir = mkdtempSync(join(tmpdir(), "ephemera-lock-"));
+    const db = join(dir, "ephemera.db");
+    writeFileSync(`${db}.lock`, `${JSON.stringify({ pid: 4242, host: "old", since: "2026-11-01T00:00:00Z" })}\n`);
+    const lock = lockSqliteStore(db);
+    expect(() => lockSqliteStore(db)).toThrow(StoreLockedError);
+    lock.release();
+  });
+
+  it("gives the lock up again when the holder file cannot be written", () => {
+    dir = mkdtempSync(join(tmpdir(), "ephemera-lock-"));
+    const db = join(dir, "ephemera.db");
+    mkdirSync(`${db}.lock.holder`);
+    expect(() => lockSqliteStore(db)).toThrow(/EISDIR/);
+    rmSync(`${db}.lock.holder`, { recursive: true });
     lockSqliteStore(db).release();
   });
 

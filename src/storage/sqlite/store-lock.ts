@@ -33,6 +33,17 @@ interface Holder {
 
 /** Takes the lock for the SQLite database at `databasePath`, or throws StoreLockedError naming the holder. */
 export function lockSqliteStore(databasePath: string): StoreLock {
+  try {
+    return takeLock(databasePath);
+  } catch (error) {
+    // Earlier brokers kept a JSON pid file under the same name; one left by a killed process is not a database.
+    if ((error as { code?: string }).code !== "SQLITE_NOTADB") throw error;
+    rmSync(`${databasePath}.lock`, { force: true });
+    return takeLock(databasePath);
+  }
+}
+
+function takeLock(databasePath: string): StoreLock {
   const path = `${databasePath}.lock`;
   const holderPath = `${databasePath}.lock.holder`;
   // timeout 0: a held lock is an answer now, not something to wait for.
@@ -53,7 +64,12 @@ export function lockSqliteStore(databasePath: string): StoreLock {
     throw error;
   }
   const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  writeFileSync(holderPath, `${JSON.stringify(me)}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(holderPath, `${JSON.stringify(me)}\n`, { mode: 0o600 });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   let released = false;
   return {
     path,
