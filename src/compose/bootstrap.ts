@@ -93,7 +93,8 @@ export async function ensureBootstrapKeys(
  * holding any of them may reach any replica. Only keys of the configured bootstrap identities, never revoked ones.
  */
 export function bootstrapKeyLookup(config: Config, store: Store): (keyId: string) => Promise<ApiKeyEntry | null> {
-  const identities = new Set([config.bootstrap?.identity, config.bootstrap?.admin].filter((id) => id != null));
+  const { identity, admin, approver } = config.bootstrap ?? {};
+  const identities = new Set([identity, admin, approver].filter((id) => id != null));
   return async (keyId) => {
     const record = await store.findApiKey(keyId);
     if (!record || record.revokedAt !== null || !identities.has(record.identityId)) return null;
