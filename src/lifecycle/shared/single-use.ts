@@ -66,7 +66,8 @@ async function replayRefusal(
     if (claim.kind !== "claimOnce" || claim.namespace !== claimed.namespace) continue;
     const row = await store.get(claim.key);
     if (row && (row.expiresAt === null || row.expiresAt > now)) {
-      taken = row.value.what;
+      // A stored value is not checked on read: one without `what` still means the claim is taken.
+      taken = (row.value as Partial<typeof row.value> | null)?.what ?? "token";
       break;
     }
   }
