@@ -3,7 +3,8 @@
 import type { AccessRequest, AuditEvent, Grant, Millis, RemovalReceipt } from "../domain/index.js";
 import { requestHash } from "../domain/index.js";
 
-const iso = (ms: Millis | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** A time as the API writes it (ISO 8601, UTC), or null. */
+export const iso = (ms: Millis | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function presentGrant(grant: Grant) {
   return {

@@ -1,6 +1,5 @@
 // /v1/identities: the inventory of identities (kind, owner, status, sightings, active grants); reactivate and offboard.
 import Type from "typebox";
-import type { Millis } from "../../domain/index.js";
 import {
   type InventoryEntry,
   inventoryEntry,
@@ -11,6 +10,7 @@ import {
 } from "../../lifecycle/index.js";
 import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../../wire/index.js";
 import type { App } from "../app.js";
+import { iso } from "../present.js";
 import { callerOf, type HttpServices } from "../route-context.js";
 
 const IdentityParams = Type.Object({
@@ -20,8 +20,6 @@ const ReasonBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 500, description: "why; kept in the audit trail" }) },
   { additionalProperties: false },
 );
-
-const iso = (ms: Millis | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function presentIdentity(entry: InventoryEntry) {
   const i = entry.identity;

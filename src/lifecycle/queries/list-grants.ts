@@ -4,8 +4,8 @@ import type { LifecycleDeps } from "../shared/deps.js";
 import { loadOwnGrant } from "../shared/ownership.js";
 import { refuse } from "../shared/refuse.js";
 
-/** The most events a timeline holds. */
-const TIMELINE_LIMIT = 1000;
+/** The most events a timeline holds (a request's too). */
+export const TIMELINE_LIMIT = 1000;
 
 export interface GrantQuery {
   readonly states?: readonly GrantState[];

@@ -3,9 +3,7 @@ import type { AccessRequest, AuditEvent, Grant, Identity } from "../../domain/in
 import { checkApprover, mayReview } from "../approval/approver-rights.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { loadOwnRequest } from "../shared/ownership.js";
-
-/** The most events a timeline holds. */
-const TIMELINE_LIMIT = 1000;
+import { TIMELINE_LIMIT } from "./list-grants.js";
 
 export interface RequestView {
   readonly request: AccessRequest;

@@ -7,7 +7,7 @@ import { StateNamespace, type Write } from "../../storage/index.js";
 import { EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
-export const IDEMPOTENCY_NAMESPACE = "request.idempotency";
+const IDEMPOTENCY_NAMESPACE = "request.idempotency";
 /** How long a key keeps naming its request; a retry later than this is a new request. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** Printable ASCII without spaces, 1–255 characters (the IETF Idempotency-Key draft allows any string; this is ample). */

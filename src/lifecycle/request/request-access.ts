@@ -15,7 +15,7 @@ import { ConflictError, type Write } from "../../storage/index.js";
 import { EphemeraError, newId } from "../../support/index.js";
 import { approvalSettings } from "../approval/settings.js";
 import { rotateAfter } from "../approval/sweep-requests.js";
-import { issueApproved } from "../issue/issue-approved.js";
+import { type IssueApprovedInput, issueApproved } from "../issue/issue-approved.js";
 import { evaluateRequest, factsOf } from "../policy/evaluate-request.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
@@ -270,29 +270,19 @@ async function issueBreakGlass(deps: LifecycleDeps, opened: Opened, max: number 
   const payload = notice(request, caller, { justification: request.justification, reviewDueAt: iso(reviewDueAt) });
   const flagged = flagWrites(deps, opened.decision, request, now);
   deps.observer.approval?.("break_glass");
-  const issued = await opened.claimed(() =>
-    issueApproved(deps, {
-      requester: caller,
-      request,
-      entitlement: opened.ask.entitlement,
-      connector: opened.ask.connector,
-      binding: opened.binding,
-      always: opened.always,
-      decision: { ...opened.decision, maxDurationSeconds: max },
-      opening: [
-        draft("break_glass.used", now, actorOf(caller), { request }, { ...opened.data, reviewDueAt }),
-        ...flagged.audit,
-      ],
-      storedVersion: null,
-      alongside: [
-        ...(deps.notifier?.writes("break_glass", payload, now) ?? []),
-        ...flagged.writes,
-        // The target's admin secret is rotated once this grant has ended (where the target supports it).
-        rotateAfter.put(request.id, { targetId: request.targetId }),
-      ],
-    }),
-  );
-  return { outcome: "issued", ...issued };
+  return issueOpened(deps, opened, {
+    decision: { ...opened.decision, maxDurationSeconds: max },
+    opening: [
+      draft("break_glass.used", now, actorOf(caller), { request }, { ...opened.data, reviewDueAt }),
+      ...flagged.audit,
+    ],
+    alongside: [
+      ...(deps.notifier?.writes("break_glass", payload, now) ?? []),
+      ...flagged.writes,
+      // The target's admin secret is rotated once this grant has ended (where the target supports it).
+      rotateAfter.put(request.id, { targetId: request.targetId }),
+    ],
+  });
 }
 
 /** Approval required: the request waits, and its approvers are told. */
@@ -325,18 +315,29 @@ async function waitForApprovers(deps: LifecycleDeps, opened: Opened): Promise<Ac
 async function issueAtOnce(deps: LifecycleDeps, opened: Opened): Promise<AccessRequestResult> {
   const { caller, request, decision, now } = opened;
   const flagged = flagWrites(deps, decision, request, now);
+  return issueOpened(deps, opened, {
+    decision,
+    opening: [draft("request.approved", now, actorOf(caller), { request }, opened.data), ...flagged.audit],
+    alongside: flagged.writes,
+  });
+}
+
+/** Issues the opened request's grant now, the request inserted with it, under the request's single-use claims. */
+async function issueOpened(
+  deps: LifecycleDeps,
+  opened: Opened,
+  how: Pick<IssueApprovedInput, "decision" | "opening" | "alongside">,
+): Promise<AccessRequestResult> {
   const issued = await opened.claimed(() =>
     issueApproved(deps, {
-      requester: caller,
-      request,
+      requester: opened.caller,
+      request: opened.request,
       entitlement: opened.ask.entitlement,
       connector: opened.ask.connector,
       binding: opened.binding,
       always: opened.always,
-      decision,
-      opening: [draft("request.approved", now, actorOf(caller), { request }, opened.data), ...flagged.audit],
       storedVersion: null,
-      alongside: flagged.writes,
+      ...how,
     }),
   );
   return { outcome: "issued", ...issued };
