@@ -13,7 +13,7 @@ const UNIT_TESTS = [
   "src/{domain,policy,agent,client,cli,support,identity,config,http,mcp,notifications,tokens}/**/*.test.ts",
   // Not identities/identity-lifecycle.test.ts: it runs on PostgreSQL too.
   "src/lifecycle/{*,shared/*,approval/*,monitor/*,request/*,verify/*,identities/human-use-flag}.test.ts",
-  "src/audit/{verify,export,chain,merkle,checkpoint}.test.ts",
+  "src/audit/{verify,export,merkle,checkpoint}.test.ts",
   "src/connectors/deadline.test.ts",
   "src/connectors/{token,x509,support}/**/*.test.ts",
   "src/connectors/http/{settings,template}.test.ts",

@@ -263,7 +263,6 @@ export function loadMcpConfig(input: McpConfigInput): McpConfig {
   });
 }
 
-/** 127.0.0.0/8, ::1 or localhost: only processes on this machine can connect. */
 /**
  * Refuses an HTTP listen address that other machines can reach unless clients must prove themselves with a bearer
  * token: whoever reaches the port otherwise gets credentials under the agent's identity.
