@@ -81,7 +81,7 @@ export function runPolicyBench(options: { maxIterations?: number; maxMs?: number
     const input: DecisionInput = {
       identity,
       action: "request",
-      entitlement,
+      resource: { type: "Entitlement", entitlement },
       durationSeconds: 600,
       at: Date.UTC(2026, 0, 5, 10),
       context: {

@@ -9,7 +9,7 @@ import { formatDuration, intentOf, parseDuration } from "../domain/index.js";
 import { formatApproval, parseApproval } from "./cedar/annotations.js";
 import { CedarDecider } from "./cedar/cedar-decider.js";
 import { loadPolicyFolder } from "./cedar/policy-set.js";
-import { POLICY_ACTIONS, type PolicyAction } from "./decider.js";
+import { ACTION_RESOURCES, POLICY_ACTIONS, type PolicyAction, type PolicyResource } from "./decider.js";
 
 export interface CaseResult {
   readonly name: string;
@@ -147,6 +147,37 @@ export function runPolicyTests(file: string, options: PolicyTestOptions = {}): P
   return { policyVersion: decider.version, policyDir, results, passed, failed: results.length - passed };
 }
 
+/**
+ * The resource a case's action is about: `entitlement` for the request path, revoke and review; `identity` (an id or an
+ * inline identity) for offboard and reactivate; `target` for discover and rotate; none for read_audit, export_audit and
+ * admin (the broker).
+ */
+function resourceOf(
+  raw: Doc,
+  action: PolicyAction,
+  at: string,
+  entitlements: Map<string, EntitlementSpec>,
+  lookup: (id: unknown, field: string) => Identity,
+): PolicyResource {
+  switch (ACTION_RESOURCES[action]) {
+    case "Entitlement": {
+      const entitlement = typeof raw.entitlement === "string" ? entitlements.get(raw.entitlement) : undefined;
+      if (!entitlement)
+        throw new PolicyTestError(`${at}.entitlement: '${String(raw.entitlement)}' is not a configured entitlement`);
+      return { type: "Entitlement", entitlement };
+    }
+    case "Identity":
+      if (raw.identity === undefined) throw new PolicyTestError(`${at}.identity: required for ${action}`);
+      return { type: "Identity", identity: lookup(raw.identity, "identity") };
+    case "Target":
+      if (typeof raw.target !== "string" || raw.target === "")
+        throw new PolicyTestError(`${at}.target: required for ${action} (a target id)`);
+      return { type: "Target", id: raw.target };
+    case "Broker":
+      return { type: "Broker" };
+  }
+}
+
 function runCase(
   raw: unknown,
   at: string,
@@ -166,9 +197,7 @@ function runCase(
   const principal = lookup(raw.principal, "principal");
   const action = (raw.action ?? "request") as PolicyAction;
   if (!POLICY_ACTIONS.includes(action)) throw new PolicyTestError(`${at}.action: one of ${POLICY_ACTIONS.join(", ")}`);
-  const entitlement = typeof raw.entitlement === "string" ? entitlements.get(raw.entitlement) : undefined;
-  if (!entitlement)
-    throw new PolicyTestError(`${at}.entitlement: '${String(raw.entitlement)}' is not a configured entitlement`);
+  const resource = resourceOf(raw, action, at, entitlements, lookup);
   const c = isRecord(raw.context) ? raw.context : {};
   const time = typeof c.time === "string" ? Date.parse(c.time) : Date.UTC(2026, 0, 5, 10, 0);
   if (Number.isNaN(time)) throw new PolicyTestError(`${at}.context.time: not an ISO time`);
@@ -185,9 +214,13 @@ function runCase(
   const decision = decider.decide({
     identity: principal,
     action,
-    entitlement,
+    resource,
     durationSeconds:
-      c.duration === undefined ? entitlement.defaultDurationSeconds : seconds(c.duration, `${at}.context.duration`),
+      c.duration !== undefined
+        ? seconds(c.duration, `${at}.context.duration`)
+        : resource.type === "Entitlement"
+          ? resource.entitlement.defaultDurationSeconds
+          : 0,
     at: time,
     context: {
       justification: typeof c.justification === "string" ? c.justification : null,

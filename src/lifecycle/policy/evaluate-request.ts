@@ -42,7 +42,7 @@ export function evaluateRequest(
   return deps.decider.decide({
     identity,
     action,
-    entitlement,
+    resource: { type: "Entitlement", entitlement },
     durationSeconds,
     at: deps.clock.now(),
     context: {

@@ -3,6 +3,7 @@
 
 import type { ApprovalRule } from "../../domain/index.js";
 import { mergeRules, parseDuration } from "../../domain/index.js";
+import { isTimeZone } from "./request-shape.js";
 
 export { formatApproval } from "../../domain/index.js";
 
@@ -13,9 +14,19 @@ export interface PolicyTerms {
   readonly maxDurationSeconds: number | null;
   readonly ownerMayApprove: boolean | null;
   readonly flag: string | null;
+  /** The IANA zone `context.hour`, `minuteOfDay` and `weekday` are read in for this policy; null: UTC. */
+  readonly timeZone: string | null;
 }
 
-export const KNOWN_ANNOTATIONS = ["id", "approval", "max_duration", "owner_may_approve", "flag", "description"];
+export const KNOWN_ANNOTATIONS = [
+  "id",
+  "approval",
+  "max_duration",
+  "owner_may_approve",
+  "flag",
+  "description",
+  "time_zone",
+];
 
 const RULE = /^\s*([1-9]\d{0,2})\s+from\s+Group::"([^"\\]{1,128})"\s*$/;
 
@@ -59,11 +70,16 @@ export function parseTerms(annotations: Readonly<Record<string, string>>): Polic
   if (flag !== null && !/^[a-z0-9_.-]{1,64}$/.test(flag)) {
     throw new Error(`@flag("${flag}"): use lower-case letters, digits, _ . - (at most 64)`);
   }
+  const timeZone = annotations.time_zone ?? null;
+  if (timeZone !== null && !isTimeZone(timeZone)) {
+    throw new Error(`@time_zone("${timeZone}"): not a time zone; use an IANA name such as "Europe/Berlin" or "UTC"`);
+  }
   return {
     approvers: annotations.approval === undefined ? null : parseApproval(annotations.approval),
     maxDurationSeconds,
     ownerMayApprove,
     flag,
+    timeZone,
   };
 }
 

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { EntitlementSpec } from "../../connectors/connector.js";
 import type { Identity } from "../../domain/types.js";
 import { replayableSeed } from "../../support/testing/random.js";
+import { AllowListDecider } from "../allow-list.js";
 import type { DecisionInput } from "../decider.js";
 import { parseApproval, strictest } from "./annotations.js";
 import { CedarDecider } from "./cedar-decider.js";
@@ -39,7 +40,7 @@ function input(overrides: Partial<DecisionInput> = {}, context: Partial<Decision
   return {
     identity: workload,
     action: "request",
-    entitlement: orders,
+    resource: { type: "Entitlement", entitlement: orders },
     durationSeconds: 600,
     at: Date.UTC(2026, 0, 5, 10, 30), // a Monday
     context: {
@@ -73,8 +74,14 @@ describe("annotations", () => {
 
   it("combines permits: every approval rule, the shortest maximum, owner approval off if any says so", () => {
     const combined = strictest([
-      { approvers: [], maxDurationSeconds: 3600, ownerMayApprove: null, flag: null },
-      { approvers: [{ group: "sre", count: 2 }], maxDurationSeconds: 900, ownerMayApprove: false, flag: null },
+      { approvers: [], maxDurationSeconds: 3600, ownerMayApprove: null, flag: null, timeZone: null },
+      {
+        approvers: [{ group: "sre", count: 2 }],
+        maxDurationSeconds: 900,
+        ownerMayApprove: false,
+        flag: null,
+        timeZone: null,
+      },
       {
         approvers: [
           { group: "sre", count: 1 },
@@ -83,6 +90,7 @@ describe("annotations", () => {
         maxDurationSeconds: null,
         ownerMayApprove: true,
         flag: "x",
+        timeZone: null,
       },
     ]);
     expect(combined).toEqual({
@@ -185,6 +193,128 @@ describe("CedarDecider", () => {
   });
 });
 
+describe("privileged actions", () => {
+  const admin: Identity = { ...workload, id: "ana", kind: "human", owner: null, groups: ["admins"] };
+  const auditor: Identity = { ...workload, id: "aud", kind: "human", owner: null, groups: ["auditors"] };
+  const resources: Record<string, DecisionInput["resource"]> = {
+    revoke: { type: "Entitlement", entitlement: orders },
+    offboard: { type: "Identity", identity: workload },
+    reactivate: { type: "Identity", identity: workload },
+    discover: { type: "Target", id: "orders-db" },
+    rotate: { type: "Target", id: "orders-db" },
+    read_audit: { type: "Broker" },
+    export_audit: { type: "Broker" },
+    admin: { type: "Broker" },
+  };
+  const ask = (d: CedarDecider, identity: Identity, action: DecisionInput["action"]) =>
+    d.decide(input({ identity, action, resource: resources[action]!, durationSeconds: 0 }, { requester: workload }));
+
+  it("lets the admin group perform every privileged action a set does not name, and nobody else", () => {
+    const d = decider(`permit (principal in Group::"ci", action == Action::"request", resource);`);
+    for (const action of Object.keys(resources) as DecisionInput["action"][]) {
+      expect(ask(d, admin, action)).toMatchObject({
+        outcome: "allow",
+        determiningPolicies: [`builtin:admins-${action}`],
+      });
+      expect(ask(d, auditor, action).outcome).toBe("deny");
+    }
+  });
+
+  it("gives a named action only to what the set says, keeps the built-in rule for the others, and applies forbids", () => {
+    const d = decider(`
+      @id("auditors-read") permit (principal in Group::"auditors", action in [Action::"read_audit", Action::"export_audit"], resource == Broker::"ephemera");
+      @id("offboard-pipelines") permit (principal in Group::"admins", action == Action::"offboard", resource is Identity)
+        when { resource.kind == "pipeline" };
+      @id("no-weekend-rotation") forbid (principal, action == Action::"rotate", resource in Target::"orders-db")
+        when { context.weekday == "sun" };
+    `);
+    expect(ask(d, auditor, "read_audit")).toMatchObject({ outcome: "allow", determiningPolicies: ["auditors-read"] });
+    expect(ask(d, admin, "read_audit").outcome).toBe("deny");
+    expect(ask(d, admin, "offboard")).toMatchObject({ outcome: "allow", determiningPolicies: ["offboard-pipelines"] });
+    const human = { ...workload, id: "hu", kind: "human" as const };
+    expect(
+      d.decide(input({ identity: admin, action: "offboard", resource: { type: "Identity", identity: human } })),
+    ).toMatchObject({ outcome: "deny" });
+    expect(ask(d, admin, "admin")).toMatchObject({ outcome: "allow", determiningPolicies: ["builtin:admins-admin"] });
+    expect(ask(d, admin, "rotate").outcome).toBe("allow");
+    const sunday = Date.UTC(2026, 0, 4, 10);
+    expect(
+      d.decide({ ...input({ identity: admin, action: "rotate", resource: resources.rotate! }), at: sunday }),
+    ).toMatchObject({ outcome: "deny", determiningPolicies: ["no-weekend-rotation"] });
+  });
+
+  it("decides review as approve until a policy names review, then by those policies only", () => {
+    const approvers = `permit (principal in Group::"sre", action == Action::"approve", resource);`;
+    const sre: Identity = { ...workload, id: "bob", kind: "human", owner: null, groups: ["sre"] };
+    const review = (d: CedarDecider, who: Identity) =>
+      d.decide(input({ identity: who, action: "review" }, { requester: workload })).outcome;
+    expect(review(decider(approvers), sre)).toBe("allow");
+    expect(review(decider(approvers), admin)).toBe("deny");
+    const own = decider(`${approvers}\npermit (principal in Group::"admins", action == Action::"review", resource);`);
+    expect(review(own, sre)).toBe("deny");
+    expect(review(own, admin)).toBe("allow");
+  });
+
+  it("answers the privileged actions from the allow-list too: the admin group only", () => {
+    const list = new AllowListDecider([]);
+    for (const action of Object.keys(resources) as DecisionInput["action"][]) {
+      expect(ask(list as unknown as CedarDecider, admin, action).outcome).toBe("allow");
+      expect(ask(list as unknown as CedarDecider, auditor, action).outcome).toBe("deny");
+    }
+  });
+});
+
+describe("time zones", () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  it("reads the wall clock in the policy's zone, across a daylight-saving change", () => {
+    // Europe/Berlin went to summer time at 01:00 UTC on 2026-03-29: 00:30 UTC is 01:30 local, 01:30 UTC is 03:30.
+    const d = decider(`
+      @id("berlin-mornings") @time_zone("Europe/Berlin")
+      permit (principal, action == Action::"request", resource) when { context.hour >= 3 && context.minuteOfDay < 240 };
+    `);
+    expect(d.decide(input({ at: at("2026-03-29T00:30:00Z") })).outcome).toBe("deny");
+    expect(d.decide(input({ at: at("2026-03-29T01:30:00Z") })).outcome).toBe("allow");
+    // Without the annotation the same policy reads UTC: 01:30 is before 03:00.
+    const utc = decider(`permit (principal, action == Action::"request", resource) when { context.hour >= 3 };`);
+    expect(utc.decide(input({ at: at("2026-03-29T01:30:00Z") })).outcome).toBe("deny");
+  });
+
+  it("turns the weekday at local midnight, not UTC midnight", () => {
+    // Monday 2026-01-05 23:30 UTC is already Tuesday in Tokyo and still Monday in New York.
+    const d = decider(`
+      @id("tokyo-tuesday") @time_zone("Asia/Tokyo")
+      permit (principal, action == Action::"request", resource) when { context.weekday == "tue" };
+      @id("ny-monday") @time_zone("America/New_York")
+      permit (principal, action == Action::"request", resource) when { context.weekday == "mon" };
+    `);
+    const late = d.decide(input({ at: at("2026-01-05T23:30:00Z") }));
+    expect(late).toMatchObject({ outcome: "allow" });
+    expect([...late.determiningPolicies].sort()).toEqual(["ny-monday", "tokyo-tuesday"]);
+    expect(d.decide(input({ at: at("2026-01-05T14:00:00Z") })).determiningPolicies).toEqual(["ny-monday"]);
+  });
+
+  it("lets a forbid in one zone override a permit in another", () => {
+    const d = decider(`
+      @id("any") permit (principal, action == Action::"request", resource);
+      @id("berlin-nights") @time_zone("Europe/Berlin") forbid (principal, action, resource) when { context.hour < 6 };
+    `);
+    expect(d.decide(input({ at: at("2026-07-01T03:30:00Z") }))).toMatchObject({
+      outcome: "deny",
+      determiningPolicies: ["berlin-nights"],
+    });
+    expect(d.decide(input({ at: at("2026-07-01T04:30:00Z") })).outcome).toBe("allow");
+  });
+
+  it("refuses an unknown zone at load, naming the policy", () => {
+    expect(() =>
+      compilePolicies("test", [
+        ["z.cedar", `@id("p") @time_zone("Mars/Olympus") permit (principal, action, resource);`],
+      ]),
+    ).toThrow(/z\.cedar policy 'p': @time_zone\("Mars\/Olympus"\): not a time zone/);
+  });
+});
+
 describe("loading", () => {
   const load = (text: string) => () => compilePolicies("test", [["bad.cedar", text]]);
 
@@ -273,7 +403,12 @@ describe("the slice", () => {
           const d = new CedarDecider(set);
           const identity: Identity = { ...workload, id, groups: memberOf };
           const entitlement = { ...orders, name: ent, targetId: ent.split("/")[0]! };
-          const asked = input({ identity, action, entitlement, durationSeconds: duration });
+          const asked = input({
+            identity,
+            action,
+            resource: { type: "Entitlement", entitlement },
+            durationSeconds: duration,
+          });
           const sliced = d.decide(asked);
           // The reference: the whole set, unsliced, through cedar-wasm directly.
           const whole = cedar.isAuthorized({

@@ -2,7 +2,7 @@
 import type { EntitlementSpec } from "../../connectors/index.js";
 import type { Identity, Millis } from "../../domain/index.js";
 import { ownsIdentity } from "../../domain/index.js";
-import type { DecisionInput } from "../decider.js";
+import { BROKER_ID, type DecisionInput, type PolicyResource } from "../decider.js";
 
 type CedarValue =
   | string
@@ -23,7 +23,7 @@ export interface CedarEntity {
 export interface CedarRequest {
   readonly principal: { type: "Identity"; id: string };
   readonly action: { type: "Action"; id: string };
-  readonly resource: { type: "Entitlement"; id: string };
+  readonly resource: { type: PolicyResource["type"]; id: string };
   readonly context: Record<string, CedarValue>;
   readonly entities: CedarEntity[];
 }
@@ -70,15 +70,75 @@ function cedarAddress(address: string | null): string | null {
   return /^[0-9a-fA-F:.]+$/.test(plain) ? plain : null;
 }
 
-export function timeFacts(at: Millis): { now: number; hour: number; minuteOfDay: number; weekday: string } {
-  const date = new Date(at);
-  const hour = date.getUTCHours();
-  return {
-    now: Math.floor(at / 1000),
-    hour,
-    minuteOfDay: hour * 60 + date.getUTCMinutes(),
-    weekday: WEEKDAYS[date.getUTCDay()]!,
-  };
+/** The entity a decision is about, and its id. */
+function resourceEntity(resource: PolicyResource): CedarEntity {
+  switch (resource.type) {
+    case "Entitlement":
+      return entitlementEntity(resource.entitlement);
+    case "Identity":
+      return identityEntity(resource.identity);
+    case "Target":
+      return { uid: { type: "Target", id: resource.id }, attrs: {}, parents: [] };
+    case "Broker":
+      return { uid: { type: "Broker", id: BROKER_ID }, attrs: {}, parents: [] };
+  }
+}
+
+export interface TimeFacts {
+  readonly now: number;
+  readonly hour: number;
+  readonly minuteOfDay: number;
+  readonly weekday: string;
+}
+
+/** One formatter per zone: building one is the expensive part of Intl. */
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+function zoneFormat(zone: string): Intl.DateTimeFormat {
+  let format = zoneFormats.get(zone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      weekday: "short",
+      hour: "numeric",
+      minute: "numeric",
+    });
+    zoneFormats.set(zone, format);
+  }
+  return format;
+}
+
+/** True when `zone` is a time zone Intl knows (an IANA name such as `Europe/Berlin`, or `UTC`). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    zoneFormat(zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The wall clock at `at`: in UTC, or in an IANA `zone`, where Intl applies the zone's offset and daylight saving
+ * for that instant. The instant is given, never read.
+ */
+export function timeFacts(at: Millis, zone: string | null = null): TimeFacts {
+  const now = Math.floor(at / 1000);
+  if (zone === null) {
+    const date = new Date(at);
+    const hour = date.getUTCHours();
+    return { now, hour, minuteOfDay: hour * 60 + date.getUTCMinutes(), weekday: WEEKDAYS[date.getUTCDay()]! };
+  }
+  let hour = 0;
+  let minute = 0;
+  let weekday = "";
+  for (const part of zoneFormat(zone).formatToParts(at)) {
+    if (part.type === "hour") hour = Number(part.value);
+    else if (part.type === "minute") minute = Number(part.value);
+    else if (part.type === "weekday") weekday = part.value.toLowerCase();
+  }
+  return { now, hour, minuteOfDay: hour * 60 + minute, weekday };
 }
 
 /** The context fields and entities policies can read, for `needs` below. */
@@ -124,12 +184,21 @@ export function needsOf(texts: readonly string[]): Needs {
  * The Cedar request for one decision. With `needs`, context fields and entities no policy of the slice reads are left
  * out: each costs a conversion into the engine, and an unread one cannot change the decision.
  */
-export function buildCedarRequest(input: DecisionInput, needs: Needs = EVERYTHING): CedarRequest {
+export function buildCedarRequest(
+  input: DecisionInput,
+  needs: Needs = EVERYTHING,
+  timeZone: string | null = null,
+): CedarRequest {
   const c = input.context;
   const wants = (field: string) => needs.context === null || needs.context.has(field);
   const requester = c.requester ?? input.identity;
-  const entities = [identityEntity(input.identity), entitlementEntity(input.entitlement)];
-  if (requester.id !== input.identity.id && wants("requester")) entities.push(identityEntity(requester));
+  const resource = resourceEntity(input.resource);
+  const entities = [identityEntity(input.identity)];
+  const sameAs = (e: CedarEntity, i: Identity) => e.uid.type === "Identity" && e.uid.id === i.id;
+  if (!sameAs(resource, input.identity)) entities.push(resource);
+  if (requester.id !== input.identity.id && !sameAs(resource, requester) && wants("requester")) {
+    entities.push(identityEntity(requester));
+  }
   if (wants("claims"))
     entities.push({ uid: { type: "Claims", id: CLAIMS_ID }, attrs: {}, parents: [], tags: claimTags(c.claims) });
   const address = cedarAddress(c.sourceAddress);
@@ -154,7 +223,7 @@ export function buildCedarRequest(input: DecisionInput, needs: Needs = EVERYTHIN
       reveal: c.client?.reveal ?? false,
     },
     breakGlass: c.breakGlass ?? false,
-    ...timeFacts(input.at ?? 0),
+    ...timeFacts(input.at ?? 0, timeZone),
     requester: { __entity: { type: "Identity", id: requester.id } },
     principalOwnsRequester: requester.id !== input.identity.id && ownsIdentity(input.identity, requester),
   };
@@ -165,7 +234,7 @@ export function buildCedarRequest(input: DecisionInput, needs: Needs = EVERYTHIN
   return {
     principal: { type: "Identity", id: input.identity.id },
     action: { type: "Action", id: input.action },
-    resource: { type: "Entitlement", id: input.entitlement.name },
+    resource: resource.uid as CedarRequest["resource"],
     context,
     entities,
   };
