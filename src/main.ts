@@ -30,6 +30,7 @@ import {
 } from "./compose/index.js";
 import type { Config } from "./config/load.js";
 import type { Connector } from "./connectors/connector.js";
+import { ADMIN_GROUP } from "./domain/index.js";
 import type { App } from "./http/server.js";
 import { buildServer } from "./http/server.js";
 import { IdentityRegistry } from "./identity/registry.js";
@@ -130,6 +131,14 @@ async function startOnStore(ctx: StartContext, options: StartOptions, started: O
   await buildConnectors(ctx, tokens, connectors);
   // Identities live in the store's registry: the config file defines them, the registry keeps their status (offboarded,
   // dormant) and sightings, so every replica sees the same thing.
+  for (const i of config.identities.values()) {
+    if (i.adminFlag) {
+      logger.warn(
+        { identity: i.id },
+        `identities.${i.id}.admin is deprecated: it puts '${i.id}' in group '${ADMIN_GROUP}'; write groups: [${ADMIN_GROUP}] instead`,
+      );
+    }
+  }
   const identities = new IdentityRegistry(store, clock, logger);
   const synced = await identities.syncConfigured(config.identities.values());
   const metrics = new LifecycleMetrics(

@@ -270,6 +270,59 @@ describe("ephemera policy test", () => {
     }
   });
 
+  it("asks any action about the resource it needs, and names the field a case leaves out", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ephemera-cases-"));
+    try {
+      const policies = join(dir, "policies");
+      mkdirSync(policies);
+      writeFileSync(
+        join(policies, "p.cedar"),
+        [
+          `@id("auditors") permit (principal in Group::"auditors", action == Action::"read_audit", resource);`,
+          `@id("keep-ci") forbid (principal, action == Action::"offboard", resource in Group::"ci");`,
+        ].join("\n"),
+      );
+      const cases = (body: string[]) => {
+        const file = join(dir, "cases.yaml");
+        writeFileSync(
+          file,
+          [
+            `policies: ${policies}`,
+            "identities:",
+            "  old-admin: { kind: human, admin: true }",
+            "  aud: { kind: human, groups: [auditors] }",
+            "  job: { kind: pipeline, owner: t, groups: [ci] }",
+            "targets: { db: { entitlements: { read: {} } } }",
+            "cases:",
+            ...body,
+          ].join("\n"),
+        );
+        return run(["policy", "test", file]);
+      };
+      const passing = await cases([
+        "  - { principal: aud, action: read_audit, expect: { decision: allow, policies: [auditors] } }",
+        "  - { principal: old-admin, action: read_audit, expect: { decision: deny } }",
+        "  - { principal: old-admin, action: admin, expect: { decision: allow, policies: ['builtin:admins-admin'] } }",
+        "  - { principal: old-admin, action: rotate, target: db, expect: { decision: allow } }",
+        "  - { principal: old-admin, action: offboard, identity: aud, expect: { decision: allow } }",
+        "  - { principal: old-admin, action: offboard, identity: job, expect: { decision: deny, policies: [keep-ci] } }",
+        "  - { principal: old-admin, action: revoke, entitlement: db/read, context: { requester: job }, expect: { decision: allow } }",
+      ]);
+      expect(passing.stdout).toContain("7 passed, 0 failed");
+      expect(passing.code).toBe(EXIT.ok);
+      const noTarget = await cases([
+        "  - { principal: old-admin, action: rotate, target: nope, expect: { decision: allow } }",
+      ]);
+      expect(noTarget.code).toBe(EXIT.usage);
+      expect(noTarget.stderr).toContain("cases.0.target: 'nope' is not a configured target");
+      const noIdentity = await cases(["  - { principal: old-admin, action: offboard, expect: { decision: allow } }"]);
+      expect(noIdentity.code).toBe(EXIT.usage);
+      expect(noIdentity.stderr).toContain("cases.0.identity: required for offboard");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("exits 2 naming the problem when the policies do not load", async () => {
     const result = await run(["policy", "test", "examples/policies/tests.yaml", "--policies", "/nonexistent"]);
     expect(result.code).toBe(EXIT.usage);

@@ -1,11 +1,13 @@
 // The `identities`, `identityLifecycle` and `bootstrap` sections: who is known, when the unseen go dormant, first-start keys.
-import type { Identity } from "../domain/index.js";
+import { ADMIN_GROUP, type Identity } from "../domain/index.js";
 import { DEFAULTS } from "./defaults.js";
 import type { ConfigReader } from "./reader.js";
 import type { RawConfig } from "./schema.js";
 
 export interface ConfiguredIdentity extends Identity {
   readonly apiKeys: readonly { readonly id: string; readonly hash: string }[];
+  /** Written with the deprecated `admin: true`, which now means membership of the admin group; the start warns. */
+  readonly adminFlag: boolean;
 }
 
 export interface IdentityLifecycleConfig {
@@ -20,22 +22,29 @@ export interface BootstrapConfig {
   readonly approver: string | null;
 }
 
-/** The identities of the file by id; every non-human one must name an owner. */
+/**
+ * The identities of the file by id; every non-human one must name an owner. `admin: true` (deprecated) puts the
+ * identity in the admin group, whose members policy lets administer; `admin` on the result says it is in that group.
+ */
 export function identitiesConfig(raw: RawConfig["identities"], r: ConfigReader): Map<string, ConfiguredIdentity> {
   const identities = new Map<string, ConfiguredIdentity>();
   for (const [id, spec] of Object.entries(raw ?? {})) {
     if (spec.kind !== "human" && !spec.owner) {
       r.problems.push(`identities.${id}.owner: required for a ${spec.kind} (every non-human identity has an owner)`);
     }
+    const listed = spec.groups ?? [];
+    const adminFlag = spec.admin === true;
+    const groups = adminFlag && !listed.includes(ADMIN_GROUP) ? [...listed, ADMIN_GROUP] : listed;
     identities.set(id, {
       id,
       kind: spec.kind as Identity["kind"],
       owner: spec.owner ?? null,
-      groups: spec.groups ?? [],
+      groups,
       attributes: spec.attributes ?? {},
       status: "active",
-      admin: spec.admin ?? false,
+      admin: groups.includes(ADMIN_GROUP),
       apiKeys: spec.apiKeys ?? [],
+      adminFlag,
     });
   }
   return identities;
@@ -71,7 +80,7 @@ export function bootstrapConfig(
   }
   if (!identities.has(identity)) r.problems.push(`bootstrap.identity: '${identity}' is not a configured identity`);
   if (admin !== undefined && !identities.get(admin)?.admin) {
-    r.problems.push(`bootstrap.admin: '${admin}' is not a configured identity with admin: true`);
+    r.problems.push(`bootstrap.admin: '${admin}' is not a configured identity in group '${ADMIN_GROUP}'`);
   }
   return { envFile: r.path(envFile), identity, admin: admin ?? null, approver: approver ?? null };
 }

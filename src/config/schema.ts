@@ -16,7 +16,9 @@ export const IdentitySchema = Type.Object(
     ),
     groups: Type.Optional(Type.Array(Name, { description: "groups the allow-list (and later policy) can name" })),
     attributes: Type.Optional(Type.Record(Type.String(), Type.String())),
-    admin: Type.Optional(Type.Boolean({ description: "may act on every grant and read the audit log" })),
+    admin: Type.Optional(
+      Type.Boolean({ description: "deprecated: the same as listing the group 'admins' in groups (the start warns)" }),
+    ),
     apiKeys: Type.Optional(
       Type.Array(
         Type.Object(

@@ -62,3 +62,4 @@ export type {
   UsageObservation,
   UsageObservationMethod,
 } from "./types.js";
+export { ADMIN_GROUP } from "./types.js";

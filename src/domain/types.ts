@@ -4,6 +4,12 @@
 export type Millis = number;
 
 export type IdentityKind = "service_account" | "workload" | "pipeline" | "agent" | "human";
+
+/**
+ * The group whose members administer the broker unless policy says otherwise: Cedar's built-in rules (and the
+ * allow-list) let it perform the privileged actions, and the deprecated `admin: true` means membership of it.
+ */
+export const ADMIN_GROUP = "admins";
 export type IdentityStatus = "active" | "dormant" | "offboarded";
 
 export interface Identity {
@@ -14,7 +20,10 @@ export interface Identity {
   readonly groups: readonly string[];
   readonly attributes: Readonly<Record<string, string>>;
   readonly status: IdentityStatus;
-  /** May act on every identity's requests and grants and read the audit log. */
+  /**
+   * In `ADMIN_GROUP` (the deprecated `admin: true` puts an identity there). Policy decides what admins may do; this
+   * flag only keeps the last active admin from being offboarded or going dormant, and is `principal.admin` in Cedar.
+   */
   readonly admin: boolean;
 }
 

@@ -1,5 +1,5 @@
 // Trust rules: verified claims → an identity and its attributes. Checked at load so no rule can match every token.
-import type { Identity, IdentityKind } from "../domain/index.js";
+import { ADMIN_GROUP, type Identity, type IdentityKind } from "../domain/index.js";
 import { type AuthResult, inactiveIdentity } from "./authenticator.js";
 import type { IdentityRegistry } from "./registry.js";
 
@@ -187,6 +187,8 @@ export function parseTrustRules(
       const groups = r.groups ?? [];
       if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string" && GROUP.test(g))) {
         problems.push(`${here}.groups: must be a list of group names`);
+      } else if (groups.includes(ADMIN_GROUP)) {
+        problems.push(`${here}.groups: a trust rule may not put an identity in '${ADMIN_GROUP}', the admin group`);
       }
       registration = {
         kind: kind as IdentityKind,

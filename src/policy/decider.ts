@@ -57,8 +57,7 @@ export const PRIVILEGED_ACTIONS = [
 ] as const satisfies readonly PolicyAction[];
 export type PrivilegedAction = (typeof PRIVILEGED_ACTIONS)[number];
 
-/** The group whose members the built-in rules let perform the privileged actions; `admin: true` means membership. */
-export const ADMIN_GROUP = "admins";
+export { ADMIN_GROUP } from "../domain/index.js";
 
 /** The one `Broker` entity: the resource of `read_audit`, `export_audit` and `admin`. */
 export const BROKER_ID = "ephemera";

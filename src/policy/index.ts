@@ -7,7 +7,22 @@ export { AllowListDecider } from "./allow-list.js";
 export { formatApproval, parseApproval } from "./cedar/annotations.js";
 export type { CedarDecider } from "./cedar/cedar-decider.js";
 export type { CompiledPolicy, CompiledPolicySet, PolicyLoadError } from "./cedar/policy-set.js";
-export type { DecisionContext, DecisionInput, PolicyAction, PolicyDecider } from "./decider.js";
-export { POLICY_ACTIONS, SwappableDecider } from "./decider.js";
+export type {
+  DecisionContext,
+  DecisionInput,
+  PolicyAction,
+  PolicyDecider,
+  PolicyResource,
+  PrivilegedAction,
+} from "./decider.js";
+export {
+  ACTION_RESOURCES,
+  ADMIN_GROUP,
+  BROKER_ID,
+  describeResource,
+  POLICY_ACTIONS,
+  PRIVILEGED_ACTIONS,
+  SwappableDecider,
+} from "./decider.js";
 export type { CaseResult, PolicyTestError, PolicyTestOptions, PolicyTestReport } from "./policy-test.js";
 export type { PolicyReloader, ReloaderOptions, ReloadOutcome } from "./reloader.js";

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { EntitlementSpec } from "../connectors/index.js";
 import type { ClientSignal, Identity, IdentityKind } from "../domain/index.js";
-import { formatDuration, intentOf, parseDuration } from "../domain/index.js";
+import { ADMIN_GROUP, formatDuration, intentOf, parseDuration } from "../domain/index.js";
 import { formatApproval, parseApproval } from "./cedar/annotations.js";
 import { CedarDecider } from "./cedar/cedar-decider.js";
 import { loadPolicyFolder } from "./cedar/policy-set.js";
@@ -53,18 +53,21 @@ function readYaml(path: string, what: string): Doc {
   return doc;
 }
 
+/** An identity as the broker reads it from config: the deprecated `admin: true` puts it in the admin group. */
 function identityFrom(id: string, spec: unknown): Identity {
   const s = isRecord(spec) ? spec : {};
+  const listed = strings(s.groups);
+  const groups = s.admin === true && !listed.includes(ADMIN_GROUP) ? [...listed, ADMIN_GROUP] : listed;
   return {
     id,
     kind: (typeof s.kind === "string" ? s.kind : "workload") as IdentityKind,
     owner: typeof s.owner === "string" ? s.owner : null,
-    groups: strings(s.groups),
+    groups,
     attributes: isRecord(s.attributes)
       ? Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, String(v)]))
       : {},
     status: s.status === "dormant" || s.status === "offboarded" ? s.status : "active",
-    admin: s.admin === true,
+    admin: groups.includes(ADMIN_GROUP),
   };
 }
 
@@ -78,15 +81,17 @@ function seconds(value: unknown, at: string): number {
 function catalogFrom(
   config: Doc | null,
   cases: Doc,
-): { identities: Map<string, Identity>; entitlements: Map<string, EntitlementSpec> } {
+): { identities: Map<string, Identity>; entitlements: Map<string, EntitlementSpec>; targets: Set<string> } {
   const identities = new Map<string, Identity>();
   const entitlements = new Map<string, EntitlementSpec>();
+  const targets = new Set<string>();
   for (const source of [config, cases]) {
     if (!source) continue;
     for (const [id, spec] of Object.entries(isRecord(source.identities) ? source.identities : {})) {
       identities.set(id, identityFrom(id, spec));
     }
     for (const [targetId, target] of Object.entries(isRecord(source.targets) ? source.targets : {})) {
+      targets.add(targetId);
       const ents = isRecord(target) && isRecord(target.entitlements) ? target.entitlements : {};
       for (const [name, e] of Object.entries(ents)) {
         const spec = isRecord(e) ? e : {};
@@ -105,7 +110,7 @@ function catalogFrom(
       }
     }
   }
-  return { identities, entitlements };
+  return { identities, entitlements, targets };
 }
 
 export interface PolicyTestOptions {
@@ -138,11 +143,11 @@ export function runPolicyTests(file: string, options: PolicyTestOptions = {}): P
       "no policy folder: give --policies, `policies:` in the case file, or a config with `policies`",
     );
   const decider = new CedarDecider(loadPolicyFolder(policyDir));
-  const { identities, entitlements } = catalogFrom(config, doc);
+  const catalog = catalogFrom(config, doc);
   if (!Array.isArray(doc.cases) || doc.cases.length === 0)
     throw new PolicyTestError(`${file}: 'cases' must be a non-empty list`);
 
-  const results = doc.cases.map((raw, index) => runCase(raw, `cases.${index}`, identities, entitlements, decider));
+  const results = doc.cases.map((raw, index) => runCase(raw, `cases.${index}`, catalog, decider));
   const passed = results.filter((r) => r.passed).length;
   return { policyVersion: decider.version, policyDir, results, passed, failed: results.length - passed };
 }
@@ -156,9 +161,10 @@ function resourceOf(
   raw: Doc,
   action: PolicyAction,
   at: string,
-  entitlements: Map<string, EntitlementSpec>,
+  catalog: ReturnType<typeof catalogFrom>,
   lookup: (id: unknown, field: string) => Identity,
 ): PolicyResource {
+  const { entitlements, targets } = catalog;
   switch (ACTION_RESOURCES[action]) {
     case "Entitlement": {
       const entitlement = typeof raw.entitlement === "string" ? entitlements.get(raw.entitlement) : undefined;
@@ -170,21 +176,18 @@ function resourceOf(
       if (raw.identity === undefined) throw new PolicyTestError(`${at}.identity: required for ${action}`);
       return { type: "Identity", identity: lookup(raw.identity, "identity") };
     case "Target":
-      if (typeof raw.target !== "string" || raw.target === "")
-        throw new PolicyTestError(`${at}.target: required for ${action} (a target id)`);
+      if (typeof raw.target !== "string" || !targets.has(raw.target))
+        throw new PolicyTestError(
+          `${at}.target: '${String(raw.target)}' is not a configured target (${action} names one)`,
+        );
       return { type: "Target", id: raw.target };
     case "Broker":
       return { type: "Broker" };
   }
 }
 
-function runCase(
-  raw: unknown,
-  at: string,
-  identities: Map<string, Identity>,
-  entitlements: Map<string, EntitlementSpec>,
-  decider: CedarDecider,
-): CaseResult {
+function runCase(raw: unknown, at: string, catalog: ReturnType<typeof catalogFrom>, decider: CedarDecider): CaseResult {
+  const { identities } = catalog;
   if (!isRecord(raw)) throw new PolicyTestError(`${at}: must be a mapping`);
   const name = typeof raw.name === "string" ? raw.name : at;
   const lookup = (id: unknown, field: string): Identity => {
@@ -197,7 +200,7 @@ function runCase(
   const principal = lookup(raw.principal, "principal");
   const action = (raw.action ?? "request") as PolicyAction;
   if (!POLICY_ACTIONS.includes(action)) throw new PolicyTestError(`${at}.action: one of ${POLICY_ACTIONS.join(", ")}`);
-  const resource = resourceOf(raw, action, at, entitlements, lookup);
+  const resource = resourceOf(raw, action, at, catalog, lookup);
   const c = isRecord(raw.context) ? raw.context : {};
   const time = typeof c.time === "string" ? Date.parse(c.time) : Date.UTC(2026, 0, 5, 10, 0);
   if (Number.isNaN(time)) throw new PolicyTestError(`${at}.context.time: not an ISO time`);

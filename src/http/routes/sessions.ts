@@ -7,6 +7,7 @@ import {
   type ConsoleSession,
   type ConsoleSessions,
   type ConsoleSignIn,
+  privilegesOf,
   SESSION_TTL_MS,
 } from "../../lifecycle/index.js";
 import { EphemeraError } from "../../support/index.js";
@@ -16,10 +17,19 @@ import type { App } from "../app.js";
 import { CSRF_HEADER, SESSION_COOKIE } from "../console/sessions.js";
 import type { HttpServices } from "../route-context.js";
 
-function presentSession(session: ConsoleSession) {
+/** The session, with what policy lets its identity do now (`admin` is `privileges` holding `admin`). */
+function presentSession(session: ConsoleSession, services: HttpServices) {
   const i = session.identity;
+  const privileges = privilegesOf(services.deps, i, services.connectors.keys());
   return {
-    identity: { id: i.id, kind: i.kind, owner: i.owner ?? null, groups: [...i.groups], admin: i.admin },
+    identity: {
+      id: i.id,
+      kind: i.kind,
+      owner: i.owner ?? null,
+      groups: [...i.groups],
+      admin: privileges.includes("admin"),
+      privileges,
+    },
     csrfToken: session.csrfToken,
     expiresAt: new Date(session.expiresAt).toISOString(),
   };
@@ -90,7 +100,7 @@ export function registerSessionRoutes(
       });
       setCookie(reply, opened.token, Math.floor(SESSION_TTL_MS / 1000));
       reply.code(201).header("cache-control", "no-store");
-      return presentSession(opened.session);
+      return presentSession(opened.session, services);
     },
   );
 
@@ -114,7 +124,7 @@ export function registerSessionRoutes(
         reply.code(204);
         return null;
       }
-      return presentSession(current.session);
+      return presentSession(current.session, services);
     },
   );
 

@@ -1,4 +1,5 @@
-// Who may approve a request: separation of duties in code, the group the requirement names, and Cedar's `approve`.
+// Who may approve a request (separation of duties in code, the group the requirement names, and Cedar's `approve`),
+// and who may review a break-glass use (separation of duties and Cedar's `review`).
 import type { EntitlementSpec } from "../../connectors/index.js";
 import type { AccessRequest, Identity } from "../../domain/index.js";
 import { separationOfDuties } from "../../domain/index.js";
@@ -48,7 +49,7 @@ export function checkApprover(
 
 /**
  * Whether `reviewer` may record the review of the break-glass `request` now (the checks `reviewBreakGlass` makes): a
- * review is due, the reviewer is active, not the requester, and permitted `approve` on the entitlement.
+ * review is due, the reviewer is active, not the requester, and permitted `review` on the entitlement.
  */
 export function mayReview(
   deps: LifecycleDeps,
@@ -66,7 +67,7 @@ export function mayReview(
     request.durationSeconds,
     request,
     request.facts ?? NO_FACTS,
-    "approve",
+    "review",
     requester,
   );
   return verdict.outcome === "allow";

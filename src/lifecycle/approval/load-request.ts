@@ -5,6 +5,7 @@ import { ConflictError } from "../../storage/index.js";
 import { evaluateRequest, NO_FACTS } from "../policy/evaluate-request.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
+import { BROKER, mayPerform } from "../shared/require-permission.js";
 
 export interface LoadedRequest {
   readonly request: AccessRequest;
@@ -61,8 +62,8 @@ export async function loadRequestFor(
 }
 
 /**
- * Whether `caller` may act on `request` at all: its requester, an admin, or someone policy lets `approve` its
- * entitlement. The action's own checks (separation of duties, groups, quorum) come after the state check.
+ * Whether `caller` may act on `request` at all: its requester, someone policy allows `admin` on the broker, or someone
+ * policy lets `approve` (or, for a break-glass request, `review`) its entitlement. The action's own checks (separation of duties, groups, quorum) come after the state check.
  */
 function mayActOn(
   deps: LifecycleDeps,
@@ -71,13 +72,14 @@ function mayActOn(
   requester: Identity | undefined,
   entitlement: EntitlementSpec | undefined,
 ): boolean {
-  if (caller.admin || caller.id === request.identityId) return true;
+  if (caller.id === request.identityId) return true;
+  if (mayPerform(deps, caller, { action: "admin", resource: BROKER })) return true;
   if (requester === undefined || entitlement === undefined) return false;
   const facts = request.facts ?? NO_FACTS;
-  return (
-    evaluateRequest(deps, caller, entitlement, request.durationSeconds, request, facts, "approve", requester)
-      .outcome === "allow"
-  );
+  const may = (action: "approve" | "review") =>
+    evaluateRequest(deps, caller, entitlement, request.durationSeconds, request, facts, action, requester).outcome ===
+    "allow";
+  return may("approve") || (request.breakGlass && may("review"));
 }
 
 /** Runs `attempt` again when another writer changed the request first (two approvers at once), up to 3 times. */

@@ -1,4 +1,5 @@
-// The mandatory after-the-fact review of a break-glass grant, recorded by someone who could have approved it.
+// The mandatory after-the-fact review of a break-glass grant, recorded by someone policy lets `review` it (by default,
+// whoever could have approved it).
 
 import type { AccessRequest, Identity } from "../../domain/index.js";
 import { separationOfDuties } from "../../domain/index.js";
@@ -53,13 +54,13 @@ export function reviewBreakGlass(
         claims: {},
         client: { kind: "api", interactive: false },
       },
-      "approve",
+      "review",
       requester,
     );
     if (verdict.outcome !== "allow") {
       throw await refusal(
         "approval_refused",
-        `'${reviewer.id}' may not approve '${entitlement.name}', so may not review its break-glass use (${verdict.reason})`,
+        `'${reviewer.id}' may not review the break-glass use of '${entitlement.name}' (${verdict.reason})`,
       );
     }
     const now = deps.clock.now();

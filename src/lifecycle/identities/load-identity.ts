@@ -2,6 +2,7 @@
 import type { Identity, IdentityRecord } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
+import { BROKER, requirePermission } from "../shared/require-permission.js";
 
 export async function loadIdentity(deps: LifecycleDeps, caller: Identity, identityId: string): Promise<IdentityRecord> {
   const identity = await deps.store.getIdentity(identityId);
@@ -12,4 +13,22 @@ export async function loadIdentity(deps: LifecycleDeps, caller: Identity, identi
     message: `no identity '${identityId}'`,
     data: { identity: identityId },
   });
+}
+
+/**
+ * The identity `caller` may `action` (offboard, reactivate), refused (403, audited) when policy says no. For an unknown
+ * id the caller must be allowed `admin` on the broker (to read the inventory) before hearing it is unknown, so the
+ * answer tells nobody else which identities exist.
+ */
+export async function identityToActOn(
+  deps: LifecycleDeps,
+  caller: Identity,
+  identityId: string,
+  action: "offboard" | "reactivate",
+  what: string,
+): Promise<IdentityRecord> {
+  const identity = await deps.store.getIdentity(identityId);
+  if (identity === null) await requirePermission(deps, caller, { action: "admin", resource: BROKER }, what);
+  else await requirePermission(deps, caller, { action, resource: { type: "Identity", identity } }, what);
+  return identity ?? loadIdentity(deps, caller, identityId);
 }

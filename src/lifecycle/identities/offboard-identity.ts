@@ -10,8 +10,8 @@ import { driveRemoval } from "../revoke/drive-removal.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "../shared/require-admin.js";
-import { loadIdentity } from "./load-identity.js";
+
+import { identityToActOn, loadIdentity } from "./load-identity.js";
 import { countActiveAdmins } from "./mark-dormant.js";
 
 export interface OffboardResult {
@@ -155,7 +155,7 @@ async function commitOffboarding(
 }
 
 /**
- * Offboards an identity; admins only (others are refused, audited). A credential being issued meanwhile never reaches its caller: its request (approved, not yet
+ * Offboards an identity; policy decides `offboard` on it (others are refused, audited). A credential being issued meanwhile never reaches its caller: its request (approved, not yet
  * issued) is cancelled here, so the issue's commit fails, the credential is taken back and the scheduler ends the grant.
  * Idempotent: a second call ends whatever is left and otherwise changes nothing and writes no event.
  */
@@ -165,7 +165,7 @@ export async function offboardIdentity(
   identityId: string,
   reason: string,
 ): Promise<OffboardResult> {
-  await requireAdmin(deps, admin, "offboarding an identity");
+  await identityToActOn(deps, admin, identityId, "offboard", "offboarding an identity");
   const first = await commitOffboarding(deps, admin, identityId, reason);
   // A grant that became active after the read above and before its commit was not seen; the issue re-checks the
   // status only before that point. One more pass, after the commit, ends such a grant (and writes nothing otherwise).

@@ -1,4 +1,4 @@
-// An admin brings a dormant identity back. Offboarding is for good: an offboarded identity is never reactivated.
+// Someone policy lets `reactivate` brings a dormant identity back. Offboarding is for good: an offboarded identity is never reactivated.
 
 import type { Identity, IdentityRecord } from "../../domain/index.js";
 import { identityWithStatus } from "../../domain/index.js";
@@ -7,17 +7,16 @@ import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
-import { requireAdmin } from "../shared/require-admin.js";
-import { loadIdentity } from "./load-identity.js";
+import { identityToActOn, loadIdentity } from "./load-identity.js";
 
-/** Admins only (others are refused, audited); asking for an active identity changes nothing. */
+/** Policy decides `reactivate` on the identity (others are refused, audited); asking for an active identity changes nothing. */
 export async function reactivateIdentity(
   deps: LifecycleDeps,
   admin: Identity,
   identityId: string,
   reason: string,
 ): Promise<IdentityRecord> {
-  await requireAdmin(deps, admin, "reactivating an identity");
+  await identityToActOn(deps, admin, identityId, "reactivate", "reactivating an identity");
   for (let attempt = 1; ; attempt++) {
     const identity = await loadIdentity(deps, admin, identityId);
     if (identity.status === "active") return identity; // nothing to do: asking twice is not an error

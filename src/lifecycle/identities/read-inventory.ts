@@ -2,7 +2,7 @@
 import type { Identity, IdentityKind, IdentityStatus } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
-import { requireAdmin } from "../shared/require-admin.js";
+import { BROKER, requirePermission } from "../shared/require-permission.js";
 import { type InventoryEntry, inventoryEntry, listInventory } from "./inventory.js";
 import { loadIdentity } from "./load-identity.js";
 
@@ -37,13 +37,13 @@ async function known<T extends string>(
   });
 }
 
-/** A page of identities in id order for an admin; `next` is the id to page after (null at the end). */
+/** A page of identities in id order, for whom policy allows `admin`; `next` is the id to page after (null at the end). */
 export async function listIdentities(
   deps: LifecycleDeps,
   caller: Identity,
   ask: InventoryAsk,
 ): Promise<{ entries: InventoryEntry[]; next: string | null }> {
-  await requireAdmin(deps, caller, "the identity inventory");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the identity inventory");
   const statuses = await known(deps, caller, "status", ask.statuses, STATUSES);
   const kinds = await known(deps, caller, "kind", ask.kinds, KINDS);
   return listInventory(deps, {
@@ -56,8 +56,8 @@ export async function listIdentities(
   });
 }
 
-/** One identity with its active grants, for an admin; an unknown id is a 404. */
+/** One identity with its active grants, for whom policy allows `admin`; an unknown id is a 404. */
 export async function readIdentity(deps: LifecycleDeps, caller: Identity, identityId: string): Promise<InventoryEntry> {
-  await requireAdmin(deps, caller, "the identity inventory");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the identity inventory");
   return inventoryEntry(deps, await loadIdentity(deps, caller, identityId));
 }

@@ -4,7 +4,7 @@ import type { Connector } from "../../connectors/index.js";
 import type { Identity } from "../../domain/index.js";
 import { describeError, holdsLease } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "../shared/require-admin.js";
+import { requireDiscoverAll } from "../shared/require-permission.js";
 import { type DiscoveryReport, type ReconcileObserver, reconcileTargets } from "./reconcile.js";
 import { lastRotation, rotateTargetSecretAsSystem } from "./rotate-target-secret.js";
 
@@ -39,9 +39,9 @@ export class Maintenance {
     return this.#exclusive(() => reconcileTargets(this.deps, this.connectors, this.observer));
   }
 
-  /** One reconciliation now, asked for by an admin (`ephemera discover`); others are refused, audited. */
+  /** One reconciliation now (`ephemera discover`), for whom policy allows `discover` on every target; others are refused, audited. */
   async reconcileFor(caller: Identity): Promise<DiscoveryReport> {
-    await requireAdmin(this.deps, caller, "discovery");
+    await requireDiscoverAll(this.deps, caller, this.connectors.keys(), "discovery");
     return this.reconcile();
   }
 

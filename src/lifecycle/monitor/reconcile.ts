@@ -7,7 +7,7 @@ import { describeError, EphemeraError } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "../shared/require-admin.js";
+import { BROKER, requireDiscoverAll, requirePermission } from "../shared/require-permission.js";
 
 /** Grants that hold, or may still hold, their account downstream: the reconciler never touches these. */
 const HOLDING: readonly GrantState[] = ["issuing", "active", "revoking", "revoke_failed", "revoked"];
@@ -206,10 +206,20 @@ export async function latestDiscovery(deps: LifecycleDeps): Promise<DiscoveryRep
   return row ? row.value : null;
 }
 
-/** The last report, for an admin; 404 before the first run. */
+/**
+ * The last report, for whom policy allows `discover` on every target in it; 404 before the first run, told only to whom
+ * policy allows `admin`.
+ */
 export async function readDiscovery(deps: LifecycleDeps, caller: Identity): Promise<DiscoveryReport> {
-  await requireAdmin(deps, caller, "discovery");
   const latest = await latestDiscovery(deps);
+  if (latest)
+    await requireDiscoverAll(
+      deps,
+      caller,
+      latest.targets.map((t) => t.target),
+      "discovery",
+    );
+  else await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "discovery");
   if (!latest) throw new EphemeraError("not_found", "no reconciliation has run yet; POST /v1/discovery runs one");
   return latest;
 }

@@ -5,7 +5,7 @@ import type { Identity, Millis } from "../../domain/index.js";
 import { EphemeraError } from "../../support/index.js";
 import type { PrivilegeReportSchema } from "../../wire/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "../shared/require-admin.js";
+import { BROKER, requirePermission } from "../shared/require-permission.js";
 import { latestDiscovery } from "./reconcile.js";
 
 /** The report as the API and `ephemera report --json` give it (documented in docs/receipts-and-metrics.md). */
@@ -28,7 +28,7 @@ function instant(value: string | undefined, field: string): number | undefined {
 }
 
 /**
- * The report for an admin, over the range asked for as RFC 3339 date-times: `to` defaults to now, `from` to a day
+ * The report for whom policy allows `admin`, over the range asked for as RFC 3339 date-times: `to` defaults to now, `from` to a day
  * before `to`. Anyone else is refused (403, audited) before the range is read.
  */
 export async function readPrivilegeReport(
@@ -36,7 +36,7 @@ export async function readPrivilegeReport(
   caller: Identity,
   asked: { readonly from?: string | undefined; readonly to?: string | undefined },
 ): Promise<PrivilegeReport> {
-  await requireAdmin(deps, caller, "the privilege report");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the privilege report");
   const to = instant(asked.to, "to") ?? deps.clock.now();
   const from = instant(asked.from, "from") ?? to - DEFAULT_REPORT_SPAN_MS;
   if (from >= to) {

@@ -7,7 +7,7 @@ import { describeError, EphemeraError } from "../../support/index.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "../shared/require-admin.js";
+import { requirePermission } from "../shared/require-permission.js";
 
 export interface RotationRecord {
   readonly rotatedAt: Millis;
@@ -18,13 +18,21 @@ export interface RotationRecord {
 /** The last rotation that rotated, by target id. */
 const rotations = new StateNamespace<RotationRecord>("admin-rotation");
 
-/** An admin rotates the target's secret now; anyone else is refused (403, audited) before the target is looked up. */
+/**
+ * Someone policy lets `rotate` the target rotates its secret now; anyone else is refused (403, audited) before the
+ * target is looked up.
+ */
 export async function rotateTargetSecret(
   deps: LifecycleDeps,
   caller: Identity,
   targetId: string,
 ): Promise<RotationRecord> {
-  await requireAdmin(deps, caller, "admin-secret rotation");
+  await requirePermission(
+    deps,
+    caller,
+    { action: "rotate", resource: { type: "Target", id: targetId } },
+    "admin-secret rotation",
+  );
   return rotate(deps, targetId, actorOf(caller));
 }
 

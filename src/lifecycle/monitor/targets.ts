@@ -3,7 +3,7 @@
 import type { Connector } from "../../connectors/index.js";
 import type { Identity, Millis } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "../shared/require-admin.js";
+import { BROKER, requirePermission } from "../shared/require-permission.js";
 import { lastRotation } from "./rotate-target-secret.js";
 
 export interface TargetStatus {
@@ -15,13 +15,13 @@ export interface TargetStatus {
   readonly lastRotation: Millis | null;
 }
 
-/** Every configured target, in configuration order, for an admin. */
+/** Every configured target, in configuration order, for whom policy allows `admin`. */
 export async function listTargets(
   deps: LifecycleDeps,
   caller: Identity,
   connectors: ReadonlyMap<string, Connector>,
 ): Promise<TargetStatus[]> {
-  await requireAdmin(deps, caller, "the target list");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the target list");
   const targets: TargetStatus[] = [];
   for (const [id, connector] of connectors) {
     const last = await lastRotation(deps, id);

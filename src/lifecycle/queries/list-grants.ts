@@ -2,7 +2,7 @@
 import type { AuditEvent, Grant, GrantState, Identity } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { loadOwnGrant } from "../shared/ownership.js";
-import { refuse } from "../shared/refuse.js";
+import { BROKER, mayPerform, requirePermission } from "../shared/require-permission.js";
 
 /** The most events a timeline holds (a request's too). */
 export const TIMELINE_LIMIT = 1000;
@@ -23,17 +23,17 @@ export async function listGrants(
   caller: Identity,
   query: GrantQuery,
 ): Promise<{ grants: readonly Grant[]; next: string | null }> {
-  if (query.identityId !== undefined && query.identityId !== caller.id && !caller.admin) {
-    throw await refuse(deps, caller, {
-      auditCode: "auth.forbidden",
+  const others = query.identityId === undefined || query.identityId !== caller.id;
+  const mayAdmin = others && mayPerform(deps, caller, { action: "admin", resource: BROKER });
+  if (query.identityId !== undefined && query.identityId !== caller.id && !mayAdmin) {
+    await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "another identity's grants", {
       errorCode: "not_owner",
-      message: "only an admin may list another identity's grants",
     });
   }
   const grants = await deps.store.listGrants({
     limit: query.limit,
     ...(query.states && query.states.length > 0 ? { states: query.states } : {}),
-    ...(caller.admin ? (query.identityId ? { identityId: query.identityId } : {}) : { identityId: caller.id }),
+    ...(mayAdmin ? (query.identityId ? { identityId: query.identityId } : {}) : { identityId: caller.id }),
     ...(query.targetId ? { targetId: query.targetId } : {}),
     ...(query.after ? { after: query.after } : {}),
   });

@@ -2,6 +2,7 @@
 import type { AccessRequest, Identity, RequestState } from "../../domain/index.js";
 import { checkApprover, mayReview } from "../approval/approver-rights.js";
 import type { LifecycleDeps } from "../shared/deps.js";
+import { BROKER, mayPerform } from "../shared/require-permission.js";
 
 export interface RequestQuery {
   readonly states?: readonly RequestState[];
@@ -25,8 +26,9 @@ export async function listRequests(
     ...(query.after ? { after: query.after } : {}),
   });
   const requests: AccessRequest[] = [];
+  const mayAdmin = mayPerform(deps, caller, { action: "admin", resource: BROKER });
   for (const r of page) {
-    if (caller.admin || r.identityId === caller.id || (await inApproversQueue(deps, caller, r))) requests.push(r);
+    if (mayAdmin || r.identityId === caller.id || (await inApproversQueue(deps, caller, r))) requests.push(r);
   }
   return { requests, next: page.length === query.limit ? (page.at(-1)?.id ?? null) : null };
 }

@@ -1,10 +1,11 @@
-// Reading and verifying the audit log, its last signed checkpoint and the HMAC that finds a value in it: admins only.
+// Reading and verifying the audit log (`read_audit`), its last signed checkpoint and the HMAC that finds a value in it
+// (`admin`): whom policy allows.
 import type { SignedCheckpoint } from "../../audit/index.js";
 import { type ChainVerification, verifyStoreChain } from "../../audit/index.js";
 import type { AuditEvent, Identity } from "../../domain/index.js";
 import { EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-import { requireAdmin } from "../shared/require-admin.js";
+import { BROKER, requirePermission } from "../shared/require-permission.js";
 
 export interface AuditQuery {
   /** Events with a sequence number above this one. */
@@ -21,7 +22,7 @@ export async function readAudit(
   caller: Identity,
   query: AuditQuery,
 ): Promise<{ events: readonly AuditEvent[]; next: number | null }> {
-  await requireAdmin(deps, caller, "the audit log");
+  await requirePermission(deps, caller, { action: "read_audit", resource: BROKER }, "the audit log");
   const { grantId, requestId, limit } = query;
   const subject = grantId || requestId;
   const events = subject
@@ -32,7 +33,7 @@ export async function readAudit(
 
 /** Recomputes every hash and link of the chain and names the first bad event. */
 export async function verifyAudit(deps: LifecycleDeps, caller: Identity): Promise<ChainVerification> {
-  await requireAdmin(deps, caller, "the audit log");
+  await requirePermission(deps, caller, { action: "read_audit", resource: BROKER }, "the audit log");
   return verifyStoreChain(deps.store);
 }
 
@@ -42,7 +43,7 @@ export async function latestCheckpoint(
   caller: Identity,
   last: (() => Promise<SignedCheckpoint | null>) | undefined,
 ): Promise<SignedCheckpoint> {
-  await requireAdmin(deps, caller, "the audit log");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the audit log");
   const checkpoint = last ? await last() : null;
   if (!checkpoint) throw new EphemeraError("not_found", "no audit checkpoint has been written yet");
   return checkpoint;
@@ -50,6 +51,6 @@ export async function latestCheckpoint(
 
 /** The audit HMAC of a value (a token id, a source address), to find the events that name it. */
 export async function auditHmacOf(deps: LifecycleDeps, caller: Identity, value: string): Promise<string> {
-  await requireAdmin(deps, caller, "the audit log");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the audit log");
   return deps.auditHmac.tag(value);
 }

@@ -70,7 +70,7 @@ export async function endGrantByCaller(
 ): Promise<Grant> {
   // A renewal may move the grant between our read and our write; then read it again and end what is there.
   for (let attempt = 1; ; attempt++) {
-    const grant = await loadOwnGrant(deps, caller, grantId);
+    const grant = await loadOwnGrant(deps, caller, grantId, "revoke");
     if (!canTransitionGrant(grant.state, "end") || grant.state === "issuing") {
       throw await refuse(deps, caller, {
         auditCode: "request.rejected",

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuditHmac } from "../../audit/hmac.js";
 import type { EntitlementSpec } from "../../connectors/connector.js";
-import type { Identity } from "../../domain/types.js";
+import { ADMIN_GROUP, type Identity } from "../../domain/types.js";
 import type { Notifier } from "../../notifications/notifier.js";
 import { AllowListDecider } from "../../policy/allow-list.js";
 import type { PolicyDecider } from "../../policy/decider.js";
@@ -84,7 +84,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   const target = new FakeConnector("db", realStore, clock);
   const ci = identity("ci-deploy", ["ci"]);
   const other = identity("other-job", ["ci"]);
-  const admin = identity("alice", [], true);
+  const admin = identity("alice", [ADMIN_GROUP], true);
   const identities = new Map([ci, other, admin, ...(options.identities ?? [])].map((i) => [i.id, i]));
   const entitlements = new Map([READ, ...(options.entitlements ?? [])].map((e) => [e.name, e]));
   const metrics = new LifecycleMetrics(realStore);

@@ -9,8 +9,10 @@ import { sqliteMigrations } from "../migrations/sqlite/index.js";
 import { ConflictError, StoreUnavailableError } from "../store.js";
 import {
   creation,
+  expectAdminGroupMigrated,
   expectUsageObservationMigrated,
   grantsBeforeUsageObservation,
+  identitiesBeforeAdminGroup,
   insertGrants,
   makeDraft,
   makeRequest,
@@ -104,6 +106,19 @@ describe.runIf(up)("PostgresStore", () => {
     });
     await store.migrate();
     await expectUsageObservationMigrated(store, grants);
+  });
+
+  it("migration 9 puts identities with the admin flag in the admin group, and flags the group's members", async () => {
+    const [store] = await replicas(1);
+    if (!store) throw new Error("no store");
+    await identitiesBeforeAdminGroup(store);
+    await asSuperuser(async (c) => {
+      await c.query(`UPDATE ${store.schema}.identities SET groups = '["sre"]' WHERE id = 'old-admin'`);
+      await c.query(`UPDATE ${store.schema}.identities SET admin = 0 WHERE id = 'in-group'`);
+      await c.query(`DELETE FROM ${store.schema}.schema_migrations WHERE version = 9`);
+    });
+    await store.migrate();
+    await expectAdminGroupMigrated(store);
   });
 
   it("keeps one contiguous chain when four replicas append at once", async () => {

@@ -10,8 +10,10 @@ import { GRANT_REPORT_SQL, NEXT_DUE_SQL, PRIVILEGE_AT_RANK_SQL } from "../sql/st
 import { StoreUnavailableError } from "../store.js";
 import {
   creation,
+  expectAdminGroupMigrated,
   expectUsageObservationMigrated,
   grantsBeforeUsageObservation,
+  identitiesBeforeAdminGroup,
   insertGrants,
   makeDraft,
   makeRequest,
@@ -100,6 +102,18 @@ describe("SqliteStore", () => {
     side.prepare("DELETE FROM schema_migrations WHERE version = 8").run();
     await store.migrate();
     await expectUsageObservationMigrated(store, grants);
+  });
+
+  it("migration 9 puts identities with the admin flag in the admin group, and flags the group's members", async () => {
+    const { store, path } = await open();
+    await identitiesBeforeAdminGroup(store);
+    const side = sideConnection(path);
+    // As stored before: the flag alone, or the group alone.
+    side.prepare(`UPDATE identities SET groups = '["sre"]' WHERE id = 'old-admin'`).run();
+    side.prepare("UPDATE identities SET admin = 0 WHERE id = 'in-group'").run();
+    side.prepare("DELETE FROM schema_migrations WHERE version = 9").run();
+    await store.migrate();
+    await expectAdminGroupMigrated(store);
   });
 
   it("commits a burst of 200 concurrent change sets in far fewer transactions", async () => {

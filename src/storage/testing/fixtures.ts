@@ -92,6 +92,28 @@ export async function expectUsageObservationMigrated(store: Store, grants: { pol
   });
 }
 
+/** Identities as stored before migration 9: an admin by flag only, and a member of 'admins' without the flag. */
+export async function identitiesBeforeAdminGroup(store: Store): Promise<void> {
+  await store.apply({
+    writes: [
+      {
+        kind: "insertIdentity",
+        identity: makeIdentity({ id: "old-admin", kind: "human", groups: ["sre"], admin: true }),
+      },
+      { kind: "insertIdentity", identity: makeIdentity({ id: "in-group", kind: "human", groups: ["admins"] }) },
+      { kind: "insertIdentity", identity: makeIdentity({ id: "plain", groups: ["ci"] }) },
+    ],
+    audit: [makeDraft()],
+  });
+}
+
+/** What migration 9 leaves of those: the flag and the group agree, other groups and identities untouched. */
+export async function expectAdminGroupMigrated(store: Store): Promise<void> {
+  expect(await store.getIdentity("old-admin")).toMatchObject({ groups: ["sre", "admins"], admin: true });
+  expect(await store.getIdentity("in-group")).toMatchObject({ groups: ["admins"], admin: true });
+  expect(await store.getIdentity("plain")).toMatchObject({ groups: ["ci"], admin: false });
+}
+
 export function makeIdentity(overrides: Partial<IdentityRecord> = {}): IdentityRecord {
   return {
     id: "ci-deploy",

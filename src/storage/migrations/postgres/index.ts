@@ -6,6 +6,7 @@ import { approvalsAndNotifications } from "./004-approvals.js";
 import { evidence } from "./005-evidence.js";
 import { replicaLeases } from "./007-replicas.js";
 import { usageObservation } from "./008-usage-observation.js";
+import { adminGroup } from "./009-admin-group.js";
 
 export const postgresMigrations: readonly Migration[] = [
   initialSchema,
@@ -14,6 +15,7 @@ export const postgresMigrations: readonly Migration[] = [
   evidence,
   replicaLeases,
   usageObservation,
+  adminGroup,
 ];
 
 assertOrdered(postgresMigrations);
