@@ -5,6 +5,7 @@ import { EphemeraApiError, EphemeraConfigError } from "./errors.js";
 import { type FetchLike, headerText, normaliseUrl, segment, Transport } from "./transport.js";
 import type {
   AccessRequest,
+  AuditExportPage,
   AuditPage,
   AuditVerification,
   DiscoveryReport,
@@ -289,6 +290,12 @@ export class EphemeraClient {
     if (limit !== undefined) query.set("limit", String(limit));
     const qs = query.toString();
     return this.#http.call("GET", `/v1/audit${qs ? `?${qs}` : ""}`);
+  }
+
+  /** Events with `seq > after` as export records (`jsonl` or `ocsf`), for whom policy allows `export_audit`. */
+  auditExport(after: number, limit: number, format: "jsonl" | "ocsf"): Promise<AuditExportPage> {
+    const query = new URLSearchParams({ after: String(after), limit: String(limit), format });
+    return this.#http.call("GET", `/v1/audit/export?${query.toString()}`);
   }
 
   /** The audit HMAC of a value, to find it in the log (admins only). */

@@ -14,6 +14,7 @@ export type {
   AccessRequest,
   ApprovalView,
   AuditEvent,
+  AuditExportPage,
   AuditPage,
   AuditVerification,
   Decision,

@@ -4,6 +4,7 @@ import type { Static, TSchema } from "typebox";
 import type {
   ApprovalSchema,
   AuditEventSchema,
+  AuditExportPageSchema,
   AuditPageSchema,
   CreateRequestBody,
   CredentialSchema,
@@ -114,6 +115,8 @@ export type RenewResult = Wire<typeof RenewResultSchema>;
 export type AuditEvent = Wire<typeof AuditEventSchema>;
 
 export type AuditPage = Wire<typeof AuditPageSchema>;
+
+export type AuditExportPage = Wire<typeof AuditExportPageSchema>;
 
 /**
  * GET /v1/audit/verify: every hash and link recomputed; when broken, the first event that cannot be trusted. Declared

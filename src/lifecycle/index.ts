@@ -37,7 +37,7 @@ export { recheckActiveGrants } from "./policy/recheck-grants.js";
 export { grantTimeline, listGrants } from "./queries/list-grants.js";
 export { listRequests } from "./queries/list-requests.js";
 export { privilegesOf } from "./queries/privileges.js";
-export { auditHmacOf, latestCheckpoint, readAudit, verifyAudit } from "./queries/read-audit.js";
+export { auditHmacOf, exportAudit, latestCheckpoint, readAudit, verifyAudit } from "./queries/read-audit.js";
 export { readRequest, requestTimeline } from "./queries/read-request.js";
 export { requestableEntitlements } from "./queries/requestable-entitlements.js";
 export type { RenewResult } from "./renew/renew-grant.js";

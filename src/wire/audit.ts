@@ -22,6 +22,13 @@ export const AuditEventSchema = Type.Object(
 );
 
 /** `GET /v1/audit`. */
+/** GET /v1/audit/export: a page of events as a SIEM reads them (jsonl: as stored, hashes included; or OCSF 1.1). */
+export const AuditExportPageSchema = Type.Object({
+  records: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  /** Pass as `after` for the next page; null on the last page. */
+  next: Type.Union([Type.Integer(), Type.Null()]),
+});
+
 export const AuditPageSchema = Type.Object({
   events: Type.Array(AuditEventSchema),
   /** Pass as `after` for the next page; null on the last page. */

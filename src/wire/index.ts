@@ -1,7 +1,7 @@
 // The HTTP API's bodies and responses as TypeBox schemas: the server validates and shapes with them and serves them as
 // the OpenAPI document; the client and the console derive their types from them (`import type`, so neither gains
 // runtime code). Pure data: imports nothing but typebox.
-export { AuditEventSchema, AuditPageSchema } from "./audit.js";
+export { AuditEventSchema, AuditExportPageSchema, AuditPageSchema } from "./audit.js";
 export { Duration, IdParams, ProblemSchema } from "./common.js";
 export { EntitlementListSchema, EntitlementViewSchema } from "./entitlements.js";
 export {

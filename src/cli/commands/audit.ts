@@ -2,7 +2,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { ExportFormat } from "../../audit/index.js";
-import type { AuditEvent } from "../../domain/index.js";
 import type { Cli } from "../context.js";
 import { ADMIN_TOKEN_VARIABLES, withConnection } from "../context.js";
 import { EXIT, UsageError } from "../exit-codes.js";
@@ -138,27 +137,16 @@ export function registerAudit(program: Command, cli: Cli): void {
         fromTime = Date.parse(options.since);
       } else throw new UsageError(`--since: '${options.since}' is neither a sequence number nor an ISO 8601 time`);
     }
-    const { exportRecord } = await import("../../audit/export.js");
     const client = cli.client(command, ADMIN_TOKEN_VARIABLES);
+    // The broker builds the records (export_audit); both formats carry the event time in epoch milliseconds.
     for (;;) {
-      const page = await client.audit(after, 1000);
-      for (const e of page.events) {
-        const event = { ...e, time: Date.parse(e.time ?? "") } as unknown as AuditEvent;
-        if (event.time >= fromTime) cli.print(JSON.stringify(exportRecord(event, format, version())));
+      const page = await client.auditExport(after, 1000, format);
+      for (const record of page.records) {
+        const time = format === "ocsf" ? record.time : record.timeMs;
+        if (typeof time === "number" && time >= fromTime) cli.print(JSON.stringify(record));
       }
-      if (page.next === null || page.events.length === 0) break;
+      if (page.next === null || page.records.length === 0) break;
       after = page.next;
     }
   });
-}
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-      version?: unknown;
-    };
-    return typeof pkg.version === "string" ? pkg.version : "unknown";
-  } catch {
-    return "unknown";
-  }
 }

@@ -1,8 +1,9 @@
-// /v1/audit: read the hash-chained audit log and verify it end to end. Admins only.
+// /v1/audit: read the hash-chained audit log, export it and verify it end to end, for whom policy allows (read_audit,
+// export_audit, admin for checkpoints and the HMAC).
 import Type from "typebox";
-import { auditHmacOf, latestCheckpoint, readAudit, verifyAudit } from "../../lifecycle/index.js";
+import { auditHmacOf, exportAudit, latestCheckpoint, readAudit, verifyAudit } from "../../lifecycle/index.js";
 import { EphemeraError } from "../../support/index.js";
-import { AuditPageSchema, ProblemSchema } from "../../wire/index.js";
+import { AuditExportPageSchema, AuditPageSchema, ProblemSchema } from "../../wire/index.js";
 import type { App } from "../app.js";
 import { presentAuditEvent } from "../present.js";
 import { callerOf, type HttpServices } from "../route-context.js";
@@ -40,6 +41,32 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
         ...(requestId ? { requestId } : {}),
       });
       return { events: events.map(presentAuditEvent), next };
+    },
+  );
+
+  app.get(
+    "/v1/audit/export",
+    {
+      schema: {
+        summary: "Audit events as a SIEM reads them, in sequence order",
+        description:
+          "jsonl: each event as stored, hashes included, so the receiver can verify the chain; ocsf: OCSF 1.1. " +
+          "Needs the export_audit action.",
+        tags: ["audit"],
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.Integer({ minimum: 0, description: "return events with seq > after" })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            format: Type.Optional(Type.Union([Type.Literal("jsonl"), Type.Literal("ocsf")])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: AuditExportPageSchema, "4xx": ProblemSchema },
+      },
+    },
+    async (request) => {
+      const { after = 0, limit = 100, format = "jsonl" } = request.query;
+      return exportAudit(deps, callerOf(request), { after, limit, format, version: services.version });
     },
   );
 

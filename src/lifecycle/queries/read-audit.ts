@@ -1,7 +1,7 @@
 // Reading and verifying the audit log (`read_audit`), its last signed checkpoint and the HMAC that finds a value in it
 // (`admin`): whom policy allows.
-import type { SignedCheckpoint } from "../../audit/index.js";
-import { type ChainVerification, verifyStoreChain } from "../../audit/index.js";
+import type { ExportFormat, SignedCheckpoint } from "../../audit/index.js";
+import { type ChainVerification, exportRecord, verifyStoreChain } from "../../audit/index.js";
 import type { AuditEvent, Identity } from "../../domain/index.js";
 import { EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
@@ -29,6 +29,23 @@ export async function readAudit(
     ? await deps.store.auditFor({ ...(grantId ? { grantId } : {}), ...(requestId ? { requestId } : {}) }, limit)
     : await deps.store.listAudit(query.after, limit);
   return { events, next: events.length === limit && !subject ? (events.at(-1)?.seq ?? null) : null };
+}
+
+/**
+ * Events with `seq > after` as a SIEM reads them, for whom policy allows `export_audit` (which a pipeline shipping
+ * the log may hold without `read_audit`); `next` as for readAudit.
+ */
+export async function exportAudit(
+  deps: LifecycleDeps,
+  caller: Identity,
+  query: { readonly after: number; readonly limit: number; readonly format: ExportFormat; readonly version: string },
+): Promise<{ records: Record<string, unknown>[]; next: number | null }> {
+  await requirePermission(deps, caller, { action: "export_audit", resource: BROKER }, "the audit export");
+  const events = await deps.store.listAudit(query.after, query.limit);
+  return {
+    records: events.map((e) => exportRecord(e, query.format, query.version)),
+    next: events.length === query.limit ? (events.at(-1)?.seq ?? null) : null,
+  };
 }
 
 /** Recomputes every hash and link of the chain and names the first bad event. */
