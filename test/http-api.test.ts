@@ -105,7 +105,11 @@ describe("requesting and using a token", () => {
     expect((await get(`/v1/requests/${mine.request.id}`, t.keys.other)).statusCode).toBe(403);
   });
 
-  it("lets an admin revoke anyone's grant", async () => {
+  it("lets an admin by the deprecated admin: true revoke anyone's grant, with a warning at start naming it", async () => {
+    const warning = logLines.map((l) => JSON.parse(l)).find((l) => l.identity === "alice" && l.level === 40);
+    expect(warning?.msg).toBe(
+      "identities.alice.admin is deprecated: it puts 'alice' in group 'admins'; write groups: [admins] instead",
+    );
     const body = await issue();
     const revoked = await post(`/v1/grants/${body.grant.id}/revoke`, t.keys.admin, { reason: "incident 7" });
     expect(revoked.json()).toMatchObject({ state: "verified", endReason: "revoked", endedBy: "alice" });

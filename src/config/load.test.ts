@@ -227,6 +227,37 @@ describe("configuration", () => {
     expect(twice.join("\n")).toContain("authenticators.1.name: 'ci' names another authenticator too");
   });
 
+  it("reads the deprecated admin: true as membership of group admins, and lets no trust rule put anyone there", () => {
+    const doc = valid();
+    const config = buildConfig(
+      {
+        ...doc,
+        identities: {
+          ...doc.identities,
+          old: { kind: "human", admin: true, groups: ["sre"] },
+          new: { kind: "human", groups: ["admins"] },
+          plain: { kind: "human", groups: ["sre"] },
+        },
+      },
+      "t",
+    );
+    expect(config.identities.get("old")).toMatchObject({ groups: ["sre", "admins"], admin: true, adminFlag: true });
+    expect(config.identities.get("new")).toMatchObject({ groups: ["admins"], admin: true, adminFlag: false });
+    expect(config.identities.get("plain")).toMatchObject({ groups: ["sre"], admin: false, adminFlag: false });
+    const rule = { match: { sub: "x" }, identity: "job", owner: "team", groups: ["ci", "admins"] };
+    const admitted = problems({
+      ...doc,
+      authenticators: [{ type: "oidc", name: "ci", issuer: "https://a.example", audience: "x", rules: [rule] }],
+    });
+    expect(admitted.join("\n")).toContain("rules.0.groups: a trust rule may not put an identity in 'admins'");
+  });
+
+  it("the demo config loads with its admin in group admins and no deprecated flag", () => {
+    const demo = loadConfigFile("examples/demo.yaml", {}, process.cwd());
+    expect(demo.identities.get("admin")).toMatchObject({ groups: ["admins"], admin: true, adminFlag: false });
+    expect(demo.bootstrap?.admin).toBe("admin");
+  });
+
   it("reads identityLifecycle: dormancy off by default, dormantAfter as a duration of at least an hour", () => {
     expect(buildConfig(valid(), "t").identityLifecycle).toStrictEqual({
       dormantAfterMs: null,
