@@ -13,6 +13,7 @@ import { replayableSeed } from "../../support/testing/random.js";
 import { AllowListDecider } from "../allow-list.js";
 import type { DecisionInput } from "../decider.js";
 import { parseApproval, strictest } from "./annotations.js";
+import { builtInPolicies, namedActions } from "./built-in.js";
 import { CedarDecider } from "./cedar-decider.js";
 import { compilePolicies, loadPolicyFolder, PolicyLoadError } from "./policy-set.js";
 import { buildCedarRequest } from "./request-shape.js";
@@ -358,10 +359,11 @@ describe("loading", () => {
 });
 
 describe("the slice", () => {
-  const groups = ["g0", "g1", "g2"];
+  // "admins" and revoke bring the built-in rule in whenever no random permit names revoke.
+  const groups = ["g0", "g1", "g2", "admins"];
   const targets = ["t0", "t1"];
   const ents = ["t0/a", "t0/b", "t1/a"];
-  const actions = ["request", "approve", "renew", "break_glass"] as const;
+  const actions = ["request", "approve", "renew", "break_glass", "revoke"] as const;
   const principalScope = fc.constantFrom(
     "principal",
     'principal == Identity::"i0"',
@@ -410,10 +412,11 @@ describe("the slice", () => {
             durationSeconds: duration,
           });
           const sliced = d.decide(asked);
-          // The reference: the whole set, unsliced, through cedar-wasm directly.
+          // The reference: the whole set with its built-in rules, unsliced, through cedar-wasm directly.
+          const all = [...set.policies, ...builtInPolicies(namedActions(set.policies))];
           const whole = cedar.isAuthorized({
             ...buildCedarRequest(asked),
-            policies: { staticPolicies: Object.fromEntries(set.policies.map((p) => [p.id, p.text])) },
+            policies: { staticPolicies: Object.fromEntries(all.map((p) => [p.id, p.text])) },
           });
           if (whole.type !== "success") throw new Error("reference evaluation failed");
           expect(sliced.outcome).toBe(whole.response.decision);
