@@ -10,7 +10,6 @@ import { driveRemoval } from "../revoke/drive-removal.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
-
 import { identityToActOn, loadIdentity } from "./load-identity.js";
 import { countActiveAdmins } from "./mark-dormant.js";
 
@@ -155,8 +154,8 @@ async function commitOffboarding(
 }
 
 /**
- * Offboards an identity; policy decides `offboard` on it (others are refused, audited). A credential being issued meanwhile never reaches its caller: its request (approved, not yet
- * issued) is cancelled here, so the issue's commit fails, the credential is taken back and the scheduler ends the grant.
+ * Offboards an identity; policy decides `offboard` on it (others are refused, audited). A credential being issued
+ * meanwhile never reaches its caller: its request (approved, not yet issued) is cancelled here, so the issue's commit fails, the credential is taken back and the scheduler ends the grant.
  * Idempotent: a second call ends whatever is left and otherwise changes nothing and writes no event.
  */
 export async function offboardIdentity(

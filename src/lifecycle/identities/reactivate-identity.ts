@@ -1,4 +1,5 @@
-// Someone policy lets `reactivate` brings a dormant identity back. Offboarding is for good: an offboarded identity is never reactivated.
+// Someone policy lets `reactivate` brings a dormant identity back. Offboarding is for good: an offboarded identity is
+// never reactivated.
 
 import type { Identity, IdentityRecord } from "../../domain/index.js";
 import { identityWithStatus } from "../../domain/index.js";
@@ -9,7 +10,10 @@ import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 import { identityToActOn, loadIdentity } from "./load-identity.js";
 
-/** Policy decides `reactivate` on the identity (others are refused, audited); asking for an active identity changes nothing. */
+/**
+ * Policy decides `reactivate` on the identity (others are refused, audited); asking for an active identity changes
+ * nothing.
+ */
 export async function reactivateIdentity(
   deps: LifecycleDeps,
   admin: Identity,

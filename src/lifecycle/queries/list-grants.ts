@@ -1,4 +1,5 @@
-// Which grants a caller may list and whose timelines they may read: their own, or anyone's for an admin.
+// Which grants a caller may list and whose timelines they may read: their own, or anyone's for whom policy allows
+// `admin` on the broker.
 import type { AuditEvent, Grant, GrantState, Identity } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { loadOwnGrant } from "../shared/ownership.js";
@@ -9,7 +10,7 @@ export const TIMELINE_LIMIT = 1000;
 
 export interface GrantQuery {
   readonly states?: readonly GrantState[];
-  /** Another identity's grants: admins only. */
+  /** Another identity's grants: for whom policy allows `admin`. */
   readonly identityId?: string;
   readonly targetId?: string;
   /** Page after this grant id. */
@@ -17,23 +18,25 @@ export interface GrantQuery {
   readonly limit: number;
 }
 
-/** One page of the caller's grants (anyone's for an admin); `next` is the id to page after, or null on the last page. */
+/** One page of the caller's grants (anyone's with `admin`); `next` is the id to page after, or null on the last page. */
 export async function listGrants(
   deps: LifecycleDeps,
   caller: Identity,
   query: GrantQuery,
 ): Promise<{ grants: readonly Grant[]; next: string | null }> {
-  const others = query.identityId === undefined || query.identityId !== caller.id;
-  const mayAdmin = others && mayPerform(deps, caller, { action: "admin", resource: BROKER });
-  if (query.identityId !== undefined && query.identityId !== caller.id && !mayAdmin) {
+  const another = query.identityId !== undefined && query.identityId !== caller.id;
+  // Another identity's grants need `admin` (refused, audited); with no identity asked for, `admin` shows everyone's.
+  if (another) {
     await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "another identity's grants", {
       errorCode: "not_owner",
     });
   }
+  const everyone = query.identityId === undefined && mayPerform(deps, caller, { action: "admin", resource: BROKER });
+  const identityId = another ? query.identityId : everyone ? undefined : caller.id;
   const grants = await deps.store.listGrants({
     limit: query.limit,
     ...(query.states && query.states.length > 0 ? { states: query.states } : {}),
-    ...(mayAdmin ? (query.identityId ? { identityId: query.identityId } : {}) : { identityId: caller.id }),
+    ...(identityId !== undefined ? { identityId } : {}),
     ...(query.targetId ? { targetId: query.targetId } : {}),
     ...(query.after ? { after: query.after } : {}),
   });
