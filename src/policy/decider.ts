@@ -69,7 +69,7 @@ export type PolicyResource =
   | { readonly type: "Target"; readonly id: string }
   | { readonly type: "Broker" };
 
-/** A readable name of a resource for reasons and refusals: `'orders-db/read'`, `identity 'x'`, `target 'y'`, `the broker`. */
+/** A readable name of a resource for reasons and refusals: `'orders-db/read'`, `identity 'x'`, `target 'y'`. */
 export function describeResource(resource: PolicyResource): string {
   switch (resource.type) {
     case "Entitlement":

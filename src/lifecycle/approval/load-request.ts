@@ -63,7 +63,8 @@ export async function loadRequestFor(
 
 /**
  * Whether `caller` may act on `request` at all: its requester, someone policy allows `admin` on the broker, or someone
- * policy lets `approve` (or, for a break-glass request, `review`) its entitlement. The action's own checks (separation of duties, groups, quorum) come after the state check.
+ * policy lets `approve` (or, for a break-glass request, `review`) its entitlement. The action's own checks (separation
+ * of duties, groups, quorum) come after the state check.
  */
 function mayActOn(
   deps: LifecycleDeps,

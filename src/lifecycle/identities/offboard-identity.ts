@@ -155,7 +155,8 @@ async function commitOffboarding(
 
 /**
  * Offboards an identity; policy decides `offboard` on it (others are refused, audited). A credential being issued
- * meanwhile never reaches its caller: its request (approved, not yet issued) is cancelled here, so the issue's commit fails, the credential is taken back and the scheduler ends the grant.
+ * meanwhile never reaches its caller: its request (approved, not yet issued) is cancelled here, so the issue's commit
+ * fails, the credential is taken back and the scheduler ends the grant.
  * Idempotent: a second call ends whatever is left and otherwise changes nothing and writes no event.
  */
 export async function offboardIdentity(

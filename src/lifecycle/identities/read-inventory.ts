@@ -37,7 +37,8 @@ async function known<T extends string>(
   });
 }
 
-/** A page of identities in id order, for whom policy allows `admin`; `next` is the id to page after (null at the end). */
+/** A page of identities in id order, for whom policy allows `admin`; `next` is the id to page after (null at the end).
+ */
 export async function listIdentities(
   deps: LifecycleDeps,
   caller: Identity,

@@ -39,7 +39,10 @@ export class Maintenance {
     return this.#exclusive(() => reconcileTargets(this.deps, this.connectors, this.observer));
   }
 
-  /** One reconciliation now (`ephemera discover`), for whom policy allows `discover` on every target; others are refused, audited. */
+  /**
+   * One reconciliation now (`ephemera discover`), for whom policy allows `discover` on every target; others are
+   * refused, audited.
+   */
   async reconcileFor(caller: Identity): Promise<DiscoveryReport> {
     await requireDiscoverAll(this.deps, caller, this.connectors.keys(), "discovery");
     return this.reconcile();

@@ -28,8 +28,8 @@ function instant(value: string | undefined, field: string): number | undefined {
 }
 
 /**
- * The report for whom policy allows `admin`, over the range asked for as RFC 3339 date-times: `to` defaults to now, `from` to a day
- * before `to`. Anyone else is refused (403, audited) before the range is read.
+ * The report for whom policy allows `admin`, over the range asked for as RFC 3339 date-times: `to` defaults to now,
+ * `from` to a day before `to`. Anyone else is refused (403, audited) before the range is read.
  */
 export async function readPrivilegeReport(
   deps: LifecycleDeps,

@@ -16,7 +16,8 @@ entity Broker;
 // (non-string claims are their JSON text): context.claims.hasTag("repository") && context.claims.getTag("repository") == "org/app".
 entity Claims tags String;
 
-// A principal, and the resource of offboard and reactivate. Tags are the identity's attributes: principal.hasTag("env") && principal.getTag("env") == "prod".
+// A principal, and the resource of offboard and reactivate. Tags are the identity's attributes:
+// principal.hasTag("env") && principal.getTag("env") == "prod".
 entity Identity in [Group] {
   kind: String,      // service_account, workload, pipeline, agent or human
   owner: String,     // person or team answerable for it; "" when none
@@ -73,7 +74,8 @@ type DecisionContext = {
 // Every action shares one context, so a policy that leaves the action open validates against all of them; fields that
 // do not apply are empty ("", 0, false) and the requester is the principal.
 
-// The request path, and what is done to someone's request or grant: revoke (another's grant), review (a break-glass use).
+// The request path, and what is done to someone's request or grant: revoke (another's grant), review (a break-glass
+// use).
 action request, approve, renew, break_glass, revoke, review appliesTo {
   principal: [Identity],
   resource: [Entitlement],
