@@ -20,6 +20,8 @@ const POLICY = `
   ],
   resource
 );
+@id("no-export-from-tools") forbid (principal, action == Action::"export_audit", resource)
+when { context.client.kind == "tool" && context.authMethod == "api_key" };
 `;
 
 const NAMES = ["ci", "ops", "stranger", "admin"] as const;
@@ -246,6 +248,23 @@ describe("privileged actions over HTTP, decided by policy", () => {
       expect(served.statusCode, served.body).toBe(row.allowed);
     });
   }
+
+  it("shows policy the HTTP request behind a privileged action: how the caller authenticated and its client", async () => {
+    const exported = (userAgent: string) =>
+      broker.app.inject({
+        method: "GET",
+        url: "/v1/audit/export?limit=1",
+        headers: { authorization: `Bearer ${keys.ops}`, "user-agent": userAgent },
+      });
+    const before = await head();
+    const fromCurl = await exported("curl/8.5.0");
+    expect(fromCurl.statusCode).toBe(403);
+    expect((await refusalsOf("ops", before))[0]?.data).toMatchObject({
+      action: "export_audit",
+      policies: ["no-export-from-tools"],
+    });
+    expect((await exported("ephemera-cli/1.0")).statusCode).toBe(200);
+  });
 
   it("the console session reports what policy lets each identity do", async () => {
     const session = async (who: Name) =>

@@ -4,7 +4,7 @@ import type { FastifyRequest } from "fastify";
 import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/index.js";
 import type { RateLimits } from "../config/index.js";
 import type { Connector } from "../connectors/index.js";
-import type { ClientSignal, Identity } from "../domain/index.js";
+import type { ClientSignal, Identity, RequestFacts } from "../domain/index.js";
 import type { AuthenticationFacts, AuthenticatorChain, IdentityRegistry } from "../identity/index.js";
 import type {
   ConsoleSession,
@@ -13,6 +13,7 @@ import type {
   LifecycleMetrics,
   Maintenance,
 } from "../lifecycle/index.js";
+import { factsOf } from "../lifecycle/index.js";
 import type { Logger } from "../support/index.js";
 import { EphemeraError } from "../support/index.js";
 import type { TokenAuthority } from "../tokens/index.js";
@@ -70,6 +71,11 @@ declare module "fastify" {
 export function callerOf(request: FastifyRequest): Identity {
   if (!request.caller) throw new EphemeraError("unauthenticated", "authentication required");
   return request.caller;
+}
+
+/** What policy may read about the HTTP request behind a privileged action: address, authentication, client. */
+export function requestFacts(request: FastifyRequest): RequestFacts {
+  return factsOf(requestMeta(request));
 }
 
 /** What a lifecycle stage is told about the HTTP request it serves: where it came from and how the caller proved itself. */

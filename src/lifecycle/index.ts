@@ -33,6 +33,7 @@ export { privilegeReport, readPrivilegeReport } from "./monitor/report.js";
 export { rotateTargetSecret } from "./monitor/rotate-target-secret.js";
 export { listTargets } from "./monitor/targets.js";
 export { UsageRecorder } from "./monitor/usage-recorder.js";
+export { factsOf } from "./policy/evaluate-request.js";
 export { recheckActiveGrants } from "./policy/recheck-grants.js";
 export { grantTimeline, listGrants } from "./queries/list-grants.js";
 export { listRequests } from "./queries/list-requests.js";

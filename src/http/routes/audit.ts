@@ -6,7 +6,7 @@ import { EphemeraError } from "../../support/index.js";
 import { AuditExportPageSchema, AuditPageSchema, ProblemSchema } from "../../wire/index.js";
 import type { App } from "../app.js";
 import { presentAuditEvent } from "../present.js";
-import { callerOf, type HttpServices } from "../route-context.js";
+import { callerOf, type HttpServices, requestFacts } from "../route-context.js";
 
 export function registerAuditRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
@@ -34,12 +34,12 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
     },
     async (request) => {
       const { after = 0, limit = 100, grant, request: requestId } = request.query;
-      const { events, next } = await readAudit(deps, callerOf(request), {
-        after,
-        limit,
-        ...(grant ? { grantId: grant } : {}),
-        ...(requestId ? { requestId } : {}),
-      });
+      const { events, next } = await readAudit(
+        deps,
+        callerOf(request),
+        { after, limit, ...(grant ? { grantId: grant } : {}), ...(requestId ? { requestId } : {}) },
+        requestFacts(request),
+      );
       return { events: events.map(presentAuditEvent), next };
     },
   );
@@ -66,7 +66,8 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
     },
     async (request) => {
       const { after = 0, limit = 100, format = "jsonl" } = request.query;
-      return exportAudit(deps, callerOf(request), { after, limit, format, version: services.version });
+      const query = { after, limit, format, version: services.version };
+      return exportAudit(deps, callerOf(request), query, requestFacts(request));
     },
   );
 
@@ -81,7 +82,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      return { ...(await verifyAudit(deps, callerOf(request))) };
+      return { ...(await verifyAudit(deps, callerOf(request), requestFacts(request))) };
     },
   );
 
@@ -118,7 +119,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      return { ...(await latestCheckpoint(deps, callerOf(request), services.lastCheckpoint)) };
+      return { ...(await latestCheckpoint(deps, callerOf(request), services.lastCheckpoint, requestFacts(request))) };
     },
   );
 
@@ -133,7 +134,7 @@ export function registerAuditRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      return { hmac: await auditHmacOf(deps, callerOf(request), request.body.value) };
+      return { hmac: await auditHmacOf(deps, callerOf(request), request.body.value, requestFacts(request)) };
     },
   );
 }

@@ -4,7 +4,7 @@ import Type, { type Static } from "typebox";
 import { type DiscoveryReport, listTargets, readDiscovery, rotateTargetSecret } from "../../lifecycle/index.js";
 import { DiscoveryReportSchema, ProblemSchema, RotationResultSchema, TargetListSchema } from "../../wire/index.js";
 import type { App } from "../app.js";
-import { callerOf, type HttpServices } from "../route-context.js";
+import { callerOf, type HttpServices, requestFacts } from "../route-context.js";
 
 export function registerDiscoveryRoutes(app: App, services: HttpServices): void {
   const { deps, maintenance } = services;
@@ -30,7 +30,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      return present(await readDiscovery(deps, callerOf(request)));
+      return present(await readDiscovery(deps, callerOf(request), requestFacts(request)));
     },
   );
 
@@ -44,7 +44,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      return present(await maintenance.reconcileFor(callerOf(request)));
+      return present(await maintenance.reconcileFor(callerOf(request), requestFacts(request)));
     },
   );
 
@@ -61,7 +61,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
       },
     },
     async (request) => {
-      const targets = await listTargets(deps, callerOf(request), services.connectors);
+      const targets = await listTargets(deps, callerOf(request), services.connectors, requestFacts(request));
       return {
         targets: targets.map((t) => ({
           ...t,
@@ -89,7 +89,7 @@ export function registerDiscoveryRoutes(app: App, services: HttpServices): void 
     },
     async (request) => {
       const { target } = request.params;
-      const record = await rotateTargetSecret(deps, callerOf(request), target);
+      const record = await rotateTargetSecret(deps, callerOf(request), target, requestFacts(request));
       return {
         target,
         rotated: record.rotated,

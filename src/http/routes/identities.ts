@@ -11,7 +11,7 @@ import {
 import { IdentityPageSchema, IdentitySchema, OffboardResultSchema, ProblemSchema } from "../../wire/index.js";
 import type { App } from "../app.js";
 import { iso } from "../present.js";
-import { callerOf, type HttpServices } from "../route-context.js";
+import { callerOf, type HttpServices, requestFacts } from "../route-context.js";
 
 const IdentityParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 128, pattern: "^[a-z0-9][a-z0-9._@-]{0,127}$" }),
@@ -73,14 +73,19 @@ export function registerIdentityRoutes(app: App, services: HttpServices): void {
     },
     async (request) => {
       const q = request.query;
-      const page = await listIdentities(deps, callerOf(request), {
-        limit: q.limit ?? 100,
-        statuses: q.status === undefined ? [] : q.status.split(","),
-        kinds: q.kind === undefined ? [] : q.kind.split(","),
-        ...(q.owner !== undefined ? { owner: q.owner } : {}),
-        ...(q.unowned !== undefined ? { unowned: q.unowned } : {}),
-        ...(q.after !== undefined ? { after: q.after } : {}),
-      });
+      const page = await listIdentities(
+        deps,
+        callerOf(request),
+        {
+          limit: q.limit ?? 100,
+          statuses: q.status === undefined ? [] : q.status.split(","),
+          kinds: q.kind === undefined ? [] : q.kind.split(","),
+          ...(q.owner !== undefined ? { owner: q.owner } : {}),
+          ...(q.unowned !== undefined ? { unowned: q.unowned } : {}),
+          ...(q.after !== undefined ? { after: q.after } : {}),
+        },
+        requestFacts(request),
+      );
       return { identities: page.entries.map(presentIdentity), next: page.next };
     },
   );
@@ -96,7 +101,7 @@ export function registerIdentityRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      return presentIdentity(await readIdentity(deps, callerOf(request), request.params.id));
+      return presentIdentity(await readIdentity(deps, callerOf(request), request.params.id, requestFacts(request)));
     },
   );
 
@@ -112,7 +117,8 @@ export function registerIdentityRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      const identity = await reactivateIdentity(deps, callerOf(request), request.params.id, request.body.reason);
+      const facts = requestFacts(request);
+      const identity = await reactivateIdentity(deps, callerOf(request), request.params.id, request.body.reason, facts);
       return presentIdentity(await inventoryEntry(deps, identity));
     },
   );
@@ -134,7 +140,8 @@ export function registerIdentityRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      const result = await offboardIdentity(deps, callerOf(request), request.params.id, request.body.reason);
+      const facts = requestFacts(request);
+      const result = await offboardIdentity(deps, callerOf(request), request.params.id, request.body.reason, facts);
       return {
         identity: presentIdentity(await inventoryEntry(deps, result.identity)),
         correlationId: result.correlationId,

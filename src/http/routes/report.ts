@@ -4,7 +4,7 @@ import Type from "typebox";
 import { readPrivilegeReport } from "../../lifecycle/index.js";
 import { PrivilegeReportSchema, ProblemSchema } from "../../wire/index.js";
 import type { App } from "../app.js";
-import { callerOf, type HttpServices } from "../route-context.js";
+import { callerOf, type HttpServices, requestFacts } from "../route-context.js";
 
 export function registerReportRoutes(app: App, services: HttpServices): void {
   const { deps } = services;
@@ -28,7 +28,7 @@ export function registerReportRoutes(app: App, services: HttpServices): void {
       },
     },
     async (request) => {
-      const report = await readPrivilegeReport(deps, callerOf(request), request.query);
+      const report = await readPrivilegeReport(deps, callerOf(request), request.query, requestFacts(request));
       return { ...report, standing: report.standing.map((s) => ({ ...s })) };
     },
   );

@@ -1,5 +1,5 @@
 // Reads an identity for an admin action; an unknown id is a 404, audited like every refusal.
-import type { Identity, IdentityRecord } from "../../domain/index.js";
+import type { Identity, IdentityRecord, RequestFacts } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 import { BROKER, requirePermission } from "../shared/require-permission.js";
@@ -26,9 +26,10 @@ export async function identityToActOn(
   identityId: string,
   action: "offboard" | "reactivate",
   what: string,
+  facts: RequestFacts | null,
 ): Promise<IdentityRecord> {
   const identity = await deps.store.getIdentity(identityId);
-  if (identity === null) await requirePermission(deps, caller, { action: "admin", resource: BROKER }, what);
-  else await requirePermission(deps, caller, { action, resource: { type: "Identity", identity } }, what);
+  if (identity === null) await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, what);
+  else await requirePermission(deps, caller, { action, resource: { type: "Identity", identity }, facts }, what);
   return identity ?? loadIdentity(deps, caller, identityId);
 }

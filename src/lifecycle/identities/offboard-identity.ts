@@ -2,7 +2,7 @@
 // its status), ends every active grant it holds on every target and cancels its open requests; then each grant's
 // removal is driven like any other, and a removal that fails is retried by the scheduler.
 
-import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord } from "../../domain/index.js";
+import type { AccessRequest, AuditDraft, Grant, Identity, IdentityRecord, RequestFacts } from "../../domain/index.js";
 import { grantEnded, identityWithStatus, transitionRequest } from "../../domain/index.js";
 import { ConflictError, type Write } from "../../storage/index.js";
 import { describeError, EphemeraError, randomToken } from "../../support/index.js";
@@ -164,8 +164,9 @@ export async function offboardIdentity(
   admin: Identity,
   identityId: string,
   reason: string,
+  facts: RequestFacts | null = null,
 ): Promise<OffboardResult> {
-  await identityToActOn(deps, admin, identityId, "offboard", "offboarding an identity");
+  await identityToActOn(deps, admin, identityId, "offboard", "offboarding an identity", facts);
   const first = await commitOffboarding(deps, admin, identityId, reason);
   // A grant that became active after the read above and before its commit was not seen; the issue re-checks the
   // status only before that point. One more pass, after the commit, ends such a grant (and writes nothing otherwise).

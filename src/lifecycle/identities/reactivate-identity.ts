@@ -1,7 +1,7 @@
 // Someone policy lets `reactivate` brings a dormant identity back. Offboarding is for good: an offboarded identity is
 // never reactivated.
 
-import type { Identity, IdentityRecord } from "../../domain/index.js";
+import type { Identity, IdentityRecord, RequestFacts } from "../../domain/index.js";
 import { identityWithStatus } from "../../domain/index.js";
 import { ConflictError } from "../../storage/index.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
@@ -19,8 +19,9 @@ export async function reactivateIdentity(
   admin: Identity,
   identityId: string,
   reason: string,
+  facts: RequestFacts | null = null,
 ): Promise<IdentityRecord> {
-  await identityToActOn(deps, admin, identityId, "reactivate", "reactivating an identity");
+  await identityToActOn(deps, admin, identityId, "reactivate", "reactivating an identity", facts);
   for (let attempt = 1; ; attempt++) {
     const identity = await loadIdentity(deps, admin, identityId);
     if (identity.status === "active") return identity; // nothing to do: asking twice is not an error

@@ -1,5 +1,5 @@
 // Reading the identity inventory: admins only, checked before the filter is, so a non-admin learns nothing from it.
-import type { Identity, IdentityKind, IdentityStatus } from "../../domain/index.js";
+import type { Identity, IdentityKind, IdentityStatus, RequestFacts } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 import { BROKER, requirePermission } from "../shared/require-permission.js";
@@ -43,8 +43,9 @@ export async function listIdentities(
   deps: LifecycleDeps,
   caller: Identity,
   ask: InventoryAsk,
+  facts: RequestFacts | null = null,
 ): Promise<{ entries: InventoryEntry[]; next: string | null }> {
-  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the identity inventory");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, "the identity inventory");
   const statuses = await known(deps, caller, "status", ask.statuses, STATUSES);
   const kinds = await known(deps, caller, "kind", ask.kinds, KINDS);
   return listInventory(deps, {
@@ -58,7 +59,12 @@ export async function listIdentities(
 }
 
 /** One identity with its active grants, for whom policy allows `admin`; an unknown id is a 404. */
-export async function readIdentity(deps: LifecycleDeps, caller: Identity, identityId: string): Promise<InventoryEntry> {
-  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the identity inventory");
+export async function readIdentity(
+  deps: LifecycleDeps,
+  caller: Identity,
+  identityId: string,
+  facts: RequestFacts | null = null,
+): Promise<InventoryEntry> {
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, "the identity inventory");
   return inventoryEntry(deps, await loadIdentity(deps, caller, identityId));
 }

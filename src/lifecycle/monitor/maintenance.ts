@@ -1,7 +1,7 @@
 // The maintenance loop: reconciles every target on an interval and rotates admin secrets whose schedule is due.
 // One timer; a pass never overlaps the previous one.
 import type { Connector } from "../../connectors/index.js";
-import type { Identity } from "../../domain/index.js";
+import type { Identity, RequestFacts } from "../../domain/index.js";
 import { describeError, holdsLease } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { requireDiscoverAll } from "../shared/require-permission.js";
@@ -43,8 +43,8 @@ export class Maintenance {
    * One reconciliation now (`ephemera discover`), for whom policy allows `discover` on every target; others are
    * refused, audited.
    */
-  async reconcileFor(caller: Identity): Promise<DiscoveryReport> {
-    await requireDiscoverAll(this.deps, caller, this.connectors.keys(), "discovery");
+  async reconcileFor(caller: Identity, facts: RequestFacts | null = null): Promise<DiscoveryReport> {
+    await requireDiscoverAll(this.deps, caller, this.connectors.keys(), "discovery", facts);
     return this.reconcile();
   }
 

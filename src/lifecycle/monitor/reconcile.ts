@@ -1,7 +1,7 @@
 // Reconciliation and discovery: every target's accounts against the live grants. Broker-made accounts no live grant
 // holds are removed (they outlived their window); accounts the broker does not manage are reported as standing privilege.
 import type { AccountInfo, Connector } from "../../connectors/index.js";
-import type { GrantState, Identity, Millis } from "../../domain/index.js";
+import type { GrantState, Identity, Millis, RequestFacts } from "../../domain/index.js";
 import { StateNamespace } from "../../storage/index.js";
 import { describeError, EphemeraError } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
@@ -210,7 +210,11 @@ export async function latestDiscovery(deps: LifecycleDeps): Promise<DiscoveryRep
  * The last report, for whom policy allows `discover` on every target in it; 404 before the first run, told only to whom
  * policy allows `admin`.
  */
-export async function readDiscovery(deps: LifecycleDeps, caller: Identity): Promise<DiscoveryReport> {
+export async function readDiscovery(
+  deps: LifecycleDeps,
+  caller: Identity,
+  facts: RequestFacts | null = null,
+): Promise<DiscoveryReport> {
   const latest = await latestDiscovery(deps);
   if (latest)
     await requireDiscoverAll(
@@ -218,8 +222,9 @@ export async function readDiscovery(deps: LifecycleDeps, caller: Identity): Prom
       caller,
       latest.targets.map((t) => t.target),
       "discovery",
+      facts,
     );
-  else await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "discovery");
+  else await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, "discovery");
   if (!latest) throw new EphemeraError("not_found", "no reconciliation has run yet; POST /v1/discovery runs one");
   return latest;
 }

@@ -1,7 +1,7 @@
 // The privilege report: for a time range, how much access was granted, how long it really lasted, whether its removal
 // was proven, and what standing access the last discovery found. Figures come from the store's SQL, not from memory.
 import type { Static } from "typebox";
-import type { Identity, Millis } from "../../domain/index.js";
+import type { Identity, Millis, RequestFacts } from "../../domain/index.js";
 import { EphemeraError } from "../../support/index.js";
 import type { PrivilegeReportSchema } from "../../wire/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
@@ -35,8 +35,9 @@ export async function readPrivilegeReport(
   deps: LifecycleDeps,
   caller: Identity,
   asked: { readonly from?: string | undefined; readonly to?: string | undefined },
+  facts: RequestFacts | null = null,
 ): Promise<PrivilegeReport> {
-  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the privilege report");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, "the privilege report");
   const to = instant(asked.to, "to") ?? deps.clock.now();
   const from = instant(asked.from, "from") ?? to - DEFAULT_REPORT_SPAN_MS;
   if (from >= to) {

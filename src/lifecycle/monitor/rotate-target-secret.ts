@@ -1,7 +1,7 @@
 // Admin-secret rotation of one target, asked for by an admin (`ephemera rotate`) or by the broker itself (the
 // maintenance schedule, the end of a break-glass grant). The connector does the crash-safe steps; this records who
 // asked, what happened and when, for the schedule.
-import type { Actor, Identity, Millis } from "../../domain/index.js";
+import type { Actor, Identity, Millis, RequestFacts } from "../../domain/index.js";
 import { StateNamespace } from "../../storage/index.js";
 import { describeError, EphemeraError } from "../../support/index.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
@@ -26,11 +26,12 @@ export async function rotateTargetSecret(
   deps: LifecycleDeps,
   caller: Identity,
   targetId: string,
+  facts: RequestFacts | null = null,
 ): Promise<RotationRecord> {
   await requirePermission(
     deps,
     caller,
-    { action: "rotate", resource: { type: "Target", id: targetId } },
+    { action: "rotate", resource: { type: "Target", id: targetId }, facts },
     "admin-secret rotation",
   );
   return rotate(deps, targetId, actorOf(caller));

@@ -1,7 +1,7 @@
 // The target list admins see: each configured target, whether it answers now, and when the broker last rotated its
 // admin secret.
 import type { Connector } from "../../connectors/index.js";
-import type { Identity, Millis } from "../../domain/index.js";
+import type { Identity, Millis, RequestFacts } from "../../domain/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { BROKER, requirePermission } from "../shared/require-permission.js";
 import { lastRotation } from "./rotate-target-secret.js";
@@ -20,8 +20,9 @@ export async function listTargets(
   deps: LifecycleDeps,
   caller: Identity,
   connectors: ReadonlyMap<string, Connector>,
+  facts: RequestFacts | null = null,
 ): Promise<TargetStatus[]> {
-  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the target list");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, "the target list");
   const targets: TargetStatus[] = [];
   for (const [id, connector] of connectors) {
     const last = await lastRotation(deps, id);

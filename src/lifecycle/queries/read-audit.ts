@@ -2,7 +2,7 @@
 // (`admin`): whom policy allows.
 import type { ExportFormat, SignedCheckpoint } from "../../audit/index.js";
 import { type ChainVerification, exportRecord, verifyStoreChain } from "../../audit/index.js";
-import type { AuditEvent, Identity } from "../../domain/index.js";
+import type { AuditEvent, Identity, RequestFacts } from "../../domain/index.js";
 import { EphemeraError } from "../../support/index.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { BROKER, requirePermission } from "../shared/require-permission.js";
@@ -21,8 +21,9 @@ export async function readAudit(
   deps: LifecycleDeps,
   caller: Identity,
   query: AuditQuery,
+  facts: RequestFacts | null = null,
 ): Promise<{ events: readonly AuditEvent[]; next: number | null }> {
-  await requirePermission(deps, caller, { action: "read_audit", resource: BROKER }, "the audit log");
+  await requirePermission(deps, caller, { action: "read_audit", resource: BROKER, facts }, "the audit log");
   const { grantId, requestId, limit } = query;
   const subject = grantId || requestId;
   const events = subject
@@ -39,8 +40,9 @@ export async function exportAudit(
   deps: LifecycleDeps,
   caller: Identity,
   query: { readonly after: number; readonly limit: number; readonly format: ExportFormat; readonly version: string },
+  facts: RequestFacts | null = null,
 ): Promise<{ records: Record<string, unknown>[]; next: number | null }> {
-  await requirePermission(deps, caller, { action: "export_audit", resource: BROKER }, "the audit export");
+  await requirePermission(deps, caller, { action: "export_audit", resource: BROKER, facts }, "the audit export");
   const events = await deps.store.listAudit(query.after, query.limit);
   return {
     records: events.map((e) => exportRecord(e, query.format, query.version)),
@@ -49,8 +51,12 @@ export async function exportAudit(
 }
 
 /** Recomputes every hash and link of the chain and names the first bad event. */
-export async function verifyAudit(deps: LifecycleDeps, caller: Identity): Promise<ChainVerification> {
-  await requirePermission(deps, caller, { action: "read_audit", resource: BROKER }, "the audit log");
+export async function verifyAudit(
+  deps: LifecycleDeps,
+  caller: Identity,
+  facts: RequestFacts | null = null,
+): Promise<ChainVerification> {
+  await requirePermission(deps, caller, { action: "read_audit", resource: BROKER, facts }, "the audit log");
   return verifyStoreChain(deps.store);
 }
 
@@ -59,15 +65,21 @@ export async function latestCheckpoint(
   deps: LifecycleDeps,
   caller: Identity,
   last: (() => Promise<SignedCheckpoint | null>) | undefined,
+  facts: RequestFacts | null = null,
 ): Promise<SignedCheckpoint> {
-  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the audit log");
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, "the audit log");
   const checkpoint = last ? await last() : null;
   if (!checkpoint) throw new EphemeraError("not_found", "no audit checkpoint has been written yet");
   return checkpoint;
 }
 
 /** The audit HMAC of a value (a token id, a source address), to find the events that name it. */
-export async function auditHmacOf(deps: LifecycleDeps, caller: Identity, value: string): Promise<string> {
-  await requirePermission(deps, caller, { action: "admin", resource: BROKER }, "the audit log");
+export async function auditHmacOf(
+  deps: LifecycleDeps,
+  caller: Identity,
+  value: string,
+  facts: RequestFacts | null = null,
+): Promise<string> {
+  await requirePermission(deps, caller, { action: "admin", resource: BROKER, facts }, "the audit log");
   return deps.auditHmac.tag(value);
 }

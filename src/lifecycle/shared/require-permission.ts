@@ -89,9 +89,10 @@ export async function requireDiscoverAll(
   caller: Identity,
   targetIds: Iterable<string>,
   what: string,
+  facts: RequestFacts | null = null,
 ): Promise<void> {
   for (const id of targetIds) {
-    await requirePermission(deps, caller, { action: "discover", resource: { type: "Target", id } }, what);
+    await requirePermission(deps, caller, { action: "discover", resource: { type: "Target", id }, facts }, what);
   }
 }
 
