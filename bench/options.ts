@@ -135,7 +135,7 @@ export function readOptions(argv: readonly string[]): BenchOptions {
 
 /**
  * Sections only `--only` runs: the memory section issues 1,000,000 credentials through the lifecycle, one core's work
- * for many minutes (about 20 at the ~800 per second a busy two-core machine gave), longer than the rest of the run.
+ * for many minutes (34 at the ~500 per second a busy two-core machine gave), longer than the rest of the run.
  */
 const ONLY_WHEN_ASKED: readonly Section[] = ["memory"];
 
