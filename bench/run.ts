@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { brokerSections } from "./broker-sections.js";
+import { checkTargets, exitCodeOf, formatOutcomes, readTargets } from "./check.js";
+import { REPO_ROOT } from "./library.js";
 import { readOptions, runs } from "./options.js";
 import { log, printTable, rows, warnings } from "./report.js";
 import {
@@ -12,6 +14,7 @@ import {
   connectorsSection,
   jwtSection,
   mcpSection,
+  memorySection,
   policySection,
   postgresSection,
 } from "./sections.js";
@@ -19,6 +22,8 @@ import { round } from "./stats.js";
 
 const options = readOptions(process.argv.slice(2));
 const { only } = options;
+// Read before anything runs, so a malformed file stops the run at once rather than after it.
+const targets = options.check ? readTargets(join(REPO_ROOT, "bench", "targets.json")) : [];
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -35,12 +40,13 @@ async function main(): Promise<void> {
     const agent = runs(options, "agent") ? await agentSection(root, options) : {};
     const connectors = runs(options, "connectors") ? await connectorsSection(options) : { notes: [], json: {} };
     const postgres = runs(options, "postgres") ? await postgresSection(root, options) : null;
+    const memory = runs(options, "memory") ? await memorySection(root, options) : null;
 
     const loadEnd = loadavg()
       .map((l) => l.toFixed(2))
       .join(" ");
     process.stdout.write(
-      `\nEphemera bench${only.connectors ? " (connectors only)" : only.postgres ? " (PostgreSQL store only)" : only.jwt ? " (workload JWT only)" : only.mcp ? " (MCP only)" : only.agent ? " (agent only)" : only.abuse ? " (abuse only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
+      `\nEphemera bench${only.connectors ? " (connectors only)" : only.postgres ? " (PostgreSQL store only)" : only.jwt ? " (workload JWT only)" : only.mcp ? " (MCP only)" : only.agent ? " (agent only)" : only.abuse ? " (abuse only)" : only.memory ? " (memory only)" : ""}: node ${process.version}, ${cpus().length} CPUs, ${round(totalmem() / 2 ** 30)} GiB, load average at start ${loadStart}, at end ${loadEnd}, ${round((Date.now() - started) / 1000)} s\n\n`,
     );
     printTable();
     if (connectors.notes.length > 0) {
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
       ...agent,
       connectors: connectors.json,
       ...(postgres === null ? {} : { postgres }),
+      ...(memory === null ? {} : { memory }),
       targetsMet: Object.fromEntries(
         rows.filter((r) => r.met !== null).map((r) => [`${r.scenario}: ${r.metric}`, r.met]),
       ),
@@ -70,6 +77,11 @@ async function main(): Promise<void> {
       totalSeconds: round((Date.now() - started) / 1000),
     };
     process.stdout.write(`\nbench: ${JSON.stringify(machine)}\n`);
+    if (options.check) {
+      const outcomes = checkTargets(targets, machine, (section) => runs(options, section));
+      process.stdout.write(`\ntargets (bench/targets.json):\n${formatOutcomes(outcomes)}\n`);
+      process.exitCode = exitCodeOf(outcomes);
+    }
   } finally {
     if (options.keep) log(`kept ${root}`);
     else rmSync(root, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { runAgentBench } from "./agent.js";
 import { type ConnectorsResult, runConnectorBenches } from "./connectors/run-connectors.js";
 import { withOtherCpu } from "./cpu.js";
 import { runMcpBench } from "./mcp.js";
+import { runMemory } from "./memory.js";
 import type { BenchOptions } from "./options.js";
 import { runPolicyBench } from "./policy.js";
 import { type PostgresBenchResult, runPostgresBench } from "./postgres.js";
@@ -276,5 +277,64 @@ export async function postgresSection(
     },
     restartMedianMs: round(restartMedian),
     restartMs: result.restartMs.map(round),
+  };
+}
+
+/** Broker RSS and live heap from 100,000 active grants to `--memory-credentials` issued; growth between checkpoints. */
+export async function memorySection(
+  root: string,
+  options: Pick<BenchOptions, "memoryCredentials">,
+): Promise<Record<string, unknown>> {
+  const total = options.memoryCredentials;
+  const checkpoints = [...new Set([100_000, total / 4, total / 2, (total * 3) / 4, total].map(Math.round))]
+    .filter((n) => n >= 100_000 && n <= total)
+    .sort((a, b) => a - b);
+  log(`memory: a broker process on SQLite issuing ${total.toLocaleString("en-US")} token credentials in process`);
+  const measured = await withOtherCpu(() => runMemory(root, { checkpoints, concurrency: 64, log }));
+  const r = measured.result;
+  quiet("memory", measured.otherCpuPercent);
+  const name = `memory: broker on SQLite, ${total.toLocaleString("en-US")} credentials`;
+  const mib = (v: number) => fmt(v, " MiB");
+  row(name, "idle after start: RSS / heap used", `${mib(r.idle.rssMiB)} / ${mib(r.idle.heapUsedMiB)}`);
+  let previous = r.idle;
+  for (const p of r.checkpoints) {
+    const growth = p.rssMiB - previous.rssMiB;
+    const heapGrowth = p.heapUsedMiB - previous.heapUsedMiB;
+    row(
+      name,
+      `${p.credentials.toLocaleString("en-US")} issued (${p.activeGrants.toLocaleString("en-US")} active): RSS / heap`,
+      `${mib(p.rssMiB)} / ${mib(p.heapUsedMiB)} (${growth >= 0 ? "+" : ""}${fmt(growth)} / ${heapGrowth >= 0 ? "+" : ""}${fmt(heapGrowth)})`,
+    );
+    previous = p;
+  }
+  row(name, "credentials/s (in process, 64 in flight)", fmt(r.credentialsPerSecond));
+  row(
+    name,
+    "errors",
+    `${r.errors}${r.firstError === null ? "" : ` (first: ${r.firstError.slice(0, 80)})`}`,
+    "0",
+    r.errors === 0,
+  );
+  const first = r.checkpoints[0];
+  const last = r.checkpoints.at(-1);
+  return {
+    idle: { rssMiB: round(r.idle.rssMiB), heapUsedMiB: round(r.idle.heapUsedMiB) },
+    checkpoints: r.checkpoints.map((p) => ({
+      credentials: p.credentials,
+      activeGrants: p.activeGrants,
+      rssMiB: round(p.rssMiB),
+      heapUsedMiB: round(p.heapUsedMiB),
+      externalMiB: round(p.externalMiB),
+      seconds: round(p.seconds),
+    })),
+    rssAt100kActiveMiB: first === undefined ? null : round(first.rssMiB),
+    heapAt100kActiveMiB: first === undefined ? null : round(first.heapUsedMiB),
+    rssAfterAllMiB: last === undefined ? null : round(last.rssMiB),
+    heapAfterAllMiB: last === undefined ? null : round(last.heapUsedMiB),
+    rssGrowthFrom100kMiB: first === undefined || last === undefined ? null : round(last.rssMiB - first.rssMiB),
+    heapGrowthFrom100kMiB:
+      first === undefined || last === undefined ? null : round(last.heapUsedMiB - first.heapUsedMiB),
+    credentialsPerSecond: round(r.credentialsPerSecond),
+    errors: r.errors,
   };
 }

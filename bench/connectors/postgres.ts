@@ -29,12 +29,16 @@ function spec(settings: Record<string, unknown>): EntitlementSpec {
   };
 }
 
-/** Issues, then revokes and verifies with the probe; returns [issue ms, removal ms]. */
-async function cycle(connector: Connector, entitlement: EntitlementSpec, who: Identity): Promise<[number, number]> {
+/** Issues, then revokes and verifies with the probe; returns [issue ms, removal ms, revoke ms, verify ms]. */
+async function cycle(
+  connector: Connector,
+  entitlement: EntitlementSpec,
+  who: Identity,
+): Promise<[number, number, number, number]> {
   const { issued, grant, issueMs } = await timedIssue(connector, entitlement, who);
   const removal = await timedRemoval(connector, grant, issued);
   expectRemoved(connector, grant, removal);
-  return [issueMs, removal.removalMs];
+  return [issueMs, removal.removalMs, removal.revokeMs, removal.verifyMs];
 }
 
 export async function runPostgresBench(iterations: number): Promise<ConnectorBench> {
@@ -68,6 +72,8 @@ export async function runPostgresBench(iterations: number): Promise<ConnectorBen
   const result = {
     issue: [] as number[],
     removal: [] as number[],
+    revoke: [] as number[],
+    verify: [] as number[],
     rawIssue: [] as number[],
     rawRemoval: [] as number[],
     issue4096: [] as number[],
@@ -83,9 +89,11 @@ export async function runPostgresBench(iterations: number): Promise<ConnectorBen
     await admin.query(`CREATE ROLE ${escapeIdentifier(group)} NOLOGIN`);
     await admin.query(`CREATE ROLE ${escapeIdentifier(login)} LOGIN`);
     for (let i = 0; i < iterations; i += 1) {
-      const [issueMs, removalMs] = await cycle(connector, readSpec, identity(login));
+      const [issueMs, removalMs, revokeMs, verifyMs] = await cycle(connector, readSpec, identity(login));
       result.issue.push(issueMs);
       result.removal.push(removalMs);
+      result.revoke.push(revokeMs);
+      result.verify.push(verifyMs);
       const [issue4096Ms, removal4096Ms] = await cycle(pgCount, readSpec, identity(login));
       result.issue4096.push(issue4096Ms);
       result.removal4096.push(removal4096Ms);
@@ -134,6 +142,8 @@ export async function runPostgresBench(iterations: number): Promise<ConnectorBen
     rawRemoval: result.rawRemoval,
     rawRemovalLabel: "ALTER ROLE <user> NOLOGIN; SELECT pg_terminate_backend(…usesysid…); DROP ROLE <user> (no proof)",
     extra: {
+      "of which revoke (state read, then one script: NOLOGIN, sweep, REVOKE, DROP, COMMIT, sweep)": result.revoke,
+      "of which verifyRemoved (one catalogue read beside the login probe)": result.verify,
       "issue, scramIterations 4096 (PostgreSQL's own count)": result.issue4096,
       "removal, scramIterations 4096": result.removal4096,
       "postgres-elevation issue (GRANT under advisory lock)": result.elevationIssue,

@@ -261,6 +261,7 @@ describe.skipIf(!up)("postgres connector", () => {
     expect(after.evidence.checks).toEqual([
       { check: "role.absent", passed: true, observed: expect.stringContaining(`no role named ${grant.handle}`) },
       { check: "sessions.none", passed: true, observed: expect.stringContaining("no backend") },
+      { check: "dependencies.none", passed: true, observed: expect.stringContaining("nothing in pg_shdepend") },
       {
         check: "login.refused",
         passed: true,
@@ -268,6 +269,73 @@ describe.skipIf(!up)("postgres connector", () => {
       },
     ]);
     await session.end().catch(() => {});
+  });
+
+  it("verifyRemoved refuses while the role owns an object or holds a privilege, naming the database and the kind", async () => {
+    const connector = connectorFor();
+    const { grant, response, fields } = await issue(
+      connector,
+      entitlement("orders-db", "write", { roles: [groupWrite] }),
+    );
+    const client = pgClient({ user: grant.handle, password: fields.password ?? "" });
+    await client.connect();
+    await client.query(`CREATE TABLE ${schema}.owned_${tag} (x int)`);
+    await client.end();
+    await su.query(`GRANT SELECT ON ${table} TO ${escapeIdentifier(grant.handle)}`);
+    const before = await connector.verifyRemoved({ grant, probe: response.probe ?? null });
+    expect(before.removed).toBe(false);
+    const dependencies = before.evidence.checks.find((c) => c.check === "dependencies.none");
+    expect(dependencies).toMatchObject({ passed: false });
+    expect(dependencies?.observed).toMatch(/\d+ owned object\(s\) in database test/);
+    expect(dependencies?.observed).toMatch(/\d+ privilege\(s\) in database test/);
+    await connector.revoke({ grant });
+    const after = await connector.verifyRemoved({ grant, probe: response.probe ?? null });
+    expect(after.removed).toBe(true);
+    expect(after.evidence.checks.find((c) => c.check === "dependencies.none")).toMatchObject({ passed: true });
+  });
+
+  it("verifyRemoved refuses when a role of the same name can log in again, though the probe runs beside the reads", async () => {
+    const connector = connectorFor();
+    const { grant, response } = await issue(connector);
+    await connector.revoke({ grant });
+    // Made again by hand after the removal: trust authentication on 127.0.0.1 accepts any password for it.
+    await su.query(`CREATE ROLE ${escapeIdentifier(grant.handle)} LOGIN`);
+    const result = await connector.verifyRemoved({ grant, probe: response.probe ?? null });
+    expect(result.removed).toBe(false);
+    expect(result.evidence.checks.find((c) => c.check === "login.refused")).toMatchObject({
+      passed: false,
+      observed: "a login with the issued credential succeeded",
+    });
+    expect(result.evidence.checks.find((c) => c.check === "role.absent")).toMatchObject({ passed: false });
+    await su.dropRole(grant.handle);
+  });
+
+  it("revoke commits NOLOGIN, membership removal and DROP ROLE together, and ends a session that logs in meanwhile", async () => {
+    const connector = connectorFor();
+    const { grant, response, fields } = await issue(connector);
+    const sessions = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const client = pgClient({ user: grant.handle, password: fields.password ?? "" });
+        await client.connect();
+        return client;
+      }),
+    );
+    const revoked = await connector.revoke({ grant });
+    expect(revoked.removed).toEqual([`role ${grant.handle}`]);
+    expect(revoked.sessionsEnded?.count).toBe(3);
+    for (const client of sessions) {
+      expect(
+        await client.query("SELECT 1").then(
+          () => true,
+          () => false,
+        ),
+      ).toBe(false);
+      await client.end().catch(() => {});
+    }
+    expect(await su.roleExists(grant.handle)).toBe(false);
+    const left = await su.query("SELECT 1 FROM pg_stat_activity WHERE usesysid = $1", [grant.handleData.roleOid]);
+    expect(left.rowCount).toBe(0);
+    expect((await connector.verifyRemoved({ grant, probe: response.probe ?? null })).removed).toBe(true);
   });
 
   it("refuses to remove roles it did not make: other prefixes, or a prefixed role without this grant's marker", async () => {

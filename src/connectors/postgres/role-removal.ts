@@ -3,6 +3,7 @@
 // pg_stat_activity no longer names it. So: block new logins, end every backend by oid, revoke memberships, move or drop
 // what the role owns in every database that has any, and only then drop the role. Each step is idempotent.
 
+import type { QueryResult } from "pg";
 import { GRANT_MARKER, grantMarker } from "./accounts.js";
 import { escapeIdentifier, type PgAdmin, sqlStateOf } from "./admin-connection.js";
 
@@ -26,14 +27,21 @@ export async function endSessions(admin: PgAdmin, filter: SessionFilter): Promis
     values,
   );
   const pids = ended.rows.map((r) => Number(r.pid));
-  if (pids.length === 0) return pids;
+  if (pids.length > 0) await sessionsGone(admin, filter);
+  return pids;
+}
+
+/** Waits, bounded, until no backend matching `filter` is left in pg_stat_activity (terminated ones take a moment). */
+async function sessionsGone(admin: PgAdmin, filter: SessionFilter): Promise<void> {
+  const where = "usesysid = $1 AND pid <> pg_backend_pid() AND ($2::timestamptz IS NULL OR backend_start < $2)";
+  const values = [filter.oid, filter.startedBefore ?? null];
   const deadline = Date.now() + SESSION_END_WAIT_MS;
   for (;;) {
     const left = await admin.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${where}`,
       values,
     );
-    if ((left.rows[0]?.n ?? 0) === 0) return pids;
+    if ((left.rows[0]?.n ?? 0) === 0) return;
     if (Date.now() > deadline) {
       throw new Error(
         `${left.rows[0]?.n} session(s) of role oid ${filter.oid} did not end within ${SESSION_END_WAIT_MS} ms`,
@@ -47,7 +55,19 @@ interface RoleState {
   readonly oid: string;
   readonly rolsuper: boolean;
   readonly comment: string | null;
+  /** The group roles it is a member of. */
+  readonly groups: string[];
+  /** Whether pg_shdepend records anything of it (owned objects, privileges, policies) in any database. */
+  readonly owns: boolean;
 }
+
+/** Everything removal decides on, in one read: the role, its marker, its memberships, whether it owns anything. */
+const ROLE_STATE = `
+  SELECT r.oid::int8 AS oid, r.rolsuper, shobj_description(r.oid, 'pg_authid') AS comment,
+         ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                WHERE m.member = r.oid ORDER BY 1) AS groups,
+         EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid) AS owns
+    FROM pg_roles r WHERE r.rolname = $1`;
 
 export interface RoleToRemove {
   /** The role name: a grant's handle, a validated identifier. */
@@ -65,12 +85,8 @@ export interface RoleRemoval {
 }
 
 /** Removes the role and everything that keeps its access alive. */
-export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<RoleRemoval> {
-  const ident = escapeIdentifier(target.name);
-  const found = await admin.query<RoleState>(
-    "SELECT oid::int8 AS oid, rolsuper, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1",
-    [target.name],
-  );
+export async function removeRole(admin: PgAdmin, target: RoleToRemove, oneTrip = true): Promise<RoleRemoval> {
+  const found = await admin.query<RoleState>(ROLE_STATE, [target.name]);
   const row = found.rows[0];
   if (!row) {
     // Already dropped (a retry, or removed by hand): sessions may still be open under the old oid.
@@ -85,7 +101,53 @@ export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<
     throw new Error(`role ${target.name} exists but does not carry this grant's marker; refusing to remove it`);
   }
   const oid = Number(row.oid);
+  if (oneTrip && !row.owns) {
+    try {
+      return await dropInOneTrip(admin, target.name, oid, row.groups);
+    } catch (error) {
+      // The server refused a statement (something the role made meanwhile, a concurrent removal): what was not
+      // committed rolled back, so start again from a fresh read, step by step, keeping the oid for the sessions.
+      if (sqlStateOf(error) === null) throw error;
+      return removeRole(admin, { ...target, knownOid: target.knownOid ?? oid }, false);
+    }
+  }
+  return dropStepByStep(admin, target.name, oid);
+}
 
+/**
+ * The usual case, a role that owns nothing: one round trip and one commit. NOLOGIN, the first termination sweep, the
+ * REVOKEs and DROP ROLE share a transaction; the sweep after COMMIT ends a login that authenticated while NOLOGIN was
+ * not yet visible (the step-by-step path's second sweep, for the same reason). The oid comes from the catalogue read,
+ * names are escaped identifiers: nothing from a caller reaches the script.
+ */
+async function dropInOneTrip(
+  admin: PgAdmin,
+  name: string,
+  oid: number,
+  groups: readonly string[],
+): Promise<RoleRemoval> {
+  if (!Number.isSafeInteger(oid) || oid <= 0) throw new Error(`role ${name} has no usable oid (${oid})`);
+  const ident = escapeIdentifier(name);
+  const sweep = `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE usesysid = ${oid} AND pid <> pg_backend_pid()`;
+  const results = await admin.script(
+    [
+      `ALTER ROLE ${ident} NOLOGIN`,
+      sweep,
+      ...groups.map((group) => `REVOKE ${escapeIdentifier(group)} FROM ${ident}`),
+      `DROP ROLE ${ident}`,
+      "COMMIT",
+      sweep,
+    ].join(";\n"),
+  );
+  const pidsOf = (result: QueryResult | undefined) => (result?.rows ?? []).map((r) => Number(r.pid));
+  const sessions = [...new Set([...pidsOf(results[1]), ...pidsOf(results.at(-1))])];
+  if (sessions.length > 0) await sessionsGone(admin, { oid });
+  return { existed: true, sessions };
+}
+
+/** Each step in turn, for a role that owns objects (REASSIGN and DROP OWNED run per database, on other connections). */
+async function dropStepByStep(admin: PgAdmin, name: string, oid: number): Promise<RoleRemoval> {
+  const ident = escapeIdentifier(name);
   await admin.query(`ALTER ROLE ${ident} NOLOGIN`);
   const sessions = await endSessions(admin, { oid });
 
@@ -97,7 +159,7 @@ export async function removeRole(admin: PgAdmin, target: RoleToRemove): Promise<
     await admin.query(`REVOKE ${escapeIdentifier(rolname)} FROM ${ident}`);
   }
 
-  await removeOwned(admin, target.name, oid);
+  await removeOwned(admin, name, oid);
   await admin.query(`DROP ROLE IF EXISTS ${ident}`);
   // A login that passed authentication just before NOLOGIN may have registered after the first sweep.
   sessions.push(...(await endSessions(admin, { oid })));

@@ -191,8 +191,15 @@ export function createRedisConnector(target: TargetSpec, ctx: ConnectorContext):
 
     async verifyRemoved({ grant, probe }) {
       const name = userOf(grant);
-      const users = ((await run("ACL USERS", ["ACL", "USERS"])) as unknown[]).map(String);
-      const clients = clientUsers(String(await run("CLIENT LIST", ["CLIENT", "LIST"])));
+      // Independent looks, taken together: the two reads pipeline on the admin connection, the login probe opens its
+      // own. A login the probe manages fails its check whatever the reads saw.
+      const [listed, clientList, login] = await Promise.all([
+        run("ACL USERS", ["ACL", "USERS"]),
+        run("CLIENT LIST", ["CLIENT", "LIST"]),
+        loginRefusedCheck(grant, probe, (secret) => tryLogin(endpoint, name, secret)),
+      ]);
+      const users = (listed as unknown[]).map(String);
+      const clients = clientUsers(String(clientList));
       const sessions = clients.filter((u) => u === name).length;
       const checks = [
         check(
@@ -209,7 +216,7 @@ export function createRedisConnector(target: TargetSpec, ctx: ConnectorContext):
             ? `CLIENT LIST shows ${clients.length} clients and none logged in as ${name}`
             : `CLIENT LIST shows ${sessions} client(s) logged in as ${name}`,
         ),
-        await loginRefusedCheck(grant, probe, (secret) => tryLogin(endpoint, name, secret)),
+        login,
       ];
       return evidenceOf(ctx.clock.now(), checks);
     },

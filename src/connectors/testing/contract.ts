@@ -156,6 +156,21 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
       await connector.revoke({ grant });
     });
 
+    it("before revoke, the login probe itself fails verification, whatever runs beside it", async () => {
+      const { grant, response } = await issued();
+      try {
+        if (!response.probe) return;
+        const result = await verify(grant, response);
+        expect(result.removed).toBe(false);
+        expect(result.evidence.checks.find((c) => c.check === "login.refused")).toMatchObject({
+          passed: false,
+          observed: "a login with the issued credential succeeded",
+        });
+      } finally {
+        await connector.revoke({ grant });
+      }
+    });
+
     it("revoke removes the access, verifyRemoved proves it, and the credential stops working", async () => {
       const { grant, response } = await issued();
       await connector.revoke({ grant });
