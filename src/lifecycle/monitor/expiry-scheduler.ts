@@ -2,8 +2,7 @@
 import type { Grant } from "../../domain/index.js";
 import { ConflictError } from "../../storage/index.js";
 import { describeError } from "../../support/index.js";
-import { driveRemoval } from "../revoke/drive-removal.js";
-import { markEnded, retryRemoval } from "../revoke/end-grant.js";
+import { endAndRemove, retryRemoval } from "../revoke/end-grant.js";
 import { systemActor } from "../shared/audit-draft.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
@@ -52,7 +51,7 @@ export class ExpiryScheduler {
       if (todo.length === 0) break;
       await this.#forEachLimited(todo, async (grant) => {
         if (grant.state === "issuing") {
-          await driveRemoval(this.deps, await markEnded(this.deps, grant, "recovered", systemActor("recovery")));
+          await endAndRemove(this.deps, grant, "recovered", systemActor("recovery"));
           ended++;
         } else {
           await retryRemoval(this.deps, grant);
@@ -142,11 +141,11 @@ export class ExpiryScheduler {
     try {
       switch (grant.state) {
         case "active":
-          await driveRemoval(this.deps, await markEnded(this.deps, grant, "expired", systemActor("scheduler")));
+          await endAndRemove(this.deps, grant, "expired", systemActor("scheduler"));
           break;
         case "issuing":
           // The issuer's claim lapsed: whoever was issuing died or hung; the credential was never handed out.
-          await driveRemoval(this.deps, await markEnded(this.deps, grant, "recovered", systemActor("scheduler")));
+          await endAndRemove(this.deps, grant, "recovered", systemActor("scheduler"));
           break;
         case "revoking":
         case "revoked":
