@@ -14,7 +14,6 @@ import type { Store } from "../../storage/store.js";
 import { type OpenedBackend, storeBackends } from "../../storage/testing/backends.js";
 import { ManualClock } from "../../support/clock.js";
 import { silentLogger } from "../../support/logger.js";
-import { Sealer } from "../../support/sealer.js";
 import { ExpiryScheduler } from "../monitor/expiry-scheduler.js";
 import { LifecycleMetrics } from "../monitor/metrics.js";
 import { requestAccess } from "../request/request-access.js";
