@@ -22,6 +22,7 @@ export class ExpiryScheduler {
   #stopped = true;
   #wakeAt = Number.POSITIVE_INFINITY;
   #failures = 0;
+  #taken = 0;
 
   constructor(
     private readonly deps: LifecycleDeps,
@@ -74,6 +75,11 @@ export class ExpiryScheduler {
     await this.#running;
   }
 
+  /** Due grants this scheduler has claimed and taken on since it was built: how the work splits across replicas. */
+  get taken(): number {
+    return this.#taken;
+  }
+
   /** Tells the scheduler a grant is now due at `dueAt`, so it wakes in time without polling faster. */
   hint(dueAt: number): void {
     if (this.#stopped || dueAt >= this.#wakeAt) return;
@@ -97,6 +103,7 @@ export class ExpiryScheduler {
       // A grant already in flight here (its lease lapsed while a slow removal ran) stays with that removal.
       const todo = claimed.filter((g) => !this.#inFlight.has(g.id));
       taken += todo.length;
+      this.#taken += todo.length;
       await this.#forEachLimited(todo, (grant) => this.#process(grant));
       if (claimed.length < this.options.batch) return taken;
     }
