@@ -218,11 +218,11 @@ export async function applyFused(
     }
   }
   if (asserted.size > 0) {
-    const pairs = [...asserted.keys()].map((k) => k.split("\n")[0]!);
+    const ids = [...asserted.keys()].map((k) => k.split("\n")[0]!);
     const held = await client.query({
       name: FUSED.assertIdentities.name,
       text: FUSED.assertIdentities.text,
-      values: [pairs, [...asserted.values()]],
+      values: [ids, [...asserted.values()]],
     });
     if ((held.rowCount ?? 0) !== asserted.size) return false;
   }
