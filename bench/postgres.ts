@@ -15,7 +15,7 @@ import {
 } from "./broker-process.js";
 import { seedAudit } from "./expiry.js";
 import { type LoadResult, runLoad } from "./http-load.js";
-import { ephemera, REPO_ROOT } from "./library.js";
+import { type Ephemera, ephemera, REPO_ROOT } from "./library.js";
 import { type LatencySummary, nowMs, sleep, summarize } from "./stats.js";
 
 export interface PostgresBenchOptions {
@@ -30,6 +30,20 @@ export interface PostgresBenchOptions {
   readonly log: (message: string) => void;
 }
 
+/** One expiry window: how many of its grants were verified in time, the lag, and how the removals split by replica. */
+export interface ExpiryRun {
+  readonly replicas: number;
+  readonly expiring: number;
+  readonly verified: number;
+  readonly lag: LatencySummary;
+  readonly pickupLag: LatencySummary;
+  /** Due grants each replica's scheduler claimed and removed during the window. */
+  readonly removalsByReplica: readonly number[];
+  /** Change sets and transactions the replicas committed during the window, summed. */
+  readonly changeSets: number;
+  readonly commits: number;
+}
+
 export interface PostgresBenchResult {
   readonly seeded: number;
   readonly seedMs: number;
@@ -37,6 +51,10 @@ export interface PostgresBenchResult {
   readonly verified: number;
   readonly lag: LatencySummary;
   readonly pickupLag: LatencySummary;
+  /** The same window again with three broker replicas on the store, each running its scheduler. */
+  readonly threeReplicas: ExpiryRun;
+  /** Whether the audit chain verified end to end after the expiry windows. */
+  readonly chainVerified: boolean;
   readonly c1: LoadResult;
   readonly c32: LoadResult;
   readonly restartMs: readonly number[];
@@ -78,6 +96,81 @@ async function seedGrants(
   }
 }
 
+type BenchBroker = Awaited<ReturnType<Ephemera["startBroker"]>>;
+
+/** `expiring` active grants expiring uniformly over the window, which opens `leadMs` (+2 s) after now. */
+async function seedWindow(
+  client: pg.Client,
+  options: PostgresBenchOptions,
+  at: { first: number; kid: string; now: number },
+): Promise<{ start: number; end: number }> {
+  const start = Date.now() + 2_000 + options.leadMs;
+  const step = options.windowMs / options.expiring;
+  await seedGrants(client, {
+    first: at.first,
+    count: options.expiring,
+    state: "active",
+    expiresAt: `${start}::bigint + floor((i - ${at.first}) * ${step})::bigint`,
+    kid: at.kid,
+    now: at.now,
+  });
+  return { start, end: start + options.windowMs };
+}
+
+type StoreStats = { commits: number; changeSets: number };
+const statsOf = (broker: BenchBroker): StoreStats =>
+  (broker.deps.store as unknown as { stats?: StoreStats }).stats ?? { commits: 0, changeSets: 0 };
+
+/** Starts every replica's scheduler, waits out the window and the drain, stops them and reads the lag back. */
+async function expiryWindow(
+  admin: pg.Client,
+  options: PostgresBenchOptions,
+  replicas: readonly BenchBroker[],
+  window: { start: number; end: number },
+): Promise<ExpiryRun> {
+  const takenBefore = replicas.map((r) => r.scheduler.taken);
+  const statsBefore = replicas.map(statsOf);
+  for (const replica of replicas) replica.scheduler.start();
+  await sleep(Math.max(0, window.end - Date.now() + 200));
+  const giveUp = Date.now() + options.drainTimeoutMs;
+  const countVerified = async () =>
+    Number(
+      (
+        await admin.query<{ n: string }>(
+          "SELECT count(*) AS n FROM grants WHERE expires_at >= $1 AND expires_at <= $2 AND state = 'verified'",
+          [window.start, window.end],
+        )
+      ).rows[0]?.n ?? 0,
+    );
+  let verified = await countVerified();
+  while (verified < options.expiring && Date.now() < giveUp) {
+    await sleep(200);
+    verified = await countVerified();
+  }
+  for (const replica of replicas) await replica.scheduler.stop();
+  const statsAfter = replicas.map(statsOf);
+  const changeSets = statsAfter.reduce((n, s, i) => n + s.changeSets - (statsBefore[i]?.changeSets ?? 0), 0);
+  const commits = statsAfter.reduce((n, s, i) => n + s.commits - (statsBefore[i]?.commits ?? 0), 0);
+  options.log(`store: ${changeSets} change sets in ${commits} transactions over ${replicas.length} replica(s)`);
+  const rows = (
+    await admin.query<{ lag: string; pickup: string }>(
+      `SELECT verified_at - expires_at AS lag, ended_at - expires_at AS pickup FROM grants
+       WHERE expires_at >= $1 AND expires_at <= $2 AND state = 'verified'`,
+      [window.start, window.end],
+    )
+  ).rows;
+  return {
+    replicas: replicas.length,
+    expiring: options.expiring,
+    verified,
+    lag: summarize(rows.map((r) => Number(r.lag))),
+    pickupLag: summarize(rows.map((r) => Number(r.pickup))),
+    removalsByReplica: replicas.map((r, i) => r.scheduler.taken - (takenBefore[i] ?? 0)),
+    changeSets,
+    commits,
+  };
+}
+
 export async function runPostgresBench(options: PostgresBenchOptions, root: string): Promise<PostgresBenchResult> {
   const schema = `eph_bench_${randomBytes(5).toString("hex")}`;
   const admin = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 5_000 });
@@ -98,10 +191,10 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
     const built = ephemera.buildConfig(config.document, "bench", {}, REPO_ROOT);
     // The in-process broker makes the schema, the master key and the signing key; the scheduler starts after seeding.
     const broker = await ephemera.startBroker(built, { listen: false, schedule: false, logger });
-    let lag: LatencySummary;
-    let pickupLag: LatencySummary;
-    let verified = 0;
+    let one: ExpiryRun;
+    let three: ExpiryRun;
     let seedMs: number;
+    let chainVerified = false;
     try {
       const kid = broker.tokens.currentKid();
       await admin.query(`SET search_path = ${schema}`);
@@ -128,56 +221,37 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
         kid,
         now,
       });
-      const windowStart = Date.now() + 2_000 + options.leadMs;
-      const step = options.windowMs / options.expiring;
-      await seedGrants(admin, {
-        first: ended + longLived + 1,
-        count: options.expiring,
-        state: "active",
-        expiresAt: `${windowStart}::bigint + floor((i - ${ended + longLived + 1}) * ${step})::bigint`,
-        kid,
-        now,
-      });
+      const window = await seedWindow(admin, options, { first: ended + longLived + 1, kid, now });
       await admin.query("ANALYZE requests; ANALYZE grants");
       await broker.deps.store.apply({ writes: [], audit: [seedAudit(Date.now(), options.total)] });
       seedMs = nowMs() - seedStart;
-      if (Date.now() >= windowStart) throw new Error("seeding ran past the start of the expiry window; raise leadMs");
-      options.log(`seeded in ${Math.round(seedMs / 1000)} s; expiry window opens in ${windowStart - Date.now()} ms`);
+      if (Date.now() >= window.start) throw new Error("seeding ran past the start of the expiry window; raise leadMs");
+      options.log(`seeded in ${Math.round(seedMs / 1000)} s; expiry window opens in ${window.start - Date.now()} ms`);
+      one = await expiryWindow(admin, options, [broker], window);
+      options.log(
+        `expiry, 1 replica: ${one.verified}/${options.expiring} verified, lag p99 ${Math.round(one.lag.p99)} ms`,
+      );
 
-      broker.scheduler.start();
-      const windowEnd = windowStart + options.windowMs;
-      await sleep(Math.max(0, windowEnd - Date.now() + 200));
-      const giveUp = Date.now() + options.drainTimeoutMs;
-      const countVerified = async () =>
-        Number(
-          (
-            await admin.query<{ n: string }>(
-              "SELECT count(*) AS n FROM grants WHERE expires_at >= $1 AND expires_at <= $2 AND state = 'verified'",
-              [windowStart, windowEnd],
-            )
-          ).rows[0]?.n ?? 0,
-        );
-      verified = await countVerified();
-      while (verified < options.expiring && Date.now() < giveUp) {
-        await sleep(200);
-        verified = await countVerified();
+      // The same window again, its grants numbered after the first million, with three replicas sharing the store.
+      const replicas = [broker];
+      try {
+        for (let i = 0; i < 2; i++)
+          replicas.push(await ephemera.startBroker(built, { listen: false, schedule: false, logger }));
+        const again = await seedWindow(admin, options, { first: options.total + 1, kid, now: Date.now() });
+        three = await expiryWindow(admin, options, replicas, again);
+      } finally {
+        for (const replica of replicas.slice(1)) await replica.close();
       }
-      await broker.scheduler.stop();
-      const stats = (broker.deps.store as unknown as { stats?: { commits: number; changeSets: number } }).stats;
-      if (stats) options.log(`store: ${stats.changeSets} change sets in ${stats.commits} transactions`);
-      const rows = (
-        await admin.query<{ lag: string; pickup: string }>(
-          `SELECT verified_at - expires_at AS lag, ended_at - expires_at AS pickup FROM grants
-           WHERE expires_at >= $1 AND expires_at <= $2 AND state = 'verified'`,
-          [windowStart, windowEnd],
-        )
-      ).rows;
-      lag = summarize(rows.map((r) => Number(r.lag)));
-      pickupLag = summarize(rows.map((r) => Number(r.pickup)));
+      options.log(
+        `expiry, 3 replicas: ${three.verified}/${options.expiring} verified, lag p99 ${Math.round(three.lag.p99)} ms, removals by replica ${three.removalsByReplica.join(" / ")}`,
+      );
+      const verdict = await ephemera.verifyStoreChain(broker.deps.store);
+      chainVerified = verdict.ok;
+      options.log(`audit chain after the expiry windows: ${verdict.ok ? "verifies" : "DOES NOT VERIFY"}`);
     } finally {
       await broker.close();
     }
-    options.log(`expiry: ${verified}/${options.expiring} verified, lag p99 ${Math.round(lag.p99)} ms`);
+    const { lag, pickupLag, verified } = one;
 
     options.log("request latency over HTTP against a CLI broker on the seeded store");
     const child: ChildBroker = await startChildBroker(config);
@@ -215,6 +289,8 @@ export async function runPostgresBench(options: PostgresBenchOptions, root: stri
       verified,
       lag,
       pickupLag,
+      threeReplicas: three,
+      chainVerified,
       c1,
       c32,
       restartMs,

@@ -1,5 +1,6 @@
 // The connector port: how the broker makes and removes access in one kind of target. Narrow, one request type per call.
 import type { Grant, Identity, Intent, Millis, RemovalEvidence, UsageObservationMethod } from "../domain/index.js";
+import type { ChangeSet } from "../storage/index.js";
 import type { Secret } from "../support/index.js";
 
 /** An entitlement as configured on a target: what the credential may do and for how long. */
@@ -98,6 +99,19 @@ export interface UsageSighting {
   readonly at: Millis;
 }
 
+/**
+ * Removal of access that lives in the broker's own store (a token's deny-list row): the writes and audit events that
+ * remove it, for the broker to commit in the change set that records the grant removed and verified. The proof needs
+ * no look afterwards: the grant cannot be recorded `verified` unless these writes commit with it, in one transaction.
+ */
+export interface InStoreRemoval {
+  readonly changes: ChangeSet;
+  /** What the writes remove, by handle, for the receipt. */
+  readonly removed: readonly string[];
+  /** The checks that prove removal once `changes` commit. */
+  readonly evidence: RemovalEvidence;
+}
+
 export interface VerifyRequest {
   readonly grant: Grant;
   /**
@@ -180,6 +194,11 @@ export interface Connector {
   revoke(request: RevokeRequest): Promise<RevokeResponse>;
   /** Proves the access is gone downstream: absent, no session, credential refused. */
   verifyRemoved(request: VerifyRequest): Promise<VerifyResponse>;
+  /**
+   * Only for connectors that issue in process and whose removal is a record in the broker's store: that record as
+   * writes, so ending, removal and verification commit once. Pure: it reads and writes nothing itself.
+   */
+  revokeInStore?(request: RevokeRequest): InStoreRemoval;
   /**
    * What the broker's sightings of this target's use rest on, for the receipt's `usageObservation` and `unused`:
    * `definitive` only when the target records every use of the account (so a grant it never shows in use was not

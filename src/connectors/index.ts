@@ -4,6 +4,7 @@ export type {
   Connector,
   CredentialBinding,
   EntitlementSpec,
+  InStoreRemoval,
   IssuedCredential,
   IssueRequest,
   IssueResponse,

@@ -52,7 +52,7 @@ export class ApiKeyAuthenticator implements Authenticator {
   constructor(
     entries: Iterable<ApiKeyEntry>,
     /** The identity as registered now, so an offboarded identity's keys stop working on every replica at once. */
-    private readonly identities: (id: string) => Promise<Identity | undefined>,
+    private readonly identities: (id: string) => Promise<(Identity & { readonly version?: number }) | undefined>,
     /** Asked for a key id not in `entries` (found ones are kept); a store failure refuses the key. */
     private readonly lookup?: (keyId: string) => Promise<ApiKeyEntry | null>,
   ) {
@@ -89,7 +89,15 @@ export class ApiKeyAuthenticator implements Authenticator {
     const identity = await this.identities(entry.identityId);
     if (!identity) return { ok: false, reason: "the API key's identity is no longer configured" };
     if (identity.status !== "active") return inactiveIdentity(identity);
-    return { ok: true, identity, method: this.type, credentialId: entry.keyId, claims: {}, singleUse: null };
+    return {
+      ok: true,
+      identity,
+      method: this.type,
+      credentialId: entry.keyId,
+      claims: {},
+      singleUse: null,
+      ...(identity.version === undefined ? {} : { identityVersion: identity.version }),
+    };
   }
 }
 

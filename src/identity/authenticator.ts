@@ -31,6 +31,12 @@ export interface AuthenticationFacts {
   readonly claims: Readonly<Record<string, unknown>>;
   /** When set, the credential may be used to issue only once, until `until` (its expiry), under `key`. */
   readonly singleUse: { readonly key: string; readonly until: Millis } | null;
+  /**
+   * The registry's version of the identity as authentication read it (active). A credential's commit asserts it, so a
+   * status change committed since (an offboarding) fails that commit: no second read of the status. Absent when the
+   * identity was not read from the registry.
+   */
+  readonly identityVersion?: number | undefined;
 }
 
 export type AuthResult =

@@ -204,7 +204,7 @@ export function parseTrustRules(
 }
 
 export type Admission =
-  | { readonly ok: true; readonly identity: Identity; readonly rule: TrustRule }
+  | { readonly ok: true; readonly identity: Identity; readonly rule: TrustRule; readonly version: number }
   | Extract<AuthResult, { ok: false }>;
 
 /**
@@ -246,5 +246,5 @@ export async function admit(
     // A token admitted through a rule never acts as an admin, whatever the identity's definition says.
     admin: false,
   };
-  return { ok: true, identity, rule };
+  return { ok: true, identity, rule, version: record.version };
 }

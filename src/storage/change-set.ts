@@ -10,6 +10,13 @@ export type Write =
   | { readonly kind: "updateGrant"; readonly grant: Grant; readonly expectedVersion: number }
   | { readonly kind: "insertIdentity"; readonly identity: IdentityRecord }
   | { readonly kind: "updateIdentity"; readonly identity: IdentityRecord; readonly expectedVersion: number }
+  /**
+   * Holds the change set to an identity as its writer read it: fails the whole set with ConflictError unless the
+   * identity is still `active` at `version`, and keeps its row from changing until the set commits (a shared row lock
+   * on PostgreSQL; SQLite has one writer at a time). An offboarding that commits first fails the set; one that commits
+   * after it sees what the set wrote.
+   */
+  | { readonly kind: "assertIdentityActive"; readonly identityId: string; readonly version: number }
   | {
       readonly kind: "putState";
       readonly namespace: string;

@@ -1,7 +1,7 @@
 // The deny-list of revoked token ids: durable in the store, with an in-memory cache so introspection rarely waits.
 import { systemEvent } from "../audit/index.js";
 import type { Actor, Millis } from "../domain/index.js";
-import { StateNamespace, type StatePort } from "../storage/index.js";
+import { type ChangeSet, StateNamespace, type StatePort } from "../storage/index.js";
 import type { Clock } from "../support/index.js";
 
 /** Connector-state namespace of revoked `jti`s. */
@@ -94,9 +94,21 @@ export class DenyList {
     const existing = await this.lookup(input.jti);
     if (existing) return { entry: existing, added: false };
     const now = this.#clock.now();
+    const { entry, changes } = this.revocation(input, now);
+    await this.#store.apply(changes);
+    this.#cache.set(input.jti, entry);
+    this.#prune(now);
+    return { entry, added: true };
+  }
+
+  /**
+   * The deny-list row and its audit event as a change set, for a caller that commits them with its own writes (a grant's
+   * removal recorded in the same transaction). Putting a jti that is already listed again only moves its times.
+   */
+  revocation(input: RevokeInput, now: Millis): { entry: RevokedEntry; changes: ChangeSet } {
     // Never shorter than now: a row that expires at once could be purged before a late replica reads it.
     const entry: RevokedEntry = { jti: input.jti, revokedAt: now, expiresAt: Math.max(input.expiresAt, now) };
-    await this.#store.apply({
+    const changes: ChangeSet = {
       writes: [revoked.put(input.jti, entry, entry.expiresAt + this.#leewayMs)],
       audit: [
         systemEvent(
@@ -107,10 +119,8 @@ export class DenyList {
           input,
         ),
       ],
-    });
-    this.#cache.set(input.jti, entry);
-    this.#prune(now);
-    return { entry, added: true };
+    };
+    return { entry, changes };
   }
 
   /** Drops cache entries whose tokens have expired: the signature check refuses those on `exp` alone. */

@@ -1,6 +1,6 @@
 // The broker's token authority: one Ed25519 key ring shared by every token target; signs, verifies, rotates, revokes, introspects.
 import type { Millis } from "../domain/index.js";
-import type { Leases, StatePort } from "../storage/index.js";
+import type { ChangeSet, Leases, StatePort } from "../storage/index.js";
 import type { Clock, Sealer } from "../support/index.js";
 import type { RevokedEntry, RevokeInput } from "./deny-list.js";
 import { DenyList } from "./deny-list.js";
@@ -154,6 +154,11 @@ export class TokenAuthority {
   /** The deny-list row as the store holds it, bypassing the cache: for removal verification. */
   revocationOf(jti: string): Promise<RevokedEntry | null> {
     return this.#denyList.lookup(jti);
+  }
+
+  /** The deny-list row and its audit event, for the caller to commit in its own change set (no write here). */
+  revocation(input: RevokeInput): { entry: RevokedEntry; changes: ChangeSet } {
+    return this.#denyList.revocation(input, this.#clock.now());
   }
 
   /** Puts the jti on the deny-list, audited; already revoked is success. */

@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openGrant } from "../../domain/transitions.js";
 import type { Grant, Identity, Millis } from "../../domain/types.js";
+import type { Store } from "../../storage/store.js";
 import type { Clock } from "../../support/clock.js";
 import { newId } from "../../support/ids.js";
 import type { Connector, EntitlementSpec, IssuedCredential, IssueResponse } from "../connector.js";
@@ -28,6 +29,11 @@ export interface ContractSubject {
   readonly sharedHandles?: boolean;
   /** The clock the connector's context uses, when it is not the real one (the broker's lifecycle must share it). */
   readonly clock?: Clock;
+  /**
+   * The store the connector's context uses, when the broker's lifecycle must share it: a connector whose removal is a
+   * row in the broker's own store (a token's deny-list) has it committed by the lifecycle, through its store.
+   */
+  readonly store?: Store;
   /** False for connectors that make nothing in the target to list (signed tokens). */
   readonly listsAccounts?: boolean;
   cleanup(): Promise<void>;

@@ -60,7 +60,7 @@ async function lifecycle(
 /** A broker's lifecycle on a fresh SQLite store, wired to the subject's connector; `done` closes and removes it. */
 async function brokerFor(s: ContractSubject): Promise<{ deps: LifecycleDeps; done(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-receipt-"));
-  const store = await openSqliteStore(join(dir, "broker.db"));
+  const store = s.store ?? (await openSqliteStore(join(dir, "broker.db")));
   const deps: LifecycleDeps = {
     store,
     clock: s.clock ?? systemClock,
@@ -88,7 +88,7 @@ async function brokerFor(s: ContractSubject): Promise<{ deps: LifecycleDeps; don
   return {
     deps,
     async done() {
-      await store.close();
+      if (store !== s.store) await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

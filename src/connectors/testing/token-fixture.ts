@@ -67,6 +67,7 @@ export async function tokenFixture(
 export function contractSubject(f: TokenFixture): ContractSubject {
   return {
     clock: f.clock,
+    store: f.store,
     connector: f.connector,
     identity: f.identity,
     entitlement: f.entitlement,

@@ -1,5 +1,6 @@
 // The `token` connector: access to an internal API as a broker-signed JWT; removal is the deny-list plus the token's own `exp`.
 import type { Grant, Intent, Millis, RemovalEvidence } from "../../domain/index.js";
+import type { ChangeSet } from "../../storage/index.js";
 import { Secret } from "../../support/index.js";
 import type { RevokedEntry, RevokeInput, SignedToken, TokenClaimsInput } from "../../tokens/index.js";
 import type { Connector, EntitlementSpec, IssuedCredential } from "../connector.js";
@@ -15,6 +16,8 @@ export interface TokenSigner {
   sign(input: TokenClaimsInput, expiresAt: Millis): Promise<SignedToken>;
   /** Already revoked is success. */
   revoke(input: RevokeInput): Promise<{ readonly alreadyRevoked: boolean }>;
+  /** The deny-list row and its audit event as a change set, written by the caller with its own writes. */
+  revocation(input: RevokeInput): { readonly entry: RevokedEntry; readonly changes: ChangeSet };
   /** The deny-list row as the store holds it, bypassing any cache. */
   revocationOf(jti: string): Promise<RevokedEntry | null>;
   /** Makes a new signing key and retires the others; returns the new kid. */
@@ -140,6 +143,26 @@ export function createTokenConnector(target: TargetSpec, ctx: TokenConnectorCont
         identityId: grant.identityId,
       });
       return { removed: alreadyRevoked ? [] : [`token jti ${grant.handle}`], sessionsEnded: null };
+    },
+
+    revokeInStore({ grant }) {
+      const { entry, changes } = authority.revocation({
+        jti: grant.handle,
+        expiresAt: latestPossibleExpiry(grant),
+        grantId: grant.id,
+        identityId: grant.identityId,
+      });
+      // What introspection checks is the row these writes put; it commits with the grant's record, or neither does.
+      const check = {
+        check: "token.denylist",
+        passed: true,
+        observed: `jti ${grant.handle} on the deny-list from ${iso(entry.revokedAt)} until ${iso(entry.expiresAt)}, committed with this record`,
+      };
+      return {
+        changes,
+        removed: [`token jti ${grant.handle}`],
+        evidence: { checkedAt: entry.revokedAt, checks: [check] },
+      };
     },
 
     async verifyRemoved({ grant }) {

@@ -73,6 +73,7 @@ export class JwtAuthenticator implements Authenticator {
     return {
       ok: true,
       identity: admission.identity,
+      identityVersion: admission.version,
       method: this.profile.method,
       credentialId: verified.replayKey,
       claims: { ...claims, authenticator: this.profile.name, rule: admission.rule.name },

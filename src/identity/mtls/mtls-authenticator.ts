@@ -93,6 +93,7 @@ export class MtlsAuthenticator implements Authenticator {
     return {
       ok: true,
       identity: admission.identity,
+      identityVersion: admission.version,
       method: this.type,
       credentialId: `serial:${cert.serialNumber}`,
       claims: { ...claims, authenticator: this.settings.name, rule: admission.rule.name },

@@ -124,6 +124,7 @@ export async function collectCredential(
   await commitClaimed(deps, caller, meta, claims, async () => {
     issued = await issueApproved(deps, {
       always: claims,
+      identityVersion: caller.id === requester.id ? meta.authentication?.identityVersion : undefined,
       binding: meta.proof?.binding ?? null,
       requester,
       request: {

@@ -141,25 +141,82 @@ describe.each([
     expect(result.cancelledRequests).toHaveLength(1); // the request being issued: its issue can no longer commit
     release();
     const outcome = await inflight;
-    expect(outcome).toBeInstanceOf(Error); // no credential reaches the caller
+    // No credential reaches the caller: the commit held the identity's status, so the refusal names it.
+    expect(outcome).toMatchObject({ code: "identity_inactive" });
     expect(h.target.accounts.has(issuing[0]!.handle)).toBe(false); // taken back at once
-
-    // The grant left in `issuing` is ended by the scheduler once its claim lapses.
-    h.clock.advance(60_000);
-    await h.scheduler.runOnce();
+    // And the grant is ended and its removal verified at once, not left for the scheduler.
     const grant = await h.store.getGrant(issuing[0]!.id);
-    expect(grant).toMatchObject({ state: "verified", endReason: "recovered" });
+    expect(grant).toMatchObject({ state: "verified", endReason: "offboarded" });
   });
 
-  it("a caller authenticated just before its identity was offboarded gets no credential: the issue re-checks", async () => {
+  it("a caller whose identity was offboarded before the issue read its status is refused before anything is made", async () => {
     await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
-    // h.ci is the identity as authentication saw it a moment before the offboarding: still active in memory.
+    // h.ci is the identity as a caller outside HTTP holds it: still active in memory, and no version read with it.
     const refused = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, meta));
     expect(refused.code).toBe("identity_inactive");
-    expect(await h.store.listGrants({ identityId: "ci-deploy", states: ["active", "issuing"], limit: 10 })).toEqual([]);
+    expect(await h.store.listGrants({ identityId: "ci-deploy", limit: 10 })).toEqual([]);
     expect(h.target.accounts.size).toBe(0);
-    const [grant] = await h.store.listGrants({ identityId: "ci-deploy", limit: 10 });
-    expect(grant).toMatchObject({ state: "verified", endReason: "offboarded" });
+    const events = await h.store.listAudit(0, 500);
+    expect(events.at(-1)).toMatchObject({ code: "auth.forbidden", identityId: "ci-deploy" });
+  });
+
+  describe.each([
+    ["a signed token (one commit)", true],
+    ["a downstream account (issuing, then active)", false],
+  ] as const)("the status authentication read, asserted by the commit: %s", (_kind, inProcess) => {
+    /** What authentication hands the request: the identity's registry version as it read it, and no other read. */
+    async function authenticated() {
+      const read = await h.store.getIdentity("ci-deploy");
+      const authentication = { method: "api_key", credentialId: "key1", claims: {}, singleUse: null };
+      return { ...meta, authentication: { ...authentication, identityVersion: read!.version } };
+    }
+
+    function countStatusReads(): { reads: number } {
+      const counter = { reads: 0 };
+      const get = h.store.getIdentity.bind(h.store);
+      h.store.getIdentity = async (id) => {
+        counter.reads++;
+        return get(id);
+      };
+      return counter;
+    }
+
+    it("issues with no second read of the identity's status", async () => {
+      h.target.issuesInProcess = inProcess;
+      const authMeta = await authenticated();
+      const counter = countStatusReads();
+      const result = await requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, authMeta);
+      expect(result.outcome).toBe("issued");
+      expect(counter.reads).toBe(0);
+    });
+
+    it("an offboarding committed between authentication and the commit fails the commit: refused, nothing handed out", async () => {
+      h.target.issuesInProcess = inProcess;
+      const authMeta = await authenticated();
+      // The offboarding lands after authentication read the identity and before the request commits.
+      await offboardIdentity(h.deps, h.admin, "ci-deploy", "compromised");
+      const counter = countStatusReads();
+      const refused = await refusal(requestAccess(h.deps, h.ci, { entitlement: "db/read", duration: "10m" }, authMeta));
+      expect(refused.code).toBe("identity_inactive");
+      // Read once, after the commit failed, to say why: not before it.
+      expect(counter.reads).toBe(1);
+      expect(await h.store.listGrants({ identityId: "ci-deploy", states: ["active", "issuing"], limit: 10 })).toEqual(
+        [],
+      );
+      const [request] = await h.store.listRequests({ identityId: "ci-deploy", limit: 10 });
+      if (inProcess) {
+        // Nothing existed outside this process (the fake keeps its "token" in a map the broker never shows): no grant,
+        // the request recorded failed with the reason.
+        expect(await h.store.listGrants({ identityId: "ci-deploy", limit: 10 })).toEqual([]);
+        expect(request).toMatchObject({ state: "failed" });
+      } else {
+        // The account was made before the commit that failed: taken back, the grant ended and its removal verified.
+        expect(h.target.accounts.size).toBe(0);
+        const [grant] = await h.store.listGrants({ identityId: "ci-deploy", limit: 10 });
+        expect(grant).toMatchObject({ state: "verified", endReason: "offboarded" });
+      }
+      expect((await verifyStoreChain(h.store)).ok).toBe(true);
+    });
   });
 
   it("a grant that became active between offboarding's read and its commit is ended by the pass after the commit", async () => {

@@ -8,6 +8,7 @@ import { newId } from "../../support/index.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
+import { holdIdentity } from "./identity-hold.js";
 import { type IssuedGrant, issueGrant } from "./issue-grant.js";
 import { issueInProcess } from "./issue-in-process.js";
 
@@ -33,6 +34,11 @@ export interface IssueApprovedInput {
   readonly always?: readonly Write[];
   /** The key the caller proved it holds (DPoP): the credential is bound to it. */
   readonly binding?: CredentialBinding | null;
+  /**
+   * The registry version of the requester as authentication read it: the credential's commit asserts it instead of
+   * reading the status again. Absent: the status is read here, once.
+   */
+  readonly identityVersion?: number | null | undefined;
 }
 
 export async function issueApproved(deps: LifecycleDeps, input: IssueApprovedInput): Promise<IssuedGrant> {
@@ -74,12 +80,14 @@ export async function issueApproved(deps: LifecycleDeps, input: IssueApprovedInp
   const alongside = input.alongside ?? [];
   const always = input.always ?? [];
   const binding = input.binding ?? null;
+  const hold = await holdIdentity(deps, requester, input.identityVersion);
   if (connector.issuesInProcess) {
     return issueInProcess(deps, requester, request, grant, entitlement, connector, opening, {
       storedVersion: input.storedVersion,
       onIssued: alongside,
       always,
       binding,
+      hold,
     });
   }
   const stored = input.storedVersion === null ? request : { ...request, version: input.storedVersion + 1 };
@@ -94,5 +102,5 @@ export async function issueApproved(deps: LifecycleDeps, input: IssueApprovedInp
     ],
     audit: opening,
   });
-  return issueGrant(deps, requester, stored, grant, entitlement, connector, binding);
+  return issueGrant(deps, requester, stored, grant, entitlement, connector, binding, hold);
 }

@@ -3,14 +3,16 @@
 import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/index.js";
 import type { AccessRequest, Grant, Identity } from "../../domain/index.js";
 import { grantEnded, grantIssued, transitionRequest } from "../../domain/index.js";
+import type { Write } from "../../storage/index.js";
 import { describeError } from "../../support/index.js";
 import { driveRemoval } from "../revoke/drive-removal.js";
+import { endAndRemove } from "../revoke/end-grant.js";
 import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { keepProbeSecret } from "../verify/probe-secret.js";
 import { callIssue } from "./call-issue.js";
-import { confirmIdentityActive } from "./confirm-identity-active.js";
+import { identityInactive, identityLost } from "./identity-hold.js";
 
 /** After issue, a request is due again only for its break-glass review deadline. */
 export function reviewDueAt(request: AccessRequest): number | null {
@@ -31,6 +33,8 @@ export async function issueGrant(
   entitlement: EntitlementSpec,
   connector: Connector,
   binding: CredentialBinding | null = null,
+  /** Holds the caller's identity active through the commit (identity-hold.ts); null when it has no status. */
+  hold: Write | null = null,
 ): Promise<IssuedGrant> {
   const issued = await callIssue(connector, grant, caller, entitlement, { intent: request.intent, binding });
   if (!issued.ok) {
@@ -45,6 +49,7 @@ export async function issueGrant(
   try {
     await commit(deps, {
       writes: [
+        ...(hold ? [hold] : []),
         { kind: "updateGrant", grant: active, expectedVersion: grant.version },
         { kind: "updateRequest", request: issuedRequest, expectedVersion: request.version },
         ...(probe ? [keepProbeSecret(deps, grant, probe)] : []),
@@ -68,10 +73,27 @@ export async function issueGrant(
         "could not take back an unaudited credential",
       );
     });
-    throw error;
+    // The identity was offboarded (or went dormant) after authentication read it: the grant ends now, its removal
+    // verified like any other, and the caller is refused.
+    const lost = await identityLost(deps, caller, hold, error).catch(() => null);
+    if (lost === null) throw error;
+    const note = `identity ${lost} while the credential was being issued`;
+    await endAndRemove(
+      deps,
+      grant,
+      lost === "offboarded" ? "offboarded" : "revoked",
+      systemActor("issuer"),
+      note,
+    ).catch((endError: unknown) => {
+      // Ended by the offboarding already, or left `issuing` under a claim: the scheduler finishes the removal.
+      deps.logger.warn(
+        { grantId: grant.id, err: describeError(endError) },
+        "could not end a grant after a late status change",
+      );
+    });
+    throw identityInactive(caller.id, lost);
   }
   deps.observer.issued(active);
-  await confirmIdentityActive(deps, caller, active);
   return { request: issuedRequest, grant: active, credential };
 }
 

@@ -12,7 +12,7 @@ import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { callIssue } from "./call-issue.js";
-import { confirmIdentityActive } from "./confirm-identity-active.js";
+import { identityInactive, identityLost } from "./identity-hold.js";
 import { type IssuedGrant, reviewDueAt } from "./issue-grant.js";
 
 export async function issueInProcess(
@@ -32,33 +32,35 @@ export async function issueInProcess(
     readonly always?: readonly Write[];
     /** The key the caller proved it holds (DPoP): the credential is bound to it. */
     readonly binding?: CredentialBinding | null;
+    /** Holds the caller's identity active through the commit (identity-hold.ts); null when it has no status. */
+    readonly hold?: Write | null;
   } = {},
 ): Promise<IssuedGrant> {
   const storedVersion = options.storedVersion ?? null;
   const always = options.always ?? [];
+  const hold = options.hold ?? null;
   const put = (r: AccessRequest): Write =>
     storedVersion === null
       ? { kind: "insertRequest", request: r }
       : { kind: "updateRequest", request: r, expectedVersion: storedVersion };
+  /** Nothing was made anywhere: the request is recorded as failed, the grant never existed. */
+  const recordFailure = async (reason: string, data: Record<string, unknown>): Promise<void> => {
+    const now = deps.clock.now();
+    const failed = transitionRequest(request, "fail", now, { grantId: null, stateReason: reason, dueAt: null });
+    await commit(deps, {
+      writes: [put(failed), ...always],
+      audit: [
+        ...opening.filter((a) => a.code.startsWith("request.") || a.code.startsWith("break_glass.")),
+        draft("request.failed", now, systemActor("issuer"), { request: failed }, data, "failure"),
+      ],
+    });
+  };
   const issued = await callIssue(connector, grant, caller, entitlement, {
     intent: request.intent,
     binding: options.binding ?? null,
   });
   if (!issued.ok) {
-    // Nothing was made anywhere; the request is recorded as failed, the grant never existed.
-    const now = deps.clock.now();
-    const failed = transitionRequest(request, "fail", now, {
-      grantId: null,
-      stateReason: "the target could not issue the credential",
-      dueAt: null,
-    });
-    await commit(deps, {
-      writes: [put(failed), ...always],
-      audit: [
-        ...opening.filter((a) => a.code.startsWith("request.") || a.code.startsWith("break_glass.")),
-        draft("request.failed", now, systemActor("issuer"), { request: failed }, { error: issued.reason }, "failure"),
-      ],
-    });
+    await recordFailure("the target could not issue the credential", { error: issued.reason });
     throw issued.error;
   }
   const { credential, handleData } = issued;
@@ -67,20 +69,33 @@ export async function issueInProcess(
   const active = grantIssued(grant, now, grant.expiresAt, handleData);
   const issuedRequest = transitionRequest(request, "issue", now, { dueAt: reviewDueAt(request) });
   // If this commit fails the credential is dropped unseen: it was never handed out and nothing else knows it.
-  await commit(deps, {
-    writes: [put(issuedRequest), { kind: "insertGrant", grant: active }, ...(options.onIssued ?? []), ...always],
-    audit: [
-      ...opening,
-      draft(
-        "grant.issued",
-        now,
-        actorOf(caller),
-        { grant: active },
-        { handle: grant.handle, expiresAt: active.expiresAt },
-      ),
-    ],
-  });
+  try {
+    await commit(deps, {
+      writes: [
+        ...(hold ? [hold] : []),
+        put(issuedRequest),
+        { kind: "insertGrant", grant: active },
+        ...(options.onIssued ?? []),
+        ...always,
+      ],
+      audit: [
+        ...opening,
+        draft(
+          "grant.issued",
+          now,
+          actorOf(caller),
+          { grant: active },
+          { handle: grant.handle, expiresAt: active.expiresAt },
+        ),
+      ],
+    });
+  } catch (error) {
+    // The identity was offboarded (or went dormant) after authentication read it: refused, and the attempt recorded.
+    const lost = await identityLost(deps, caller, hold, error);
+    if (lost === null) throw error;
+    await recordFailure(`identity ${lost} while the credential was being issued`, { identityStatus: lost });
+    throw identityInactive(caller.id, lost);
+  }
   deps.observer.issued(active);
-  await confirmIdentityActive(deps, caller, active);
   return { request: issuedRequest, grant: active, credential };
 }

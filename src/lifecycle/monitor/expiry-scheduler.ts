@@ -2,8 +2,7 @@
 import type { Grant } from "../../domain/index.js";
 import { ConflictError } from "../../storage/index.js";
 import { describeError } from "../../support/index.js";
-import { driveRemoval } from "../revoke/drive-removal.js";
-import { markEnded, retryRemoval } from "../revoke/end-grant.js";
+import { endAndRemove, retryRemoval } from "../revoke/end-grant.js";
 import { systemActor } from "../shared/audit-draft.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
@@ -23,6 +22,7 @@ export class ExpiryScheduler {
   #stopped = true;
   #wakeAt = Number.POSITIVE_INFINITY;
   #failures = 0;
+  #taken = 0;
 
   constructor(
     private readonly deps: LifecycleDeps,
@@ -52,7 +52,7 @@ export class ExpiryScheduler {
       if (todo.length === 0) break;
       await this.#forEachLimited(todo, async (grant) => {
         if (grant.state === "issuing") {
-          await driveRemoval(this.deps, await markEnded(this.deps, grant, "recovered", systemActor("recovery")));
+          await endAndRemove(this.deps, grant, "recovered", systemActor("recovery"));
           ended++;
         } else {
           await retryRemoval(this.deps, grant);
@@ -73,6 +73,11 @@ export class ExpiryScheduler {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running;
+  }
+
+  /** Due grants this scheduler has claimed and taken on since it was built: how the work splits across replicas. */
+  get taken(): number {
+    return this.#taken;
   }
 
   /** Tells the scheduler a grant is now due at `dueAt`, so it wakes in time without polling faster. */
@@ -98,6 +103,7 @@ export class ExpiryScheduler {
       // A grant already in flight here (its lease lapsed while a slow removal ran) stays with that removal.
       const todo = claimed.filter((g) => !this.#inFlight.has(g.id));
       taken += todo.length;
+      this.#taken += todo.length;
       await this.#forEachLimited(todo, (grant) => this.#process(grant));
       if (claimed.length < this.options.batch) return taken;
     }
@@ -142,11 +148,11 @@ export class ExpiryScheduler {
     try {
       switch (grant.state) {
         case "active":
-          await driveRemoval(this.deps, await markEnded(this.deps, grant, "expired", systemActor("scheduler")));
+          await endAndRemove(this.deps, grant, "expired", systemActor("scheduler"));
           break;
         case "issuing":
           // The issuer's claim lapsed: whoever was issuing died or hung; the credential was never handed out.
-          await driveRemoval(this.deps, await markEnded(this.deps, grant, "recovered", systemActor("scheduler")));
+          await endAndRemove(this.deps, grant, "recovered", systemActor("scheduler"));
           break;
         case "revoking":
         case "revoked":

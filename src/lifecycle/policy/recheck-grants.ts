@@ -3,8 +3,7 @@
 import type { Grant } from "../../domain/index.js";
 import { ConflictError } from "../../storage/index.js";
 import { describeError } from "../../support/index.js";
-import { driveRemoval } from "../revoke/drive-removal.js";
-import { markEnded } from "../revoke/end-grant.js";
+import { endAndRemove } from "../revoke/end-grant.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
@@ -32,9 +31,8 @@ export async function recheckActiveGrants(deps: LifecycleDeps, onChange: "revoke
       noLongerPermitted++;
       try {
         if (onChange === "revoke") {
-          const ending = await markEnded(deps, grant, "policy_changed", actor, reason);
+          await endAndRemove(deps, grant, "policy_changed", actor, reason);
           deps.observer.approval?.("policy_revoked");
-          await driveRemoval(deps, ending);
           revoked++;
         } else {
           await commit(deps, {

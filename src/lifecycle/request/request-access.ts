@@ -109,6 +109,8 @@ interface Opened {
   /** Commits with whatever this attempt commits: the single-use claims and the Idempotency-Key record. */
   readonly always: readonly Write[];
   readonly binding: CredentialBinding | null;
+  /** The caller's registry version as authentication read it, asserted by the credential's commit. */
+  readonly identityVersion: number | undefined;
   /** Runs a commit with the caller's single-use credentials claimed alongside it. */
   claimed<T>(run: () => Promise<T>): Promise<T>;
 }
@@ -223,6 +225,7 @@ function decideAndOpen(
     data: decisionAudit(deps, ask, decision, meta, facts),
     always: [...claims, ...(idem ? [recordRequest(idem, request.id, now)] : [])],
     binding: meta.proof?.binding ?? null,
+    identityVersion: meta.authentication?.identityVersion,
     claimed: async <T>(run: () => Promise<T>): Promise<T> => {
       let result: T | undefined;
       await commitClaimed(deps, caller, meta, claims, async () => {
@@ -336,6 +339,7 @@ async function issueOpened(
       connector: opened.ask.connector,
       binding: opened.binding,
       always: opened.always,
+      identityVersion: opened.identityVersion,
       storedVersion: null,
       ...how,
     }),

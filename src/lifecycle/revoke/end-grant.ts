@@ -9,6 +9,23 @@ import type { LifecycleDeps } from "../shared/deps.js";
 import { loadOwnGrant } from "../shared/ownership.js";
 import { refuse } from "../shared/refuse.js";
 import { driveRemoval } from "./drive-removal.js";
+import { type Opening, removeInStore } from "./remove-in-store.js";
+
+/** The end of a grant (`active`/`issuing` → `revoking`) and the audit event that records it, not committed yet. */
+function ending(deps: LifecycleDeps, grant: Grant, reason: EndReason, actor: Actor, note: string | null): Opening {
+  const now = deps.clock.now();
+  const ended = grantEnded(grant, "end", reason, actor.id, now, now + deps.settings.removalClaimMs);
+  return {
+    grant: ended,
+    event: draft(
+      "grant.revoking",
+      now,
+      actor,
+      { grant: ended },
+      { handle: grant.handle, reason, expiresAt: grant.expiresAt, ...(note === null ? {} : { note }) },
+    ),
+  };
+}
 
 /** Commits the end of a grant (`active`/`issuing` → `revoking`) with its audit event; returns the claimed grant. */
 export async function markEnded(
@@ -18,45 +35,55 @@ export async function markEnded(
   actor: Actor,
   note: string | null = null,
 ): Promise<Grant> {
-  const now = deps.clock.now();
-  const ending = grantEnded(grant, "end", reason, actor.id, now, now + deps.settings.removalClaimMs);
-  await commitGrant(
-    deps,
-    grant,
-    ending,
-    draft(
-      "grant.revoking",
-      now,
-      actor,
-      { grant: ending },
-      { handle: grant.handle, reason, expiresAt: grant.expiresAt, ...(note === null ? {} : { note }) },
-    ),
-  );
-  return ending;
+  const end = ending(deps, grant, reason, actor, note);
+  await commitGrant(deps, grant, end.grant, end.event);
+  return end.grant;
+}
+
+/**
+ * Ends a grant and removes it. Access kept in the broker's store goes in one commit; a downstream target's grant is
+ * committed `revoking` first, the durable intent a restart or another replica finishes, then removed (drive-removal.ts).
+ * A conflict (another worker moved the grant first) is thrown, as from `markEnded`.
+ */
+export async function endAndRemove(
+  deps: LifecycleDeps,
+  grant: Grant,
+  reason: EndReason,
+  actor: Actor,
+  note: string | null = null,
+): Promise<Grant> {
+  const connector = deps.catalog.connector(grant.targetId);
+  if (connector?.revokeInStore) {
+    return removeInStore(deps, connector, grant, ending(deps, grant, reason, actor, note));
+  }
+  return driveRemoval(deps, await markEnded(deps, grant, reason, actor, note));
 }
 
 /** Claims a grant whose removal failed or whose previous remover died, and starts the removal again. */
 export async function retryRemoval(deps: LifecycleDeps, grant: Grant): Promise<Grant> {
   const now = deps.clock.now();
   const claimed = grantRetry(grant, now + deps.settings.removalClaimMs);
-  await commitGrant(
-    deps,
-    grant,
-    claimed,
-    draft(
-      "grant.revoking",
-      now,
-      systemActor("scheduler"),
-      { grant: claimed },
-      {
-        handle: grant.handle,
-        reason: grant.endReason,
-        retry: true,
-        attempts: grant.attempts,
-        previousState: grant.state,
-      },
-    ),
+  const event = draft(
+    "grant.revoking",
+    now,
+    systemActor("scheduler"),
+    { grant: claimed },
+    {
+      handle: grant.handle,
+      reason: grant.endReason,
+      retry: true,
+      attempts: grant.attempts,
+      previousState: grant.state,
+    },
   );
+  const connector = deps.catalog.connector(grant.targetId);
+  if (connector?.revokeInStore) {
+    return removeInStore(deps, connector, grant, {
+      grant: claimed,
+      event,
+    });
+  }
+  await commitGrant(deps, grant, claimed, event);
   return driveRemoval(deps, claimed);
 }
 
@@ -81,8 +108,7 @@ export async function endGrantByCaller(
       });
     }
     try {
-      const ending = await markEnded(deps, grant, reason, actorOf(caller), note);
-      return await driveRemoval(deps, ending);
+      return await endAndRemove(deps, grant, reason, actorOf(caller), note);
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= 3) throw error;
     }

@@ -33,3 +33,28 @@ export async function commitGrant(
     audit: [event],
   });
 }
+
+/** Moves of a grant made but not committed yet: the grant as stored before them, and the events that record them. */
+export interface PendingMoves {
+  readonly stored: Grant;
+  readonly events: readonly AuditDraft[];
+}
+
+/**
+ * Commits several of one grant's moves at once (`before` → … → `after`, each step made by the domain's transitions)
+ * with their events in order. The stored version moves by one, as for any change set; returns the grant as stored.
+ */
+export async function commitGrantSteps(
+  deps: LifecycleDeps,
+  before: Grant,
+  after: Grant,
+  events: readonly AuditDraft[],
+  alongside: readonly Write[] = [],
+): Promise<Grant> {
+  const stored = { ...after, version: before.version + 1 };
+  await commit(deps, {
+    writes: [{ kind: "updateGrant", grant: stored, expectedVersion: before.version }, ...alongside],
+    audit: events,
+  });
+  return stored;
+}

@@ -5,30 +5,41 @@ import type { Grant } from "../../domain/index.js";
 import { grantRemovalFailed } from "../../domain/index.js";
 import { backoffDelay } from "../../support/index.js";
 import { draft, systemActor } from "../shared/audit-draft.js";
-import { commitGrant } from "../shared/commit.js";
+import { commitGrantSteps, type PendingMoves } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 
 const actor = systemActor("remover");
 
-/** Never marks the grant removed: schedules another attempt with backoff and raises the alarm. */
-export async function recordRemovalFailure(deps: LifecycleDeps, grant: Grant, error: string): Promise<Grant> {
+/**
+ * Never marks the grant removed: schedules another attempt with backoff and raises the alarm. `pending` holds moves
+ * made and not committed yet (a `revoked` whose verification failed), committed with the failure.
+ */
+export async function recordRemovalFailure(
+  deps: LifecycleDeps,
+  grant: Grant,
+  error: string,
+  pending: PendingMoves | null = null,
+): Promise<Grant> {
   const now = deps.clock.now();
   const delay = backoffDelay(grant.attempts, deps.settings.retryInitialMs, deps.settings.retryMaxMs, deps.random());
   const failed = grantRemovalFailed(grant, error, now + delay);
   // People hear of the first failure and of every tenth after it, not of every retry.
   const notify = failed.attempts === 1 || failed.attempts % 10 === 0;
-  await commitGrant(
+  const stored = await commitGrantSteps(
     deps,
-    grant,
+    pending?.stored ?? grant,
     failed,
-    draft(
-      "grant.revoke_failed",
-      now,
-      actor,
-      { grant: failed },
-      { handle: grant.handle, error, attempts: failed.attempts, nextAttemptAt: failed.dueAt },
-      "failure",
-    ),
+    [
+      ...(pending?.events ?? []),
+      draft(
+        "grant.revoke_failed",
+        now,
+        actor,
+        { grant: failed },
+        { handle: grant.handle, error, attempts: failed.attempts, nextAttemptAt: failed.dueAt },
+        "failure",
+      ),
+    ],
     notify
       ? (deps.notifier?.writes(
           "removal_failed",
@@ -46,10 +57,10 @@ export async function recordRemovalFailure(deps: LifecycleDeps, grant: Grant, er
         ) ?? [])
       : [],
   );
-  deps.observer.removalFailed(failed);
+  deps.observer.removalFailed(stored);
   deps.logger.warn(
     { grantId: grant.id, target: grant.targetId, attempts: failed.attempts, error },
     "grant removal failed; will retry",
   );
-  return failed;
+  return stored;
 }

@@ -15,6 +15,11 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number | undefined;
   /** Most change sets committed in one transaction. Default 256. */
   readonly maxBatch?: number | undefined;
+  /**
+   * Batches of change sets committing at once, each on its own pooled connection: their writes overlap and only the
+   * audit chain's tail (head lock to COMMIT) takes turns. Default 4; at most `poolSize`.
+   */
+  readonly batchesInFlight?: number | undefined;
   /** A connection attempt that takes longer fails. Default 5000 ms. */
   readonly connectTimeoutMs?: number | undefined;
   /** Server-side bound on one statement, and on how long a session may sit idle inside a transaction. Default 15000 ms. */

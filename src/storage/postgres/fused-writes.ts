@@ -70,9 +70,17 @@ const GRANT_TYPES: { [K in keyof GrantRow]: string } = {
  */
 export function fusable(writes: readonly Write[]): boolean {
   const touched = new Set<string>();
+  // Asserting an identity many times is fine; asserting one the batch also writes depends on the order: one by one.
+  const asserted = new Set<string>();
   for (const write of writes) {
     let key: string;
     switch (write.kind) {
+      case "assertIdentityActive":
+        key = `i\n${write.identityId}`;
+        if (touched.has(key) && !asserted.has(key)) return false;
+        asserted.add(key);
+        touched.add(key);
+        continue;
       case "insertRequest":
       case "updateRequest":
         key = `r\n${write.request.id}`;
@@ -137,6 +145,11 @@ const FUSED = {
       SELECT namespace, key, value, expires_at FROM ${unnest(STATE_COLUMNS, STATE_TYPES)}
       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
   },
+  assertIdentities: {
+    name: "eph_assert_identities",
+    text: `SELECT i.id FROM identities AS i JOIN unnest($1::text[], $2::int[]) AS v (id, version)
+      ON i.id = v.id AND i.version = v.version WHERE i.status = 'active' FOR SHARE OF i`,
+  },
   deleteStates: {
     name: "eph_delete_states",
     text: `DELETE FROM connector_state AS s USING ${unnest(["namespace", "key"], STATE_TYPES)}
@@ -174,6 +187,7 @@ export async function applyFused(
     putState: [] as Rows,
     deleteState: [] as Rows,
   };
+  const asserted = new Map<string, number>();
   const oneByOne: Write[] = [];
   for (const w of writes) {
     switch (w.kind) {
@@ -195,9 +209,22 @@ export async function applyFused(
       case "deleteState":
         rows.deleteState.push({ namespace: w.namespace, key: w.key });
         break;
+      case "assertIdentityActive":
+        // The same identity asserted at two versions cannot both hold: the count below then falls short.
+        asserted.set(`${w.identityId}\n${w.version}`, w.version);
+        break;
       default:
         oneByOne.push(w);
     }
+  }
+  if (asserted.size > 0) {
+    const ids = [...asserted.keys()].map((k) => k.split("\n")[0]!);
+    const held = await client.query({
+      name: FUSED.assertIdentities.name,
+      text: FUSED.assertIdentities.text,
+      values: [ids, [...asserted.values()]],
+    });
+    if ((held.rowCount ?? 0) !== asserted.size) return false;
   }
   await fused(client, FUSED.insertRequests, REQUEST_COLUMNS, rows.insertRequest);
   await fused(client, FUSED.insertGrants, GRANT_COLUMNS, rows.insertGrant);

@@ -1,5 +1,6 @@
 // The shared Store for several broker replicas: PostgreSQL, one audit chain serialised on a locked head row, due
-// grants claimed with FOR UPDATE SKIP LOCKED, and concurrent change sets of one process grouped into one transaction.
+// grants claimed with FOR UPDATE SKIP LOCKED, and concurrent change sets of one process grouped into transactions, a
+// few of them committing at once.
 
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/index.js";
@@ -77,7 +78,8 @@ export class PostgresStore implements Store {
   constructor(options: PostgresStoreOptions) {
     this.schema = checkSchema(options.schema ?? "public");
     this.#pool = createPool(options);
-    this.#batcher = new Batcher((batch) => this.#commit(batch), options.maxBatch ?? 256);
+    const inFlight = Math.min(options.batchesInFlight ?? 4, options.poolSize ?? 10);
+    this.#batcher = new Batcher((batch) => this.#commit(batch), options.maxBatch ?? 256, inFlight);
   }
 
   get stats(): PostgresStoreStats {

@@ -1,5 +1,7 @@
-// Commits one batch of change sets in one PostgreSQL transaction that holds the audit head: the whole cluster of
-// replicas appends to one contiguous chain. A failing change set fails alone; the others commit.
+// Commits one batch of change sets in one PostgreSQL transaction: the writes first, then the audit head, locked only
+// for the tail (chain the events after it, insert them, move it, COMMIT). Several batches of one process, and the
+// batches of every replica, write side by side and queue only for that tail, so the whole cluster still appends to one
+// contiguous chain, in commit order. A failing change set fails alone; the others commit.
 import type { PoolClient, QueryResult } from "pg";
 import type { AuditEvent, ChainHead } from "../../domain/index.js";
 import { AUDIT_COLUMNS, eventToRow } from "../sql/audit-rows.js";
@@ -13,26 +15,23 @@ import { INSERT_EVENTS_SQL, SQL } from "./statements.js";
 export type PgBatchStats = BatchStats;
 type Outcome = BatchOutcome;
 
+/** SQLSTATEs after which the same batch may simply run again: a deadlock with another batch, a serialization failure. */
+const RETRYABLE = new Set(["40P01", "40001"]);
+
 /**
- * BEGIN; lock the head row; apply every change set and chain its events after the head; move the head; COMMIT.
+ * BEGIN; apply every change set; lock the head row; chain the events after it; insert them; move the head; COMMIT.
  * Callers hear "done" only after COMMIT. When the commit's outcome is unknown (the connection died during COMMIT)
  * every caller is told the store is unavailable: the safe reading, since nothing is handed out on a failed write.
  */
 export async function runBatch(client: PoolClient, batch: readonly Job[], stats: PgBatchStats): Promise<void> {
   let outcomes: Outcome[];
   try {
-    let head = await beginAndLockHead(client);
-    // Almost every batch applies cleanly, so it first runs without a savepoint per change set. If one fails, the
-    // transaction is rolled back and the batch runs again with savepoints, so the failing set fails alone.
-    const clean = await applyAll(client, batch, head);
-    if (clean === null) {
+    outcomes = await attempt(client, batch).catch(async (error: unknown) => {
+      // Two batches that lock the same rows in another order: PostgreSQL ends one; it runs again, alone in its turn.
+      if (!RETRYABLE.has(sqlState(error) ?? "")) throw error;
       await client.query("ROLLBACK");
-      head = await beginAndLockHead(client);
-      outcomes = await applyEachInSavepoint(client, batch, head);
-    } else {
-      outcomes = clean;
-    }
-    await moveHeadAndCommit(client, lastHead(outcomes));
+      return attempt(client, batch);
+    });
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     failBatch(batch, error);
@@ -43,13 +42,55 @@ export async function runBatch(client: PoolClient, batch: readonly Job[], stats:
   settleBatch(outcomes, batch.length, stats);
 }
 
-/** BEGIN and the head lock in one round trip (simple protocol: no parameters, nothing but constant text). */
-async function beginAndLockHead(client: PoolClient): Promise<ChainHead> {
-  const results = (await client.query(`BEGIN; ${SQL.headForUpdate}`)) as unknown as QueryResult<{
-    seq: number;
-    hash: string;
-  }>[];
-  const row = results.at(-1)?.rows[0];
+async function attempt(client: PoolClient, batch: readonly Job[]): Promise<Outcome[]> {
+  // Change sets whose events cannot be chained (data that is not JSON) fail alone; the rest runs again without them.
+  const refused: Outcome[] = [];
+  let jobs = batch;
+  for (;;) {
+    await client.query("BEGIN");
+    // Almost every batch applies cleanly, so it first runs without a savepoint per change set. If one fails, the
+    // transaction is rolled back and the batch runs again with savepoints, so the failing set fails alone.
+    let applied = await applyAll(client, jobs);
+    if (applied === null) {
+      await client.query("ROLLBACK");
+      await client.query("BEGIN");
+      applied = await applyEachInSavepoint(client, jobs);
+    }
+    const head = await lockHead(client);
+    const outcomes: Outcome[] = [];
+    const unchainable: Outcome[] = [];
+    const events: AuditEvent[] = [];
+    let last = head;
+    for (const { job, error } of applied) {
+      if (error !== undefined) {
+        outcomes.push({ job, error });
+        continue;
+      }
+      try {
+        const chained = chainChangeSet(job.input, last);
+        last = chained.head;
+        events.push(...chained.events);
+        outcomes.push({ job, events: chained.events });
+      } catch (chainError) {
+        unchainable.push({ job, error: chainError });
+      }
+    }
+    if (unchainable.length > 0) {
+      await client.query("ROLLBACK");
+      refused.push(...unchainable);
+      jobs = jobs.filter((job) => !unchainable.some((u) => u.job === job));
+      continue;
+    }
+    await insertEvents(client, events);
+    await moveHeadAndCommit(client, events.length === 0 ? null : last);
+    return [...outcomes, ...refused];
+  }
+}
+
+/** The head row, locked until COMMIT: from here on this transaction is the only one appending to the chain. */
+async function lockHead(client: PoolClient): Promise<ChainHead> {
+  const result = (await client.query(SQL.headForUpdate)) as QueryResult<{ seq: number; hash: string }>;
+  const row = result.rows[0];
   if (!row) throw new Error("audit_head has no row: the schema is damaged");
   return { seq: row.seq, hash: row.hash };
 }
@@ -77,21 +118,15 @@ async function insertEvents(client: PoolClient, events: readonly AuditEvent[]): 
   await client.query({ name: "eph_insert_events", text: INSERT_EVENTS_SQL, values });
 }
 
+/** Each change set of the batch and whether its writes applied (error undefined) or failed with `error`. */
+type Applied = readonly { readonly job: Job; readonly error?: unknown }[];
+
 /**
- * Every change set in the open transaction, then all their events in as few INSERTs as fit; null when one fails. The
- * writes of the whole batch go as one statement per kind when no row is written twice (the common case), else one by one.
+ * Every change set's writes in the open transaction; null when one fails. The writes of the whole batch go as one
+ * statement per kind when no row is written twice (the common case), else one by one.
  */
-async function applyAll(client: PoolClient, batch: readonly Job[], start: ChainHead): Promise<Outcome[] | null> {
-  const outcomes: Outcome[] = [];
-  const events: AuditEvent[] = [];
-  let head = start;
+async function applyAll(client: PoolClient, batch: readonly Job[]): Promise<Applied | null> {
   try {
-    for (const job of batch) {
-      const chained = chainChangeSet(job.input, head);
-      head = chained.head;
-      events.push(...chained.events);
-      outcomes.push({ job, events: chained.events });
-    }
     const writes = batch.flatMap((job) => job.input.writes);
     if (fusable(writes)) {
       if (!(await applyFused(client, writes, (write) => applyWrites(client, [write])))) return null;
@@ -102,41 +137,25 @@ async function applyAll(client: PoolClient, batch: readonly Job[], start: ChainH
     if (isStorageFailure(error)) throw error;
     return null;
   }
-  await insertEvents(client, events);
-  return outcomes;
+  return batch.map((job) => ({ job }));
 }
 
-async function applyEachInSavepoint(client: PoolClient, batch: readonly Job[], start: ChainHead): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  let head = start;
+async function applyEachInSavepoint(client: PoolClient, batch: readonly Job[]): Promise<Applied> {
+  const applied: { job: Job; error?: unknown }[] = [];
   for (const job of batch) {
     await client.query("SAVEPOINT change_set");
     try {
       await applyWrites(client, job.input.writes);
-      const chained = chainChangeSet(job.input, head);
-      await insertEvents(client, chained.events);
       await client.query("RELEASE SAVEPOINT change_set");
-      head = chained.head;
-      outcomes.push({ job, events: chained.events });
+      applied.push({ job });
     } catch (error) {
       if (isStorageFailure(error)) throw error;
       await client.query("ROLLBACK TO SAVEPOINT change_set");
       await client.query("RELEASE SAVEPOINT change_set");
-      outcomes.push({ job, error });
+      applied.push({ job, error });
     }
   }
-  return outcomes;
-}
-
-function lastHead(outcomes: readonly Outcome[]): ChainHead | null {
-  for (let i = outcomes.length - 1; i >= 0; i--) {
-    const outcome = outcomes[i]!;
-    if ("events" in outcome && outcome.events.length > 0) {
-      const event = outcome.events.at(-1)!;
-      return { seq: event.seq, hash: event.hash };
-    }
-  }
-  return null;
+  return applied;
 }
 
 /**

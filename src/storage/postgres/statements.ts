@@ -17,9 +17,19 @@ import {
 } from "../sql/statements.js";
 import { type CompiledSql, compile } from "./sql.js";
 
+/**
+ * The identity check as a shared row lock instead of an update: concurrent batches asserting one identity do not queue
+ * for its row, while an offboarding's update waits for them (and they for it). `rowCount` is the rows returned.
+ */
+const ASSERT_IDENTITY_ACTIVE_SQL =
+  "SELECT 1 FROM identities WHERE id = @id AND version = @version AND status = 'active' FOR SHARE";
+
 /** Every write of a change set, by the statement `planWrite` names, compiled to positional parameters. */
 export const WRITES = Object.fromEntries(
-  Object.entries(WRITE_SQL).map(([name, sql]) => [name, compile(sql)]),
+  Object.entries({ ...WRITE_SQL, assertIdentityActive: ASSERT_IDENTITY_ACTIVE_SQL }).map(([name, sql]) => [
+    name,
+    compile(sql),
+  ]),
 ) as Readonly<Record<WriteStatement, CompiledSql>>;
 
 export const SQL = {

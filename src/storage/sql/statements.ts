@@ -31,6 +31,10 @@ export const WRITE_SQL = {
   insertIdentity: insertSql("identities", IDENTITY_COLUMNS),
   // A sighting must not fight a status change: first/last seen are written without a version bump.
   updateIdentity: updateSql("identities", IDENTITY_UPDATE_COLUMNS),
+  // Changes nothing, and counts one row only while the identity is active at the version read (PostgreSQL runs its own
+  // statement for it, a shared row lock: see postgres/statements.ts).
+  assertIdentityActive:
+    "UPDATE identities SET version = version WHERE id = @id AND version = @version AND status = 'active'",
   insertNotification: insertSql("notifications", NOTIFICATION_COLUMNS),
   settleNotification: `UPDATE notifications SET state = @state, attempts = @attempts,
     next_attempt_at = @next_attempt_at, last_error = @last_error, delivered_at = @delivered_at WHERE id = @id`,

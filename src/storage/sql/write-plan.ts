@@ -38,6 +38,14 @@ export function planWrite(write: Write): WriteStep {
         write.identity.id,
         write.expectedVersion,
       );
+    case "assertIdentityActive":
+      return {
+        statement: "assertIdentityActive",
+        params: { id: write.identityId, version: write.version },
+        creates: null,
+        unchanged: () =>
+          new ConflictError(`identity ${write.identityId} is no longer active at version ${write.version}`),
+      };
     case "insertNotification":
       return insert(
         "insertNotification",

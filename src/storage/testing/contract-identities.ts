@@ -41,6 +41,29 @@ export function identitiesContract(ctx: ContractContext): void {
     expect((await ctx.store.getIdentity(identity.id))?.status).toBe("offboarded");
   });
 
+  it("holds a change set to an identity active at the version read: a status change since fails the whole set", async () => {
+    const identity = makeIdentity();
+    await write(insert(identity));
+    const hold = (version: number): Write => ({ kind: "assertIdentityActive", identityId: identity.id, version });
+    const state = (key: string): Write => ({ kind: "putState", namespace: "t", key, value: 1, expiresAt: null });
+    // Many holds of one identity in one burst all pass, and write nothing to it (a sighting does not disturb them).
+    await ctx.store.markIdentitiesSeen([{ id: identity.id, at: T0 + 1 }]);
+    await Promise.all(["a", "b", "c"].map((key) => write(hold(1), state(key))));
+    expect(await ctx.store.getIdentity(identity.id)).toMatchObject({ version: 1, status: "active" });
+    expect((await ctx.store.listState("t")).map((e) => e.key)).toEqual(["a", "b", "c"]);
+    await expect(write(hold(2), state("d"))).rejects.toBeInstanceOf(ConflictError);
+    await expect(write({ kind: "assertIdentityActive", identityId: "nobody", version: 1 })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    // Offboarded at version 2: a set holding version 1 fails alone, with nothing of it written; others commit.
+    await write(update(identity, { status: "offboarded" }));
+    const outcomes = await Promise.allSettled([write(hold(1), state("e")), write(state("f"))]);
+    expect(outcomes[0]).toMatchObject({ status: "rejected", reason: expect.any(ConflictError) });
+    expect(outcomes[1]).toMatchObject({ status: "fulfilled" });
+    await expect(write(hold(2), state("g"))).rejects.toBeInstanceOf(ConflictError);
+    expect((await ctx.store.listState("t")).map((e) => e.key)).toEqual(["a", "b", "c", "f"]);
+  });
+
   it("records sightings without a version change: first seen once, last seen only forward", async () => {
     const identity = makeIdentity();
     await write(insert(identity));
