@@ -7,15 +7,16 @@ import { type ExpiryResult, runExpiry } from "./expiry.js";
 import { type FloorResult, runFloor } from "./floor.js";
 import { type LoadResult, runLoad } from "./http-load.js";
 import { REPO_ROOT } from "./library.js";
+import { formatLoopDelay, type LoopDelay, loopDelayBetween, scrapeMetrics } from "./loop-delay.js";
 import type { BenchOptions } from "./options.js";
-import { formatProfile, latestProfile, summarizeProfile } from "./profile.js";
+import { formatProfile, profilesIn, summarizeProfile } from "./profile.js";
 import { fmt, log, quiet, row, TARGETS } from "./report.js";
 import { median, round } from "./stats.js";
 
 async function httpScenario(
   root: string,
   options: Pick<BenchOptions, "profile" | "keep">,
-): Promise<{ c1: LoadResult; c32: LoadResult; profile: string | null }> {
+): Promise<{ c1: LoadResult; c32: LoadResult; c1Loop: LoopDelay; c32Loop: LoopDelay; profile: string | null }> {
   const dir = join(root, "http");
   mkdirSync(dir, { recursive: true });
   const config = await writeBenchConfig(dir, join(dir, "data"));
@@ -24,6 +25,8 @@ async function httpScenario(
   const child: ChildBroker = await startChildBroker(config, { nodeArgs });
   let c1: LoadResult;
   let c32: LoadResult;
+  let c1Loop: LoopDelay;
+  let c32Loop: LoopDelay;
   try {
     const load = (concurrency: number, maxRequests: number, maxMs: number) =>
       runLoad({
@@ -35,25 +38,38 @@ async function httpScenario(
         maxMs,
         brokerPid: child.pid,
       });
+    /** A measured run with the broker's event-loop delay and GC time over exactly that run. */
+    const measured = async (concurrency: number, maxRequests: number, maxMs: number) => {
+      const before = await scrapeMetrics(config.url);
+      const result = await load(concurrency, maxRequests, maxMs);
+      const loop = loopDelayBetween(before, await scrapeMetrics(config.url));
+      log(`concurrency ${concurrency}: ${formatLoopDelay(loop)}`);
+      return { result, loop };
+    };
     log(`broker child ready in ${round(child.readyMs)} ms; warming up`);
     const warm = await load(32, 6000, 2000);
     if (warm.credentials === 0) throw new Error(`warm-up issued no credential: ${warm.firstError ?? "?"}`);
     log(`warm-up: ${round(warm.credentialsPerSecond)} credentials/s; measuring concurrency 1`);
-    c1 = await load(1, 20_000, 3000);
+    ({ result: c1, loop: c1Loop } = await measured(1, 20_000, 3000));
     log(`concurrency 1: ${round(c1.credentialsPerSecond)}/s; measuring concurrency 32`);
-    c32 = await load(32, 100_000, 3000);
+    ({ result: c32, loop: c32Loop } = await measured(32, 100_000, 3000));
     log(`concurrency 32: ${round(c32.credentialsPerSecond)}/s`);
   } finally {
     await child.stop();
   }
-  // The child writes its profile when it exits; it covers start-up, warm-up and both measured runs.
+  // The child writes a profile per thread when it exits; each covers start-up, warm-up and both measured runs.
   let profile: string | null = null;
   if (options.profile) {
-    const file = latestProfile(profileDir);
-    profile = file === null ? "no CPU profile was written" : formatProfile(summarizeProfile(file));
-    if (file !== null) log(`CPU profile: ${file}${options.keep ? "" : " (removed at the end; --keep keeps it)"}`);
+    const files = profilesIn(profileDir);
+    profile =
+      files.length === 0
+        ? "no CPU profile was written"
+        : files.map((f) => formatProfile(summarizeProfile(f.file), f.thread)).join("\n\n");
+    for (const f of files) {
+      log(`CPU profile (${f.thread}): ${f.file}${options.keep ? "" : " (removed at the end; --keep keeps it)"}`);
+    }
   }
-  return { c1, c32, profile };
+  return { c1, c32, c1Loop, c32Loop, profile };
 }
 
 async function restartTimes(config: Awaited<ReturnType<typeof writeBenchConfig>>, trials: number): Promise<number[]> {
@@ -66,7 +82,7 @@ async function restartTimes(config: Awaited<ReturnType<typeof writeBenchConfig>>
   return times;
 }
 
-function loadRows(name: string, r: LoadResult, withTarget: boolean): void {
+function loadRows(name: string, r: LoadResult, loop: LoopDelay, withTarget: boolean): void {
   row(
     name,
     "credentials/s",
@@ -77,6 +93,8 @@ function loadRows(name: string, r: LoadResult, withTarget: boolean): void {
   row(name, "latency p50", fmt(r.latency.p50, " ms"));
   row(name, "latency p99", fmt(r.latency.p99, " ms"), `≤ ${TARGETS.p99Ms} ms`, r.latency.p99 <= TARGETS.p99Ms);
   row(name, "latency max", fmt(r.latency.max, " ms"));
+  row(name, "event-loop delay p99 / max", `${fmt(loop.p99Ms)} / ${fmt(loop.maxMs, " ms")}`);
+  row(name, "GC time (major)", `${fmt(loop.gcMs)} ms in ${loop.gcCount} (${fmt(loop.majorGcMs, " ms")})`);
   const pct = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(1)}%`);
   row(
     name,
@@ -144,8 +162,8 @@ export async function brokerSections(
   const restartMedian = median(restartFull);
   const emptyMedian = median(emptyTimes);
 
-  loadRows("issue over HTTP, c=1", http.c1, false);
-  loadRows("issue over HTTP, c=32", http.c32, true);
+  loadRows("issue over HTTP, c=1", http.c1, http.c1Loop, false);
+  loadRows("issue over HTTP, c=32", http.c32, http.c32Loop, true);
   row("raw floor (sign + fsync)", "ops/s", fmt(floor.opsPerSecond));
   row("raw floor (sign + fsync)", "latency p50 / p99", `${fmt(floor.latency.p50)} / ${fmt(floor.latency.p99, " ms")}`);
   row("raw floor (sign + fsync)", "sign p50 / insert p50", `${fmt(floor.signP50)} / ${fmt(floor.insertP50, " ms")}`);
@@ -196,9 +214,17 @@ export async function brokerSections(
   }
   const json = {
     http: Object.fromEntries(
-      [http.c1, http.c32].map((r) => [
+      (
+        [
+          [http.c1, http.c1Loop],
+          [http.c32, http.c32Loop],
+        ] as const
+      ).map(([r, loop]) => [
         `c${r.concurrency}`,
         {
+          loopDelayP99Ms: round(loop.p99Ms),
+          loopDelayMaxMs: round(loop.maxMs),
+          gcMs: round(loop.gcMs),
           credentialsPerSecond: round(r.credentialsPerSecond),
           p50Ms: round(r.latency.p50),
           p99Ms: round(r.latency.p99),

@@ -125,19 +125,30 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   };
 }
 
-/** The newest .cpuprofile in `dir`, or null. */
-export function latestProfile(dir: string): string | null {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .sort();
-  const last = files[files.length - 1];
-  return last === undefined ? null : join(dir, last);
+/**
+ * Every .cpuprofile in `dir` with the thread it is of: node names them `CPU.<date>.<time>.<pid>.<tid>.<seq>`, and a
+ * process with worker threads writes one per thread (tid 0 is the main thread). Main thread first.
+ */
+export function profilesIn(dir: string): { file: string; thread: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => {
+      const tid = Number(name.split(".")[4]);
+      return { file: join(dir, name), tid: Number.isInteger(tid) ? tid : -1 };
+    })
+    .sort((a, b) => a.tid - b.tid)
+    .map(({ file, tid }) => ({ file, thread: tid === 0 ? "main thread" : `worker thread ${tid}` }));
 }
 
-export function formatProfile(summary: ProfileSummary): string {
+export function formatProfile(summary: ProfileSummary, thread = "main thread"): string {
   const pct = (e: ProfileEntry) => `${(e.share * 100).toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(6)} ms`;
   return [
-    `CPU profile of the broker child: ${summary.totalMs.toFixed(0)} ms sampled, ${summary.busyMs.toFixed(0)} ms busy (shares below are of busy time)`,
+    `CPU profile of the broker child, ${thread}: ${summary.totalMs.toFixed(0)} ms sampled, ${summary.busyMs.toFixed(0)} ms busy (shares below are of busy time)`,
     "  top functions by self time:",
     ...summary.functions.map((e) => `    ${pct(e)}  ${e.name}`),
     "  by module (self time):",

@@ -104,6 +104,44 @@ for (const [name, available, open] of backends) {
       expect(verdict).toMatchObject({ ok: true, checkpoints: 2, coveredSeq: 8, headSeq: 9 });
     });
 
+    it("lets requests run between the pages it verifies, so a pass over a busy second's events is no stall", async () => {
+      const t = await setup({ every: 1_000_000 });
+      for (let i = 0; i < 6; i++) {
+        const audit = Array.from({ length: 500 }, (_, j) =>
+          systemEvent("broker.started", t.clock.now(), "test", { i, j }),
+        );
+        await t.store.apply({ writes: [], audit });
+      }
+      // A macrotask that counts event-loop turns, and the count each time the checkpointer reads a page.
+      let turns = 0;
+      let counting = true;
+      const tick = () => {
+        if (!counting) return;
+        turns += 1;
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      const turnsAtPage: number[] = [];
+      const counted = new Proxy(t.store, {
+        get(target, prop) {
+          if (prop === "listAudit") {
+            return (after: number, limit: number) => {
+              turnsAtPage.push(turns);
+              return target.listAudit(after, limit);
+            };
+          }
+          const value = Reflect.get(target, prop, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const checkpoint = await new Checkpointer({ ...t.options, store: counted }).runOnce(true);
+      counting = false;
+      expect(checkpoint?.seq).toBe(3001);
+      expect(turnsAtPage.length).toBeGreaterThan(3);
+      // Between any two pages the event loop turned at least once: no page waits on the verification of the one before.
+      for (let i = 1; i < turnsAtPage.length; i++) expect(turnsAtPage[i]!).toBeGreaterThan(turnsAtPage[i - 1]!);
+    });
+
     it("makes the signing key once: a second start, or another replica, reads the same sealed key", async () => {
       const t = await setup();
       const again = await loadCheckpointKey(await t.another(), t.sealer, t.clock.now());

@@ -19,8 +19,13 @@ function nodeHash(left: Buffer, right: Buffer): Buffer {
  * first k leaves (k the largest power of two below n) and the tree over the rest. Hex.
  */
 export function merkleRoot(eventHashes: readonly string[]): string {
-  if (eventHashes.length === 0) return createHash("sha256").digest("hex");
-  return subtree(eventHashes.map(leafHash), 0, eventHashes.length).toString("hex");
+  return merkleRootOfLeaves(eventHashes.map(leafHash));
+}
+
+/** The same root from leaf hashes already made (`leafHash`), so a caller can hash the leaves a page at a time. */
+export function merkleRootOfLeaves(leaves: readonly Buffer[]): string {
+  if (leaves.length === 0) return createHash("sha256").digest("hex");
+  return subtree(leaves, 0, leaves.length).toString("hex");
 }
 
 function subtree(leaves: readonly Buffer[], from: number, to: number): Buffer {
