@@ -1,0 +1,149 @@
+// `ephemera login` and `logout`: a person signs in with the company's identity provider (device grant, RFC 8628), the
+// broker turns the ID token into a short-lived session, and later commands use it when no API key is given.
+import type { Command } from "commander";
+import type { Cli } from "../context.js";
+import { brokerUrlOf, optionOf, withConnection } from "../context.js";
+import { realWait, runDeviceGrant } from "../device-grant.js";
+import { CliError, EXIT, exitCodeForStatus } from "../exit-codes.js";
+import { brokerKey, removeSession, type StoredSession, saveSession, sessionFilePath } from "../session-file.js";
+
+/** What the broker says about people's sign-in from a terminal (`GET /v1/sessions/oidc`, unauthenticated). */
+interface SignInInfo {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+}
+
+const TIMEOUT_MS = 10_000;
+
+async function brokerJson(
+  url: string,
+  init: RequestInit,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, {
+      ...init,
+      headers: { accept: "application/json, application/problem+json", ...(init.headers as Record<string, string>) },
+      redirect: "error",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    text = await response.text();
+  } catch (error) {
+    throw new CliError(
+      `the broker at ${new URL(url).origin} could not be reached (${(error as Error).message})`,
+      EXIT.unreachable,
+    );
+  }
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // a proxy's error page: reported by status below
+  }
+  return {
+    status: response.status,
+    body: typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null,
+  };
+}
+
+/** The problem's detail and code, for a message; the broker's problems never carry a secret. */
+function problemText(status: number, body: Record<string, unknown> | null): string {
+  const detail = typeof body?.detail === "string" ? body.detail : `status ${status}`;
+  return typeof body?.code === "string" ? `${detail} (${body.code})` : detail;
+}
+
+async function signInInfo(broker: string, flags: { issuer?: string; clientId?: string }): Promise<SignInInfo> {
+  const fallbackScopes = ["openid", "email", "profile", "groups"];
+  if (flags.issuer && flags.clientId) return { issuer: flags.issuer, clientId: flags.clientId, scopes: fallbackScopes };
+  const { status, body } = await brokerJson(`${broker}/v1/sessions/oidc`, { method: "GET" });
+  if (status === 404) {
+    throw new CliError(
+      `the broker at ${broker} offers no sign-in with an identity provider for the command line (console.signIn.oidc.cliClientId); use an API key, or pass --issuer and --client-id`,
+      EXIT.usage,
+    );
+  }
+  const issuer = flags.issuer ?? body?.issuer;
+  const clientId = flags.clientId ?? body?.cliClientId ?? body?.clientId;
+  if (status !== 200 || typeof issuer !== "string" || typeof clientId !== "string") {
+    throw new CliError(
+      `the broker did not say which identity provider to use: ${problemText(status, body)}`,
+      EXIT.error,
+    );
+  }
+  const scopes = Array.isArray(body?.scopes) && body.scopes.every((s) => typeof s === "string") ? body.scopes : null;
+  return { issuer, clientId, scopes: scopes ?? fallbackScopes };
+}
+
+export function registerLogin(program: Command, cli: Cli): void {
+  withConnection(
+    program
+      .command("login")
+      .description(
+        "sign in as a person with the broker's identity provider (device code); later commands use the session",
+      )
+      .option("--issuer <url>", "the identity provider (default: what the broker names)")
+      .option("--client-id <id>", "the provider's client for the command line (default: what the broker names)"),
+  ).action(async (options: { issuer?: string; clientId?: string }, command: Command) => {
+    const broker = brokerKey(brokerUrlOf(cli, command));
+    const path = sessionFilePath(cli.io.env, optionOf(command, "sessionFile"));
+    const info = await signInInfo(broker, options);
+    const idToken = await runDeviceGrant({
+      issuer: info.issuer,
+      clientId: info.clientId,
+      scope: info.scopes.join(" "),
+      fetch: (input, init) => fetch(input, init),
+      now: () => Date.now(),
+      wait: realWait,
+      prompt: (p) => {
+        cli.print(`To sign in to ${broker}, open ${p.verificationUri} and enter the code ${p.userCode}`);
+        if (p.verificationUriComplete) cli.print(`or open ${p.verificationUriComplete}`);
+        cli.print(`(the code expires in ${Math.round(p.expiresInSeconds / 60)} min; waiting for your approval…)`);
+      },
+    });
+    const { status, body } = await brokerJson(`${broker}/v1/sessions/oidc`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-ephemera-client": "cli" },
+      body: JSON.stringify({ idToken }),
+    });
+    if (status !== 201 && status !== 200) {
+      throw new CliError(`the broker refused the sign-in: ${problemText(status, body)}`, exitCodeForStatus(status));
+    }
+    const identity = (body?.identity as { id?: unknown } | undefined)?.id;
+    const session: StoredSession = {
+      token: typeof body?.token === "string" ? body.token : "",
+      expiresAt: typeof body?.expiresAt === "string" ? body.expiresAt : "",
+      identity: typeof identity === "string" ? identity : "",
+      issuer: info.issuer,
+    };
+    saveSession(path, broker, session);
+    cli.print(
+      `Signed in to ${broker} as ${session.identity} until ${session.expiresAt}; the session is kept in ${path}`,
+    );
+  });
+
+  withConnection(
+    program.command("logout").description("end the session `ephemera login` opened on this broker and forget it"),
+  ).action(async (_options: unknown, command: Command) => {
+    const broker = brokerKey(brokerUrlOf(cli, command));
+    const path = sessionFilePath(cli.io.env, optionOf(command, "sessionFile"));
+    const removed = removeSession(path, broker);
+    if (!removed) {
+      cli.print(`No session on ${broker} was stored in ${path}.`);
+      return;
+    }
+    // Forgotten locally first, so a broker that cannot be reached never leaves a session behind on this machine.
+    const { status, body } = await brokerJson(`${broker}/v1/sessions/oidc`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${removed.token}` },
+    });
+    if (status === 204 || status === 200 || status === 401) {
+      cli.print(`Signed out of ${broker} (${removed.identity}).`);
+      return;
+    }
+    cli.warn(`Forgot the session on ${broker}, but the broker did not end it: ${problemText(status, body)}`);
+    cli.warn(`It ends by itself at ${removed.expiresAt}.`);
+    cli.exitCode = EXIT.error;
+  });
+}
