@@ -17,6 +17,15 @@ export type { Audience, PersonAdmission, PersonRefusal, PersonSignInDeps } from 
 export { PersonSignIn } from "./people/person-sign-in.js";
 export type { OidcSignInSettings } from "./people/settings.js";
 export { OIDC_CALLBACK_PATH, parseOidcSignInSettings } from "./people/settings.js";
+export type { StoredPersonSession } from "./person-sessions.js";
+export {
+  hashPersonSession,
+  newPersonSessionToken,
+  PERSON_SESSION_METHOD,
+  PERSON_SESSION_PREFIX,
+  PersonSessionAuthenticator,
+  personSessions,
+} from "./person-sessions.js";
 export type { IdentityDefinition, RegistryOptions } from "./registry.js";
 export { IdentityRegistry } from "./registry.js";
 export type { SpiffeId } from "./spiffe/spiffe-id.js";

@@ -54,6 +54,12 @@ export interface TestOidcProvider {
    * provider shows its success page; rejects when it does not (a wrong password, say).
    */
   approveDevice(verificationUriComplete: string, login: string, password: string): Promise<void>;
+  /**
+   * Signs in at the provider as a browser would for an authorization request (`authorizationUrl`, from the broker's
+   * redirect) without following the final redirect: answers the URL the provider sends the browser back to (the
+   * broker's callback with code, state and iss).
+   */
+  authorize(authorizationUrl: string, login: string, password: string): Promise<URL>;
   /** Polls the token endpoint for a device code (interval as the provider asks) until tokens or a final error. */
   pollDeviceToken(deviceCode: string, timeoutMs?: number): Promise<DeviceTokens>;
   close(): Promise<void>;
@@ -99,6 +105,41 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
     chunks.push(chunk as Buffer);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+/** A cookie-keeping HTTP client for the provider's pages, following no redirect by itself. */
+function formClient(issuer: string) {
+  const jar = new Map<string, string>();
+  const send = async (url: string, init: RequestInit = {}): Promise<Response> => {
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    const response = await fetch(new URL(url, issuer), {
+      ...init,
+      redirect: "manual",
+      headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) },
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const at = (pair ?? "").indexOf("=");
+      if (at > 0) jar.set(pair!.slice(0, at), pair!.slice(at + 1));
+    }
+    return response;
+  };
+  const post = (url: string, fields: Record<string, string>) =>
+    send(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+    });
+  /** Follows redirects by hand, so the jar sees every cookie; answers the last page. */
+  const follow = async (first: Response): Promise<Response> => {
+    let response = first;
+    for (let hops = 0; hops < 10 && response.status >= 300 && response.status < 400; hops++) {
+      await response.body?.cancel();
+      response = await send(response.headers.get("location") ?? "");
+    }
+    return response;
+  };
+  return { send, post, follow };
 }
 
 export async function startTestOidcProvider(options: TestProviderOptions): Promise<TestOidcProvider> {
@@ -265,36 +306,7 @@ export async function startTestOidcProvider(options: TestProviderOptions): Promi
     },
 
     async approveDevice(verificationUriComplete, login, password) {
-      const jar = new Map<string, string>();
-      const send = async (url: string, init: RequestInit = {}): Promise<Response> => {
-        const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-        const response = await fetch(new URL(url, issuer), {
-          ...init,
-          redirect: "manual",
-          headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) },
-        });
-        for (const line of response.headers.getSetCookie()) {
-          const [pair] = line.split(";");
-          const at = (pair ?? "").indexOf("=");
-          if (at > 0) jar.set(pair!.slice(0, at), pair!.slice(at + 1));
-        }
-        return response;
-      };
-      const post = (url: string, fields: Record<string, string>) =>
-        send(url, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams(fields).toString(),
-        });
-      /** Follows redirects by hand, so the jar sees every cookie; answers the last page. */
-      const follow = async (first: Response): Promise<Response> => {
-        let response = first;
-        for (let hops = 0; hops < 10 && response.status >= 300 && response.status < 400; hops++) {
-          await response.body?.cancel();
-          response = await send(response.headers.get("location") ?? "");
-        }
-        return response;
-      };
+      const { send, post, follow } = formClient(issuer);
       // The confirm page: a form with the user code and an anti-CSRF field, which the person submits.
       let page = await follow(await send(verificationUriComplete));
       let html = await page.text();
@@ -315,6 +327,26 @@ export async function startTestOidcProvider(options: TestProviderOptions): Promi
       if (page.status !== 200 || !/success|sign-in complete|you may close/i.test(html)) {
         throw new Error(`the device sign-in did not complete (${page.status})`);
       }
+    },
+
+    async authorize(authorizationUrl, login, password) {
+      const { send, post } = formClient(issuer);
+      let response = await send(authorizationUrl);
+      for (let steps = 0; steps < 20; steps++) {
+        if (response.status >= 300 && response.status < 400) {
+          const location = new URL(response.headers.get("location") ?? "", issuer);
+          await response.body?.cancel();
+          if (location.origin !== issuer) return location;
+          response = await send(location.toString());
+          continue;
+        }
+        const html = await response.text();
+        const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
+        if (!action) throw new Error(`the provider answered ${response.status} without a login form`);
+        response = await post(action, { login, password });
+        if (response.status === 401) throw new Error("the provider refused the password");
+      }
+      throw new Error("the provider never redirected back");
     },
 
     async pollDeviceToken(deviceCode, timeoutMs = 15_000) {

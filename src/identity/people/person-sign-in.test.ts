@@ -196,7 +196,7 @@ describe("person sign-in with an identity provider", () => {
     expect(Object.fromEntries(logout.searchParams)).toStrictEqual({
       id_token_hint: "the-id-token",
       client_id: "console",
-      post_logout_redirect_uri: "https://broker.example/console/",
+      post_logout_redirect_uri: "https://broker.example/ui/",
     });
   });
 
@@ -261,7 +261,7 @@ describe("console.signIn.oidc settings", () => {
 
   it("needs the client secret and openid among the scopes, and never takes HMAC or none", () => {
     expect(parse({ issuer: "https://idp.example", clientId: "c", scopes: ["email"], algorithms: ["HS256"] })).toEqual([
-      "console.signIn.oidc.clientSecret: required: { env: NAME } or { file: PATH } naming the console client's secret",
+      "console.signIn.oidc.clientSecret: must be { env: NAME } or { file: PATH } naming the console client's secret",
       "console.signIn.oidc.scopes: must include openid",
       expect.stringMatching(/^console\.signIn\.oidc\.algorithms\.0: must be one of RS256/),
     ]);

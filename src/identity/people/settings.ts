@@ -20,7 +20,7 @@ export interface OidcSignInSettings {
   readonly groupMapping: ReadonlyMap<string, readonly string[]> | null;
   /** The callback registered at the provider, exactly: `<publicUrl>/v1/sessions/oidc/callback` by default. */
   readonly redirectUri: string;
-  /** Where the provider sends the browser after sign-out: `<publicUrl>/console/` by default. */
+  /** Where the provider sends the browser after sign-out: `<publicUrl>/ui/` by default. */
   readonly postLogoutRedirectUri: string;
   readonly algorithms: readonly string[];
   readonly leewaySeconds: number;
@@ -63,7 +63,7 @@ export function parseOidcSignInSettings(
   }
   const clientSecret = r.value("clientSecret");
   if (typeof clientSecret !== "string" || clientSecret.length === 0) {
-    r.problem("clientSecret", "required: { env: NAME } or { file: PATH } naming the console client's secret");
+    r.problem("clientSecret", "must be { env: NAME } or { file: PATH } naming the console client's secret");
   }
   const urlAt = (key: string, fallback: string): string => {
     const value = r.string(key) ?? fallback;
@@ -86,7 +86,7 @@ export function parseOidcSignInSettings(
     claims: claimNames(r),
     groupMapping: groupMapping(r),
     redirectUri: urlAt("redirectUri", `${publicUrl}${OIDC_CALLBACK_PATH}`),
-    postLogoutRedirectUri: urlAt("postLogoutRedirectUri", `${publicUrl}/console/`),
+    postLogoutRedirectUri: urlAt("postLogoutRedirectUri", `${publicUrl}/ui/`),
     algorithms: r.stringList("algorithms", ["RS256", "ES256", "PS256"], ASYMMETRIC_ALGORITHMS),
     leewaySeconds: r.seconds("leeway", 30, 60),
     maxTokenLength: r.integer("maxTokenSize", 16_384, 512, 65_536),
