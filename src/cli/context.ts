@@ -122,10 +122,10 @@ export class Cli {
       this.warn(`error: ${error.detail} (${error.code})`);
       const requestId = error.problem?.requestId;
       if (typeof requestId === "string") this.warn(`request: ${requestId}`);
-      if (error.status === 401 && this.#sessionBroker !== null) {
-        this.warn(
-          `your session on ${this.#sessionBroker} was refused (it ended, expired, or you were offboarded): run ephemera login again`,
-        );
+      // A refused session is not fixed by retrying: say what is (an offboarded person's login is refused too, visibly).
+      const sessionRefused = error.status === 401 || error.code === "identity_inactive";
+      if (sessionRefused && this.#sessionBroker !== null) {
+        this.warn(`your session on ${this.#sessionBroker} was refused (it ended or expired): run ephemera login again`);
       }
     } else {
       this.warn(`error: ${error instanceof Error ? error.message : String(error)}`);

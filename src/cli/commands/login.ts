@@ -7,7 +7,7 @@ import { realWait, runDeviceGrant } from "../device-grant.js";
 import { CliError, EXIT, exitCodeForStatus } from "../exit-codes.js";
 import { brokerKey, removeSession, type StoredSession, saveSession, sessionFilePath } from "../session-file.js";
 
-/** What the broker says about people's sign-in from a terminal (`GET /v1/sessions/oidc`, unauthenticated). */
+/** What the broker says a command line needs for the device grant (`GET /v1/sessions/methods`, unauthenticated). */
 interface SignInInfo {
   readonly issuer: string;
   readonly clientId: string;
@@ -55,25 +55,30 @@ function problemText(status: number, body: Record<string, unknown> | null): stri
 }
 
 async function signInInfo(broker: string, flags: { issuer?: string; clientId?: string }): Promise<SignInInfo> {
-  const fallbackScopes = ["openid", "email", "profile", "groups"];
+  const fallbackScopes = ["openid", "email", "profile"];
   if (flags.issuer && flags.clientId) return { issuer: flags.issuer, clientId: flags.clientId, scopes: fallbackScopes };
-  const { status, body } = await brokerJson(`${broker}/v1/sessions/oidc`, { method: "GET" });
-  if (status === 404) {
+  const { status, body } = await brokerJson(`${broker}/v1/sessions/methods`, { method: "GET" });
+  if (status !== 200) {
     throw new CliError(
-      `the broker at ${broker} offers no sign-in with an identity provider for the command line (console.signIn.oidc.cliClientId); use an API key, or pass --issuer and --client-id`,
+      `the broker did not say how to sign in: ${problemText(status, body)}`,
+      exitCodeForStatus(status),
+    );
+  }
+  const cli = body?.cli as { issuer?: unknown; clientId?: unknown; scopes?: unknown } | null | undefined;
+  if (!cli && !(flags.issuer && flags.clientId)) {
+    throw new CliError(
+      `the broker at ${broker} takes no command-line sign-in with an identity provider (console.signIn.oidc.cliClientId is not set); use an API key`,
       EXIT.usage,
     );
   }
-  const issuer = flags.issuer ?? body?.issuer;
-  const clientId = flags.clientId ?? body?.cliClientId ?? body?.clientId;
-  if (status !== 200 || typeof issuer !== "string" || typeof clientId !== "string") {
-    throw new CliError(
-      `the broker did not say which identity provider to use: ${problemText(status, body)}`,
-      EXIT.error,
-    );
+  const issuer = flags.issuer ?? cli?.issuer;
+  const clientId = flags.clientId ?? cli?.clientId;
+  if (typeof issuer !== "string" || typeof clientId !== "string") {
+    throw new CliError("the broker's sign-in methods name no issuer or client id for the command line", EXIT.error);
   }
-  const scopes = Array.isArray(body?.scopes) && body.scopes.every((s) => typeof s === "string") ? body.scopes : null;
-  return { issuer, clientId, scopes: scopes ?? fallbackScopes };
+  const scopes = cli?.scopes;
+  const listed = Array.isArray(scopes) && scopes.every((x) => typeof x === "string") ? (scopes as string[]) : null;
+  return { issuer, clientId, scopes: listed ?? fallbackScopes };
 }
 
 export function registerLogin(program: Command, cli: Cli): void {
@@ -104,7 +109,7 @@ export function registerLogin(program: Command, cli: Cli): void {
     });
     const { status, body } = await brokerJson(`${broker}/v1/sessions/oidc`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-ephemera-client": "cli" },
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ idToken }),
     });
     if (status !== 201 && status !== 200) {
@@ -134,7 +139,7 @@ export function registerLogin(program: Command, cli: Cli): void {
       return;
     }
     // Forgotten locally first, so a broker that cannot be reached never leaves a session behind on this machine.
-    const { status, body } = await brokerJson(`${broker}/v1/sessions/oidc`, {
+    const { status, body } = await brokerJson(`${broker}/v1/sessions`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${removed.token}` },
     });
