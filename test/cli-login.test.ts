@@ -224,16 +224,25 @@ describe("ephemera login for people", () => {
     expect(approved.stdout + approved.stderr).not.toContain(session?.token);
   });
 
-  it("the stored session dies with the person's offboarding: later commands fail and say to log in again", async () => {
+  it("the stored session dies with the person's offboarding: later commands fail, naming the identity offboarded", async () => {
     const env = await loggedIn(ERIN);
     const id = await pendingRequest();
     await admin.offboardIdentity("erin@example.test", "left the company");
     const refused = await run(["approve", id], env);
     expect(refused.code).toBe(EXIT.forbidden);
-    expect(refused.stderr).toMatch(/run ephemera login again/);
+    expect(refused.stderr).toMatch(/identity 'erin@example.test' is offboarded \(identity_inactive\)/);
+    expect(refused.stderr).not.toMatch(/login again/);
     expect((await ci.getRequest(id)).request.state).toBe("pending");
     const listed = await run(["requests", "--pending"], env);
     expect(listed.code).toBe(EXIT.forbidden);
+
+    // Signing in again at the provider does not bring them back: the broker refuses, and nothing is stored.
+    const fresh = personEnv();
+    const login = cli(["login"], fresh);
+    await idp.approveDevice((await promptOf(login)).complete, ERIN.login, ERIN.password);
+    expect(await login.exit).toBe(EXIT.forbidden);
+    expect(login.stderr).toMatch(/the broker refused the sign-in: .*offboarded.*\(identity_inactive\)/);
+    expect(existsSync(sessionFileOf(fresh))).toBe(false);
   });
 
   it("refuses an expired session file without sending it, and an altered one the broker does not know", async () => {

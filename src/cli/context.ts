@@ -122,9 +122,9 @@ export class Cli {
       this.warn(`error: ${error.detail} (${error.code})`);
       const requestId = error.problem?.requestId;
       if (typeof requestId === "string") this.warn(`request: ${requestId}`);
-      // A refused session is not fixed by retrying: say what is (an offboarded person's login is refused too, visibly).
-      const sessionRefused = error.status === 401 || error.code === "identity_inactive";
-      if (sessionRefused && this.#sessionBroker !== null) {
+      // A session the broker no longer knows is not fixed by retrying; an offboarded person's (identity_inactive, 403)
+      // is not fixed by logging in again either, and the broker's message already says so.
+      if (error.status === 401 && this.#sessionBroker !== null) {
         this.warn(`your session on ${this.#sessionBroker} was refused (it ended or expired): run ephemera login again`);
       }
     } else {
