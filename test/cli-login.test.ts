@@ -318,4 +318,57 @@ describe("ephemera login for people", () => {
     expect(again.code).toBe(EXIT.usage);
     expect(again.stderr).toMatch(/run ephemera login/);
   });
+
+  /** Waits until `login --browser` prints the provider's authorization URL. */
+  async function authorizationUrlOf(login: Spawned): Promise<URL> {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const shown = /open this page in a browser on this machine:\n(\S+)\n/.exec(login.stdout);
+      if (shown) return new URL(shown[1] ?? "");
+      if (login.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no authorization URL from ephemera login --browser:\n${login.stdout}\n${login.stderr}`);
+  }
+
+  it("--browser signs in with the code grant and PKCE to a loopback redirect; a stray request to it changes nothing", async () => {
+    const env = personEnv();
+    const login = cli(["login", "--browser"], env);
+    const sent = await authorizationUrlOf(login);
+    expect(sent.origin).toBe(idp.issuer);
+    expect(sent.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(sent.searchParams.get("client_id")).toBe(idp.cliClientId);
+    const redirect = new URL(sent.searchParams.get("redirect_uri") ?? "");
+    expect(redirect.hostname).toBe("127.0.0.1");
+    expect(redirect.port).not.toBe("");
+
+    const back = await idp.authorize(sent.toString(), DANA.login, DANA.password);
+    expect(back.origin + back.pathname).toBe(redirect.toString());
+    // Another local process guessing at the callback, without this sign-in's state, is turned away.
+    const stray = await fetch(`${redirect}?code=${back.searchParams.get("code")}&state=guess`);
+    expect(stray.status).toBe(400);
+    const browser = await fetch(back);
+    expect(browser.status).toBe(200);
+    expect(await browser.text()).toMatch(/Signed in/);
+
+    expect({ code: await login.exit, stderr: login.stderr }).toEqual({ code: EXIT.ok, stderr: "" });
+    expect(statSync(sessionFileOf(env)).mode & 0o777).toBe(0o600);
+    const listed = await run(["requests", "--pending", "--json"], env);
+    expect(listed.code).toBe(EXIT.ok);
+  });
+
+  it("--browser ends with a clear error and stores nothing when the provider redirects back with access_denied", async () => {
+    const env = personEnv();
+    const login = cli(["login", "--browser"], env);
+    const sent = await authorizationUrlOf(login);
+    const redirect = sent.searchParams.get("redirect_uri") ?? "";
+    const state = sent.searchParams.get("state") ?? "";
+    const browser = await fetch(
+      `${redirect}?error=access_denied&state=${encodeURIComponent(state)}&iss=${encodeURIComponent(idp.issuer)}`,
+    );
+    expect(browser.status).toBe(400);
+    expect(await login.exit).toBe(EXIT.forbidden);
+    expect(login.stderr).toMatch(/denied at the identity provider/);
+    expect(existsSync(sessionFileOf(env))).toBe(false);
+  });
 });

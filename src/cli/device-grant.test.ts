@@ -19,6 +19,7 @@ function provider(answers: readonly { status: number; body: unknown }[], start: 
     if (input === `${ISSUER}/.well-known/openid-configuration`) {
       return json(200, {
         issuer: ISSUER,
+        authorization_endpoint: `${ISSUER}/auth`,
         device_authorization_endpoint: `${ISSUER}/device`,
         token_endpoint: `${ISSUER}/token`,
       });

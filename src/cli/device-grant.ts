@@ -6,7 +6,9 @@ import { CliError, EXIT } from "./exit-codes.js";
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export interface ProviderEndpoints {
-  readonly deviceAuthorizationEndpoint: string;
+  /** Null when the provider does not offer the device grant. */
+  readonly deviceAuthorizationEndpoint: string | null;
+  readonly authorizationEndpoint: string;
   readonly tokenEndpoint: string;
 }
 
@@ -52,11 +54,11 @@ export function providerUrlProblem(value: string): string | null {
   return "must be an https URL (plain http only on this machine)";
 }
 
-function loginFailed(message: string, exitCode: (typeof EXIT)[keyof typeof EXIT] = EXIT.error): CliError {
+export function loginFailed(message: string, exitCode: (typeof EXIT)[keyof typeof EXIT] = EXIT.error): CliError {
   return new CliError(message, exitCode);
 }
 
-async function readJson(
+export async function readJson(
   fetchFn: FetchLike,
   url: string,
   init: RequestInit,
@@ -82,7 +84,7 @@ async function readJson(
   }
 }
 
-/** Reads the provider's discovery document; it must name `issuer` exactly and offer the device grant. */
+/** Reads the provider's discovery document; it must name `issuer` exactly, and offer PKCE with S256 if it lists methods. */
 export async function discoverProvider(
   issuer: string,
   fetchFn: FetchLike,
@@ -97,26 +99,29 @@ export async function discoverProvider(
   }
   const doc = body as Record<string, unknown>;
   if (doc.issuer !== issuer) throw loginFailed(`${where} names another issuer than ${issuer}`);
-  const endpoint = (name: string): string => {
+  const endpoint = (name: string): string | null => {
     const value = doc[name];
-    if (typeof value !== "string") {
-      throw loginFailed(
-        name === "device_authorization_endpoint"
-          ? `the identity provider ${issuer} does not offer the device authorization grant`
-          : `${where} has no ${name}`,
-      );
-    }
+    if (value === undefined) return null;
+    if (typeof value !== "string") throw loginFailed(`${where} has no valid ${name}`);
     const urlProblem = providerUrlProblem(value);
     if (urlProblem) throw loginFailed(`the provider's ${name} ${urlProblem}`);
     return value;
   };
+  const required = (name: string): string => {
+    const value = endpoint(name);
+    if (value === null) throw loginFailed(`${where} has no ${name}`);
+    return value;
+  };
+  const methods = doc.code_challenge_methods_supported;
+  if (Array.isArray(methods) && !methods.includes("S256")) throw loginFailed(`${where} does not offer PKCE with S256`);
   return {
     deviceAuthorizationEndpoint: endpoint("device_authorization_endpoint"),
-    tokenEndpoint: endpoint("token_endpoint"),
+    authorizationEndpoint: required("authorization_endpoint"),
+    tokenEndpoint: required("token_endpoint"),
   };
 }
 
-function form(fields: Record<string, string>): RequestInit {
+export function form(fields: Record<string, string>): RequestInit {
   return {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
@@ -125,7 +130,7 @@ function form(fields: Record<string, string>): RequestInit {
 }
 
 /** The OAuth error code of an answer, when it is a well-formed one; never its description (it may echo input). */
-function oauthError(body: unknown): string | null {
+export function oauthError(body: unknown): string | null {
   const error = (body as { error?: unknown } | null)?.error;
   return typeof error === "string" && ERROR_CODE.test(error) ? error : null;
 }
@@ -137,6 +142,11 @@ function oauthError(body: unknown): string | null {
 export async function runDeviceGrant(options: DeviceGrantOptions): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const endpoints = await discoverProvider(options.issuer, options.fetch, timeoutMs);
+  if (endpoints.deviceAuthorizationEndpoint === null) {
+    throw loginFailed(
+      `the identity provider ${options.issuer} does not offer the device authorization grant; try ephemera login --browser`,
+    );
+  }
   const started = await readJson(
     options.fetch,
     endpoints.deviceAuthorizationEndpoint,

@@ -1,6 +1,6 @@
 // A real OpenID provider for tests (the `oidc-provider` package) on 127.0.0.1: a signing key made at start, people with
 // passwords and groups, a login form a browser can fill, a confidential console client (code + PKCE, RP-initiated
-// logout) and a public CLI client (device authorization grant, RFC 8628).
+// logout) and a public CLI client (device authorization grant, RFC 8628; code + PKCE to a loopback redirect, RFC 8252).
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
@@ -168,9 +168,11 @@ export async function startTestOidcProvider(options: TestProviderOptions): Promi
       {
         client_id: cliClientId,
         token_endpoint_auth_method: "none",
-        grant_types: [DEVICE_GRANT],
-        response_types: [],
-        redirect_uris: [],
+        // A native app (RFC 8252): the device grant, and the code grant back to 127.0.0.1 on whatever port it listens.
+        application_type: "native",
+        grant_types: [DEVICE_GRANT, "authorization_code"],
+        response_types: ["code"],
+        redirect_uris: ["http://127.0.0.1/callback"],
       },
     ],
     jwks: { keys: [privateJwk] },

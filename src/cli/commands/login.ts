@@ -1,10 +1,12 @@
 // `ephemera login` and `logout`: a person signs in with the company's identity provider (device grant, RFC 8628), the
 // broker turns the ID token into a short-lived session, and later commands use it when no API key is given.
+import { execFile } from "node:child_process";
 import type { Command } from "commander";
 import type { Cli } from "../context.js";
 import { brokerUrlOf, optionOf, withConnection } from "../context.js";
 import { realWait, runDeviceGrant } from "../device-grant.js";
 import { CliError, EXIT, exitCodeForStatus } from "../exit-codes.js";
+import { runLoopbackSignIn } from "../loopback-sign-in.js";
 import { brokerKey, removeSession, type StoredSession, saveSession, sessionFilePath } from "../session-file.js";
 
 /** What the broker says a command line needs for the device grant (`GET /v1/sessions/methods`, unauthenticated). */
@@ -15,6 +17,17 @@ interface SignInInfo {
 }
 
 const TIMEOUT_MS = 10_000;
+
+/** Best effort: the page is printed anyway. No shell: the URL is one argument to the platform's opener. */
+function openBrowser(url: string): void {
+  const opener = process.platform === "darwin" ? "open" : process.platform === "linux" ? "xdg-open" : null;
+  if (opener === null) return;
+  try {
+    execFile(opener, [url], { timeout: 10_000 }, () => {}).unref();
+  } catch {
+    // no opener installed: the person opens the printed page
+  }
+}
 
 async function brokerJson(
   url: string,
@@ -89,24 +102,40 @@ export function registerLogin(program: Command, cli: Cli): void {
         "sign in as a person with the broker's identity provider (device code); later commands use the session",
       )
       .option("--issuer <url>", "the identity provider (default: what the broker names)")
-      .option("--client-id <id>", "the provider's client for the command line (default: what the broker names)"),
-  ).action(async (options: { issuer?: string; clientId?: string }, command: Command) => {
+      .option("--client-id <id>", "the provider's client for the command line (default: what the broker names)")
+      .option(
+        "--browser",
+        "sign in in a browser on this machine instead (authorization code + PKCE, redirect to 127.0.0.1)",
+      ),
+  ).action(async (options: { issuer?: string; clientId?: string; browser?: boolean }, command: Command) => {
     const broker = brokerKey(brokerUrlOf(cli, command));
     const path = sessionFilePath(cli.io.env, optionOf(command, "sessionFile"));
     const info = await signInInfo(broker, options);
-    const idToken = await runDeviceGrant({
+    const provider = {
       issuer: info.issuer,
       clientId: info.clientId,
       scope: info.scopes.join(" "),
-      fetch: (input, init) => fetch(input, init),
-      now: () => Date.now(),
-      wait: realWait,
-      prompt: (p) => {
-        cli.print(`To sign in to ${broker}, open ${p.verificationUri} and enter the code ${p.userCode}`);
-        if (p.verificationUriComplete) cli.print(`or open ${p.verificationUriComplete}`);
-        cli.print(`(the code expires in ${Math.round(p.expiresInSeconds / 60)} min; waiting for your approval…)`);
-      },
-    });
+      fetch: (input: string, init: RequestInit) => fetch(input, init),
+    };
+    const idToken = options.browser
+      ? await runLoopbackSignIn({
+          ...provider,
+          prompt: (url) => {
+            cli.print(`To sign in to ${broker}, open this page in a browser on this machine:\n${url}`);
+            if (cli.io.interactive) openBrowser(url);
+            cli.print("(waiting for the browser to come back…)");
+          },
+        })
+      : await runDeviceGrant({
+          ...provider,
+          now: () => Date.now(),
+          wait: realWait,
+          prompt: (p) => {
+            cli.print(`To sign in to ${broker}, open ${p.verificationUri} and enter the code ${p.userCode}`);
+            if (p.verificationUriComplete) cli.print(`or open ${p.verificationUriComplete}`);
+            cli.print(`(the code expires in ${Math.round(p.expiresInSeconds / 60)} min; waiting for your approval…)`);
+          },
+        });
     const { status, body } = await brokerJson(`${broker}/v1/sessions/oidc`, {
       method: "POST",
       headers: { "content-type": "application/json" },
