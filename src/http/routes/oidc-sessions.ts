@@ -3,7 +3,7 @@
 // console session. A command line POSTs an ID token it got with the device grant and receives a broker session token.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
-import type { PersonSignIn } from "../../identity/index.js";
+import { KeysUnavailableError, type PersonSignIn } from "../../identity/index.js";
 import {
   beginOidcSignIn,
   type ConsoleSessions,
@@ -111,7 +111,14 @@ export function registerOidcSessionRoutes(
     },
     async (request, reply) => {
       const provider = await attempt(request, reply);
-      const started = await beginOidcSignIn(deps, provider, request.ip);
+      let started: Awaited<ReturnType<typeof beginOidcSignIn>>;
+      try {
+        started = await beginOidcSignIn(deps, provider, request.ip);
+      } catch (error) {
+        if (!(error instanceof KeysUnavailableError)) throw error;
+        const reason = "the identity provider could not be reached; try again shortly";
+        throw await refuseWith(request, { ok: false, code: "provider_unavailable", reason }, "console sign-in");
+      }
       reply
         .header("set-cookie", pendingCookie(started.browserToken, Math.floor(PENDING_SIGN_IN_MS / 1000)))
         .header("cache-control", "no-store")
