@@ -19,6 +19,7 @@ import { type Broker, startBroker } from "../src/main.js";
 import { silentLogger } from "../src/support/logger.js";
 import { testConfigDocument } from "./support/broker.js";
 import { startTestOidcProvider, type TestOidcProvider } from "./support/oidc-provider.js";
+import { freePort } from "./support/process-broker.js";
 
 // The broker is driven with inject(); this URL is only what it calls itself (the redirect URI it registers).
 const PUBLIC_URL = "http://127.0.0.1:9";
@@ -330,5 +331,22 @@ describe("refusing crafted ID tokens at the console's callback", () => {
     ["bad_signature", (n: string) => `${signed(claims(n)).slice(0, -8)}AAAAAAAA`],
   ])("refuses %s with no session and an audit event", async (reason, idToken) => {
     await expectRefused(env, await signInWith(idToken), reason);
+  });
+});
+
+describe("a provider that cannot be reached", () => {
+  it("answers 502 at the start of a sign-in, writes no pending sign-in, and audits the refusal", async () => {
+    const env = await startWith(
+      { issuer: `http://127.0.0.1:${await freePort()}`, clientId: "console" },
+      "secret-value",
+    );
+    try {
+      const started = await env.broker.app.inject({ method: "GET", url: "/v1/sessions/oidc/authorize" });
+      await expectRefused(env, started, "provider_unavailable", 502);
+      expect(cookieOf(started, "ephemera_oidc")).toBeNull();
+      expect((await auditOf(env)).map((e) => e.code)).not.toContain("console.sign_in_started");
+    } finally {
+      await env.close();
+    }
   });
 });

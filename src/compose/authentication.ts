@@ -47,10 +47,11 @@ export function buildAuthentication(
   const personSignIn = oidc
     ? new PersonSignIn(oidc, { registry: identities, clock, logger: logger.child({ signIn: "oidc" }) })
     : null;
-  const personSessions = new PersonSessionAuthenticator(store, clock, (id) => identities.get(id));
+  // Command-line sessions are honoured while people's sign-in is configured: removing it ends them too.
+  const personSessions = personSignIn ? [new PersonSessionAuthenticator(store, clock, (id) => identities.get(id))] : [];
   const apiKeySignIn = config.console.signIn.apiKey;
   return {
-    chain: new AuthenticatorChain([...authenticators, personSessions, apiKeys]),
+    chain: new AuthenticatorChain([...authenticators, ...personSessions, apiKeys]),
     // A console session lives while its way of signing in is still configured: turning API-key sign-in off (or OIDC
     // sign-in off) ends the sessions it opened; an API key removed since ends its own.
     credentialValid: async (method, credentialId, identityId) => {

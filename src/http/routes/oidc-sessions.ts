@@ -3,7 +3,7 @@
 // console session. A command line POSTs an ID token it got with the device grant and receives a broker session token.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
-import type { PersonSignIn } from "../../identity/index.js";
+import { KeysUnavailableError, type PersonSignIn } from "../../identity/index.js";
 import {
   beginOidcSignIn,
   type ConsoleSessions,
@@ -50,11 +50,15 @@ export function registerOidcSessionRoutes(
   const pendingCookie = (value: string, maxAge: number) =>
     `${PENDING_COOKIE}=${value}; Path=/v1/sessions/oidc; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? "; Secure" : ""}`;
 
-  /** Rate-limits the attempt and answers the configured sign-in, or throws the audited refusal. */
-  const attempt = async (request: FastifyRequest, reply: FastifyReply): Promise<PersonSignIn> => {
+  /**
+   * Answers the configured sign-in, or throws the audited refusal. A sign-in counts once against the per-address limit,
+   * when it starts (or when a command line presents its token): the callback that completes it is not counted again, so
+   * people behind one address are not refused twice as soon, and it needs a started sign-in to succeed anyway.
+   */
+  const attempt = async (request: FastifyRequest, reply: FastifyReply, counted = true): Promise<PersonSignIn> => {
     const where = { method: request.method, path: request.routeOptions.url ?? "unknown" };
     const sourceHmac = deps.auditHmac.tag(request.ip);
-    const retryAfter = await abuse.signInAttempt(request);
+    const retryAfter = counted ? await abuse.signInAttempt(request) : null;
     if (retryAfter !== null) {
       reply.header("retry-after", String(retryAfter));
       throw await abuse.refuse(null, {
@@ -107,7 +111,14 @@ export function registerOidcSessionRoutes(
     },
     async (request, reply) => {
       const provider = await attempt(request, reply);
-      const started = await beginOidcSignIn(deps, provider, request.ip);
+      let started: Awaited<ReturnType<typeof beginOidcSignIn>>;
+      try {
+        started = await beginOidcSignIn(deps, provider, request.ip);
+      } catch (error) {
+        if (!(error instanceof KeysUnavailableError)) throw error;
+        const reason = "the identity provider could not be reached; try again shortly";
+        throw await refuseWith(request, { ok: false, code: "provider_unavailable", reason }, "console sign-in");
+      }
       reply
         .header("set-cookie", pendingCookie(started.browserToken, Math.floor(PENDING_SIGN_IN_MS / 1000)))
         .header("cache-control", "no-store")
@@ -140,7 +151,7 @@ export function registerOidcSessionRoutes(
       },
     },
     async (request, reply) => {
-      const provider = await attempt(request, reply);
+      const provider = await attempt(request, reply, false);
       const query = request.query;
       reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer");
       // RFC 9207: a provider that names itself must be the one this sign-in went to (mix-up defence).
