@@ -1,6 +1,16 @@
 // The stored CLI session: written 0600 in a 0700 folder, keyed by broker URL, and refused when expired, readable by
 // others, or not what `ephemera login` wrote.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -52,6 +62,18 @@ describe("the CLI session file", () => {
     expect(storedSession(path, "http://127.0.0.1:10", NOW)).toBeNull();
     const stored = JSON.parse(readFileSync(path, "utf8")) as { sessions: Record<string, object> };
     expect(Object.keys(stored.sessions).sort()).toEqual(["http://127.0.0.1:9", "https://broker.example"]);
+  });
+
+  it("writes through neither a file nor a link left at its temporary name", () => {
+    const target = join(dir, "target.json");
+    writeFileSync(target, "untouched");
+    mkdirSync(dirname(path), { recursive: true });
+    symlinkSync(target, `${path}.${process.pid}.tmp`);
+    saveSession(path, "http://127.0.0.1:9", session());
+    expect(readFileSync(target, "utf8")).toBe("untouched");
+    expect(lstatSync(path).isFile()).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(storedSession(path, "http://127.0.0.1:9", NOW)?.identity).toBe("dana@example.test");
   });
 
   it("answers null when there is no file", () => {

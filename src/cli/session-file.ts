@@ -151,8 +151,16 @@ export function removeSession(path: string, url: string): StoredSession | null {
 function writeSessionFile(path: string, file: SessionFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
-  // O_EXCL: never write through a file (or link) someone placed at the temporary name.
-  const fd = openSync(temporary, "wx", 0o600);
+  // O_EXCL: never write through a file (or link) someone placed at the temporary name; one left by a crashed run of
+  // the same pid is removed (a link itself, not what it points at) and the exclusive open tried once more.
+  let fd: number;
+  try {
+    fd = openSync(temporary, "wx", 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    rmSync(temporary, { force: true });
+    fd = openSync(temporary, "wx", 0o600);
+  }
   try {
     writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
     fsyncSync(fd);
