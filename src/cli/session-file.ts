@@ -73,7 +73,8 @@ function readSessionFile(path: string): SessionFile | null {
   if (typeof process.getuid === "function" && stat.uid !== process.getuid()) {
     throw new CliError(`the session file ${path} belongs to another user; remove it and ${LOGIN_AGAIN}`, EXIT.usage);
   }
-  if ((stat.mode & 0o077) !== 0) {
+  // Windows reports no POSIX modes (every file reads as 0666); the profile folder's ACL is what guards the file there.
+  if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
     throw new CliError(
       `the session file ${path} has mode ${(stat.mode & 0o777).toString(8)}, readable by others: the session in it may have been copied; remove it and ${LOGIN_AGAIN}`,
       EXIT.usage,
