@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CliError, EXIT } from "./exit-codes.js";
 import { removeSession, saveSession, sessionFilePath, storedSession } from "./session-file.js";
+import { run } from "./testing/run-cli.js";
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const session = (over: Record<string, string> = {}) => ({
@@ -95,6 +96,16 @@ describe("the CLI session file", () => {
     expect(error.exitCode).toBe(EXIT.usage);
     expect(error.message).toMatch(/mode 644, readable by others.*run ephemera login again/);
     expect(error.message).not.toContain(session().token);
+  });
+
+  it("ephemera login refuses such a file before signing in, so no broker session is opened for nothing", async () => {
+    saveSession(path, "http://127.0.0.1:9", session());
+    chmodSync(path, 0o640);
+    // Port 1 answers nothing: had the login gone on to the broker, it would fail as unreachable (5), not as usage.
+    const result = await run(["login", "--url", "http://127.0.0.1:1"], { EPHEMERA_SESSION_FILE: path });
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toMatch(/mode 640, readable by others/);
+    expect(result.stdout).toBe("");
   });
 
   it("refuses a symbolic link in place of the file", () => {

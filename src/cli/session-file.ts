@@ -127,6 +127,11 @@ export function storedSession(path: string, url: string, now: number): StoredSes
   return session;
 }
 
+/** Refuses a session file that could not be written to later, before anyone signs in for nothing. */
+export function checkSessionFile(path: string): void {
+  readSessionFile(path);
+}
+
 /** Stores `session` for `url`, keeping other brokers' sessions; written to a temporary file (0600) and renamed. */
 export function saveSession(path: string, url: string, session: StoredSession): void {
   const problem = sessionProblem(session);

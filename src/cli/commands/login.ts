@@ -7,7 +7,14 @@ import { brokerUrlOf, optionOf, withConnection } from "../context.js";
 import { realWait, runDeviceGrant } from "../device-grant.js";
 import { CliError, EXIT, exitCodeForStatus } from "../exit-codes.js";
 import { runLoopbackSignIn } from "../loopback-sign-in.js";
-import { brokerKey, removeSession, type StoredSession, saveSession, sessionFilePath } from "../session-file.js";
+import {
+  brokerKey,
+  checkSessionFile,
+  removeSession,
+  type StoredSession,
+  saveSession,
+  sessionFilePath,
+} from "../session-file.js";
 
 /** What the broker says a command line needs for the device grant (`GET /v1/sessions/methods`, unauthenticated). */
 interface SignInInfo {
@@ -110,6 +117,8 @@ export function registerLogin(program: Command, cli: Cli): void {
   ).action(async (options: { issuer?: string; clientId?: string; browser?: boolean }, command: Command) => {
     const broker = brokerKey(brokerUrlOf(cli, command));
     const path = sessionFilePath(cli.io.env, optionOf(command, "sessionFile"));
+    // A file that would be refused after the sign-in would leave a session open at the broker that no one holds.
+    checkSessionFile(path);
     const info = await signInInfo(broker, options);
     const provider = {
       issuer: info.issuer,
