@@ -205,6 +205,8 @@ async function startOnStore(ctx: StartContext, options: StartOptions, started: O
     trustProxy: config.server.trustProxy,
     consoleIdleMs: config.console.idleTimeoutMs,
     credentialValid: authentication.credentialValid,
+    personSignIn: authentication.personSignIn,
+    apiKeySignIn: config.console.signIn.apiKey,
     refusalWindowMs: config.audit.refusalWindowMs,
     readiness: readinessCheck(ctx, tokens, connectors),
   });

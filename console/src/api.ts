@@ -13,10 +13,15 @@ import type {
   ReceiptSchema,
   RequestSchema,
   SessionSchema,
+  SignInMethodsSchema,
+  SignOutSchema,
 } from "../../src/wire/index.js";
 
 /** Who signed in, the CSRF token to echo on every change, and when the session ends. */
 export type SessionInfo = Static<typeof SessionSchema>;
+
+/** How people may sign in (GET /v1/sessions/methods). */
+export type SignInMethods = Static<typeof SignInMethodsSchema>;
 
 export class ApiError extends Error {
   constructor(
@@ -74,9 +79,12 @@ export const api = {
       throw error;
     }
   },
-  async signOut(): Promise<void> {
+  signInMethods: () => call<SignInMethods>("GET", "/v1/sessions/methods"),
+  /** Ends the session; answers the provider's logout URL when the session came from it and it offers one. */
+  async signOut(): Promise<string | null> {
     try {
-      await call<void>("DELETE", "/v1/sessions");
+      const answer = await call<Static<typeof SignOutSchema> | undefined>("DELETE", "/v1/sessions");
+      return answer?.logoutUrl ?? null;
     } finally {
       csrfToken = null;
     }

@@ -1,7 +1,8 @@
-// The Ephemera web console: sign in with an API key (exchanged for a server-side session), then pages by URL hash.
+// The Ephemera web console: sign in with the company's identity provider or an API key (either way a server-side
+// session), then pages by URL hash.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, describe, type SessionInfo } from "./api";
+import { api, describe, type SessionInfo, type SignInMethods } from "./api";
 import { GrantsPage } from "./pages/grants";
 import { IdentitiesPage } from "./pages/identities";
 import { QueuePage } from "./pages/queue";
@@ -30,6 +31,28 @@ function useHash(): string {
 }
 
 function SignIn(props: { signedIn: (session: SessionInfo) => void }) {
+  const [methods, setMethods] = useState<SignInMethods | null>(null);
+  useEffect(() => {
+    api.signInMethods().then(setMethods, () => setMethods({ apiKey: true, oidc: null, cli: null }));
+  }, []);
+  if (methods === null) return <p class="muted">Loading…</p>;
+  return (
+    <main id="main" class="signin">
+      <h1>Ephemera console</h1>
+      {methods.oidc ? (
+        <p>
+          {/* A navigation, not a fetch: the browser goes to the provider and comes back signed in. */}
+          <a class="button primary" href={methods.oidc.authorizeUrl}>
+            Sign in with {methods.oidc.name}
+          </a>
+        </p>
+      ) : null}
+      {methods.apiKey ? <ApiKeySignIn signedIn={props.signedIn} /> : null}
+    </main>
+  );
+}
+
+function ApiKeySignIn(props: { signedIn: (session: SessionInfo) => void }) {
   const [key, setKey] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -48,32 +71,29 @@ function SignIn(props: { signedIn: (session: SessionInfo) => void }) {
     }
   }
   return (
-    <main id="main" class="signin">
-      <h1>Ephemera console</h1>
-      <form onSubmit={submit} aria-describedby="signin-help">
-        <label for="api-key">API key</label>
-        <input
-          id="api-key"
-          type="password"
-          autocomplete="off"
-          spellcheck={false}
-          required
-          value={key}
-          onInput={(e) => setKey(e.currentTarget.value)}
-        />
-        <p id="signin-help" class="muted">
-          An admin's or approver's API key. It is exchanged for a session once and not kept by this page.
+    <form onSubmit={submit} aria-describedby="signin-help">
+      <label for="api-key">API key</label>
+      <input
+        id="api-key"
+        type="password"
+        autocomplete="off"
+        spellcheck={false}
+        required
+        value={key}
+        onInput={(e) => setKey(e.currentTarget.value)}
+      />
+      <p id="signin-help" class="muted">
+        An admin's or approver's API key. It is exchanged for a session once and not kept by this page.
+      </p>
+      <button type="submit" class="primary" disabled={busy}>
+        Sign in
+      </button>
+      {error ? (
+        <p class="error" role="alert">
+          {error}
         </p>
-        <button type="submit" class="primary" disabled={busy}>
-          Sign in
-        </button>
-        {error ? (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        ) : null}
-      </form>
-    </main>
+      ) : null}
+    </form>
   );
 }
 
@@ -128,13 +148,15 @@ function App() {
         </nav>
         <span class="who">
           {session.identity.id}
-          {session.identity.admin ? " (admin)" : " (approver)"}
+          {session.identity.admin ? " (admin)" : ""}
         </span>
         <button
           type="button"
           onClick={async () => {
-            await api.signOut().catch(() => undefined);
-            setSession(null);
+            const logoutUrl = await api.signOut().catch(() => null);
+            // Signed in through the provider: end its session too (RP-initiated logout), which sends the browser back.
+            if (logoutUrl) location.assign(logoutUrl);
+            else setSession(null);
           }}
         >
           Sign out

@@ -5,6 +5,12 @@ export const AUDIT_CODES = {
   // authenticate
   "auth.failed": { severity: "warning", meaning: "a caller presented a missing, malformed or unknown credential" },
   "auth.forbidden": { severity: "warning", meaning: "an authenticated caller tried something it may not do" },
+  "auth.session_opened": {
+    severity: "notice",
+    meaning:
+      "a person exchanged an ID token from the identity provider for a short-lived broker session (command line); its token is never stored",
+  },
+  "auth.session_ended": { severity: "info", meaning: "a person ended their command-line broker session" },
   "auth.replayed": {
     severity: "warning",
     meaning: "a single-use workload token or DPoP proof was presented again to request access; refused",
@@ -197,6 +203,11 @@ export const AUDIT_CODES = {
   "console.signed_in": {
     severity: "notice",
     meaning: "a person signed in to the web console; a server-side session was opened (its token is never stored)",
+  },
+  "console.sign_in_started": {
+    severity: "info",
+    meaning:
+      "a browser was sent to the identity provider to sign in; the sign-in's state, nonce and PKCE verifier are kept server-side for 10 minutes",
   },
   "console.signed_out": { severity: "info", meaning: "a person signed out of the web console; the session was ended" },
   "console.session_active": {

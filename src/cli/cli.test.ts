@@ -192,11 +192,12 @@ describe("errors and usage", () => {
     });
   });
 
-  it("exits 2 without a key, naming the variable", async () => {
-    const result = await run(["grants"], { EPHEMERA_URL: broker.url });
+  it("exits 2 without a key or a stored session, naming the variable and ephemera login", async () => {
+    const none = join(tmpdir(), "ephemera-no-such-dir", "session.json");
+    const result = await run(["grants"], { EPHEMERA_URL: broker.url, EPHEMERA_SESSION_FILE: none });
     expect(result).toMatchObject({
       code: EXIT.usage,
-      stderr: "error: no API key: set EPHEMERA_TOKEN, or pass --token\n",
+      stderr: "error: no API key and no session: set EPHEMERA_TOKEN, pass --token, or run ephemera login\n",
     });
   });
 

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { type ClientOptions, EphemeraApiError, EphemeraClient } from "../client/index.js";
 import { exitCodeForError, UsageError } from "./exit-codes.js";
+import { brokerKey, sessionFilePath, storedSession } from "./session-file.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,17 +50,29 @@ export function defaultIo(): CliIo {
 export interface ConnectionOptions {
   url?: string;
   token?: string;
+  sessionFile?: string;
 }
 
-/** Adds --url and --token to a command that talks to the broker. */
+/** Adds --url, --token and --session-file to a command that talks to the broker. */
 export function withConnection(command: Command): Command {
   return command
     .option("--url <url>", `broker URL (default: EPHEMERA_URL or ${DEFAULT_URL})`)
-    .option("--token <key>", "API key (default: EPHEMERA_TOKEN; prefer the variable, arguments show in ps)");
+    .option("--token <key>", "API key (default: EPHEMERA_TOKEN; prefer the variable, arguments show in ps)")
+    .option(
+      "--session-file <path>",
+      "where `ephemera login` keeps sessions (default: EPHEMERA_SESSION_FILE or ~/.config/ephemera/session.json)",
+    );
+}
+
+/** The broker URL a command talks to: `--url`, else EPHEMERA_URL, else the default. */
+export function brokerUrlOf(cli: Cli, command: Command): string {
+  return optionOf(command, "url") ?? cli.io.env.EPHEMERA_URL ?? DEFAULT_URL;
 }
 
 export class Cli {
   exitCode = 0;
+  /** The broker whose stored session (from `ephemera login`) the last client was built with, for a refusal's hint. */
+  #sessionBroker: string | null = null;
 
   constructor(readonly io: CliIo) {}
 
@@ -78,17 +91,28 @@ export class Cli {
 
   /**
    * A client for the broker: `--url`/`--token` on the command (or before it) win over the environment.
-   * `tokenVariables` are tried in order (the audit commands prefer EPHEMERA_ADMIN_TOKEN).
+   * `tokenVariables` are tried in order (the audit commands prefer EPHEMERA_ADMIN_TOKEN); with none of them, the
+   * session `ephemera login` stored for this broker, refused here when it has expired.
    */
   client(
     command: Command,
     tokenVariables: readonly string[] = ["EPHEMERA_TOKEN"],
     extra: Pick<ClientOptions, "dpop"> = {},
   ): EphemeraClient {
-    const url = optionOf(command, "url") ?? this.io.env.EPHEMERA_URL ?? DEFAULT_URL;
+    const url = brokerUrlOf(this, command);
     let token = optionOf(command, "token");
     for (const name of tokenVariables) token ??= this.io.env[name] || undefined;
-    if (!token) throw new UsageError(`no API key: set ${tokenVariables.join(" or ")}, or pass --token`);
+    if (!token) {
+      const path = sessionFilePath(this.io.env, optionOf(command, "sessionFile"));
+      const session = storedSession(path, url, Date.now());
+      if (!session) {
+        throw new UsageError(
+          `no API key and no session: set ${tokenVariables.join(" or ")}, pass --token, or run ephemera login`,
+        );
+      }
+      token = session.token;
+      this.#sessionBroker = brokerKey(url);
+    }
     return new EphemeraClient({ url, token, clientKind: "cli", interactive: this.io.interactive ?? false, ...extra });
   }
 
@@ -98,6 +122,11 @@ export class Cli {
       this.warn(`error: ${error.detail} (${error.code})`);
       const requestId = error.problem?.requestId;
       if (typeof requestId === "string") this.warn(`request: ${requestId}`);
+      // A session the broker no longer knows is not fixed by retrying; an offboarded person's (identity_inactive, 403)
+      // is not fixed by logging in again either, and the broker's message already says so.
+      if (error.status === 401 && this.#sessionBroker !== null) {
+        this.warn(`your session on ${this.#sessionBroker} was refused (it ended or expired): run ephemera login again`);
+      }
     } else {
       this.warn(`error: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -106,7 +135,7 @@ export class Cli {
 }
 
 /** The nearest value of a string option, looking from the command up to the program. */
-function optionOf(command: Command, name: string): string | undefined {
+export function optionOf(command: Command, name: string): string | undefined {
   for (let current: Command | null = command; current; current = current.parent) {
     const value: unknown = current.opts()[name];
     if (typeof value === "string" && value.length > 0) return value;

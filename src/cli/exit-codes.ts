@@ -39,6 +39,17 @@ export class UsageError extends Error {
   }
 }
 
+/** A failure the command names itself, with the exit code it means (an expired session, a refused sign-in). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
 export function exitCodeForStatus(status: number): ExitCode {
   if (status === 401 || status === 403) return EXIT.forbidden;
   if (status === 404) return EXIT.notFound;
@@ -51,5 +62,6 @@ export function exitCodeForError(error: unknown): ExitCode {
   if (error instanceof EphemeraApiError) return exitCodeForStatus(error.status);
   if (error instanceof EphemeraConnectionError) return EXIT.unreachable;
   if (error instanceof EphemeraConfigError || error instanceof UsageError) return EXIT.usage;
+  if (error instanceof CliError) return error.exitCode;
   return EXIT.error;
 }

@@ -12,6 +12,7 @@ import { registerGrant } from "./commands/grant.js";
 import { registerGrants } from "./commands/grants.js";
 import { registerIdentities } from "./commands/identities.js";
 import { registerKeygen } from "./commands/keygen.js";
+import { registerLogin } from "./commands/login.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerPolicy } from "./commands/policy.js";
 import { registerRenew } from "./commands/renew.js";
@@ -46,12 +47,14 @@ function buildProgram(cli: Cli): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
-      `\nEnvironment: EPHEMERA_URL (default ${DEFAULT_URL}), EPHEMERA_TOKEN (API key), EPHEMERA_CONFIG (server).\n` +
+      `\nEnvironment: EPHEMERA_URL (default ${DEFAULT_URL}), EPHEMERA_TOKEN (API key), EPHEMERA_CONFIG (server),\n` +
+        "EPHEMERA_SESSION_FILE (where `ephemera login` keeps a person's sessions).\n" +
         "Exit codes: 0 ok, 1 error, 2 usage/config, 3 denied/forbidden, 4 not found, 5 broker unreachable,\n" +
         "6 audit chain broken, 7 conflict; exec exits with its command's code.",
     );
   withConnection(program);
   registerServer(program, cli);
+  registerLogin(program, cli);
   registerRequest(program, cli);
   registerApprovals(program, cli);
   registerGrants(program, cli);

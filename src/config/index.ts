@@ -6,6 +6,7 @@ export type {
   NotificationEvent,
   RateLimit,
   RateLimits,
+  SignInConfig,
   TargetConfig,
   WebhookConfig,
 } from "./load.js";

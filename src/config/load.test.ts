@@ -316,3 +316,43 @@ describe("configuration", () => {
     expect(config.authenticators.map((a) => [a.type, a.name])).toEqual([["oidc", "dev-issuer"]]);
   });
 });
+
+describe("console.signIn", () => {
+  const withSignIn = (signIn: Record<string, unknown>) => ({ ...valid(), console: { signIn } });
+  const oidc = { issuer: "https://idp.example", clientId: "ephemera", clientSecret: { env: "IDP_SECRET" } };
+
+  it("takes API keys without OIDC; with OIDC, API-key sign-in is off unless turned back on", () => {
+    expect(buildConfig(valid(), "t").console.signIn).toStrictEqual({ apiKey: true, oidc: null });
+    const env = { IDP_SECRET: "from-the-environment" };
+    const config = buildConfig(withSignIn({ oidc }), "t", env);
+    expect(config.console.signIn.apiKey).toBe(false);
+    expect(config.console.signIn.oidc).toMatchObject({
+      issuer: "https://idp.example",
+      clientId: "ephemera",
+      redirectUri: "http://127.0.0.1:8720/v1/sessions/oidc/callback",
+      claims: { subject: "email", email: "email", groups: "groups" },
+    });
+    expect(config.console.signIn.oidc?.clientSecret.reveal()).toBe("from-the-environment");
+    expect(JSON.stringify(config)).not.toContain("from-the-environment");
+    expect(buildConfig(withSignIn({ oidc, apiKey: true }), "t", env).console.signIn.apiKey).toBe(true);
+  });
+
+  it("refuses an inline secret, a missing variable and plain http away from loopback, naming each path", () => {
+    expect(problems(withSignIn({ oidc: { ...oidc, clientSecret: "inline" } }))).toStrictEqual([
+      "console.signIn.oidc.clientSecret: must be { env: NAME } or { file: PATH } naming the console client's secret",
+    ]);
+    expect(problems(withSignIn({ oidc }))).toContain(
+      "console.signIn.oidc.clientSecret: environment variable IDP_SECRET is not set",
+    );
+    expect(
+      problems(
+        withSignIn({ oidc: { ...oidc, issuer: "http://idp.example", postLogoutRedirectUri: "http://x.example/" } }),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        "console.signIn.oidc.issuer: must use https://",
+        "console.signIn.oidc.postLogoutRedirectUri: must use https://",
+      ]),
+    );
+  });
+});

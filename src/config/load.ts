@@ -28,6 +28,7 @@ import { type NotificationsConfig, notificationsConfig, webhooksConfig } from ".
 import { configReader } from "./reader.js";
 import { ConfigSchema, type RawConfig } from "./schema.js";
 import { consoleIdleMs, listenAddress, rateLimits, type ServerConfig, serverTls } from "./server-config.js";
+import { type SignInConfig, signInConfig } from "./sign-in-config.js";
 import { type SecretsConfig, type StorageConfig, secretsConfig, storageConfig } from "./storage-config.js";
 import { type TargetConfig, targetsConfig } from "./target-config.js";
 
@@ -35,6 +36,7 @@ export type { AccessRule } from "../policy/index.js";
 export type { ConfiguredIdentity } from "./identity-config.js";
 export type { NotificationEvent, WebhookConfig } from "./notification-config.js";
 export type { RateLimit, RateLimits } from "./server-config.js";
+export type { SignInConfig } from "./sign-in-config.js";
 export type { PostgresStorageConfig } from "./storage-config.js";
 export type { TargetConfig } from "./target-config.js";
 
@@ -61,7 +63,7 @@ export interface Config {
   readonly notifications: NotificationsConfig;
   /** Signed checkpoints, HMAC of sensitive values, the SIEM stream, retention (see docs/audit.md). */
   readonly audit: AuditConfig;
-  readonly console: { readonly idleTimeoutMs: number };
+  readonly console: { readonly idleTimeoutMs: number; readonly signIn: SignInConfig };
   /** Ended grants (and their requests) older than this leave the grant tables; null (the default) keeps them forever. */
   readonly retention: RetentionConfig;
   /** Dormancy: identities unseen this long are marked dormant; null (the default) turns it off. */
@@ -189,7 +191,10 @@ export function buildConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
     approvals,
     notifications: notificationsConfig(doc.notifications, webhooks, r),
     bootstrap,
-    console: { idleTimeoutMs: consoleIdleMs(doc.console?.idleTimeout, r) },
+    console: {
+      idleTimeoutMs: consoleIdleMs(doc.console?.idleTimeout, r),
+      signIn: signInConfig(doc.console?.signIn, publicUrl, identities, r),
+    },
     audit: auditConfig(doc.audit, {
       dataDir,
       path: r.path,

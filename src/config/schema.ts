@@ -336,6 +336,25 @@ export const ConfigSchema = Type.Object(
               default: DEFAULTS.console.idleTimeout,
             }),
           ),
+          signIn: Type.Optional(
+            Type.Object(
+              {
+                apiKey: Type.Optional(
+                  Type.Boolean({
+                    description:
+                      "whether the console takes a pasted API key; on without oidc, off when oidc is set unless true",
+                  }),
+                ),
+                oidc: Type.Optional(
+                  Type.Record(Type.String(), Type.Unknown(), {
+                    description:
+                      "the identity provider people sign in with: issuer, clientId, clientSecret ({ env } or { file }), cliClientId, scopes, claims, groupMapping… (docs/console.md)",
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -5,7 +5,7 @@ import type { CheckpointPublicJwk, SignedCheckpoint } from "../audit/index.js";
 import type { RateLimits } from "../config/index.js";
 import type { Connector } from "../connectors/index.js";
 import type { ClientSignal, Identity, RequestFacts } from "../domain/index.js";
-import type { AuthenticationFacts, AuthenticatorChain, IdentityRegistry } from "../identity/index.js";
+import type { AuthenticationFacts, AuthenticatorChain, IdentityRegistry, PersonSignIn } from "../identity/index.js";
 import type {
   ConsoleSession,
   CredentialCheck,
@@ -52,6 +52,10 @@ export interface HttpServices {
   readonly credentialValid: CredentialCheck;
   /** A console session unused this long ends (default 30 min). */
   readonly consoleIdleMs: number;
+  /** People's sign-in with the company's identity provider (console and command line); absent or null when off. */
+  readonly personSignIn?: PersonSignIn | null;
+  /** Whether the console takes a pasted API key (`console.signIn.apiKey`); default true. */
+  readonly apiKeySignIn?: boolean;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For gives the caller's address; none by default. */
   readonly trustProxy: readonly string[];
 }

@@ -12,7 +12,14 @@ import { describeError, EphemeraError, ERROR_CATALOGUE, type ErrorCode } from ".
 import { AbuseGuard } from "./abuse.js";
 import type { App } from "./app.js";
 import { registerBodyParsers, strictBodyValidator } from "./body-parsing.js";
-import { CSRF_HEADER, cookieValue, csrfMatches, SESSION_COOKIE, sessionFacts } from "./console/sessions.js";
+import {
+  CSRF_HEADER,
+  cookieValue,
+  csrfMatches,
+  SESSION_COOKIE,
+  SIGN_IN_CALLS,
+  sessionFacts,
+} from "./console/sessions.js";
 import { registerConsole } from "./console/static.js";
 import { fromFrameworkError, problemBody, sendProblem } from "./problem.js";
 import type { HttpServices } from "./route-context.js";
@@ -22,6 +29,7 @@ import { registerEntitlementRoutes } from "./routes/entitlements.js";
 import { registerGrantRoutes } from "./routes/grants.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerIdentityRoutes } from "./routes/identities.js";
+import { registerOidcSessionRoutes } from "./routes/oidc-sessions.js";
 import { registerReportRoutes } from "./routes/report.js";
 import { registerRequestRoutes } from "./routes/requests.js";
 import { registerSessionRoutes } from "./routes/sessions.js";
@@ -108,8 +116,8 @@ export async function buildServer(services: HttpServices): Promise<App> {
 
   app.addHook("onRequest", async (request, reply) => {
     if (!request.url.startsWith("/v1/")) return;
-    // Console sign-in is the one /v1 call made before there is a credential to check (it checks the one it is given).
-    if (request.method === "POST" && request.url.split("?")[0] === "/v1/sessions") return;
+    // Sign-in calls are made before there is a credential to check (each checks the one it is given).
+    if (SIGN_IN_CALLS.has(`${request.method} ${request.url.split("?")[0]}`)) return;
     const cookie = request.headers.authorization ? null : cookieValue(request.headers.cookie, SESSION_COOKIE);
     if (cookie !== null) {
       const session = await consoleSessions.resolve(cookie);
@@ -236,6 +244,7 @@ export async function buildServer(services: HttpServices): Promise<App> {
   registerIdentityRoutes(app, services);
   registerReportRoutes(app, services);
   registerSessionRoutes(app, services, consoleSessions, abuse);
+  registerOidcSessionRoutes(app, services, consoleSessions, abuse);
   registerConsole(app);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

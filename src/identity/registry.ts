@@ -71,6 +71,20 @@ export class IdentityRegistry {
     return record;
   }
 
+  /**
+   * Registers a person a sign-in provider vouched for, or brings their groups in step with what the provider says now
+   * (audited as `identity.updated`). An identity defined elsewhere (the config file, a trust rule) is returned as it
+   * is: the provider does not rewrite what the operator wrote.
+   */
+  async syncPerson(definition: IdentityDefinition, source: string, actor: Actor): Promise<IdentityRecord> {
+    const existing = await this.store.getIdentity(definition.id);
+    if (existing && existing.source !== source) return existing;
+    await this.#upsert(definition, source, actor, true);
+    const record = await this.store.getIdentity(definition.id);
+    if (!record) throw new Error(`identity '${definition.id}' vanished right after it was registered`);
+    return record;
+  }
+
   /** Notes that an identity authenticated now. Cheap: written in batches, at most once per interval per identity. */
   seen(id: string): void {
     const now = this.clock.now();

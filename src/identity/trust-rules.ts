@@ -26,8 +26,8 @@ export type FlatClaims = Readonly<Record<string, string | number | boolean>>;
 
 /** Claims that say nothing about who the workload is: a rule conditioned on these alone would admit every token. */
 const NON_IDENTIFYING = new Set(["iss", "aud", "exp", "nbf", "iat", "jti"]);
-const IDENTITY_ID = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
-const GROUP = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const IDENTITY_ID = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
+export const GROUP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const KINDS: readonly IdentityKind[] = ["service_account", "workload", "pipeline", "agent"];
 
 /** Flattens nested claims with dots (`kubernetes.io` → `namespace` becomes `kubernetes.io.namespace`), 4 levels deep. */
@@ -185,7 +185,7 @@ export function parseTrustRules(
         );
       }
       const groups = r.groups ?? [];
-      if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string" && GROUP.test(g))) {
+      if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string" && GROUP_NAME.test(g))) {
         problems.push(`${here}.groups: must be a list of group names`);
       } else if (groups.includes(ADMIN_GROUP)) {
         problems.push(`${here}.groups: a trust rule may not put an identity in '${ADMIN_GROUP}', the admin group`);
@@ -247,4 +247,45 @@ export async function admit(
     admin: false,
   };
   return { ok: true, identity, rule, version: record.version };
+}
+
+/** What a sign-in provider's verified claims say about a person (see `people/claims-mapping.ts`). */
+export interface VouchedPerson {
+  readonly id: string;
+  readonly groups: readonly string[];
+}
+
+/**
+ * Admits a person a sign-in provider vouched for: registered on first sign-in as a human who owns themself, with the
+ * groups the provider gives, kept in step on every sign-in. Read from the registry every time, like `admit`: an
+ * offboarded or dormant person is refused. An identity the config file defines is taken as defined there; one of
+ * another kind (a workload's id) is refused.
+ */
+export async function admitPerson(
+  registry: IdentityRegistry,
+  person: VouchedPerson,
+  source: string,
+): Promise<{ readonly ok: true; readonly identity: Identity } | Extract<AuthResult, { ok: false }>> {
+  const record = await registry.syncPerson(
+    { id: person.id, kind: "human", owner: person.id, groups: person.groups, attributes: {}, admin: false },
+    source,
+    { type: "system", id: source },
+  );
+  if (record.kind !== "human") {
+    return {
+      ok: false,
+      reason: `'${person.id}' names a ${record.kind}, not a person; the provider may not sign in as it`,
+    };
+  }
+  if (record.status !== "active") return inactiveIdentity(record);
+  const identity: Identity = {
+    id: record.id,
+    kind: record.kind,
+    owner: record.owner,
+    groups: record.groups,
+    attributes: record.attributes,
+    status: record.status,
+    admin: record.admin,
+  };
+  return { ok: true, identity };
 }

@@ -8,7 +8,15 @@ export { denyRequest } from "./approval/deny-request.js";
 export { modifyRequest } from "./approval/modify-request.js";
 export { reviewBreakGlass } from "./approval/review-break-glass.js";
 export type { ConsoleSession, CredentialCheck } from "./console/console-sessions.js";
-export { ConsoleSessions, SESSION_TTL_MS } from "./console/console-sessions.js";
+export { ConsoleSessions, OIDC_METHOD, SESSION_TTL_MS } from "./console/console-sessions.js";
+export type { OidcCallback, PersonSessionOpened, SignInRefusal } from "./console/oidc-sign-in.js";
+export {
+  beginOidcSignIn,
+  closePersonSession,
+  completeOidcSignIn,
+  openPersonSession,
+  PENDING_SIGN_IN_MS,
+} from "./console/oidc-sign-in.js";
 export type { ConsoleSignIn } from "./console/sign-in.js";
 export { ApiKeySignIn } from "./console/sign-in.js";
 export { DormancyMonitor } from "./identities/dormancy-monitor.js";
@@ -51,5 +59,5 @@ export type { Catalog, LifecycleDeps, LifecycleObserver, LifecycleSettings } fro
 export { loadOwnGrant, loadOwnRequest } from "./shared/ownership.js";
 export type { DigestedRefusal } from "./shared/refusal-digest.js";
 export { RefusalDigest } from "./shared/refusal-digest.js";
-export { refuse } from "./shared/refuse.js";
+export { refusalError, refuse } from "./shared/refuse.js";
 export { storeFailure } from "./shared/store-failure.js";

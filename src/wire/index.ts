@@ -46,5 +46,12 @@ export {
   RequestResultSchema,
   RequestViewSchema,
 } from "./results.js";
-export { CSRF_HEADER, SessionSchema } from "./sessions.js";
+export {
+  CSRF_HEADER,
+  PersonSessionBodySchema,
+  PersonSessionSchema,
+  SessionSchema,
+  SignInMethodsSchema,
+  SignOutSchema,
+} from "./sessions.js";
 export { IntrospectionSchema } from "./tokens.js";

@@ -82,13 +82,15 @@ export interface ProcessBrokerOptions {
   readonly configure?: (document: Record<string, unknown>) => Record<string, unknown>;
   /** How long `start` waits for /readyz 200. Default 10 s. */
   readonly readyTimeoutMs?: number;
+  /** The port to listen on (from `freePort()`), when the test must know the URL first; a free one by default. */
+  readonly port?: number;
 }
 
 export async function createProcessBroker(options: ProcessBrokerOptions = {}): Promise<ProcessBroker> {
   const dir = mkdtempSync(join(tmpdir(), "ephemera-proc-"));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "ephemera.yaml");
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const keys = options.keys ?? { ci: generateApiKey(), other: generateApiKey(), admin: generateApiKey() };

@@ -1,35 +1,35 @@
-// /v1/sessions: console sign-in. A pasted API key is exchanged for a server-side session held in an HttpOnly cookie;
-// the CSRF token it answers must be sent in `x-csrf-token` on every state-changing call made with the cookie.
+// /v1/sessions: console sign-in and sign-out. A pasted API key (when `console.signIn.apiKey` allows it) is exchanged for
+// a server-side session held in an HttpOnly cookie; the CSRF token it answers must be sent in `x-csrf-token` on every
+// state-changing call made with the cookie. Sign-in through the identity provider is in oidc-sessions.ts.
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
+import { PERSON_SESSION_METHOD } from "../../identity/index.js";
 import {
   ApiKeySignIn,
   type ConsoleSession,
   type ConsoleSessions,
   type ConsoleSignIn,
-  privilegesOf,
+  closePersonSession,
   SESSION_TTL_MS,
 } from "../../lifecycle/index.js";
 import { EphemeraError } from "../../support/index.js";
-import { ProblemSchema, SessionSchema } from "../../wire/index.js";
+import { ProblemSchema, SessionSchema, SignInMethodsSchema, SignOutSchema } from "../../wire/index.js";
 import type { AbuseGuard } from "../abuse.js";
 import type { App } from "../app.js";
-import { CSRF_HEADER, SESSION_COOKIE } from "../console/sessions.js";
-import type { HttpServices } from "../route-context.js";
+import {
+  AUTHORIZE_PATH,
+  CSRF_HEADER,
+  PERSON_SESSION_PATH,
+  presentSessionIdentity,
+  secureCookies,
+  sessionCookie,
+} from "../console/sessions.js";
+import { callerOf, type HttpServices } from "../route-context.js";
 
-/** The session, with what policy lets its identity do now (`admin` is `privileges` holding `admin`). */
+/** The session, with what policy lets its identity do now. */
 function presentSession(session: ConsoleSession, services: HttpServices) {
-  const i = session.identity;
-  const privileges = privilegesOf(services.deps, i, services.connectors.keys());
   return {
-    identity: {
-      id: i.id,
-      kind: i.kind,
-      owner: i.owner ?? null,
-      groups: [...i.groups],
-      admin: privileges.includes("admin"),
-      privileges,
-    },
+    identity: presentSessionIdentity(session.identity, services),
     csrfToken: session.csrfToken,
     expiresAt: new Date(session.expiresAt).toISOString(),
   };
@@ -42,15 +42,46 @@ export function registerSessionRoutes(
   abuse: AbuseGuard,
 ): void {
   const { deps } = services;
-  const secure = Boolean(services.tls) || (services.publicUrl ?? "").startsWith("https:");
+  const secure = secureCookies(services.tls, services.publicUrl);
   const signIn: ConsoleSignIn = new ApiKeySignIn(services.auth);
+  const apiKeySignIn = services.apiKeySignIn ?? true;
+  const person = services.personSignIn ?? null;
   const errors = { "4xx": ProblemSchema, "5xx": ProblemSchema };
 
   const setCookie = (reply: FastifyReply, value: string, maxAgeSeconds: number) =>
-    reply.header(
-      "set-cookie",
-      `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? "; Secure" : ""}`,
-    );
+    reply.header("set-cookie", sessionCookie(value, maxAgeSeconds, secure));
+
+  app.get(
+    "/v1/sessions/methods",
+    {
+      schema: {
+        summary: "How people may sign in: the console's choices, and what a command line needs for the device grant",
+        description:
+          "Needs no credential. `oidc` is the identity provider the console signs in with (null when none); `cli` " +
+          "names the provider and the public client id a command line uses for the device authorization grant " +
+          "(RFC 8628), and where it exchanges the ID token for a broker session (null when not configured).",
+        tags: ["console"],
+        security: [],
+        response: { 200: SignInMethodsSchema, ...errors },
+      },
+    },
+    async () => {
+      const settings = person?.settings;
+      return {
+        apiKey: apiKeySignIn,
+        oidc: settings ? { name: settings.name, authorizeUrl: AUTHORIZE_PATH } : null,
+        cli:
+          settings?.cliClientId != null
+            ? {
+                issuer: settings.issuer,
+                clientId: settings.cliClientId,
+                scopes: [...settings.scopes],
+                sessionUrl: PERSON_SESSION_PATH,
+              }
+            : null,
+      };
+    },
+  );
 
   app.post(
     "/v1/sessions",
@@ -81,6 +112,16 @@ export function registerSessionRoutes(
           data: where,
           sourceHmac,
           extensions: { retryAfter },
+        });
+      }
+      if (!apiKeySignIn) {
+        const how = person ? `; sign in with ${person.settings.name}` : "";
+        throw await abuse.refuse(null, {
+          auditCode: "auth.failed",
+          errorCode: "forbidden",
+          message: `console sign-in with an API key is turned off (console.signIn.apiKey)${how}`,
+          data: where,
+          sourceHmac,
         });
       }
       const result = await signIn.signIn(request.body);
@@ -132,18 +173,39 @@ export function registerSessionRoutes(
     "/v1/sessions",
     {
       schema: {
-        summary: "Sign out: end the console session and clear its cookie",
+        summary: "Sign out: end the console session and clear its cookie, or end a command-line session",
+        description:
+          "With the console's cookie: ends the session; answers 200 with `logoutUrl` when the session was signed in " +
+          "through an identity provider that offers RP-initiated logout (send the browser there to end the " +
+          "provider's session too), else 204. With `Authorization: Bearer ephs_…`: ends that command-line session (204).",
         tags: ["console"],
-        response: { 204: Type.Null(), ...errors },
+        response: { 200: SignOutSchema, 204: Type.Null(), ...errors },
       },
     },
     async (request, reply) => {
       const current = request.consoleSession;
-      if (!current) throw new EphemeraError("not_found", "no console session: this call was not made with one");
-      await sessions.close(current.cookie, current.session);
+      if (!current) {
+        const facts = request.authentication;
+        const token = /^Bearer[ ]+(\S+)$/i.exec(request.headers.authorization?.trim() ?? "")?.[1];
+        if (facts?.method === PERSON_SESSION_METHOD && token !== undefined) {
+          await closePersonSession(deps, callerOf(request), token, facts.credentialId);
+          reply.code(204);
+          return null;
+        }
+        throw new EphemeraError(
+          "not_found",
+          "no session: this call was made with neither a console nor a command-line session",
+        );
+      }
+      const { idTokenHint } = await sessions.close(current.cookie, current.session);
       setCookie(reply, "", 0);
-      reply.code(204);
-      return null;
+      const logoutUrl = idTokenHint !== null && person ? await person.endSessionUrl(idTokenHint) : null;
+      if (logoutUrl === null) {
+        reply.code(204);
+        return null;
+      }
+      reply.header("cache-control", "no-store");
+      return { logoutUrl };
     },
   );
 }

@@ -2,6 +2,7 @@
 import type { CryptoKey } from "jose";
 import type { Clock, Logger } from "../../support/index.js";
 import { isLoopbackHostname } from "../../support/index.js";
+import { describeUrl, fetchJson } from "./fetch-json.js";
 import { KeySet, readJwks } from "./key-set.js";
 import { type KeyLookup, KeysUnavailableError } from "./verify-workload-jwt.js";
 
@@ -44,11 +45,6 @@ export function keyUrlProblem(url: string, allowInsecureLoopback: boolean): stri
   return "must use https://";
 }
 
-function describe(url: string): string {
-  const u = new URL(url);
-  return `${u.origin}${u.pathname}`;
-}
-
 export class RemoteJwks implements KeyLookup {
   readonly #options: RemoteJwksOptions;
   readonly #timeoutMs: number;
@@ -81,6 +77,8 @@ export class RemoteJwks implements KeyLookup {
   }
 
   async key(kid: string | undefined, alg: string): Promise<CryptoKey | null> {
+    // Tokens that arrive while the set is being fetched wait for it, rather than find no set and be refused.
+    if (this.#inflight) await this.#inflight;
     const now = this.#options.clock.now();
     if (!this.#set) {
       if (now - this.#attemptedAt >= this.#failureRetryMs) await this.#refresh();
@@ -107,10 +105,10 @@ export class RemoteJwks implements KeyLookup {
       const jwksUrl = "url" in this.#options.source ? this.#options.source.url : await this.#discover();
       const { keys, problems } = readJwks(await this.#fetchJson(jwksUrl));
       if (keys.length === 0) {
-        throw new KeysUnavailableError(`${describe(jwksUrl)} holds no usable signing key`);
+        throw new KeysUnavailableError(`${describeUrl(jwksUrl)} holds no usable signing key`);
       }
       if (problems.length > 0) {
-        this.#options.logger?.warn({ url: describe(jwksUrl), skipped: problems }, "JWKS keys skipped");
+        this.#options.logger?.warn({ url: describeUrl(jwksUrl), skipped: problems }, "JWKS keys skipped");
       }
       this.#set = new KeySet(keys);
       this.#fetchedAt = this.#options.clock.now();
@@ -132,11 +130,11 @@ export class RemoteJwks implements KeyLookup {
   async #discover(): Promise<string> {
     const url = `${this.#options.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
     const doc = (await this.#fetchJson(url)) as { issuer?: unknown; jwks_uri?: unknown } | null;
-    if (typeof doc !== "object" || doc === null) throw new KeysUnavailableError(`${describe(url)} is not an object`);
+    if (typeof doc !== "object" || doc === null) throw new KeysUnavailableError(`${describeUrl(url)} is not an object`);
     if (doc.issuer !== this.#options.issuer) {
-      throw new KeysUnavailableError(`${describe(url)} names another issuer than the configured one`);
+      throw new KeysUnavailableError(`${describeUrl(url)} names another issuer than the configured one`);
     }
-    if (typeof doc.jwks_uri !== "string") throw new KeysUnavailableError(`${describe(url)} has no jwks_uri`);
+    if (typeof doc.jwks_uri !== "string") throw new KeysUnavailableError(`${describeUrl(url)} has no jwks_uri`);
     const problem = keyUrlProblem(doc.jwks_uri, this.#options.allowInsecureLoopback);
     if (problem) throw new KeysUnavailableError(`the discovered jwks_uri ${problem}`);
     return doc.jwks_uri;
@@ -144,51 +142,6 @@ export class RemoteJwks implements KeyLookup {
 
   async #fetchJson(url: string): Promise<unknown> {
     this.fetches++;
-    let response: Response;
-    try {
-      // No redirects: a redirect is how an allowed host would send the broker somewhere it was never configured to go.
-      response = await fetch(url, {
-        redirect: "error",
-        signal: AbortSignal.timeout(this.#timeoutMs),
-        headers: { accept: "application/json" },
-      });
-    } catch (error) {
-      throw new KeysUnavailableError(`${describe(url)} could not be fetched (${(error as Error).name})`, {
-        cause: error,
-      });
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new KeysUnavailableError(`${describe(url)} answered ${response.status}`);
-    }
-    const declared = Number(response.headers.get("content-length") ?? "0");
-    if (declared > this.#maxBytes) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new KeysUnavailableError(`${describe(url)} is larger than ${this.#maxBytes} bytes`);
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = response.body?.getReader();
-    if (!reader) throw new KeysUnavailableError(`${describe(url)} sent no body`);
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > this.#maxBytes) {
-          await reader.cancel().catch(() => undefined);
-          throw new KeysUnavailableError(`${describe(url)} is larger than ${this.#maxBytes} bytes`);
-        }
-        chunks.push(value);
-      }
-    } catch (error) {
-      if (error instanceof KeysUnavailableError) throw error;
-      throw new KeysUnavailableError(`${describe(url)} could not be read (${(error as Error).name})`, { cause: error });
-    }
-    try {
-      return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    } catch {
-      throw new KeysUnavailableError(`${describe(url)} is not JSON`);
-    }
+    return (await fetchJson(url, { timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes })).body;
   }
 }

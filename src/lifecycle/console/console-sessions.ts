@@ -3,7 +3,7 @@
 // (the HTTP layer) hands the token to the browser and asks for the CSRF token back on every change.
 import { createHash, randomBytes } from "node:crypto";
 import type { Identity, Millis } from "../../domain/index.js";
-import { StateNamespace } from "../../storage/index.js";
+import { StateNamespace, type Write } from "../../storage/index.js";
 import { mayUseConsole } from "../queries/may-use-console.js";
 import { actorOf, draft } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
@@ -11,6 +11,8 @@ import type { LifecycleDeps } from "../shared/deps.js";
 import { refuse } from "../shared/refuse.js";
 
 export const SESSION_NAMESPACE = "console.session";
+/** The `method` of a session a person opened through the company's identity provider. */
+export const OIDC_METHOD = "oidc";
 /** A session lasts this long from sign-in, however active; then the person signs in again. */
 export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 /** Activity is written to the store at most this often per session (the idle clock's resolution). */
@@ -27,6 +29,8 @@ interface StoredSession {
   readonly expiresAt: Millis;
   /** When the session was last used, to the minute; absent until its first use after sign-in. */
   readonly lastActiveAt?: Millis;
+  /** The provider's ID token of an OIDC sign-in, kept only to hint RP-initiated logout at sign-out. */
+  readonly idTokenHint?: string;
 }
 
 /** Sessions by the hash of their token, each expiring at the end of its lifetime. */
@@ -72,13 +76,16 @@ export class ConsoleSessions {
 
   /**
    * Opens a session for `identity`, signed in by `how`; answers its token (shown once, kept only as a hash) and the
-   * session. Refused (403, audited) when the identity may not use the console.
+   * session. Refused (403, audited) when the identity may not use the console. A person signed in through the identity
+   * provider passes `until` (the ID token's expiry: the session ends then at the latest), the token as a logout hint,
+   * and the writes that consume the sign-in (committed with the session, or not at all).
    */
   async open(
     identity: Identity,
     how: { method: string; credentialId: string; source: string },
+    person?: { readonly until: Millis; readonly idTokenHint: string; readonly writes: readonly Write[] },
   ): Promise<{ token: string; session: ConsoleSession }> {
-    if (!mayUseConsole(this.deps, identity, this.entitlements())) {
+    if (!this.#mayUse(how.method, identity)) {
       throw await refuse(this.deps, identity, {
         auditCode: "auth.forbidden",
         errorCode: "forbidden",
@@ -94,10 +101,11 @@ export class ConsoleSessions {
       method: how.method,
       credentialId: how.credentialId,
       createdAt: now,
-      expiresAt: now + SESSION_TTL_MS,
+      expiresAt: Math.min(now + SESSION_TTL_MS, person?.until ?? Number.POSITIVE_INFINITY),
+      ...(person ? { idTokenHint: person.idTokenHint } : {}),
     };
     await commit(this.deps, {
-      writes: [sessions.put(hashOf(token), stored, stored.expiresAt)],
+      writes: [...(person?.writes ?? []), sessions.put(hashOf(token), stored, stored.expiresAt)],
       audit: [
         draft(
           "console.signed_in",
@@ -135,7 +143,7 @@ export class ConsoleSessions {
     if (stored.credentialId === undefined) return null;
     if (!(await this.credentialValid(stored.method, stored.credentialId, stored.identityId))) return null;
     const identity = await this.deps.catalog.identity(stored.identityId);
-    if (!identity || !mayUseConsole(this.deps, identity, this.entitlements())) return null;
+    if (!identity || !this.#mayUse(stored.method, identity)) return null;
     const written = this.#activityWritten.get(key) ?? 0;
     if (now - lastActiveAt >= ACTIVITY_RESOLUTION_MS && now - written >= ACTIVITY_RESOLUTION_MS) {
       this.#activityWritten.set(key, now);
@@ -143,6 +151,16 @@ export class ConsoleSessions {
       await this.#markActive(key, stored, identity, now);
     }
     return { id: stored.id, identity, csrfToken: stored.csrf, expiresAt: stored.expiresAt };
+  }
+
+  /**
+   * Admins and approvers may use the console with an API key. A person signed in through the company's identity
+   * provider may use it whatever policy lets them approve: they see what their identity may see, read-only where they
+   * may not act. Either way only while the identity is active.
+   */
+  #mayUse(method: string, identity: Identity): boolean {
+    if (method === OIDC_METHOD) return identity.kind === "human" && identity.status === "active";
+    return mayUseConsole(this.deps, identity, this.entitlements());
   }
 
   /** Moves the idle clock, at most once a minute per session, on every replica alike (it is in the store). */
@@ -155,8 +173,10 @@ export class ConsoleSessions {
     });
   }
 
-  /** Ends the session the token names (sign-out). */
-  async close(token: string, session: ConsoleSession): Promise<void> {
+  /** Ends the session the token names (sign-out); answers the ID token it was opened with, for the logout hint. */
+  async close(token: string, session: ConsoleSession): Promise<{ idTokenHint: string | null }> {
+    const state = await sessions.in(this.deps.store).get(hashOf(token));
+    const idTokenHint = state && isStored(state.value) ? (state.value.idTokenHint ?? null) : null;
     await commit(this.deps, {
       writes: [sessions.delete(hashOf(token))],
       audit: [
@@ -169,5 +189,6 @@ export class ConsoleSessions {
         ),
       ],
     });
+    return { idTokenHint };
   }
 }

@@ -60,10 +60,14 @@ export class RefusalDigest {
    */
   async refuse(caller: Identity | null, refusal: DigestedRefusal): Promise<EphemeraError> {
     const now = this.deps.clock.now();
-    // One window per kind of refusal: who, from where, on which route, and its error code (a harmless first refusal
-    // must not stand for other kinds after it). The message is not part of it: it may carry a countdown.
+    // One window per kind of refusal: who, from where, on which route, its error code and, where the refusal names
+    // one, its stable reason code (`data.refused`: a wrong sign-in state is not a replayed code), so a harmless first
+    // refusal never stands for other kinds after it. The message is not part of it: it may carry a countdown.
     const route = `${String(refusal.data?.method ?? "")} ${String(refusal.data?.path ?? "")}`;
-    const key = [refusal.auditCode, refusal.errorCode, caller?.id ?? "", refusal.sourceHmac, route].join("\u0000");
+    const kind = String(refusal.data?.refused ?? "");
+    const key = [refusal.auditCode, refusal.errorCode, caller?.id ?? "", refusal.sourceHmac, route, kind].join(
+      "\u0000",
+    );
     const open = this.#windows.get(key);
     if (open !== undefined && now - open.startedAt >= this.windowMs) await this.#write(key, open);
     else if (open !== undefined) return this.#count(open, refusal, now);
