@@ -1,8 +1,19 @@
-// The embedded Store: one SQLite file in WAL mode with durable commits. Its writes (group commit and the fsync behind
-// every batch) run on a thread of their own, so the main thread keeps serving requests while a batch syncs; reads
-// run on the main thread's own connection, which WAL lets read beside the writer without waiting for it.
+// The embedded Store: one SQLite file in WAL mode with durable commits, where concurrent change sets share a transaction.
+
+import type Database from "better-sqlite3";
 import type { AccessRequest, AuditEvent, Grant, GrantState, IdentityRecord, Millis } from "../../domain/index.js";
-import { admitChangeSet, WriteHealth } from "../port-rules.js";
+import { GENESIS_HASH } from "../../domain/index.js";
+import { idBound } from "../../support/index.js";
+import { admitChangeSet, checkLimit, WriteHealth } from "../port-rules.js";
+import { rowToEvent } from "../sql/audit-rows.js";
+import type { BatchStats } from "../sql/batch.js";
+import { countsByState, grantReportOf, rankOffset, verifiedCount } from "../sql/grant-report.js";
+import { type GrantRow, rowToGrant } from "../sql/grant-rows.js";
+import { type IdentityRow, rowToApiKey, rowToIdentity } from "../sql/identity-rows.js";
+import { type NotificationRow, notificationToRow, rowToNotification } from "../sql/outbox-rows.js";
+import { type RequestRow, rowToRequest } from "../sql/request-rows.js";
+import { rowToLease, rowToState } from "../sql/state-rows.js";
+import { GRANT_SELECT, IDENTITY_SELECT, NOTIFICATION_SELECT, REQUEST_SELECT } from "../sql/statements.js";
 import {
   type ApiKeyRecord,
   type ChangeSet,
@@ -21,13 +32,13 @@ import {
   type StoredState,
   StoreUnavailableError,
 } from "../store.js";
-import type { ConnectionSettings } from "./connection.js";
-import { LocalSqliteStore, type SqliteStoreStats } from "./local-store.js";
-import type { WriterOp } from "./thread-messages.js";
-import { writerScript } from "./writer-script.js";
-import { WriterThread } from "./writer-thread.js";
-
-export type { SqliteStoreStats } from "./local-store.js";
+import { type ConnectionSettings, connectionSettings, openConnection } from "./connection.js";
+import { GroupCommit } from "./group-commit.js";
+import { inList, listQuery } from "./list-query.js";
+import { migrateSqlite } from "./migrate.js";
+import { runBatch } from "./run-batch.js";
+import { prepareStatements, type Statements } from "./statements.js";
+import { writeNow } from "./write-now.js";
 
 export interface SqliteStoreOptions {
   /** A file path (its directory is created if missing), or ":memory:" for a throwaway database. */
@@ -36,115 +47,92 @@ export interface SqliteStoreOptions {
   readonly maxBatch?: number;
   /** How long to wait for another process's write lock before giving up, in ms. Default 5000. */
   readonly busyTimeoutMs?: number;
-  /**
-   * Where writes run. "thread" (the default for a file): a worker thread that owns the write connection, so a batch's
-   * fsync never stalls the caller's thread. "inline": the caller's thread, one connection for everything. A database
-   * in memory is always inline: only its one connection can see it, and there is no fsync to move away.
-   */
-  readonly writer?: "thread" | "inline";
 }
 
-const inMemory = (path: string) => path === ":memory:" || path === "";
-
-type Writes = Pick<LocalSqliteStore, WriterOp>;
+/** Counters for tests and metrics: `commits` is the number of transactions, so `changeSets / commits` is the batching. */
+export type SqliteStoreStats = Readonly<BatchStats>;
 
 export class SqliteStore implements Store {
-  /** Set when writes run on this thread: then it is the whole store. */
-  readonly #inline: LocalSqliteStore | null;
-  readonly #thread: Promise<WriterThread> | null;
-  #writer: WriterThread | null = null;
-  /** This thread's connection, once the writer has made the database: every read. */
-  #reader: LocalSqliteStore | null = null;
-  #settings: ConnectionSettings | null = null;
+  readonly #db: Database.Database;
+  readonly #queue: GroupCommit<ChangeSet, readonly AuditEvent[]>;
+  /** List queries by SQL text: a few shapes each, prepared once. */
+  readonly #listStatements = new Map<string, Database.Statement<Record<string, string | number>, unknown>>();
+  #statements: Statements | null = null;
   #closed = false;
-  readonly #health = new WriteHealth();
-  readonly #options: SqliteStoreOptions;
+  readonly #stats: BatchStats = { commits: 0, changeSets: 0, failedChangeSets: 0, largestBatch: 0 };
 
   constructor(options: SqliteStoreOptions) {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError("busyTimeoutMs must be an integer");
-    const maxBatch = options.maxBatch ?? 512;
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError("maxBatch must be a positive integer");
-    this.#options = options;
-    if (options.writer === "inline" || inMemory(options.path)) {
-      this.#inline = new LocalSqliteStore(options);
-      this.#reader = this.#inline;
-      this.#thread = null;
-      return;
-    }
-    this.#inline = null;
-    this.#thread = this.#start({ path: options.path, maxBatch, busyTimeoutMs });
-    // Failures reach callers through their calls; this only keeps an unobserved one from being reported as unhandled.
-    this.#thread.catch(() => {});
+    this.#db = openConnection(options.path, busyTimeoutMs);
+    this.#queue = new GroupCommit((batch) => runBatch(this.#db, this.#s, batch, this.#stats), options.maxBatch ?? 512);
   }
 
-  async #start(options: { path: string; maxBatch: number; busyTimeoutMs: number }): Promise<WriterThread> {
-    const thread = new WriterThread(await writerScript(), options);
-    try {
-      this.#settings = await thread.ready;
-    } catch (error) {
-      await thread.terminate();
-      throw error;
-    }
-    this.#writer = thread;
-    return thread;
-  }
-
-  /** Counters for tests and metrics, as of the writer's last answer. */
   get stats(): SqliteStoreStats {
-    if (this.#inline) return this.#inline.stats;
-    return this.#writer?.stats ?? { commits: 0, changeSets: 0, failedChangeSets: 0, largestBatch: 0 };
+    return { ...this.#stats };
   }
 
-  /** The write connection's settings as SQLite reports them, for diagnostics. */
+  /** The connection's settings as SQLite reports them, for diagnostics. */
   settings(): ConnectionSettings {
-    if (this.#inline) return this.#inline.settings();
-    if (this.#settings === null) throw new StoreUnavailableError("the store is not open yet");
-    return this.#settings;
-  }
-
-  get writable(): boolean {
-    if (this.#inline) return this.#inline.writable;
-    return this.#health.writable && (this.#writer?.running ?? true);
+    return connectionSettings(this.#db);
   }
 
   async migrate(): Promise<void> {
-    await this.#write("migrate", []);
-    this.#reader?.schemaChanged();
+    migrateSqlite(this.#open());
+    this.#statements = null;
+    this.#listStatements.clear();
+  }
+
+  readonly #writeHealth = new WriteHealth();
+
+  /** False after a commit the database could not make, until one lands again. */
+  get writable(): boolean {
+    return this.#writeHealth.writable;
   }
 
   apply(changes: ChangeSet): Promise<readonly AuditEvent[]> {
-    if (this.#inline) return this.#inline.apply(changes);
-    return admitChangeSet(
-      this.#closed,
-      changes,
-      (admitted) => this.#write("apply", [admitted]) as Promise<readonly AuditEvent[]>,
-      this.#health,
-    );
+    return admitChangeSet(this.#closed, changes, (admitted) => this.#queue.submit(admitted), this.#writeHealth);
   }
 
   async getRequest(id: string): Promise<AccessRequest | null> {
-    return (this.#reader ?? (await this.#read())).getRequest(id);
+    const row = this.#s.getRequest.get(id);
+    return row === undefined ? null : rowToRequest(row);
   }
 
   async listRequests(filter: RequestFilter): Promise<readonly AccessRequest[]> {
-    return (this.#reader ?? (await this.#read())).listRequests(filter);
+    if (filter.states?.length === 0) return [];
+    const { sql, params } = listQuery(REQUEST_SELECT, filter.limit, [
+      ["state IN (SELECT value FROM json_each(@states))", "states", inList(filter.states)],
+      ["identity_id = @identity", "identity", filter.identityId],
+      ["id > @after", "after", filter.after],
+    ]);
+    return this.#prepared<RequestRow>(sql).all(params).map(rowToRequest);
   }
 
   async dueRequests(now: Millis, limit: number): Promise<readonly AccessRequest[]> {
-    return (this.#reader ?? (await this.#read())).dueRequests(now, limit);
+    return this.#s.dueRequests.all({ now, limit: checkLimit(limit) }).map(rowToRequest);
   }
 
   async countOverdueReviews(now: Millis): Promise<number> {
-    return (this.#reader ?? (await this.#read())).countOverdueReviews(now);
+    return this.#s.countOverdueReviews.get({ now })?.n ?? 0;
   }
 
-  claimDueNotifications(request: ClaimRequest): Promise<readonly NotificationRecord[]> {
-    return this.#write("claimDueNotifications", [request]) as Promise<readonly NotificationRecord[]>;
+  async claimDueNotifications(request: ClaimRequest): Promise<readonly NotificationRecord[]> {
+    const limit = checkLimit(request.limit);
+    if (limit === 0) return [];
+    const s = this.#s;
+    const lease = request.now + request.leaseMs;
+    // Read and lease in one synchronous transaction: no other writer of this file sees the rows in between.
+    const due = writeNow(this.#open(), s, "could not claim due notifications", () => {
+      const rows = s.dueNotifications.all({ now: request.now, limit });
+      for (const row of rows) s.leaseNotification.run({ id: row.id, lease });
+      return rows;
+    });
+    return due.map((row) => rowToNotification({ ...row, next_attempt_at: lease }));
   }
 
   async settleNotification(notification: NotificationRecord): Promise<void> {
-    await this.#write("settleNotification", [notification]);
+    this.#s.writes.settleNotification.run(notificationToRow(notification));
   }
 
   async listNotifications(filter: {
@@ -152,118 +140,208 @@ export class SqliteStore implements Store {
     readonly after?: string;
     readonly limit: number;
   }): Promise<readonly NotificationRecord[]> {
-    return (this.#reader ?? (await this.#read())).listNotifications(filter);
+    if (filter.states?.length === 0) return [];
+    const { sql, params } = listQuery(NOTIFICATION_SELECT, filter.limit, [
+      ["state IN (SELECT value FROM json_each(@states))", "states", inList(filter.states)],
+      ["id > @after", "after", filter.after],
+    ]);
+    return this.#prepared<NotificationRow>(sql).all(params).map(rowToNotification);
   }
 
   async getGrant(id: string): Promise<Grant | null> {
-    return (this.#reader ?? (await this.#read())).getGrant(id);
+    const row = this.#s.getGrant.get(id);
+    return row === undefined ? null : rowToGrant(row);
   }
 
   async listGrants(filter: GrantFilter): Promise<readonly Grant[]> {
-    return (this.#reader ?? (await this.#read())).listGrants(filter);
+    if (filter.states?.length === 0) return [];
+    const { sql, params } = listQuery(GRANT_SELECT, filter.limit, [
+      ["state IN (SELECT value FROM json_each(@states))", "states", inList(filter.states)],
+      ["identity_id = @identity", "identity", filter.identityId],
+      ["target_id = @target", "target", filter.targetId],
+      ["id > @after", "after", filter.after],
+    ]);
+    // At most 16 shapes of this query exist; each is prepared once.
+    return this.#prepared<GrantRow>(sql).all(params).map(rowToGrant);
   }
 
   async dueGrants(now: Millis, limit: number): Promise<readonly Grant[]> {
-    return (this.#reader ?? (await this.#read())).dueGrants(now, limit);
+    return this.#s.dueGrants.all({ now, limit: checkLimit(limit) }).map(rowToGrant);
   }
 
-  claimDue(request: ClaimRequest): Promise<readonly Grant[]> {
-    return this.#write("claimDue", [request]) as Promise<readonly Grant[]>;
+  async claimDue(request: ClaimRequest): Promise<readonly Grant[]> {
+    const limit = checkLimit(request.limit);
+    const db = this.#open();
+    const s = this.#s;
+    const claim = db.transaction(() => {
+      const dueAt = request.now + request.leaseMs;
+      const claimed: Grant[] = [];
+      for (const row of s.dueGrants.all({ now: request.now, limit })) {
+        if (s.claimGrant.run({ id: row.id, due_at: dueAt, version: row.version }).changes === 1) {
+          claimed.push({ ...rowToGrant(row), dueAt, version: row.version + 1 });
+        }
+      }
+      return claimed;
+    });
+    // IMMEDIATE: the write lock first, so a second process on the same file cannot claim the same rows meanwhile.
+    return claim.immediate();
   }
 
-  pruneHistory(request: { endedBefore: Millis; limit: number }): Promise<{ grants: number; requests: number }> {
-    return this.#write("pruneHistory", [request]) as Promise<{ grants: number; requests: number }>;
+  async pruneHistory(request: { endedBefore: Millis; limit: number }): Promise<{ grants: number; requests: number }> {
+    const limit = checkLimit(request.limit);
+    const s = this.#s;
+    const prune = this.#open().transaction(() => {
+      const grants = s.pruneGrants.run({
+        before: request.endedBefore,
+        bound: idBound("grt", request.endedBefore),
+        limit,
+      });
+      const requests = s.pruneRequests.run({
+        before: request.endedBefore,
+        bound: idBound("req", request.endedBefore),
+        limit,
+      });
+      return { grants: grants.changes, requests: requests.changes };
+    });
+    return prune.immediate();
   }
 
-  releaseClaims(): Promise<number> {
-    return this.#write("releaseClaims", []) as Promise<number>;
+  async releaseClaims(): Promise<number> {
+    return this.#s.releaseClaims.run().changes;
   }
 
   async nextDueAt(): Promise<Millis | null> {
-    return (this.#reader ?? (await this.#read())).nextDueAt();
+    return this.#s.nextDueAt.get()?.due ?? null;
   }
 
   async grantsInStates(states: readonly GrantState[], limit: number): Promise<readonly Grant[]> {
-    return (this.#reader ?? (await this.#read())).grantsInStates(states, limit);
+    checkLimit(limit);
+    if (states.length === 0) return [];
+    return this.#s.grantsInStates.all({ states: JSON.stringify(states), limit }).map(rowToGrant);
   }
 
   async countGrantsByState(): Promise<ReadonlyMap<GrantState, number>> {
-    return (this.#reader ?? (await this.#read())).countGrantsByState();
+    return countsByState(this.#s.countByState.all());
   }
 
   async countActiveGrants(): Promise<readonly { targetId: string; entitlement: string; count: number }[]> {
-    return (this.#reader ?? (await this.#read())).countActiveGrants();
+    return this.#s.countActive.all();
   }
 
   async listAudit(afterSeq: number, limit: number): Promise<readonly AuditEvent[]> {
-    return (this.#reader ?? (await this.#read())).listAudit(afterSeq, limit);
+    return this.#s.listAudit.all({ after: afterSeq, limit: checkLimit(limit) }).map(rowToEvent);
   }
 
   async auditFor(subject: { grantId?: string; requestId?: string }, limit: number): Promise<readonly AuditEvent[]> {
-    return (this.#reader ?? (await this.#read())).auditFor(subject, limit);
+    const s = this.#s;
+    checkLimit(limit);
+    const { grantId, requestId } = subject;
+    const rows =
+      grantId !== undefined && requestId !== undefined
+        ? s.auditForEither.all({ grant: grantId, request: requestId, limit })
+        : grantId !== undefined
+          ? s.auditForGrant.all({ grant: grantId, limit })
+          : requestId !== undefined
+            ? s.auditForRequest.all({ request: requestId, limit })
+            : null;
+    if (rows === null) throw new TypeError("auditFor needs a grantId or a requestId");
+    return rows.map(rowToEvent);
   }
 
   async auditHead(): Promise<{ seq: number; hash: string }> {
-    return (this.#reader ?? (await this.#read())).auditHead();
+    return this.#s.auditHead.get() ?? { seq: 0, hash: GENESIS_HASH };
   }
 
   async getIdentity(id: string): Promise<IdentityRecord | null> {
-    return (this.#reader ?? (await this.#read())).getIdentity(id);
+    const row = this.#s.getIdentity.get(id);
+    return row === undefined ? null : rowToIdentity(row);
   }
 
   async listIdentities(filter: IdentityFilter): Promise<readonly IdentityRecord[]> {
-    return (this.#reader ?? (await this.#read())).listIdentities(filter);
+    if (filter.statuses?.length === 0 || filter.kinds?.length === 0) return [];
+    const { sql, params } = listQuery(IDENTITY_SELECT, filter.limit, [
+      ["status IN (SELECT value FROM json_each(@statuses))", "statuses", inList(filter.statuses)],
+      ["kind IN (SELECT value FROM json_each(@kinds))", "kinds", inList(filter.kinds)],
+      ["owner = @owner", "owner", filter.owner],
+      ["id > @after", "after", filter.after],
+    ]);
+    return this.#prepared<IdentityRow>(sql).all(params).map(rowToIdentity);
   }
 
   async markIdentitiesSeen(sightings: readonly IdentitySighting[]): Promise<void> {
     if (sightings.length === 0) return;
-    await this.#write("markIdentitiesSeen", [sightings]);
+    const s = this.#s;
+    // Outside the group-commit queue on purpose: a sighting is telemetry, not a state change, and carries no audit event.
+    writeNow(this.#open(), s, "could not record identity sightings", () => {
+      for (const sighting of sightings) s.markSeen.run({ id: sighting.id, at: sighting.at });
+    });
   }
 
   async markGrantsUsed(usage: readonly GrantUsage[]): Promise<void> {
     if (usage.length === 0) return;
-    await this.#write("markGrantsUsed", [usage]);
+    const s = this.#s;
+    // Outside the group-commit queue, like identity sightings: telemetry, no audit event.
+    writeNow(this.#open(), s, "could not record grant usage", () => {
+      for (const u of usage) s.markGrantUsed.run({ id: u.grantId, at: u.at });
+    });
   }
 
   async grantReport(range: ReportRange): Promise<GrantReport> {
-    return (this.#reader ?? (await this.#read())).grantReport(range);
+    const s = this.#s;
+    const { from, to, now } = range;
+    const row = s.grantReport.get({ from, to, now });
+    const verified = verifiedCount(row);
+    const at = (q: number) =>
+      verified === 0 ? null : Number(s.privilegeAtRank.get({ from, to, offset: rankOffset(q, verified) })?.ms ?? null);
+    return grantReportOf(row, { median: at(0.5), p99: at(0.99) });
   }
 
   async putApiKey(record: ApiKeyRecord): Promise<void> {
-    await this.#write("putApiKey", [record]);
+    this.#s.putApiKey.run({
+      keyId: record.keyId,
+      identityId: record.identityId,
+      hash: record.hash,
+      createdAt: record.createdAt,
+      revokedAt: record.revokedAt,
+    });
   }
 
   async findApiKey(keyId: string): Promise<ApiKeyRecord | null> {
-    return (this.#reader ?? (await this.#read())).findApiKey(keyId);
+    const row = this.#s.findApiKey.get(keyId);
+    return row === undefined ? null : rowToApiKey(row);
   }
 
   /** Returns the entry even past its expiry until it is purged: the store reads no clock, so callers compare `expiresAt`. */
   async getState(namespace: string, key: string): Promise<StoredState | null> {
-    return (this.#reader ?? (await this.#read())).getState(namespace, key);
+    const row = this.#s.getState.get(namespace, key);
+    return row === undefined ? null : rowToState(row);
   }
 
   async listState(namespace: string): Promise<readonly StoredState[]> {
-    return (this.#reader ?? (await this.#read())).listState(namespace);
+    return this.#s.listState.all(namespace).map(rowToState);
   }
 
-  purgeExpiredState(now: Millis): Promise<number> {
-    return this.#write("purgeExpiredState", [now]) as Promise<number>;
+  async purgeExpiredState(now: Millis): Promise<number> {
+    return this.#s.purgeState.run(now).changes;
   }
 
-  acquireLease(request: LeaseRequest): Promise<HeldLease | null> {
-    return this.#write("acquireLease", [request]) as Promise<HeldLease | null>;
+  async acquireLease(request: LeaseRequest): Promise<HeldLease | null> {
+    const row = this.#s.acquireLease.get({
+      name: request.name,
+      holder: request.holder,
+      expires_at: request.now + request.ttlMs,
+      now: request.now,
+    });
+    return row === undefined ? null : rowToLease(row);
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    await this.#write("releaseLease", [name, holder]);
+    this.#s.releaseLease.run(name, holder);
   }
 
-  /** True when both connections answer and the writer thread runs. */
   async ping(): Promise<boolean> {
-    if (this.#inline) return this.#inline.ping();
-    if (this.#closed || this.#writer === null || !this.#writer.running) return false;
     try {
-      return await (this.#reader ?? (await this.#read())).ping();
+      return this.#s.ping.get()?.ok === 1;
     } catch {
       return false;
     }
@@ -272,42 +350,32 @@ export class SqliteStore implements Store {
   /** Commits whatever is queued, then closes; later calls fail with StoreUnavailableError. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#queue.drain();
     this.#closed = true;
-    if (this.#inline) {
-      await this.#inline.close();
-      return;
-    }
-    const writer = await this.#thread?.catch(() => null);
-    if (writer) {
-      // Sent after every call made before it, so the writer commits those first.
-      await writer.call("close", []).catch(() => {});
-      await writer.terminate();
-    }
-    await this.#reader?.close();
+    this.#statements = null;
+    this.#listStatements.clear();
+    this.#db.close();
   }
 
-  /** The write `op`, on this thread or the writer's. */
-  #write(op: WriterOp, args: readonly unknown[]): Promise<unknown> {
-    if (this.#inline) {
-      const method = (this.#inline as Writes)[op] as (...a: readonly unknown[]) => Promise<unknown>;
-      return method.apply(this.#inline, [...args]);
+  #prepared<Row>(sql: string): Database.Statement<Record<string, string | number>, Row> {
+    let statement = this.#listStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#open().prepare<Record<string, string | number>, unknown>(sql);
+      this.#listStatements.set(sql, statement);
     }
-    if (this.#closed && op !== "close") return Promise.reject(new StoreUnavailableError("the store is closed"));
-    if (this.#writer !== null) return this.#writer.call(op, args);
-    return (this.#thread as Promise<WriterThread>).then((writer) => writer.call(op, args));
+    return statement as Database.Statement<Record<string, string | number>, Row>;
   }
 
-  /** The connection reads use: this thread's, opened once the writer has created the database. */
-  async #read(): Promise<LocalSqliteStore> {
-    if (this.#inline) return this.#inline;
+  #open(): Database.Database {
     if (this.#closed) throw new StoreUnavailableError("the store is closed");
-    await this.#thread;
-    this.#reader ??= new LocalSqliteStore({
-      path: this.#options.path,
-      busyTimeoutMs: this.#options.busyTimeoutMs ?? 5000,
-      queryOnly: true,
-    });
-    return this.#reader;
+    return this.#db;
+  }
+
+  /** Statements are prepared on first use, after migrate() has created the tables they name. */
+  get #s(): Statements {
+    const db = this.#open();
+    this.#statements ??= prepareStatements(db);
+    return this.#statements;
   }
 }
 
