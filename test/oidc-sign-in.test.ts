@@ -175,6 +175,7 @@ describe("signing in with a real OpenID provider", () => {
       owner: "dana@example.test",
       groups: ["approvers", "ci"],
       admin: false,
+      privileges: [],
     });
     // The session ends no later than the ID token (an hour here), not after the broker's 8 h.
     const expiresIn = Date.parse(who.json().expiresAt) - Date.now();
