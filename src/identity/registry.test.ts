@@ -146,6 +146,40 @@ describe("identity registry", () => {
     expect(await registry.get("ci-deploy")).toMatchObject({ firstSeenAt: t0, lastSeenAt: t0 + 61_000, version: 1 });
   });
 
+  it("a flush waits for the sightings an automatic flush is still writing", async () => {
+    await registry.syncConfigured([deploy]);
+    // A store whose sighting write is still on its way (a network round trip, say) when flush() is called.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new Proxy(store, {
+      get(target, prop) {
+        if (prop === "markIdentitiesSeen") {
+          return async (sightings: Parameters<typeof target.markIdentitiesSeen>[0]) => {
+            await gate;
+            return target.markIdentitiesSeen(sightings);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const delayed = new IdentityRegistry(slow, clock, silentLogger());
+    delayed.seen("ci-deploy"); // starts the automatic flush, which takes the pending sighting
+    await Promise.resolve();
+    await Promise.resolve();
+    let flushed = false;
+    const flushing = delayed.flush().then(() => {
+      flushed = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toBe(false);
+    release();
+    await flushing;
+    expect((await registry.get("ci-deploy"))?.lastSeenAt).toBe(clock.now());
+  });
+
   it("drops sightings the store cannot take, without throwing, and tries again at the next sighting", async () => {
     await registry.syncConfigured([deploy]);
     await store.close();

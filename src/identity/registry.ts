@@ -29,6 +29,8 @@ export class IdentityRegistry {
   readonly #lastRecorded = new Map<string, number>();
   #pending = new Map<string, number>();
   #flushing: Promise<void> | null = null;
+  /** The last sighting write started: each flush waits for the ones before it. */
+  #writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: IdentityStore & ChangeSets,
@@ -97,18 +99,28 @@ export class IdentityRegistry {
     }
   }
 
-  /** Writes queued sightings; a failure is logged and dropped (a sighting is telemetry, never a reason to refuse). */
+  /**
+   * Writes queued sightings; a failure is logged and dropped (a sighting is telemetry, never a reason to refuse).
+   * Resolves only once every sighting queued before the call is written, including those an automatic flush took
+   * and is still writing: a caller that flushes before reading (dormancy, shutdown) sees them.
+   */
   async flush(): Promise<void> {
     const batch = [...this.#pending].map(([id, at]) => ({ id, at }));
     this.#pending = new Map();
-    try {
-      if (batch.length > 0) await this.store.markIdentitiesSeen(batch);
-    } catch (error) {
-      for (const { id } of batch) this.#lastRecorded.delete(id);
-      this.logger.warn({ err: describeError(error), count: batch.length }, "could not record identity sightings");
-    } finally {
-      this.#flushing = null;
-    }
+    this.#flushing = null;
+    const earlier = this.#writing;
+    const write = (async () => {
+      await earlier;
+      try {
+        if (batch.length > 0) await this.store.markIdentitiesSeen(batch);
+      } catch (error) {
+        for (const { id } of batch) this.#lastRecorded.delete(id);
+        this.logger.warn({ err: describeError(error), count: batch.length }, "could not record identity sightings");
+      }
+    })();
+    this.#writing = write;
+    await write;
+    if (this.#writing === write) this.#writing = Promise.resolve();
   }
 
   async #upsert(
