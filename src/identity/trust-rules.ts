@@ -1,5 +1,5 @@
 // Trust rules: verified claims → an identity and its attributes. Checked at load so no rule can match every token.
-import { ADMIN_GROUP, type Identity, type IdentityKind } from "../domain/index.js";
+import { ADMIN_GROUP, type Identity, type IdentityKind, type IdentityRecord } from "../domain/index.js";
 import { type AuthResult, inactiveIdentity } from "./authenticator.js";
 import type { IdentityRegistry } from "./registry.js";
 
@@ -236,17 +236,15 @@ export async function admit(
     );
   }
   if (record.status !== "active") return inactiveIdentity(record);
-  const identity: Identity = {
-    id: record.id,
-    kind: record.kind,
-    owner: record.owner,
-    groups: record.groups,
-    attributes: { ...record.attributes, ...rule.attributes },
-    status: record.status,
-    // A token admitted through a rule never acts as an admin, whatever the identity's definition says.
-    admin: false,
-  };
+  // A token admitted through a rule never acts as an admin, whatever the identity's definition says.
+  const identity = actingAs(record, { ...record.attributes, ...rule.attributes }, false);
   return { ok: true, identity, rule, version: record.version };
+}
+
+/** The identity a registered record acts as: its stored fields, with the attributes and admin right the caller allows. */
+function actingAs(record: IdentityRecord, attributes: Identity["attributes"], admin: boolean): Identity {
+  const { id, kind, owner, groups, status } = record;
+  return { id, kind, owner, groups, attributes, status, admin };
 }
 
 /** What a sign-in provider's verified claims say about a person (see `people/claims-mapping.ts`). */
@@ -278,14 +276,5 @@ export async function admitPerson(
     };
   }
   if (record.status !== "active") return inactiveIdentity(record);
-  const identity: Identity = {
-    id: record.id,
-    kind: record.kind,
-    owner: record.owner,
-    groups: record.groups,
-    attributes: record.attributes,
-    status: record.status,
-    admin: record.admin,
-  };
-  return { ok: true, identity };
+  return { ok: true, identity: actingAs(record, record.attributes, record.admin) };
 }

@@ -246,12 +246,13 @@ describe.each([
   });
 
   it("only an admin offboards or reactivates, and learns nothing else first: a non-admin is refused (403, audited)", async () => {
+    // One at a time: a refusal started before the loop awaits it would be an unhandled rejection meanwhile.
     for (const attempt of [
-      offboardIdentity(h.deps, h.other, "ci-deploy", "x"),
-      offboardIdentity(h.deps, h.other, "nobody", "x"),
-      reactivateIdentity(h.deps, h.other, "ci-deploy", "x"),
+      () => offboardIdentity(h.deps, h.other, "ci-deploy", "x"),
+      () => offboardIdentity(h.deps, h.other, "nobody", "x"),
+      () => reactivateIdentity(h.deps, h.other, "ci-deploy", "x"),
     ]) {
-      expect((await refusal(attempt)).code).toBe("forbidden");
+      expect((await refusal(attempt())).code).toBe("forbidden");
     }
     const forbidden = (await h.store.listAudit(0, 100)).filter((e) => e.code === "auth.forbidden");
     expect(forbidden).toHaveLength(3);

@@ -1,7 +1,7 @@
 // Stage 4, issue: the downstream call for a grant already committed in `issuing`, then `active` — or removal of leftovers.
 
 import type { Connector, CredentialBinding, EntitlementSpec, IssuedCredential } from "../../connectors/index.js";
-import type { AccessRequest, Grant, Identity } from "../../domain/index.js";
+import type { AccessRequest, AuditDraft, Grant, Identity, Millis } from "../../domain/index.js";
 import { grantEnded, grantIssued, transitionRequest } from "../../domain/index.js";
 import type { Write } from "../../storage/index.js";
 import { describeError } from "../../support/index.js";
@@ -54,15 +54,7 @@ export async function issueGrant(
         { kind: "updateRequest", request: issuedRequest, expectedVersion: request.version },
         ...(probe ? [keepProbeSecret(deps, grant, probe)] : []),
       ],
-      audit: [
-        draft(
-          "grant.issued",
-          now,
-          actorOf(caller),
-          { grant: active },
-          { handle: grant.handle, expiresAt: active.expiresAt },
-        ),
-      ],
+      audit: [issuedEvent(caller, grant, active, now)],
     });
   } catch (error) {
     // No audit record, no credential (DESIGN §2): take back what was just made. The grant stays `issuing`
@@ -123,4 +115,15 @@ async function failIssue(deps: LifecycleDeps, request: AccessRequest, grant: Gra
   });
   // Whatever the failed call may have left downstream is removed and the removal verified, like any other grant.
   await driveRemoval(deps, { ...ending, lastError: reason });
+}
+
+/** The audit event of a grant made active for `caller`, in whichever commit issues it (downstream or in process). */
+export function issuedEvent(caller: Identity, grant: Grant, active: Grant, now: Millis): AuditDraft {
+  return draft(
+    "grant.issued",
+    now,
+    actorOf(caller),
+    { grant: active },
+    { handle: grant.handle, expiresAt: active.expiresAt },
+  );
 }

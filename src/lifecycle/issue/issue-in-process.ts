@@ -8,12 +8,12 @@ import type { Connector, CredentialBinding, EntitlementSpec } from "../../connec
 import type { AccessRequest, AuditDraft, Grant, Identity } from "../../domain/index.js";
 import { grantIssued, transitionRequest } from "../../domain/index.js";
 import type { Write } from "../../storage/index.js";
-import { actorOf, draft, systemActor } from "../shared/audit-draft.js";
+import { draft, systemActor } from "../shared/audit-draft.js";
 import { commit } from "../shared/commit.js";
 import type { LifecycleDeps } from "../shared/deps.js";
 import { callIssue } from "./call-issue.js";
 import { identityInactive, identityLost } from "./identity-hold.js";
-import { type IssuedGrant, reviewDueAt } from "./issue-grant.js";
+import { type IssuedGrant, issuedEvent, reviewDueAt } from "./issue-grant.js";
 
 export async function issueInProcess(
   deps: LifecycleDeps,
@@ -78,16 +78,7 @@ export async function issueInProcess(
         ...(options.onIssued ?? []),
         ...always,
       ],
-      audit: [
-        ...opening,
-        draft(
-          "grant.issued",
-          now,
-          actorOf(caller),
-          { grant: active },
-          { handle: grant.handle, expiresAt: active.expiresAt },
-        ),
-      ],
+      audit: [...opening, issuedEvent(caller, grant, active, now)],
     });
   } catch (error) {
     // The identity was offboarded (or went dormant) after authentication read it: refused, and the attempt recorded.
